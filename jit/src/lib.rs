@@ -1,0 +1,1 @@
+pub use holovm_isa as isa;
