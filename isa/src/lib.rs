@@ -21,6 +21,8 @@
 //! assert_eq!(Program::from_bytes(&bytes).unwrap(), program);
 //! ```
 
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
 pub mod bytecode;
 mod inst;
 mod key;
@@ -37,4 +39,4 @@ pub use key::ProgramKey;
 pub use program::*;
 pub use reg::{Pred, Reg, Special, NUM_PREDS, NUM_REGS};
 pub use ty::Ty;
-pub use verify::VerifyError;
+pub use verify::{is_valid_ident, VerifyError};

@@ -1,6 +1,6 @@
 //! Programs: instructions plus metadata, verified on construction.
 
-use crate::{verify, Inst, ProgramKey, Ty, VerifyError};
+use crate::{bytecode, verify, DecodeError, Inst, ProgramKey, Ty, VerifyError};
 
 /// Number of classes in the boundary pool.
 pub const POOL_CLASSES: u32 = 96;
@@ -189,6 +189,20 @@ impl Program {
     /// Gives back the definition.
     pub fn into_def(self) -> ProgramDef {
         self.def
+    }
+
+    /// The program's canonical bytecode (docs/ISA.md section 10); its SHA-256 is the
+    /// [`ProgramKey`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        bytecode::encode(&self.def)
+    }
+
+    /// Decodes bytecode written by [`Program::to_bytes`] and verifies it. Malformed input and
+    /// programs the verifier rejects are errors ([`DecodeError::Invalid`] carries the
+    /// verifier's error); no input makes it panic.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Program, DecodeError> {
+        let def = bytecode::decode(bytes)?;
+        Ok(Program::new(def)?)
     }
 }
 
