@@ -1,1 +1,64 @@
+//! The Cranelift JIT tier of holovm.
+//!
+//! [`compile`] turns a verified [`holovm_isa::Program`] into machine code for the host CPU
+//! (x86-64 with every SIMD feature it has); [`CompiledKernel::run_blocks`] runs a range of a
+//! launch's blocks through the launch ABI in [`abi`]. The code implements docs/ISA.md
+//! exactly, including traps (never hardware traps: a failing check writes a
+//! [`TrapRecord`] and returns), the lowest-trapping-lane rule and fuel, so it is
+//! interchangeable with the interpreter.
+//!
+//! Strategies (see [`Strategy`]):
+//! - **vector**: lanes are the vector dimension; groups of G lanes (8 by default) run a
+//!   vector translation while they stay converged and fall back to per-lane code otherwise
+//!   (vector.rs);
+//! - **scalar**: per-lane code, one lane after another (translate.rs), for programs the
+//!   vector translation cannot take (narrow types, registers used with two widths);
+//! - programs with `bar.sync`/`reduce` are [`JitError::Unsupported`]: the VM uses the
+//!   interpreter for them.
+//!
+//! ```
+//! use holovm_isa::*;
+//! use holovm_jit::*;
+//! let program = Program::new(ProgramDef {
+//!     name: "store_gid".into(),
+//!     params: vec![Param { name: "out".into(), kind: ParamKind::Buffer(Ty::U32) }],
+//!     insts: vec![
+//!         Inst::Stg {
+//!             ty: Ty::U32,
+//!             src: Src::Special(Special::GlobalId),
+//!             addr: Addr::BufferIndex { buf: 0, index: Src::Special(Special::GlobalId), scale: 4 },
+//!         },
+//!         Inst::Exit,
+//!     ],
+//!     ..Default::default()
+//! })
+//! .unwrap();
+//! let kernel = compile(&program, &JitOptions::default()).unwrap();
+//! let mut out = vec![0u32; 40];
+//! let slots = [ParamSlot::buffer(out.as_mut_ptr().cast(), 160)];
+//! let env = LaunchEnv {
+//!     params: slots.as_ptr(), num_params: 1, pool: std::ptr::null_mut(), pool_len: 0,
+//!     grid: 4, block: 10, fuel: 1 << 26,
+//! };
+//! let mut trap = TrapRecord::default();
+//! // SAFETY: `out` is valid for 160 bytes and not otherwise used during the call.
+//! unsafe { kernel.run_blocks(&env, 0..4, &mut Scratch::new(), &mut trap) }.unwrap();
+//! assert_eq!(trap.kind, 0);
+//! assert_eq!(out, (0..40).collect::<Vec<u32>>());
+//! ```
+
+pub mod abi;
+mod analysis;
+mod compile;
+mod dump;
+mod kernel;
+mod math;
+mod ops;
+mod translate;
+mod vector;
+
+pub use abi::{LaunchEnv, ParamSlot, TrapKind, TrapRecord, SPACE_POOL, SPACE_SHARED};
+pub use compile::{compile, JitError, JitOptions};
+pub use dump::{JitDump, Strategy};
 pub use holovm_isa as isa;
+pub use kernel::{CompiledKernel, LaunchError, Scratch};
