@@ -1,0 +1,194 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use holovm::isa::{Program, Ty};
+use holovm::{Arg, Error, LaunchConfig, LaunchStats, Trap, Vm, VmConfig};
+
+/// Assembles `src`, panicking with the diagnostics on error.
+pub fn asm(src: &str) -> Program {
+    match holovm::asm::assemble(src) {
+        Ok(p) => p,
+        Err(d) => panic!("assembly failed:\n{d}\n--- source ---\n{src}"),
+    }
+}
+
+/// A single-threaded VM (deterministic, and the plain memory paths).
+pub fn serial_vm() -> Vm {
+    Vm::with_config(VmConfig::default().single_thread(true))
+}
+
+/// A VM that runs every multi-block launch in parallel (the atomic memory paths).
+pub fn parallel_vm() -> Vm {
+    Vm::with_config(VmConfig::default().parallel_threshold(0).threads(2))
+}
+
+/// Launches and expects a trap.
+pub fn expect_trap(vm: &Vm, p: &Program, cfg: LaunchConfig, args: &[Arg]) -> Trap {
+    match vm.launch(p, cfg, args) {
+        Err(Error::Trap(t)) => *t,
+        Err(e) => panic!("expected a trap, got error {e}"),
+        Ok(s) => panic!("expected a trap, got success {s:?}"),
+    }
+}
+
+/// Launches and expects success.
+pub fn run(vm: &Vm, p: &Program, cfg: LaunchConfig, args: &[Arg]) -> LaunchStats {
+    match vm.launch(p, cfg, args) {
+        Ok(s) => s,
+        Err(e) => panic!("launch of `{}` failed: {e}", p.name()),
+    }
+}
+
+/// Little-endian bytes of `bits` as `ty` values.
+pub fn to_bytes(ty: Ty, bits: &[u64]) -> Vec<u8> {
+    let size = ty.size() as usize;
+    bits.iter().flat_map(|b| b.to_le_bytes()[..size].to_vec()).collect()
+}
+
+/// `ty` values (zero-extended bit patterns) from little-endian bytes.
+pub fn from_bytes(ty: Ty, bytes: &[u8]) -> Vec<u64> {
+    let size = ty.size() as usize;
+    bytes
+        .chunks(size)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..size].copy_from_slice(c);
+            u64::from_le_bytes(b)
+        })
+        .collect()
+}
+
+/// The text of an immediate of type `ty` with bit pattern `bits`.
+pub fn imm(ty: Ty, bits: u64) -> String {
+    match ty {
+        Ty::F32 => format!("0f{:08x}", bits as u32),
+        Ty::F64 => format!("0d{bits:016x}"),
+        _ => format!("{:#x}", bits & ty.mask()),
+    }
+}
+
+/// Equality of two `ty` bit patterns, with all NaNs equal (docs/ISA.md: NaN payloads are
+/// unspecified).
+pub fn same(ty: Ty, a: u64, b: u64) -> bool {
+    match ty {
+        Ty::F32 => {
+            let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+            (x.is_nan() && y.is_nan()) || a == b
+        }
+        Ty::F64 => {
+            let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+            (x.is_nan() && y.is_nan()) || a == b
+        }
+        _ => a == b,
+    }
+}
+
+/// A small deterministic PRNG (xorshift64*).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// Interesting bit patterns of `ty`: edge cases plus pseudo-random values.
+pub fn samples(ty: Ty, rng: &mut Rng, random: usize) -> Vec<u64> {
+    let mut v: Vec<u64> = match ty {
+        Ty::F32 => [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -2.5,
+            3.0,
+            100.25,
+            -7e10,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            f32::from_bits(1),
+            -f32::from_bits(0x0040_0000),
+            2147483648.0,
+            -2147483904.0,
+            4294967296.0,
+            1e20,
+            255.9,
+            -128.5,
+            65535.7,
+        ]
+        .iter()
+        .map(|x| x.to_bits() as u64)
+        .collect(),
+        Ty::F64 => [
+            0.0f64,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -2.5,
+            3.0,
+            1e-300,
+            -7e10,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            f64::from_bits(1),
+            9.3e18,
+            -9.3e18,
+            1.8446744073709552e19,
+            2147483647.9,
+            -2147483648.9,
+            1e40,
+            255.9,
+            -1e-310,
+        ]
+        .iter()
+        .map(|x| x.to_bits())
+        .collect(),
+        _ => {
+            let m = ty.mask();
+            let min = if ty.is_signed_int() { 1u64 << (ty.bits() - 1) } else { 0 };
+            let max = if ty.is_signed_int() { min - 1 } else { m };
+            vec![
+                0,
+                1,
+                2,
+                3,
+                7,
+                m,     // -1
+                m - 1, // -2
+                min,
+                min.wrapping_add(1) & m,
+                max,
+                max.wrapping_sub(1) & m,
+                ty.bits() as u64 - 1,
+                ty.bits() as u64,
+                ty.bits() as u64 + 1,
+                100 & m,
+                0x55 & m,
+                0xaa & m,
+            ]
+        }
+    };
+    for _ in 0..random {
+        let r = rng.next();
+        v.push(match ty {
+            // Mostly moderate floats, so arithmetic is not all overflow or NaN.
+            Ty::F32 => ((r % 2_000_000) as f32 / 1000.0 - 1000.0).to_bits() as u64,
+            Ty::F64 => ((r % 2_000_000_000) as f64 / 1e6 - 1000.0).to_bits(),
+            _ => r & ty.mask(),
+        });
+    }
+    v
+}

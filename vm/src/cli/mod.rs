@@ -1,0 +1,47 @@
+//! Subcommands of the `holovm` program, one file each.
+
+mod asm_cmd;
+mod load;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// holovm: a bytecode VM for a GPU-style SPMD instruction set, with a Cranelift JIT tier.
+#[derive(Parser, Debug)]
+#[command(name = "holovm", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Assemble a .hasm file into .hbc bytecode.
+    Asm {
+        /// The assembly source.
+        file: PathBuf,
+        /// Where to write the bytecode (default: FILE with the extension .hbc).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the assembly text of a .hbc (or .hasm) file.
+    Disasm {
+        /// The bytecode (or assembly) file.
+        file: PathBuf,
+    },
+    /// Assemble and verify a file and print a summary of the program.
+    Check {
+        /// A .hasm or .hbc file.
+        file: PathBuf,
+    },
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Asm { file, output } => asm_cmd::asm(&file, output.as_deref()),
+        Command::Disasm { file } => asm_cmd::disasm(&file),
+        Command::Check { file } => asm_cmd::check(&file),
+    }
+}

@@ -1,0 +1,708 @@
+//! [`Vm`]: buffers, the boundary pool, the decoded-program cache and launches.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use dashmap::DashMap;
+use holovm_isa::{
+    LaunchConfig, ParamKind, Program, ProgramKey, Ty, POOL_BYTES, POOL_CLASSES, POOL_CLASS_BYTES,
+};
+use rayon::prelude::*;
+
+use crate::error::{MemAccess, Space};
+use crate::interp::decode::{decode, Decoded, UniSrc};
+use crate::interp::exec::{run_block, BlockState, Counters};
+use crate::interp::mem::{Env, Region};
+use crate::interp::{ops, trap, BlockTrap, SpaceId};
+use crate::memory::{AnyBuffer, Buffer, Memory};
+use crate::{Element, Error, Trap};
+
+static NEXT_VM_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Configuration of a [`Vm`].
+///
+/// ```
+/// use holovm::{Vm, VmConfig};
+/// let vm = Vm::with_config(VmConfig::default().fuel(1 << 20).single_thread(true));
+/// assert_eq!(vm.config().fuel, 1 << 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmConfig {
+    /// Fuel per lane per launch: taken backward `bra`/`loop` and every `call` use one unit
+    /// (docs/ISA.md, section 7). Default `1 << 26`.
+    pub fuel: u64,
+    /// Run every launch on the calling thread. Default `false`.
+    pub single_thread: bool,
+    /// Smallest launch, in lanes (`grid * block`), that runs its blocks in parallel; smaller
+    /// launches (and single-block launches) stay on the calling thread. Default `32768`.
+    pub parallel_threshold: u64,
+    /// Worker threads for parallel launches; 0 means one per available core. Default 0.
+    pub threads: usize,
+    /// Use the AVX2 + FMA versions of the lane loops when the CPU has them. Results are
+    /// bit-identical either way. Default `true`.
+    pub simd: bool,
+    /// Most decoded programs kept in the cache before it is emptied. Default 1024.
+    pub cache_capacity: usize,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        VmConfig {
+            fuel: 1 << 26,
+            single_thread: false,
+            parallel_threshold: 1 << 15,
+            threads: 0,
+            simd: true,
+            cache_capacity: 1024,
+        }
+    }
+}
+
+impl VmConfig {
+    /// Sets [`VmConfig::fuel`].
+    pub fn fuel(mut self, fuel: u64) -> Self {
+        self.fuel = fuel;
+        self
+    }
+
+    /// Sets [`VmConfig::single_thread`].
+    pub fn single_thread(mut self, yes: bool) -> Self {
+        self.single_thread = yes;
+        self
+    }
+
+    /// Sets [`VmConfig::parallel_threshold`].
+    pub fn parallel_threshold(mut self, lanes: u64) -> Self {
+        self.parallel_threshold = lanes;
+        self
+    }
+
+    /// Sets [`VmConfig::threads`].
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Sets [`VmConfig::simd`].
+    pub fn simd(mut self, yes: bool) -> Self {
+        self.simd = yes;
+        self
+    }
+
+    /// Sets [`VmConfig::cache_capacity`].
+    pub fn cache_capacity(mut self, programs: usize) -> Self {
+        self.cache_capacity = programs;
+        self
+    }
+}
+
+/// A launch argument: a buffer for a `.param NAME: ptr T`, or a scalar for a `.param NAME: T`.
+///
+/// Build one with `Arg::from`: from `&Buffer<T>`, `Buffer<T>`, `AnyBuffer`, or a value of an
+/// [`Element`] type. A scalar's Rust type must be exactly the declared type (`7u32` for a
+/// `u32` parameter; a bare `7` is an `i32`). The [`args!`](crate::args) macro converts a list.
+///
+/// ```
+/// use holovm::{Arg, Vm};
+/// let vm = Vm::new();
+/// let buf = vm.alloc::<f32>(4)?;
+/// let args = [Arg::from(&buf), Arg::from(4u32), Arg::from(0.5f32)];
+/// assert!(matches!(args[1], Arg::Scalar { .. }));
+/// # Ok::<(), holovm::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// A buffer.
+    Buffer(AnyBuffer),
+    /// A scalar of type `ty`, as its zero-extended bit pattern.
+    Scalar {
+        /// The scalar's type.
+        ty: Ty,
+        /// Its bits, zero-extended to 64.
+        bits: u64,
+    },
+}
+
+impl Arg {
+    /// A scalar argument.
+    pub fn scalar<T: Element>(v: T) -> Arg {
+        Arg::Scalar { ty: T::TY, bits: v.to_bits() }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Arg::Buffer(b) => format!("a buffer of {}", b.ty),
+            Arg::Scalar { ty, .. } => format!("a scalar {ty}"),
+        }
+    }
+}
+
+impl<T: Element> From<&Buffer<T>> for Arg {
+    fn from(b: &Buffer<T>) -> Arg {
+        Arg::Buffer(b.any())
+    }
+}
+
+impl<T: Element> From<Buffer<T>> for Arg {
+    fn from(b: Buffer<T>) -> Arg {
+        Arg::Buffer(b.any())
+    }
+}
+
+impl From<AnyBuffer> for Arg {
+    fn from(b: AnyBuffer) -> Arg {
+        Arg::Buffer(b)
+    }
+}
+
+impl From<&AnyBuffer> for Arg {
+    fn from(b: &AnyBuffer) -> Arg {
+        Arg::Buffer(*b)
+    }
+}
+
+macro_rules! scalar_arg {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Arg {
+            fn from(v: $t) -> Arg {
+                Arg::scalar(v)
+            }
+        }
+    )*};
+}
+scalar_arg!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+/// Converts a list of buffers and scalars to an array of [`Arg`]s.
+///
+/// ```
+/// use holovm::{args, Vm};
+/// let vm = Vm::new();
+/// let x = vm.alloc::<f32>(16)?;
+/// let a = args![&x, 16u32, 2.0f32];
+/// assert_eq!(a.len(), 3);
+/// # Ok::<(), holovm::Error>(())
+/// ```
+#[macro_export]
+macro_rules! args {
+    ($($a:expr),* $(,)?) => {
+        [$($crate::Arg::from($a)),*]
+    };
+}
+
+/// What a successful launch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LaunchStats {
+    /// Blocks run.
+    pub blocks: u32,
+    /// Lanes launched (`grid * block`).
+    pub lanes: u64,
+    /// Instructions dispatched, once per block-step however many lanes it covered.
+    pub steps: u64,
+    /// Lane-instructions executed (the active lanes of every step).
+    pub lane_steps: u64,
+    /// True when blocks ran on several threads.
+    pub parallel: bool,
+}
+
+struct State {
+    mem: Memory,
+    /// The calling thread's block state, reused by every serial launch.
+    block: BlockState,
+}
+
+/// An embeddable holovm virtual machine: buffers, the boundary pool, and the interpreter.
+///
+/// A `Vm` is `Send + Sync`: share it between host threads with `&Vm` or `Arc<Vm>`. Its memory
+/// sits behind one lock, taken once per call (a launch holds it for its whole run, so launches
+/// on one `Vm` run one at a time; use several `Vm`s for independent work). Decoded programs are
+/// cached by [`ProgramKey`] outside the lock.
+///
+/// ```
+/// use holovm::isa::*;
+/// use holovm::{args, Vm};
+///
+/// // out[i] = x[i] * 2 (built by hand; the assembler accepts the same as text).
+/// let program = Program::new(ProgramDef {
+///     name: "double".into(),
+///     params: vec![
+///         Param { name: "x".into(), kind: ParamKind::Buffer(Ty::F32) },
+///         Param { name: "out".into(), kind: ParamKind::Buffer(Ty::F32) },
+///     ],
+///     insts: vec![
+///         Inst::Ldg {
+///             ty: Ty::F32,
+///             dst: Reg(0),
+///             addr: Addr::BufferIndex { buf: 0, index: Src::Special(Special::GlobalId), scale: 4 },
+///         },
+///         Inst::Bin {
+///             op: BinOp::Mul,
+///             ty: Ty::F32,
+///             dst: Reg(0),
+///             a: Src::Reg(Reg(0)),
+///             b: Src::Imm(2.0f32.to_bits() as u64),
+///         },
+///         Inst::Stg {
+///             ty: Ty::F32,
+///             src: Src::Reg(Reg(0)),
+///             addr: Addr::BufferIndex { buf: 1, index: Src::Special(Special::GlobalId), scale: 4 },
+///         },
+///         Inst::Exit,
+///     ],
+///     ..Default::default()
+/// })
+/// .unwrap();
+///
+/// let vm = Vm::new();
+/// let x = vm.alloc_from(&[1.0f32, 2.0, 3.0, 4.0])?;
+/// let out = vm.alloc::<f32>(4)?;
+/// let stats = vm.launch(&program, LaunchConfig::new(1, 4), &args![&x, &out])?;
+/// assert_eq!(vm.read(&out)?, vec![2.0, 4.0, 6.0, 8.0]);
+/// assert_eq!(stats.lanes, 4);
+/// # Ok::<(), holovm::Error>(())
+/// ```
+pub struct Vm {
+    id: u64,
+    config: VmConfig,
+    simd: bool,
+    state: Mutex<State>,
+    cache: DashMap<ProgramKey, Arc<Decoded>>,
+    workers: OnceLock<Option<rayon::ThreadPool>>,
+}
+
+impl Default for Vm {
+    fn default() -> Self {
+        Vm::new()
+    }
+}
+
+impl std::fmt::Debug for Vm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm").field("id", &self.id).field("config", &self.config).finish()
+    }
+}
+
+impl Vm {
+    /// A VM with the default configuration.
+    pub fn new() -> Vm {
+        Vm::with_config(VmConfig::default())
+    }
+
+    /// A VM with the given configuration.
+    pub fn with_config(config: VmConfig) -> Vm {
+        let id = NEXT_VM_ID.fetch_add(1, Ordering::Relaxed);
+        Vm {
+            id,
+            simd: config.simd && ops::simd_available(),
+            config,
+            state: Mutex::new(State { mem: Memory::new(id), block: BlockState::new() }),
+            cache: DashMap::new(),
+            workers: OnceLock::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &VmConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic during a launch (a bug) poisons the lock; the buffer table stays consistent
+        // (it is only changed by complete operations), so keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    // -------------------------------------------------------------------------------------
+    // Buffers
+    // -------------------------------------------------------------------------------------
+
+    /// Allocates a zeroed buffer of `len` elements.
+    pub fn alloc<T: Element>(&self, len: usize) -> Result<Buffer<T>, Error> {
+        Ok(Buffer::from_raw(self.lock().mem.alloc(T::TY, len)?))
+    }
+
+    /// Allocates a buffer holding a copy of `data`.
+    pub fn alloc_from<T: Element>(&self, data: &[T]) -> Result<Buffer<T>, Error> {
+        let mut st = self.lock();
+        let h = st.mem.alloc(T::TY, data.len())?;
+        st.mem.entry_mut(&h)?.storage.as_mut_slice().copy_from_slice(bytemuck::cast_slice(data));
+        Ok(Buffer::from_raw(h))
+    }
+
+    /// Allocates a zeroed buffer of `len` elements of a type known at run time.
+    pub fn alloc_any(&self, ty: Ty, len: usize) -> Result<AnyBuffer, Error> {
+        self.lock().mem.alloc(ty, len)
+    }
+
+    /// A copy of the buffer's contents.
+    pub fn read<T: Element>(&self, buf: &Buffer<T>) -> Result<Vec<T>, Error> {
+        let st = self.lock();
+        let e = st.mem.entry(&buf.any())?;
+        let mut out = vec![T::zeroed(); e.len];
+        bytemuck::cast_slice_mut(&mut out).copy_from_slice(e.storage.as_slice());
+        Ok(out)
+    }
+
+    /// Copies the buffer's contents into `out`, which must have the buffer's length.
+    pub fn read_into<T: Element>(&self, buf: &Buffer<T>, out: &mut [T]) -> Result<(), Error> {
+        let st = self.lock();
+        let e = st.mem.entry(&buf.any())?;
+        if out.len() != e.len {
+            return Err(Error::LengthMismatch { expected: e.len, found: out.len() });
+        }
+        bytemuck::cast_slice_mut(out).copy_from_slice(e.storage.as_slice());
+        Ok(())
+    }
+
+    /// Overwrites the buffer with `data`, which must have the buffer's length.
+    pub fn write<T: Element>(&self, buf: &Buffer<T>, data: &[T]) -> Result<(), Error> {
+        self.write_bytes(&buf.any(), bytemuck::cast_slice(data))
+            .map_err(|e| match e {
+                Error::LengthMismatch { expected, found } => Error::LengthMismatch {
+                    expected: expected / T::TY.size() as usize,
+                    found: found / T::TY.size() as usize,
+                },
+                e => e,
+            })
+    }
+
+    /// A copy of the buffer's bytes (little-endian elements).
+    pub fn read_bytes(&self, buf: &AnyBuffer) -> Result<Vec<u8>, Error> {
+        Ok(self.lock().mem.entry(buf)?.storage.as_slice().to_vec())
+    }
+
+    /// Overwrites the buffer's bytes; `data` must have the buffer's length in bytes.
+    pub fn write_bytes(&self, buf: &AnyBuffer, data: &[u8]) -> Result<(), Error> {
+        let mut st = self.lock();
+        let e = st.mem.entry_mut(buf)?;
+        let bytes = e.storage.as_mut_slice();
+        if data.len() != bytes.len() {
+            return Err(Error::LengthMismatch { expected: bytes.len(), found: data.len() });
+        }
+        bytes.copy_from_slice(data);
+        Ok(())
+    }
+
+    /// Frees the buffer. Later uses of any copy of the handle are [`Error::InvalidHandle`].
+    pub fn free(&self, buf: impl Into<AnyBuffer>) -> Result<(), Error> {
+        self.lock().mem.free(&buf.into())
+    }
+
+    /// Number of live buffers.
+    pub fn buffers(&self) -> usize {
+        self.lock().mem.live()
+    }
+
+    // -------------------------------------------------------------------------------------
+    // The boundary pool
+    // -------------------------------------------------------------------------------------
+
+    fn pool_range(class: u32) -> Result<std::ops::Range<usize>, Error> {
+        if class >= POOL_CLASSES {
+            return Err(Error::PoolClass { class });
+        }
+        let start = (class * POOL_CLASS_BYTES) as usize;
+        Ok(start..start + POOL_CLASS_BYTES as usize)
+    }
+
+    /// A copy of boundary pool class `class` (0..96) as `12288 / size_of::<T>()` elements.
+    ///
+    /// ```
+    /// use holovm::Vm;
+    /// let vm = Vm::new();
+    /// vm.write_pool(3, &vec![7u32; 3072])?;
+    /// assert_eq!(vm.read_pool::<u32>(3)?[100], 7);
+    /// assert!(vm.read_pool::<u8>(96).is_err());
+    /// # Ok::<(), holovm::Error>(())
+    /// ```
+    pub fn read_pool<T: Element>(&self, class: u32) -> Result<Vec<T>, Error> {
+        let range = Self::pool_range(class)?;
+        let mut out = vec![T::zeroed(); POOL_CLASS_BYTES as usize / T::TY.size() as usize];
+        let st = self.lock();
+        bytemuck::cast_slice_mut(&mut out).copy_from_slice(&st.mem.pool.as_slice()[range]);
+        Ok(out)
+    }
+
+    /// Copies pool class `class` into `out`, which must hold exactly the class
+    /// (`12288 / size_of::<T>()` elements).
+    pub fn read_pool_into<T: Element>(&self, class: u32, out: &mut [T]) -> Result<(), Error> {
+        let range = Self::pool_range(class)?;
+        let expected = POOL_CLASS_BYTES as usize / T::TY.size() as usize;
+        if out.len() != expected {
+            return Err(Error::LengthMismatch { expected, found: out.len() });
+        }
+        let st = self.lock();
+        bytemuck::cast_slice_mut(out).copy_from_slice(&st.mem.pool.as_slice()[range]);
+        Ok(())
+    }
+
+    /// Overwrites pool class `class` with `data`, which must be exactly the class
+    /// (`12288 / size_of::<T>()` elements).
+    pub fn write_pool<T: Element>(&self, class: u32, data: &[T]) -> Result<(), Error> {
+        let range = Self::pool_range(class)?;
+        let expected = POOL_CLASS_BYTES as usize / T::TY.size() as usize;
+        if data.len() != expected {
+            return Err(Error::LengthMismatch { expected, found: data.len() });
+        }
+        let mut st = self.lock();
+        st.mem.pool.as_mut_slice()[range].copy_from_slice(bytemuck::cast_slice(data));
+        Ok(())
+    }
+
+    /// Zeroes the whole boundary pool.
+    pub fn clear_pool(&self) {
+        self.lock().mem.pool.as_mut_slice().fill(0);
+    }
+
+    // -------------------------------------------------------------------------------------
+    // Programs and launches
+    // -------------------------------------------------------------------------------------
+
+    /// The decoded form of `program`, from the cache or decoded now.
+    fn decoded(&self, program: &Program) -> Result<Arc<Decoded>, Error> {
+        let key = program.key();
+        if let Some(d) = self.cache.get(&key) {
+            return Ok(Arc::clone(&d));
+        }
+        let d = decode(program, self.simd).map_err(|message| Error::InvalidProgram {
+            kernel: program.name().to_string(),
+            message,
+        })?;
+        let d = Arc::new(d);
+        if self.cache.len() >= self.config.cache_capacity.max(1) {
+            self.cache.clear();
+        }
+        self.cache.insert(key, Arc::clone(&d));
+        Ok(d)
+    }
+
+    /// Number of decoded programs in the cache.
+    pub fn cached_programs(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Empties the decoded-program cache.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+
+    fn workers(&self) -> Option<&rayon::ThreadPool> {
+        self.workers
+            .get_or_init(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(self.config.threads)
+                    .thread_name(|i| format!("holovm-worker-{i}"))
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// Runs `program` over `config.grid` blocks of `config.block` lanes with `args` bound to
+    /// its parameters, and waits for it to finish.
+    ///
+    /// `args` must match the parameters in number, kind (buffer or scalar) and type. The
+    /// launch fails with [`Error::Trap`] if a lane traps (docs/ISA.md, section 7): the trap
+    /// of the lowest-numbered trapping block is reported; memory the launch did not write is
+    /// untouched, and the VM stays usable.
+    ///
+    /// Launches of more than [`VmConfig::parallel_threshold`] lanes run their blocks on a
+    /// worker pool owned by the VM, except when called from inside a rayon worker thread,
+    /// where they stay serial.
+    ///
+    /// ```
+    /// use holovm::isa::*;
+    /// use holovm::{args, Error, TrapKind, Vm};
+    /// // out[%gid] = %gid, bounds-checked: 8 lanes, a buffer of 6 elements.
+    /// let program = Program::new(ProgramDef {
+    ///     name: "iota".into(),
+    ///     params: vec![Param { name: "out".into(), kind: ParamKind::Buffer(Ty::U32) }],
+    ///     insts: vec![
+    ///         Inst::Stg {
+    ///             ty: Ty::U32,
+    ///             src: Src::Special(Special::GlobalId),
+    ///             addr: Addr::BufferIndex { buf: 0, index: Src::Special(Special::GlobalId), scale: 4 },
+    ///         },
+    ///         Inst::Exit,
+    ///     ],
+    ///     ..Default::default()
+    /// })
+    /// .unwrap();
+    /// let vm = Vm::new();
+    /// let out = vm.alloc::<u32>(6)?;
+    /// let err = vm.launch(&program, LaunchConfig::new(2, 4), &args![&out]).unwrap_err();
+    /// let trap = err.trap().unwrap();
+    /// assert_eq!(trap.kind, TrapKind::OutOfBounds);
+    /// assert_eq!((trap.block, trap.lane), (1, 2)); // %gid 6
+    /// assert!(trap.to_string().contains("byte offset 24 of buffer `out` (length 24 bytes)"));
+    /// # Ok::<(), holovm::Error>(())
+    /// ```
+    pub fn launch(
+        &self,
+        program: &Program,
+        config: LaunchConfig,
+        args: &[Arg],
+    ) -> Result<LaunchStats, Error> {
+        config.validate().map_err(Error::InvalidLaunch)?;
+        let params = program.params();
+        if args.len() != params.len() {
+            return Err(Error::ArgCount {
+                kernel: program.name().to_string(),
+                expected: params.len(),
+                found: args.len(),
+            });
+        }
+        let decoded = self.decoded(program)?;
+
+        let mut guard = self.lock();
+        let State { mem, block: serial_state } = &mut *guard;
+
+        // Bind the arguments.
+        let mut spaces: Vec<Option<Region>> = Vec::with_capacity(params.len());
+        let mut scalars = vec![0u64; params.len()];
+        for (index, (param, arg)) in params.iter().zip(args).enumerate() {
+            let mismatch = |expected: String| Error::Arg {
+                index,
+                name: param.name.clone(),
+                expected,
+                found: arg.describe(),
+            };
+            match (param.kind, arg) {
+                (ParamKind::Buffer(ty), Arg::Buffer(h)) => {
+                    if h.ty != ty {
+                        return Err(mismatch(format!("a buffer of {ty}")));
+                    }
+                    let e = mem.entry_mut(h)?;
+                    let len = e.storage.len() as u64;
+                    spaces.push(Some(Region { base: e.storage.base(), len }));
+                }
+                (ParamKind::Scalar(ty), Arg::Scalar { ty: t, bits }) => {
+                    if *t != ty {
+                        return Err(mismatch(format!("a scalar {ty}")));
+                    }
+                    scalars[index] = ty.canon(*bits);
+                    spaces.push(None);
+                }
+                (ParamKind::Buffer(ty), Arg::Scalar { .. }) => {
+                    return Err(mismatch(format!("a buffer of {ty}")))
+                }
+                (ParamKind::Scalar(ty), Arg::Buffer(_)) => {
+                    return Err(mismatch(format!("a scalar {ty}")))
+                }
+            }
+        }
+        let uni: Vec<u64> = decoded
+            .uni
+            .iter()
+            .map(|s| match *s {
+                UniSrc::Imm(v) => v,
+                UniSrc::Param(p) => scalars.get(p as usize).copied().unwrap_or(0),
+                UniSrc::BlockDim => config.block as u64,
+                UniSrc::GridDim => config.grid as u64,
+            })
+            .collect();
+
+        let lanes = config.lanes();
+        let workers = if !self.config.single_thread
+            && config.grid > 1
+            && lanes >= self.config.parallel_threshold
+            && rayon::current_thread_index().is_none()
+        {
+            self.workers()
+        } else {
+            None
+        };
+        let env = Env {
+            spaces: &spaces,
+            pool: Region { base: mem.pool.base(), len: POOL_BYTES as u64 },
+            plain: workers.is_none(),
+            uni: &uni,
+            fuel: self.config.fuel,
+        };
+        let n = config.block as usize;
+
+        let (counters, trapped) = match workers {
+            None => {
+                serial_state.prepare(&decoded, n);
+                let mut ctr = Counters::default();
+                let mut trapped = None;
+                for b in 0..config.grid {
+                    if let Err(t) = run_block(serial_state, &decoded, &env, b, &mut ctr) {
+                        trapped = Some((b, t));
+                        break;
+                    }
+                }
+                (ctr, trapped)
+            }
+            Some(pool) => {
+                let first_trap = AtomicU32::new(u32::MAX);
+                let trapped: Mutex<Option<(u32, BlockTrap)>> = Mutex::new(None);
+                let steps = AtomicU64::new(0);
+                let lane_steps = AtomicU64::new(0);
+                pool.install(|| {
+                    (0..config.grid).into_par_iter().for_each_init(
+                        || {
+                            let mut st = BlockState::new();
+                            st.prepare(&decoded, n);
+                            st
+                        },
+                        |st, b| {
+                            // Blocks after a trapping block cannot change the result.
+                            if b > first_trap.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            let mut ctr = Counters::default();
+                            if let Err(t) = run_block(st, &decoded, &env, b, &mut ctr) {
+                                first_trap.fetch_min(b, Ordering::Relaxed);
+                                let mut slot = trapped.lock().unwrap_or_else(|e| e.into_inner());
+                                if slot.is_none_or(|(tb, _)| b < tb) {
+                                    *slot = Some((b, t));
+                                }
+                            }
+                            steps.fetch_add(ctr.steps, Ordering::Relaxed);
+                            lane_steps.fetch_add(ctr.lane_steps, Ordering::Relaxed);
+                        },
+                    )
+                });
+                let ctr = Counters {
+                    steps: steps.into_inner(),
+                    lane_steps: lane_steps.into_inner(),
+                };
+                (ctr, trapped.into_inner().unwrap_or_else(|e| e.into_inner()))
+            }
+        };
+
+        if let Some((block, t)) = trapped {
+            let space = |id: SpaceId| match id {
+                SpaceId::Param(p) => Space::Buffer {
+                    param: p,
+                    name: params.get(p as usize).map(|p| p.name.clone()).unwrap_or_default(),
+                    bytes: spaces.get(p as usize).copied().flatten().map_or(0, |s| s.len),
+                },
+                SpaceId::Pool => Space::Pool,
+                SpaceId::Shared => Space::Shared { bytes: program.shared_bytes() as u64 },
+                SpaceId::Invalid(handle) => Space::Invalid { handle },
+            };
+            return Err(Trap {
+                kind: t.fault.kind,
+                pc: t.pc,
+                inst: trap::inst_text(program.def(), t.pc as usize),
+                block,
+                lane: t.fault.lane,
+                access: t.fault.access.map(|a| MemAccess {
+                    space: space(a.space),
+                    offset: a.offset,
+                    size: a.size,
+                }),
+            }
+            .into());
+        }
+        Ok(LaunchStats {
+            blocks: config.grid,
+            lanes,
+            steps: counters.steps,
+            lane_steps: counters.lane_steps,
+            parallel: workers.is_some(),
+        })
+    }
+}
