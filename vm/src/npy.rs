@@ -57,7 +57,9 @@ pub enum NpyError {
     #[error(".npy header is malformed: {0}")]
     Header(String),
     /// The element type has no holovm equivalent.
-    #[error(".npy element type {0:?} is not supported (use little-endian i1..i8, u1..u8, f4 or f8)")]
+    #[error(
+        ".npy element type {0:?} is not supported (use little-endian i1..i8, u1..u8, f4 or f8)"
+    )]
     Dtype(String),
     /// The data length does not match the shape.
     #[error(".npy data holds {found} bytes but the shape {shape:?} of {ty} needs {expected}")]
@@ -184,9 +186,18 @@ pub fn read(bytes: &[u8]) -> Result<NpyArray, NpyError> {
         .try_fold(ty.size() as usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| NpyError::Header(format!("shape {shape:?} is too large")))?;
     if data.len() != expected {
-        return Err(NpyError::Length { shape, ty, expected, found: data.len() });
+        return Err(NpyError::Length {
+            shape,
+            ty,
+            expected,
+            found: data.len(),
+        });
     }
-    Ok(NpyArray { ty, shape, data: data.to_vec() })
+    Ok(NpyArray {
+        ty,
+        shape,
+        data: data.to_vec(),
+    })
 }
 
 /// The text of the value of `key` in a Python dict literal like
@@ -209,7 +220,9 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Result<&'a str, NpyError> {
             _ => {}
         }
     }
-    Err(NpyError::Header(format!("value of '{key}' is not terminated")))
+    Err(NpyError::Header(format!(
+        "value of '{key}' is not terminated"
+    )))
 }
 
 fn parse_shape(text: &str) -> Result<Vec<usize>, NpyError> {
@@ -241,9 +254,20 @@ mod tests {
                 let n: usize = shape.iter().product();
                 let data: Vec<u8> = (0..n * ty.size() as usize).map(|i| i as u8).collect();
                 let file = write(ty, &shape, &data);
-                assert_eq!(file.len() % 64, data.len() % 64, "data starts 64-byte aligned");
+                assert_eq!(
+                    file.len() % 64,
+                    data.len() % 64,
+                    "data starts 64-byte aligned"
+                );
                 let back = read(&file).unwrap();
-                assert_eq!(back, NpyArray { ty, shape: shape.clone(), data });
+                assert_eq!(
+                    back,
+                    NpyArray {
+                        ty,
+                        shape: shape.clone(),
+                        data
+                    }
+                );
             }
         }
     }
@@ -266,13 +290,22 @@ mod tests {
     #[test]
     fn rejects_bad_input() {
         assert_eq!(read(b"hello"), Err(NpyError::BadMagic));
-        assert!(matches!(read(b"\x93NUMPY\x09\x00"), Err(NpyError::Version(9, 0))));
+        assert!(matches!(
+            read(b"\x93NUMPY\x09\x00"),
+            Err(NpyError::Version(9, 0))
+        ));
         let good = write(Ty::F32, &[4], &[0; 16]);
         for cut in 0..good.len() {
-            assert!(read(&good[..cut]).is_err(), "prefix of {cut} bytes must fail");
+            assert!(
+                read(&good[..cut]).is_err(),
+                "prefix of {cut} bytes must fail"
+            );
         }
         let swap = |file: Vec<u8>, from: &[u8], to: &[u8]| {
-            let at = file.windows(from.len()).position(|w| w == from).unwrap_or(0);
+            let at = file
+                .windows(from.len())
+                .position(|w| w == from)
+                .unwrap_or(0);
             let mut file = file;
             file[at..at + to.len()].copy_from_slice(to);
             file

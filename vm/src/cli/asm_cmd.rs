@@ -35,7 +35,12 @@ pub fn check(file: &Path) -> anyhow::Result<()> {
     println!("kernel        {}", p.name());
     println!("key           {}", p.key());
     println!("instructions  {}", p.insts().len());
-    println!("registers     r0..r{} ({}), predicates {}", p.num_regs().max(1) - 1, p.num_regs(), p.num_preds());
+    println!(
+        "registers     r0..r{} ({}), predicates {}",
+        p.num_regs().max(1) - 1,
+        p.num_regs(),
+        p.num_preds()
+    );
     println!("shared bytes  {}", p.shared_bytes());
     match p.launch() {
         Some(l) => println!("launch        grid {} x block {}", l.grid, l.block),

@@ -13,8 +13,12 @@ pub fn load_program(path: &Path) -> anyhow::Result<Program> {
         return Program::from_bytes(&bytes)
             .with_context(|| format!("{} is not valid holovm bytecode", path.display()));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow!("{} is neither bytecode nor UTF-8 assembly text", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow!(
+            "{} is neither bytecode nor UTF-8 assembly text",
+            path.display()
+        )
+    })?;
     holovm::asm::assemble(&text).map_err(|diags| {
         anyhow!(
             "{}{} error(s) in {}",

@@ -1,7 +1,9 @@
 //! Subcommands of the `holovm` program, one file each.
 
 mod asm_cmd;
+mod data;
 mod load;
+mod run_cmd;
 
 use std::path::PathBuf;
 
@@ -35,6 +37,8 @@ enum Command {
         /// A .hasm or .hbc file.
         file: PathBuf,
     },
+    /// Run a kernel on generated or file data and show the results.
+    Run(run_cmd::RunArgs),
 }
 
 /// Runs one parsed command line.
@@ -43,5 +47,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Asm { file, output } => asm_cmd::asm(&file, output.as_deref()),
         Command::Disasm { file } => asm_cmd::disasm(&file),
         Command::Check { file } => asm_cmd::check(&file),
+        Command::Run(args) => run_cmd::run(args),
     }
 }

@@ -1,0 +1,242 @@
+//! `holovm run`: launch a kernel on generated or file data, as an embedder would.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use holovm::isa::{LaunchConfig, ParamKind, Program, Ty, POOL_CLASS_BYTES};
+use holovm::{npy, AnyBuffer, Arg, Vm, VmConfig};
+
+use super::data::{parse_value, preview, Fill, Rng};
+use super::load::load_program;
+
+/// Options of `holovm run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The kernel: a .hasm or .hbc file.
+    pub file: PathBuf,
+    /// Arguments by parameter name: buffers `a=random[:LEN]`, `a=range`, `a=zeros`,
+    /// `a=fill:1.5`, `a=data.npy`, `a=raw:data.bin`; scalars `n=1000`. Buffers not given are
+    /// random with one element per lane; a scalar `n` not given is the `-n` value.
+    pub args: Vec<String>,
+    /// Number of lanes (elements); the grid is ceil(n / block).
+    #[arg(short = 'n', long)]
+    pub n: Option<u64>,
+    /// Blocks in the grid (with --block; overrides -n and the file's .launch).
+    #[arg(long, requires = "block")]
+    pub grid: Option<u32>,
+    /// Lanes per block (default 256 with -n).
+    #[arg(long)]
+    pub block: Option<u32>,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Run the launch this many times and report min and median times.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Save a buffer after the run: `c=out.npy` (NumPy) or `c=out.bin` (raw little-endian).
+    #[arg(long = "out", value_name = "NAME=FILE")]
+    pub outs: Vec<String>,
+    /// Fill a boundary-pool class with f32 data before the run: `0=random`, `2=fill:2.0`.
+    /// Filled classes are previewed after the run, and so are classes given as `--show-pool`.
+    #[arg(long = "pool", value_name = "CLASS=SPEC")]
+    pub pools: Vec<String>,
+    /// Preview this pool class (as f32) after the run.
+    #[arg(long = "show-pool", value_name = "CLASS")]
+    pub show_pool: Vec<u32>,
+    /// Use one thread (the default uses rayon for large launches).
+    #[arg(long)]
+    pub single_thread: bool,
+}
+
+fn split_assignment(s: &str) -> anyhow::Result<(&str, &str)> {
+    s.split_once('=')
+        .ok_or_else(|| anyhow!("`{s}` is not NAME=VALUE"))
+}
+
+/// The launch shape from the options or the file.
+fn shape(args: &RunArgs, program: &Program) -> anyhow::Result<LaunchConfig> {
+    let shape = match (args.grid, args.block, args.n) {
+        (Some(grid), Some(block), _) => LaunchConfig::new(grid, block),
+        (None, block, Some(n)) => LaunchConfig::cover(n, block.unwrap_or(256)),
+        (None, Some(_), None) => bail!("--block needs --grid or -n"),
+        _ => program.launch().ok_or_else(|| {
+            anyhow!(
+                "{} declares no .launch shape: pass -n N or --grid G --block B",
+                program.name()
+            )
+        })?,
+    };
+    shape
+        .validate()
+        .map_err(|e| anyhow!("invalid launch shape: {e}"))?;
+    Ok(shape)
+}
+
+/// Binds every parameter: buffers allocated and filled, scalars parsed.
+fn bind(
+    vm: &Vm,
+    program: &Program,
+    args: &RunArgs,
+    lanes: u64,
+) -> anyhow::Result<(Vec<Arg>, Vec<(String, AnyBuffer)>)> {
+    let mut given: HashMap<&str, &str> = HashMap::new();
+    for a in &args.args {
+        let (name, spec) = split_assignment(a)?;
+        if program.param_index(name).is_none() {
+            let names: Vec<&str> = program.params().iter().map(|p| p.name.as_str()).collect();
+            bail!(
+                "{} has no parameter `{name}` (its parameters: {})",
+                program.name(),
+                names.join(", ")
+            );
+        }
+        if given.insert(name, spec).is_some() {
+            bail!("parameter `{name}` is given twice");
+        }
+    }
+    let default_len = args.n.unwrap_or(lanes) as usize;
+    let mut rng = Rng::new(args.seed);
+    let (mut bound, mut buffers) = (Vec::new(), Vec::new());
+    for p in program.params() {
+        let spec = given.get(p.name.as_str()).copied();
+        match p.kind {
+            ParamKind::Buffer(ty) => {
+                let fill = spec
+                    .map(Fill::parse)
+                    .transpose()?
+                    .unwrap_or(Fill::Random(None));
+                let bytes = fill
+                    .bytes(ty, default_len, &mut rng)
+                    .with_context(|| format!("argument `{}`", p.name))?;
+                let buf = vm.alloc_any(ty, bytes.len() / ty.size() as usize)?;
+                vm.write_bytes(&buf, &bytes)?;
+                bound.push(Arg::Buffer(buf));
+                buffers.push((p.name.clone(), buf));
+            }
+            ParamKind::Scalar(ty) => {
+                let bits = match (spec, args.n) {
+                    (Some(s), _) => {
+                        parse_value(ty, s).with_context(|| format!("argument `{}`", p.name))?
+                    }
+                    (None, Some(n)) if p.name == "n" && ty.is_int() => {
+                        parse_value(ty, &n.to_string())?
+                    }
+                    _ => bail!(
+                        "missing argument `{}` (a {ty} scalar): pass {}=VALUE",
+                        p.name,
+                        p.name
+                    ),
+                };
+                bound.push(Arg::Scalar { ty, bits });
+            }
+        }
+    }
+    Ok((bound, buffers))
+}
+
+fn parse_class(s: &str) -> anyhow::Result<u32> {
+    s.parse()
+        .map_err(|_| anyhow!("`{s}` is not a pool class number"))
+}
+
+/// Runs `holovm run`.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let program = load_program(&args.file)?;
+    let shape = shape(&args, &program)?;
+    let vm = Vm::with_config(VmConfig::default().single_thread(args.single_thread));
+    let (bound, buffers) = bind(&vm, &program, &args, shape.lanes())?;
+
+    let mut shown_pool = args.show_pool.clone();
+    let mut rng = Rng::new(args.seed ^ 0x9e37);
+    for p in &args.pools {
+        let (class, spec) = split_assignment(p)?;
+        let class = parse_class(class)?;
+        let bytes = Fill::parse(spec)?.bytes(Ty::F32, (POOL_CLASS_BYTES / 4) as usize, &mut rng)?;
+        // A shorter spec fills the start of the class and leaves the rest as it is.
+        let mut values: Vec<f32> = vm.read_pool(class)?;
+        if bytes.len() / 4 > values.len() {
+            bail!(
+                "--pool {p}: a class holds at most {} f32 values",
+                values.len()
+            );
+        }
+        for (v, c) in values.iter_mut().zip(bytes.chunks_exact(4)) {
+            *v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        vm.write_pool(class, &values)?;
+        shown_pool.push(class);
+    }
+
+    let mut times = Vec::with_capacity(args.repeat as usize);
+    let mut stats = None;
+    for _ in 0..args.repeat.max(1) {
+        let start = Instant::now();
+        let s = vm.launch(&program, shape, &bound)?;
+        times.push(start.elapsed());
+        stats = Some(s);
+    }
+    times.sort();
+    println!(
+        "{}: grid {} x block {} = {} lanes",
+        program.name(),
+        shape.grid,
+        shape.block,
+        shape.lanes()
+    );
+    if let Some(s) = stats {
+        println!(
+            "  {} block-steps, {} lane-instructions{}",
+            s.steps,
+            s.lane_steps,
+            if s.parallel { ", parallel" } else { "" }
+        );
+    }
+    print_times(&times);
+    for (name, buf) in &buffers {
+        let bytes = vm.read_bytes(buf)?;
+        println!(
+            "  {name}: {} x {} {}",
+            buf.len(),
+            buf.ty(),
+            preview(buf.ty(), &bytes)
+        );
+    }
+    shown_pool.sort_unstable();
+    shown_pool.dedup();
+    for class in shown_pool {
+        let values: Vec<f32> = vm.read_pool(class)?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        println!("  pool class {class} (f32): {}", preview(Ty::F32, &bytes));
+    }
+    for out in &args.outs {
+        let (name, file) = split_assignment(out)?;
+        let (_, buf) = buffers
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| anyhow!("--out {out}: `{name}` is not a buffer parameter"))?;
+        let bytes = vm.read_bytes(buf)?;
+        let data = if file.ends_with(".npy") {
+            npy::write(buf.ty(), &[buf.len()], &bytes)
+        } else {
+            bytes
+        };
+        std::fs::write(file, data).with_context(|| format!("cannot write {file}"))?;
+        println!("  saved {name} to {file}");
+    }
+    Ok(())
+}
+
+fn print_times(times: &[Duration]) {
+    match times {
+        [] => {}
+        [t] => println!("  time {t:.2?}"),
+        _ => println!(
+            "  time min {:.2?}, median {:.2?} over {} runs",
+            times[0],
+            times[times.len() / 2],
+            times.len()
+        ),
+    }
+}
