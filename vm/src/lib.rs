@@ -38,6 +38,8 @@
 //! # Ok::<(), holovm::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 #[cfg(not(target_endian = "little"))]
 compile_error!("holovm supports little-endian hosts only (ISA memory is little-endian)");
 
@@ -46,6 +48,7 @@ pub use holovm_isa as isa;
 
 mod element;
 mod error;
+pub mod examples;
 mod interp;
 mod memory;
 pub mod npy;
