@@ -196,7 +196,7 @@ static EXAMPLES: &[Example] = &[
     Example {
         name: "phi_scale",
         source: kernel!("phi_scale"),
-        size_meaning: "f32 values of pool class 0 (at most 3072)",
+        size_meaning: "f32 values in pool class 0",
         demo_size: 3072,
         run: run_phi_scale,
     },

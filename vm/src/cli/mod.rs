@@ -2,6 +2,7 @@
 
 mod asm_cmd;
 mod data;
+mod demo_cmd;
 mod load;
 mod run_cmd;
 
@@ -39,6 +40,8 @@ enum Command {
     },
     /// Run a kernel on generated or file data and show the results.
     Run(run_cmd::RunArgs),
+    /// Run every bundled example kernel, check it against Rust, and print a table.
+    Demo(demo_cmd::DemoArgs),
 }
 
 /// Runs one parsed command line.
@@ -48,5 +51,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Disasm { file } => asm_cmd::disasm(&file),
         Command::Check { file } => asm_cmd::check(&file),
         Command::Run(args) => run_cmd::run(args),
+        Command::Demo(args) => demo_cmd::run(args),
     }
 }
