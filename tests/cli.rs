@@ -1,0 +1,228 @@
+//! The `holovm` program, driven as a user would: every subcommand and its error paths.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn holovm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_holovm"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the holovm binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("holovm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn kernels() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kernels");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("examples/kernels")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "hasm"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn asm_disasm_and_check_work_on_every_example() {
+    for k in kernels() {
+        let name = k
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let hbc = scratch(&format!("{name}.hbc"));
+        let o = holovm(&[
+            "asm",
+            k.to_str().unwrap_or_default(),
+            "-o",
+            hbc.to_str().unwrap_or_default(),
+        ]);
+        assert!(o.status.success(), "asm {name}: {}", text(&o));
+        let o = holovm(&["disasm", hbc.to_str().unwrap_or_default()]);
+        assert!(o.status.success(), "disasm {name}: {}", text(&o));
+        let listing = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            listing.starts_with(&format!(".kernel {name}\n")),
+            "{listing}"
+        );
+        // The listing assembles back to the same bytecode.
+        let again = holovm::asm::assemble(&listing).expect("listing assembles");
+        assert_eq!(again.to_bytes(), std::fs::read(&hbc).expect("hbc written"));
+        let o = holovm(&["check", hbc.to_str().unwrap_or_default()]);
+        assert!(
+            o.status.success() && text(&o).contains("ok"),
+            "check {name}: {}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn syntax_errors_exit_1_with_line_and_column() {
+    let bad = scratch("bad.hasm");
+    std::fs::write(
+        &bad,
+        ".kernel k\n    add.f32 r0, r1\n    mov.u32 r0, 5\n    bogus r1\n",
+    )
+    .unwrap();
+    let o = holovm(&["asm", bad.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(t.contains("bad.hasm:2:5"), "{t}");
+    assert!(
+        t.contains("bad.hasm:4:5") && t.contains("unknown mnemonic"),
+        "{t}"
+    );
+    assert!(t.contains("^^^"), "a caret under the error: {t}");
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    let o = holovm(&["run", "no/such/kernel.hasm"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("cannot read no/such/kernel.hasm"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn run_saves_npy_matching_a_rust_reference() {
+    let (a, b, c) = (scratch("a.npy"), scratch("b.npy"), scratch("c.npy"));
+    let n = 1000usize;
+    let av: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+    let bv: Vec<f32> = (0..n).map(|i| 1.0 / (i as f32 + 1.0)).collect();
+    let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    std::fs::write(
+        &a,
+        holovm::npy::write(holovm::isa::Ty::F32, &[n], &bytes(&av)),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        holovm::npy::write(holovm::isa::Ty::F32, &[n], &bytes(&bv)),
+    )
+    .unwrap();
+    let arg = |name: &str, p: &Path| format!("{name}={}", p.display());
+    let o = holovm(&[
+        "run",
+        "examples/kernels/vector_add.hasm",
+        "-n",
+        "1000",
+        &arg("a", &a),
+        &arg("b", &b),
+        "--out",
+        &arg("c", &c),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let saved = holovm::npy::read(&std::fs::read(&c).expect("c.npy written")).expect("valid npy");
+    assert_eq!(saved.shape, vec![n]);
+    let got: Vec<f32> = saved
+        .data
+        .chunks_exact(4)
+        .map(|ch| f32::from_le_bytes([ch[0], ch[1], ch[2], ch[3]]))
+        .collect();
+    let want: Vec<f32> = av.iter().zip(&bv).map(|(x, y)| x + y).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn run_reports_traps_with_the_instruction() {
+    // b is shorter than the launch: lane 10 reads past its end.
+    let o = holovm(&[
+        "run",
+        "examples/kernels/vector_add.hasm",
+        "-n",
+        "100",
+        "b=range:10",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(t.contains("out of bounds"), "{t}");
+    assert!(
+        t.contains("ldg.f32 r2, [b + %gid*4]") && t.contains("lane 10"),
+        "{t}"
+    );
+}
+
+#[test]
+fn run_rejects_bad_arguments() {
+    let o = holovm(&[
+        "run",
+        "examples/kernels/vector_add.hasm",
+        "-n",
+        "8",
+        "z=random",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("no parameter `z`"), "{}", text(&o));
+    let o = holovm(&["run", "examples/kernels/vector_add.hasm", "-n", "8", "n=-3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("out of range for u32"), "{}", text(&o));
+    let o = holovm(&["run", "examples/kernels/matvec.hasm", "m=4"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("missing argument `k`"), "{}", text(&o));
+    let junk = scratch("junk.npy");
+    std::fs::write(&junk, b"definitely not numpy").unwrap();
+    let o = holovm(&[
+        "run",
+        "examples/kernels/relu.hasm",
+        "-n",
+        "8",
+        &format!("x={}", junk.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("not a .npy file"), "{}", text(&o));
+}
+
+#[test]
+fn run_uses_the_pool() {
+    let o = holovm(&[
+        "run",
+        "examples/kernels/phi_scale.hasm",
+        "--pool",
+        "0=range",
+        "--pool",
+        "2=fill:2.0:1",
+        "--show-pool",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // class 1 = class 0 * 2.0 + 0.0 (the offset slot was left zero)
+    assert!(
+        text(&o).contains("pool class 1 (f32): [0, 2, 4, 6, 8, 10, ..., 6142]"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn demo_checks_every_kernel() {
+    let o = holovm(&["demo", "--shrink", "64"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    for k in kernels() {
+        let name = k
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        assert!(t.contains(&name), "{name} missing from the demo table: {t}");
+    }
+    assert!(!t.contains("FAIL"), "{t}");
+}
