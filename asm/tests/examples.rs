@@ -28,5 +28,8 @@ fn every_example_kernel_round_trips() {
         assert_eq!(decoded, program, "{}", path.display());
         seen += 1;
     }
-    assert!(seen >= 10, "expected at least 10 example kernels, found {seen}");
+    assert!(
+        seen >= 10,
+        "expected at least 10 example kernels, found {seen}"
+    );
 }

@@ -29,7 +29,12 @@ pub enum Addr {
     BufferIndex { buf: u8, index: Src, scale: u8 },
     /// `[phi(class, page, byte)]` or `[phi(class, page, byte) + r1*4]`: the boundary pool at
     /// `class * 12288 + page * 256 + byte`, plus an optional scaled index.
-    Phi { class: u8, page: u8, byte: u8, index: Option<(Src, u8)> },
+    Phi {
+        class: u8,
+        page: u8,
+        byte: u8,
+        index: Option<(Src, u8)>,
+    },
     /// `[r5 + 8]`: `base` holds a global pointer (see docs/ISA.md), plus a signed constant.
     RegisterIndirect { base: Reg, offset: i32 },
     /// `[r5 + r6]`: `handle` holds a global pointer, `offset` a `u64` byte offset.
@@ -126,17 +131,46 @@ pub enum Inst {
     /// `mov.T rD, src` (`mov_imm.T rD, imm` when `src` is an immediate).
     Mov { ty: Ty, dst: Reg, src: Src },
     /// `cvt.TO.FROM rD, src`: convert between types (Rust `as` semantics).
-    Cvt { to: Ty, from: Ty, dst: Reg, src: Src },
+    Cvt {
+        to: Ty,
+        from: Ty,
+        dst: Reg,
+        src: Src,
+    },
     /// `op.T rD, a, b`.
-    Bin { op: BinOp, ty: Ty, dst: Reg, a: Src, b: Src },
+    Bin {
+        op: BinOp,
+        ty: Ty,
+        dst: Reg,
+        a: Src,
+        b: Src,
+    },
     /// `op.T rD, a`.
     Un { op: UnOp, ty: Ty, dst: Reg, a: Src },
     /// `fma.T rD, a, b, c`: `a * b + c` with a single rounding for floats.
-    Fma { ty: Ty, dst: Reg, a: Src, b: Src, c: Src },
+    Fma {
+        ty: Ty,
+        dst: Reg,
+        a: Src,
+        b: Src,
+        c: Src,
+    },
     /// `setp.CMP.T pD, a, b`.
-    Setp { cmp: Cmp, ty: Ty, dst: Pred, a: Src, b: Src },
+    Setp {
+        cmp: Cmp,
+        ty: Ty,
+        dst: Pred,
+        a: Src,
+        b: Src,
+    },
     /// `sel.T rD, p, a, b`: `rD = p ? a : b`.
-    Sel { ty: Ty, dst: Reg, pred: Pred, a: Src, b: Src },
+    Sel {
+        ty: Ty,
+        dst: Reg,
+        pred: Pred,
+        a: Src,
+        b: Src,
+    },
     /// `bra @label` or `@p bra @label` / `@!p bra @label`.
     Bra { target: u32, guard: Option<Guard> },
     /// `loop rC, @label`: if `rC > 1` then `rC -= 1` and branch, else `rC = 0` and fall through.
@@ -153,7 +187,12 @@ pub enum Inst {
     MemFence,
     /// `reduce.OP.T rD, src`: combine `src` over every live lane of the block, in lane order;
     /// every lane receives the result.
-    Reduce { op: RedOp, ty: Ty, dst: Reg, src: Src },
+    Reduce {
+        op: RedOp,
+        ty: Ty,
+        dst: Reg,
+        src: Src,
+    },
 }
 
 impl BinOp {

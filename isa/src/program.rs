@@ -61,8 +61,17 @@ impl LaunchConfig {
     pub const fn cover(n: u64, block: u32) -> Self {
         let b = if block == 0 { 1 } else { block as u64 };
         let g = n.div_ceil(b);
-        let g = if g == 0 { 1 } else if g > u32::MAX as u64 { u32::MAX as u64 } else { g };
-        LaunchConfig { grid: g as u32, block: b as u32 }
+        let g = if g == 0 {
+            1
+        } else if g > u32::MAX as u64 {
+            u32::MAX as u64
+        } else {
+            g
+        };
+        LaunchConfig {
+            grid: g as u32,
+            block: b as u32,
+        }
     }
 
     /// Total lanes, `grid * block`.
@@ -73,7 +82,10 @@ impl LaunchConfig {
     /// Checks the shape: `1 <= block <= 1024`, `grid >= 1`, and `grid * block < 2^32`.
     pub fn validate(&self) -> Result<(), String> {
         if self.block == 0 || self.block > MAX_BLOCK {
-            return Err(format!("block size {} is not in 1..={MAX_BLOCK}", self.block));
+            return Err(format!(
+                "block size {} is not in 1..={MAX_BLOCK}",
+                self.block
+            ));
         }
         if self.grid == 0 {
             return Err("grid size must be at least 1".into());
@@ -133,7 +145,12 @@ impl Program {
         verify::verify(&def)?;
         let key = ProgramKey::of(&def);
         let (num_regs, num_preds) = verify::registers_used(&def);
-        Ok(Program { def, key, num_regs, num_preds })
+        Ok(Program {
+            def,
+            key,
+            num_regs,
+            num_preds,
+        })
     }
 
     /// The program's content key: equal keys mean equal programs.
