@@ -186,7 +186,10 @@ fn gelu(c: &mut Criterion) {
     });
     g.finish();
     vm.launch(&program, cfg, &args).unwrap();
-    assert_eq!(vm.read(&dy).unwrap(), x.iter().map(|&v| gelu_native(v)).collect::<Vec<_>>());
+    assert_eq!(
+        vm.read(&dy).unwrap(),
+        x.iter().map(|&v| gelu_native(v)).collect::<Vec<_>>()
+    );
 }
 
 criterion_group!(benches, vector_add, scalar_loop, gelu);

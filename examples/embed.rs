@@ -66,7 +66,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("c[999] = {}", c[999]);
 
     // 5. A trap: claim more elements than the buffers hold. Every access is checked.
-    match vm.launch(&program, LaunchConfig::cover(1024, 256), &args![&da, &db, &dc, 1024u32]) {
+    match vm.launch(
+        &program,
+        LaunchConfig::cover(1024, 256),
+        &args![&da, &db, &dc, 1024u32],
+    ) {
         Err(Error::Trap(trap)) => println!("trapped as expected: {trap}"),
         other => panic!("expected a trap, got {other:?}"),
     }
@@ -74,7 +78,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(vm.read(&da)?, a);
 
     // 6. Misuse is an error, not undefined behaviour.
-    let err = vm.launch(&program, config, &args![&da, &db, &dc, n as i32]).unwrap_err();
+    let err = vm
+        .launch(&program, config, &args![&da, &db, &dc, n as i32])
+        .unwrap_err();
     println!("wrong scalar type: {err}");
     vm.free(dc)?;
     println!("freed handle: {}", vm.read(&dc).unwrap_err());
@@ -95,7 +101,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::thread::spawn(move || -> Result<f32, Error> {
                 let x = vm.alloc_from(&vec![t as f32; 64])?;
                 let out = vm.alloc::<f32>(64)?;
-                vm.launch(&program, LaunchConfig::new(1, 64), &args![&x, &x, &out, 64u32])?;
+                vm.launch(
+                    &program,
+                    LaunchConfig::new(1, 64),
+                    &args![&x, &x, &out, 64u32],
+                )?;
                 let r = vm.read(&out)?[63];
                 vm.free(x)?;
                 vm.free(out)?;
@@ -107,6 +117,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let r = h.join().map_err(|_| "thread panicked")??;
         assert_eq!(r, 2.0 * t as f32);
     }
-    println!("4 threads shared one VM; {} buffers still live", vm.buffers());
+    println!(
+        "4 threads shared one VM; {} buffers still live",
+        vm.buffers()
+    );
     Ok(())
 }

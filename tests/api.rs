@@ -2,6 +2,9 @@
 //! handle misuse (freed, foreign, wrong type, wrong length), launch shapes, the program cache,
 //! statistics, and programs built without the assembler.
 
+// Index loops over lanes read best in these tests.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;
@@ -33,7 +36,10 @@ fn round_trip<T: Element>(vals: &[T]) {
     let mut out = vec![T::zeroed(); vals.len()];
     vm.read_into(&z, &mut out).unwrap();
     assert_eq!(out, vals);
-    assert_eq!(vm.read_bytes(&z.any()).unwrap(), bytemuck::cast_slice::<T, u8>(vals));
+    assert_eq!(
+        vm.read_bytes(&z.any()).unwrap(),
+        bytemuck::cast_slice::<T, u8>(vals)
+    );
     vm.free(b).unwrap();
     vm.free(z).unwrap();
     assert_eq!(vm.buffers(), 0);
@@ -61,15 +67,24 @@ fn freed_and_foreign_handles_are_errors() {
     let b = vm.alloc_from(&[1u32, 2, 3]).unwrap();
     let foreign = other.alloc::<u32>(3).unwrap();
     assert!(matches!(vm.read(&foreign), Err(Error::InvalidHandle)));
-    assert!(matches!(vm.write(&foreign, &[1, 2, 3]), Err(Error::InvalidHandle)));
+    assert!(matches!(
+        vm.write(&foreign, &[1, 2, 3]),
+        Err(Error::InvalidHandle)
+    ));
     assert!(matches!(vm.free(foreign), Err(Error::InvalidHandle)));
     assert_eq!(other.read(&foreign).unwrap(), vec![0, 0, 0]);
 
     vm.free(b).unwrap();
     assert!(matches!(vm.read(&b), Err(Error::InvalidHandle)));
-    assert!(matches!(vm.read_into(&b, &mut [0; 3]), Err(Error::InvalidHandle)));
+    assert!(matches!(
+        vm.read_into(&b, &mut [0; 3]),
+        Err(Error::InvalidHandle)
+    ));
     assert!(matches!(vm.write(&b, &[0; 3]), Err(Error::InvalidHandle)));
-    assert!(matches!(vm.free(b), Err(Error::InvalidHandle)), "double free");
+    assert!(
+        matches!(vm.free(b), Err(Error::InvalidHandle)),
+        "double free"
+    );
     // The slot is reused by the next buffer; the stale handle still does not work.
     let c = vm.alloc_from(&[9u32, 9, 9]).unwrap();
     assert!(matches!(vm.read(&b), Err(Error::InvalidHandle)));
@@ -77,8 +92,14 @@ fn freed_and_foreign_handles_are_errors() {
 
     let p = asm(".kernel k\n.param a: ptr u32\n    stg.u32 [a + %gid*4], 1\n    exit\n");
     let cfg = LaunchConfig::new(1, 3);
-    assert!(matches!(vm.launch(&p, cfg, &args![&b]), Err(Error::InvalidHandle)));
-    assert!(matches!(vm.launch(&p, cfg, &args![&foreign]), Err(Error::InvalidHandle)));
+    assert!(matches!(
+        vm.launch(&p, cfg, &args![&b]),
+        Err(Error::InvalidHandle)
+    ));
+    assert!(matches!(
+        vm.launch(&p, cfg, &args![&foreign]),
+        Err(Error::InvalidHandle)
+    ));
     assert_eq!(vm.read(&c).unwrap(), vec![9, 9, 9], "nothing ran");
     vm.launch(&p, cfg, &args![&c]).unwrap();
     assert_eq!(vm.read(&c).unwrap(), vec![1, 1, 1]);
@@ -90,47 +111,92 @@ fn element_types_and_lengths_are_checked() {
     let any = vm.alloc_any(Ty::F32, 4).unwrap();
     assert!(matches!(
         any.typed::<u32>(),
-        Err(Error::TypeMismatch { expected: Ty::F32, found: Ty::U32 })
+        Err(Error::TypeMismatch {
+            expected: Ty::F32,
+            found: Ty::U32
+        })
     ));
     let f = any.typed::<f32>().unwrap();
-    assert!(matches!(vm.write(&f, &[1.0; 3]), Err(Error::LengthMismatch { expected: 4, found: 3 })));
-    assert!(matches!(vm.read_into(&f, &mut [0.0; 5]), Err(Error::LengthMismatch { expected: 4, found: 5 })));
-    assert!(matches!(vm.write_bytes(&any, &[0; 15]), Err(Error::LengthMismatch { expected: 16, found: 15 })));
+    assert!(matches!(
+        vm.write(&f, &[1.0; 3]),
+        Err(Error::LengthMismatch {
+            expected: 4,
+            found: 3
+        })
+    ));
+    assert!(matches!(
+        vm.read_into(&f, &mut [0.0; 5]),
+        Err(Error::LengthMismatch {
+            expected: 4,
+            found: 5
+        })
+    ));
+    assert!(matches!(
+        vm.write_bytes(&any, &[0; 15]),
+        Err(Error::LengthMismatch {
+            expected: 16,
+            found: 15
+        })
+    ));
     vm.write(&f, &[1.0, 2.0, 3.0, 4.0]).unwrap();
     assert_eq!(vm.read(&f).unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
 
-    assert!(matches!(vm.alloc::<u64>(usize::MAX / 2), Err(Error::Alloc { .. })));
+    assert!(matches!(
+        vm.alloc::<u64>(usize::MAX / 2),
+        Err(Error::Alloc { .. })
+    ));
 }
 
 #[test]
 fn launch_arguments_are_checked() {
     let vm = Vm::new();
-    let p = asm(
-        ".kernel k\n.param a: ptr f32\n.param n: u32\n    setp.ge.u32 p0, %gid, n\n    exit\n",
-    );
+    let p =
+        asm(".kernel k\n.param a: ptr f32\n.param n: u32\n    setp.ge.u32 p0, %gid, n\n    exit\n");
     let cfg = LaunchConfig::new(1, 1);
     let f = vm.alloc::<f32>(1).unwrap();
     let u = vm.alloc::<u32>(1).unwrap();
     match vm.launch(&p, cfg, &args![&f]) {
-        Err(Error::ArgCount { expected: 2, found: 1, .. }) => {}
+        Err(Error::ArgCount {
+            expected: 2,
+            found: 1,
+            ..
+        }) => {}
         r => panic!("{r:?}"),
     }
     match vm.launch(&p, cfg, &args![&u, 1u32]) {
-        Err(Error::Arg { index: 0, name, expected, found }) => {
-            assert_eq!((name.as_str(), expected.as_str(), found.as_str()), ("a", "a buffer of f32", "a buffer of u32"));
+        Err(Error::Arg {
+            index: 0,
+            name,
+            expected,
+            found,
+        }) => {
+            assert_eq!(
+                (name.as_str(), expected.as_str(), found.as_str()),
+                ("a", "a buffer of f32", "a buffer of u32")
+            );
         }
         r => panic!("{r:?}"),
     }
     match vm.launch(&p, cfg, &args![&f, 1i32]) {
         Err(e @ Error::Arg { index: 1, .. }) => {
-            assert_eq!(e.to_string(), "argument 1 (`n`): expected a scalar u32, found a scalar i32")
+            assert_eq!(
+                e.to_string(),
+                "argument 1 (`n`): expected a scalar u32, found a scalar i32"
+            )
         }
         r => panic!("{r:?}"),
     }
-    assert!(matches!(vm.launch(&p, cfg, &args![1.0f32, 1u32]), Err(Error::Arg { index: 0, .. })));
-    assert!(matches!(vm.launch(&p, cfg, &args![&f, &u]), Err(Error::Arg { index: 1, .. })));
+    assert!(matches!(
+        vm.launch(&p, cfg, &args![1.0f32, 1u32]),
+        Err(Error::Arg { index: 0, .. })
+    ));
+    assert!(matches!(
+        vm.launch(&p, cfg, &args![&f, &u]),
+        Err(Error::Arg { index: 1, .. })
+    ));
     vm.launch(&p, cfg, &args![&f, 1u32]).unwrap();
-    vm.launch(&p, cfg, &[Arg::Buffer(f.any()), Arg::scalar(1u32)]).unwrap();
+    vm.launch(&p, cfg, &[Arg::Buffer(f.any()), Arg::scalar(1u32)])
+        .unwrap();
 }
 
 #[test]
@@ -143,7 +209,10 @@ fn launch_shapes_are_checked() {
         LaunchConfig::new(0, 1),
         LaunchConfig::new(u32::MAX, 2),
     ] {
-        assert!(matches!(vm.launch(&p, cfg, &[]), Err(Error::InvalidLaunch(_))), "{cfg:?}");
+        assert!(
+            matches!(vm.launch(&p, cfg, &[]), Err(Error::InvalidLaunch(_))),
+            "{cfg:?}"
+        );
     }
     let s = vm.launch(&p, LaunchConfig::new(1, 1024), &[]).unwrap();
     assert_eq!((s.blocks, s.lanes), (1, 1024));
@@ -160,13 +229,35 @@ fn boundary_pool_by_class() {
     assert_eq!(vm.read_pool::<f64>(95).unwrap(), data);
     let mut out = vec![0u16; 6144];
     vm.read_pool_into(95, &mut out).unwrap();
-    assert_eq!(bytemuck::cast_slice::<u16, u8>(&out), bytemuck::cast_slice::<f64, u8>(&data));
-    assert!(matches!(vm.read_pool::<u8>(96), Err(Error::PoolClass { class: 96 })));
-    assert!(matches!(vm.write_pool(96, &data), Err(Error::PoolClass { class: 96 })));
-    assert!(matches!(vm.write_pool(0, &data[1..]), Err(Error::LengthMismatch { expected: 1536, found: 1535 })));
-    assert!(matches!(vm.read_pool_into(0, &mut [0u32; 5]), Err(Error::LengthMismatch { .. })));
+    assert_eq!(
+        bytemuck::cast_slice::<u16, u8>(&out),
+        bytemuck::cast_slice::<f64, u8>(&data)
+    );
+    assert!(matches!(
+        vm.read_pool::<u8>(96),
+        Err(Error::PoolClass { class: 96 })
+    ));
+    assert!(matches!(
+        vm.write_pool(96, &data),
+        Err(Error::PoolClass { class: 96 })
+    ));
+    assert!(matches!(
+        vm.write_pool(0, &data[1..]),
+        Err(Error::LengthMismatch {
+            expected: 1536,
+            found: 1535
+        })
+    ));
+    assert!(matches!(
+        vm.read_pool_into(0, &mut [0u32; 5]),
+        Err(Error::LengthMismatch { .. })
+    ));
     // Other VMs have their own pool.
-    assert!(Vm::new().read_pool::<f64>(95).unwrap().iter().all(|&x| x == 0.0));
+    assert!(Vm::new()
+        .read_pool::<f64>(95)
+        .unwrap()
+        .iter()
+        .all(|&x| x == 0.0));
 }
 
 /// A program built from `holovm_isa` types, without the assembler; also through bytecode.
@@ -176,15 +267,54 @@ fn programs_built_by_hand_and_from_bytecode() {
     let def = ProgramDef {
         name: "axpy".into(),
         params: vec![
-            Param { name: "alpha".into(), kind: ParamKind::Scalar(Ty::F64) },
-            Param { name: "x".into(), kind: ParamKind::Buffer(Ty::F64) },
-            Param { name: "y".into(), kind: ParamKind::Buffer(Ty::F64) },
+            Param {
+                name: "alpha".into(),
+                kind: ParamKind::Scalar(Ty::F64),
+            },
+            Param {
+                name: "x".into(),
+                kind: ParamKind::Buffer(Ty::F64),
+            },
+            Param {
+                name: "y".into(),
+                kind: ParamKind::Buffer(Ty::F64),
+            },
         ],
         insts: vec![
-            Inst::Ldg { ty: Ty::F64, dst: Reg(0), addr: Addr::BufferIndex { buf: 1, index: gid, scale: 8 } },
-            Inst::Ldg { ty: Ty::F64, dst: Reg(1), addr: Addr::BufferIndex { buf: 2, index: gid, scale: 8 } },
-            Inst::Fma { ty: Ty::F64, dst: Reg(1), a: Src::Param(0), b: Src::Reg(Reg(0)), c: Src::Reg(Reg(1)) },
-            Inst::Stg { ty: Ty::F64, src: Src::Reg(Reg(1)), addr: Addr::BufferIndex { buf: 2, index: gid, scale: 8 } },
+            Inst::Ldg {
+                ty: Ty::F64,
+                dst: Reg(0),
+                addr: Addr::BufferIndex {
+                    buf: 1,
+                    index: gid,
+                    scale: 8,
+                },
+            },
+            Inst::Ldg {
+                ty: Ty::F64,
+                dst: Reg(1),
+                addr: Addr::BufferIndex {
+                    buf: 2,
+                    index: gid,
+                    scale: 8,
+                },
+            },
+            Inst::Fma {
+                ty: Ty::F64,
+                dst: Reg(1),
+                a: Src::Param(0),
+                b: Src::Reg(Reg(0)),
+                c: Src::Reg(Reg(1)),
+            },
+            Inst::Stg {
+                ty: Ty::F64,
+                src: Src::Reg(Reg(1)),
+                addr: Addr::BufferIndex {
+                    buf: 2,
+                    index: gid,
+                    scale: 8,
+                },
+            },
             Inst::Exit,
         ],
         ..Default::default()
@@ -195,17 +325,28 @@ fn programs_built_by_hand_and_from_bytecode() {
     let vm = Vm::new();
     let x = vm.alloc_from(&[1.0f64, 2.0, 3.0]).unwrap();
     let y = vm.alloc_from(&[10.0f64, 20.0, 30.0]).unwrap();
-    vm.launch(&p, LaunchConfig::new(1, 3), &args![2.0f64, &x, &y]).unwrap();
-    vm.launch(&q, LaunchConfig::new(3, 1), &args![2.0f64, &x, &y]).unwrap();
+    vm.launch(&p, LaunchConfig::new(1, 3), &args![2.0f64, &x, &y])
+        .unwrap();
+    vm.launch(&q, LaunchConfig::new(3, 1), &args![2.0f64, &x, &y])
+        .unwrap();
     assert_eq!(vm.read(&y).unwrap(), vec![14.0, 28.0, 42.0]);
-    assert_eq!(vm.cached_programs(), 1, "equal programs share one decoded form");
+    assert_eq!(
+        vm.cached_programs(),
+        1,
+        "equal programs share one decoded form"
+    );
 }
 
 #[test]
 fn decoded_programs_are_cached() {
     let vm = Vm::with_config(VmConfig::default().cache_capacity(2));
-    let progs: Vec<Program> =
-        (0..3).map(|i| asm(&format!(".kernel k{i}\n    add.u32 r0, r0, {i}\n    exit\n"))).collect();
+    let progs: Vec<Program> = (0..3)
+        .map(|i| {
+            asm(&format!(
+                ".kernel k{i}\n    add.u32 r0, r0, {i}\n    exit\n"
+            ))
+        })
+        .collect();
     let cfg = LaunchConfig::new(1, 1);
     vm.launch(&progs[0], cfg, &[]).unwrap();
     vm.launch(&progs[0], cfg, &[]).unwrap();
@@ -240,15 +381,24 @@ fn stats_and_threading_modes() {
     ] {
         let vm = Vm::with_config(cfg);
         let x = vm.alloc_from(&input).unwrap();
-        let s = vm.launch(&p, LaunchConfig::cover(n as u64, 256), &args![&x]).unwrap();
+        let s = vm
+            .launch(&p, LaunchConfig::cover(n as u64, 256), &args![&x])
+            .unwrap();
         assert_eq!(vm.read(&x).unwrap(), want);
         assert_eq!(s.parallel, parallel);
-        assert_eq!((s.blocks, s.lanes, s.steps, s.lane_steps), (256, n as u64, 4 * 256, 4 * n as u64));
+        assert_eq!(
+            (s.blocks, s.lanes, s.steps, s.lane_steps),
+            (256, n as u64, 4 * 256, 4 * n as u64)
+        );
     }
     // A single block never runs in parallel.
     let vm = parallel_vm();
     let x = vm.alloc_from(&input[..256]).unwrap();
-    assert!(!vm.launch(&p, LaunchConfig::new(1, 256), &args![&x]).unwrap().parallel);
+    assert!(
+        !vm.launch(&p, LaunchConfig::new(1, 256), &args![&x])
+            .unwrap()
+            .parallel
+    );
 }
 
 #[test]
@@ -263,12 +413,22 @@ fn config_defaults() {
 
 #[test]
 fn error_messages() {
-    assert_eq!(Error::InvalidHandle.to_string(), "invalid buffer handle: it was freed or belongs to another Vm");
     assert_eq!(
-        Error::LengthMismatch { expected: 4, found: 3 }.to_string(),
+        Error::InvalidHandle.to_string(),
+        "invalid buffer handle: it was freed or belongs to another Vm"
+    );
+    assert_eq!(
+        Error::LengthMismatch {
+            expected: 4,
+            found: 3
+        }
+        .to_string(),
         "length mismatch: expected 4 elements, found 3"
     );
-    assert_eq!(Error::PoolClass { class: 99 }.to_string(), "pool class 99 is out of range (0..96)");
+    assert_eq!(
+        Error::PoolClass { class: 99 }.to_string(),
+        "pool class 99 is out of range (0..96)"
+    );
     let vm = Vm::new();
     let p = asm(".kernel k\n.param a: ptr u8\n    exit\n");
     let e = vm.launch(&p, LaunchConfig::new(1, 1), &[]).unwrap_err();

@@ -1,6 +1,9 @@
 //! One VM shared by many host threads, each launching different programs thousands of times;
 //! every result must be right. Also launches from inside rayon worker threads.
 
+// Index loops over lanes read best in these tests.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use std::sync::Arc;
@@ -85,9 +88,16 @@ fn worker(vm: &Vm, k: &Kernels, t: usize, iters: usize) -> Result<(), Error> {
                 let b: Vec<f32> = (0..n).map(|j| (j * i) as f32).collect();
                 let (da, db) = (vm.alloc_from(&a)?, vm.alloc_from(&b)?);
                 let dc = vm.alloc::<f32>(n)?;
-                vm.launch(&k.add, LaunchConfig::cover(n as u64, 64), &args![&da, &db, &dc, n as u32])?;
+                vm.launch(
+                    &k.add,
+                    LaunchConfig::cover(n as u64, 64),
+                    &args![&da, &db, &dc, n as u32],
+                )?;
                 let c = vm.read(&dc)?;
-                assert!(c.iter().enumerate().all(|(j, &x)| x == a[j] + b[j]), "add t{t} i{i}");
+                assert!(
+                    c.iter().enumerate().all(|(j, &x)| x == a[j] + b[j]),
+                    "add t{t} i{i}"
+                );
                 for d in [da, db, dc] {
                     vm.free(d)?;
                 }
@@ -97,7 +107,11 @@ fn worker(vm: &Vm, k: &Kernels, t: usize, iters: usize) -> Result<(), Error> {
                 let dx = vm.alloc_from(&x)?;
                 let k2 = (i % 7) as i64 - 3;
                 vm.launch(&k.scale, LaunchConfig::new(2, 64), &args![&dx, k2])?;
-                assert_eq!(vm.read(&dx)?, x.iter().map(|v| v * k2).collect::<Vec<_>>(), "scale t{t}");
+                assert_eq!(
+                    vm.read(&dx)?,
+                    x.iter().map(|v| v * k2).collect::<Vec<_>>(),
+                    "scale t{t}"
+                );
                 vm.free(dx)?;
             }
             2 => {
@@ -155,7 +169,9 @@ fn many_threads_share_one_vm() {
 /// from inside rayon's own workers (which stay serial rather than deadlock).
 #[test]
 fn parallel_launches_from_threads_and_rayon_workers() {
-    let vm = Arc::new(Vm::with_config(VmConfig::default().parallel_threshold(0).threads(2)));
+    let vm = Arc::new(Vm::with_config(
+        VmConfig::default().parallel_threshold(0).threads(2),
+    ));
     let k = Arc::new(kernels());
     let threads: Vec<_> = (0..4)
         .map(|t| {
@@ -167,5 +183,7 @@ fn parallel_launches_from_threads_and_rayon_workers() {
         t.join().expect("worker panicked").expect("worker failed");
     }
     use rayon::prelude::*;
-    (0..32usize).into_par_iter().for_each(|t| worker(&vm, &k, t, 5).expect("rayon worker failed"));
+    (0..32usize)
+        .into_par_iter()
+        .for_each(|t| worker(&vm, &k, t, 5).expect("rayon worker failed"));
 }

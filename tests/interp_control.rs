@@ -3,6 +3,9 @@
 //! barriers after early exits, and reductions after divergence. Serial and parallel runs must
 //! agree.
 
+// Index loops over lanes read best in these tests.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;
@@ -89,7 +92,10 @@ done:
         let out = vm.alloc::<u32>(1000).unwrap();
         let s = run(&vm, &p, LaunchConfig::new(8, 125), &[Arg::from(&out)]);
         assert_eq!(vm.read(&out).unwrap(), reference);
-        assert!(s.lane_steps > s.steps, "lock-step execution covers several lanes per step");
+        assert!(
+            s.lane_steps > s.steps,
+            "lock-step execution covers several lanes per step"
+        );
     }
 }
 
@@ -145,7 +151,11 @@ out:
     let vm = serial_vm();
     let out = vm.alloc::<u64>(8).unwrap();
     run(&vm, &asm(src), LaunchConfig::new(1, 8), &[Arg::from(&out)]);
-    assert!(vm.read(&out).unwrap().iter().all(|&x| x == (1u64 << 32) - 1));
+    assert!(vm
+        .read(&out)
+        .unwrap()
+        .iter()
+        .all(|&x| x == (1u64 << 32) - 1));
 }
 
 #[test]
@@ -252,7 +262,9 @@ end:
         for block in [1u32, 2, 64, 256, 1024] {
             let grid = 3u32;
             let n = (grid * block) as usize;
-            let x: Vec<u32> = (0..n as u32).map(|i| i.wrapping_mul(2654435761) >> 8).collect();
+            let x: Vec<u32> = (0..n as u32)
+                .map(|i| i.wrapping_mul(2654435761) >> 8)
+                .collect();
             let dx = vm.alloc_from(&x).unwrap();
             let out = vm.alloc::<u32>(grid as usize).unwrap();
             run(&vm, &p, LaunchConfig::new(grid, block), &args![&dx, &out]);
@@ -292,7 +304,12 @@ gone:
         let x: Vec<u32> = (0..n as u32).collect();
         let dx = vm.alloc_from(&x).unwrap();
         let out = vm.alloc::<u32>(n).unwrap();
-        run(&vm, &p, LaunchConfig::new(4, 64), &args![&dx, &out, n as u32]);
+        run(
+            &vm,
+            &p,
+            LaunchConfig::new(4, 64),
+            &args![&dx, &out, n as u32],
+        );
         let got = vm.read(&out).unwrap();
         for g in 0..n {
             let b = g / 64;
@@ -426,7 +443,12 @@ read:
         }
         for block in [100u32, 64, 37] {
             run(&vm, &first, LaunchConfig::new(4, block), &[Arg::from(&out)]);
-            run(&vm, &narrow, LaunchConfig::new(4, block), &[Arg::from(&out)]);
+            run(
+                &vm,
+                &narrow,
+                LaunchConfig::new(4, block),
+                &[Arg::from(&out)],
+            );
             let got = vm.read(&out).unwrap();
             for g in 0..(4 * block) as usize {
                 assert_eq!(got[g], g as u64 % block as u64, "block {block} gid {g}");

@@ -4,6 +4,9 @@
 //! accesses, and shared memory. Each runs serially (plain memory paths) and in parallel
 //! (atomic paths).
 
+// Index loops over lanes read best in these tests.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;
@@ -60,7 +63,12 @@ done:
                 vm.write_bytes(&a, &to_bytes(ty, vals)).unwrap();
                 let out = vm.alloc_any(ty, n).unwrap();
                 let rev = vm.alloc_any(ty, n).unwrap();
-                run(&vm, &p, LaunchConfig::cover(n as u64, 128), &args![a, out, rev, n as u32]);
+                run(
+                    &vm,
+                    &p,
+                    LaunchConfig::cover(n as u64, 128),
+                    &args![a, out, rev, n as u32],
+                );
                 let got = from_bytes(ty, &vm.read_bytes(&out).unwrap());
                 let got_rev = from_bytes(ty, &vm.read_bytes(&rev).unwrap());
                 for i in 0..n {
@@ -101,17 +109,32 @@ done:
         let p = asm(&src);
         for vm in vms() {
             for n in [256usize, 1000] {
-                let bits: Vec<u64> = (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) & ty.mask()).collect();
+                let bits: Vec<u64> = (0..n as u64)
+                    .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) & ty.mask())
+                    .collect();
                 let a = vm.alloc_any(ty, n).unwrap();
                 vm.write_bytes(&a, &to_bytes(ty, &bits)).unwrap();
                 let out = vm.alloc_any(ty, n).unwrap();
                 let lanes = vm.alloc_any(ty, n).unwrap();
                 let img = vm.alloc::<u64>(n).unwrap();
-                run(&vm, &p, LaunchConfig::cover(n as u64, 128), &args![a, out, &img, lanes, n as u32]);
-                assert_eq!(from_bytes(ty, &vm.read_bytes(&out).unwrap()), bits, "{t} n {n}");
+                run(
+                    &vm,
+                    &p,
+                    LaunchConfig::cover(n as u64, 128),
+                    &args![a, out, &img, lanes, n as u32],
+                );
+                assert_eq!(
+                    from_bytes(ty, &vm.read_bytes(&out).unwrap()),
+                    bits,
+                    "{t} n {n}"
+                );
                 assert_eq!(vm.read(&img).unwrap(), bits, "{t}: loads zero-extend");
                 let want: Vec<u64> = (0..n).map(|i| bits[i % 128]).collect();
-                assert_eq!(from_bytes(ty, &vm.read_bytes(&lanes).unwrap()), want, "{t} %lane");
+                assert_eq!(
+                    from_bytes(ty, &vm.read_bytes(&lanes).unwrap()),
+                    want,
+                    "{t} %lane"
+                );
             }
         }
     }
@@ -200,7 +223,12 @@ fn phi_coordinates_and_pool_persistence() {
         assert!(c5[..128].iter().all(|&x| x == 0xdead_beef));
         assert_eq!(c5[128], 0);
         let c6 = vm.read_pool::<u16>(6).unwrap();
-        assert_eq!(&c6[..130], &(0..130).map(|g| if g < 128 { (g % 64) as u16 } else { 0 }).collect::<Vec<_>>()[..]);
+        assert_eq!(
+            &c6[..130],
+            &(0..130)
+                .map(|g| if g < 128 { (g % 64) as u16 } else { 0 })
+                .collect::<Vec<_>>()[..]
+        );
         // The pool persists across launches and is cleared on request.
         assert_eq!(vm.read_pool::<u32>(5).unwrap()[0], 0xdead_beef);
         vm.clear_pool();
@@ -243,7 +271,9 @@ fn global_pointers() {
         for g in 0..32 {
             assert_eq!(got[g], (140 + 170 + (16 + g as u32) * 10) as u64);
         }
-        assert!(vm.read_pool::<u32>(1).unwrap()[..32].iter().all(|&x| x == 77));
+        assert!(vm.read_pool::<u32>(1).unwrap()[..32]
+            .iter()
+            .all(|&x| x == 77));
     }
 }
 

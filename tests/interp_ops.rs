@@ -5,6 +5,9 @@
 //! shapes (distinct registers, destination aliasing a source, immediates, a scalar parameter),
 //! in full blocks and in divergent (partial) blocks, with and without the AVX2 lane loops.
 
+// Index loops over lanes read best in these tests.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;
@@ -33,7 +36,12 @@ struct Kernel {
 
 impl Kernel {
     fn new(tin: Ty, tout: Ty, body: impl Into<String>) -> Kernel {
-        Kernel { tin, tout, body: body.into(), partial: false }
+        Kernel {
+            tin,
+            tout,
+            body: body.into(),
+            partial: false,
+        }
     }
 
     fn source(&self) -> String {
@@ -70,7 +78,7 @@ impl Kernel {
     /// Runs on every VM of `vms()`; checks both give the same, and returns it.
     fn run(&self, a: &[u64], b: &[u64], c: &[u64], s: u64) -> (Vec<u64>, Vec<u64>) {
         let n = a.len();
-        assert!(n % BLOCK == 0 && b.len() == n && c.len() == n);
+        assert!(n.is_multiple_of(BLOCK) && b.len() == n && c.len() == n);
         let program = asm(&self.source());
         let mut result = None;
         for vm in vms() {
@@ -90,12 +98,28 @@ impl Kernel {
                 Arg::from(bufs[2]),
                 Arg::from(out),
                 Arg::from(&img),
-                Arg::Scalar { ty: self.tin, bits: s & self.tin.mask() },
+                Arg::Scalar {
+                    ty: self.tin,
+                    bits: s & self.tin.mask(),
+                },
             ];
-            run(&vm, &program, LaunchConfig::new((n / BLOCK) as u32, BLOCK as u32), &args);
-            let r = (from_bytes(self.tout, &vm.read_bytes(&out).unwrap()), vm.read(&img).unwrap());
+            run(
+                &vm,
+                &program,
+                LaunchConfig::new((n / BLOCK) as u32, BLOCK as u32),
+                &args,
+            );
+            let r = (
+                from_bytes(self.tout, &vm.read_bytes(&out).unwrap()),
+                vm.read(&img).unwrap(),
+            );
             if let Some(prev) = &result {
-                assert_eq!(prev, &r, "simd and portable lane loops differ:\n{}", self.source());
+                assert_eq!(
+                    prev,
+                    &r,
+                    "simd and portable lane loops differ:\n{}",
+                    self.source()
+                );
             }
             result = Some(r);
         }
@@ -106,7 +130,7 @@ impl Kernel {
 /// Pads to a multiple of the block size by repeating.
 fn pad(mut v: Vec<(u64, u64, u64)>) -> Vec<(u64, u64, u64)> {
     let mut i = 0;
-    while v.len() % BLOCK != 0 {
+    while !v.len().is_multiple_of(BLOCK) {
         v.push(v[i]);
         i += 1;
     }
@@ -321,8 +345,12 @@ fn un_ref(ty: Ty, op: &str, a: u64) -> u64 {
         Ty::U16 => int!(u16, u16, |x| x),
         Ty::U32 => int!(u32, u32, |x| x),
         Ty::U64 => int!(u64, u64, |x| x),
-        Ty::F32 => float!(f32, u32, exp_f32 log_f32 log2_f32 sqrt_f32 rsqrt_f32 sin_f32 cos_f32 tanh_f32 sigmoid_f32),
-        Ty::F64 => float!(f64, u64, exp_f64 log_f64 log2_f64 sqrt_f64 rsqrt_f64 sin_f64 cos_f64 tanh_f64 sigmoid_f64),
+        Ty::F32 => {
+            float!(f32, u32, exp_f32 log_f32 log2_f32 sqrt_f32 rsqrt_f32 sin_f32 cos_f32 tanh_f32 sigmoid_f32)
+        }
+        Ty::F64 => {
+            float!(f64, u64, exp_f64 log_f64 log2_f64 sqrt_f64 rsqrt_f64 sin_f64 cos_f64 tanh_f64 sigmoid_f64)
+        }
     }
 }
 
@@ -392,7 +420,9 @@ fn fma_ref(ty: Ty, a: u64, b: u64, c: u64) -> u64 {
             let f = |x: u64| f32::from_bits(x as u32);
             f(a).mul_add(f(b), f(c)).to_bits() as u64
         }
-        Ty::F64 => f64::from_bits(a).mul_add(f64::from_bits(b), f64::from_bits(c)).to_bits(),
+        Ty::F64 => f64::from_bits(a)
+            .mul_add(f64::from_bits(b), f64::from_bits(c))
+            .to_bits(),
         _ => a.wrapping_mul(b).wrapping_add(c) & ty.mask(),
     }
 }
@@ -401,8 +431,9 @@ fn fma_ref(ty: Ty, a: u64, b: u64, c: u64) -> u64 {
 // Tests
 // ---------------------------------------------------------------------------------------
 
-const BINOPS: [&str; 12] =
-    ["add", "sub", "mul", "div", "rem", "min", "max", "and", "or", "xor", "shl", "shr"];
+const BINOPS: [&str; 12] = [
+    "add", "sub", "mul", "div", "rem", "min", "max", "and", "or", "xor", "shl", "shr",
+];
 
 /// All pairs of the edge samples plus random pairs.
 fn pairs(ty: Ty, rng: &mut Rng) -> Vec<(u64, u64, u64)> {
@@ -431,8 +462,11 @@ fn binary_ops_all_types_and_operand_shapes() {
             }
             let t = ty.name();
             // Only the cases that do not trap (div/rem traps are tested in traps.rs).
-            let cases: Vec<_> =
-                all.iter().copied().filter(|&(a, b, _)| bin_ref(ty, op, a, b).is_some()).collect();
+            let cases: Vec<_> = all
+                .iter()
+                .copied()
+                .filter(|&(a, b, _)| bin_ref(ty, op, a, b).is_some())
+                .collect();
             let expect = |a, b, _| bin_ref(ty, op, a, b).unwrap_or(0);
             let what = format!("{op}.{t}");
             for (shape, body) in [
@@ -442,28 +476,68 @@ fn binary_ops_all_types_and_operand_shapes() {
             ] {
                 let k = Kernel::new(ty, ty, body.clone());
                 check(&k, &cases, 0, &expect, &format!("{what} {shape}"));
-                let k = Kernel { partial: true, ..Kernel::new(ty, ty, body) };
+                let k = Kernel {
+                    partial: true,
+                    ..Kernel::new(ty, ty, body)
+                };
                 check(&k, &cases, 0, &expect, &format!("{what} {shape} partial"));
             }
             // Both operands the destination: op(a, a).
-            let k = Kernel::new(ty, ty, format!("    mov.{t} r3, r1\n    {op}.{t} r3, r3, r3"));
-            let same_cases: Vec<_> =
-                cases.iter().copied().filter(|&(a, _, _)| bin_ref(ty, op, a, a).is_some()).collect();
-            check(&k, &same_cases, 0, &|a, _, _| bin_ref(ty, op, a, a).unwrap_or(0), &what);
+            let k = Kernel::new(
+                ty,
+                ty,
+                format!("    mov.{t} r3, r1\n    {op}.{t} r3, r3, r3"),
+            );
+            let same_cases: Vec<_> = cases
+                .iter()
+                .copied()
+                .filter(|&(a, _, _)| bin_ref(ty, op, a, a).is_some())
+                .collect();
+            check(
+                &k,
+                &same_cases,
+                0,
+                &|a, _, _| bin_ref(ty, op, a, a).unwrap_or(0),
+                &what,
+            );
             // Uniform operands: an immediate on either side, and a scalar parameter.
             let s = samples(ty, &mut rng, 0);
             for &u in [s[1], s[5], s[8], s[12]].iter() {
                 let i = imm(ty, u);
-                let c: Vec<_> =
-                    cases.iter().copied().filter(|&(a, _, _)| bin_ref(ty, op, a, u).is_some()).collect();
+                let c: Vec<_> = cases
+                    .iter()
+                    .copied()
+                    .filter(|&(a, _, _)| bin_ref(ty, op, a, u).is_some())
+                    .collect();
                 let k = Kernel::new(ty, ty, format!("    {op}.{t} r3, r1, {i}"));
-                check(&k, &c, 0, &|a, _, _| bin_ref(ty, op, a, u).unwrap_or(0), &what);
+                check(
+                    &k,
+                    &c,
+                    0,
+                    &|a, _, _| bin_ref(ty, op, a, u).unwrap_or(0),
+                    &what,
+                );
                 let k = Kernel::new(ty, ty, format!("    {op}.{t} r3, r1, s"));
-                check(&k, &c, u, &|a, _, _| bin_ref(ty, op, a, u).unwrap_or(0), &what);
-                let c: Vec<_> =
-                    cases.iter().copied().filter(|&(_, b, _)| bin_ref(ty, op, u, b).is_some()).collect();
+                check(
+                    &k,
+                    &c,
+                    u,
+                    &|a, _, _| bin_ref(ty, op, a, u).unwrap_or(0),
+                    &what,
+                );
+                let c: Vec<_> = cases
+                    .iter()
+                    .copied()
+                    .filter(|&(_, b, _)| bin_ref(ty, op, u, b).is_some())
+                    .collect();
                 let k = Kernel::new(ty, ty, format!("    {op}.{t} r3, {i}, r2"));
-                check(&k, &c, 0, &|_, b, _| bin_ref(ty, op, u, b).unwrap_or(0), &what);
+                check(
+                    &k,
+                    &c,
+                    0,
+                    &|_, b, _| bin_ref(ty, op, u, b).unwrap_or(0),
+                    &what,
+                );
             }
         }
     }
@@ -472,29 +546,57 @@ fn binary_ops_all_types_and_operand_shapes() {
 #[test]
 fn unary_ops_all_types() {
     let mut rng = Rng(99);
-    let float_ops = ["abs", "neg", "exp", "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid"];
+    let float_ops = [
+        "abs", "neg", "exp", "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
+    ];
     for ty in Ty::ALL {
         let mut s = samples(ty, &mut rng, 40);
         if ty.is_float() {
             // Arguments across the transcendentals' ranges.
             for i in -40..40 {
                 let x = i as f64 * 0.37;
-                s.push(if ty == Ty::F32 { (x as f32).to_bits() as u64 } else { x.to_bits() });
+                s.push(if ty == Ty::F32 {
+                    (x as f32).to_bits() as u64
+                } else {
+                    x.to_bits()
+                });
             }
         }
         let cases: Vec<_> = s.iter().map(|&x| (x, 0, 0)).collect();
         let t = ty.name();
-        let ops: &[&str] = if ty.is_float() { &float_ops } else { &["abs", "neg", "not"] };
+        let ops: &[&str] = if ty.is_float() {
+            &float_ops
+        } else {
+            &["abs", "neg", "not"]
+        };
         for &op in ops {
             let expect = |a, _, _| un_ref(ty, op, a);
-            for body in [format!("    {op}.{t} r3, r1"), format!("    mov.{t} r3, r1\n    {op}.{t} r3, r3")] {
-                check(&Kernel::new(ty, ty, body.clone()), &cases, 0, &expect, &format!("{op}.{t}"));
-                let k = Kernel { partial: true, ..Kernel::new(ty, ty, body) };
+            for body in [
+                format!("    {op}.{t} r3, r1"),
+                format!("    mov.{t} r3, r1\n    {op}.{t} r3, r3"),
+            ] {
+                check(
+                    &Kernel::new(ty, ty, body.clone()),
+                    &cases,
+                    0,
+                    &expect,
+                    &format!("{op}.{t}"),
+                );
+                let k = Kernel {
+                    partial: true,
+                    ..Kernel::new(ty, ty, body)
+                };
                 check(&k, &cases, 0, &expect, &format!("{op}.{t} partial"));
             }
             let u = s[4];
             let k = Kernel::new(ty, ty, format!("    {op}.{t} r3, {}", imm(ty, u)));
-            check(&k, &cases, 0, &|_, _, _| un_ref(ty, op, u), &format!("{op}.{t} imm"));
+            check(
+                &k,
+                &cases,
+                0,
+                &|_, _, _| un_ref(ty, op, u),
+                &format!("{op}.{t} imm"),
+            );
         }
     }
 }
@@ -509,7 +611,10 @@ fn transcendental_reference_is_sane() {
         assert!(close(math::exp_f32(x) as f64, (x as f64).exp()));
         assert!(close(math::tanh_f32(x) as f64, (x as f64).tanh()));
         assert!(close(math::sin_f32(x) as f64, (x as f64).sin()));
-        assert!(close(math::sigmoid_f32(x) as f64, 1.0 / (1.0 + (-x as f64).exp())));
+        assert!(close(
+            math::sigmoid_f32(x) as f64,
+            1.0 / (1.0 + (-x as f64).exp())
+        ));
     }
     assert_eq!(math::log_f32(0.0), f32::NEG_INFINITY);
     assert!(math::log_f64(-1.0).is_nan());
@@ -525,11 +630,24 @@ fn conversions_all_pairs() {
             let body = format!("    cvt.{to}.{from} r3, r1");
             let expect = |a, _, _| cvt_ref(to, from, a);
             let what = format!("cvt.{to}.{from}");
-            check(&Kernel::new(from, to, body.clone()), &cases, 0, &expect, &what);
-            let k = Kernel { partial: true, ..Kernel::new(from, to, body) };
+            check(
+                &Kernel::new(from, to, body.clone()),
+                &cases,
+                0,
+                &expect,
+                &what,
+            );
+            let k = Kernel {
+                partial: true,
+                ..Kernel::new(from, to, body)
+            };
             check(&k, &cases, 0, &expect, &what);
             // In place (destination = source register).
-            let k = Kernel::new(from, to, format!("    mov.{from} r3, r1\n    cvt.{to}.{from} r3, r3"));
+            let k = Kernel::new(
+                from,
+                to,
+                format!("    mov.{from} r3, r1\n    cvt.{to}.{from} r3, r3"),
+            );
             check(&k, &cases, 0, &expect, &what);
         }
     }
@@ -569,13 +687,31 @@ fn comparisons_and_select() {
             let body = format!("    setp.{cmp}.{t} p1, r1, r2\n    sel.u32 r3, p1, 1, 0");
             let expect = |a, b, _| cmp_ref(ty, cmp, a, b) as u64;
             let what = format!("setp.{cmp}.{t}");
-            check(&Kernel::new(ty, Ty::U32, body.clone()), &cases, 0, &expect, &what);
-            let k = Kernel { partial: true, ..Kernel::new(ty, Ty::U32, body) };
+            check(
+                &Kernel::new(ty, Ty::U32, body.clone()),
+                &cases,
+                0,
+                &expect,
+                &what,
+            );
+            let k = Kernel {
+                partial: true,
+                ..Kernel::new(ty, Ty::U32, body)
+            };
             check(&k, &cases, 0, &expect, &what);
             // Against an immediate.
             let u = cases[3].1;
-            let body = format!("    setp.{cmp}.{t} p1, r1, {}\n    sel.u32 r3, p1, 1, 0", imm(ty, u));
-            check(&Kernel::new(ty, Ty::U32, body), &cases, 0, &|a, _, _| cmp_ref(ty, cmp, a, u) as u64, &what);
+            let body = format!(
+                "    setp.{cmp}.{t} p1, r1, {}\n    sel.u32 r3, p1, 1, 0",
+                imm(ty, u)
+            );
+            check(
+                &Kernel::new(ty, Ty::U32, body),
+                &cases,
+                0,
+                &|a, _, _| cmp_ref(ty, cmp, a, u) as u64,
+                &what,
+            );
         }
         // sel.T picks per lane, with the destination aliasing either source.
         let pick = |a, b, _| if cmp_ref(ty, "lt", a, b) { a } else { b };
@@ -584,13 +720,31 @@ fn comparisons_and_select() {
             format!("    setp.lt.{t} p2, r1, r2\n    mov.{t} r3, r1\n    sel.{t} r3, p2, r3, r2"),
             format!("    setp.lt.{t} p2, r1, r2\n    mov.{t} r3, r2\n    sel.{t} r3, p2, r1, r3"),
         ] {
-            check(&Kernel::new(ty, ty, body.clone()), &cases, 0, &pick, &format!("sel.{t}"));
-            let k = Kernel { partial: true, ..Kernel::new(ty, ty, body) };
+            check(
+                &Kernel::new(ty, ty, body.clone()),
+                &cases,
+                0,
+                &pick,
+                &format!("sel.{t}"),
+            );
+            let k = Kernel {
+                partial: true,
+                ..Kernel::new(ty, ty, body)
+            };
             check(&k, &cases, 0, &pick, &format!("sel.{t} partial"));
         }
         let u = cases[2].0;
-        let body = format!("    setp.lt.{t} p2, r1, r2\n    sel.{t} r3, p2, {}, r2", imm(ty, u));
-        check(&Kernel::new(ty, ty, body), &cases, 0, &|a, b, _| if cmp_ref(ty, "lt", a, b) { u } else { b }, "sel imm");
+        let body = format!(
+            "    setp.lt.{t} p2, r1, r2\n    sel.{t} r3, p2, {}, r2",
+            imm(ty, u)
+        );
+        check(
+            &Kernel::new(ty, ty, body),
+            &cases,
+            0,
+            &|a, b, _| if cmp_ref(ty, "lt", a, b) { u } else { b },
+            "sel imm",
+        );
     }
 }
 
@@ -624,22 +778,47 @@ fn fma_all_types() {
             format!("    mov.{t} r3, r4\n    fma.{t} r3, r1, r2, r3"),
             format!("    mov.{t} r3, r1\n    fma.{t} r3, r3, r2, r4"),
         ] {
-            check(&Kernel::new(ty, ty, body.clone()), &cases, 0, &expect, &format!("fma.{t}"));
-            let k = Kernel { partial: true, ..Kernel::new(ty, ty, body) };
+            check(
+                &Kernel::new(ty, ty, body.clone()),
+                &cases,
+                0,
+                &expect,
+                &format!("fma.{t}"),
+            );
+            let k = Kernel {
+                partial: true,
+                ..Kernel::new(ty, ty, body)
+            };
             check(&k, &cases, 0, &expect, &format!("fma.{t} partial"));
         }
         let u = s[2];
         let k = Kernel::new(ty, ty, format!("    fma.{t} r3, r1, {}, r4", imm(ty, u)));
-        check(&k, &cases, 0, &|a, _, c| fma_ref(ty, a, u, c), &format!("fma.{t} imm"));
+        check(
+            &k,
+            &cases,
+            0,
+            &|a, _, c| fma_ref(ty, a, u, c),
+            &format!("fma.{t} imm"),
+        );
     }
     // One rounding: x*x - round(x*x) is the rounding error (2^-46) only when fused.
     let x = 1.0f32 + f32::EPSILON;
     let rounded = x * x;
     assert_eq!(x.mul_add(x, -rounded), f32::EPSILON * f32::EPSILON);
-    let k = Kernel::new(Ty::F32, Ty::F32, "    mul.f32 r4, r1, r1
+    let k = Kernel::new(
+        Ty::F32,
+        Ty::F32,
+        "    mul.f32 r4, r1, r1
     neg.f32 r4, r4
-    fma.f32 r3, r1, r1, r4");
-    check(&k, &[(x.to_bits() as u64, 0, 0)], 0, &|_, _, _| (f32::EPSILON * f32::EPSILON).to_bits() as u64, "fused");
+    fma.f32 r3, r1, r1, r4",
+    );
+    check(
+        &k,
+        &[(x.to_bits() as u64, 0, 0)],
+        0,
+        &|_, _, _| (f32::EPSILON * f32::EPSILON).to_bits() as u64,
+        "fused",
+    );
 }
 
 #[test]
@@ -652,17 +831,50 @@ fn mov_truncates_and_zero_extends() {
         // Read a full 64-bit register as `ty`: the low bits, zero-extended.
         let k = Kernel::new(Ty::U64, Ty::U64, format!("    mov.{t} r3, r1"));
         check(&k, &cases, 0, &|a, _, _| a & ty.mask(), &format!("mov.{t}"));
-        let k = Kernel::new(Ty::U64, Ty::U64, format!("    mov.u64 r3, r1\n    mov.{t} r3, r3"));
-        check(&k, &cases, 0, &|a, _, _| a & ty.mask(), &format!("mov.{t} in place"));
-        let k = Kernel { partial: true, ..Kernel::new(Ty::U64, Ty::U64, format!("    mov.{t} r3, r1")) };
-        check(&k, &cases, 0, &|a, _, _| a & ty.mask(), &format!("mov.{t} partial"));
+        let k = Kernel::new(
+            Ty::U64,
+            Ty::U64,
+            format!("    mov.u64 r3, r1\n    mov.{t} r3, r3"),
+        );
+        check(
+            &k,
+            &cases,
+            0,
+            &|a, _, _| a & ty.mask(),
+            &format!("mov.{t} in place"),
+        );
+        let k = Kernel {
+            partial: true,
+            ..Kernel::new(Ty::U64, Ty::U64, format!("    mov.{t} r3, r1"))
+        };
+        check(
+            &k,
+            &cases,
+            0,
+            &|a, _, _| a & ty.mask(),
+            &format!("mov.{t} partial"),
+        );
     }
     // The doc's example: mov.i32 -1 then add.i64 0 gives 4294967295.
-    let k = Kernel::new(Ty::I64, Ty::I64, "    mov.i32 r3, -1\n    add.i64 r3, r3, 0");
+    let k = Kernel::new(
+        Ty::I64,
+        Ty::I64,
+        "    mov.i32 r3, -1\n    add.i64 r3, r3, 0",
+    );
     check(&k, &[(0, 0, 0)], 0, &|_, _, _| 4294967295, "mov.i32 -1");
     // Narrow ops after wide ones clear the high half; wide ops see it.
-    let k = Kernel::new(Ty::U64, Ty::U64, "    mov.u64 r3, r1\n    add.u8 r3, r3, 1\n    add.u64 r3, r3, 0");
-    check(&k, &cases, 0, &|a, _, _| (a as u8).wrapping_add(1) as u64, "add.u8 after wide");
+    let k = Kernel::new(
+        Ty::U64,
+        Ty::U64,
+        "    mov.u64 r3, r1\n    add.u8 r3, r3, 1\n    add.u64 r3, r3, 0",
+    );
+    check(
+        &k,
+        &cases,
+        0,
+        &|a, _, _| (a as u8).wrapping_add(1) as u64,
+        "add.u8 after wide",
+    );
 }
 
 #[test]
@@ -691,11 +903,20 @@ fn special_registers() {
     for vm in [serial_vm(), parallel_vm()] {
         let (grid, block) = (3u64, 300u64);
         let out = vm.alloc::<u64>((grid * block * 5) as usize).unwrap();
-        run(&vm, &p, LaunchConfig::new(grid as u32, block as u32), &[Arg::from(&out)]);
+        run(
+            &vm,
+            &p,
+            LaunchConfig::new(grid as u32, block as u32),
+            &[Arg::from(&out)],
+        );
         let v = vm.read(&out).unwrap();
         for gid in 0..grid * block {
             let r = &v[gid as usize * 5..][..5];
-            assert_eq!(r, [gid % block, gid / block, block, grid, gid & 0xff], "gid {gid}");
+            assert_eq!(
+                r,
+                [gid % block, gid / block, block, grid, gid & 0xff],
+                "gid {gid}"
+            );
         }
     }
 }
@@ -730,7 +951,12 @@ gone:
                 let x = vm.alloc_any(ty, block).unwrap();
                 vm.write_bytes(&x, &to_bytes(ty, &vals)).unwrap();
                 let out = vm.alloc_any(ty, block).unwrap();
-                run(&vm, &p, LaunchConfig::new(1, block as u32), &[Arg::from(x), Arg::from(out)]);
+                run(
+                    &vm,
+                    &p,
+                    LaunchConfig::new(1, block as u32),
+                    &[Arg::from(x), Arg::from(out)],
+                );
                 let got = from_bytes(ty, &vm.read_bytes(&out).unwrap());
                 let live: Vec<usize> = (0..block).filter(|l| l % 3 != 1).collect();
                 let mut acc = vals[live[0]];
@@ -739,7 +965,11 @@ gone:
                 }
                 for l in 0..block {
                     let e = if l % 3 == 1 { 0 } else { acc };
-                    assert!(same(ty, got[l], e), "reduce.{op}.{t} block {block} lane {l}: {:#x} vs {e:#x}", got[l]);
+                    assert!(
+                        same(ty, got[l], e),
+                        "reduce.{op}.{t} block {block} lane {l}: {:#x} vs {e:#x}",
+                        got[l]
+                    );
                 }
             }
         }
@@ -761,6 +991,11 @@ fn reduce_folds_in_lane_order() {
     let vm = serial_vm();
     let x = vm.alloc_from(&[1e8f32, 1.0, -1e8, 1.0]).unwrap();
     let out = vm.alloc::<f32>(4).unwrap();
-    run(&vm, &asm(src), LaunchConfig::new(1, 4), &[Arg::from(&x), Arg::from(&out)]);
+    run(
+        &vm,
+        &asm(src),
+        LaunchConfig::new(1, 4),
+        &[Arg::from(&x), Arg::from(&out)],
+    );
     assert_eq!(vm.read(&out).unwrap(), vec![1.0; 4]);
 }

@@ -2,6 +2,9 @@
 //! offset), the "lowest trapping %gid" rule, fuel accounting, and that the VM stays usable and
 //! untouched buffers stay untouched after a trap.
 
+// Index loops over lanes read best in these tests.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;
@@ -13,7 +16,11 @@ fn vms() -> [Vm; 2] {
 }
 
 fn buffer(param: u32, name: &str, bytes: u64) -> Space {
-    Space::Buffer { param, name: name.into(), bytes }
+    Space::Buffer {
+        param,
+        name: name.into(),
+        bytes,
+    }
 }
 
 /// The VM still works: a small launch succeeds.
@@ -49,7 +56,14 @@ fn out_of_bounds_buffer_index() {
         assert_eq!(t.kind, TrapKind::OutOfBounds);
         assert_eq!((t.pc, t.block, t.lane), (1, 4, 0));
         assert_eq!(t.inst, "ldg.f32 r1, [a + %gid*4]");
-        assert_eq!(t.access, Some(MemAccess { space: buffer(0, "a", 4096), offset: 4096, size: 4 }));
+        assert_eq!(
+            t.access,
+            Some(MemAccess {
+                space: buffer(0, "a", 4096),
+                offset: 4096,
+                size: 4
+            })
+        );
         assert_eq!(
             t.to_string(),
             "out of bounds: ldg.f32 r1, [a + %gid*4] at pc 1, block 4, lane 0: byte offset 4096 \
@@ -77,7 +91,14 @@ fn out_of_bounds_through_pointers_and_in_the_pool_and_shared() {
         let a = vm.alloc::<u32>(4).unwrap();
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 4), &args![1u32, &a]);
         assert_eq!((t.kind, t.pc, t.lane), (TrapKind::OutOfBounds, 1, 0));
-        assert_eq!(t.access, Some(MemAccess { space: buffer(1, "a", 16), offset: -8, size: 4 }));
+        assert_eq!(
+            t.access,
+            Some(MemAccess {
+                space: buffer(1, "a", 16),
+                offset: -8,
+                size: 4
+            })
+        );
 
         // A pointer naming a scalar parameter, and one naming no parameter.
         let p = asm("
@@ -96,7 +117,10 @@ far:
 ");
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 4), &args![1u32, &a]);
         assert_eq!((t.kind, t.pc, t.lane), (TrapKind::OutOfBounds, 3, 0));
-        assert_eq!(t.access.as_ref().map(|a| &a.space), Some(&Space::Invalid { handle: 0 }));
+        assert_eq!(
+            t.access.as_ref().map(|a| &a.space),
+            Some(&Space::Invalid { handle: 0 })
+        );
         let p = asm("
 .kernel far
 .param n: u32
@@ -111,8 +135,17 @@ far:
 ");
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 3), &args![1u32, &a]);
         assert_eq!((t.pc, t.lane), (4, 2));
-        assert_eq!(t.access, Some(MemAccess { space: Space::Invalid { handle: 7 }, offset: 4, size: 4 }));
-        assert!(t.to_string().ends_with("global pointer space 0x00000007, which names no buffer parameter"));
+        assert_eq!(
+            t.access,
+            Some(MemAccess {
+                space: Space::Invalid { handle: 7 },
+                offset: 4,
+                size: 4
+            })
+        );
+        assert!(t
+            .to_string()
+            .ends_with("global pointer space 0x00000007, which names no buffer parameter"));
 
         // Past the end of the pool (the last class, indexed).
         let p = asm("
@@ -122,7 +155,14 @@ far:
 ");
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 4), &[]);
         assert_eq!((t.kind, t.lane), (TrapKind::OutOfBounds, 1));
-        assert_eq!(t.access, Some(MemAccess { space: Space::Pool, offset: 1_179_648, size: 8 }));
+        assert_eq!(
+            t.access,
+            Some(MemAccess {
+                space: Space::Pool,
+                offset: 1_179_648,
+                size: 8
+            })
+        );
 
         // Past the end of shared memory.
         let p = asm("
@@ -133,7 +173,14 @@ far:
 ");
         let t = trap_of(&vm, &p, LaunchConfig::new(2, 32), &[]);
         assert_eq!((t.kind, t.block, t.lane), (TrapKind::OutOfBounds, 0, 16));
-        assert_eq!(t.access, Some(MemAccess { space: Space::Shared { bytes: 64 }, offset: 64, size: 4 }));
+        assert_eq!(
+            t.access,
+            Some(MemAccess {
+                space: Space::Shared { bytes: 64 },
+                offset: 64,
+                size: 4
+            })
+        );
     }
 }
 
@@ -150,13 +197,29 @@ fn misaligned_accesses() {
         let a = vm.alloc::<u32>(64).unwrap();
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 8), &[Arg::from(&a)]);
         assert_eq!((t.kind, t.pc, t.lane), (TrapKind::Misaligned, 1, 1));
-        assert_eq!(t.access, Some(MemAccess { space: buffer(0, "a", 256), offset: 2, size: 4 }));
-        assert!(t.to_string().starts_with("misaligned access: ldg.u32 r2, [a + r1] at pc 1"));
+        assert_eq!(
+            t.access,
+            Some(MemAccess {
+                space: buffer(0, "a", 256),
+                offset: 2,
+                size: 4
+            })
+        );
+        assert!(t
+            .to_string()
+            .starts_with("misaligned access: ldg.u32 r2, [a + r1] at pc 1"));
 
         let p = asm(".kernel mp\n    stg.u16 [phi(3, 0, 1)], 5\n    exit\n");
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 1), &[]);
         assert_eq!(t.kind, TrapKind::Misaligned);
-        assert_eq!(t.access, Some(MemAccess { space: Space::Pool, offset: 3 * 12288 + 1, size: 2 }));
+        assert_eq!(
+            t.access,
+            Some(MemAccess {
+                space: Space::Pool,
+                offset: 3 * 12288 + 1,
+                size: 2
+            })
+        );
 
         let p = asm(".kernel ms\n.shared 64\n    lds.u64 r1, [shared + %lane*4]\n    exit\n");
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 4), &[]);
@@ -184,20 +247,32 @@ fn integer_division_traps() {
         let o = vm.alloc::<i32>(6).unwrap();
         let b = vm.alloc_from(&[2i32, 3, 2, 0, -1, 0]).unwrap();
         let t = trap_of(&vm, &p, LaunchConfig::new(2, 3), &args![&a, &b, &o]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::DivideByZero, 2, 1, 0));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::DivideByZero, 2, 1, 0)
+        );
         assert_eq!(t.inst, "div.i32 r3, r1, r2");
         assert_eq!(t.access, None);
-        assert_eq!(t.to_string(), "integer divide by zero: div.i32 r3, r1, r2 at pc 2, block 1, lane 0");
+        assert_eq!(
+            t.to_string(),
+            "integer divide by zero: div.i32 r3, r1, r2 at pc 2, block 1, lane 0"
+        );
 
         let b = vm.alloc_from(&[2i32, 3, 2, 1, -1, 1]).unwrap();
         let t = trap_of(&vm, &p, LaunchConfig::new(2, 3), &args![&a, &b, &o]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::IntegerOverflow, 2, 1, 1));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::IntegerOverflow, 2, 1, 1)
+        );
         // rem alone: MIN % -1 traps too.
         let r = asm(".kernel r\n    mov_imm.i8 r1, -128\n    rem.i8 r2, r1, -1\n    exit\n");
         let t = trap_of(&vm, &r, LaunchConfig::new(1, 1), &[]);
         assert_eq!((t.kind, t.pc), (TrapKind::IntegerOverflow, 1));
         let r = asm(".kernel r\n    rem.u64 r2, %lane, r7\n    exit\n");
-        assert_eq!(trap_of(&vm, &r, LaunchConfig::new(1, 1), &[]).kind, TrapKind::DivideByZero);
+        assert_eq!(
+            trap_of(&vm, &r, LaunchConfig::new(1, 1), &[]).kind,
+            TrapKind::DivideByZero
+        );
     }
 }
 
@@ -206,7 +281,10 @@ fn control_flow_traps() {
     for vm in vms() {
         let p = asm(".kernel fall\n    mov.u32 r1, %lane\n");
         let t = trap_of(&vm, &p, LaunchConfig::new(3, 5), &[]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::FellOffEnd, 1, 0, 0));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::FellOffEnd, 1, 0, 0)
+        );
         assert_eq!(t.inst, "<end of program>");
 
         let p = asm("
@@ -218,7 +296,10 @@ skip:
     exit
 ");
         let t = trap_of(&vm, &p, LaunchConfig::new(2, 8), &[]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::RetWithoutCall, 2, 0, 3));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::RetWithoutCall, 2, 0, 3)
+        );
         assert_eq!(t.inst, "ret");
 
         // Unbounded recursion: the 65th call overflows.
@@ -256,7 +337,10 @@ odd:
     exit
 ");
         let t = trap_of(&vm, &p, LaunchConfig::new(2, 4), &[]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::DivergentBarrier, 3, 0, 0));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::DivergentBarrier, 3, 0, 0)
+        );
         assert_eq!(t.inst, "bar.sync");
 
         // A reduce reached by some lanes while others wait at a bar.sync.
@@ -295,10 +379,18 @@ fn out_of_fuel_on_an_infinite_loop() {
     let p = asm(".kernel spin\n.param o: ptr u32\ntop:\n    add.u32 r1, r1, 1\n    bra @top\n");
     for fuel in [1000u64, 1 << 16] {
         for single in [true, false] {
-            let vm = Vm::with_config(VmConfig::default().fuel(fuel).single_thread(single).parallel_threshold(0));
+            let vm = Vm::with_config(
+                VmConfig::default()
+                    .fuel(fuel)
+                    .single_thread(single)
+                    .parallel_threshold(0),
+            );
             let o = vm.alloc::<u32>(4).unwrap();
             let t = trap_of(&vm, &p, LaunchConfig::new(4, 64), &[Arg::from(&o)]);
-            assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::OutOfFuel, 1, 0, 0));
+            assert_eq!(
+                (t.kind, t.pc, t.block, t.lane),
+                (TrapKind::OutOfFuel, 1, 0, 0)
+            );
             assert_eq!(t.inst, "bra @L0");
             assert_eq!(vm.read(&o).unwrap(), vec![0; 4], "untouched");
         }
@@ -337,15 +429,24 @@ f:
         // lowest such lane is reported.
         let n = vm.alloc_from(&[10u32, 3, 12, 1, 12, 2, 10, 5]).unwrap();
         let t = trap_of(&vm, &p, LaunchConfig::new(2, 4), &args![&n, &o]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::OutOfFuel, 3, 0, 2));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::OutOfFuel, 3, 0, 2)
+        );
         // n = 11 for all lanes (converged): 10 loop branches, then the call needs the 11th.
         let n = vm.alloc_from(&[11u32; 8]).unwrap();
         let t = trap_of(&vm, &p, LaunchConfig::new(2, 4), &args![&n, &o]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::OutOfFuel, 4, 0, 0));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::OutOfFuel, 4, 0, 0)
+        );
         // Converged, all 12: the loop runs out.
         let n = vm.alloc_from(&[12u32; 8]).unwrap();
         let t = trap_of(&vm, &p, LaunchConfig::new(2, 4), &args![&n, &o]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::OutOfFuel, 3, 0, 0));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::OutOfFuel, 3, 0, 0)
+        );
         // With fuel 9, n = 10 uses 9 loop branches and the call runs out.
         let vm2 = Vm::with_config(VmConfig::default().fuel(9).single_thread(true));
         let n = vm2.alloc_from(&[10u32; 4]).unwrap();
@@ -382,7 +483,10 @@ early:
         let a = vm.alloc::<u32>(4).unwrap();
         let o = vm.alloc::<u32>(32).unwrap();
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 8), &args![&a, &o]);
-        assert_eq!((t.kind, t.pc, t.block, t.lane), (TrapKind::OutOfBounds, 7, 0, 3));
+        assert_eq!(
+            (t.kind, t.pc, t.block, t.lane),
+            (TrapKind::OutOfBounds, 7, 0, 3)
+        );
         let got = vm.read(&o).unwrap();
         // Lanes 0..3 stored; lane 3 trapped before its store; lanes above 3 stopped.
         assert_eq!(&got[..8], &[1, 1, 1, 0, 0, 0, 0, 0]);
@@ -458,7 +562,9 @@ fn trap_display_and_kind_names() {
     let vm = serial_vm();
     let p = asm(".kernel f\n.param a: ptr f32\n    ldg.f32 r1, [a + %gid*4]\n    exit\n");
     let a = vm.alloc::<f32>(17).unwrap();
-    let err = vm.launch(&p, LaunchConfig::new(1, 18), &[Arg::from(&a)]).unwrap_err();
+    let err = vm
+        .launch(&p, LaunchConfig::new(1, 18), &[Arg::from(&a)])
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "out of bounds: ldg.f32 r1, [a + %gid*4] at pc 0, block 0, lane 17: byte offset 68 of \

@@ -42,7 +42,9 @@ pub fn run(vm: &Vm, p: &Program, cfg: LaunchConfig, args: &[Arg]) -> LaunchStats
 /// Little-endian bytes of `bits` as `ty` values.
 pub fn to_bytes(ty: Ty, bits: &[u64]) -> Vec<u8> {
     let size = ty.size() as usize;
-    bits.iter().flat_map(|b| b.to_le_bytes()[..size].to_vec()).collect()
+    bits.iter()
+        .flat_map(|b| b.to_le_bytes()[..size].to_vec())
+        .collect()
 }
 
 /// `ty` values (zero-extended bit patterns) from little-endian bytes.
@@ -158,7 +160,11 @@ pub fn samples(ty: Ty, rng: &mut Rng, random: usize) -> Vec<u64> {
         .collect(),
         _ => {
             let m = ty.mask();
-            let min = if ty.is_signed_int() { 1u64 << (ty.bits() - 1) } else { 0 };
+            let min = if ty.is_signed_int() {
+                1u64 << (ty.bits() - 1)
+            } else {
+                0
+            };
             let max = if ty.is_signed_int() { min - 1 } else { m };
             vec![
                 0,

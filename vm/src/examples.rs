@@ -17,6 +17,9 @@ use holovm_isa::{LaunchConfig, Program, POOL_CLASS_BYTES};
 
 use crate::{args, Error, Vm};
 
+/// Runs a kernel at a size on random data and returns its output and the reference's.
+type RunFn = fn(&Vm, &Program, usize, &mut Lcg) -> Result<Outcome, Error>;
+
 /// One example kernel: its source and a checker against a Rust reference.
 pub struct Example {
     /// Kernel name (also the file name without `.hasm`).
@@ -27,7 +30,7 @@ pub struct Example {
     pub size_meaning: &'static str,
     /// The default problem size used by `holovm demo`.
     pub demo_size: usize,
-    run: fn(&Vm, &Program, usize, &mut Lcg) -> Result<Outcome, Error>,
+    run: RunFn,
 }
 
 /// The result of [`Example::check`].
@@ -50,12 +53,14 @@ impl Check {
     }
 }
 
+/// Launches the kernel again on the buffers of the checked run (for timing).
+type Relaunch = Box<dyn Fn(&Vm) -> Result<(), Error>>;
+
 struct Outcome {
     got: Vec<f64>,
     want: Vec<f64>,
     tolerance: f64,
-    /// Launches the kernel again (for timing) on the same buffers.
-    relaunch: Box<dyn Fn(&Vm) -> Result<(), Error>>,
+    relaunch: Relaunch,
 }
 
 impl Example {

@@ -27,7 +27,10 @@ impl Storage {
     /// allocator refuses.
     pub(crate) fn zeroed(bytes: usize) -> Option<Storage> {
         if bytes == 0 {
-            return Some(Storage { ptr: NonNull::<Align64>::dangling().cast(), bytes: 0 });
+            return Some(Storage {
+                ptr: NonNull::<Align64>::dangling().cast(),
+                bytes: 0,
+            });
         }
         let layout = Layout::from_size_align(bytes, ALIGN).ok()?;
         // SAFETY: `layout` has a non-zero size (checked above).
@@ -127,9 +130,15 @@ impl AnyBuffer {
     /// ```
     pub fn typed<T: Element>(self) -> Result<Buffer<T>, Error> {
         if self.ty != T::TY {
-            return Err(Error::TypeMismatch { expected: self.ty, found: T::TY });
+            return Err(Error::TypeMismatch {
+                expected: self.ty,
+                found: T::TY,
+            });
         }
-        Ok(Buffer { raw: self, _ty: PhantomData })
+        Ok(Buffer {
+            raw: self,
+            _ty: PhantomData,
+        })
     }
 }
 
@@ -168,7 +177,10 @@ pub struct Buffer<T: Element> {
 impl<T: Element> Buffer<T> {
     pub(crate) fn from_raw(raw: AnyBuffer) -> Self {
         debug_assert_eq!(raw.ty, T::TY);
-        Buffer { raw, _ty: PhantomData }
+        Buffer {
+            raw,
+            _ty: PhantomData,
+        }
     }
 
     /// Length in elements.
@@ -261,7 +273,12 @@ impl Memory {
         // like any `Vec` growth.
         let pool = Storage::zeroed(POOL_BYTES as usize)
             .unwrap_or_else(|| alloc::handle_alloc_error(pool_layout()));
-        Memory { vm, slots: Vec::new(), free: Vec::new(), pool }
+        Memory {
+            vm,
+            slots: Vec::new(),
+            free: Vec::new(),
+            pool,
+        }
     }
 
     pub(crate) fn alloc(&mut self, ty: Ty, len: usize) -> Result<AnyBuffer, Error> {
@@ -279,12 +296,21 @@ impl Memory {
             None => {
                 let s = u32::try_from(self.slots.len())
                     .map_err(|_| Error::Alloc { elements: len, ty })?;
-                self.slots.push(Slot { generation: 0, entry: Some(entry) });
+                self.slots.push(Slot {
+                    generation: 0,
+                    entry: Some(entry),
+                });
                 s
             }
         };
         let generation = self.slots[slot as usize].generation;
-        Ok(AnyBuffer { vm: self.vm, slot, generation, ty, len })
+        Ok(AnyBuffer {
+            vm: self.vm,
+            slot,
+            generation,
+            ty,
+            len,
+        })
     }
 
     /// The live entry of a handle; `InvalidHandle` for a freed or foreign one.
@@ -293,11 +319,10 @@ impl Memory {
             return Err(Error::InvalidHandle);
         }
         match self.slots.get(h.slot as usize) {
-            Some(Slot { generation, entry: Some(e) })
-                if *generation == h.generation && e.ty == h.ty && e.len == h.len =>
-            {
-                Ok(e)
-            }
+            Some(Slot {
+                generation,
+                entry: Some(e),
+            }) if *generation == h.generation && e.ty == h.ty && e.len == h.len => Ok(e),
             _ => Err(Error::InvalidHandle),
         }
     }

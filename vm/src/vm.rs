@@ -126,7 +126,10 @@ pub enum Arg {
 impl Arg {
     /// A scalar argument.
     pub fn scalar<T: Element>(v: T) -> Arg {
-        Arg::Scalar { ty: T::TY, bits: v.to_bits() }
+        Arg::Scalar {
+            ty: T::TY,
+            bits: v.to_bits(),
+        }
     }
 
     fn describe(&self) -> String {
@@ -278,7 +281,10 @@ impl Default for Vm {
 
 impl std::fmt::Debug for Vm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vm").field("id", &self.id).field("config", &self.config).finish()
+        f.debug_struct("Vm")
+            .field("id", &self.id)
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -295,7 +301,10 @@ impl Vm {
             id,
             simd: config.simd && ops::simd_available(),
             config,
-            state: Mutex::new(State { mem: Memory::new(id), block: BlockState::new() }),
+            state: Mutex::new(State {
+                mem: Memory::new(id),
+                block: BlockState::new(),
+            }),
             cache: DashMap::new(),
             workers: OnceLock::new(),
         }
@@ -325,7 +334,11 @@ impl Vm {
     pub fn alloc_from<T: Element>(&self, data: &[T]) -> Result<Buffer<T>, Error> {
         let mut st = self.lock();
         let h = st.mem.alloc(T::TY, data.len())?;
-        st.mem.entry_mut(&h)?.storage.as_mut_slice().copy_from_slice(bytemuck::cast_slice(data));
+        st.mem
+            .entry_mut(&h)?
+            .storage
+            .as_mut_slice()
+            .copy_from_slice(bytemuck::cast_slice(data));
         Ok(Buffer::from_raw(h))
     }
 
@@ -348,7 +361,10 @@ impl Vm {
         let st = self.lock();
         let e = st.mem.entry(&buf.any())?;
         if out.len() != e.len {
-            return Err(Error::LengthMismatch { expected: e.len, found: out.len() });
+            return Err(Error::LengthMismatch {
+                expected: e.len,
+                found: out.len(),
+            });
         }
         bytemuck::cast_slice_mut(out).copy_from_slice(e.storage.as_slice());
         Ok(())
@@ -377,7 +393,10 @@ impl Vm {
         let e = st.mem.entry_mut(buf)?;
         let bytes = e.storage.as_mut_slice();
         if data.len() != bytes.len() {
-            return Err(Error::LengthMismatch { expected: bytes.len(), found: data.len() });
+            return Err(Error::LengthMismatch {
+                expected: bytes.len(),
+                found: data.len(),
+            });
         }
         bytes.copy_from_slice(data);
         Ok(())
@@ -429,7 +448,10 @@ impl Vm {
         let range = Self::pool_range(class)?;
         let expected = POOL_CLASS_BYTES as usize / T::TY.size() as usize;
         if out.len() != expected {
-            return Err(Error::LengthMismatch { expected, found: out.len() });
+            return Err(Error::LengthMismatch {
+                expected,
+                found: out.len(),
+            });
         }
         let st = self.lock();
         bytemuck::cast_slice_mut(out).copy_from_slice(&st.mem.pool.as_slice()[range]);
@@ -442,7 +464,10 @@ impl Vm {
         let range = Self::pool_range(class)?;
         let expected = POOL_CLASS_BYTES as usize / T::TY.size() as usize;
         if data.len() != expected {
-            return Err(Error::LengthMismatch { expected, found: data.len() });
+            return Err(Error::LengthMismatch {
+                expected,
+                found: data.len(),
+            });
         }
         let mut st = self.lock();
         st.mem.pool.as_mut_slice()[range].copy_from_slice(bytemuck::cast_slice(data));
@@ -555,7 +580,10 @@ impl Vm {
         let decoded = self.decoded(program)?;
 
         let mut guard = self.lock();
-        let State { mem, block: serial_state } = &mut *guard;
+        let State {
+            mem,
+            block: serial_state,
+        } = &mut *guard;
 
         // Bind the arguments.
         let mut spaces: Vec<Option<Region>> = Vec::with_capacity(params.len());
@@ -574,7 +602,10 @@ impl Vm {
                     }
                     let e = mem.entry_mut(h)?;
                     let len = e.storage.len() as u64;
-                    spaces.push(Some(Region { base: e.storage.base(), len }));
+                    spaces.push(Some(Region {
+                        base: e.storage.base(),
+                        len,
+                    }));
                 }
                 (ParamKind::Scalar(ty), Arg::Scalar { ty: t, bits }) => {
                     if *t != ty {
@@ -614,7 +645,10 @@ impl Vm {
         };
         let env = Env {
             spaces: &spaces,
-            pool: Region { base: mem.pool.base(), len: POOL_BYTES as u64 },
+            pool: Region {
+                base: mem.pool.base(),
+                len: POOL_BYTES as u64,
+            },
             plain: workers.is_none(),
             uni: &uni,
             fuel: self.config.fuel,
@@ -676,11 +710,20 @@ impl Vm {
             let space = |id: SpaceId| match id {
                 SpaceId::Param(p) => Space::Buffer {
                     param: p,
-                    name: params.get(p as usize).map(|p| p.name.clone()).unwrap_or_default(),
-                    bytes: spaces.get(p as usize).copied().flatten().map_or(0, |s| s.len),
+                    name: params
+                        .get(p as usize)
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default(),
+                    bytes: spaces
+                        .get(p as usize)
+                        .copied()
+                        .flatten()
+                        .map_or(0, |s| s.len),
                 },
                 SpaceId::Pool => Space::Pool,
-                SpaceId::Shared => Space::Shared { bytes: program.shared_bytes() as u64 },
+                SpaceId::Shared => Space::Shared {
+                    bytes: program.shared_bytes() as u64,
+                },
                 SpaceId::Invalid(handle) => Space::Invalid { handle },
             };
             return Err(Trap {

@@ -74,13 +74,16 @@ fn shape(args: &RunArgs, program: &Program) -> anyhow::Result<LaunchConfig> {
     Ok(shape)
 }
 
+/// The buffers bound to a launch, with their parameter names.
+type NamedBuffers = Vec<(String, AnyBuffer)>;
+
 /// Binds every parameter: buffers allocated and filled, scalars parsed.
 fn bind(
     vm: &Vm,
     program: &Program,
     args: &RunArgs,
     lanes: u64,
-) -> anyhow::Result<(Vec<Arg>, Vec<(String, AnyBuffer)>)> {
+) -> anyhow::Result<(Vec<Arg>, NamedBuffers)> {
     let mut given: HashMap<&str, &str> = HashMap::new();
     for a in &args.args {
         let (name, spec) = split_assignment(a)?;

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use holovm_isa::{
-    Addr, Inst, ParamKind, Program, SharedAddr, Special, Src, Ty, NUM_PREDS, POOL_CLASSES,
+    Addr, BinOp, Inst, ParamKind, Program, SharedAddr, Special, Src, Ty, NUM_PREDS, POOL_CLASSES,
     POOL_CLASS_BYTES, POOL_PAGES, POOL_PAGE_BYTES,
 };
 
@@ -21,26 +21,96 @@ use super::Opnd;
 /// A decoded instruction.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum DInst {
-    Un { f: UnFn, d: u32, a: Opnd },
-    Bin { f: BinFn, d: u32, a: Opnd, b: Opnd },
-    Fma { f: FmaFn, d: u32, a: Opnd, b: Opnd, c: Opnd },
-    Sel { f: SelFn, d: u32, p: u32, a: Opnd, b: Opnd },
-    Setp { f: SetpFn, p: u32, a: Opnd, b: Opnd },
-    Ldg { f: LdgFn, d: u32, a: GAddr },
-    Stg { f: StgFn, s: Opnd, a: GAddr },
-    Lds { f: LdsFn, d: u32, a: SAddr },
-    Sts { f: StsFn, s: Opnd, a: SAddr },
-    Reduce { f: RedFn, d: u32, a: Opnd },
+    Un {
+        f: UnFn,
+        d: u32,
+        a: Opnd,
+    },
+    /// `traps`: integer `div`/`rem`, which may fault.
+    Bin {
+        f: BinFn,
+        d: u32,
+        a: Opnd,
+        b: Opnd,
+        traps: bool,
+    },
+    Fma {
+        f: FmaFn,
+        d: u32,
+        a: Opnd,
+        b: Opnd,
+        c: Opnd,
+    },
+    Sel {
+        f: SelFn,
+        d: u32,
+        p: u32,
+        a: Opnd,
+        b: Opnd,
+    },
+    Setp {
+        f: SetpFn,
+        p: u32,
+        a: Opnd,
+        b: Opnd,
+    },
+    Ldg {
+        f: LdgFn,
+        d: u32,
+        a: GAddr,
+    },
+    Stg {
+        f: StgFn,
+        s: Opnd,
+        a: GAddr,
+    },
+    Lds {
+        f: LdsFn,
+        d: u32,
+        a: SAddr,
+    },
+    Sts {
+        f: StsFn,
+        s: Opnd,
+        a: SAddr,
+    },
+    Reduce {
+        f: RedFn,
+        d: u32,
+        a: Opnd,
+    },
     /// `guard` is `(predicate, negate)`.
-    Bra { target: u32, guard: Option<(u32, bool)> },
-    Loop { c: u32, target: u32 },
-    Call { target: u32 },
+    Bra {
+        target: u32,
+        guard: Option<(u32, bool)>,
+    },
+    Loop {
+        c: u32,
+        target: u32,
+    },
+    Call {
+        target: u32,
+    },
     Ret,
     Exit,
     Bar,
     Fence,
     /// One past the last instruction.
     End,
+}
+
+impl DInst {
+    /// True for instructions that only compute registers or predicates from registers and
+    /// cannot trap: running them for lanes that have exited is harmless (nothing ever reads
+    /// an exited lane's registers again), so a converged block with exited lanes can still
+    /// use the full-row lane loops for them.
+    pub(crate) fn pure(&self) -> bool {
+        match self {
+            DInst::Un { .. } | DInst::Fma { .. } | DInst::Sel { .. } | DInst::Setp { .. } => true,
+            DInst::Bin { traps, .. } => !traps,
+            _ => false,
+        }
+    }
 }
 
 /// Where a uniform-table slot's value comes from.
@@ -63,6 +133,8 @@ pub(crate) struct Decoded {
     pub(crate) npreds: u32,
     /// The uniform table's sources.
     pub(crate) uni: Vec<UniSrc>,
+    /// The `loop` counter update.
+    pub(crate) loop_fn: ops::LoopFn,
     /// `.shared` bytes.
     pub(crate) shared_bytes: u32,
     /// The program contains `call` (lanes need call stacks).
@@ -128,7 +200,9 @@ fn regs_named(inst: &Inst, f: &mut impl FnMut(u8)) {
             f(dst.0);
             addr(a, f)
         }
-        Inst::Stg { src: s, addr: a, .. } => {
+        Inst::Stg {
+            src: s, addr: a, ..
+        } => {
             src(s, f);
             addr(a, f)
         }
@@ -136,7 +210,9 @@ fn regs_named(inst: &Inst, f: &mut impl FnMut(u8)) {
             f(dst.0);
             shared(a, f)
         }
-        Inst::Sts { src: s, addr: a, .. } => {
+        Inst::Sts {
+            src: s, addr: a, ..
+        } => {
             src(s, f);
             shared(a, f)
         }
@@ -204,7 +280,11 @@ impl Decoder<'_> {
                 Some(param) if matches!(param.kind, ParamKind::Scalar(_)) => {
                     self.uniform(UniSrc::Param(p as u32))
                 }
-                _ => return Err(format!("operand names parameter {p}, which is not a scalar")),
+                _ => {
+                    return Err(format!(
+                        "operand names parameter {p}, which is not a scalar"
+                    ))
+                }
             },
             Src::Imm(v) => self.uniform(UniSrc::Imm(v)),
         })
@@ -241,19 +321,34 @@ impl Decoder<'_> {
     fn buffer(&self, buf: u8) -> Result<u32, String> {
         match self.program.params().get(buf as usize) {
             Some(p) if matches!(p.kind, ParamKind::Buffer(_)) => Ok(buf as u32),
-            _ => Err(format!("address names parameter {buf}, which is not a buffer")),
+            _ => Err(format!(
+                "address names parameter {buf}, which is not a buffer"
+            )),
         }
     }
 
     fn gaddr(&mut self, a: Addr, ty: Ty) -> Result<GAddr, String> {
         Ok(match a {
-            Addr::BufferOffset { buf, offset } => GAddr::BufOff { p: self.buffer(buf)?, off: offset },
+            Addr::BufferOffset { buf, offset } => GAddr::BufOff {
+                p: self.buffer(buf)?,
+                off: offset,
+            },
             Addr::BufferIndex { buf, index, scale } => {
                 let p = self.buffer(buf)?;
                 let idx = self.index(index, scale)?;
-                GAddr::BufIdx { p, idx, scale, contig: self.is_contig(idx, scale, ty) }
+                GAddr::BufIdx {
+                    p,
+                    idx,
+                    scale,
+                    contig: self.is_contig(idx, scale, ty),
+                }
             }
-            Addr::Phi { class, page, byte, index } => {
+            Addr::Phi {
+                class,
+                page,
+                byte,
+                index,
+            } => {
                 if class as u32 >= POOL_CLASSES || page as u32 >= POOL_PAGES {
                     return Err(format!("phi({class}, {page}, {byte}) is outside the pool"));
                 }
@@ -268,10 +363,14 @@ impl Decoder<'_> {
                 };
                 GAddr::Phi { off, idx, contig }
             }
-            Addr::RegisterIndirect { base, offset } => GAddr::Ind { r: base.0 as u32, off: offset },
-            Addr::RegisterIndirectComputed { handle, offset } => {
-                GAddr::IndC { h: handle.0 as u32, o: offset.0 as u32 }
-            }
+            Addr::RegisterIndirect { base, offset } => GAddr::Ind {
+                r: base.0 as u32,
+                off: offset,
+            },
+            Addr::RegisterIndirectComputed { handle, offset } => GAddr::IndC {
+                h: handle.0 as u32,
+                o: offset.0 as u32,
+            },
         })
     }
 
@@ -283,36 +382,53 @@ impl Decoder<'_> {
             }
             None => (None, false),
         };
-        Ok(SAddr { idx, off: a.offset, contig })
+        Ok(SAddr {
+            idx,
+            off: a.offset,
+            contig,
+        })
     }
 
     fn inst(&mut self, inst: &Inst) -> Result<DInst, String> {
         let simd = self.simd;
         let undefined = |what: &str, ty: Ty| format!("`{what}` is not defined for {ty}");
         Ok(match *inst {
-            Inst::Ldg { ty, dst, addr } => {
-                DInst::Ldg { f: mem::ldg_fn(ty.size()), d: dst.0 as u32, a: self.gaddr(addr, ty)? }
-            }
-            Inst::Stg { ty, src, addr } => {
-                DInst::Stg { f: mem::stg_fn(ty.size()), s: self.src(src)?, a: self.gaddr(addr, ty)? }
-            }
-            Inst::Lds { ty, dst, addr } => {
-                DInst::Lds { f: mem::lds_fn(ty.size()), d: dst.0 as u32, a: self.saddr(addr, ty)? }
-            }
-            Inst::Sts { ty, src, addr } => {
-                DInst::Sts { f: mem::sts_fn(ty.size()), s: self.src(src)?, a: self.saddr(addr, ty)? }
-            }
-            Inst::Mov { ty, dst, src } => {
-                DInst::Un { f: ops::mov_fn(ty, simd), d: dst.0 as u32, a: self.src(src)? }
-            }
-            Inst::Cvt { to, from, dst, src } => {
-                DInst::Un { f: ops::cvt_fn(to, from, simd), d: dst.0 as u32, a: self.src(src)? }
-            }
+            Inst::Ldg { ty, dst, addr } => DInst::Ldg {
+                f: mem::ldg_fn(ty.size()),
+                d: dst.0 as u32,
+                a: self.gaddr(addr, ty)?,
+            },
+            Inst::Stg { ty, src, addr } => DInst::Stg {
+                f: mem::stg_fn(ty.size()),
+                s: self.src(src)?,
+                a: self.gaddr(addr, ty)?,
+            },
+            Inst::Lds { ty, dst, addr } => DInst::Lds {
+                f: mem::lds_fn(ty.size()),
+                d: dst.0 as u32,
+                a: self.saddr(addr, ty)?,
+            },
+            Inst::Sts { ty, src, addr } => DInst::Sts {
+                f: mem::sts_fn(ty.size()),
+                s: self.src(src)?,
+                a: self.saddr(addr, ty)?,
+            },
+            Inst::Mov { ty, dst, src } => DInst::Un {
+                f: ops::mov_fn(ty, simd),
+                d: dst.0 as u32,
+                a: self.src(src)?,
+            },
+            Inst::Cvt { to, from, dst, src } => DInst::Un {
+                f: ops::cvt_fn(to, from, simd),
+                d: dst.0 as u32,
+                a: self.src(src)?,
+            },
             Inst::Bin { op, ty, dst, a, b } => DInst::Bin {
                 f: ops::bin_fn(op, ty, simd).ok_or_else(|| undefined(op.name(), ty))?,
                 d: dst.0 as u32,
                 a: self.src(a)?,
                 b: self.src(b)?,
+                traps: ty.is_int() && matches!(op, BinOp::Div | BinOp::Rem),
             },
             Inst::Un { op, ty, dst, a } => DInst::Un {
                 f: ops::un_fn(op, ty, simd).ok_or_else(|| undefined(op.name(), ty))?,
@@ -332,7 +448,13 @@ impl Decoder<'_> {
                 a: self.src(a)?,
                 b: self.src(b)?,
             },
-            Inst::Sel { ty, dst, pred, a, b } => DInst::Sel {
+            Inst::Sel {
+                ty,
+                dst,
+                pred,
+                a,
+                b,
+            } => DInst::Sel {
                 f: ops::sel_fn(ty, simd),
                 d: dst.0 as u32,
                 p: self.pred(pred.0)?,
@@ -346,17 +468,22 @@ impl Decoder<'_> {
                     None => None,
                 },
             },
-            Inst::Loop { counter, target } => {
-                DInst::Loop { c: counter.0 as u32, target: self.target(target)? }
-            }
-            Inst::Call { target } => DInst::Call { target: self.target(target)? },
+            Inst::Loop { counter, target } => DInst::Loop {
+                c: counter.0 as u32,
+                target: self.target(target)?,
+            },
+            Inst::Call { target } => DInst::Call {
+                target: self.target(target)?,
+            },
             Inst::Ret => DInst::Ret,
             Inst::Exit => DInst::Exit,
             Inst::BarSync => DInst::Bar,
             Inst::MemFence => DInst::Fence,
-            Inst::Reduce { op, ty, dst, src } => {
-                DInst::Reduce { f: ops::reduce_fn(op, ty), d: dst.0 as u32, a: self.src(src)? }
-            }
+            Inst::Reduce { op, ty, dst, src } => DInst::Reduce {
+                f: ops::reduce_fn(op, ty),
+                d: dst.0 as u32,
+                a: self.src(src)?,
+            },
         })
     }
 }
@@ -385,7 +512,9 @@ pub(crate) fn decode(program: &Program, simd: bool) -> Result<Decoded, String> {
     out.push(DInst::End);
     let (zero_regs, zero_preds) = must_define(insts);
     let special = |sp: Special| insts.iter().any(|i| names_special(i, sp));
+    let simd = d.simd;
     Ok(Decoded {
+        loop_fn: ops::loop_fn(simd),
         zero_regs,
         zero_preds,
         uses_gid: special(Special::GlobalId),
@@ -409,7 +538,10 @@ struct Set {
 
 impl Set {
     const EMPTY: Set = Set { r: [0; 4], p: 0 };
-    const FULL: Set = Set { r: [u64::MAX; 4], p: u32::MAX };
+    const FULL: Set = Set {
+        r: [u64::MAX; 4],
+        p: u32::MAX,
+    };
 
     fn reg(&mut self, r: u8) {
         self.r[r as usize / 64] |= 1 << (r % 64);
@@ -426,19 +558,34 @@ impl Set {
     }
     fn union(self, o: Set) -> Set {
         Set {
-            r: [self.r[0] | o.r[0], self.r[1] | o.r[1], self.r[2] | o.r[2], self.r[3] | o.r[3]],
+            r: [
+                self.r[0] | o.r[0],
+                self.r[1] | o.r[1],
+                self.r[2] | o.r[2],
+                self.r[3] | o.r[3],
+            ],
             p: self.p | o.p,
         }
     }
     fn inter(self, o: Set) -> Set {
         Set {
-            r: [self.r[0] & o.r[0], self.r[1] & o.r[1], self.r[2] & o.r[2], self.r[3] & o.r[3]],
+            r: [
+                self.r[0] & o.r[0],
+                self.r[1] & o.r[1],
+                self.r[2] & o.r[2],
+                self.r[3] & o.r[3],
+            ],
             p: self.p & o.p,
         }
     }
     fn minus(self, o: Set) -> Set {
         Set {
-            r: [self.r[0] & !o.r[0], self.r[1] & !o.r[1], self.r[2] & !o.r[2], self.r[3] & !o.r[3]],
+            r: [
+                self.r[0] & !o.r[0],
+                self.r[1] & !o.r[1],
+                self.r[2] & !o.r[2],
+                self.r[3] & !o.r[3],
+            ],
             p: self.p & !o.p,
         }
     }
@@ -502,7 +649,9 @@ fn uses_defs(inst: &Inst) -> (Set, Set) {
             u.src(c);
             d.reg(dst.0)
         }
-        Inst::Sel { dst, pred, a, b, .. } => {
+        Inst::Sel {
+            dst, pred, a, b, ..
+        } => {
             u.pred(pred.0);
             u.src(a);
             u.src(b);
@@ -603,7 +752,9 @@ pub(crate) fn must_define(insts: &[Inst]) -> (Vec<u32>, Vec<u32>) {
     for pc in 0..n {
         need = need.union(ud[pc].0.minus(inn[pc]));
     }
-    let regs = (0..256u32).filter(|&r| need.r[r as usize / 64] >> (r % 64) & 1 != 0).collect();
+    let regs = (0..256u32)
+        .filter(|&r| need.r[r as usize / 64] >> (r % 64) & 1 != 0)
+        .collect();
     let preds = (0..32u32).filter(|&p| need.p >> p & 1 != 0).collect();
     (regs, preds)
 }
@@ -614,7 +765,11 @@ mod tests {
     use holovm_isa::{Guard, Pred, Reg, Ty};
 
     fn mov(d: u8, s: Src) -> Inst {
-        Inst::Mov { ty: Ty::U32, dst: Reg(d), src: s }
+        Inst::Mov {
+            ty: Ty::U32,
+            dst: Reg(d),
+            src: s,
+        }
     }
 
     #[test]
@@ -626,11 +781,29 @@ mod tests {
             mov(1, Src::Imm(1)),
             mov(4, r(1)),
             mov(5, r(2)),
-            Inst::Setp { cmp: holovm_isa::Cmp::Eq, ty: Ty::U32, dst: Pred(0), a: r(1), b: r(1) },
-            Inst::Bra { target: 6, guard: Some(Guard { pred: Pred(0), negate: false }) },
+            Inst::Setp {
+                cmp: holovm_isa::Cmp::Eq,
+                ty: Ty::U32,
+                dst: Pred(0),
+                a: r(1),
+                b: r(1),
+            },
+            Inst::Bra {
+                target: 6,
+                guard: Some(Guard {
+                    pred: Pred(0),
+                    negate: false,
+                }),
+            },
             mov(3, Src::Imm(2)),
             mov(6, r(3)),
-            Inst::Bra { target: 8, guard: Some(Guard { pred: Pred(1), negate: true }) },
+            Inst::Bra {
+                target: 8,
+                guard: Some(Guard {
+                    pred: Pred(1),
+                    negate: true,
+                }),
+            },
             Inst::Exit,
         ];
         let (regs, preds) = must_define(&insts);
@@ -641,10 +814,22 @@ mod tests {
     #[test]
     fn loops_keep_their_counters() {
         // loop r1 without a prior write of r1 reads the initial zero.
-        let insts = vec![Inst::Loop { counter: Reg(1), target: 0 }, Inst::Exit];
+        let insts = vec![
+            Inst::Loop {
+                counter: Reg(1),
+                target: 0,
+            },
+            Inst::Exit,
+        ];
         assert_eq!(must_define(&insts).0, vec![1]);
-        let insts =
-            vec![mov(1, Src::Imm(3)), Inst::Loop { counter: Reg(1), target: 1 }, Inst::Exit];
+        let insts = vec![
+            mov(1, Src::Imm(3)),
+            Inst::Loop {
+                counter: Reg(1),
+                target: 1,
+            },
+            Inst::Exit,
+        ];
         assert!(must_define(&insts).0.is_empty());
     }
 }

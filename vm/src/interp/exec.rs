@@ -124,7 +124,9 @@ impl BlockState {
             // %gid = block * n + lane (< 2^32 by the launch shape rules).
             let first = block.wrapping_mul(n as u32);
             let (lo, _) = self.regs.row_mut(p.gid_row());
-            lo.iter_mut().enumerate().for_each(|(i, x)| *x = first.wrapping_add(i as u32));
+            lo.iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = first.wrapping_add(i as u32));
         }
         if p.uses_block {
             self.regs.row_mut(p.block_row()).0.fill(block);
@@ -153,6 +155,14 @@ fn lanes<'a>(act: Active<'a>, n: usize) -> impl Iterator<Item = usize> + 'a {
     range.chain(list.iter().map(|&l| l as usize))
 }
 
+/// Number of non-zero bytes (set predicate lanes), counted in byte-wide vector lanes.
+#[inline(always)]
+fn count_set(row: &[u8]) -> usize {
+    row.chunks(255)
+        .map(|c| c.iter().fold(0u8, |a, &b| a + (b != 0) as u8) as usize)
+        .sum()
+}
+
 /// Runs the non-control instruction `inst` for the lanes of `act`.
 #[inline(always)]
 fn exec_data(
@@ -167,11 +177,9 @@ fn exec_data(
     let uni = env.uni;
     match *inst {
         DInst::Un { f, d, a } => f(regs, uni, act, d, a),
-        DInst::Bin { f, d, a, b } => return f(regs, uni, act, d, a, b),
+        DInst::Bin { f, d, a, b, .. } => return f(regs, uni, act, d, a, b),
         DInst::Fma { f, d, a, b, c } => f(regs, uni, act, d, a, b, c),
-        DInst::Sel { f, d, p, a, b } => {
-            f(regs, &preds[p as usize * n..][..n], uni, act, d, a, b)
-        }
+        DInst::Sel { f, d, p, a, b } => f(regs, &preds[p as usize * n..][..n], uni, act, d, a, b),
         DInst::Setp { f, p, a, b } => f(regs, &mut preds[p as usize * n..][..n], uni, act, a, b),
         DInst::Ldg { f, d, ref a } => return f(regs, env, act, d, a),
         DInst::Stg { f, s, ref a } => return f(regs, env, act, s, a),
@@ -191,39 +199,6 @@ fn exec_data(
     Ok(())
 }
 
-/// `loop rC`: for each active lane, `rC = rC > 1 ? rC - 1 : 0`. Returns how many lanes take
-/// the branch (those left with a non-zero counter).
-#[inline(always)]
-fn loop_update(regs: &mut Regs, c: u32, act: Active<'_>) -> usize {
-    let narrow = regs.hi_zero[c as usize];
-    let (lo, hi) = regs.row_mut(c);
-    match act {
-        Active::All if narrow => {
-            // Counters below 2^32 stay below 2^32: only the low plane changes.
-            let mut taken = 0usize;
-            for x in lo.iter_mut() {
-                let t = *x > 1;
-                *x = if t { *x - 1 } else { 0 };
-                taken += t as usize;
-            }
-            taken
-        }
-        _ => {
-            let mut taken = 0;
-            for l in lanes(act, lo.len()) {
-                let v = lo[l] as u64 | (hi[l] as u64) << 32;
-                let v = if v > 1 { v - 1 } else { 0 };
-                taken += (v != 0) as usize;
-                lo[l] = v as u32;
-                // The new value is at most the old one, so a zero high half stays zero and
-                // `hi_zero` stays valid.
-                hi[l] = (v >> 32) as u32;
-            }
-            taken
-        }
-    }
-}
-
 /// Runs block `block` of a launch of `p` to completion. A trapping lane stops itself and
 /// every higher lane of the block while the lower lanes run on (they may trap too, and then
 /// their trap is the one reported): the result is the trap of the block's lowest trapping
@@ -239,8 +214,23 @@ pub(crate) fn run_block(
 ) -> Result<(), BlockTrap> {
     st.reset(p, block);
     let n = st.n;
-    let BlockState { regs, preds, shared, pc: lpc, status, fuel, sp, stack, live, group, .. } = st;
-    let shared = Region { base: shared.as_mut_ptr().cast::<u8>(), len: p.shared_bytes as u64 };
+    let BlockState {
+        regs,
+        preds,
+        shared,
+        pc: lpc,
+        status,
+        fuel,
+        sp,
+        stack,
+        live,
+        group,
+        ..
+    } = st;
+    let shared = Region {
+        base: shared.as_mut_ptr().cast::<u8>(),
+        len: p.shared_bytes as u64,
+    };
     let insts = &p.insts[..];
     let limit = env.fuel;
 
@@ -301,7 +291,11 @@ pub(crate) fn run_block(
                 live.clear();
                 live.extend((0..n as u32).filter(|&l| status[l as usize] != EXITED));
             }
-            base_max = (0..n).filter(|&l| status[l] != EXITED).map(|l| fuel[l]).max().unwrap_or(0);
+            base_max = (0..n)
+                .filter(|&l| status[l] != EXITED)
+                .map(|l| fuel[l])
+                .max()
+                .unwrap_or(0);
             conv = 0;
         }};
     }
@@ -310,7 +304,11 @@ pub(crate) fn run_block(
         // The pc of the lanes in `group` when they are to run one by one.
         let gpc: u32;
         if converged {
-            let act = if live_count == n { Active::All } else { Active::List(&live[..]) };
+            let act = if live_count == n {
+                Active::All
+            } else {
+                Active::List(&live[..])
+            };
             ctr.steps += 1;
             ctr.lane_steps += live_count as u64;
             let inst = &insts[pc as usize];
@@ -355,7 +353,7 @@ pub(crate) fn run_block(
                         Some((pr, neg)) => {
                             let row = &preds[pr as usize * n..][..n];
                             let set = match act {
-                                Active::All => row.iter().map(|&b| (b != 0) as usize).sum(),
+                                Active::All => count_set(row),
                                 Active::List(ls) => {
                                     ls.iter().filter(|&&l| row[l as usize] != 0).count()
                                 }
@@ -387,7 +385,7 @@ pub(crate) fn run_block(
                     if target <= pc && fuel_low {
                         lane_by_lane!();
                     } else {
-                        let taken = loop_update(regs, c, act);
+                        let taken = (p.loop_fn)(regs, c, act);
                         if taken == live_count {
                             if target <= pc {
                                 conv += 1;
@@ -452,7 +450,10 @@ pub(crate) fn run_block(
                     continue;
                 }
                 _ => {
-                    let r = exec_data(inst, regs, preds, n, shared, env, act);
+                    // Exited lanes are never observed again: pure instructions may run
+                    // over whole rows.
+                    let a = if inst.pure() { Active::All } else { act };
+                    let r = exec_data(inst, regs, preds, n, shared, env, a);
                     if let Err(f) = r {
                         // The lanes below `f.lane` completed the instruction.
                         record!(pc, f);
@@ -558,7 +559,7 @@ pub(crate) fn run_block(
             }
             DInst::Loop { c, target } => {
                 let mut f = None;
-                loop_update(regs, c, act);
+                (p.loop_fn)(regs, c, act);
                 for &l in group.iter() {
                     let l = l as usize;
                     if regs.get_u64(c, l) != 0 {

@@ -30,7 +30,10 @@ pub(crate) struct Region {
 
 impl Region {
     /// A space no access fits in.
-    pub(crate) const EMPTY: Region = Region { base: std::ptr::null_mut(), len: 0 };
+    pub(crate) const EMPTY: Region = Region {
+        base: std::ptr::null_mut(),
+        len: 0,
+    };
 }
 
 /// What a launch's lanes see of global memory, plus the launch-wide uniform values.
@@ -83,9 +86,18 @@ pub(crate) enum GAddr {
     BufOff { p: u32, off: u32 },
     /// `[buf + idx*scale]`; `contig` when `idx` is `%lane` or `%gid` and `scale` is the access
     /// size, so the lanes of a block access consecutive elements.
-    BufIdx { p: u32, idx: Opnd, scale: u8, contig: bool },
+    BufIdx {
+        p: u32,
+        idx: Opnd,
+        scale: u8,
+        contig: bool,
+    },
     /// `[phi(..)]` (`off` = class*12288 + page*256 + byte), optionally `+ idx*scale`.
-    Phi { off: u32, idx: Option<(Opnd, u8)>, contig: bool },
+    Phi {
+        off: u32,
+        idx: Option<(Opnd, u8)>,
+        contig: bool,
+    },
     /// `[rB + off]`: a global pointer plus a signed constant.
     Ind { r: u32, off: i32 },
     /// `[rH + rO]`: a global pointer plus a `u64` register offset.
@@ -123,7 +135,10 @@ impl Mode for Global<'_, '_> {
 
     #[inline(always)]
     fn contig(&self) -> bool {
-        matches!(self.a, GAddr::BufIdx { contig: true, .. } | GAddr::Phi { contig: true, .. })
+        matches!(
+            self.a,
+            GAddr::BufIdx { contig: true, .. } | GAddr::Phi { contig: true, .. }
+        )
     }
 
     #[inline(always)]
@@ -132,7 +147,11 @@ impl Mode for Global<'_, '_> {
             GAddr::BufOff { p, off } => (SpaceId::Param(p), self.env.param(p), off as i128),
             GAddr::BufIdx { p, idx, scale, .. } => {
                 let i = regs.get::<u64>(idx, l, uni);
-                (SpaceId::Param(p), self.env.param(p), i as i128 * scale as i128)
+                (
+                    SpaceId::Param(p),
+                    self.env.param(p),
+                    i as i128 * scale as i128,
+                )
             }
             GAddr::Phi { off, idx, .. } => {
                 let x = match idx {
@@ -215,17 +234,15 @@ mem_lane!(u8, AtomicU8; u16, AtomicU16; u32, AtomicU32; u64, AtomicU64;);
 
 /// Checks an access of `size` bytes at `off` in `space` and returns its address.
 #[inline(always)]
-fn check(
-    id: SpaceId,
-    space: Region,
-    off: i128,
-    size: u32,
-    lane: usize,
-) -> Result<*mut u8, Fault> {
+fn check(id: SpaceId, space: Region, off: i128, size: u32, lane: usize) -> Result<*mut u8, Fault> {
     let fault = |kind| Fault {
         lane: lane as u32,
         kind,
-        access: Some(FaultAccess { space: id, offset: off, size }),
+        access: Some(FaultAccess {
+            space: id,
+            offset: off,
+            size,
+        }),
     };
     if off < 0 || off + size as i128 > space.len as i128 {
         return Err(fault(TrapKind::OutOfBounds));
@@ -250,6 +267,22 @@ fn contig_base<W: MemLane, M: Mode>(m: &M, regs: &Regs, uni: &[u64]) -> Option<*
     Some(space.base.wrapping_add(start as usize))
 }
 
+/// Hints the CPU to fetch `bytes` bytes from `p` into the cache (no access happens: any
+/// address is allowed). Used to fetch the next block's elements of a contiguous access while
+/// this block runs, which a block's short bursts do not let the hardware prefetcher do.
+#[inline(always)]
+fn prefetch(p: *const u8, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for off in (0..bytes).step_by(64) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: `prefetch` needs SSE, part of the x86-64 baseline; a prefetch never faults
+        // and has no effect on memory, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off).cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, bytes);
+}
+
 #[inline(always)]
 fn first_lane(act: &Active<'_>) -> Option<usize> {
     match act {
@@ -268,7 +301,9 @@ fn load_impl<W: MemLane, M: Mode>(
     plain: bool,
 ) -> Result<(), Fault> {
     if m.uniform() {
-        let Some(l0) = first_lane(&act) else { return Ok(()) };
+        let Some(l0) = first_lane(&act) else {
+            return Ok(());
+        };
         let (id, sp, off) = m.lane(regs, uni, l0);
         let p = check(id, sp, off, W::SIZE, l0)?;
         // SAFETY: `check` proved `p..p+SIZE` inside the space and aligned; atomic access.
@@ -296,6 +331,9 @@ fn load_impl<W: MemLane, M: Mode>(
                 let n = regs.n;
                 let (lo, hi) = regs.row_mut(d);
                 if plain {
+                    // The next block (run next by this thread) reads the following range.
+                    let bytes = n * W::SIZE as usize;
+                    prefetch(p.wrapping_add(bytes), bytes);
                     // SAFETY: `contig_base` proved the `n` elements from `p` inside the space
                     // and `p` aligned to `SIZE` (the space base is 64-aligned); in a plain
                     // launch no other thread accesses the memory and no reference to it lives.
@@ -353,6 +391,8 @@ fn store_impl<W: MemLane, M: Mode>(
                     Acc::Row(lo, hi) => {
                         let (lo, hi) = (&lo[..n], &hi[..n]);
                         if plain {
+                            let bytes = n * W::SIZE as usize;
+                            prefetch(p.wrapping_add(bytes), bytes);
                             // SAFETY: as for the contiguous load; the store is the only
                             // access to these bytes while the slice lives.
                             let dst = unsafe { std::slice::from_raw_parts_mut(p as *mut W, n) };
@@ -401,8 +441,7 @@ pub(crate) type LdgFn = fn(&mut Regs, &Env<'_>, Active<'_>, u32, &GAddr) -> Resu
 /// `stg`: store operand `src`.
 pub(crate) type StgFn = fn(&Regs, &Env<'_>, Active<'_>, Opnd, &GAddr) -> Result<(), Fault>;
 /// `lds`: load from the block's shared memory (the space is passed in).
-pub(crate) type LdsFn =
-    fn(&mut Regs, &[u64], Region, Active<'_>, u32, &SAddr) -> Result<(), Fault>;
+pub(crate) type LdsFn = fn(&mut Regs, &[u64], Region, Active<'_>, u32, &SAddr) -> Result<(), Fault>;
 /// `sts`: store to the block's shared memory.
 pub(crate) type StsFn = fn(&Regs, &[u64], Region, Active<'_>, Opnd, &SAddr) -> Result<(), Fault>;
 

@@ -58,7 +58,11 @@ pub(crate) struct Fault {
 
 impl Fault {
     pub(crate) fn new(lane: usize, kind: TrapKind) -> Fault {
-        Fault { lane: lane as u32, kind, access: None }
+        Fault {
+            lane: lane as u32,
+            kind,
+            access: None,
+        }
     }
 }
 

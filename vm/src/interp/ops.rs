@@ -468,7 +468,9 @@ fn loop_fma<T: Num, A: Get<T>, B: Get<T>, C: Get<T>>(
     b.check(n);
     c.check(n);
     for i in 0..n {
-        let v = a.get(i, dlo, dhi).fma(b.get(i, dlo, dhi), c.get(i, dlo, dhi));
+        let v = a
+            .get(i, dlo, dhi)
+            .fma(b.get(i, dlo, dhi), c.get(i, dlo, dhi));
         dlo[i] = v.lo();
         if T::WIDE {
             dhi[i] = v.hi();
@@ -477,13 +479,7 @@ fn loop_fma<T: Num, A: Get<T>, B: Get<T>, C: Get<T>>(
 }
 
 #[inline(always)]
-fn loop_sel<T: Lane, A: Get<T>, B: Get<T>>(
-    dlo: &mut [u32],
-    dhi: &mut [u32],
-    p: &[u8],
-    a: A,
-    b: B,
-) {
+fn loop_sel<T: Lane, A: Get<T>, B: Get<T>>(dlo: &mut [u32], dhi: &mut [u32], p: &[u8], a: A, b: B) {
     let n = dlo.len();
     let dhi = &mut dhi[..n];
     let p = &p[..n];
@@ -584,8 +580,15 @@ fn bin_try_impl<K: K2Try>(
 }
 
 #[inline(always)]
-fn fma_impl<K: KTy>(regs: &mut Regs, uni: &[u64], act: Active<'_>, d: u32, a: Opnd, b: Opnd, c: Opnd)
-where
+fn fma_impl<K: KTy>(
+    regs: &mut Regs,
+    uni: &[u64],
+    act: Active<'_>,
+    d: u32,
+    a: Opnd,
+    b: Opnd,
+    c: Opnd,
+) where
     K::T: Num,
 {
     match act {
@@ -629,7 +632,11 @@ fn sel_impl<K: KTy>(
         Active::List(lanes) => {
             for &l in lanes {
                 let l = l as usize;
-                let v: K::T = if p[l] != 0 { regs.get(a, l, uni) } else { regs.get(b, l, uni) };
+                let v: K::T = if p[l] != 0 {
+                    regs.get(a, l, uni)
+                } else {
+                    regs.get(b, l, uni)
+                };
                 regs.set::<K::T>(d, l, v);
             }
         }
@@ -740,6 +747,72 @@ multiversion!(fma_entry<K: KTy, where K::T: Num>(regs: &mut Regs, uni: &[u64], a
 multiversion!(sel_entry<K: KTy>(regs: &mut Regs, p: &[u8], uni: &[u64], act: Active<'_>, d: u32, a: Opnd, b: Opnd) = sel_impl);
 multiversion!(setp_entry<K: KCmp>(regs: &Regs, out: &mut [u8], uni: &[u64], act: Active<'_>, a: Opnd, b: Opnd) = setp_impl);
 
+/// `loop rC`: for each active lane, `rC = rC > 1 ? rC - 1 : 0` (a saturating decrement);
+/// returns how many lanes take the branch (those left with a non-zero counter).
+pub(crate) type LoopFn = fn(&mut Regs, u32, Active<'_>) -> usize;
+
+#[inline(always)]
+fn loop_impl(regs: &mut Regs, c: u32, act: Active<'_>) -> usize {
+    let narrow = regs.hi_zero[c as usize];
+    let (lo, hi) = regs.row_mut(c);
+    match act {
+        Active::All if narrow => {
+            // Counters below 2^32 stay below 2^32: only the low plane changes.
+            let mut taken = 0u32;
+            for x in lo.iter_mut() {
+                let v = x.saturating_sub(1);
+                *x = v;
+                taken += (v != 0) as u32;
+            }
+            taken as usize
+        }
+        Active::All => {
+            let mut taken = 0u32;
+            for (l, h) in lo.iter_mut().zip(hi.iter_mut()) {
+                let v = (*l as u64 | (*h as u64) << 32).saturating_sub(1);
+                *l = v as u32;
+                *h = (v >> 32) as u32;
+                taken += (v != 0) as u32;
+            }
+            taken as usize
+        }
+        Active::List(lanes) => {
+            let mut taken = 0;
+            for &l in lanes {
+                let l = l as usize;
+                let v = (lo[l] as u64 | (hi[l] as u64) << 32).saturating_sub(1);
+                lo[l] = v as u32;
+                // The new value is at most the old one, so a zero high half stays zero and
+                // `hi_zero` stays valid.
+                hi[l] = (v >> 32) as u32;
+                taken += (v != 0) as usize;
+            }
+            taken
+        }
+    }
+}
+
+/// The `loop` counter update (portable or AVX2).
+pub(crate) fn loop_fn(simd: bool) -> LoopFn {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2_fma(regs: &mut Regs, c: u32, act: Active<'_>) -> usize {
+            loop_impl(regs, c, act)
+        }
+        fn avx2(regs: &mut Regs, c: u32, act: Active<'_>) -> usize {
+            // SAFETY: only handed out when `simd` is true, which decoding passes only when
+            // `simd_available()` found AVX2 and FMA.
+            unsafe { avx2_fma(regs, c, act) }
+        }
+        if simd {
+            return avx2;
+        }
+    }
+    let _ = simd;
+    loop_impl
+}
+
 /// Reductions are not lane-parallel loops: one portable instance is enough.
 fn reduce_entry<K: K2>() -> RedFn {
     reduce_impl::<K>
@@ -805,9 +878,7 @@ fn float_bin<T: Float>(op: BinOp, simd: bool) -> Option<BinFn> {
         BinOp::Div => bin_entry::<FDiv<T>>(simd),
         BinOp::Min => bin_entry::<Min<T>>(simd),
         BinOp::Max => bin_entry::<Max<T>>(simd),
-        BinOp::Rem | BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Shl | BinOp::Shr => {
-            return None
-        }
+        BinOp::Rem | BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Shl | BinOp::Shr => return None,
     })
 }
 

@@ -115,7 +115,11 @@ pub(crate) struct Regs {
 
 impl Regs {
     pub(crate) fn new() -> Regs {
-        Regs { n: 0, data: Vec::new(), hi_zero: Vec::new() }
+        Regs {
+            n: 0,
+            data: Vec::new(),
+            hi_zero: Vec::new(),
+        }
     }
 
     /// Resizes for `rows` rows of `n` lanes; the contents are unspecified (callers reset
@@ -158,7 +162,11 @@ impl Regs {
         match o {
             Opnd::Row(r) => {
                 let b = self.base(r);
-                let hi = if T::WIDE { self.data[b + self.n + l] } else { 0 };
+                let hi = if T::WIDE {
+                    self.data[b + self.n + l]
+                } else {
+                    0
+                };
                 T::from_parts(self.data[b + l], hi)
             }
             Opnd::Uni(k) => T::from_u64(uni[k as usize]),
@@ -214,7 +222,12 @@ impl Regs {
     /// Read access to every row.
     #[inline(always)]
     pub(crate) fn all(&self) -> Rest<'_> {
-        Rest { left: &self.data, right: &[], d: u32::MAX, n: self.n }
+        Rest {
+            left: &self.data,
+            right: &[],
+            d: u32::MAX,
+            n: self.n,
+        }
     }
 }
 
