@@ -9,61 +9,12 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use holovm::isa::math;
-use holovm::{args, asm, LaunchConfig, Vm, VmConfig};
+use holovm::{args, asm, examples, LaunchConfig, Vm, VmConfig};
 
-const VECTOR_ADD: &str = "
-.kernel vector_add
-.param a: ptr f32
-.param b: ptr f32
-.param c: ptr f32
-.param n: u32
-    setp.ge.u32 p0, %gid, n
-    @p0 bra @done
-    ldg.f32 r1, [a + %gid*4]
-    ldg.f32 r2, [b + %gid*4]
-    add.f32 r3, r1, r2
-    stg.f32 [c + %gid*4], r3
-done:
-    exit
-";
-
-const SCALAR_LOOP: &str = "
-.kernel scalar_loop
-.param x: ptr f32
-.param n: u32
-    setp.ge.u32 p0, %gid, n
-    @p0 bra @done
-    ldg.f32 r0, [x + %gid*4]
-    mov_imm.u32 r1, 64
-body:
-    mul.f32 r0, r0, 1.0001
-    add.f32 r0, r0, 0.5
-    loop r1, @body
-    stg.f32 [x + %gid*4], r0
-done:
-    exit
-";
-
-const GELU: &str = "
-.kernel gelu
-.param x: ptr f32
-.param y: ptr f32
-.param n: u32
-    setp.ge.u32 p0, %gid, n
-    @p0 bra @done
-    ldg.f32 r0, [x + %gid*4]
-    mul.f32 r1, r0, r0
-    mul.f32 r1, r1, r0
-    fma.f32 r1, r1, 0.044715, r0
-    mul.f32 r1, r1, 0.7978846
-    tanh.f32 r1, r1
-    add.f32 r1, r1, 1.0
-    mul.f32 r2, r0, 0.5
-    mul.f32 r1, r1, r2
-    stg.f32 [y + %gid*4], r1
-done:
-    exit
-";
+/// The bundled example kernel's source (the kernels measured are the ones users run).
+fn kernel(name: &str) -> &'static str {
+    examples::find(name).map_or("", |e| e.source)
+}
 
 const BLOCK: u32 = 256;
 
@@ -76,7 +27,7 @@ fn input(n: usize) -> Vec<f32> {
 }
 
 fn vector_add(c: &mut Criterion) {
-    let program = asm::assemble(VECTOR_ADD).unwrap();
+    let program = asm::assemble(kernel("vector_add")).unwrap();
     let mut g = c.benchmark_group("vector_add");
     for n in [256usize, 1024, 3072, 4096, 16384, 65536, 1048576] {
         g.throughput(Throughput::Elements(n as u64));
@@ -106,7 +57,7 @@ fn vector_add(c: &mut Criterion) {
 }
 
 fn scalar_loop(c: &mut Criterion) {
-    let program = asm::assemble(SCALAR_LOOP).unwrap();
+    let program = asm::assemble(kernel("scalar_loop")).unwrap();
     let n = 65536usize;
     let mut g = c.benchmark_group("scalar_loop");
     g.throughput(Throughput::Elements(n as u64));
@@ -162,7 +113,7 @@ fn gelu_native(x: f32) -> f32 {
 }
 
 fn gelu(c: &mut Criterion) {
-    let program = asm::assemble(GELU).unwrap();
+    let program = asm::assemble(kernel("gelu")).unwrap();
     let n = 65536usize;
     let mut g = c.benchmark_group("gelu");
     g.throughput(Throughput::Elements(n as u64));

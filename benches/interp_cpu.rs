@@ -13,61 +13,12 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use holovm::isa::math;
-use holovm::{args, asm, LaunchConfig, Vm, VmConfig};
+use holovm::{args, asm, examples, LaunchConfig, Vm, VmConfig};
 
-const VECTOR_ADD: &str = "
-.kernel vector_add
-.param a: ptr f32
-.param b: ptr f32
-.param c: ptr f32
-.param n: u32
-    setp.ge.u32 p0, %gid, n
-    @p0 bra @done
-    ldg.f32 r1, [a + %gid*4]
-    ldg.f32 r2, [b + %gid*4]
-    add.f32 r3, r1, r2
-    stg.f32 [c + %gid*4], r3
-done:
-    exit
-";
-
-const SCALAR_LOOP: &str = "
-.kernel scalar_loop
-.param x: ptr f32
-.param n: u32
-    setp.ge.u32 p0, %gid, n
-    @p0 bra @done
-    ldg.f32 r0, [x + %gid*4]
-    mov_imm.u32 r1, 64
-body:
-    mul.f32 r0, r0, 1.0001
-    add.f32 r0, r0, 0.5
-    loop r1, @body
-    stg.f32 [x + %gid*4], r0
-done:
-    exit
-";
-
-const GELU: &str = "
-.kernel gelu
-.param x: ptr f32
-.param y: ptr f32
-.param n: u32
-    setp.ge.u32 p0, %gid, n
-    @p0 bra @done
-    ldg.f32 r0, [x + %gid*4]
-    mul.f32 r1, r0, r0
-    mul.f32 r1, r1, r0
-    fma.f32 r1, r1, 0.044715, r0
-    mul.f32 r1, r1, 0.7978846
-    tanh.f32 r1, r1
-    add.f32 r1, r1, 1.0
-    mul.f32 r2, r0, 0.5
-    mul.f32 r1, r1, r2
-    stg.f32 [y + %gid*4], r1
-done:
-    exit
-";
+/// The bundled example kernel's source (the kernels measured are the ones users run).
+fn kernel(name: &str) -> &'static str {
+    examples::find(name).map_or("", |e| e.source)
+}
 
 /// On-CPU time of this thread, if the kernel reports it.
 fn cpu_time() -> Option<Duration> {
@@ -111,7 +62,7 @@ type Case = (String, usize, Box<dyn FnMut()>, Box<dyn FnMut()>);
 
 fn cases(vm: &'static Vm) -> Vec<Case> {
     let mut v: Vec<Case> = Vec::new();
-    let add = asm::assemble(VECTOR_ADD).unwrap();
+    let add = asm::assemble(kernel("vector_add")).unwrap();
     for n in [256usize, 1024, 3072, 4096, 16384, 65536, 1048576] {
         let (a, b) = (input(n), input(n));
         let (da, db) = (vm.alloc_from(&a).unwrap(), vm.alloc_from(&b).unwrap());
@@ -140,7 +91,7 @@ fn cases(vm: &'static Vm) -> Vec<Case> {
         ));
     }
     let n = 65536;
-    let p = asm::assemble(SCALAR_LOOP).unwrap();
+    let p = asm::assemble(kernel("scalar_loop")).unwrap();
     let dx = vm.alloc_from(&input(n)).unwrap();
     let mut x = input(n);
     v.push((
@@ -165,7 +116,7 @@ fn cases(vm: &'static Vm) -> Vec<Case> {
             black_box(&mut x);
         }),
     ));
-    let p = asm::assemble(GELU).unwrap();
+    let p = asm::assemble(kernel("gelu")).unwrap();
     let xs = input(n);
     let (dx, dy) = (vm.alloc_from(&xs).unwrap(), vm.alloc::<f32>(n).unwrap());
     let mut y = vec![0.0f32; n];
