@@ -13,8 +13,8 @@ use common::*;
 use holovm::isa::{Ty, POOL_BYTES, POOL_CLASS_BYTES};
 use holovm::{args, Arg, LaunchConfig, Vm};
 
-fn vms() -> [Vm; 2] {
-    [serial_vm(), parallel_vm()]
+fn vms() -> [Vm; 4] {
+    all_vms()
 }
 
 /// `out[gid] = a[n - 1 - gid]` and `rev[n - 1 - gid] = a[gid]` for every type and every

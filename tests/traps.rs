@@ -11,8 +11,8 @@ use common::*;
 use holovm::isa::Program;
 use holovm::{args, Arg, LaunchConfig, MemAccess, Space, Trap, TrapKind, Vm, VmConfig};
 
-fn vms() -> [Vm; 2] {
-    [serial_vm(), parallel_vm()]
+fn vms() -> [Vm; 4] {
+    all_vms()
 }
 
 fn buffer(param: u32, name: &str, bytes: u64) -> Space {
@@ -318,7 +318,9 @@ f:
         let t = trap_of(&vm, &p, LaunchConfig::new(1, 4), &[Arg::from(&o)]);
         assert_eq!((t.kind, t.pc, t.lane), (TrapKind::CallStackOverflow, 4, 0));
         assert_eq!(t.inst, "call @L2");
-        assert_eq!(vm.read(&o).unwrap(), vec![64; 4]);
+        // Lane 0 reached depth 64; how far the others got before the launch stopped depends
+        // on the order a tier runs lanes in (docs/ISA.md section 7).
+        assert_eq!(vm.read(&o).unwrap()[0], 64);
     }
 }
 

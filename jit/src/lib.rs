@@ -13,8 +13,27 @@
 //!   (vector.rs);
 //! - **scalar**: per-lane code, one lane after another (translate.rs), for programs the
 //!   vector translation cannot take (narrow types, registers used with two widths);
-//! - programs with `bar.sync`/`reduce` are [`JitError::Unsupported`]: the VM uses the
-//!   interpreter for them.
+//! - **phased**: for programs with `bar.sync`/`reduce`, the scalar code runs each lane up
+//!   to the next barrier, then the barrier is resolved for the block (phased.rs).
+//!
+//! Every verified program compiles; [`JitError::Unsupported`] is kept for programs a future
+//! limit might reject, and tells the VM to use the interpreter.
+//!
+//! # Driving it from the VM
+//!
+//! - Compile once per program ([`compile`]); keep the kernel in an `Arc` while launches run
+//!   (dropping it frees the code).
+//! - Per launch, build one [`ParamSlot`] per declared parameter (buffers: pointer and byte
+//!   length; scalars: the value bits zero-extended from the parameter's type) and a
+//!   [`LaunchEnv`]. Compiled code never embeds addresses, so any launch can use any kernel.
+//! - Each worker thread owns a [`Scratch`] and calls [`CompiledKernel::run_blocks`] on a
+//!   contiguous range of blocks; a range stops at its first trapping block. The launch's
+//!   trap is the one of the lowest range that trapped (blocks are ordered by `%gid`).
+//! - A [`TrapRecord`] maps to the ISA trap: `kind` ([`TrapKind`]), `pc` (the number of
+//!   instructions for `fell off the end`), `block`, `lane`; for memory traps `space` (a
+//!   parameter index, [`SPACE_POOL`], [`SPACE_SHARED`], or the raw handle of a pointer that
+//!   names no buffer) and [`TrapRecord::exact_offset`]; the access size is the size of the
+//!   type of the instruction at `pc`.
 //!
 //! ```
 //! use holovm_isa::*;
@@ -47,6 +66,8 @@
 //! assert_eq!(out, (0..40).collect::<Vec<u32>>());
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod abi;
 mod analysis;
 mod compile;
@@ -54,6 +75,7 @@ mod dump;
 mod kernel;
 mod math;
 mod ops;
+mod phased;
 mod translate;
 mod vector;
 

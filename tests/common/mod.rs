@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use holovm::isa::{Program, Ty};
-use holovm::{Arg, Error, LaunchConfig, LaunchStats, Trap, Vm, VmConfig};
+use holovm::{Arg, Error, LaunchConfig, LaunchStats, Tier, Trap, Vm, VmConfig};
 
 /// Assembles `src`, panicking with the diagnostics on error.
 pub fn asm(src: &str) -> Program {
@@ -14,12 +14,41 @@ pub fn asm(src: &str) -> Program {
 
 /// A single-threaded VM (deterministic, and the plain memory paths).
 pub fn serial_vm() -> Vm {
-    Vm::with_config(VmConfig::default().single_thread(true))
+    Vm::with_config(
+        VmConfig::default()
+            .single_thread(true)
+            .tier(Tier::Interpret),
+    )
+}
+
+/// A single-threaded VM that runs everything as compiled code (the JIT tier).
+pub fn jit_vm() -> Vm {
+    Vm::with_config(VmConfig::default().single_thread(true).tier(Tier::Jit))
+}
+
+/// A JIT-tier VM that runs every multi-block launch in parallel.
+pub fn jit_parallel_vm() -> Vm {
+    Vm::with_config(
+        VmConfig::default()
+            .parallel_threshold(0)
+            .threads(2)
+            .tier(Tier::Jit),
+    )
+}
+
+/// Every tier and threading mode: the same test must pass on each.
+pub fn all_vms() -> [Vm; 4] {
+    [serial_vm(), parallel_vm(), jit_vm(), jit_parallel_vm()]
 }
 
 /// A VM that runs every multi-block launch in parallel (the atomic memory paths).
 pub fn parallel_vm() -> Vm {
-    Vm::with_config(VmConfig::default().parallel_threshold(0).threads(2))
+    Vm::with_config(
+        VmConfig::default()
+            .parallel_threshold(0)
+            .threads(2)
+            .tier(Tier::Interpret),
+    )
 }
 
 /// Launches and expects a trap.
@@ -197,4 +226,14 @@ pub fn samples(ty: Ty, rng: &mut Rng, random: usize) -> Vec<u64> {
         });
     }
     v
+}
+
+/// `bits` with any NaN of float type `ty` replaced by the default quiet NaN (NaN sign and
+/// payload are unspecified by the ISA); other values unchanged.
+pub fn canonical_nan(ty: Ty, bits: u64) -> u64 {
+    match ty {
+        Ty::F32 if f32::from_bits(bits as u32).is_nan() => 0x7fc0_0000,
+        Ty::F64 if f64::from_bits(bits).is_nan() => 0x7ff8_0000_0000_0000,
+        _ => bits,
+    }
 }

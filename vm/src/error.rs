@@ -74,6 +74,15 @@ pub enum Error {
         /// Element type.
         ty: Ty,
     },
+    /// The JIT could not compile a program (only [`Vm::jit_dump`](crate::Vm::jit_dump)
+    /// reports this: launches fall back to the interpreter).
+    #[error("JIT cannot compile `{kernel}`: {message}")]
+    Jit {
+        /// Kernel name.
+        kernel: String,
+        /// Why.
+        message: String,
+    },
     /// The program breaks a rule the interpreter relies on (only possible for programs the
     /// verifier should have rejected).
     #[error("program `{kernel}` cannot run: {message}")]

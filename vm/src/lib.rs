@@ -45,6 +45,7 @@ compile_error!("holovm supports little-endian hosts only (ISA memory is little-e
 
 pub use holovm_asm as asm;
 pub use holovm_isa as isa;
+pub use holovm_jit as jit;
 
 mod element;
 mod error;
@@ -52,10 +53,12 @@ pub mod examples;
 mod interp;
 mod memory;
 pub mod npy;
+mod tier;
 mod vm;
 
 pub use element::Element;
 pub use error::{Error, MemAccess, Space, Trap, TrapKind};
 pub use holovm_isa::{LaunchConfig, Program, ProgramKey};
 pub use memory::{AnyBuffer, Buffer};
+pub use tier::Tier;
 pub use vm::{Arg, LaunchStats, Vm, VmConfig};

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use holovm_isa::{
@@ -15,6 +16,7 @@ use crate::interp::exec::{run_block, BlockState, Counters};
 use crate::interp::mem::{Env, Region};
 use crate::interp::{ops, trap, BlockTrap, SpaceId};
 use crate::memory::{AnyBuffer, Buffer, Memory};
+use crate::tier::{self, JitCache, Tier};
 use crate::{Element, Error, Trap};
 
 static NEXT_VM_ID: AtomicU64 = AtomicU64::new(1);
@@ -43,6 +45,14 @@ pub struct VmConfig {
     pub simd: bool,
     /// Most decoded programs kept in the cache before it is emptied. Default 1024.
     pub cache_capacity: usize,
+    /// Which tier runs programs. Default [`Tier::Auto`].
+    pub tier: Tier,
+    /// Under [`Tier::Auto`], the interpreter time after which a program is compiled.
+    /// Default 2 ms (about twice a typical compile).
+    pub jit_threshold: Duration,
+    /// Most compiled kernels kept before the JIT cache is emptied (their code is freed once
+    /// no launch uses it). Default 256.
+    pub jit_cache_capacity: usize,
 }
 
 impl Default for VmConfig {
@@ -54,6 +64,9 @@ impl Default for VmConfig {
             threads: 0,
             simd: true,
             cache_capacity: 1024,
+            tier: Tier::Auto,
+            jit_threshold: Duration::from_millis(2),
+            jit_cache_capacity: 256,
         }
     }
 }
@@ -86,6 +99,24 @@ impl VmConfig {
     /// Sets [`VmConfig::simd`].
     pub fn simd(mut self, yes: bool) -> Self {
         self.simd = yes;
+        self
+    }
+
+    /// Sets [`VmConfig::tier`].
+    pub fn tier(mut self, tier: Tier) -> Self {
+        self.tier = tier;
+        self
+    }
+
+    /// Sets [`VmConfig::jit_threshold`].
+    pub fn jit_threshold(mut self, threshold: Duration) -> Self {
+        self.jit_threshold = threshold;
+        self
+    }
+
+    /// Sets [`VmConfig::jit_cache_capacity`].
+    pub fn jit_cache_capacity(mut self, kernels: usize) -> Self {
+        self.jit_cache_capacity = kernels;
         self
     }
 
@@ -206,12 +237,16 @@ pub struct LaunchStats {
     pub lane_steps: u64,
     /// True when blocks ran on several threads.
     pub parallel: bool,
+    /// True when compiled (JIT) code ran the launch; `steps` and `lane_steps` are then 0.
+    pub jit: bool,
 }
 
 struct State {
     mem: Memory,
     /// The calling thread's block state, reused by every serial launch.
     block: BlockState,
+    /// The calling thread's scratch memory for compiled kernels.
+    scratch: holovm_jit::Scratch,
 }
 
 /// An embeddable holovm virtual machine: buffers, the boundary pool, and the interpreter.
@@ -270,6 +305,7 @@ pub struct Vm {
     simd: bool,
     state: Mutex<State>,
     cache: DashMap<ProgramKey, Arc<Decoded>>,
+    jit: JitCache,
     workers: OnceLock<Option<rayon::ThreadPool>>,
 }
 
@@ -304,8 +340,10 @@ impl Vm {
             state: Mutex::new(State {
                 mem: Memory::new(id),
                 block: BlockState::new(),
+                scratch: holovm_jit::Scratch::new(),
             }),
             cache: DashMap::new(),
+            jit: JitCache::default(),
             workers: OnceLock::new(),
         }
     }
@@ -577,12 +615,22 @@ impl Vm {
                 found: args.len(),
             });
         }
-        let decoded = self.decoded(program)?;
+        let tier = self.config.tier;
+        let (kernel, slot) = self
+            .jit
+            .kernel_for(program, tier, self.config.jit_cache_capacity);
+        // Compiled code needs no decoded form.
+        let decoded = match kernel {
+            Some(_) => None,
+            None => Some(self.decoded(program)?),
+        };
+        let started = Instant::now();
 
         let mut guard = self.lock();
         let State {
             mem,
             block: serial_state,
+            scratch,
         } = &mut *guard;
 
         // Bind the arguments.
@@ -622,6 +670,41 @@ impl Vm {
                 }
             }
         }
+        let lanes = config.lanes();
+        let workers = if !self.config.single_thread
+            && config.grid > 1
+            && lanes >= self.config.parallel_threshold
+            && rayon::current_thread_index().is_none()
+        {
+            self.workers()
+        } else {
+            None
+        };
+        let pool_region = Region {
+            base: mem.pool.base(),
+            len: POOL_BYTES as u64,
+        };
+        let decoded = match (kernel, decoded) {
+            (Some(kernel), _) => {
+                return self.launch_compiled(
+                    program,
+                    &kernel,
+                    config,
+                    &spaces,
+                    &scalars,
+                    pool_region,
+                    scratch,
+                    workers,
+                )
+            }
+            (None, Some(d)) => d,
+            (None, None) => {
+                return Err(Error::InvalidProgram {
+                    kernel: program.name().to_string(),
+                    message: "no decoded form and no compiled kernel".into(),
+                })
+            }
+        };
         let uni: Vec<u64> = decoded
             .uni
             .iter()
@@ -633,22 +716,9 @@ impl Vm {
             })
             .collect();
 
-        let lanes = config.lanes();
-        let workers = if !self.config.single_thread
-            && config.grid > 1
-            && lanes >= self.config.parallel_threshold
-            && rayon::current_thread_index().is_none()
-        {
-            self.workers()
-        } else {
-            None
-        };
         let env = Env {
             spaces: &spaces,
-            pool: Region {
-                base: mem.pool.base(),
-                len: POOL_BYTES as u64,
-            },
+            pool: pool_region,
             plain: workers.is_none(),
             uni: &uni,
             fuel: self.config.fuel,
@@ -706,6 +776,11 @@ impl Vm {
             }
         };
 
+        drop(guard);
+        if tier == Tier::Auto {
+            self.jit
+                .note_interpreted(&slot, program, started.elapsed(), self.config.jit_threshold);
+        }
         if let Some((block, t)) = trapped {
             let space = |id: SpaceId| match id {
                 SpaceId::Param(p) => Space::Buffer {
@@ -746,6 +821,116 @@ impl Vm {
             steps: counters.steps,
             lane_steps: counters.lane_steps,
             parallel: workers.is_some(),
+            jit: false,
         })
+    }
+
+    /// Runs a launch whose arguments are bound with compiled code.
+    #[allow(clippy::too_many_arguments)]
+    fn launch_compiled(
+        &self,
+        program: &Program,
+        kernel: &holovm_jit::CompiledKernel,
+        config: LaunchConfig,
+        spaces: &[Option<Region>],
+        scalars: &[u64],
+        pool: Region,
+        scratch: &mut holovm_jit::Scratch,
+        workers: Option<&rayon::ThreadPool>,
+    ) -> Result<LaunchStats, Error> {
+        let slots: Vec<holovm_jit::ParamSlot> = spaces
+            .iter()
+            .zip(scalars)
+            .map(|(space, &bits)| match space {
+                Some(r) => holovm_jit::ParamSlot::buffer(r.base, r.len as usize),
+                None => holovm_jit::ParamSlot::scalar(bits),
+            })
+            .collect();
+        let env = holovm_jit::LaunchEnv {
+            params: slots.as_ptr(),
+            num_params: slots.len() as u32,
+            pool: pool.base,
+            pool_len: pool.len,
+            grid: config.grid,
+            block: config.block,
+            fuel: self.config.fuel,
+        };
+        // SAFETY: the caller holds the VM lock, so the buffers and the pool behind `spaces`
+        // and `pool` stay allocated and no Rust reference to them exists during the call;
+        // `slots` outlives it and has one slot per parameter.
+        let result = unsafe { tier::run(kernel, &env, scratch, workers) };
+        let trap = result.map_err(|e| Error::InvalidProgram {
+            kernel: program.name().to_string(),
+            message: e.to_string(),
+        })?;
+        if let Some(t) = trap {
+            return Err(tier::to_trap(program, &t, spaces).into());
+        }
+        Ok(LaunchStats {
+            blocks: config.grid,
+            lanes: config.lanes(),
+            steps: 0,
+            lane_steps: 0,
+            parallel: workers.is_some(),
+            jit: true,
+        })
+    }
+
+    /// Compiles `program` with the JIT and returns what the compiler did: the strategy, the
+    /// CLIF before and after optimisation, the machine code disassembly, the code size and the
+    /// compile time. The kernel compiled for the dump is separate from the cached one.
+    ///
+    /// ```
+    /// let vm = holovm::Vm::new();
+    /// let program = holovm::examples::find("vector_add").unwrap().program()?;
+    /// let dump = vm.jit_dump(&program)?;
+    /// assert!(dump.clif_before.as_deref().unwrap_or("").contains("function"));
+    /// # Ok::<(), holovm::Error>(())
+    /// ```
+    pub fn jit_dump(&self, program: &Program) -> Result<holovm_jit::JitDump, Error> {
+        self.jit_dump_with(program, false)
+    }
+
+    /// Like [`Vm::jit_dump`]; with `perf_map` the kernel's code range is also appended to
+    /// `/tmp/perf-<pid>.map` so `perf report` can name it.
+    pub fn jit_dump_with(
+        &self,
+        program: &Program,
+        perf_map: bool,
+    ) -> Result<holovm_jit::JitDump, Error> {
+        let opts = holovm_jit::JitOptions {
+            dump: true,
+            perf_map,
+            ..Default::default()
+        };
+        match holovm_jit::compile(program, &opts) {
+            Ok(kernel) => Ok(kernel.dump().clone()),
+            Err(e) => Err(Error::Jit {
+                kernel: program.name().to_string(),
+                message: format!("{e}; the interpreter runs this program"),
+            }),
+        }
+    }
+
+    /// Compiled kernels in the JIT cache.
+    pub fn compiled_programs(&self) -> usize {
+        self.jit.compiled()
+    }
+
+    /// Empties the JIT cache; each kernel's code is freed once no running launch uses it.
+    pub fn clear_jit_cache(&self) {
+        self.jit.clear();
+    }
+
+    /// Waits until no background compilation (from [`Tier::Auto`]) is running.
+    pub fn wait_for_jit(&self) {
+        while self.jit.pending() > 0 {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Why the JIT could not compile `program`, if it tried and failed.
+    pub fn jit_error(&self, program: &Program) -> Option<String> {
+        self.jit.error(program)
     }
 }

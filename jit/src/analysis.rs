@@ -1,0 +1,524 @@
+//! Static facts about a program that the translators need: basic-block leaders, the
+//! storage class of every register (for the vector strategy), and which registers and
+//! predicates are uniform (the same in every lane of a vector group).
+
+use cranelift_codegen::ir::{types, Type};
+use holovm_isa::{Addr, Inst, Program, SharedAddr, Special, Src, Ty};
+
+/// How the vector strategy stores a register: one CLIF lane type for all its accesses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// Never accessed with a typed access (only as a `u64` index or loop counter).
+    Untyped,
+    /// Only accessed with 32-bit types; the value is this CLIF lane type (I32 or F32).
+    W32(Type),
+    /// Only accessed with 64-bit types; the value is this CLIF lane type (I64 or F64).
+    W64(Type),
+}
+
+impl Class {
+    /// The CLIF lane type the register is stored as.
+    pub(crate) fn lane_type(self) -> Type {
+        match self {
+            Class::Untyped => types::I64,
+            Class::W32(t) | Class::W64(t) => t,
+        }
+    }
+}
+
+/// One register or predicate access of an instruction.
+#[derive(Clone, Copy, Debug)]
+enum Access {
+    /// A general register read or written as `ty`; `None` for a `u64` index read or a loop
+    /// counter, which work with either class.
+    Reg { reg: u8, ty: Option<Ty> },
+    /// A predicate written by `setp` of width `bits`, or read by `sel` of width `bits`;
+    /// `None` for branch guards (any representation works).
+    Pred { pred: u8, bits: Option<u32> },
+}
+
+/// Everything the translators learn from a program before emitting code.
+#[derive(Clone, Debug)]
+pub(crate) struct Analysis {
+    /// `leader[pc]`: an instruction that starts a basic block (a branch target or the
+    /// instruction after a control transfer). Length `insts + 1`.
+    pub leader: Vec<bool>,
+    /// Storage class per register (vector strategy).
+    pub reg_class: Vec<Class>,
+    /// Per register: accessed with two widths or a narrow type, so it is kept as its 64-bit
+    /// image in scalar code (others are kept in their class's lane type).
+    pub reg_mixed: Vec<bool>,
+    /// Width (32 or 64) of the vector mask per predicate (vector strategy).
+    pub pred_bits: Vec<u32>,
+    /// Per register: the same value in every lane whenever the lanes run converged.
+    pub reg_uniform: Vec<bool>,
+    /// Per predicate: as `reg_uniform`.
+    pub pred_uniform: Vec<bool>,
+    /// The program uses `call` / `ret`.
+    pub has_call: bool,
+    /// The program has `bar.sync` or `reduce` (phased scalar strategy).
+    pub has_barrier: bool,
+    /// Why the vector strategy cannot be used, if it cannot.
+    pub no_vector: Option<String>,
+    /// Why no JIT strategy can run the program, if none can.
+    pub unsupported: Option<String>,
+    /// Registers live on entry to each instruction (bit r of word r / 64); length
+    /// `insts + 1` (nothing is live past the end).
+    pub live_regs: Vec<[u64; 4]>,
+    /// Predicates live on entry to each instruction.
+    pub live_preds: Vec<u16>,
+}
+
+/// Backward liveness of registers and predicates.
+fn liveness(insts: &[Inst]) -> (Vec<[u64; 4]>, Vec<u16>) {
+    let n = insts.len();
+    let ret_sites: Vec<usize> = insts
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| matches!(i, Inst::Call { .. }))
+        .map(|(pc, _)| pc + 1)
+        .collect();
+    let mut uses = vec![([0u64; 4], 0u16); n];
+    let mut defs = vec![([0u64; 4], 0u16); n];
+    let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let set = |w: &mut [u64; 4], r: u8| w[r as usize / 64] |= 1 << (r % 64);
+    for (pc, inst) in insts.iter().enumerate() {
+        let o = operands(inst);
+        let (u, d) = (&mut uses[pc], &mut defs[pc]);
+        for (s, _) in &o.reads {
+            if let Some(r) = src_reg(s) {
+                set(&mut u.0, r);
+            }
+        }
+        for s in &o.addr {
+            if let Some(r) = src_reg(s) {
+                set(&mut u.0, r);
+            }
+        }
+        if let Some(p) = o.pred_read {
+            u.1 |= 1 << (p % 16);
+        }
+        if let Some((r, _)) = o.dst {
+            set(&mut d.0, r);
+        }
+        if let Some(p) = o.pred_dst {
+            d.1 |= 1 << (p % 16);
+        }
+        if let Inst::Loop { counter, .. } = inst {
+            set(&mut u.0, counter.0);
+        }
+        let t = inst.target().map(|t| t as usize);
+        succs[pc] = match inst {
+            Inst::Bra { guard: None, .. } | Inst::Call { .. } => t.into_iter().collect(),
+            Inst::Bra { .. } | Inst::Loop { .. } => t.into_iter().chain([pc + 1]).collect(),
+            Inst::Ret => ret_sites.clone(),
+            Inst::Exit => Vec::new(),
+            _ => vec![pc + 1],
+        };
+    }
+    let mut live_regs = vec![[0u64; 4]; n + 1];
+    let mut live_preds = vec![0u16; n + 1];
+    loop {
+        let mut changed = false;
+        for pc in (0..n).rev() {
+            let mut out = [0u64; 4];
+            let mut pout = 0u16;
+            for &s in &succs[pc] {
+                if s <= n {
+                    for w in 0..4 {
+                        out[w] |= live_regs[s][w];
+                    }
+                    pout |= live_preds[s];
+                }
+            }
+            let mut inr = [0u64; 4];
+            for w in 0..4 {
+                inr[w] = uses[pc].0[w] | (out[w] & !defs[pc].0[w]);
+            }
+            let inp = uses[pc].1 | (pout & !defs[pc].1);
+            if inr != live_regs[pc] || inp != live_preds[pc] {
+                live_regs[pc] = inr;
+                live_preds[pc] = inp;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    (live_regs, live_preds)
+}
+
+fn src_reg(s: &Src) -> Option<u8> {
+    match s {
+        Src::Reg(r) => Some(r.0),
+        _ => None,
+    }
+}
+
+fn src_varying(s: &Src, reg_uniform: &[bool]) -> bool {
+    match s {
+        Src::Reg(r) => !reg_uniform[r.0 as usize],
+        Src::Special(Special::Lane) | Src::Special(Special::GlobalId) => true,
+        _ => false,
+    }
+}
+
+fn addr_srcs(addr: &Addr) -> Vec<Src> {
+    match *addr {
+        Addr::BufferOffset { .. } => vec![],
+        Addr::BufferIndex { index, .. } => vec![index],
+        Addr::Phi { index, .. } => index.map(|(s, _)| vec![s]).unwrap_or_default(),
+        Addr::RegisterIndirect { base, .. } => vec![Src::Reg(base)],
+        Addr::RegisterIndirectComputed { handle, offset } => {
+            vec![Src::Reg(handle), Src::Reg(offset)]
+        }
+    }
+}
+
+fn shared_srcs(addr: &SharedAddr) -> Vec<Src> {
+    addr.index.map(|(s, _)| vec![s]).unwrap_or_default()
+}
+
+/// Source operands (with their read type) and the destination of `inst`.
+struct Operands {
+    /// Typed value reads.
+    reads: Vec<(Src, Ty)>,
+    /// Address component reads (as `u64`).
+    addr: Vec<Src>,
+    /// Predicate read.
+    pred_read: Option<u8>,
+    /// Register written, with its type.
+    dst: Option<(u8, Ty)>,
+    /// Predicate written.
+    pred_dst: Option<u8>,
+}
+
+fn operands(inst: &Inst) -> Operands {
+    let mut o = Operands {
+        reads: vec![],
+        addr: vec![],
+        pred_read: None,
+        dst: None,
+        pred_dst: None,
+    };
+    match *inst {
+        Inst::Ldg { ty, dst, addr } => {
+            o.addr = addr_srcs(&addr);
+            o.dst = Some((dst.0, ty));
+        }
+        Inst::Stg { ty, src, addr } => {
+            o.addr = addr_srcs(&addr);
+            o.reads.push((src, ty));
+        }
+        Inst::Lds { ty, dst, addr } => {
+            o.addr = shared_srcs(&addr);
+            o.dst = Some((dst.0, ty));
+        }
+        Inst::Sts { ty, src, addr } => {
+            o.addr = shared_srcs(&addr);
+            o.reads.push((src, ty));
+        }
+        Inst::Mov { ty, dst, src } => {
+            o.reads.push((src, ty));
+            o.dst = Some((dst.0, ty));
+        }
+        Inst::Cvt { to, from, dst, src } => {
+            o.reads.push((src, from));
+            o.dst = Some((dst.0, to));
+        }
+        Inst::Bin { ty, dst, a, b, .. } => {
+            o.reads.push((a, ty));
+            o.reads.push((b, ty));
+            o.dst = Some((dst.0, ty));
+        }
+        Inst::Un { ty, dst, a, .. } => {
+            o.reads.push((a, ty));
+            o.dst = Some((dst.0, ty));
+        }
+        Inst::Fma { ty, dst, a, b, c } => {
+            o.reads.extend([(a, ty), (b, ty), (c, ty)]);
+            o.dst = Some((dst.0, ty));
+        }
+        Inst::Setp { ty, dst, a, b, .. } => {
+            o.reads.extend([(a, ty), (b, ty)]);
+            o.pred_dst = Some(dst.0);
+        }
+        Inst::Sel {
+            ty,
+            dst,
+            pred,
+            a,
+            b,
+        } => {
+            o.reads.extend([(a, ty), (b, ty)]);
+            o.pred_read = Some(pred.0);
+            o.dst = Some((dst.0, ty));
+        }
+        Inst::Bra { guard, .. } => {
+            o.pred_read = guard.map(|g| g.pred.0);
+        }
+        Inst::Reduce { ty, dst, src, .. } => {
+            o.reads.push((src, ty));
+            o.dst = Some((dst.0, ty));
+        }
+        Inst::Loop { .. }
+        | Inst::Call { .. }
+        | Inst::Ret
+        | Inst::Exit
+        | Inst::BarSync
+        | Inst::MemFence => {}
+    }
+    o
+}
+
+fn accesses(inst: &Inst) -> Vec<Access> {
+    let o = operands(inst);
+    let mut v = Vec::new();
+    for (s, ty) in &o.reads {
+        if let Some(r) = src_reg(s) {
+            v.push(Access::Reg {
+                reg: r,
+                ty: Some(*ty),
+            });
+        }
+    }
+    for s in &o.addr {
+        if let Some(r) = src_reg(s) {
+            v.push(Access::Reg { reg: r, ty: None });
+        }
+    }
+    if let Some((r, ty)) = o.dst {
+        v.push(Access::Reg {
+            reg: r,
+            ty: Some(ty),
+        });
+    }
+    match *inst {
+        Inst::Loop { counter, .. } => v.push(Access::Reg {
+            reg: counter.0,
+            ty: None,
+        }),
+        Inst::Setp { ty, dst, .. } => v.push(Access::Pred {
+            pred: dst.0,
+            bits: Some(ty.bits()),
+        }),
+        Inst::Sel { ty, pred, .. } => v.push(Access::Pred {
+            pred: pred.0,
+            bits: Some(ty.bits()),
+        }),
+        Inst::Bra { guard: Some(g), .. } => v.push(Access::Pred {
+            pred: g.pred.0,
+            bits: None,
+        }),
+        _ => {}
+    }
+    v
+}
+
+fn clif_lane(ty: Ty) -> Type {
+    match ty {
+        Ty::F32 => types::F32,
+        Ty::F64 => types::F64,
+        Ty::I8 | Ty::U8 => types::I8,
+        Ty::I16 | Ty::U16 => types::I16,
+        Ty::I32 | Ty::U32 => types::I32,
+        Ty::I64 | Ty::U64 => types::I64,
+    }
+}
+
+fn inst_types(inst: &Inst) -> Vec<Ty> {
+    match *inst {
+        Inst::Ldg { ty, .. }
+        | Inst::Stg { ty, .. }
+        | Inst::Lds { ty, .. }
+        | Inst::Sts { ty, .. }
+        | Inst::Mov { ty, .. }
+        | Inst::Bin { ty, .. }
+        | Inst::Un { ty, .. }
+        | Inst::Fma { ty, .. }
+        | Inst::Setp { ty, .. }
+        | Inst::Sel { ty, .. }
+        | Inst::Reduce { ty, .. } => vec![ty],
+        Inst::Cvt { to, from, .. } => vec![to, from],
+        _ => vec![],
+    }
+}
+
+/// Analyses `program`.
+pub(crate) fn analyse(program: &Program) -> Analysis {
+    let insts = program.insts();
+    let n = insts.len();
+    let nregs = program.num_regs() as usize;
+    let npreds = program.num_preds() as usize;
+
+    // Leaders.
+    let mut leader = vec![false; n + 1];
+    if n > 0 {
+        leader[0] = true;
+    }
+    let mut has_call = false;
+    let unsupported = None;
+    let mut has_barrier = false;
+    let mut barrier_note = String::new();
+    for (pc, inst) in insts.iter().enumerate() {
+        if let Some(t) = inst.target() {
+            if (t as usize) < leader.len() {
+                leader[t as usize] = true;
+            }
+        }
+        match inst {
+            Inst::Bra { .. } | Inst::Loop { .. } | Inst::Call { .. } | Inst::Ret | Inst::Exit => {
+                leader[pc + 1] = true;
+            }
+            Inst::BarSync | Inst::Reduce { .. } => {
+                leader[pc + 1] = true;
+                if !has_barrier {
+                    has_barrier = true;
+                    barrier_note =
+                        format!(
+                        "instruction {pc} is a block-wide barrier ({}): the block runs in phases, \
+                         each lane in scalar code up to the next barrier",
+                        if matches!(inst, Inst::BarSync) { "bar.sync" } else { "reduce" }
+                    );
+                }
+            }
+            _ => {}
+        }
+        if matches!(inst, Inst::Call { .. } | Inst::Ret) {
+            has_call = true;
+        }
+    }
+
+    // Register classes.
+    let mut no_vector: Option<String> = None;
+    let mut reg_class = vec![Class::Untyped; nregs];
+    let mut reg_mixed = vec![false; nregs];
+    let mut pred_bits_opt: Vec<Option<u32>> = vec![None; npreds];
+    for (pc, inst) in insts.iter().enumerate() {
+        for ty in inst_types(inst) {
+            if ty.bits() < 32 && no_vector.is_none() {
+                no_vector = Some(format!(
+                    "instruction {pc} uses the narrow type {ty}; narrow types run in scalar code"
+                ));
+            }
+        }
+        for a in accesses(inst) {
+            match a {
+                Access::Reg { reg, ty: Some(ty) } => {
+                    let Some(slot) = reg_class.get_mut(reg as usize) else {
+                        continue;
+                    };
+                    if ty.bits() < 32 {
+                        reg_mixed[reg as usize] = true;
+                    }
+                    let lane = clif_lane(ty);
+                    let new = match (*slot, ty.bits()) {
+                        (Class::Untyped, 32) => Some(Class::W32(lane)),
+                        (Class::Untyped, 64) => Some(Class::W64(lane)),
+                        (Class::W32(t), 32) if t == lane => Some(Class::W32(t)),
+                        (Class::W32(_), 32) => Some(Class::W32(types::I32)),
+                        (Class::W64(t), 64) if t == lane => Some(Class::W64(t)),
+                        (Class::W64(_), 64) => Some(Class::W64(types::I64)),
+                        _ => None,
+                    };
+                    match new {
+                        Some(c) => *slot = c,
+                        None => {
+                            reg_mixed[reg as usize] = true;
+                            if no_vector.is_none() {
+                                no_vector = Some(format!(
+                                    "register r{reg} is used both as a 32-bit and a 64-bit value \
+                                     (instruction {pc}); mixed widths run in scalar code"
+                                ));
+                            }
+                        }
+                    }
+                }
+                Access::Reg { ty: None, .. } => {}
+                Access::Pred {
+                    pred,
+                    bits: Some(bits),
+                } => {
+                    let Some(slot) = pred_bits_opt.get_mut(pred as usize) else {
+                        continue;
+                    };
+                    match *slot {
+                        None => *slot = Some(bits),
+                        Some(b) if b == bits => {}
+                        Some(_) => {
+                            if no_vector.is_none() {
+                                no_vector = Some(format!(
+                                    "predicate p{pred} is used with 32-bit and 64-bit types \
+                                     (instruction {pc}); this runs in scalar code"
+                                ));
+                            }
+                        }
+                    }
+                }
+                Access::Pred { bits: None, .. } => {}
+            }
+        }
+    }
+    let pred_bits = pred_bits_opt.iter().map(|b| b.unwrap_or(32)).collect();
+
+    // Uniformity: a flow-insensitive fixed point. Vector code only runs while the lanes of a
+    // group are converged, so a register is uniform if every write to it computes a uniform
+    // value from uniform operands.
+    let mut reg_uniform = vec![true; nregs];
+    let mut pred_uniform = vec![true; npreds];
+    loop {
+        let mut changed = false;
+        for inst in insts {
+            let o = operands(inst);
+            let mut varying = o.reads.iter().any(|(s, _)| src_varying(s, &reg_uniform))
+                || o.addr.iter().any(|s| src_varying(s, &reg_uniform))
+                || o.pred_read
+                    .is_some_and(|p| !pred_uniform.get(p as usize).copied().unwrap_or(true));
+            if matches!(inst, Inst::Reduce { .. }) {
+                varying = false;
+            }
+            if varying {
+                if let Some((r, _)) = o.dst {
+                    if let Some(u) = reg_uniform.get_mut(r as usize) {
+                        if *u {
+                            *u = false;
+                            changed = true;
+                        }
+                    }
+                }
+                if let Some(p) = o.pred_dst {
+                    if let Some(u) = pred_uniform.get_mut(p as usize) {
+                        if *u {
+                            *u = false;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    if has_barrier {
+        no_vector = Some(barrier_note);
+    }
+
+    let (live_regs, live_preds) = liveness(insts);
+    Analysis {
+        live_regs,
+        live_preds,
+        leader,
+        reg_class,
+        reg_mixed,
+        pred_bits,
+        reg_uniform,
+        pred_uniform,
+        has_call,
+        has_barrier,
+        no_vector,
+        unsupported,
+    }
+}

@@ -1,0 +1,96 @@
+//! Inspection of a compiled kernel: the strategy, CLIF before and after optimisation, the
+//! machine code disassembly, code size and compile time.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How a kernel's lanes are executed by the compiled code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Groups of `group` lanes run vector code; per-lane scalar code handles the lanes that
+    /// do not fill a group and any group whose lanes diverge or may trap.
+    Vector {
+        /// Lanes per group.
+        group: u32,
+        /// What the vector code looks like (vector widths, uniform registers, ...).
+        detail: String,
+    },
+    /// Every lane runs per-lane scalar code, one lane after the other.
+    Scalar {
+        /// Why the vector strategy was not used.
+        reason: String,
+    },
+    /// Programs with barriers: per-lane scalar code runs each lane up to the next barrier,
+    /// then the barrier (or reduction) is resolved for the whole block.
+    Phased {
+        /// Which barrier made the program phased.
+        reason: String,
+    },
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Strategy::Vector { group, detail } => {
+                write!(f, "vector: groups of {group} lanes; {detail}")
+            }
+            Strategy::Scalar { reason } => write!(f, "scalar: one lane at a time ({reason})"),
+            Strategy::Phased { reason } => write!(
+                f,
+                "phased scalar: lanes run one at a time up to each barrier ({reason})"
+            ),
+        }
+    }
+}
+
+/// Everything the JIT can tell about one compiled kernel. The texts are present only when
+/// [`crate::JitOptions::dump`] was set.
+#[derive(Clone, Debug)]
+pub struct JitDump {
+    /// Kernel name.
+    pub name: String,
+    /// The execution strategy and why.
+    pub strategy: Strategy,
+    /// CLIF as translated, before Cranelift's optimisations.
+    pub clif_before: Option<String>,
+    /// CLIF after Cranelift's optimisations (egraph pass).
+    pub clif_after: Option<String>,
+    /// Machine code disassembly (capstone), or why it is missing.
+    pub disasm: Option<String>,
+    /// Machine code bytes.
+    pub code_size: u32,
+    /// CLIF instructions handed to Cranelift.
+    pub clif_insts: usize,
+    /// Wall time of `compile` (analysis, translation, optimisation, code generation).
+    pub compile_time: Duration,
+    /// Code address (for profilers); the code lives as long as the kernel.
+    pub code_addr: usize,
+}
+
+impl fmt::Display for JitDump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "; kernel {}", self.name)?;
+        writeln!(f, "; tier: Cranelift JIT")?;
+        writeln!(f, "; strategy: {}", self.strategy)?;
+        writeln!(
+            f,
+            "; code size: {} bytes at {:#x} (from {} CLIF instructions)",
+            self.code_size, self.code_addr, self.clif_insts
+        )?;
+        writeln!(
+            f,
+            "; compile time: {:.3} ms",
+            self.compile_time.as_secs_f64() * 1e3
+        )?;
+        if let Some(s) = &self.clif_before {
+            writeln!(f, "\n;; CLIF before optimisation\n{s}")?;
+        }
+        if let Some(s) = &self.clif_after {
+            writeln!(f, "\n;; CLIF after optimisation\n{s}")?;
+        }
+        if let Some(s) = &self.disasm {
+            writeln!(f, "\n;; x86-64 disassembly\n{s}")?;
+        }
+        Ok(())
+    }
+}

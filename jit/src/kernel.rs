@@ -1,0 +1,179 @@
+//! A compiled kernel: the machine code, the memory that holds it, and how to run it.
+
+use std::ops::Range;
+use std::sync::Mutex;
+
+use cranelift_jit::JITModule;
+
+use crate::abi::{LaunchEnv, TrapRecord};
+use crate::dump::{JitDump, Strategy};
+use crate::translate::ScratchLayout;
+
+/// The compiled function: `(env, scratch, trap, block_lo, block_hi) -> status` with status
+/// 0 = ran to the end, 1 = trapped (record written), 2 = internal error.
+pub(crate) type KernelFn =
+    unsafe extern "C" fn(*const LaunchEnv, *mut u8, *mut TrapRecord, u32, u32) -> u32;
+
+/// Why [`CompiledKernel::run_blocks`] refused to run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchError {
+    /// The launch environment does not fit the program or violates docs/ISA.md's limits.
+    #[error("invalid launch: {0}")]
+    Invalid(String),
+    /// The compiled code reached a state it should never reach (a JIT bug).
+    #[error("internal JIT error in kernel `{0}`: unexpected resume point")]
+    Internal(String),
+}
+
+/// Per-thread working memory for running kernels: the block's shared memory and the spill
+/// area used when a vector group falls back to per-lane code. One `Scratch` can serve any
+/// kernel (it grows to the largest need); it must not be shared between threads running at
+/// the same time (`&mut` enforces that).
+#[derive(Default)]
+pub struct Scratch {
+    buf: Vec<Line>,
+}
+
+/// 64 bytes, 64-byte aligned: shared memory starts 64-byte aligned (docs/ISA.md 5.1).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+impl Scratch {
+    /// An empty scratch area (it grows on first use).
+    pub fn new() -> Self {
+        Scratch::default()
+    }
+
+    /// Makes room for `bytes` bytes and returns the base pointer.
+    fn ensure(&mut self, bytes: u32) -> *mut u8 {
+        let lines = (bytes as usize).div_ceil(64).max(1);
+        if self.buf.len() < lines {
+            self.buf.resize(lines, Line([0; 64]));
+        }
+        self.buf.as_mut_ptr().cast()
+    }
+}
+
+/// A kernel compiled to machine code. It owns its code memory (one `JITModule` per kernel),
+/// which is freed when the kernel is dropped. The VM keeps it in an `Arc` while launches run,
+/// so the drop happens only after the last launch using the code has returned.
+pub struct CompiledKernel {
+    pub(crate) func: KernelFn,
+    pub(crate) module: Mutex<Option<JITModule>>,
+    pub(crate) layout: ScratchLayout,
+    pub(crate) num_params: usize,
+    pub(crate) name: String,
+    pub(crate) dump: JitDump,
+}
+
+impl std::fmt::Debug for CompiledKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledKernel")
+            .field("name", &self.name)
+            .field("strategy", &self.dump.strategy)
+            .field("code_size", &self.dump.code_size)
+            .finish()
+    }
+}
+
+impl CompiledKernel {
+    /// The kernel's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the compiler did: CLIF, disassembly, strategy, size, time.
+    pub fn dump(&self) -> &JitDump {
+        &self.dump
+    }
+
+    /// The execution strategy chosen for this kernel.
+    pub fn strategy(&self) -> &Strategy {
+        &self.dump.strategy
+    }
+
+    /// Bytes of scratch memory one thread needs to run this kernel.
+    pub fn scratch_bytes(&self) -> u32 {
+        self.layout.total
+    }
+
+    /// Runs the blocks `blocks` of a launch, in order, stopping at the first block that
+    /// traps. On return `trap.kind == 0` if nothing trapped; otherwise `trap` holds the trap
+    /// of the lowest trapping lane of that block (docs/ISA.md section 7), so a VM that splits
+    /// a launch into block ranges reports the trap of the lowest range that has one.
+    ///
+    /// # Safety
+    ///
+    /// For the whole call, `env.params` must point to `env.num_params` slots; every buffer
+    /// slot's `ptr` must be valid for reads and writes of `len` bytes (or `len == 0`), as
+    /// must `env.pool` for `env.pool_len` bytes, and that memory must not be accessed through
+    /// Rust references while the call runs (other threads running other blocks of the same
+    /// launch may access it through raw pointers, as the ISA allows).
+    pub unsafe fn run_blocks(
+        &self,
+        env: &LaunchEnv,
+        blocks: Range<u32>,
+        scratch: &mut Scratch,
+        trap: &mut TrapRecord,
+    ) -> Result<(), LaunchError> {
+        *trap = TrapRecord::default();
+        if env.num_params as usize != self.num_params {
+            return Err(LaunchError::Invalid(format!(
+                "kernel `{}` takes {} parameters, the launch binds {}",
+                self.name, self.num_params, env.num_params
+            )));
+        }
+        if env.block == 0 || env.block > holovm_isa::MAX_BLOCK {
+            return Err(LaunchError::Invalid(format!(
+                "block size {} is not in 1..=1024",
+                env.block
+            )));
+        }
+        if env.grid == 0 || env.grid as u64 * env.block as u64 > u32::MAX as u64 {
+            return Err(LaunchError::Invalid(format!(
+                "grid {} x block {} is not a valid launch shape",
+                env.grid, env.block
+            )));
+        }
+        if blocks.start > blocks.end || blocks.end > env.grid {
+            return Err(LaunchError::Invalid(format!(
+                "block range {}..{} is not within the grid of {}",
+                blocks.start, blocks.end, env.grid
+            )));
+        }
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        if self.num_params > 0 && env.params.is_null() {
+            return Err(LaunchError::Invalid("null parameter array".into()));
+        }
+        let base = scratch.ensure(self.layout.total);
+        // SAFETY: `func` was produced by `compile` for this kernel's signature and stays
+        // mapped while `self` lives (the module is only freed in `Drop`). The launch values
+        // were validated above (shape, block range, parameter count); the caller guarantees
+        // the pointers in `env` (see `# Safety`). `base` points to at least
+        // `layout.total` bytes of 64-byte aligned scratch memory owned by `scratch`, which is
+        // exclusively borrowed for the call, and `trap` is a valid exclusive reference.
+        let status = unsafe { (self.func)(env, base, trap, blocks.start, blocks.end) };
+        match status {
+            0 | 1 => Ok(()),
+            _ => Err(LaunchError::Internal(self.name.clone())),
+        }
+    }
+}
+
+impl Drop for CompiledKernel {
+    fn drop(&mut self) {
+        let module = match self.module.get_mut() {
+            Ok(m) => m.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(module) = module {
+            // SAFETY: we own the only handle to this module and its code; `&mut self` in
+            // `drop` means no `run_blocks` call on this kernel is in progress (it borrows
+            // `&self`), and the function pointer is not used after this point.
+            unsafe { module.free_memory() };
+        }
+    }
+}

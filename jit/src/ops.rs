@@ -1,0 +1,371 @@
+//! The semantics of the ISA's value operations as CLIF, shared by the scalar and the vector
+//! translators.
+//!
+//! Values are held in a *compute type* per ISA type ([`compute_lane`]): `i8 i16 u8 u16 i32
+//! u32` compute in `I32` (narrow values sign- or zero-extended according to their
+//! signedness), 64-bit integers in `I64`, floats in `F32`/`F64`. Every function here works on
+//! a scalar of that type; those documented as such also work on a 128-bit vector of it.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+use holovm_isa::{BinOp, Cmp, Ty, UnOp};
+
+/// The CLIF lane type an ISA type computes in.
+pub(crate) fn compute_lane(ty: Ty) -> Type {
+    match ty {
+        Ty::F32 => types::F32,
+        Ty::F64 => types::F64,
+        Ty::I64 | Ty::U64 => types::I64,
+        _ => types::I32,
+    }
+}
+
+/// The 128-bit vector of `compute_lane(ty)`.
+pub(crate) fn compute_vec(ty: Ty) -> Type {
+    let lane = compute_lane(ty);
+    lane.by(128 / lane.bits()).unwrap_or(lane)
+}
+
+/// A constant with the given bit pattern per lane, of scalar or vector type `t`.
+pub(crate) fn konst(b: &mut FunctionBuilder, t: Type, bits: u64) -> Value {
+    let lane = t.lane_type();
+    let s = if lane == types::F32 {
+        b.ins().f32const(Ieee32::with_bits(bits as u32))
+    } else if lane == types::F64 {
+        b.ins().f64const(Ieee64::with_bits(bits))
+    } else {
+        let masked = if lane.bits() >= 64 {
+            bits
+        } else {
+            bits & ((1u64 << lane.bits()) - 1)
+        };
+        b.ins().iconst(lane, masked as i64)
+    };
+    if t.is_vector() {
+        b.ins().splat(t, s)
+    } else {
+        s
+    }
+}
+
+/// A float constant of (scalar or vector) float type `t`.
+pub(crate) fn fconst(b: &mut FunctionBuilder, t: Type, v: f64) -> Value {
+    if t.lane_type() == types::F32 {
+        konst(b, t, (v as f32).to_bits() as u64)
+    } else {
+        konst(b, t, v.to_bits())
+    }
+}
+
+/// Reinterprets the bits of `v` as type `t` (same total width and lane count).
+pub(crate) fn bitcast(b: &mut FunctionBuilder, t: Type, v: Value) -> Value {
+    if b.func.dfg.value_type(v) == t {
+        v
+    } else {
+        b.ins().bitcast(t, MemFlagsData::new(), v)
+    }
+}
+
+/// Sign-extends the low `bits` of an `I32` (scalar or vector) value.
+fn sext_low(b: &mut FunctionBuilder, v: Value, bits: u32) -> Value {
+    let sh = (32 - bits) as i64;
+    let l = b.ins().ishl_imm_s(v, sh);
+    b.ins().sshr_imm_s(l, sh)
+}
+
+/// Converts a 64-bit register image (scalar `I64`) to the compute value of `ty`.
+pub(crate) fn from_storage(b: &mut FunctionBuilder, ty: Ty, v: Value) -> Value {
+    match ty {
+        Ty::I64 | Ty::U64 => v,
+        Ty::F64 => bitcast(b, types::F64, v),
+        Ty::F32 => {
+            let i = b.ins().ireduce(types::I32, v);
+            bitcast(b, types::F32, i)
+        }
+        Ty::I32 | Ty::U32 => b.ins().ireduce(types::I32, v),
+        Ty::U8 | Ty::U16 => {
+            let i = b.ins().ireduce(types::I32, v);
+            b.ins().band_imm_s(i, ty.mask() as i64)
+        }
+        Ty::I8 | Ty::I16 => {
+            let i = b.ins().ireduce(types::I32, v);
+            sext_low(b, i, ty.bits())
+        }
+    }
+}
+
+/// Converts a compute value of `ty` to its canonical 64-bit register image (zero-extended).
+pub(crate) fn to_storage(b: &mut FunctionBuilder, ty: Ty, v: Value) -> Value {
+    match ty {
+        Ty::I64 | Ty::U64 => v,
+        Ty::F64 => bitcast(b, types::I64, v),
+        Ty::F32 => {
+            let i = bitcast(b, types::I32, v);
+            b.ins().uextend(types::I64, i)
+        }
+        Ty::I32 | Ty::U32 => b.ins().uextend(types::I64, v),
+        _ => {
+            let m = b.ins().band_imm_s(v, ty.mask() as i64);
+            b.ins().uextend(types::I64, m)
+        }
+    }
+}
+
+/// The compute value of an immediate (its bits zero-extended from `ty`'s width), as a scalar.
+pub(crate) fn imm(b: &mut FunctionBuilder, ty: Ty, bits: u64) -> Value {
+    let bits = ty.canon(bits);
+    let t = compute_lane(ty);
+    let bits = if ty.is_signed_int() && ty.bits() < 32 {
+        // Sign-extend into the I32 compute form.
+        let sh = 64 - ty.bits();
+        (((bits << sh) as i64) >> sh) as u64
+    } else {
+        bits
+    };
+    konst(b, t, bits)
+}
+
+/// `MIN` of a signed type in its compute form, as raw bits.
+fn signed_min_bits(ty: Ty) -> u64 {
+    match ty.bits() {
+        8 => i8::MIN as i64 as u64,
+        16 => i16::MIN as i64 as u64,
+        32 => i32::MIN as i64 as u64,
+        _ => i64::MIN as u64,
+    }
+}
+
+/// Arithmetic without traps: `add sub mul min max and or xor` for any type; `div` for floats.
+/// Works on vectors too.
+pub(crate) fn simple_bin(b: &mut FunctionBuilder, op: BinOp, ty: Ty, x: Value, y: Value) -> Value {
+    let f = ty.is_float();
+    let s = ty.is_signed_int();
+    match op {
+        BinOp::Add if f => b.ins().fadd(x, y),
+        BinOp::Add => b.ins().iadd(x, y),
+        BinOp::Sub if f => b.ins().fsub(x, y),
+        BinOp::Sub => b.ins().isub(x, y),
+        BinOp::Mul if f => b.ins().fmul(x, y),
+        BinOp::Mul => b.ins().imul(x, y),
+        BinOp::Div => b.ins().fdiv(x, y),
+        BinOp::Min if f => b.ins().fmin(x, y),
+        BinOp::Min if s => b.ins().smin(x, y),
+        BinOp::Min => b.ins().umin(x, y),
+        BinOp::Max if f => b.ins().fmax(x, y),
+        BinOp::Max if s => b.ins().smax(x, y),
+        BinOp::Max => b.ins().umax(x, y),
+        BinOp::And => b.ins().band(x, y),
+        BinOp::Or => b.ins().bor(x, y),
+        BinOp::Xor => b.ins().bxor(x, y),
+        // Callers route div (integers), rem and shifts elsewhere; keep a defined result.
+        BinOp::Rem | BinOp::Shl | BinOp::Shr => x,
+    }
+}
+
+/// `shl`/`shr` of `x` (scalar or vector) by a *scalar* amount `amt` of the compute type.
+pub(crate) fn shift(b: &mut FunctionBuilder, op: BinOp, ty: Ty, x: Value, amt: Value) -> Value {
+    let bits = ty.bits() as i64;
+    let big = b
+        .ins()
+        .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, amt, bits);
+    if op == BinOp::Shr && ty.is_signed_int() {
+        let at = b.func.dfg.value_type(amt);
+        let top = b.ins().iconst(at, bits - 1);
+        let a = b.ins().select(big, top, amt);
+        b.ins().sshr(x, a)
+    } else {
+        let r = if op == BinOp::Shl {
+            b.ins().ishl(x, amt)
+        } else {
+            b.ins().ushr(x, amt)
+        };
+        let t = b.func.dfg.value_type(x);
+        let zero = konst(b, t, 0);
+        b.ins().select(big, zero, r)
+    }
+}
+
+/// Trap conditions of integer `div`/`rem` on scalars or vectors: (divisor is zero, signed
+/// overflow `MIN / -1`). Scalars give `I8` booleans, vectors lane masks.
+pub(crate) fn div_checks(
+    b: &mut FunctionBuilder,
+    ty: Ty,
+    x: Value,
+    y: Value,
+) -> (Value, Option<Value>) {
+    let zero = if b.func.dfg.value_type(y).is_vector() {
+        let t = b.func.dfg.value_type(y);
+        let z = konst(b, t, 0);
+        b.ins().icmp(IntCC::Equal, y, z)
+    } else {
+        b.ins().icmp_imm_s(IntCC::Equal, y, 0)
+    };
+    if !ty.is_signed_int() {
+        return (zero, None);
+    }
+    let t = b.func.dfg.value_type(x);
+    let min = konst(b, t, signed_min_bits(ty));
+    let m1 = konst(b, t, u64::MAX);
+    let a = b.ins().icmp(IntCC::Equal, x, min);
+    let c = b.ins().icmp(IntCC::Equal, y, m1);
+    (zero, Some(b.ins().band(a, c)))
+}
+
+/// Integer `div`/`rem` of scalars whose trap conditions were checked.
+pub(crate) fn divrem(b: &mut FunctionBuilder, op: BinOp, ty: Ty, x: Value, y: Value) -> Value {
+    match (op, ty.is_signed_int()) {
+        (BinOp::Div, true) => b.ins().sdiv(x, y),
+        (BinOp::Div, false) => b.ins().udiv(x, y),
+        (_, true) => b.ins().srem(x, y),
+        (_, false) => b.ins().urem(x, y),
+    }
+}
+
+/// `abs neg not sqrt rsqrt` (scalars or vectors). Transcendentals go to [`crate::math`].
+pub(crate) fn simple_un(b: &mut FunctionBuilder, op: UnOp, ty: Ty, x: Value) -> Value {
+    match op {
+        UnOp::Abs if ty.is_float() => b.ins().fabs(x),
+        UnOp::Abs if ty.is_signed_int() => b.ins().iabs(x),
+        UnOp::Abs => x,
+        UnOp::Neg if ty.is_float() => b.ins().fneg(x),
+        UnOp::Neg => b.ins().ineg(x),
+        UnOp::Not => b.ins().bnot(x),
+        UnOp::Sqrt => b.ins().sqrt(x),
+        UnOp::Rsqrt => {
+            let t = b.func.dfg.value_type(x);
+            let s = b.ins().sqrt(x);
+            let one = fconst(b, t, 1.0);
+            b.ins().fdiv(one, s)
+        }
+        _ => crate::math::transcendental(b, op, x),
+    }
+}
+
+/// `fma` (scalars or vectors): fused for floats, wrapping `a*b + c` for integers.
+pub(crate) fn fma(b: &mut FunctionBuilder, ty: Ty, x: Value, y: Value, z: Value) -> Value {
+    if ty.is_float() {
+        b.ins().fma(x, y, z)
+    } else {
+        let m = b.ins().imul(x, y);
+        b.ins().iadd(m, z)
+    }
+}
+
+/// `setp` (scalars give an `I8` 0/1, vectors a lane mask).
+pub(crate) fn compare(b: &mut FunctionBuilder, cmp: Cmp, ty: Ty, x: Value, y: Value) -> Value {
+    if ty.is_float() {
+        let cc = match cmp {
+            Cmp::Eq => FloatCC::Equal,
+            Cmp::Ne => FloatCC::NotEqual,
+            Cmp::Lt => FloatCC::LessThan,
+            Cmp::Le => FloatCC::LessThanOrEqual,
+            Cmp::Gt => FloatCC::GreaterThan,
+            Cmp::Ge => FloatCC::GreaterThanOrEqual,
+        };
+        b.ins().fcmp(cc, x, y)
+    } else {
+        let s = ty.is_signed_int();
+        let cc = match (cmp, s) {
+            (Cmp::Eq, _) => IntCC::Equal,
+            (Cmp::Ne, _) => IntCC::NotEqual,
+            (Cmp::Lt, true) => IntCC::SignedLessThan,
+            (Cmp::Le, true) => IntCC::SignedLessThanOrEqual,
+            (Cmp::Gt, true) => IntCC::SignedGreaterThan,
+            (Cmp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+            (Cmp::Lt, false) => IntCC::UnsignedLessThan,
+            (Cmp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+            (Cmp::Gt, false) => IntCC::UnsignedGreaterThan,
+            (Cmp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
+        };
+        b.ins().icmp(cc, x, y)
+    }
+}
+
+/// `cvt.TO.FROM` of a scalar compute value (Rust `as` semantics).
+pub(crate) fn cvt(b: &mut FunctionBuilder, to: Ty, from: Ty, x: Value) -> Value {
+    use types::{F32, F64, I32, I64};
+    if to == from {
+        return x;
+    }
+    match (from.is_float(), to.is_float()) {
+        (false, false) => {
+            let (fl, tl) = (compute_lane(from), compute_lane(to));
+            if fl == tl {
+                // Same compute type: the value is already extended per `from`; narrow
+                // targets truncate and re-extend per their own signedness.
+                if to.bits() < 32 {
+                    if to.is_signed_int() {
+                        sext_low(b, x, to.bits())
+                    } else {
+                        b.ins().band_imm_s(x, to.mask() as i64)
+                    }
+                } else {
+                    x
+                }
+            } else if tl == I64 {
+                if from.is_signed_int() {
+                    b.ins().sextend(I64, x)
+                } else {
+                    b.ins().uextend(I64, x)
+                }
+            } else {
+                let r = b.ins().ireduce(I32, x);
+                if to.bits() < 32 {
+                    if to.is_signed_int() {
+                        sext_low(b, r, to.bits())
+                    } else {
+                        b.ins().band_imm_s(r, to.mask() as i64)
+                    }
+                } else {
+                    r
+                }
+            }
+        }
+        (false, true) => {
+            let ft = compute_lane(to);
+            if from.is_signed_int() {
+                b.ins().fcvt_from_sint(ft, x)
+            } else {
+                b.ins().fcvt_from_uint(ft, x)
+            }
+        }
+        (true, false) => {
+            let signed = to.is_signed_int();
+            if to.bits() == 64 {
+                if signed {
+                    b.ins().fcvt_to_sint_sat(I64, x)
+                } else {
+                    b.ins().fcvt_to_uint_sat(I64, x)
+                }
+            } else if signed {
+                let v = b.ins().fcvt_to_sint_sat(I32, x);
+                if to.bits() < 32 {
+                    let hi = (to.mask() >> 1) as i64;
+                    let hi = b.ins().iconst(I32, hi);
+                    let lo = b.ins().iconst(I32, (!(to.mask() >> 1)) as u32 as i64);
+                    let v = b.ins().smin(v, hi);
+                    b.ins().smax(v, lo)
+                } else {
+                    v
+                }
+            } else {
+                let v = b.ins().fcvt_to_uint_sat(I32, x);
+                if to.bits() < 32 {
+                    let hi = b.ins().iconst(I32, to.mask() as i64);
+                    b.ins().umin(v, hi)
+                } else {
+                    v
+                }
+            }
+        }
+        (true, true) => {
+            if to == Ty::F64 {
+                b.ins().fpromote(F64, x)
+            } else {
+                b.ins().fdemote(F32, x)
+            }
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The phased strategy for programs with `bar.sync` / `reduce`.
+//!
+//! A block runs in *phases*. In each phase every lane that can run (below the lowest lane
+//! that trapped so far) runs in the per-lane scalar code, in lane order, until it exits,
+//! traps or arrives at a barrier; at a barrier it saves its live registers, pc, fuel and call
+//! depth to the scratch memory (per-lane arrays of 1024 entries) and the next lane runs.
+//! When every lane has had its turn the barrier is *resolved*: if no lane waits, the block
+//! is done; if the waiting lanes are not all at the same instruction the block traps with
+//! `divergent barrier`; otherwise a `reduce` folds its operand over the waiting lanes in
+//! ascending lane order and gives every waiting lane the result, the lanes are released and
+//! the next phase resumes them after the barrier.
+//!
+//! A trap stops the trapping lane and every higher lane; lower lanes keep running in later
+//! phases (and a trap of theirs replaces the record), so the reported trap is the lowest
+//! trapping lane's first trap, as docs/ISA.md section 7 requires. Lanes that stopped count as
+//! exited for the barrier.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value};
+use holovm_isa::{BinOp, Inst, RedOp, Special, Src};
+
+use crate::abi::{off, TrapKind};
+use crate::ops;
+use crate::translate::{status, Tr};
+
+impl Tr<'_, '_> {
+    /// Records the barrier instructions and their resume points.
+    pub(crate) fn prepare_phased(&mut self) {
+        for (pc, inst) in self.p.insts().iter().enumerate() {
+            if matches!(inst, Inst::BarSync | Inst::Reduce { .. }) {
+                self.barrier_pcs.insert(pc as u32);
+                self.resume_pcs.insert(pc as u32 + 1);
+            }
+        }
+    }
+
+    /// `block_init` of the phased strategy: every lane of the block starts fresh.
+    pub(crate) fn emit_phased_init(&mut self) {
+        let b = &mut self.b;
+        b.switch_to_block(self.block_init);
+        let head = b.create_block();
+        let body = b.create_block();
+        let done = b.create_block();
+        let l = b.append_block_param(head, types::I32);
+        let z = b.ins().iconst(types::I32, 0);
+        b.ins().jump(head, &[BlockArg::Value(z)]);
+        b.switch_to_block(head);
+        let end = b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, l, self.bdim);
+        b.ins().brif(end, done, &[], body, &[]);
+        b.switch_to_block(body);
+        let a = self.lane_slot_of(self.layout.lane_status, 4, l);
+        let b = &mut self.b;
+        let fresh = b.ins().iconst(types::I32, status::FRESH);
+        b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
+        let l1 = b.ins().iadd_imm_s(l, 1);
+        b.ins().jump(head, &[BlockArg::Value(l1)]);
+        b.switch_to_block(done);
+        b.ins().jump(self.group_head, &[]);
+    }
+
+    /// The current lane arrives at the barrier at `pc`: save its state, let the next lane run.
+    pub(crate) fn s_arrive(&mut self, pc: u32) {
+        let (live_r, live_p) = self.spill_set();
+        let lane = self.b.use_var(self.s_lane);
+        let l = self.b.ins().uextend(types::I64, lane);
+        let l8 = self.b.ins().ishl_imm_s(l, 3);
+        let base = self.b.ins().iadd(self.scratch, l8);
+        let stride8 = self.layout.stride as i32 * 8;
+        let fl = MemFlagsData::trusted();
+        for i in 0..self.s_regs.len() {
+            if live_r[i / 64] & (1 << (i % 64)) != 0 {
+                let v = self.s_image(i);
+                let o = self.layout.regfile as i32 + i as i32 * stride8;
+                self.b.ins().store(fl, v, base, o);
+            }
+        }
+        for i in 0..self.s_preds.len() {
+            if live_p & (1 << (i % 16)) != 0 {
+                let v = self.b.use_var(self.s_preds[i]);
+                let v = self.b.ins().uextend(types::I64, v);
+                let o = self.layout.predfile as i32 + i as i32 * stride8;
+                self.b.ins().store(fl, v, base, o);
+            }
+        }
+        let a = self.lane_slot(self.layout.lane_pc, 4);
+        let p = self.b.ins().iconst(types::I32, pc as i64);
+        self.b.ins().store(fl, p, a, 0);
+        let a = self.lane_slot(self.layout.lane_status, 4);
+        let w = self.b.ins().iconst(types::I32, status::WAIT);
+        self.b.ins().store(fl, w, a, 0);
+        let a = self.lane_slot(self.layout.lane_fuel, 8);
+        let f = self.b.use_var(self.s_fuel);
+        self.b.ins().store(fl, f, a, 0);
+        let a = self.lane_slot(self.layout.lane_depth, 4);
+        let d = self.b.use_var(self.s_depth);
+        self.b.ins().store(fl, d, a, 0);
+        self.b.ins().jump(self.lane_next, &[]);
+    }
+
+    /// Loads lane `l`'s status word.
+    fn status_of(&mut self, l: Value) -> Value {
+        let a = self.lane_slot_of(self.layout.lane_status, 4, l);
+        self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0)
+    }
+
+    /// The value of `src` read as `ty` in waiting lane `l` (registers from the file).
+    fn lane_src(&mut self, src: Src, ty: holovm_isa::Ty, l: Value) -> Value {
+        let v = match src {
+            Src::Reg(r) => {
+                let li = self.b.ins().uextend(types::I64, l);
+                let o = self.b.ins().ishl_imm_s(li, 3);
+                let a = self.b.ins().iadd(self.scratch, o);
+                let off = self.layout.regfile as i32 + r.0 as i32 * self.layout.stride as i32 * 8;
+                self.b
+                    .ins()
+                    .load(types::I64, MemFlagsData::trusted(), a, off)
+            }
+            Src::Special(Special::Lane) => self.b.ins().uextend(types::I64, l),
+            Src::Special(Special::GlobalId) => {
+                let blk = self.b.use_var(self.blk);
+                let base = self.b.ins().imul(blk, self.bdim);
+                let g = self.b.ins().iadd(base, l);
+                self.b.ins().uextend(types::I64, g)
+            }
+            Src::Special(Special::Block) => {
+                let blk = self.b.use_var(self.blk);
+                self.b.ins().uextend(types::I64, blk)
+            }
+            Src::Special(Special::BlockDim) => self.b.ins().uextend(types::I64, self.bdim),
+            Src::Special(Special::GridDim) => self.b.ins().uextend(types::I64, self.gdim),
+            Src::Param(i) => self.param_scalar(i),
+            Src::Imm(bits) => return ops::imm(&mut self.b, ty, bits),
+        };
+        ops::from_storage(&mut self.b, ty, v)
+    }
+
+    /// Emits a loop over lanes `from..s_end` whose status is WAIT, calling `body` for each
+    /// (with the lane as `I32`); returns with the builder after the loop.
+    fn for_waiting(&mut self, from: Value, body: &mut dyn FnMut(&mut Self, Value)) {
+        let head = self.b.create_block();
+        let check = self.b.create_block();
+        let run = self.b.create_block();
+        let next = self.b.create_block();
+        let done = self.b.create_block();
+        let l = self.b.append_block_param(head, types::I32);
+        self.b.ins().jump(head, &[BlockArg::Value(from)]);
+        self.b.switch_to_block(head);
+        let end = self.b.use_var(self.s_end);
+        let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, end);
+        self.b.ins().brif(past, done, &[], check, &[]);
+        self.b.switch_to_block(check);
+        let st = self.status_of(l);
+        let w = self.b.ins().icmp_imm_s(IntCC::Equal, st, status::WAIT);
+        self.b.ins().brif(w, run, &[], next, &[]);
+        self.b.switch_to_block(run);
+        body(self, l);
+        self.b.ins().jump(next, &[]);
+        self.b.switch_to_block(next);
+        let l1 = self.b.ins().iadd_imm_s(l, 1);
+        self.b.ins().jump(head, &[BlockArg::Value(l1)]);
+        self.b.switch_to_block(done);
+    }
+
+    /// The end of a phase: resolve the barrier the waiting lanes are at.
+    pub(crate) fn emit_resolve(&mut self) {
+        let fl = MemFlagsData::trusted();
+        self.b.switch_to_block(self.resolve);
+        // First waiting lane.
+        let head = self.b.create_block();
+        let check = self.b.create_block();
+        let next = self.b.create_block();
+        let none = self.b.create_block();
+        let found = self.b.create_block();
+        let l = self.b.append_block_param(head, types::I32);
+        let first = self.b.append_block_param(found, types::I32);
+        let z = self.b.ins().iconst(types::I32, 0);
+        self.b.ins().jump(head, &[BlockArg::Value(z)]);
+        self.b.switch_to_block(head);
+        let end = self.b.use_var(self.s_end);
+        let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, end);
+        self.b.ins().brif(past, none, &[], check, &[]);
+        self.b.switch_to_block(check);
+        let st = self.status_of(l);
+        let w = self.b.ins().icmp_imm_s(IntCC::Equal, st, status::WAIT);
+        self.b
+            .ins()
+            .brif(w, found, &[BlockArg::Value(l)], next, &[]);
+        self.b.switch_to_block(next);
+        let l1 = self.b.ins().iadd_imm_s(l, 1);
+        self.b.ins().jump(head, &[BlockArg::Value(l1)]);
+
+        // Nobody waits: the block is finished (trapped if a record was written).
+        self.b.switch_to_block(none);
+        let kind = self.b.ins().load(types::I32, fl, self.trap, off::TRAP_KIND);
+        let ret = self.b.create_block();
+        self.b.ins().brif(kind, ret, &[], self.block_next, &[]);
+        self.b.switch_to_block(ret);
+        let one = self.b.ins().iconst(types::I32, 1);
+        self.b.ins().return_(&[one]);
+
+        // Every waiting lane must be at the same barrier.
+        self.b.switch_to_block(found);
+        let a = self.lane_slot_of(self.layout.lane_pc, 4, first);
+        let pc0 = self.b.ins().load(types::I32, fl, a, 0);
+        let diverged = self.b.create_block();
+        let from = self.b.ins().iadd_imm_s(first, 1);
+        self.for_waiting(from, &mut |t, l| {
+            let a = t.lane_slot_of(t.layout.lane_pc, 4, l);
+            let pc = t.b.ins().load(types::I32, fl, a, 0);
+            let differs = t.b.ins().icmp(IntCC::NotEqual, pc, pc0);
+            let same = t.b.create_block();
+            t.b.ins().brif(differs, diverged, &[], same, &[]);
+            t.b.switch_to_block(same);
+        });
+        // Dispatch on the barrier instruction.
+        let barriers: Vec<u32> = self.barrier_pcs.iter().copied().collect();
+        let max = barriers.last().copied().unwrap_or(0);
+        let mut table = Vec::new();
+        let mut blocks = Vec::new();
+        for pc in 0..=max {
+            let blk = if barriers.contains(&pc) {
+                let nb = self.b.create_block();
+                blocks.push((pc, nb));
+                nb
+            } else {
+                self.bad_blk
+            };
+            table.push(self.b.func.dfg.block_call(blk, &[]));
+        }
+        let def = self.b.func.dfg.block_call(self.bad_blk, &[]);
+        let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
+        self.b.ins().br_table(pc0, jt);
+
+        for (pc, blk) in blocks {
+            self.b.switch_to_block(blk);
+            if let Some(&Inst::Reduce { op, ty, dst, src }) = self.p.insts().get(pc as usize) {
+                let bop = match op {
+                    RedOp::Add => BinOp::Add,
+                    RedOp::Min => BinOp::Min,
+                    RedOp::Max => BinOp::Max,
+                    RedOp::Mul => BinOp::Mul,
+                };
+                let acc_t = ops::compute_lane(ty);
+                let acc = self.b.declare_var(acc_t);
+                let init = self.lane_src(src, ty, first);
+                self.b.def_var(acc, init);
+                let from = self.b.ins().iadd_imm_s(first, 1);
+                self.for_waiting(from, &mut |t, l| {
+                    let v = t.lane_src(src, ty, l);
+                    let a = t.b.use_var(acc);
+                    let r = ops::simple_bin(&mut t.b, bop, ty, a, v);
+                    t.b.def_var(acc, r);
+                });
+                let a = self.b.use_var(acc);
+                let bits = ops::to_storage(&mut self.b, ty, a);
+                let off = self.layout.regfile as i32 + dst.0 as i32 * self.layout.stride as i32 * 8;
+                self.for_waiting(first, &mut |t, l| {
+                    let li = t.b.ins().uextend(types::I64, l);
+                    let o = t.b.ins().ishl_imm_s(li, 3);
+                    let ad = t.b.ins().iadd(t.scratch, o);
+                    t.b.ins().store(fl, bits, ad, off);
+                });
+            }
+            // Release the waiting lanes after the barrier.
+            self.for_waiting(first, &mut |t, l| {
+                let a = t.lane_slot_of(t.layout.lane_pc, 4, l);
+                let p = t.b.ins().iconst(types::I32, pc as i64 + 1);
+                t.b.ins().store(fl, p, a, 0);
+                let a = t.lane_slot_of(t.layout.lane_status, 4, l);
+                let r = t.b.ins().iconst(types::I32, status::READY);
+                t.b.ins().store(fl, r, a, 0);
+            });
+            self.b.ins().jump(self.phase_start, &[]);
+        }
+
+        // Divergent barrier: every waiting lane traps; the lowest one (at its barrier) is
+        // reported.
+        self.b.switch_to_block(diverged);
+        let (dl, dpc) = (first, pc0);
+        let fl = MemFlagsData::trusted();
+        let k = self
+            .b
+            .ins()
+            .iconst(types::I32, TrapKind::DivergentBarrier.code() as i64);
+        let blk = self.b.use_var(self.blk);
+        let z32 = self.b.ins().iconst(types::I32, 0);
+        let z64 = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().store(fl, k, self.trap, off::TRAP_KIND);
+        self.b.ins().store(fl, dpc, self.trap, off::TRAP_PC);
+        self.b.ins().store(fl, blk, self.trap, off::TRAP_BLOCK);
+        self.b.ins().store(fl, dl, self.trap, off::TRAP_LANE);
+        self.b.ins().store(fl, z32, self.trap, off::TRAP_SPACE);
+        self.b.ins().store(fl, z64, self.trap, off::TRAP_OFFSET);
+        self.b.ins().store(fl, z64, self.trap, off::TRAP_OFFSET_HI);
+        let one = self.b.ins().iconst(types::I32, 1);
+        self.b.ins().return_(&[one]);
+    }
+}

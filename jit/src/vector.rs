@@ -1,0 +1,1605 @@
+//! The vector strategy: the program translated once more with lanes as the vector dimension.
+//!
+//! A *group* of G consecutive lanes of a block (G = [`crate::JitOptions::group`], 8 by
+//! default) runs the vector copy of the program together. Registers the analysis proves
+//! uniform stay scalar (splatted when combined with per-lane values); the others are held as
+//! G/4 `I32X4`/`F32X4` or G/2 `I64X2`/`F64X2` vectors. Vector code only runs while the lanes
+//! of the group are converged, so uniform branches and loops are ordinary CLIF control flow.
+//!
+//! Anything that would need lanes to separate *bails out*: a conditional branch or loop whose
+//! lanes disagree, an access that fails its bounds/alignment check in some lane, a division
+//! that traps in some lane, fuel exhaustion, `call`/`ret`, or running off the end. A bail-out
+//! at instruction `pc` stores the group's registers to the scratch register file and runs
+//! the group's lanes one after another in the scalar code, each resuming at `pc`: that code
+//! re-executes the instruction per lane and reports traps exactly like the scalar strategy
+//! (lowest lane first). Lanes that do not fill a whole group run in scalar code from pc 0.
+//!
+//! Accesses whose index is `%gid` or `%lane` with the element size as scale are contiguous:
+//! one bounds check per group and plain vector loads/stores. Other per-lane addresses are
+//! checked per lane, then gathered/scattered with lane extracts/inserts.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::Variable;
+use holovm_isa::{Addr, BinOp, Cmp, Inst, SharedAddr, Special, Src, Ty};
+
+use crate::analysis::Class;
+use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
+use crate::translate::{MemOff, SpaceRef, Tr, TrError, TrResult};
+
+/// Variables of the vector copy of the program.
+pub(crate) struct VState {
+    /// Per register: the scalar variable (uniform registers).
+    pub uregs: Vec<Option<Variable>>,
+    /// Per register: the vector part variables (per-lane registers).
+    pub vregs: Vec<Vec<Variable>>,
+    /// Per predicate: the `I8` variable (uniform predicates).
+    pub upreds: Vec<Option<Variable>>,
+    /// Per predicate: the lane-mask part variables.
+    pub vpreds: Vec<Vec<Variable>>,
+    /// Per predicate: affine predicates (`%gid`/`%lane` compared with a uniform value) keep
+    /// only the uniform operand; masks are built on demand and branches test the first and
+    /// last lane.
+    pub apreds: Vec<Option<(Affine, Variable)>>,
+    /// Fuel left, the same for every lane of the group.
+    pub vfuel: Variable,
+    /// The bail-out block (parameter: the pc to resume at).
+    pub bail: Block,
+    /// Vector blocks per pc.
+    pub blocks: Vec<Option<Block>>,
+    /// `%block * %bdim` of the current block (`I32`).
+    pub bbase: Variable,
+}
+
+/// An affine predicate: `special CMP u` (or `u CMP special`) with `u` uniform, for a monotone
+/// comparison (so the group's first and last lanes decide "all" and "any").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Affine {
+    cmp: Cmp,
+    ty: Ty,
+    gid: bool,
+    /// The special register is the left operand.
+    special_lhs: bool,
+}
+
+impl Affine {
+    /// The `u` that makes the predicate false in every lane (the initial state).
+    fn all_false(&self) -> u64 {
+        let max = if self.ty == Ty::I64 {
+            i64::MAX as u64
+        } else {
+            self.ty.mask()
+        };
+        match (self.cmp, self.special_lhs) {
+            (Cmp::Lt, true) | (Cmp::Gt, false) => 0,
+            _ => max,
+        }
+    }
+
+    /// Recognises `setp` forms that qualify.
+    fn of(inst: &Inst, uniform: &dyn Fn(&Src) -> bool) -> Option<Affine> {
+        let Inst::Setp { cmp, ty, a, b, .. } = *inst else {
+            return None;
+        };
+        if !matches!(ty, Ty::U32 | Ty::U64 | Ty::I64) {
+            return None;
+        }
+        let special = |s: &Src| match s {
+            Src::Special(Special::GlobalId) => Some(true),
+            Src::Special(Special::Lane) => Some(false),
+            _ => None,
+        };
+        let (gid, special_lhs) = match (special(&a), special(&b)) {
+            (Some(g), None) if uniform(&b) => (g, true),
+            (None, Some(g)) if uniform(&a) => (g, false),
+            _ => return None,
+        };
+        let ok = matches!(
+            (cmp, special_lhs),
+            (Cmp::Lt | Cmp::Gt | Cmp::Ge, true) | (Cmp::Lt | Cmp::Gt | Cmp::Le, false)
+        );
+        ok.then_some(Affine {
+            cmp,
+            ty,
+            gid,
+            special_lhs,
+        })
+    }
+}
+
+/// A contiguous access site: `base + index * size` with index `%gid` or `%lane`.
+#[derive(Clone, Copy, Debug)]
+struct Contig {
+    space: SpaceRef,
+    base: u64,
+    size: u32,
+    gid: bool,
+}
+
+/// A value in vector code: one scalar for all lanes, or vector parts.
+#[derive(Clone, Debug)]
+pub(crate) enum VV {
+    U(Value),
+    V(Vec<Value>),
+}
+
+/// How the lanes of a group address memory.
+enum Mode {
+    /// The same address in every lane.
+    Uniform,
+    /// `base + (first index + lane) * size`: one contiguous run.
+    Contig,
+    /// Anything else.
+    Lanes,
+}
+
+fn vec_of(lane: Type) -> Type {
+    lane.by(128 / lane.bits()).unwrap_or(lane)
+}
+
+impl Tr<'_, '_> {
+    fn vs(&self) -> TrResult<&VState> {
+        self.v
+            .as_ref()
+            .ok_or_else(|| TrError("no vector state".into()))
+    }
+
+    /// Emits the group loop head and the vector copy of the program.
+    pub(crate) fn emit_vector(&mut self, tail: Block) -> TrResult<()> {
+        let g = self.g;
+        if g == 0 || !g.is_multiple_of(4) {
+            return Err(TrError(format!("bad group size {g}")));
+        }
+        let n = self.p.insts().len();
+        let mut uregs = Vec::new();
+        let mut vregs = Vec::new();
+        for (r, class) in self.an.reg_class.iter().enumerate() {
+            let lane = class.lane_type();
+            if self.an.reg_uniform[r] {
+                uregs.push(Some(self.b.declare_var(lane)));
+                vregs.push(Vec::new());
+            } else {
+                let vt = vec_of(lane);
+                let parts = g / vt.lane_count();
+                uregs.push(None);
+                vregs.push((0..parts).map(|_| self.b.declare_var(vt)).collect());
+            }
+        }
+        let mut upreds = Vec::new();
+        let mut vpreds = Vec::new();
+        let mut apreds = Vec::new();
+        let affine = self.affine_preds();
+        for (p, &bits) in self.an.pred_bits.iter().enumerate() {
+            if let Some(a) = affine[p] {
+                apreds.push(Some((a, self.b.declare_var(compute_lane(a.ty)))));
+                upreds.push(None);
+                vpreds.push(Vec::new());
+                continue;
+            }
+            apreds.push(None);
+            if self.an.pred_uniform[p] {
+                upreds.push(Some(self.b.declare_var(types::I8)));
+                vpreds.push(Vec::new());
+            } else {
+                let vt = if bits == 64 {
+                    types::I64X2
+                } else {
+                    types::I32X4
+                };
+                let parts = g / vt.lane_count();
+                upreds.push(None);
+                vpreds.push((0..parts).map(|_| self.b.declare_var(vt)).collect());
+            }
+        }
+        let vfuel = self.b.declare_var(types::I64);
+        let vlimit = self.b.declare_var(types::I32);
+        let bbase = self.b.declare_var(types::I32);
+        let apreds_init = apreds.clone();
+        let bail = self.b.create_block();
+        self.b.set_cold_block(bail);
+        self.v = Some(VState {
+            uregs,
+            vregs,
+            upreds,
+            vpreds,
+            apreds,
+            vfuel,
+            bail,
+            blocks: vec![None; n + 1],
+            bbase,
+        });
+
+        // Per block: the lane limit of the contiguous accesses ("check the launch range once").
+        self.b.switch_to_block(self.block_init);
+        let blk = self.b.use_var(self.blk);
+        let base = self.b.ins().imul(blk, self.bdim);
+        self.b.def_var(bbase, base);
+        let limit = self.contig_limit();
+        self.b.def_var(vlimit, limit);
+        self.b.ins().jump(self.group_head, &[]);
+
+        // Group head: a full group in bounds runs vector code, the rest goes to the scalar
+        // tail.
+        self.b.switch_to_block(self.group_head);
+        let l0 = self.b.use_var(self.lane0);
+        let end = self.b.ins().iadd_imm_s(l0, g as i64);
+        let lim = self.b.use_var(vlimit);
+        let full = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, lim);
+        let entry = self.b.create_block();
+        self.b.ins().brif(full, entry, &[], tail, &[]);
+
+        // Vector entry: zero registers, full fuel.
+        self.b.switch_to_block(entry);
+        {
+            let v = self.vs()?;
+            let regs: Vec<(Option<Variable>, Vec<Variable>, Class)> = v
+                .uregs
+                .iter()
+                .zip(&v.vregs)
+                .zip(&self.an.reg_class)
+                .map(|((u, vv), c)| (*u, vv.clone(), *c))
+                .collect();
+            let preds: Vec<(Option<Variable>, Vec<Variable>, u32)> = v
+                .upreds
+                .iter()
+                .zip(&v.vpreds)
+                .zip(&self.an.pred_bits)
+                .map(|((u, vv), b)| (*u, vv.clone(), *b))
+                .collect();
+            for (u, parts, c) in regs {
+                let lane = c.lane_type();
+                if let Some(u) = u {
+                    let z = konst(&mut self.b, lane, 0);
+                    self.b.def_var(u, z);
+                }
+                for p in parts {
+                    let z = konst(&mut self.b, vec_of(lane), 0);
+                    self.b.def_var(p, z);
+                }
+            }
+            for (u, parts, bits) in preds {
+                if let Some(u) = u {
+                    let z = self.b.ins().iconst(types::I8, 0);
+                    self.b.def_var(u, z);
+                }
+                let vt = if bits == 64 {
+                    types::I64X2
+                } else {
+                    types::I32X4
+                };
+                for p in parts {
+                    let z = konst(&mut self.b, vt, 0);
+                    self.b.def_var(p, z);
+                }
+            }
+        }
+        for (a, var) in apreds_init.into_iter().flatten() {
+            let z = konst(&mut self.b, compute_lane(a.ty), a.all_false());
+            self.b.def_var(var, z);
+        }
+        self.b.def_var(vfuel, self.fuel);
+        let b0 = self.v_block(0)?;
+        self.b.ins().jump(b0, &[]);
+
+        self.emit_vector_program()?;
+        self.emit_bail()?;
+        Ok(())
+    }
+
+    fn v_block(&mut self, pc: u32) -> TrResult<Block> {
+        let existing = self.vs()?.blocks.get(pc as usize).copied().flatten();
+        if let Some(b) = existing {
+            return Ok(b);
+        }
+        let blk = self.b.create_block();
+        if let Some(v) = self.v.as_mut() {
+            if let Some(slot) = v.blocks.get_mut(pc as usize) {
+                *slot = Some(blk);
+            }
+        }
+        Ok(blk)
+    }
+
+    /// Jumps to the bail-out block, resuming at `pc`.
+    fn v_bail(&mut self, pc: u32) -> TrResult<()> {
+        let bail = self.vs()?.bail;
+        self.resume_pcs.insert(pc);
+        let p = self.b.ins().iconst(types::I32, pc as i64);
+        self.b.ins().jump(bail, &[BlockArg::Value(p)]);
+        Ok(())
+    }
+
+    /// `if cond { bail(pc) }`, continuing in a new block.
+    fn v_bail_if(&mut self, cond: Value, pc: u32) -> TrResult<()> {
+        let bail = self.vs()?.bail;
+        self.resume_pcs.insert(pc);
+        let p = self.b.ins().iconst(types::I32, pc as i64);
+        let cont = self.b.create_block();
+        self.b
+            .ins()
+            .brif(cond, bail, &[BlockArg::Value(p)], cont, &[]);
+        self.b.switch_to_block(cont);
+        Ok(())
+    }
+
+    /// The bail-out block: spill every register of the group, then run its lanes in scalar
+    /// code from the bail pc.
+    fn emit_bail(&mut self) -> TrResult<()> {
+        let g = self.g;
+        let (bail, uregs, vregs, upreds, vpreds, apreds, vfuel) = {
+            let v = self.vs()?;
+            (
+                v.bail,
+                v.uregs.clone(),
+                v.vregs.clone(),
+                v.upreds.clone(),
+                v.vpreds.clone(),
+                v.apreds.clone(),
+                v.vfuel,
+            )
+        };
+        self.b.switch_to_block(bail);
+        let pc = self.b.append_block_param(bail, types::I32);
+        let fl = MemFlagsData::trusted();
+        let (live_r, live_p) = self.spill_set();
+        for (r, class) in self.an.reg_class.clone().iter().enumerate() {
+            if live_r[r / 64] & (1 << (r % 64)) == 0 {
+                continue;
+            }
+            let lane = class.lane_type();
+            let base = self.layout.regfile as i32 + (r as u32 * g * 8) as i32;
+            if let Some(u) = uregs[r] {
+                let v = self.b.use_var(u);
+                let i = self.u_to_i64(v);
+                let s = self.b.ins().splat(types::I64X2, i);
+                for k in 0..g / 2 {
+                    self.b
+                        .ins()
+                        .store(fl, s, self.scratch, base + k as i32 * 16);
+                }
+            } else {
+                for (k, &pv) in vregs[r].iter().enumerate() {
+                    let v = self.b.use_var(pv);
+                    if lane.bits() == 32 {
+                        let iv = bitcast(&mut self.b, types::I32X4, v);
+                        let lo = self.b.ins().uwiden_low(iv);
+                        let hi = self.b.ins().uwiden_high(iv);
+                        let o = base + k as i32 * 32;
+                        self.b.ins().store(fl, lo, self.scratch, o);
+                        self.b.ins().store(fl, hi, self.scratch, o + 16);
+                    } else {
+                        let iv = bitcast(&mut self.b, types::I64X2, v);
+                        self.b
+                            .ins()
+                            .store(fl, iv, self.scratch, base + k as i32 * 16);
+                    }
+                }
+            }
+        }
+        for (p, &bits) in self.an.pred_bits.clone().iter().enumerate() {
+            if live_p & (1 << (p % 16)) == 0 {
+                continue;
+            }
+            let base = self.layout.predfile as i32 + (p as u32 * g * 8) as i32;
+            if let Some(u) = upreds[p] {
+                let v = self.b.use_var(u);
+                let i = self.b.ins().uextend(types::I64, v);
+                let s = self.b.ins().splat(types::I64X2, i);
+                for k in 0..g / 2 {
+                    self.b
+                        .ins()
+                        .store(fl, s, self.scratch, base + k as i32 * 16);
+                }
+            } else {
+                let masks: Vec<Value> = match apreds[p] {
+                    Some((a, var)) => self.affine_masks(a, var),
+                    None => vpreds[p].iter().map(|&pv| self.b.use_var(pv)).collect(),
+                };
+                for (k, &m) in masks.iter().enumerate() {
+                    if bits == 64 {
+                        let one = konst(&mut self.b, types::I64X2, 1);
+                        let v = self.b.ins().band(m, one);
+                        self.b
+                            .ins()
+                            .store(fl, v, self.scratch, base + k as i32 * 16);
+                    } else {
+                        let one = konst(&mut self.b, types::I32X4, 1);
+                        let v = self.b.ins().band(m, one);
+                        let lo = self.b.ins().uwiden_low(v);
+                        let hi = self.b.ins().uwiden_high(v);
+                        let o = base + k as i32 * 32;
+                        self.b.ins().store(fl, lo, self.scratch, o);
+                        self.b.ins().store(fl, hi, self.scratch, o + 16);
+                    }
+                }
+            }
+        }
+        let l0 = self.b.use_var(self.lane0);
+        self.b.def_var(self.s_lane, l0);
+        let end = self.b.ins().iadd_imm_s(l0, g as i64);
+        self.b.def_var(self.s_end, end);
+        let one = self.b.ins().iconst(types::I8, 1);
+        self.b.def_var(self.s_resume, one);
+        self.b.def_var(self.bail_pc, pc);
+        let f = self.b.use_var(vfuel);
+        self.b.def_var(self.bail_fuel, f);
+        self.b.ins().jump(self.lane_head, &[]);
+        Ok(())
+    }
+
+    /// A uniform register value (its storage lane type) as its 64-bit register image.
+    fn u_to_i64(&mut self, v: Value) -> Value {
+        let t = self.b.func.dfg.value_type(v);
+        if t.bits() == 64 {
+            bitcast(&mut self.b, types::I64, v)
+        } else {
+            let i = bitcast(&mut self.b, types::I32, v);
+            self.b.ins().uextend(types::I64, i)
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Operands
+    // ---------------------------------------------------------------------------------
+
+    /// First lane index of the group (`%lane` of lane 0), `I32`.
+    fn v_lane0(&mut self) -> Value {
+        self.b.use_var(self.lane0)
+    }
+
+    /// `%gid` of the group's lane 0, `I32`.
+    fn v_gid0(&mut self) -> Value {
+        let base = match self.v.as_ref() {
+            Some(v) => self.b.use_var(v.bbase),
+            None => {
+                let blk = self.b.use_var(self.blk);
+                self.b.ins().imul(blk, self.bdim)
+            }
+        };
+        let l0 = self.b.use_var(self.lane0);
+        self.b.ins().iadd(base, l0)
+    }
+
+    /// `first + [0, 1, 2, ...]` as vector parts of `ty`'s compute type.
+    /// (Read as a float type, a special register's bits are reinterpreted, as in scalar code.)
+    fn v_iota(&mut self, ty: Ty, first: Value) -> Vec<Value> {
+        let ft = compute_vec(ty);
+        let vt = ft.as_int();
+        let lanes = vt.lane_count();
+        let first = if vt.lane_bits() == 64 {
+            self.b.ins().uextend(types::I64, first)
+        } else {
+            first
+        };
+        let mut bytes = Vec::new();
+        for i in 0..lanes as u64 {
+            if vt.lane_bits() == 64 {
+                bytes.extend_from_slice(&i.to_le_bytes());
+            } else {
+                bytes.extend_from_slice(&(i as u32).to_le_bytes());
+            }
+        }
+        let c = self.b.func.dfg.constants.insert(bytes.into());
+        let iota = self.b.ins().vconst(vt, c);
+        (0..self.g / lanes)
+            .map(|k| {
+                let s = self.b.ins().iadd_imm_s(first, (k * lanes) as i64);
+                let sp = self.b.ins().splat(vt, s);
+                let v = self.b.ins().iadd(sp, iota);
+                bitcast(&mut self.b, ft, v)
+            })
+            .collect()
+    }
+
+    fn v_read(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
+        let ct = compute_lane(ty);
+        Ok(match src {
+            Src::Reg(r) => {
+                let r = r.0 as usize;
+                let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
+                if class.lane_type().bits() != ct.bits() {
+                    return Err(TrError(format!("r{r} read with a different width")));
+                }
+                let (u, parts) = {
+                    let v = self.vs()?;
+                    (v.uregs[r], v.vregs[r].clone())
+                };
+                if let Some(u) = u {
+                    let v = self.b.use_var(u);
+                    VV::U(bitcast(&mut self.b, ct, v))
+                } else {
+                    let vt = compute_vec(ty);
+                    VV::V(
+                        parts
+                            .iter()
+                            .map(|&p| {
+                                let v = self.b.use_var(p);
+                                bitcast(&mut self.b, vt, v)
+                            })
+                            .collect(),
+                    )
+                }
+            }
+            Src::Special(Special::Lane) => {
+                let f = self.v_lane0();
+                VV::V(self.v_iota(ty, f))
+            }
+            Src::Special(Special::GlobalId) => {
+                let f = self.v_gid0();
+                VV::V(self.v_iota(ty, f))
+            }
+            other => VV::U(self.s_read_uniform(other, ty)),
+        })
+    }
+
+    /// Reads a uniform operand (parameter, immediate, `%block`, `%bdim`, `%gdim`) as `ty`.
+    fn s_read_uniform(&mut self, src: Src, ty: Ty) -> Value {
+        let v = match src {
+            Src::Imm(bits) => return ops::imm(&mut self.b, ty, bits),
+            Src::Param(i) => self.param_scalar(i),
+            Src::Special(Special::Block) => {
+                let v = self.b.use_var(self.blk);
+                self.b.ins().uextend(types::I64, v)
+            }
+            Src::Special(Special::BlockDim) => self.b.ins().uextend(types::I64, self.bdim),
+            Src::Special(Special::GridDim) => self.b.ins().uextend(types::I64, self.gdim),
+            _ => self.b.ins().iconst(types::I64, 0),
+        };
+        ops::from_storage(&mut self.b, ty, v)
+    }
+
+    fn v_write(&mut self, dst: u8, ty: Ty, val: VV) -> TrResult<()> {
+        let r = dst as usize;
+        let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
+        let lane = class.lane_type();
+        if lane.bits() != ty.bits() {
+            return Err(TrError(format!("r{r} written with a different width")));
+        }
+        let (u, parts) = {
+            let v = self.vs()?;
+            (v.uregs[r], v.vregs[r].clone())
+        };
+        match (u, val) {
+            (Some(u), VV::U(x)) => {
+                let x = bitcast(&mut self.b, lane, x);
+                self.b.def_var(u, x);
+            }
+            (Some(_), VV::V(_)) => {
+                return Err(TrError(format!("per-lane value written to uniform r{r}")));
+            }
+            (None, val) => {
+                let ps = self.parts(ty, val);
+                let vt = vec_of(lane);
+                for (pv, x) in parts.iter().zip(ps) {
+                    let x = bitcast(&mut self.b, vt, x);
+                    self.b.def_var(*pv, x);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Vector parts of a value of `ty` (splatting a uniform one).
+    fn parts(&mut self, ty: Ty, v: VV) -> Vec<Value> {
+        match v {
+            VV::V(p) => p,
+            VV::U(x) => {
+                let vt = compute_vec(ty);
+                let s = self.b.ins().splat(vt, x);
+                vec![s; (self.g / vt.lane_count()) as usize]
+            }
+        }
+    }
+
+    /// The G lane values of a value of `ty`.
+    fn lanes(&mut self, ty: Ty, v: &VV) -> Vec<Value> {
+        match v {
+            VV::U(x) => vec![*x; self.g as usize],
+            VV::V(parts) => {
+                let per = compute_vec(ty).lane_count();
+                let mut out = Vec::with_capacity(self.g as usize);
+                for &p in parts {
+                    for l in 0..per {
+                        out.push(self.b.ins().extractlane(p, l as u8));
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Vector parts of `ty` from G lane values.
+    fn build_parts(&mut self, ty: Ty, lanes: &[Value]) -> Vec<Value> {
+        let vt = compute_vec(ty);
+        let per = vt.lane_count() as usize;
+        lanes
+            .chunks(per)
+            .map(|ch| {
+                let mut v = self.b.ins().splat(vt, ch[0]);
+                for (i, &x) in ch.iter().enumerate().skip(1) {
+                    v = self.b.ins().insertlane(v, x, i as u8);
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// Lane `l` of an index operand, as `u64`.
+    fn v_lane_u64(&mut self, src: Src, l: u32) -> Value {
+        match src {
+            Src::Reg(r) => {
+                let r = r.0 as usize;
+                let (u, parts) = match self.v.as_ref() {
+                    Some(v) => (v.uregs[r], v.vregs[r].clone()),
+                    None => (None, Vec::new()),
+                };
+                if let Some(u) = u {
+                    let v = self.b.use_var(u);
+                    return self.u_to_i64(v);
+                }
+                if parts.is_empty() {
+                    return self.b.ins().iconst(types::I64, 0);
+                }
+                let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
+                let vt = vec_of(class.lane_type());
+                let per = vt.lane_count();
+                let p = self.b.use_var(parts[(l / per) as usize]);
+                let iv = bitcast(&mut self.b, vt.as_int(), p);
+                let x = self.b.ins().extractlane(iv, (l % per) as u8);
+                if vt.lane_bits() == 64 {
+                    x
+                } else {
+                    self.b.ins().uextend(types::I64, x)
+                }
+            }
+            Src::Special(Special::Lane) => {
+                let f = self.v_lane0();
+                let x = self.b.ins().iadd_imm_s(f, l as i64);
+                self.b.ins().uextend(types::I64, x)
+            }
+            Src::Special(Special::GlobalId) => {
+                let f = self.v_gid0();
+                let x = self.b.ins().iadd_imm_s(f, l as i64);
+                self.b.ins().uextend(types::I64, x)
+            }
+            other => self.s_read_uniform(other, Ty::U64),
+        }
+    }
+
+    fn is_uniform_src(&self, s: &Src) -> bool {
+        match s {
+            Src::Reg(r) => self
+                .an
+                .reg_uniform
+                .get(r.0 as usize)
+                .copied()
+                .unwrap_or(false),
+            Src::Special(Special::Lane) | Src::Special(Special::GlobalId) => false,
+            _ => true,
+        }
+    }
+
+    /// The contiguous-site description of an access, if it is one: index `%gid`/`%lane`
+    /// scaled by the access size, from an aligned constant base.
+    fn contig(global: Option<&Addr>, shared: Option<&SharedAddr>, size: u32) -> Option<Contig> {
+        let (space, base, index, scale) = match (global, shared) {
+            (Some(Addr::BufferIndex { buf, index, scale }), _) => {
+                (SpaceRef::Param(*buf), 0u64, *index, *scale)
+            }
+            (
+                Some(Addr::Phi {
+                    class,
+                    page,
+                    byte,
+                    index: Some((index, scale)),
+                }),
+                _,
+            ) => {
+                let base = *class as u64 * holovm_isa::POOL_CLASS_BYTES as u64
+                    + *page as u64 * holovm_isa::POOL_PAGE_BYTES as u64
+                    + *byte as u64;
+                (SpaceRef::Pool, base, *index, *scale)
+            }
+            (
+                None,
+                Some(SharedAddr {
+                    index: Some((index, scale)),
+                    offset,
+                }),
+            ) => (SpaceRef::Shared, *offset as u64, *index, *scale),
+            _ => return None,
+        };
+        let gid = match index {
+            Src::Special(Special::GlobalId) => true,
+            Src::Special(Special::Lane) => false,
+            _ => return None,
+        };
+        if scale as u32 != size || !base.is_multiple_of(size as u64) {
+            return None;
+        }
+        Some(Contig {
+            space,
+            base,
+            size,
+            gid,
+        })
+    }
+
+    /// Every contiguous site of the program.
+    fn contig_sites(&self) -> Vec<Contig> {
+        let mut v = Vec::new();
+        for inst in self.p.insts() {
+            let c = match inst {
+                Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => {
+                    Self::contig(Some(addr), None, ty.size())
+                }
+                Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => {
+                    Self::contig(None, Some(addr), ty.size())
+                }
+                _ => None,
+            };
+            v.extend(c);
+        }
+        v
+    }
+
+    /// The number of leading lanes of the current block for which every contiguous site is
+    /// in bounds (`I32`, at most `bdim`).
+    fn contig_limit(&mut self) -> Value {
+        let sites = self.contig_sites();
+        let bdim64 = self.b.ins().uextend(types::I64, self.bdim);
+        let mut limit = bdim64;
+        let blk = self.b.use_var(self.blk);
+        let blk64 = self.b.ins().uextend(types::I64, blk);
+        let start = self.b.ins().imul(blk64, bdim64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        for c in sites {
+            let (_, len) = self.space_base(c.space);
+            let basev = self.b.ins().iconst(types::I64, c.base as i64);
+            let short = self.b.ins().icmp(IntCC::UnsignedLessThan, len, basev);
+            let d = self.b.ins().isub(len, basev);
+            let avail = self.b.ins().select(short, zero, d);
+            // Indices 0..cnt are in bounds.
+            let cnt = self
+                .b
+                .ins()
+                .ushr_imm_s(avail, c.size.trailing_zeros() as i64);
+            let lanes = if c.gid {
+                let below = self.b.ins().icmp(IntCC::UnsignedLessThan, cnt, start);
+                let d = self.b.ins().isub(cnt, start);
+                self.b.ins().select(below, zero, d)
+            } else {
+                cnt
+            };
+            limit = self.b.ins().umin(limit, lanes);
+        }
+        self.b.ins().ireduce(types::I32, limit)
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Memory
+    // ---------------------------------------------------------------------------------
+
+    /// Computes and checks the addresses of an access (bailing out if any lane would trap).
+    /// Returns the mode and the addresses (one for uniform/contiguous, G for per-lane).
+    fn v_addrs(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> TrResult<(Mode, Vec<Value>)> {
+        if let Some(c) = Self::contig(global, shared, size) {
+            // In bounds for the whole group: the group lies below the block's `vlimit`.
+            let first = if c.gid { self.v_gid0() } else { self.v_lane0() };
+            let first = self.b.ins().uextend(types::I64, first);
+            let off = self.b.ins().imul_imm_s(first, size as i64);
+            let off = self.b.ins().iadd_imm_s(off, c.base as i64);
+            let ptr = self.space_ptr(c.space);
+            let a = self.b.ins().iadd(ptr, off);
+            return Ok((Mode::Contig, vec![a]));
+        }
+        let uniform = match (global, shared) {
+            (Some(a), _) => match a {
+                Addr::BufferOffset { .. } | Addr::Phi { index: None, .. } => true,
+                Addr::BufferIndex { index, .. } => self.is_uniform_src(index),
+                Addr::Phi {
+                    index: Some((s, _)),
+                    ..
+                } => self.is_uniform_src(s),
+                Addr::RegisterIndirect { base, .. } => self.is_uniform_src(&Src::Reg(*base)),
+                Addr::RegisterIndirectComputed { handle, offset } => {
+                    self.is_uniform_src(&Src::Reg(*handle))
+                        && self.is_uniform_src(&Src::Reg(*offset))
+                }
+            },
+            (None, Some(s)) => match s.index {
+                None => true,
+                Some((src, _)) => self.is_uniform_src(&src),
+            },
+            (None, None) => return Err(TrError("no address".into())),
+        };
+        let mode = if uniform { Mode::Uniform } else { Mode::Lanes };
+        if !uniform {
+            if let Some(addrs) = self.v_gather32(pc, global, shared, size)? {
+                return Ok((Mode::Lanes, addrs));
+            }
+        }
+        let off_of = |t: &mut Self, l: u32| -> MemOff {
+            let mut rd = |t2: &mut Self, s: Src| t2.v_lane_u64(s, l);
+            match (global, shared) {
+                (Some(a), _) => t.global_off(a, &mut rd),
+                (None, Some(s)) => t.shared_off(s, &mut rd),
+                (None, None) => unreachable!("checked above"),
+            }
+        };
+        match mode {
+            Mode::Uniform | Mode::Contig => {
+                let m = off_of(self, 0);
+                let (ptr, len) = self.space_base(m.space);
+                let (oob, _) = self.bad_flags(&m, len, size);
+                let bad = if size > 1 {
+                    let low = self.b.ins().band_imm_s(m.off, size as i64 - 1);
+                    let mis = self.b.ins().icmp_imm_s(IntCC::NotEqual, low, 0);
+                    self.b.ins().bor(oob, mis)
+                } else {
+                    oob
+                };
+                self.v_bail_if(bad, pc)?;
+                let a = self.b.ins().iadd(ptr, m.off);
+                Ok((mode, vec![a]))
+            }
+            Mode::Lanes => {
+                let ms: Vec<MemOff> = (0..self.g).map(|l| off_of(self, l)).collect();
+                // Dynamic spaces: every lane must name lane 0's space (else bail).
+                let mut bad: Option<Value> = None;
+                if let SpaceRef::Dynamic(h0) = ms[0].space {
+                    for m in &ms[1..] {
+                        if let SpaceRef::Dynamic(h) = m.space {
+                            let d = self.b.ins().icmp(IntCC::NotEqual, h, h0);
+                            bad = Some(self.or_flag(bad, d));
+                        }
+                    }
+                }
+                let (ptr, len) = self.space_base(ms[0].space);
+                let mut addrs = Vec::with_capacity(ms.len());
+                for m in &ms {
+                    let (oob, mis) = self.bad_flags(m, len, size);
+                    let f = match mis {
+                        Some(mis) => self.b.ins().bor(oob, mis),
+                        None => oob,
+                    };
+                    bad = Some(self.or_flag(bad, f));
+                    addrs.push(m.off);
+                }
+                if let Some(bad) = bad {
+                    self.v_bail_if(bad, pc)?;
+                }
+                let addrs = addrs
+                    .into_iter()
+                    .map(|o| self.b.ins().iadd(ptr, o))
+                    .collect();
+                Ok((mode, addrs))
+            }
+        }
+    }
+
+    /// Per-lane addresses `base + idx * scale` where `idx` is a per-lane 32-bit register:
+    /// the bounds and alignment checks run on the index vectors (one compare per 4 lanes)
+    /// instead of lane by lane. `None` when the access has another shape.
+    fn v_gather32(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> TrResult<Option<Vec<Value>>> {
+        let (space, base, index, scale) = match (global, shared) {
+            (Some(Addr::BufferIndex { buf, index, scale }), _) => {
+                (SpaceRef::Param(*buf), 0u64, *index, *scale)
+            }
+            (
+                Some(Addr::Phi {
+                    class,
+                    page,
+                    byte,
+                    index: Some((index, scale)),
+                }),
+                _,
+            ) => {
+                let base = *class as u64 * holovm_isa::POOL_CLASS_BYTES as u64
+                    + *page as u64 * holovm_isa::POOL_PAGE_BYTES as u64
+                    + *byte as u64;
+                (SpaceRef::Pool, base, *index, *scale)
+            }
+            (
+                None,
+                Some(SharedAddr {
+                    index: Some((index, scale)),
+                    offset,
+                }),
+            ) => (SpaceRef::Shared, *offset as u64, *index, *scale),
+            _ => return Ok(None),
+        };
+        let Src::Reg(r) = index else { return Ok(None) };
+        let r = r.0 as usize;
+        let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
+        let parts = self.vs()?.vregs.get(r).cloned().unwrap_or_default();
+        let scale = scale as u32;
+        if class.lane_type().bits() != 32
+            || parts.is_empty()
+            || !scale.is_power_of_two()
+            || !base.is_multiple_of(size as u64)
+            || (scale < size && !size.is_multiple_of(scale))
+        {
+            return Ok(None);
+        }
+        let sh = scale.trailing_zeros() as i64;
+        // In bounds <=> idx <= (len - base - size) >> sh (and len >= base + size).
+        let (ptr, len) = self.space_base(space);
+        let need = self.b.ins().iconst(types::I64, (base + size as u64) as i64);
+        let short = self.b.ins().icmp(IntCC::UnsignedLessThan, len, need);
+        let room = self.b.ins().isub(len, need);
+        let lim = self.b.ins().ushr_imm_s(room, sh);
+        let cap = self.b.ins().iconst(types::I64, u32::MAX as i64);
+        let lim = self.b.ins().umin(lim, cap);
+        let lim = self.b.ins().ireduce(types::I32, lim);
+        let limv = self.b.ins().splat(types::I32X4, lim);
+        let mut ok: Option<Value> = None;
+        let mut idxs = Vec::with_capacity(parts.len());
+        for &pv in &parts {
+            let v = self.b.use_var(pv);
+            let iv = bitcast(&mut self.b, types::I32X4, v);
+            idxs.push(iv);
+            let mut good = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, iv, limv);
+            if scale < size {
+                let m = konst(&mut self.b, types::I32X4, (size / scale - 1) as u64);
+                let low = self.b.ins().band(iv, m);
+                let z = konst(&mut self.b, types::I32X4, 0);
+                let al = self.b.ins().icmp(IntCC::Equal, low, z);
+                good = self.b.ins().band(good, al);
+            }
+            ok = Some(match ok {
+                Some(o) => self.b.ins().band(o, good),
+                None => good,
+            });
+        }
+        let Some(ok) = ok else { return Ok(None) };
+        let all = self.b.ins().vall_true(ok);
+        let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
+        let bad = self.b.ins().bor(notall, short);
+        self.v_bail_if(bad, pc)?;
+        let basep = self.b.ins().iadd_imm_s(ptr, base as i64);
+        let mut addrs = Vec::with_capacity(self.g as usize);
+        for iv in idxs {
+            for l in 0..4u8 {
+                let x = self.b.ins().extractlane(iv, l);
+                let x = self.b.ins().uextend(types::I64, x);
+                let o = self.b.ins().ishl_imm_s(x, sh);
+                addrs.push(self.b.ins().iadd(basep, o));
+            }
+        }
+        Ok(Some(addrs))
+    }
+
+    fn v_load(&mut self, ty: Ty, mode: Mode, addrs: &[Value]) -> VV {
+        let ct = compute_lane(ty);
+        match mode {
+            Mode::Uniform => VV::U(self.b.ins().load(ct, MemFlagsData::trusted(), addrs[0], 0)),
+            Mode::Contig => {
+                let vt = compute_vec(ty);
+                let fl = MemFlagsData::new().with_notrap();
+                VV::V(
+                    (0..self.g / vt.lane_count())
+                        .map(|k| self.b.ins().load(vt, fl, addrs[0], (k * 16) as i32))
+                        .collect(),
+                )
+            }
+            Mode::Lanes => {
+                let lanes: Vec<Value> = addrs
+                    .iter()
+                    .map(|&a| self.b.ins().load(ct, MemFlagsData::trusted(), a, 0))
+                    .collect();
+                VV::V(self.build_parts(ty, &lanes))
+            }
+        }
+    }
+
+    fn v_store(&mut self, ty: Ty, mode: Mode, addrs: &[Value], val: VV) {
+        match mode {
+            Mode::Uniform => {
+                // Every lane stores to the same place, in lane order: the last lane wins.
+                let x = match &val {
+                    VV::U(x) => *x,
+                    VV::V(_) => {
+                        let ls = self.lanes(ty, &val);
+                        ls[ls.len() - 1]
+                    }
+                };
+                self.b.ins().store(MemFlagsData::trusted(), x, addrs[0], 0);
+            }
+            Mode::Contig => {
+                let fl = MemFlagsData::new().with_notrap();
+                let ps = self.parts(ty, val);
+                for (k, p) in ps.into_iter().enumerate() {
+                    self.b.ins().store(fl, p, addrs[0], (k * 16) as i32);
+                }
+            }
+            Mode::Lanes => {
+                let ls = self.lanes(ty, &val);
+                for (x, &a) in ls.into_iter().zip(addrs) {
+                    self.b.ins().store(MemFlagsData::trusted(), x, a, 0);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Predicates and control flow
+    // ---------------------------------------------------------------------------------
+
+    /// Which predicates are affine (see [`Affine`]).
+    fn affine_preds(&self) -> Vec<Option<Affine>> {
+        let np = self.an.pred_bits.len();
+        let mut out: Vec<Option<Option<Affine>>> = vec![None; np];
+        let uniform = |s: &Src| self.is_uniform_src(s);
+        for inst in self.p.insts() {
+            if let Inst::Setp { dst, .. } = inst {
+                let p = dst.0 as usize;
+                if p >= np {
+                    continue;
+                }
+                let a = Affine::of(inst, &uniform);
+                out[p] = match (out[p], a) {
+                    (None, a) => Some(a),
+                    (Some(Some(x)), Some(y)) if x == y => Some(Some(x)),
+                    _ => Some(None),
+                };
+            }
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(p, a)| {
+                if self.an.pred_uniform[p] {
+                    None
+                } else {
+                    a.flatten()
+                }
+            })
+            .collect()
+    }
+
+    /// The special register's compute-type value in the group's first lane.
+    fn affine_first(&mut self, a: Affine) -> Value {
+        let f = if a.gid { self.v_gid0() } else { self.v_lane0() };
+        if compute_lane(a.ty) == types::I64 {
+            self.b.ins().uextend(types::I64, f)
+        } else {
+            f
+        }
+    }
+
+    /// The lane masks of an affine predicate.
+    fn affine_masks(&mut self, a: Affine, var: Variable) -> Vec<Value> {
+        let u = self.b.use_var(var);
+        let f = if a.gid { self.v_gid0() } else { self.v_lane0() };
+        let xs = self.v_iota(a.ty, f);
+        let vt = compute_vec(a.ty);
+        let us = self.b.ins().splat(vt, u);
+        xs.into_iter()
+            .map(|x| {
+                if a.special_lhs {
+                    ops::compare(&mut self.b, a.cmp, a.ty, x, us)
+                } else {
+                    ops::compare(&mut self.b, a.cmp, a.ty, us, x)
+                }
+            })
+            .collect()
+    }
+
+    /// (any, all) of an affine predicate from its first and last lanes.
+    fn affine_any_all(&mut self, a: Affine, var: Variable) -> (Value, Value) {
+        let u = self.b.use_var(var);
+        let first = self.affine_first(a);
+        let last = self.b.ins().iadd_imm_s(first, self.g as i64 - 1);
+        let (c0, c1) = if a.special_lhs {
+            (
+                ops::compare(&mut self.b, a.cmp, a.ty, first, u),
+                ops::compare(&mut self.b, a.cmp, a.ty, last, u),
+            )
+        } else {
+            (
+                ops::compare(&mut self.b, a.cmp, a.ty, u, first),
+                ops::compare(&mut self.b, a.cmp, a.ty, u, last),
+            )
+        };
+        (self.b.ins().bor(c0, c1), self.b.ins().band(c0, c1))
+    }
+
+    /// (any lane true, all lanes true) of a per-lane predicate, as `I8`s.
+    fn v_any_all(&mut self, parts: &[Variable]) -> (Value, Value) {
+        let vals: Vec<Value> = parts.iter().map(|&p| self.b.use_var(p)).collect();
+        let mut or = vals[0];
+        let mut and = vals[0];
+        for &v in &vals[1..] {
+            or = self.b.ins().bor(or, v);
+            and = self.b.ins().band(and, v);
+        }
+        let any = self.b.ins().vany_true(or);
+        let all = self.b.ins().vall_true(and);
+        (any, all)
+    }
+
+    /// Taken branch from `pc` to `target`: consume fuel when going backward.
+    fn v_goto(&mut self, pc: u32, target: u32) -> TrResult<()> {
+        if target <= pc {
+            let vfuel = self.vs()?.vfuel;
+            let f = self.b.use_var(vfuel);
+            let empty = self.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
+            self.v_bail_if(empty, pc)?;
+            let f = self.b.ins().iadd_imm_s(f, -1);
+            self.b.def_var(vfuel, f);
+        }
+        let t = self.v_block(target)?;
+        self.b.ins().jump(t, &[]);
+        Ok(())
+    }
+
+    fn emit_vector_program(&mut self) -> TrResult<()> {
+        let insts = self.p.insts().to_vec();
+        let n = insts.len() as u32;
+        let mut open = false;
+        for pc in 0..n {
+            if self.an.leader[pc as usize] {
+                let blk = self.v_block(pc)?;
+                if open {
+                    self.b.ins().jump(blk, &[]);
+                }
+                self.b.switch_to_block(blk);
+                open = true;
+            }
+            if !open {
+                continue;
+            }
+            open = self.v_inst(pc, &insts[pc as usize])?;
+        }
+        let end = self.v_block(n)?;
+        if open {
+            self.b.ins().jump(end, &[]);
+        }
+        self.b.switch_to_block(end);
+        self.v_bail(n)?;
+        Ok(())
+    }
+
+    /// Emits one instruction in vector code; returns whether the block stays open.
+    fn v_inst(&mut self, pc: u32, inst: &Inst) -> TrResult<bool> {
+        match *inst {
+            Inst::Ldg { ty, dst, addr } => {
+                let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
+                let v = self.v_load(ty, mode, &addrs);
+                self.v_write(dst.0, ty, v)?;
+            }
+            Inst::Stg { ty, src, addr } => {
+                let val = self.v_read(src, ty)?;
+                let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
+                self.v_store(ty, mode, &addrs, val);
+            }
+            Inst::Lds { ty, dst, addr } => {
+                let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
+                let v = self.v_load(ty, mode, &addrs);
+                self.v_write(dst.0, ty, v)?;
+            }
+            Inst::Sts { ty, src, addr } => {
+                let val = self.v_read(src, ty)?;
+                let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
+                self.v_store(ty, mode, &addrs, val);
+            }
+            Inst::Mov { ty, dst, src } => {
+                let v = self.v_read(src, ty)?;
+                self.v_write(dst.0, ty, v)?;
+            }
+            Inst::Cvt { to, from, dst, src } => {
+                let v = self.v_read(src, from)?;
+                let r = match v {
+                    VV::U(x) => VV::U(ops::cvt(&mut self.b, to, from, x)),
+                    VV::V(parts) => VV::V(self.v_cvt(to, from, parts)),
+                };
+                self.v_write(dst.0, to, r)?;
+            }
+            Inst::Bin { op, ty, dst, a, b } => {
+                let x = self.v_read(a, ty)?;
+                let y = self.v_read(b, ty)?;
+                let r = self.v_bin(pc, op, ty, x, y)?;
+                self.v_write(dst.0, ty, r)?;
+            }
+            Inst::Un { op, ty, dst, a } => {
+                let x = self.v_read(a, ty)?;
+                let r = match x {
+                    VV::U(x) => VV::U(ops::simple_un(&mut self.b, op, ty, x)),
+                    VV::V(ps) => VV::V(
+                        ps.into_iter()
+                            .map(|p| ops::simple_un(&mut self.b, op, ty, p))
+                            .collect(),
+                    ),
+                };
+                self.v_write(dst.0, ty, r)?;
+            }
+            Inst::Fma { ty, dst, a, b, c } => {
+                let x = self.v_read(a, ty)?;
+                let y = self.v_read(b, ty)?;
+                let z = self.v_read(c, ty)?;
+                let r = match (x, y, z) {
+                    (VV::U(x), VV::U(y), VV::U(z)) => VV::U(ops::fma(&mut self.b, ty, x, y, z)),
+                    (x, y, z) => {
+                        let (xs, ys, zs) =
+                            (self.parts(ty, x), self.parts(ty, y), self.parts(ty, z));
+                        VV::V(
+                            (0..xs.len())
+                                .map(|k| ops::fma(&mut self.b, ty, xs[k], ys[k], zs[k]))
+                                .collect(),
+                        )
+                    }
+                };
+                self.v_write(dst.0, ty, r)?;
+            }
+            Inst::Setp { cmp, ty, dst, a, b } => {
+                let p = dst.0 as usize;
+                if let Some((af, var)) = self.vs()?.apreds[p] {
+                    let uniform = |s: &Src| self.is_uniform_src(s);
+                    if Affine::of(inst, &uniform) != Some(af) {
+                        return Err(TrError(format!("p{p}: inconsistent affine compare")));
+                    }
+                    let u = if af.special_lhs { b } else { a };
+                    let uv = self.s_read_uniform(u, ty);
+                    let uv = match u {
+                        Src::Reg(_) => match self.v_read(u, ty)? {
+                            VV::U(x) => x,
+                            VV::V(_) => return Err(TrError("affine operand not uniform".into())),
+                        },
+                        _ => uv,
+                    };
+                    self.b.def_var(var, uv);
+                    return Ok(true);
+                }
+                let x = self.v_read(a, ty)?;
+                let y = self.v_read(b, ty)?;
+                let (u, parts) = {
+                    let v = self.vs()?;
+                    (v.upreds[p], v.vpreds[p].clone())
+                };
+                match (x, y, u) {
+                    (VV::U(x), VV::U(y), Some(u)) => {
+                        let c = ops::compare(&mut self.b, cmp, ty, x, y);
+                        self.b.def_var(u, c);
+                    }
+                    (VV::U(x), VV::U(y), None) => {
+                        let c = ops::compare(&mut self.b, cmp, ty, x, y);
+                        let mt = compute_vec(ty).as_int();
+                        let m = self.b.ins().bmask(mt.lane_type(), c);
+                        let m = self.b.ins().splat(mt, m);
+                        for pv in parts {
+                            self.b.def_var(pv, m);
+                        }
+                    }
+                    (x, y, None) => {
+                        let xs = self.parts(ty, x);
+                        let ys = self.parts(ty, y);
+                        for (k, pv) in parts.iter().enumerate() {
+                            let c = ops::compare(&mut self.b, cmp, ty, xs[k], ys[k]);
+                            self.b.def_var(*pv, c);
+                        }
+                    }
+                    (_, _, Some(_)) => {
+                        return Err(TrError(format!("per-lane compare into uniform p{p}")));
+                    }
+                }
+            }
+            Inst::Sel {
+                ty,
+                dst,
+                pred,
+                a,
+                b,
+            } => {
+                let x = self.v_read(a, ty)?;
+                let y = self.v_read(b, ty)?;
+                let p = pred.0 as usize;
+                let (u, parts, ap) = {
+                    let v = self.vs()?;
+                    (v.upreds[p], v.vpreds[p].clone(), v.apreds[p])
+                };
+                if let Some((af, var)) = ap {
+                    let masks = self.affine_masks(af, var);
+                    let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
+                    if masks.len() != xs.len() {
+                        return Err(TrError(format!("p{p} mask width differs from sel")));
+                    }
+                    let vt = compute_vec(ty);
+                    let r: Vec<Value> = (0..xs.len())
+                        .map(|k| {
+                            let m = bitcast(&mut self.b, vt, masks[k]);
+                            self.b.ins().bitselect(m, xs[k], ys[k])
+                        })
+                        .collect();
+                    self.v_write(dst.0, ty, VV::V(r))?;
+                    return Ok(true);
+                }
+                let r = match (u, x, y) {
+                    (Some(u), VV::U(x), VV::U(y)) => {
+                        let c = self.b.use_var(u);
+                        VV::U(self.b.ins().select(c, x, y))
+                    }
+                    (Some(u), x, y) => {
+                        let c = self.b.use_var(u);
+                        let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
+                        VV::V(
+                            (0..xs.len())
+                                .map(|k| self.b.ins().select(c, xs[k], ys[k]))
+                                .collect(),
+                        )
+                    }
+                    (None, x, y) => {
+                        let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
+                        let vt = compute_vec(ty);
+                        if parts.len() != xs.len() {
+                            return Err(TrError(format!("p{p} mask width differs from sel")));
+                        }
+                        VV::V(
+                            (0..xs.len())
+                                .map(|k| {
+                                    let m = self.b.use_var(parts[k]);
+                                    let m = bitcast(&mut self.b, vt, m);
+                                    self.b.ins().bitselect(m, xs[k], ys[k])
+                                })
+                                .collect(),
+                        )
+                    }
+                };
+                self.v_write(dst.0, ty, r)?;
+            }
+            Inst::Bra { target, guard } => {
+                let Some(g) = guard else {
+                    self.v_goto(pc, target)?;
+                    return Ok(false);
+                };
+                let p = g.pred.0 as usize;
+                let (u, parts, ap) = {
+                    let v = self.vs()?;
+                    (v.upreds[p], v.vpreds[p].clone(), v.apreds[p])
+                };
+                let fall = self.v_block(pc + 1)?;
+                let taken = self.b.create_block();
+                if let Some(u) = u {
+                    let c = self.b.use_var(u);
+                    if g.negate {
+                        self.b.ins().brif(c, fall, &[], taken, &[]);
+                    } else {
+                        self.b.ins().brif(c, taken, &[], fall, &[]);
+                    }
+                } else {
+                    let (any, all) = match ap {
+                        Some((af, var)) => self.affine_any_all(af, var),
+                        None => self.v_any_all(&parts),
+                    };
+                    let mixed = self.b.create_block();
+                    if g.negate {
+                        // Taken where the predicate is false in every lane.
+                        self.b.ins().brif(any, mixed, &[], taken, &[]);
+                        self.b.switch_to_block(mixed);
+                        let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
+                        self.v_bail_if(notall, pc)?;
+                        self.b.ins().jump(fall, &[]);
+                    } else {
+                        self.b.ins().brif(all, taken, &[], mixed, &[]);
+                        self.b.switch_to_block(mixed);
+                        self.v_bail_if(any, pc)?;
+                        self.b.ins().jump(fall, &[]);
+                    }
+                }
+                self.b.switch_to_block(taken);
+                self.v_goto(pc, target)?;
+                return Ok(false);
+            }
+            Inst::Loop { counter, target } => {
+                let r = counter.0 as usize;
+                let (u, parts) = {
+                    let v = self.vs()?;
+                    (v.uregs[r], v.vregs[r].clone())
+                };
+                let fall = self.v_block(pc + 1)?;
+                let taken = self.b.create_block();
+                let not_taken = self.b.create_block();
+                if let Some(u) = u {
+                    let v = self.b.use_var(u);
+                    let home = self.b.func.dfg.value_type(v);
+                    let iv = bitcast(&mut self.b, home.as_int(), v);
+                    let more = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThan, iv, 1);
+                    self.b.ins().brif(more, taken, &[], not_taken, &[]);
+                    self.b.switch_to_block(not_taken);
+                    let z = konst(&mut self.b, home, 0);
+                    self.b.def_var(u, z);
+                    self.b.ins().jump(fall, &[]);
+                    self.b.switch_to_block(taken);
+                    let d = self.b.ins().iadd_imm_s(iv, -1);
+                    let d = bitcast(&mut self.b, home, d);
+                    // Fuel is checked before the counter changes (a bail-out re-executes).
+                    self.v_loop_taken(pc, target, &[(u, d)])?;
+                } else {
+                    let vals: Vec<Value> = parts.iter().map(|&p| self.b.use_var(p)).collect();
+                    let vt = self.b.func.dfg.value_type(vals[0]);
+                    let it = vt.as_int();
+                    let ivs: Vec<Value> =
+                        vals.iter().map(|&v| bitcast(&mut self.b, it, v)).collect();
+                    let one = konst(&mut self.b, it, 1);
+                    let mut masks = Vec::new();
+                    for &iv in &ivs {
+                        masks.push(self.b.ins().icmp(IntCC::UnsignedGreaterThan, iv, one));
+                    }
+                    let (mut or, mut and) = (masks[0], masks[0]);
+                    for &m in &masks[1..] {
+                        or = self.b.ins().bor(or, m);
+                        and = self.b.ins().band(and, m);
+                    }
+                    let any = self.b.ins().vany_true(or);
+                    let all = self.b.ins().vall_true(and);
+                    let mixed = self.b.create_block();
+                    self.b.ins().brif(all, taken, &[], mixed, &[]);
+                    self.b.switch_to_block(mixed);
+                    self.v_bail_if(any, pc)?;
+                    self.b.ins().jump(not_taken, &[]);
+                    self.b.switch_to_block(not_taken);
+                    let z = konst(&mut self.b, vt, 0);
+                    for &p in &parts {
+                        self.b.def_var(p, z);
+                    }
+                    self.b.ins().jump(fall, &[]);
+                    self.b.switch_to_block(taken);
+                    let mut defs = Vec::new();
+                    for (k, &iv) in ivs.iter().enumerate() {
+                        let d = self.b.ins().isub(iv, one);
+                        let d = bitcast(&mut self.b, vt, d);
+                        defs.push((parts[k], d));
+                    }
+                    self.v_loop_taken(pc, target, &defs)?;
+                }
+                return Ok(false);
+            }
+            Inst::Call { .. } | Inst::Ret => {
+                self.v_bail(pc)?;
+                return Ok(false);
+            }
+            Inst::Exit => {
+                self.b.ins().jump(self.group_next, &[]);
+                return Ok(false);
+            }
+            Inst::MemFence => {}
+            Inst::BarSync | Inst::Reduce { .. } => {
+                return Err(TrError("barriers are not supported".into()));
+            }
+        }
+        Ok(true)
+    }
+
+    /// The taken edge of a loop: fuel first (bailing out with the counter unchanged), then
+    /// the counter update and the jump.
+    fn v_loop_taken(&mut self, pc: u32, target: u32, defs: &[(Variable, Value)]) -> TrResult<()> {
+        if target <= pc {
+            let vfuel = self.vs()?.vfuel;
+            let f = self.b.use_var(vfuel);
+            let empty = self.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
+            self.v_bail_if(empty, pc)?;
+            let f = self.b.ins().iadd_imm_s(f, -1);
+            self.b.def_var(vfuel, f);
+        }
+        for &(v, d) in defs {
+            self.b.def_var(v, d);
+        }
+        let t = self.v_block(target)?;
+        self.b.ins().jump(t, &[]);
+        Ok(())
+    }
+
+    fn v_bin(&mut self, pc: u32, op: BinOp, ty: Ty, x: VV, y: VV) -> TrResult<VV> {
+        let int_div = matches!(op, BinOp::Div | BinOp::Rem) && ty.is_int();
+        if let (VV::U(x), VV::U(y)) = (&x, &y) {
+            let (x, y) = (*x, *y);
+            return Ok(VV::U(if int_div {
+                let (zero, ovf) = ops::div_checks(&mut self.b, ty, x, y);
+                let bad = self.or_flag(ovf, zero);
+                self.v_bail_if(bad, pc)?;
+                ops::divrem(&mut self.b, op, ty, x, y)
+            } else if matches!(op, BinOp::Shl | BinOp::Shr) {
+                ops::shift(&mut self.b, op, ty, x, y)
+            } else {
+                ops::simple_bin(&mut self.b, op, ty, x, y)
+            }));
+        }
+        if int_div {
+            let (xs, ys) = (self.parts(ty, x.clone()), self.parts(ty, y.clone()));
+            let mut bad: Option<Value> = None;
+            for k in 0..xs.len() {
+                let (zero, ovf) = ops::div_checks(&mut self.b, ty, xs[k], ys[k]);
+                let f = match ovf {
+                    Some(o) => self.b.ins().bor(zero, o),
+                    None => zero,
+                };
+                bad = Some(self.or_flag(bad, f));
+            }
+            if let Some(bad) = bad {
+                let any = self.b.ins().vany_true(bad);
+                self.v_bail_if(any, pc)?;
+            }
+            let xl = self.lanes(ty, &x);
+            let yl = self.lanes(ty, &y);
+            let rl: Vec<Value> = xl
+                .iter()
+                .zip(&yl)
+                .map(|(&a, &b)| ops::divrem(&mut self.b, op, ty, a, b))
+                .collect();
+            return Ok(VV::V(self.build_parts(ty, &rl)));
+        }
+        if matches!(op, BinOp::Shl | BinOp::Shr) {
+            if let VV::U(amt) = y {
+                let xs = self.parts(ty, x);
+                return Ok(VV::V(
+                    xs.into_iter()
+                        .map(|p| ops::shift(&mut self.b, op, ty, p, amt))
+                        .collect(),
+                ));
+            }
+            let xl = self.lanes(ty, &x);
+            let yl = self.lanes(ty, &y);
+            let rl: Vec<Value> = xl
+                .iter()
+                .zip(&yl)
+                .map(|(&a, &b)| ops::shift(&mut self.b, op, ty, a, b))
+                .collect();
+            return Ok(VV::V(self.build_parts(ty, &rl)));
+        }
+        let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
+        Ok(VV::V(
+            (0..xs.len())
+                .map(|k| ops::simple_bin(&mut self.b, op, ty, xs[k], ys[k]))
+                .collect(),
+        ))
+    }
+
+    /// `cvt` of per-lane values: native vector conversions where the x86-64 backend has them,
+    /// lane by lane otherwise.
+    fn v_cvt(&mut self, to: Ty, from: Ty, parts: Vec<Value>) -> Vec<Value> {
+        use types::{F32X4, I32X4};
+        if to == from {
+            return parts;
+        }
+        let native = matches!(
+            (from, to),
+            (Ty::F32, Ty::I32)
+                | (Ty::F32, Ty::U32)
+                | (Ty::I32, Ty::F32)
+                | (Ty::U32, Ty::F32)
+                | (Ty::I32, Ty::U32)
+                | (Ty::U32, Ty::I32)
+                | (Ty::I64, Ty::U64)
+                | (Ty::U64, Ty::I64)
+        );
+        if native {
+            return parts
+                .into_iter()
+                .map(|p| match (from, to) {
+                    (Ty::F32, Ty::I32) => self.b.ins().fcvt_to_sint_sat(I32X4, p),
+                    (Ty::F32, Ty::U32) => self.b.ins().fcvt_to_uint_sat(I32X4, p),
+                    (Ty::I32, Ty::F32) => self.b.ins().fcvt_from_sint(F32X4, p),
+                    (Ty::U32, Ty::F32) => self.b.ins().fcvt_from_uint(F32X4, p),
+                    _ => p,
+                })
+                .collect();
+        }
+        let xl = self.lanes(from, &VV::V(parts));
+        let rl: Vec<Value> = xl
+            .into_iter()
+            .map(|x| ops::cvt(&mut self.b, to, from, x))
+            .collect();
+        self.build_parts(to, &rl)
+    }
+}

@@ -1,0 +1,234 @@
+//! A small launch driver for the JIT tests: owns buffers, the pool and a scratch area, and
+//! runs a compiled kernel over a whole grid.
+#![allow(dead_code)]
+
+use holovm_isa::{Program, POOL_BYTES};
+use holovm_jit::*;
+
+/// A launch argument.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    /// A buffer with these bytes.
+    Buf(Vec<u8>),
+    /// A scalar's bits.
+    Scalar(u64),
+}
+
+/// f32 slice as bytes.
+pub fn f32s(v: &[f32]) -> Arg {
+    Arg::Buf(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+}
+pub fn f64s(v: &[f64]) -> Arg {
+    Arg::Buf(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+}
+pub fn u32s(v: &[u32]) -> Arg {
+    Arg::Buf(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+}
+pub fn u64s(v: &[u64]) -> Arg {
+    Arg::Buf(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+}
+pub fn zeros(bytes: usize) -> Arg {
+    Arg::Buf(vec![0; bytes])
+}
+
+pub fn to_f32(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+pub fn to_f64(b: &[u8]) -> Vec<f64> {
+    b.chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+pub fn to_u32(b: &[u8]) -> Vec<u32> {
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+pub fn to_u64(b: &[u8]) -> Vec<u64> {
+    b.chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// The result of a launch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Out {
+    pub bufs: Vec<Vec<u8>>,
+    pub pool: Vec<u8>,
+    pub trap: TrapRecord,
+}
+
+impl Out {
+    pub fn buf(&self, i: usize) -> &[u8] {
+        &self.bufs[i]
+    }
+}
+
+pub fn asm(src: &str) -> Program {
+    match holovm_asm::assemble(src) {
+        Ok(p) => p,
+        Err(e) => panic!("assembly failed: {e:?}\n{src}"),
+    }
+}
+
+/// Strategies to run every test under.
+pub fn all_opts() -> Vec<JitOptions> {
+    let mut v = Vec::new();
+    for (vector, group) in [(true, 8), (true, 4), (true, 16), (false, 8)] {
+        v.push(JitOptions {
+            vector,
+            group,
+            verify: true,
+            ..Default::default()
+        });
+    }
+    v
+}
+
+/// Runs `program` over `grid x block` with `args` (and an optional pool image).
+pub fn run_with(
+    program: &Program,
+    opts: &JitOptions,
+    grid: u32,
+    block: u32,
+    args: &[Arg],
+    pool: Option<&[u8]>,
+    fuel: u64,
+) -> Out {
+    let kernel = compile(program, opts).unwrap_or_else(|e| panic!("compile: {e}"));
+    run_kernel(&kernel, grid, block, args, pool, fuel)
+}
+
+pub fn run_kernel(
+    kernel: &CompiledKernel,
+    grid: u32,
+    block: u32,
+    args: &[Arg],
+    pool: Option<&[u8]>,
+    fuel: u64,
+) -> Out {
+    let mut bufs: Vec<Vec<u8>> = args
+        .iter()
+        .map(|a| match a {
+            Arg::Buf(b) => b.clone(),
+            Arg::Scalar(_) => Vec::new(),
+        })
+        .collect();
+    let mut pool_mem = match pool {
+        Some(p) => p.to_vec(),
+        None => vec![0u8; POOL_BYTES as usize],
+    };
+    let slots: Vec<ParamSlot> = args
+        .iter()
+        .zip(bufs.iter_mut())
+        .map(|(a, b)| match a {
+            Arg::Buf(_) => ParamSlot::buffer(b.as_mut_ptr(), b.len()),
+            Arg::Scalar(s) => ParamSlot::scalar(*s),
+        })
+        .collect();
+    let env = LaunchEnv {
+        params: slots.as_ptr(),
+        num_params: slots.len() as u32,
+        pool: pool_mem.as_mut_ptr(),
+        pool_len: pool_mem.len() as u64,
+        grid,
+        block,
+        fuel,
+    };
+    let mut trap = TrapRecord::default();
+    let mut scratch = Scratch::new();
+    // SAFETY: every slot points into `bufs`/`pool_mem`, alive and unborrowed for the call.
+    unsafe { kernel.run_blocks(&env, 0..grid, &mut scratch, &mut trap) }.expect("launch");
+    Out {
+        bufs,
+        pool: pool_mem,
+        trap,
+    }
+}
+
+/// Runs under every strategy and checks they agree; returns the result.
+pub fn run_all(program: &Program, grid: u32, block: u32, args: &[Arg]) -> Out {
+    run_all_fuel(program, grid, block, args, 1 << 26)
+}
+
+pub fn run_all_fuel(program: &Program, grid: u32, block: u32, args: &[Arg], fuel: u64) -> Out {
+    let mut first: Option<(Out, JitOptions)> = None;
+    for o in all_opts() {
+        let out = run_with(program, &o, grid, block, args, None, fuel);
+        match &first {
+            None => first = Some((out, o)),
+            Some((f, fo)) => {
+                // After a trap, outputs may legitimately differ (docs/ISA.md section 7).
+                if f.trap != out.trap || (f.trap.kind == 0 && !same_modulo_nan(&f.bufs, &out.bufs))
+                {
+                    let diff = f
+                        .bufs
+                        .iter()
+                        .zip(&out.bufs)
+                        .enumerate()
+                        .find_map(|(i, (x, y))| {
+                            x.iter()
+                                .zip(y)
+                                .position(|(a, b)| a != b)
+                                .map(|p| (i, p, x[p], y[p]))
+                        });
+                    panic!(
+                        "strategies disagree for {}:\n{fo:?}: {:?}\n{o:?}: {:?}\nfirst differing (buffer, byte, a, b): {diff:?}\n{:?}",
+                        program.name(),
+                        f.trap,
+                        out.trap,
+                        program.insts()
+                    );
+                }
+            }
+        }
+    }
+    first.map(|(o, _)| o).expect("at least one strategy")
+}
+
+pub fn trap(
+    kind: TrapKind,
+    pc: u32,
+    block: u32,
+    lane: u32,
+    space: u32,
+    offset: i128,
+) -> TrapRecord {
+    TrapRecord {
+        kind: kind.code(),
+        pc,
+        block,
+        lane,
+        space,
+        offset: offset as u64,
+        offset_hi: (offset >> 64) as i64,
+    }
+}
+
+/// Buffers equal except for NaNs whose sign/payload differ (the ISA compares NaN-ness only).
+pub fn same_modulo_nan(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).all(|(x, y)| {
+        if x.len() != y.len() {
+            return false;
+        }
+        if x == y {
+            return true;
+        }
+        let nan32 = |c: &[u8]| f32::from_le_bytes(c.try_into().unwrap()).is_nan();
+        let nan64 = |c: &[u8]| f64::from_le_bytes(c.try_into().unwrap()).is_nan();
+        let ok32 = x.len() % 4 == 0
+            && x.chunks(4)
+                .zip(y.chunks(4))
+                .all(|(p, q)| p == q || (nan32(p) && nan32(q)));
+        let ok64 = x.len() % 8 == 0
+            && x.chunks(8)
+                .zip(y.chunks(8))
+                .all(|(p, q)| p == q || (nan64(p) && nan64(q)));
+        ok32 || ok64
+    })
+}

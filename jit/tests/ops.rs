@@ -1,0 +1,699 @@
+#![allow(clippy::needless_range_loop, clippy::approx_constant)]
+//! Every value operation over every type, checked against Rust reference semantics, under
+//! every strategy (vector G=4/8/16 and scalar), with lane counts that are not multiples of
+//! the vector width.
+mod common;
+use common::*;
+use holovm_isa::{math, BinOp, Cmp, Ty, UnOp};
+
+const ALL_TYPES: [Ty; 10] = Ty::ALL;
+
+fn sext(ty: Ty, bits: u64) -> i64 {
+    let sh = 64 - ty.bits();
+    ((bits << sh) as i64) >> sh
+}
+
+/// Interesting values of a type, as canonical bits.
+fn values(ty: Ty) -> Vec<u64> {
+    let m = ty.mask();
+    match ty {
+        Ty::F32 => [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.5,
+            2.5,
+            3.0,
+            1e-40,
+            -7.25,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1e30,
+            0.1,
+            -100.0,
+        ]
+        .iter()
+        .map(|x| x.to_bits() as u64)
+        .collect(),
+        Ty::F64 => [
+            0.0f64,
+            -0.0,
+            1.0,
+            -1.5,
+            2.5,
+            3.0,
+            1e-310,
+            -7.25,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e300,
+            0.1,
+            -100.0,
+        ]
+        .iter()
+        .map(|x| x.to_bits())
+        .collect(),
+        _ => {
+            let half = m >> 1;
+            let mut v = vec![
+                0,
+                1,
+                2,
+                3,
+                7,
+                m,
+                m - 1,
+                half,
+                half + 1,
+                5 & m,
+                (m / 3) & m,
+                31,
+                32,
+                64,
+                65,
+            ];
+            v.iter_mut().for_each(|x| *x &= m);
+            v
+        }
+    }
+}
+
+fn to_bytes(ty: Ty, vals: &[u64]) -> Vec<u8> {
+    vals.iter()
+        .flat_map(|v| v.to_le_bytes()[..ty.size() as usize].to_vec())
+        .collect()
+}
+
+fn from_bytes(ty: Ty, b: &[u8]) -> Vec<u64> {
+    b.chunks_exact(ty.size() as usize)
+        .map(|c| {
+            let mut x = [0u8; 8];
+            x[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(x)
+        })
+        .collect()
+}
+
+fn is_nan(ty: Ty, bits: u64) -> bool {
+    match ty {
+        Ty::F32 => f32::from_bits(bits as u32).is_nan(),
+        Ty::F64 => f64::from_bits(bits).is_nan(),
+        _ => false,
+    }
+}
+
+/// Same value (floats: NaN-ness only).
+fn same(ty: Ty, a: u64, b: u64) -> bool {
+    if ty.is_float() && is_nan(ty, a) {
+        return is_nan(ty, b);
+    }
+    a == b
+}
+
+fn fop32(op: BinOp, a: f32, b: f32) -> f32 {
+    match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::Div => a / b,
+        BinOp::Min | BinOp::Max => {
+            if a.is_nan() || b.is_nan() {
+                f32::NAN
+            } else if a == b {
+                // -0.0 < +0.0
+                let neg = (a.is_sign_negative(), b.is_sign_negative());
+                match (op, neg) {
+                    (BinOp::Min, (true, _)) | (BinOp::Max, (false, _)) => a,
+                    _ => b,
+                }
+            } else if (op == BinOp::Min) == (a < b) {
+                a
+            } else {
+                b
+            }
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn fop64(op: BinOp, a: f64, b: f64) -> f64 {
+    match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::Div => a / b,
+        BinOp::Min | BinOp::Max => {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else if a == b {
+                let neg = (a.is_sign_negative(), b.is_sign_negative());
+                match (op, neg) {
+                    (BinOp::Min, (true, _)) | (BinOp::Max, (false, _)) => a,
+                    _ => b,
+                }
+            } else if (op == BinOp::Min) == (a < b) {
+                a
+            } else {
+                b
+            }
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// Reference `op.ty a, b`; `None` when it traps.
+fn ref_bin(op: BinOp, ty: Ty, a: u64, b: u64) -> Option<u64> {
+    if ty == Ty::F32 {
+        return Some(
+            fop32(op, f32::from_bits(a as u32), f32::from_bits(b as u32)).to_bits() as u64,
+        );
+    }
+    if ty == Ty::F64 {
+        return Some(fop64(op, f64::from_bits(a), f64::from_bits(b)).to_bits());
+    }
+    let bits = ty.bits();
+    let s = ty.is_signed_int();
+    let (sa, sb) = (sext(ty, a) as i128, sext(ty, b) as i128);
+    let (ua, ub) = (a as i128, b as i128);
+    let (x, y) = if s { (sa, sb) } else { (ua, ub) };
+    let min = -(1i128 << (bits - 1));
+    let r: i128 = match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x.wrapping_mul(y),
+        BinOp::Div | BinOp::Rem => {
+            if y == 0 || (s && x == min && y == -1) {
+                return None;
+            }
+            if op == BinOp::Div {
+                x / y
+            } else {
+                x % y
+            }
+        }
+        BinOp::Min => x.min(y),
+        BinOp::Max => x.max(y),
+        BinOp::And => x & y,
+        BinOp::Or => x | y,
+        BinOp::Xor => x ^ y,
+        BinOp::Shl => {
+            if b >= bits as u64 {
+                0
+            } else {
+                ua << b
+            }
+        }
+        BinOp::Shr => {
+            if b >= bits as u64 {
+                if s && sa < 0 {
+                    -1
+                } else {
+                    0
+                }
+            } else if s {
+                sa >> b
+            } else {
+                ua >> b
+            }
+        }
+    };
+    Some(ty.canon(r as u64))
+}
+
+fn bin_program(op: BinOp, ty: Ty) -> holovm_isa::Program {
+    asm(&format!(
+        ".kernel t\n.param a: ptr {ty}\n.param b: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
+         setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+         mov.u64 r9, %gid\n\
+         ldg.{ty} r1, [a + r9*{s}]\nldg.{ty} r2, [b + %gid*{s}]\n\
+         {op}.{ty} r3, r1, r2\nstg.{ty} [c + %gid*{s}], r3\ndone:\nexit\n",
+        op = op.name(),
+        s = ty.size()
+    ))
+}
+
+#[test]
+fn binary_ops_all_types() {
+    for ty in ALL_TYPES {
+        for op in BinOp::ALL {
+            if ty.is_float() && op.int_only() {
+                continue;
+            }
+            let vals = values(ty);
+            let mut pairs = Vec::new();
+            for &a in &vals {
+                for &b in &vals {
+                    if ref_bin(op, ty, a, b).is_some() {
+                        pairs.push((a, b));
+                    }
+                }
+            }
+            let n = pairs.len();
+            let av: Vec<u64> = pairs.iter().map(|p| p.0).collect();
+            let bv: Vec<u64> = pairs.iter().map(|p| p.1).collect();
+            let p = bin_program(op, ty);
+            let out = run_all(
+                &p,
+                (n as u32).div_ceil(24),
+                24,
+                &[
+                    Arg::Buf(to_bytes(ty, &av)),
+                    Arg::Buf(to_bytes(ty, &bv)),
+                    Arg::Buf(vec![0; n * ty.size() as usize]),
+                    Arg::Scalar(n as u64),
+                ],
+            );
+            assert_eq!(out.trap.kind, 0, "{op:?} {ty}: {:?}", out.trap);
+            let got = from_bytes(ty, out.buf(2));
+            for i in 0..n {
+                let want = ref_bin(op, ty, av[i], bv[i]).unwrap();
+                assert!(
+                    same(ty, want, got[i]),
+                    "{}.{ty} {:#x} {:#x}: want {want:#x} got {:#x}",
+                    op.name(),
+                    av[i],
+                    bv[i],
+                    got[i]
+                );
+            }
+        }
+    }
+}
+
+fn ref_un(op: UnOp, ty: Ty, a: u64) -> u64 {
+    match ty {
+        Ty::F32 => {
+            let x = f32::from_bits(a as u32);
+            let r = match op {
+                UnOp::Abs => x.abs(),
+                UnOp::Neg => -x,
+                UnOp::Sqrt => x.sqrt(),
+                UnOp::Rsqrt => math::rsqrt_f32(x),
+                UnOp::Exp => math::exp_f32(x),
+                UnOp::Log => math::log_f32(x),
+                UnOp::Log2 => math::log2_f32(x),
+                UnOp::Sin => math::sin_f32(x),
+                UnOp::Cos => math::cos_f32(x),
+                UnOp::Tanh => math::tanh_f32(x),
+                UnOp::Sigmoid => math::sigmoid_f32(x),
+                UnOp::Not => unreachable!(),
+            };
+            r.to_bits() as u64
+        }
+        Ty::F64 => {
+            let x = f64::from_bits(a);
+            let r = match op {
+                UnOp::Abs => x.abs(),
+                UnOp::Neg => -x,
+                UnOp::Sqrt => x.sqrt(),
+                UnOp::Rsqrt => math::rsqrt_f64(x),
+                UnOp::Exp => math::exp_f64(x),
+                UnOp::Log => math::log_f64(x),
+                UnOp::Log2 => math::log2_f64(x),
+                UnOp::Sin => math::sin_f64(x),
+                UnOp::Cos => math::cos_f64(x),
+                UnOp::Tanh => math::tanh_f64(x),
+                UnOp::Sigmoid => math::sigmoid_f64(x),
+                UnOp::Not => unreachable!(),
+            };
+            r.to_bits()
+        }
+        _ => {
+            let r = match op {
+                UnOp::Abs if ty.is_signed_int() => sext(ty, a).wrapping_abs() as u64,
+                UnOp::Abs => a,
+                UnOp::Neg => a.wrapping_neg(),
+                UnOp::Not => !a,
+                _ => unreachable!(),
+            };
+            ty.canon(r)
+        }
+    }
+}
+
+/// Many inputs for the transcendental functions, including edge cases.
+fn float_inputs(ty: Ty) -> Vec<u64> {
+    let mut v: Vec<f64> = vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        2.0,
+        10.0,
+        -10.0,
+        88.0,
+        89.5,
+        -103.0,
+        -105.0,
+        709.0,
+        711.0,
+        -745.0,
+        -750.0,
+        1e-300,
+        1e-40,
+        1e-45,
+        3.14159,
+        -3.14159,
+        1.5707963,
+        1e6,
+        1e20,
+        -1e20,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        0.7071,
+        1.4142,
+        20.0,
+        -20.0,
+        9.9,
+        0.001,
+    ];
+    let mut s = 12345u64;
+    for _ in 0..300 {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+        v.push((u - 0.5) * 60.0);
+        v.push(u * 1000.0);
+        v.push(((u - 0.5) * 1400.0).exp2() * 1e-3);
+    }
+    v.iter()
+        .map(|&x| {
+            if ty == Ty::F32 {
+                (x as f32).to_bits() as u64
+            } else {
+                x.to_bits()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn unary_ops_all_types() {
+    for ty in ALL_TYPES {
+        for op in UnOp::ALL {
+            if (ty.is_float() && op.int_only()) || (ty.is_int() && op.float_only()) {
+                continue;
+            }
+            let vals = if ty.is_float() {
+                float_inputs(ty)
+            } else {
+                values(ty)
+            };
+            let n = vals.len();
+            let p = asm(&format!(
+                ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
+                 setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+                 ldg.{ty} r1, [a + %gid*{s}]\n{op}.{ty} r3, r1\nstg.{ty} [c + %gid*{s}], r3\ndone:\nexit\n",
+                op = op.name(),
+                s = ty.size()
+            ));
+            let out = run_all(
+                &p,
+                (n as u32).div_ceil(40),
+                40,
+                &[
+                    Arg::Buf(to_bytes(ty, &vals)),
+                    Arg::Buf(vec![0; n * ty.size() as usize]),
+                    Arg::Scalar(n as u64),
+                ],
+            );
+            assert_eq!(out.trap.kind, 0);
+            let got = from_bytes(ty, out.buf(1));
+            for i in 0..n {
+                let want = ref_un(op, ty, vals[i]);
+                assert!(
+                    same(ty, want, got[i]),
+                    "{}.{ty} {:#x}: want {want:#x} got {:#x}",
+                    op.name(),
+                    vals[i],
+                    got[i]
+                );
+            }
+        }
+    }
+}
+
+fn ref_cmp(cmp: Cmp, ty: Ty, a: u64, b: u64) -> bool {
+    use std::cmp::Ordering::*;
+    let ord = match ty {
+        Ty::F32 => f32::from_bits(a as u32).partial_cmp(&f32::from_bits(b as u32)),
+        Ty::F64 => f64::from_bits(a).partial_cmp(&f64::from_bits(b)),
+        _ if ty.is_signed_int() => Some(sext(ty, a).cmp(&sext(ty, b))),
+        _ => Some(a.cmp(&b)),
+    };
+    match (cmp, ord) {
+        (Cmp::Ne, None) => true,
+        (_, None) => false,
+        (Cmp::Eq, Some(o)) => o == Equal,
+        (Cmp::Ne, Some(o)) => o != Equal,
+        (Cmp::Lt, Some(o)) => o == Less,
+        (Cmp::Le, Some(o)) => o != Greater,
+        (Cmp::Gt, Some(o)) => o == Greater,
+        (Cmp::Ge, Some(o)) => o != Less,
+    }
+}
+
+#[test]
+fn setp_and_sel_all_types() {
+    for ty in ALL_TYPES {
+        for cmp in Cmp::ALL {
+            let vals = values(ty);
+            let mut av = Vec::new();
+            let mut bv = Vec::new();
+            for &a in &vals {
+                for &b in &vals {
+                    av.push(a);
+                    bv.push(b);
+                }
+            }
+            let n = av.len();
+            // sel picks a where the compare holds, else b; also a fma-free second use.
+            let p = asm(&format!(
+                ".kernel t\n.param a: ptr {ty}\n.param b: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
+                 setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+                 ldg.{ty} r1, [a + %gid*{s}]\nldg.{ty} r2, [b + %gid*{s}]\n\
+                 setp.{c}.{ty} p1, r1, r2\nsel.{ty} r3, p1, r1, r2\nstg.{ty} [c + %gid*{s}], r3\ndone:\nexit\n",
+                c = cmp.name(),
+                s = ty.size()
+            ));
+            let out = run_all(
+                &p,
+                (n as u32).div_ceil(32),
+                32,
+                &[
+                    Arg::Buf(to_bytes(ty, &av)),
+                    Arg::Buf(to_bytes(ty, &bv)),
+                    Arg::Buf(vec![0; n * ty.size() as usize]),
+                    Arg::Scalar(n as u64),
+                ],
+            );
+            let got = from_bytes(ty, out.buf(2));
+            for i in 0..n {
+                let want = if ref_cmp(cmp, ty, av[i], bv[i]) {
+                    av[i]
+                } else {
+                    bv[i]
+                };
+                assert_eq!(
+                    got[i],
+                    want,
+                    "setp.{}.{ty} {:#x} {:#x}",
+                    cmp.name(),
+                    av[i],
+                    bv[i]
+                );
+            }
+        }
+    }
+}
+
+/// Rust `as` between any two types, on canonical bits.
+fn ref_cvt(to: Ty, from: Ty, a: u64) -> u64 {
+    macro_rules! from_val {
+        ($t:ty) => {{
+            let x: $t = match from {
+                Ty::I8 => a as u8 as i8 as $t,
+                Ty::I16 => a as u16 as i16 as $t,
+                Ty::I32 => a as u32 as i32 as $t,
+                Ty::I64 => a as i64 as $t,
+                Ty::U8 => a as u8 as $t,
+                Ty::U16 => a as u16 as $t,
+                Ty::U32 => a as u32 as $t,
+                Ty::U64 => a as $t,
+                Ty::F32 => f32::from_bits(a as u32) as $t,
+                Ty::F64 => f64::from_bits(a) as $t,
+            };
+            x
+        }};
+    }
+    let r = match to {
+        Ty::I8 => from_val!(i8) as u8 as u64,
+        Ty::I16 => from_val!(i16) as u16 as u64,
+        Ty::I32 => from_val!(i32) as u32 as u64,
+        Ty::I64 => from_val!(i64) as u64,
+        Ty::U8 => from_val!(u8) as u64,
+        Ty::U16 => from_val!(u16) as u64,
+        Ty::U32 => from_val!(u32) as u64,
+        Ty::U64 => from_val!(u64),
+        Ty::F32 => from_val!(f32).to_bits() as u64,
+        Ty::F64 => from_val!(f64).to_bits(),
+    };
+    to.canon(r)
+}
+
+#[test]
+fn cvt_all_pairs() {
+    for from in ALL_TYPES {
+        for to in ALL_TYPES {
+            let mut vals = values(from);
+            if from.is_float() {
+                let extra: Vec<f64> = vec![
+                    1e10,
+                    -1e10,
+                    255.9,
+                    256.0,
+                    -128.5,
+                    -129.0,
+                    65535.5,
+                    2147483647.0,
+                    4294967296.0,
+                    -2147483649.0,
+                    9.3e18,
+                    1.9e19,
+                    -9.3e18,
+                ];
+                for x in extra {
+                    vals.push(if from == Ty::F32 {
+                        (x as f32).to_bits() as u64
+                    } else {
+                        x.to_bits()
+                    });
+                }
+            }
+            let n = vals.len();
+            let p = asm(&format!(
+                ".kernel t\n.param a: ptr {from}\n.param c: ptr {to}\n.param n: u32\n\
+                 setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+                 ldg.{from} r1, [a + %gid*{fs}]\ncvt.{to}.{from} r3, r1\nstg.{to} [c + %gid*{ts}], r3\ndone:\nexit\n",
+                fs = from.size(),
+                ts = to.size()
+            ));
+            let out = run_all(
+                &p,
+                (n as u32).div_ceil(16),
+                16,
+                &[
+                    Arg::Buf(to_bytes(from, &vals)),
+                    Arg::Buf(vec![0; n * to.size() as usize]),
+                    Arg::Scalar(n as u64),
+                ],
+            );
+            let got = from_bytes(to, out.buf(1));
+            for i in 0..n {
+                let want = ref_cvt(to, from, vals[i]);
+                assert!(
+                    same(to, want, got[i]),
+                    "cvt.{to}.{from} {:#x}: want {want:#x} got {:#x}",
+                    vals[i],
+                    got[i]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fma_all_types() {
+    for ty in ALL_TYPES {
+        let vals = values(ty);
+        let mut av = Vec::new();
+        let mut bv = Vec::new();
+        let mut cv = Vec::new();
+        for (i, &a) in vals.iter().enumerate() {
+            for (j, &b) in vals.iter().enumerate() {
+                av.push(a);
+                bv.push(b);
+                cv.push(vals[(i + j) % vals.len()]);
+            }
+        }
+        let n = av.len();
+        let p = asm(&format!(
+            ".kernel t\n.param a: ptr {ty}\n.param b: ptr {ty}\n.param c: ptr {ty}\n.param d: ptr {ty}\n.param n: u32\n\
+             setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+             ldg.{ty} r1, [a + %gid*{s}]\nldg.{ty} r2, [b + %gid*{s}]\nldg.{ty} r3, [c + %gid*{s}]\n\
+             fma.{ty} r4, r1, r2, r3\nstg.{ty} [d + %gid*{s}], r4\ndone:\nexit\n",
+            s = ty.size()
+        ));
+        let out = run_all(
+            &p,
+            (n as u32).div_ceil(64),
+            64,
+            &[
+                Arg::Buf(to_bytes(ty, &av)),
+                Arg::Buf(to_bytes(ty, &bv)),
+                Arg::Buf(to_bytes(ty, &cv)),
+                Arg::Buf(vec![0; n * ty.size() as usize]),
+                Arg::Scalar(n as u64),
+            ],
+        );
+        let got = from_bytes(ty, out.buf(3));
+        for i in 0..n {
+            let want = match ty {
+                Ty::F32 => f32::from_bits(av[i] as u32)
+                    .mul_add(f32::from_bits(bv[i] as u32), f32::from_bits(cv[i] as u32))
+                    .to_bits() as u64,
+                Ty::F64 => f64::from_bits(av[i])
+                    .mul_add(f64::from_bits(bv[i]), f64::from_bits(cv[i]))
+                    .to_bits(),
+                _ => ty.canon(av[i].wrapping_mul(bv[i]).wrapping_add(cv[i])),
+            };
+            assert!(
+                same(ty, want, got[i]),
+                "fma.{ty} {:#x} {:#x} {:#x}: want {want:#x} got {:#x}",
+                av[i],
+                bv[i],
+                cv[i],
+                got[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn immediates_params_and_specials() {
+    // Uniform operands (immediates, scalar params, %block/%bdim/%gdim) mixed with per-lane
+    // values; typed reads of 64-bit storage see the low bits (zero-extended writes).
+    let p = asm(".kernel t\n.param c: ptr u64\n.param k: u32\n\
+        mov_imm.i32 r0, -1\nadd.i64 r1, r0, 0\n\
+        mul.u32 r2, %block, %bdim\nadd.u32 r2, r2, %lane\nadd.u32 r2, r2, k\n\
+        cvt.u64.u32 r3, r2\nadd.u64 r3, r3, r1\nadd.u64 r3, r3, %gdim\n\
+        stg.u64 [c + %gid*8], r3\nexit\n");
+    for (grid, block) in [(1u32, 1u32), (3, 5), (2, 16), (1, 33)] {
+        let n = (grid * block) as usize;
+        let out = run_all(&p, grid, block, &[zeros(8 * n), Arg::Scalar(7)]);
+        let got = to_u64(out.buf(0));
+        for (g, &x) in got.iter().enumerate() {
+            assert_eq!(x, g as u64 + 7 + 0xffff_ffff + grid as u64);
+        }
+    }
+}
+
+#[test]
+fn narrow_types_and_int_registers_of_two_widths() {
+    let p = asm(".kernel t\n.param c: ptr u64\n\
+        mov_imm.u64 r0, 0x1234567890abcdef\nadd.u8 r1, r0, 0x20\nadd.i16 r2, r0, 0\n\
+        cvt.i64.i16 r3, r2\nadd.u64 r4, r3, r1\nadd.u64 r4, r4, %gid\nstg.u64 [c + %gid*8], r4\nexit\n");
+    let out = run_all(&p, 2, 3, &[zeros(48)]);
+    let got = to_u64(out.buf(0));
+    for (g, &x) in got.iter().enumerate() {
+        let want = (0xcdefu16 as i16 as i64 as u64)
+            .wrapping_add((0xef + 0x20) & 0xff)
+            .wrapping_add(g as u64);
+        assert_eq!(x, want);
+    }
+}

@@ -1,0 +1,83 @@
+#![allow(clippy::needless_range_loop, clippy::approx_constant)]
+mod common;
+use common::*;
+
+#[test]
+fn vector_add() {
+    let p = asm(include_str!("../../examples/kernels/vector_add.hasm"));
+    for n in [1u32, 7, 8, 9, 100, 256, 1000] {
+        let a: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..n).map(|i| 1.0 + i as f32).collect();
+        let grid = n.div_ceil(64);
+        let out = run_all(
+            &p,
+            grid,
+            64,
+            &[
+                f32s(&a),
+                f32s(&b),
+                zeros(4 * n as usize),
+                Arg::Scalar(n as u64),
+            ],
+        );
+        assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
+        let c = to_f32(out.buf(2));
+        for i in 0..n as usize {
+            assert_eq!(c[i], a[i] + b[i]);
+        }
+    }
+}
+
+#[test]
+fn kernel_is_send_sync_and_frees_its_code() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<holovm_jit::CompiledKernel>();
+    // Compile and drop many kernels: each owns (and frees) its code memory.
+    let p = asm(include_str!("../../examples/kernels/relu.hasm"));
+    for _ in 0..200 {
+        let k = holovm_jit::compile(&p, &Default::default()).unwrap();
+        drop(k);
+    }
+    // Shared between threads.
+    let k = std::sync::Arc::new(holovm_jit::compile(&p, &Default::default()).unwrap());
+    let handles: Vec<_> = (0..2)
+        .map(|t| {
+            let k = k.clone();
+            std::thread::spawn(move || {
+                let x: Vec<f32> = (0..100).map(|i| i as f32 - 50.0 + t as f32).collect();
+                let out = run_kernel(
+                    &k,
+                    2,
+                    64,
+                    &[f32s(&x), zeros(400), Arg::Scalar(100)],
+                    None,
+                    1 << 20,
+                );
+                to_f32(out.buf(1)) == x.iter().map(|v| v.max(0.0)).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap());
+    }
+}
+
+#[test]
+fn dump_has_everything() {
+    let p = asm(include_str!("../../examples/kernels/gelu.hasm"));
+    let k = holovm_jit::compile(
+        &p,
+        &holovm_jit::JitOptions {
+            dump: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let d = k.dump();
+    let text = d.to_string();
+    assert!(d.clif_before.as_deref().unwrap().contains("function"));
+    assert!(d.clif_after.as_deref().unwrap().contains("fma"));
+    assert!(d.disasm.as_deref().unwrap().contains("vfmadd"), "{text}");
+    assert!(text.contains("strategy: vector"));
+    assert!(d.code_size > 0);
+}

@@ -1,0 +1,296 @@
+//! Tiering between the interpreter and the Cranelift JIT: the compiled-kernel cache, the
+//! policy that decides when a program is hot, and running compiled kernels over a launch.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use holovm_isa::{Program, ProgramKey};
+use holovm_jit::{CompiledKernel, JitOptions, LaunchEnv, Scratch, TrapRecord};
+use rayon::prelude::*;
+
+/// Which execution tier runs a program.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// Always the interpreter.
+    Interpret,
+    /// Compile before the first launch and always run compiled code (programs the JIT
+    /// cannot compile still run, in the interpreter).
+    Jit,
+    /// Interpret a program until it is hot, then compile it on a background thread and run
+    /// the compiled code once it is published (the default). A program is hot once the
+    /// interpreter time spent on it reaches [`VmConfig::jit_threshold`](crate::VmConfig):
+    /// by then compiling (about a millisecond per kernel) costs no more than what has
+    /// already been spent interpreting it, so the total time is at most about twice the best
+    /// choice made in hindsight.
+    #[default]
+    Auto,
+}
+
+/// What the JIT knows about one program.
+#[derive(Default)]
+pub(crate) struct JitSlot {
+    /// The compiled kernel, or why compiling failed; set once.
+    kernel: OnceLock<Result<Arc<CompiledKernel>, String>>,
+    /// Nanoseconds of interpreter time spent on the program (Auto).
+    interp_ns: AtomicU64,
+    /// A background compile has been started.
+    compiling: AtomicBool,
+}
+
+/// The compiled-kernel cache: `ProgramKey` to slot. Keys are SHA-256 digests of the
+/// canonical bytecode, so a hit is always the same program.
+#[derive(Default)]
+pub(crate) struct JitCache {
+    slots: DashMap<ProgramKey, Arc<JitSlot>>,
+    /// Background compiles in flight (for tests and `wait_for_jit`).
+    pending: Arc<AtomicU32>,
+}
+
+impl JitCache {
+    fn slot(&self, program: &Program, capacity: usize) -> Arc<JitSlot> {
+        if let Some(s) = self.slots.get(&program.key()) {
+            return Arc::clone(&s);
+        }
+        if self.slots.len() >= capacity.max(1) {
+            // Evict everything: kernels in use by running launches stay alive through their
+            // `Arc` and are freed (code pages included) when the last launch drops it.
+            self.slots.clear();
+        }
+        Arc::clone(&self.slots.entry(program.key()).or_default())
+    }
+
+    /// The kernel to run `program` with under `tier`, compiling it if the policy says so.
+    pub(crate) fn kernel_for(
+        &self,
+        program: &Program,
+        tier: Tier,
+        capacity: usize,
+    ) -> (Option<Arc<CompiledKernel>>, Arc<JitSlot>) {
+        let slot = self.slot(program, capacity);
+        let kernel = match tier {
+            Tier::Interpret => None,
+            Tier::Jit => slot
+                .kernel
+                .get_or_init(|| compile(program))
+                .as_ref()
+                .ok()
+                .cloned(),
+            Tier::Auto => slot.kernel.get().and_then(|r| r.as_ref().ok()).cloned(),
+        };
+        (kernel, slot)
+    }
+
+    /// Records interpreter time for `program` under `Tier::Auto`; once it passes
+    /// `threshold`, compiles the program on a background thread.
+    pub(crate) fn note_interpreted(
+        &self,
+        slot: &Arc<JitSlot>,
+        program: &Program,
+        spent: Duration,
+        threshold: Duration,
+    ) {
+        let total = slot
+            .interp_ns
+            .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed)
+            + spent.as_nanos() as u64;
+        if total < threshold.as_nanos() as u64 || slot.kernel.get().is_some() {
+            return;
+        }
+        if slot.compiling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pending = Arc::clone(&self.pending);
+        let (job_slot, program) = (Arc::clone(slot), program.clone());
+        pending.fetch_add(1, Ordering::AcqRel);
+        let job_pending = Arc::clone(&pending);
+        let spawned = std::thread::Builder::new()
+            .name("holovm-jit".into())
+            .spawn(move || {
+                job_slot.kernel.get_or_init(|| compile(&program));
+                job_pending.fetch_sub(1, Ordering::AcqRel);
+            });
+        if spawned.is_err() {
+            // No thread available: stay in the interpreter; a later launch tries again.
+            pending.fetch_sub(1, Ordering::AcqRel);
+            slot.compiling.store(false, Ordering::Release);
+        }
+    }
+
+    /// Background compiles still running.
+    pub(crate) fn pending(&self) -> u32 {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Compiled kernels in the cache.
+    pub(crate) fn compiled(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| matches!(s.kernel.get(), Some(Ok(_))))
+            .count()
+    }
+
+    /// Drops every cached kernel (their code is freed once no launch uses it).
+    pub(crate) fn clear(&self) {
+        self.slots.clear();
+    }
+
+    /// The compile error kept for `program`, if compiling it failed.
+    pub(crate) fn error(&self, program: &Program) -> Option<String> {
+        let slot = self.slots.get(&program.key())?;
+        match slot.kernel.get() {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn compile(program: &Program) -> Result<Arc<CompiledKernel>, String> {
+    holovm_jit::compile(program, &JitOptions::default())
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
+/// A `LaunchEnv` shared by the threads of one launch.
+struct SharedEnv<'a>(&'a LaunchEnv);
+
+// SAFETY: the environment is only read. The memory its pointers name is valid for the whole
+// launch (the caller holds the VM lock, so no Rust reference to it exists), and the ISA lets
+// blocks running on different threads access it concurrently (racing writes leave one of the
+// written values; the compiled code is not Rust code, so this is not a Rust data race).
+unsafe impl Sync for SharedEnv<'_> {}
+
+impl SharedEnv<'_> {
+    // A method, so closures capture the whole `Sync` wrapper rather than its field.
+    fn env(&self) -> &LaunchEnv {
+        self.0
+    }
+}
+
+/// Runs all blocks of a launch with compiled code; on a trap returns the trap of the lowest
+/// trapping block (docs/ISA.md section 7).
+///
+/// # Safety
+///
+/// `env` must satisfy [`CompiledKernel::run_blocks`]'s contract for the whole call.
+pub(crate) unsafe fn run(
+    kernel: &CompiledKernel,
+    env: &LaunchEnv,
+    serial_scratch: &mut Scratch,
+    workers: Option<&rayon::ThreadPool>,
+) -> Result<Option<TrapRecord>, holovm_jit::LaunchError> {
+    let grid = env.grid;
+    let Some(pool) = workers else {
+        let mut trap = TrapRecord::default();
+        // SAFETY: the caller guarantees `env`'s contract.
+        unsafe { kernel.run_blocks(env, 0..grid, serial_scratch, &mut trap) }?;
+        return Ok((trap.kind != 0).then_some(trap));
+    };
+    // A few chunks per thread balance uneven blocks without much per-chunk overhead.
+    let chunks = (pool.current_num_threads() as u32 * 4).clamp(1, grid);
+    let per = grid.div_ceil(chunks);
+    let first_trap = AtomicU32::new(u32::MAX);
+    let result: Mutex<Result<Option<TrapRecord>, holovm_jit::LaunchError>> = Mutex::new(Ok(None));
+    let shared = SharedEnv(env);
+    pool.install(|| {
+        (0..chunks)
+            .into_par_iter()
+            .for_each_init(Scratch::new, |scratch, c| {
+                let lo = c * per;
+                let hi = (lo + per).min(grid);
+                // Chunks after a trapping block cannot change the reported trap.
+                if lo >= hi || lo > first_trap.load(Ordering::Relaxed) {
+                    return;
+                }
+                let mut trap = TrapRecord::default();
+                // SAFETY: see `SharedEnv`; every chunk runs distinct blocks with its own scratch.
+                let r = unsafe { kernel.run_blocks(shared.env(), lo..hi, scratch, &mut trap) };
+                let mut out = result.lock().unwrap_or_else(|e| e.into_inner());
+                match r {
+                    Err(e) => *out = Err(e),
+                    Ok(()) if trap.kind != 0 => {
+                        first_trap.fetch_min(trap.block, Ordering::Relaxed);
+                        if let Ok(slot) = &mut *out {
+                            if slot.is_none_or(|t| trap.block < t.block) {
+                                *slot = Some(trap);
+                            }
+                        }
+                    }
+                    Ok(()) => {}
+                }
+            })
+    });
+    result.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The VM's [`Trap`](crate::Trap) for a trap record written by compiled code.
+pub(crate) fn to_trap(
+    program: &Program,
+    t: &TrapRecord,
+    spaces: &[Option<crate::interp::mem::Region>],
+) -> crate::Trap {
+    use crate::{MemAccess, Space, TrapKind};
+    use holovm_jit::TrapKind as J;
+    let kind = match t.trap_kind() {
+        Some(J::OutOfBounds) => TrapKind::OutOfBounds,
+        Some(J::Misaligned) => TrapKind::Misaligned,
+        Some(J::DivideByZero) => TrapKind::DivideByZero,
+        Some(J::IntegerOverflow) => TrapKind::IntegerOverflow,
+        Some(J::FellOffEnd) => TrapKind::FellOffEnd,
+        Some(J::RetWithoutCall) => TrapKind::RetWithoutCall,
+        Some(J::CallStackOverflow) => TrapKind::CallStackOverflow,
+        Some(J::DivergentBarrier) => TrapKind::DivergentBarrier,
+        Some(J::OutOfFuel) | None => TrapKind::OutOfFuel,
+    };
+    let access = matches!(kind, TrapKind::OutOfBounds | TrapKind::Misaligned).then(|| {
+        let params = program.params();
+        let space = match t.space {
+            holovm_jit::SPACE_POOL => Space::Pool,
+            holovm_jit::SPACE_SHARED => Space::Shared {
+                bytes: program.shared_bytes() as u64,
+            },
+            p => match spaces.get(p as usize).copied().flatten() {
+                Some(region) => Space::Buffer {
+                    param: p,
+                    name: params
+                        .get(p as usize)
+                        .map(|x| x.name.clone())
+                        .unwrap_or_default(),
+                    bytes: region.len,
+                },
+                None => Space::Invalid { handle: p },
+            },
+        };
+        // The access size is the size of the trapping instruction's type.
+        let size = program
+            .insts()
+            .get(t.pc as usize)
+            .and_then(access_size)
+            .unwrap_or(0);
+        MemAccess {
+            space,
+            offset: t.exact_offset(),
+            size,
+        }
+    });
+    crate::Trap {
+        kind,
+        pc: t.pc,
+        inst: crate::interp::trap::inst_text(program.def(), t.pc as usize),
+        block: t.block,
+        lane: t.lane,
+        access,
+    }
+}
+
+fn access_size(inst: &holovm_isa::Inst) -> Option<u32> {
+    use holovm_isa::Inst;
+    match *inst {
+        Inst::Ldg { ty, .. }
+        | Inst::Stg { ty, .. }
+        | Inst::Lds { ty, .. }
+        | Inst::Sts { ty, .. } => Some(ty.size()),
+        _ => None,
+    }
+}
