@@ -226,3 +226,50 @@ fn demo_checks_every_kernel() {
     }
     assert!(!t.contains("FAIL"), "{t}");
 }
+
+#[test]
+fn run_in_every_tier_gives_the_same_output() {
+    let mut outputs = Vec::new();
+    for tier in ["interp", "jit", "auto"] {
+        let out = scratch(&format!("gelu-{tier}.npy"));
+        let o = holovm(&[
+            "run",
+            "examples/kernels/gelu.hasm",
+            "-n",
+            "1000",
+            "--tier",
+            tier,
+            "--out",
+            &format!("y={}", out.display()),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        if tier == "jit" {
+            assert!(text(&o).contains("tier: jit"), "{}", text(&o));
+        }
+        outputs.push(std::fs::read(&out).expect("output written"));
+    }
+    assert_eq!(outputs[0], outputs[1], "interpreter and JIT differ");
+    assert_eq!(outputs[0], outputs[2]);
+}
+
+#[test]
+fn jit_dump_shows_strategy_clif_and_machine_code() {
+    let o = holovm(&["jit-dump", "examples/kernels/vector_add.hasm"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    for needle in [
+        "; strategy: vector",
+        "CLIF before optimisation",
+        "CLIF after optimisation",
+        "machine code",
+        "compile time",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in {t}");
+    }
+    let o = holovm(&["jit-dump", "examples/kernels/sum.hasm", "--asm"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        !text(&o).contains("CLIF before"),
+        "only the asked-for section"
+    );
+}

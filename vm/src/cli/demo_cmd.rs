@@ -1,7 +1,8 @@
-//! `holovm demo`: run every bundled example kernel on generated data, check it against the
-//! Rust reference, and print a table of correctness and speed.
+//! `holovm demo`: run every bundled example kernel on generated data in both tiers, check each
+//! result against the Rust reference, and print a table of correctness and speed.
 
-use holovm::{examples, Vm, VmConfig};
+use holovm::examples::{self, Check};
+use holovm::{Tier, Vm, VmConfig};
 
 /// Options of `holovm demo`.
 #[derive(clap::Args, Debug)]
@@ -14,35 +15,49 @@ pub struct DemoArgs {
     pub shrink: usize,
 }
 
-/// Runs `holovm demo`; fails if any kernel disagrees with its reference.
+fn verdict(c: &Check) -> String {
+    if !c.passed() {
+        format!("FAIL {:.1e}", c.max_error)
+    } else if c.tolerance == 0.0 {
+        "exact".to_string()
+    } else {
+        format!("ok {:.0e}", c.max_error.max(1e-12))
+    }
+}
+
+/// Runs `holovm demo`; fails if any kernel disagrees with its reference in either tier.
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let vm = Vm::with_config(VmConfig::default());
+    let interp = Vm::with_config(VmConfig::default().tier(Tier::Interpret));
+    let jit = Vm::with_config(VmConfig::default().tier(Tier::Jit));
     println!(
-        "{:<13} {:>9}  {:<28} {:>10}  {:>12}",
-        "kernel", "size", "size means", "check", "interpreter"
+        "{:<13} {:>8}  {:<26} {:>9} {:>11}  {:>9} {:>11}  {:>7}",
+        "kernel", "size", "size means", "interp", "time", "jit", "time", "speedup"
     );
     let mut failed = Vec::new();
     for ex in examples::all() {
         let n = (ex.demo_size / args.shrink.max(1)).max(1);
-        let check = ex.check(&vm, n, args.seed)?;
-        let verdict = if !check.passed() {
+        let i = ex.check(&interp, n, args.seed)?;
+        let j = ex.check(&jit, n, args.seed)?;
+        if !(i.passed() && j.passed()) {
             failed.push(ex.name);
-            format!("FAIL {:.1e}", check.max_error)
-        } else if check.tolerance == 0.0 {
-            "exact".to_string()
-        } else {
-            format!("ok {:.0e}", check.max_error.max(1e-12))
-        };
+        }
+        let speedup = i.best_launch.as_secs_f64() / j.best_launch.as_secs_f64().max(1e-9);
         println!(
-            "{:<13} {:>9}  {:<28} {:>10}  {:>12.2?}",
-            ex.name, n, ex.size_meaning, verdict, check.best_launch
+            "{:<13} {:>8}  {:<26} {:>9} {:>11.2?}  {:>9} {:>11.2?}  {:>6.1}x",
+            ex.name,
+            n,
+            ex.size_meaning,
+            verdict(&i),
+            i.best_launch,
+            verdict(&j),
+            j.best_launch,
+            speedup
         );
     }
     println!();
-    println!(
-        "check: `exact` = bit-identical to the Rust reference; `ok E` = largest relative error E"
-    );
-    println!("(within the kernel's tolerance); times are the fastest of 3 launches.");
+    println!("`exact`: bit-identical to the Rust reference; `ok E`: largest relative error E,");
+    println!("within the kernel's tolerance. Times: fastest of 3 launches, whole Vm::launch,");
+    println!("both cores; the JIT time excludes the one-off compile (see `holovm jit-dump`).");
     if failed.is_empty() {
         Ok(())
     } else {

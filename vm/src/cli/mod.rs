@@ -3,6 +3,7 @@
 mod asm_cmd;
 mod data;
 mod demo_cmd;
+mod jit_cmd;
 mod load;
 mod run_cmd;
 
@@ -40,6 +41,8 @@ enum Command {
     },
     /// Run a kernel on generated or file data and show the results.
     Run(run_cmd::RunArgs),
+    /// Show what the JIT makes of a kernel: strategy, CLIF, machine code.
+    JitDump(jit_cmd::JitDumpArgs),
     /// Run every bundled example kernel, check it against Rust, and print a table.
     Demo(demo_cmd::DemoArgs),
 }
@@ -52,5 +55,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check { file } => asm_cmd::check(&file),
         Command::Run(args) => run_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(args),
+        Command::JitDump(args) => jit_cmd::run(args),
     }
 }

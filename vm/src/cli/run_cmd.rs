@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use holovm::isa::{LaunchConfig, ParamKind, Program, Ty, POOL_CLASS_BYTES};
-use holovm::{npy, AnyBuffer, Arg, Vm, VmConfig};
+use holovm::{npy, AnyBuffer, Arg, Tier, Vm, VmConfig};
 
 use super::data::{parse_value, preview, Fill, Rng};
 use super::load::load_program;
@@ -48,6 +48,30 @@ pub struct RunArgs {
     /// Use one thread (the default uses rayon for large launches).
     #[arg(long)]
     pub single_thread: bool,
+    /// Execution tier: interp, jit, or auto (interpret until hot, then compile).
+    #[arg(long, value_enum, default_value_t = TierArg::Auto)]
+    pub tier: TierArg,
+}
+
+/// The `--tier` choices.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TierArg {
+    /// The interpreter.
+    Interp,
+    /// Compile with the JIT before the first launch.
+    Jit,
+    /// Interpret until the program is hot, then compile.
+    Auto,
+}
+
+impl From<TierArg> for Tier {
+    fn from(t: TierArg) -> Tier {
+        match t {
+            TierArg::Interp => Tier::Interpret,
+            TierArg::Jit => Tier::Jit,
+            TierArg::Auto => Tier::Auto,
+        }
+    }
 }
 
 fn split_assignment(s: &str) -> anyhow::Result<(&str, &str)> {
@@ -148,7 +172,11 @@ fn parse_class(s: &str) -> anyhow::Result<u32> {
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let program = load_program(&args.file)?;
     let shape = shape(&args, &program)?;
-    let vm = Vm::with_config(VmConfig::default().single_thread(args.single_thread));
+    let vm = Vm::with_config(
+        VmConfig::default()
+            .single_thread(args.single_thread)
+            .tier(args.tier.into()),
+    );
     let (bound, buffers) = bind(&vm, &program, &args, shape.lanes())?;
 
     let mut shown_pool = args.show_pool.clone();
@@ -189,12 +217,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         shape.lanes()
     );
     if let Some(s) = stats {
-        println!(
-            "  {} block-steps, {} lane-instructions{}",
-            s.steps,
-            s.lane_steps,
-            if s.parallel { ", parallel" } else { "" }
-        );
+        let threads = if s.parallel { ", parallel" } else { "" };
+        if s.jit {
+            println!("  tier: jit (compiled code){threads}");
+        } else {
+            println!(
+                "  tier: interpreter, {} block-steps, {} lane-instructions{threads}",
+                s.steps, s.lane_steps
+            );
+            if let Some(e) = vm.jit_error(&program) {
+                println!("  (the JIT could not compile it: {e})");
+            }
+        }
     }
     print_times(&times);
     for (name, buf) in &buffers {

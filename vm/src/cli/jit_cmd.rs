@@ -1,0 +1,66 @@
+//! `holovm jit-dump`: what the JIT makes of a kernel.
+
+use std::path::PathBuf;
+
+use holovm::Vm;
+
+use super::load::load_program;
+
+/// Options of `holovm jit-dump`.
+#[derive(clap::Args, Debug)]
+pub struct JitDumpArgs {
+    /// The kernel: a .hasm or .hbc file.
+    pub file: PathBuf,
+    /// Print the CLIF before optimisation.
+    #[arg(long)]
+    pub clif: bool,
+    /// Print the CLIF after optimisation.
+    #[arg(long)]
+    pub opt_clif: bool,
+    /// Print the machine code disassembly.
+    #[arg(long)]
+    pub asm: bool,
+    /// Append the kernel to /tmp/perf-<pid>.map (for `perf report`).
+    #[arg(long)]
+    pub perf_map: bool,
+}
+
+/// Runs `holovm jit-dump`. Without a section flag it prints every section.
+pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
+    let program = load_program(&args.file)?;
+    let dump = Vm::new().jit_dump_with(&program, args.perf_map)?;
+    let all = !(args.clif || args.opt_clif || args.asm);
+    println!("; kernel {}", dump.name);
+    println!("; strategy: {}", dump.strategy);
+    println!(
+        "; code size: {} bytes (from {} CLIF instructions)",
+        dump.code_size, dump.clif_insts
+    );
+    println!(
+        "; compile time: {:.3} ms",
+        dump.compile_time.as_secs_f64() * 1e3
+    );
+    let sections = [
+        (
+            all || args.clif,
+            "CLIF before optimisation",
+            &dump.clif_before,
+        ),
+        (
+            all || args.opt_clif,
+            "CLIF after optimisation",
+            &dump.clif_after,
+        ),
+        (all || args.asm, "machine code", &dump.disasm),
+    ];
+    for (wanted, title, text) in sections {
+        if wanted {
+            println!("\n;; {title}");
+            println!("{}", text.as_deref().unwrap_or("; (not available)"));
+        }
+    }
+    if args.perf_map {
+        println!("; appended to /tmp/perf-{}.map", std::process::id());
+    }
+    Ok(())
+}
