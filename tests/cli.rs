@@ -273,3 +273,26 @@ fn jit_dump_shows_strategy_clif_and_machine_code() {
         "only the asked-for section"
     );
 }
+
+#[test]
+fn bench_prints_a_table_for_both_tiers() {
+    let o = holovm(&[
+        "bench",
+        "examples/kernels/relu.hasm",
+        "-n",
+        "100,1000",
+        "--repeat",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        t.contains("interpreter") && t.contains("jit") && t.contains("speedup"),
+        "{t}"
+    );
+    let rows: Vec<&str> = t
+        .lines()
+        .filter(|l| l.trim_start().starts_with("100"))
+        .collect();
+    assert_eq!(rows.len(), 2, "one row per size: {t}");
+}

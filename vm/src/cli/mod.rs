@@ -1,6 +1,7 @@
 //! Subcommands of the `holovm` program, one file each.
 
 mod asm_cmd;
+mod bench_cmd;
 mod data;
 mod demo_cmd;
 mod jit_cmd;
@@ -43,6 +44,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Show what the JIT makes of a kernel: strategy, CLIF, machine code.
     JitDump(jit_cmd::JitDumpArgs),
+    /// Time a kernel in both tiers over a range of sizes.
+    Bench(bench_cmd::BenchArgs),
     /// Run every bundled example kernel, check it against Rust, and print a table.
     Demo(demo_cmd::DemoArgs),
 }
@@ -56,5 +59,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(args),
         Command::JitDump(args) => jit_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     }
 }

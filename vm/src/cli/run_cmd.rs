@@ -80,7 +80,7 @@ fn split_assignment(s: &str) -> anyhow::Result<(&str, &str)> {
 }
 
 /// The launch shape from the options or the file.
-fn shape(args: &RunArgs, program: &Program) -> anyhow::Result<LaunchConfig> {
+pub(super) fn shape(args: &RunArgs, program: &Program) -> anyhow::Result<LaunchConfig> {
     let shape = match (args.grid, args.block, args.n) {
         (Some(grid), Some(block), _) => LaunchConfig::new(grid, block),
         (None, block, Some(n)) => LaunchConfig::cover(n, block.unwrap_or(256)),
@@ -102,7 +102,7 @@ fn shape(args: &RunArgs, program: &Program) -> anyhow::Result<LaunchConfig> {
 type NamedBuffers = Vec<(String, AnyBuffer)>;
 
 /// Binds every parameter: buffers allocated and filled, scalars parsed.
-fn bind(
+pub(super) fn bind(
     vm: &Vm,
     program: &Program,
     args: &RunArgs,
