@@ -1,0 +1,335 @@
+//! The JIT tier against native Rust over the same data in the same run (and the interpreter
+//! where it helps the comparison). Whole `Vm::launch` calls are timed: lock, cache lookup,
+//! argument binding and the compiled code.
+//!
+//! Run: `cargo bench --bench jit -- --warm-up-time 1 --measurement-time 3`.
+//! Native baselines are plain loops compiled for baseline x86-64 and, where the issue asks,
+//! the same loop compiled with AVX2+FMA enabled (`#[target_feature]`).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use holovm::isa::Program;
+use holovm::{args, examples, LaunchConfig, Tier, Vm, VmConfig};
+
+fn program(name: &str) -> Program {
+    examples::find(name)
+        .and_then(|e| e.program().ok())
+        .unwrap_or_else(|| panic!("example kernel {name}"))
+}
+
+fn vm(tier: Tier, single: bool) -> Vm {
+    Vm::with_config(VmConfig::default().tier(tier).single_thread(single))
+}
+
+fn input(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+        .collect()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn add_avx2(a: &[f32], b: &[f32], c: &mut [f32]) {
+    for ((c, a), b) in c.iter_mut().zip(a).zip(b) {
+        *c = a + b;
+    }
+}
+
+fn add_native(a: &[f32], b: &[f32], c: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        return unsafe { add_avx2(a, b, c) };
+    }
+    for ((c, a), b) in c.iter_mut().zip(a).zip(b) {
+        *c = a + b;
+    }
+}
+
+fn vector_add(c: &mut Criterion) {
+    let p = program("vector_add");
+    let mut g = c.benchmark_group("jit_vector_add");
+    for n in [256usize, 1024, 16384, 65536, 1 << 20] {
+        g.throughput(Throughput::Elements(n as u64));
+        let (a, b) = (input(n), input(n));
+        let mut out = vec![0.0f32; n];
+        g.bench_function(BenchmarkId::new("native_avx2", n), |bench| {
+            bench.iter(|| add_native(black_box(&a), black_box(&b), &mut out))
+        });
+        for (label, single) in [("jit_1thread", true), ("jit_2threads", false)] {
+            if !single && n < 65536 {
+                continue;
+            }
+            let vm = vm(Tier::Jit, single);
+            let (da, db, dc) = (
+                vm.alloc_from(&a).unwrap(),
+                vm.alloc_from(&b).unwrap(),
+                vm.alloc::<f32>(n).unwrap(),
+            );
+            let args = args![&da, &db, &dc, n as u32];
+            let cfg = LaunchConfig::cover(n as u64, 256);
+            vm.launch(&p, cfg, &args).unwrap();
+            g.bench_function(BenchmarkId::new(label, n), |bench| {
+                bench.iter(|| vm.launch(&p, cfg, &args).unwrap())
+            });
+        }
+    }
+    g.finish();
+}
+
+/// The fixed cost of a launch: an empty kernel (`exit`) on one lane.
+fn launch_overhead(c: &mut Criterion) {
+    let p = holovm::asm::assemble(".kernel nothing\n.param x: ptr f32\n    exit\n").unwrap();
+    let mut g = c.benchmark_group("jit_launch_overhead");
+    for (label, tier) in [("jit", Tier::Jit), ("interp", Tier::Interpret)] {
+        let vm = vm(tier, true);
+        let x = vm.alloc::<f32>(1).unwrap();
+        let args = args![&x];
+        vm.launch(&p, LaunchConfig::new(1, 1), &args).unwrap();
+        g.bench_function(label, |b| {
+            b.iter(|| vm.launch(&p, LaunchConfig::new(1, 1), &args).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn gelu_ref(x: f32) -> f32 {
+    let inner = (x * x * x).mul_add(0.044715, x) * 0.797_884_6;
+    0.5 * x * (1.0 + holovm::isa::math::tanh_f32(inner))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn gelu_avx2(x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = gelu_ref(x);
+    }
+}
+
+fn elementwise(c: &mut Criterion) {
+    let n = 65536usize;
+    let mut g = c.benchmark_group("jit_elementwise");
+    g.throughput(Throughput::Elements(n as u64));
+    let x = input(n);
+    let mut y = vec![0.0f32; n];
+    g.bench_function(BenchmarkId::new("gelu_native_std_tanh", n), |b| {
+        b.iter(|| {
+            for (y, &x) in y.iter_mut().zip(&x) {
+                let inner = (0.797_884_6f32) * (x + 0.044715 * x * x * x);
+                *y = 0.5 * x * (1.0 + inner.tanh());
+            }
+            black_box(&mut y);
+        })
+    });
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        g.bench_function(
+            BenchmarkId::new("gelu_native_avx2_same_algorithm", n),
+            |b| {
+                // SAFETY: the CPU has AVX2 and FMA (checked above).
+                b.iter(|| unsafe { gelu_avx2(black_box(&x), &mut y) })
+            },
+        );
+    }
+    for (label, tier) in [("gelu_jit", Tier::Jit), ("gelu_interp", Tier::Interpret)] {
+        let vm = vm(tier, true);
+        let p = program("gelu");
+        let (dx, dy) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(n).unwrap());
+        let args = args![&dx, &dy, n as u32];
+        let cfg = LaunchConfig::cover(n as u64, 256);
+        g.bench_function(BenchmarkId::new(label, n), |b| {
+            b.iter(|| vm.launch(&p, cfg, &args).unwrap())
+        });
+    }
+    // The per-element loop: x = x*1.0001 + 0.5, 64 times (two roundings each).
+    let mut z = x.clone();
+    g.bench_function(BenchmarkId::new("loop_native", n), |b| {
+        b.iter(|| {
+            for v in z.iter_mut() {
+                let mut t = *v;
+                for _ in 0..64 {
+                    t = t * 1.0001 + 0.5;
+                }
+                *v = t;
+            }
+            black_box(&mut z);
+        })
+    });
+    let vm = vm(Tier::Jit, true);
+    let p = program("scalar_loop");
+    let dz = vm.alloc_from(&x).unwrap();
+    let args = args![&dz, n as u32];
+    let cfg = LaunchConfig::cover(n as u64, 256);
+    g.bench_function(BenchmarkId::new("loop_jit", n), |b| {
+        b.iter(|| vm.launch(&p, cfg, &args).unwrap())
+    });
+    g.finish();
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sum_avx2(x: &[f32]) -> f32 {
+    // Eight independent accumulators, each an 8-lane vector after auto-vectorisation.
+    let mut acc = [0.0f32; 64];
+    let chunks = x.chunks_exact(64);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().sum::<f32>() + rest.iter().sum::<f32>()
+}
+
+fn reductions_and_linalg(c: &mut Criterion) {
+    let mut g = c.benchmark_group("jit_linalg");
+    g.sample_size(20);
+    // sum of 2^20 f32
+    let n = 1usize << 20;
+    let x = input(n);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 and FMA.
+        g.bench_function("sum_native_avx2_multiacc", |b| {
+            b.iter(|| unsafe { sum_avx2(black_box(&x)) })
+        });
+    }
+    for (label, tier) in [("sum_jit", Tier::Jit), ("sum_interp", Tier::Interpret)] {
+        let vm = vm(tier, true);
+        let p = program("sum");
+        let (dx, out) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(1).unwrap());
+        let args = args![&dx, &out, n as u32];
+        g.bench_function(label, |b| {
+            b.iter(|| vm.launch(&p, LaunchConfig::new(1, 256), &args).unwrap())
+        });
+    }
+    // softmax over 64 rows of 1000
+    let (rows, cols) = (64usize, 1000usize);
+    let xs = input(rows * cols);
+    let mut ys = vec![0.0f32; rows * cols];
+    g.bench_function("softmax_native", |b| {
+        b.iter(|| {
+            for (xr, yr) in xs.chunks(cols).zip(ys.chunks_mut(cols)) {
+                let m = xr.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
+                let mut s = 0.0;
+                for (y, &x) in yr.iter_mut().zip(xr) {
+                    *y = (x - m).exp();
+                    s += *y;
+                }
+                for y in yr.iter_mut() {
+                    *y /= s;
+                }
+            }
+            black_box(&mut ys);
+        })
+    });
+    for (label, tier) in [
+        ("softmax_jit", Tier::Jit),
+        ("softmax_interp", Tier::Interpret),
+    ] {
+        let vm = vm(tier, true);
+        let p = program("softmax_rows");
+        let (dx, dy) = (
+            vm.alloc_from(&xs).unwrap(),
+            vm.alloc::<f32>(rows * cols).unwrap(),
+        );
+        let args = args![&dx, &dy, cols as u32];
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                vm.launch(&p, LaunchConfig::new(rows as u32, 256), &args)
+                    .unwrap()
+            })
+        });
+    }
+    // matvec 512 x 512 and gemm 128^3
+    for (name, m) in [("matvec", 512usize), ("gemm", 128usize)] {
+        let a = input(m * m);
+        let bm = input(m * m);
+        let mut out = vec![0.0f32; m * m];
+        g.bench_function(format!("{name}_native"), |b| {
+            b.iter(|| {
+                if name == "matvec" {
+                    for (i, o) in out.iter_mut().take(m).enumerate() {
+                        *o = a[i * m..(i + 1) * m]
+                            .iter()
+                            .zip(&bm)
+                            .map(|(x, y)| x * y)
+                            .sum();
+                    }
+                } else {
+                    for i in 0..m {
+                        for j in 0..m {
+                            let mut s = 0.0f32;
+                            for k in 0..m {
+                                s = a[i * m + k].mul_add(bm[k * m + j], s);
+                            }
+                            out[i * m + j] = s;
+                        }
+                    }
+                }
+                black_box(&mut out);
+            })
+        });
+        for (label, tier) in [("jit", Tier::Jit), ("interp", Tier::Interpret)] {
+            let vm = vm(tier, true);
+            let p = program(name);
+            let (da, db, dc) = (
+                vm.alloc_from(&a).unwrap(),
+                vm.alloc_from(&bm).unwrap(),
+                vm.alloc::<f32>(m * m).unwrap(),
+            );
+            let (args, cfg) = if name == "matvec" {
+                (
+                    args![&da, &db, &dc, m as u32, m as u32].to_vec(),
+                    LaunchConfig::cover(m as u64, 64),
+                )
+            } else {
+                (
+                    args![&da, &db, &dc, m as u32, m as u32, m as u32].to_vec(),
+                    LaunchConfig::cover((m * m) as u64, 256),
+                )
+            };
+            g.bench_function(format!("{name}_{label}"), |b| {
+                b.iter(|| vm.launch(&p, cfg, &args).unwrap())
+            });
+        }
+    }
+    g.finish();
+}
+
+/// Compile time of every example kernel (printed; compiles are one-off, not a criterion loop).
+fn compile_times(_c: &mut Criterion) {
+    println!("\ncompile times (best of 5, without dump texts):");
+    for ex in examples::all() {
+        let p = ex.program().unwrap();
+        let best = (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                let k = holovm::jit::compile(
+                    &p,
+                    &holovm::jit::JitOptions {
+                        verify: false,
+                        ..Default::default()
+                    },
+                );
+                let t = start.elapsed();
+                assert!(k.is_ok());
+                t
+            })
+            .min()
+            .unwrap_or(Duration::ZERO);
+        println!("  {:<13} {:>8.3} ms", ex.name, best.as_secs_f64() * 1e3);
+    }
+}
+
+criterion_group!(
+    benches,
+    launch_overhead,
+    vector_add,
+    elementwise,
+    reductions_and_linalg,
+    compile_times
+);
+criterion_main!(benches);
