@@ -25,8 +25,7 @@ pub fn asm(file: &Path, output: Option<&Path>) -> anyhow::Result<()> {
 /// Prints the assembly text of a bytecode (or assembly) file.
 pub fn disasm(file: &Path) -> anyhow::Result<()> {
     let program = load_program(file)?;
-    print!("{}", holovm::asm::disassemble(&program));
-    Ok(())
+    super::print_out(&holovm::asm::disassemble(&program))
 }
 
 /// Prints a summary of a verified program.

@@ -1,5 +1,6 @@
 //! `holovm jit-dump`: what the JIT makes of a kernel.
 
+use std::fmt::Write;
 use std::path::PathBuf;
 
 use holovm::Vm;
@@ -30,16 +31,19 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     let program = load_program(&args.file)?;
     let dump = Vm::new().jit_dump_with(&program, args.perf_map)?;
     let all = !(args.clif || args.opt_clif || args.asm);
-    println!("; kernel {}", dump.name);
-    println!("; strategy: {}", dump.strategy);
-    println!(
+    let mut out = String::new();
+    writeln!(out, "; kernel {}", dump.name)?;
+    writeln!(out, "; strategy: {}", dump.strategy)?;
+    writeln!(
+        out,
         "; code size: {} bytes (from {} CLIF instructions)",
         dump.code_size, dump.clif_insts
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "; compile time: {:.3} ms",
         dump.compile_time.as_secs_f64() * 1e3
-    );
+    )?;
     let sections = [
         (
             all || args.clif,
@@ -55,12 +59,13 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     ];
     for (wanted, title, text) in sections {
         if wanted {
-            println!("\n;; {title}");
-            println!("{}", text.as_deref().unwrap_or("; (not available)"));
+            writeln!(out, "\n;; {title}")?;
+            writeln!(out, "{}", text.as_deref().unwrap_or("; (not available)"))?;
         }
     }
     if args.perf_map {
-        println!("; appended to /tmp/perf-{}.map", std::process::id());
+        writeln!(out, "; appended to /tmp/perf-{}.map", std::process::id())?;
     }
+    super::print_out(&out)?;
     Ok(())
 }

@@ -50,6 +50,16 @@ enum Command {
     Demo(demo_cmd::DemoArgs),
 }
 
+/// Prints `text` to standard output; a closed pipe (`holovm jit-dump k.hasm | head`) ends
+/// the output quietly instead of panicking like `print!`.
+pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
