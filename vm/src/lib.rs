@@ -62,3 +62,8 @@ pub use holovm_isa::{LaunchConfig, Program, ProgramKey};
 pub use memory::{AnyBuffer, Buffer};
 pub use tier::Tier;
 pub use vm::{Arg, LaunchStats, Vm, VmConfig};
+
+/// The README's embedding example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
