@@ -163,7 +163,8 @@ fn vector_detail(an: &Analysis, g: u32) -> String {
 /// Picks the vector group size from the register pressure: the most per-lane registers live
 /// at any instruction times the vectors each needs must stay within the 16 XMM registers
 /// (8 for programs with transcendentals, whose temporaries need room); 32 lanes hide the
-/// latency of loop bodies and amortise the per-group overhead of straight-line kernels.
+/// latency of loop bodies and amortise the per-group overhead of straight-line kernels
+/// (programs with transcendentals stop at 16 lanes to bound compile time).
 fn auto_group(program: &Program, an: &Analysis) -> u32 {
     let mut max_pressure = [0u32; 3]; // for G = 8, 16, 32
     for live in &an.live_regs {
@@ -186,7 +187,9 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
             && !matches!(op, holovm_isa::UnOp::Sqrt | holovm_isa::UnOp::Rsqrt))
     });
     let limit = if has_math { 8 } else { 16 };
-    if max_pressure[2] <= limit {
+    // Transcendentals expand to ~40 CLIF instructions per vector: 32 lanes double the
+    // compile time for little gain.
+    if max_pressure[2] <= limit && !has_math {
         32
     } else if max_pressure[1] <= limit {
         16

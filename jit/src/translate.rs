@@ -19,7 +19,13 @@
 //! Lanes run in increasing lane order and each runs to its end before the next starts
 //! (a vector group runs its lanes together, but falls back to lane order before anything
 //! that may trap), so the first trap met is the lowest trapping lane's first trap
-//! (docs/ISA.md section 7) and ends the function.
+//! (docs/ISA.md section 7) and ends the function. Programs with barriers run the scalar
+//! code in phases instead (phased.rs).
+//!
+//! Scalar code keeps each register in its class's lane type when all its accesses have one
+//! width (floats stay in XMM registers), else as its zero-extended 64-bit image. Launch
+//! parameters are loaded from the `LaunchEnv` where they are used, so no value stays live
+//! across the whole function.
 
 use std::collections::BTreeSet;
 

@@ -1251,13 +1251,8 @@ impl Tr<'_, '_> {
                         return Err(TrError(format!("p{p}: inconsistent affine compare")));
                     }
                     let u = if af.special_lhs { b } else { a };
-                    let uv = self.s_read_uniform(u, ty);
-                    let uv = match u {
-                        Src::Reg(_) => match self.v_read(u, ty)? {
-                            VV::U(x) => x,
-                            VV::V(_) => return Err(TrError("affine operand not uniform".into())),
-                        },
-                        _ => uv,
+                    let VV::U(uv) = self.v_read(u, ty)? else {
+                        return Err(TrError("affine operand not uniform".into()));
                     };
                     self.b.def_var(var, uv);
                     return Ok(true);

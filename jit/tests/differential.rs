@@ -50,7 +50,10 @@ proptest! {
                     prop_assert_eq!(f.trap, out.trap, "group {} vector {}\n{:?}", group, vector, p.insts());
                     if f.trap.kind == 0 {
                         prop_assert!(same_modulo_nan(&f.bufs, &out.bufs), "buffers differ\n{:?}", p.insts());
-                        prop_assert!(same_modulo_nan(&[f.pool.clone()], &[out.pool.clone()]), "pool differs");
+                        prop_assert!(
+                            same_modulo_nan(std::slice::from_ref(&f.pool), std::slice::from_ref(&out.pool)),
+                            "pool differs"
+                        );
                     }
                 }
             }
