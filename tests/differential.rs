@@ -51,7 +51,7 @@ fn run(tier: Tier, p: &Program, cfg: LaunchConfig, seed: u64) -> Outcome {
             }
             ParamKind::Scalar(ty) => {
                 // Small values most of the time, so loops and indices stay in range.
-                let v = if next(&mut s) % 4 == 0 {
+                let v = if next(&mut s).is_multiple_of(4) {
                     next(&mut s)
                 } else {
                     next(&mut s) % 40
