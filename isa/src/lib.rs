@@ -30,6 +30,7 @@ pub mod math;
 pub mod print;
 mod program;
 mod reg;
+mod trap;
 mod ty;
 mod verify;
 
@@ -38,5 +39,6 @@ pub use inst::{Addr, BinOp, Cmp, Guard, Inst, RedOp, SharedAddr, Src, UnOp};
 pub use key::ProgramKey;
 pub use program::*;
 pub use reg::{Pred, Reg, Special, NUM_PREDS, NUM_REGS};
+pub use trap::TrapKind;
 pub use ty::Ty;
 pub use verify::{is_valid_ident, VerifyError};

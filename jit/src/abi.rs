@@ -4,8 +4,6 @@
 //! Compiled code never embeds a buffer address, a length or a scalar value: it reads them from
 //! the [`LaunchEnv`] of each launch, so one compilation serves every launch of a program.
 
-use std::fmt;
-
 /// One launch parameter, in declaration order.
 ///
 /// For a buffer parameter `ptr` points to `len` bytes that stay valid (and are not accessed
@@ -105,75 +103,8 @@ pub const SPACE_POOL: u32 = u32::MAX;
 /// `TrapRecord::space` for the block's shared memory.
 pub const SPACE_SHARED: u32 = u32::MAX - 1;
 
-/// The trap kinds of docs/ISA.md section 7, with their `TrapRecord::kind` codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum TrapKind {
-    /// `out of bounds`
-    OutOfBounds = 1,
-    /// `misaligned access`
-    Misaligned = 2,
-    /// `integer divide by zero`
-    DivideByZero = 3,
-    /// `integer overflow`
-    IntegerOverflow = 4,
-    /// `fell off the end of the program`
-    FellOffEnd = 5,
-    /// `ret without call`
-    RetWithoutCall = 6,
-    /// `call stack overflow`
-    CallStackOverflow = 7,
-    /// `divergent barrier`
-    DivergentBarrier = 8,
-    /// `out of fuel`
-    OutOfFuel = 9,
-}
-
-impl TrapKind {
-    /// Every kind, in code order.
-    pub const ALL: [TrapKind; 9] = [
-        TrapKind::OutOfBounds,
-        TrapKind::Misaligned,
-        TrapKind::DivideByZero,
-        TrapKind::IntegerOverflow,
-        TrapKind::FellOffEnd,
-        TrapKind::RetWithoutCall,
-        TrapKind::CallStackOverflow,
-        TrapKind::DivergentBarrier,
-        TrapKind::OutOfFuel,
-    ];
-
-    /// The `TrapRecord::kind` code.
-    pub const fn code(self) -> u32 {
-        self as u32
-    }
-
-    /// Decodes a `TrapRecord::kind` code (`None` for 0 and unknown codes).
-    pub fn from_code(code: u32) -> Option<TrapKind> {
-        TrapKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    /// The kind's name as written in docs/ISA.md.
-    pub const fn message(self) -> &'static str {
-        match self {
-            TrapKind::OutOfBounds => "out of bounds",
-            TrapKind::Misaligned => "misaligned access",
-            TrapKind::DivideByZero => "integer divide by zero",
-            TrapKind::IntegerOverflow => "integer overflow",
-            TrapKind::FellOffEnd => "fell off the end of the program",
-            TrapKind::RetWithoutCall => "ret without call",
-            TrapKind::CallStackOverflow => "call stack overflow",
-            TrapKind::DivergentBarrier => "divergent barrier",
-            TrapKind::OutOfFuel => "out of fuel",
-        }
-    }
-}
-
-impl fmt::Display for TrapKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())
-    }
-}
+/// The trap kinds of docs/ISA.md section 7; their codes go in `TrapRecord::kind`.
+pub use holovm_isa::TrapKind;
 
 /// Byte offsets of the `#[repr(C)]` fields the compiled code reads and writes.
 pub(crate) mod off {

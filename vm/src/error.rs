@@ -110,53 +110,7 @@ impl From<Trap> for Error {
     }
 }
 
-/// What kind of fault stopped a launch (docs/ISA.md, section 7).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TrapKind {
-    /// A memory access outside its buffer, the pool or shared memory, or through a global
-    /// pointer that names no buffer parameter.
-    OutOfBounds,
-    /// A memory access whose byte offset is not a multiple of its size.
-    Misaligned,
-    /// Integer `div` or `rem` by zero.
-    DivideByZero,
-    /// Signed integer `MIN / -1` or `MIN % -1`.
-    IntegerOverflow,
-    /// A lane ran past the last instruction.
-    FellOffEnd,
-    /// `ret` with an empty call stack.
-    RetWithoutCall,
-    /// `call` with 64 return addresses on the stack.
-    CallStackOverflow,
-    /// `bar.sync` or `reduce` not reached by all live lanes of the block together.
-    DivergentBarrier,
-    /// A lane used up its fuel (taken backward branches and calls).
-    OutOfFuel,
-}
-
-impl TrapKind {
-    /// The kind's name as docs/ISA.md spells it (`out of bounds`, ...).
-    pub const fn name(self) -> &'static str {
-        match self {
-            TrapKind::OutOfBounds => "out of bounds",
-            TrapKind::Misaligned => "misaligned access",
-            TrapKind::DivideByZero => "integer divide by zero",
-            TrapKind::IntegerOverflow => "integer overflow",
-            TrapKind::FellOffEnd => "fell off the end of the program",
-            TrapKind::RetWithoutCall => "ret without call",
-            TrapKind::CallStackOverflow => "call stack overflow",
-            TrapKind::DivergentBarrier => "divergent barrier",
-            TrapKind::OutOfFuel => "out of fuel",
-        }
-    }
-}
-
-impl fmt::Display for TrapKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use holovm_isa::TrapKind;
 
 /// The memory space of a faulting access.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

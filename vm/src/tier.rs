@@ -231,18 +231,9 @@ pub(crate) fn to_trap(
     spaces: &[Option<crate::interp::mem::Region>],
 ) -> crate::Trap {
     use crate::{MemAccess, Space, TrapKind};
-    use holovm_jit::TrapKind as J;
-    let kind = match t.trap_kind() {
-        Some(J::OutOfBounds) => TrapKind::OutOfBounds,
-        Some(J::Misaligned) => TrapKind::Misaligned,
-        Some(J::DivideByZero) => TrapKind::DivideByZero,
-        Some(J::IntegerOverflow) => TrapKind::IntegerOverflow,
-        Some(J::FellOffEnd) => TrapKind::FellOffEnd,
-        Some(J::RetWithoutCall) => TrapKind::RetWithoutCall,
-        Some(J::CallStackOverflow) => TrapKind::CallStackOverflow,
-        Some(J::DivergentBarrier) => TrapKind::DivergentBarrier,
-        Some(J::OutOfFuel) | None => TrapKind::OutOfFuel,
-    };
+    // Compiled code only writes known codes; an unknown one would be a JIT bug, reported as
+    // the launch running out of fuel rather than a panic.
+    let kind = t.trap_kind().unwrap_or(TrapKind::OutOfFuel);
     let access = matches!(kind, TrapKind::OutOfBounds | TrapKind::Misaligned).then(|| {
         let params = program.params();
         let space = match t.space {
