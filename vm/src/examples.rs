@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use holovm_isa::{LaunchConfig, Program, POOL_CLASS_BYTES};
 
-use crate::{args, Error, Vm};
+use crate::{args, Arg, Error, Vm};
 
 /// Runs a kernel at a size on random data and returns its output and the reference's.
 type RunFn = fn(&Vm, &Program, usize, &mut Lcg) -> Result<Outcome, Error>;
@@ -53,14 +53,13 @@ impl Check {
     }
 }
 
-/// Launches the kernel again on the buffers of the checked run (for timing).
-type Relaunch = Box<dyn Fn(&Vm) -> Result<(), Error>>;
-
 struct Outcome {
     got: Vec<f64>,
     want: Vec<f64>,
     tolerance: f64,
-    relaunch: Relaunch,
+    /// The launch that produced `got`, repeated for timing.
+    shape: LaunchConfig,
+    args: Vec<Arg>,
 }
 
 impl Example {
@@ -99,7 +98,7 @@ impl Example {
         let mut best_launch = Duration::MAX;
         for _ in 0..3 {
             let start = Instant::now();
-            (outcome.relaunch)(vm)?;
+            vm.launch(&program, outcome.shape, &outcome.args)?;
             best_launch = best_launch.min(start.elapsed());
         }
         Ok(Check {
@@ -247,12 +246,12 @@ fn run_vector_add(vm: &Vm, p: &Program, n: usize, rng: &mut Lcg) -> Result<Outco
     let args = args![&ba, &bb, &bc, n as u32];
     vm.launch(p, lanes(n), &args)?;
     let got = widen(&vm.read(&bc)?);
-    let p2 = p.clone();
     Ok(Outcome {
         got,
         want,
         tolerance: 0.0,
-        relaunch: Box::new(move |vm2: &Vm| vm2.launch(&p2, lanes(n), &args).map(drop)),
+        shape: lanes(n),
+        args: args.to_vec(),
     })
 }
 
@@ -270,12 +269,12 @@ fn unary(
     let args = args![&bx, &by, n as u32];
     vm.launch(p, lanes(n), &args)?;
     let got = widen(&vm.read(&by)?);
-    let p2 = p.clone();
     Ok(Outcome {
         got,
         want,
         tolerance,
-        relaunch: Box::new(move |vm2: &Vm| vm2.launch(&p2, lanes(n), &args).map(drop)),
+        shape: lanes(n),
+        args: args.to_vec(),
     })
 }
 
@@ -293,12 +292,12 @@ fn run_softmax(vm: &Vm, p: &Program, rows: usize, rng: &mut Lcg) -> Result<Outco
     let shape = LaunchConfig::new(rows.max(1) as u32, 256);
     vm.launch(p, shape, &args)?;
     let got = widen(&vm.read(&by)?);
-    let p2 = p.clone();
     Ok(Outcome {
         got,
         want,
         tolerance: 1e-6,
-        relaunch: Box::new(move |vm2: &Vm| vm2.launch(&p2, shape, &args).map(drop)),
+        shape,
+        args: args.to_vec(),
     })
 }
 
@@ -310,13 +309,13 @@ fn run_sum(vm: &Vm, p: &Program, n: usize, rng: &mut Lcg) -> Result<Outcome, Err
     let shape = LaunchConfig::new(1, 256);
     vm.launch(p, shape, &args)?;
     let got = widen(&vm.read(&out)?);
-    let p2 = p.clone();
     Ok(Outcome {
         got,
         want,
         // f32 accumulation over n terms of magnitude <= 1, in the kernel's order.
         tolerance: 1e-6 * (n as f64).max(1.0),
-        relaunch: Box::new(move |vm2: &Vm| vm2.launch(&p2, shape, &args).map(drop)),
+        shape,
+        args: args.to_vec(),
     })
 }
 
@@ -331,15 +330,12 @@ fn run_matvec(vm: &Vm, p: &Program, n: usize, rng: &mut Lcg) -> Result<Outcome, 
     let args = args![&ba, &bx, &by, n as u32, n as u32];
     vm.launch(p, LaunchConfig::cover(n as u64, 64), &args)?;
     let got = widen(&vm.read(&by)?);
-    let p2 = p.clone();
     Ok(Outcome {
         got,
         want,
         tolerance: 1e-6 * (n as f64).max(1.0),
-        relaunch: Box::new(move |vm2: &Vm| {
-            vm2.launch(&p2, LaunchConfig::cover(n as u64, 64), &args)
-                .map(drop)
-        }),
+        shape: LaunchConfig::cover(n as u64, 64),
+        args: args.to_vec(),
     })
 }
 
@@ -361,12 +357,12 @@ fn run_gemm(vm: &Vm, p: &Program, n: usize, rng: &mut Lcg) -> Result<Outcome, Er
     let args = args![&ba, &bb, &bc, n as u32, n as u32, n as u32];
     vm.launch(p, lanes(n * n), &args)?;
     let got = widen(&vm.read(&bc)?);
-    let p2 = p.clone();
     Ok(Outcome {
         got,
         want,
         tolerance: 1e-6 * (n as f64).max(1.0),
-        relaunch: Box::new(move |vm2: &Vm| vm2.launch(&p2, lanes(n * n), &args).map(drop)),
+        shape: lanes(n * n),
+        args: args.to_vec(),
     })
 }
 
@@ -388,12 +384,12 @@ fn run_phi_scale(vm: &Vm, p: &Program, n: usize, rng: &mut Lcg) -> Result<Outcom
         .iter()
         .map(|&v| (v * scale + offset) as f64)
         .collect();
-    let p2 = p.clone();
     Ok(Outcome {
         got,
         want,
         tolerance: 0.0,
-        relaunch: Box::new(move |vm2: &Vm| vm2.launch(&p2, shape, &[]).map(drop)),
+        shape,
+        args: Vec::new(),
     })
 }
 
@@ -407,11 +403,11 @@ fn run_scalar_loop(vm: &Vm, p: &Program, n: usize, rng: &mut Lcg) -> Result<Outc
     let args = args![&bx, n as u32];
     vm.launch(p, lanes(n), &args)?;
     let got = widen(&vm.read(&bx)?);
-    let p2 = p.clone();
     Ok(Outcome {
         got,
         want,
         tolerance: 0.0,
-        relaunch: Box::new(move |vm2: &Vm| vm2.launch(&p2, lanes(n), &args).map(drop)),
+        shape: lanes(n),
+        args: args.to_vec(),
     })
 }
