@@ -57,6 +57,14 @@ pub enum Error {
         /// Elements of the host slice.
         found: usize,
     },
+    /// An operation of [`ops`](crate::ops) got operands of the wrong length or shape.
+    #[error("{op}: {reason}")]
+    Shape {
+        /// The operation, e.g. `vector_add`.
+        op: &'static str,
+        /// What does not fit.
+        reason: String,
+    },
     /// The launch shape is invalid (see `LaunchConfig::validate`).
     #[error("invalid launch shape: {0}")]
     InvalidLaunch(String),

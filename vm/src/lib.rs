@@ -53,6 +53,7 @@ pub mod examples;
 mod interp;
 mod memory;
 pub mod npy;
+pub mod ops;
 mod tier;
 mod vm;
 
