@@ -20,31 +20,20 @@ use holovm_isa::LaunchConfig;
 
 use super::cache::{program, OpKey};
 use super::kernel::{n_arg, same_len, FoldSpec, BLOCK};
-use super::math::map;
+use super::math::{unary, XY};
 use super::reduce::{plain, two_pass};
 use super::scratch::Scratch;
 use super::{Float, Operand};
 use crate::{Arg, Buffer, Error, Vm};
 
-fn unary<T: Float>(
-    vm: &Vm,
-    op: &'static str,
-    body: &str,
-    x: &impl Operand<T>,
-    y: &impl Operand<T>,
-) -> Result<(), Error> {
-    let n = same_len(op, &[("x", x.len()), ("y", y.len())])?;
-    map::<T>(vm, op, &[x.slot()], y.slot(), &[], body, n)
-}
-
 /// `y[i] = 1 / (1 + exp(-x[i]))`.
 pub fn sigmoid<T: Float>(vm: &Vm, x: &impl Operand<T>, y: &impl Operand<T>) -> Result<(), Error> {
-    unary(vm, "sigmoid", "    sigmoid.{t} r8, r0\n", x, y)
+    unary(vm, ("sigmoid", XY), "    sigmoid.{t} r8, r0\n", x, y)
 }
 
 /// `y[i] = tanh(x[i])`.
 pub fn tanh<T: Float>(vm: &Vm, x: &impl Operand<T>, y: &impl Operand<T>) -> Result<(), Error> {
-    unary(vm, "tanh", "    tanh.{t} r8, r0\n", x, y)
+    unary(vm, ("tanh", XY), "    tanh.{t} r8, r0\n", x, y)
 }
 
 /// GELU, tanh form: `y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, with
@@ -62,7 +51,7 @@ pub fn tanh<T: Float>(vm: &Vm, x: &impl Operand<T>, y: &impl Operand<T>) -> Resu
 pub fn gelu<T: Float>(vm: &Vm, x: &impl Operand<T>, y: &impl Operand<T>) -> Result<(), Error> {
     unary(
         vm,
-        "gelu",
+        ("gelu", XY),
         "    mul.{t} r1, r0, r0\n    mul.{t} r1, r1, r0\n    fma.{t} r1, r1, 0.044715, r0\n\
          \x20   mul.{t} r1, r1, 0.7978845608028654\n    tanh.{t} r1, r1\n    add.{t} r1, r1, 1.0\n\
          \x20   mul.{t} r2, r0, 0.5\n    mul.{t} r8, r1, r2\n",

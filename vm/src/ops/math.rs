@@ -57,6 +57,9 @@ pub(crate) fn map<T: Element>(
     launch_map(vm, &program, ins, out, &values[..scalars.len()], n)
 }
 
+/// The operand names of the one-input operations' errors.
+pub(crate) const XY: [&str; 2] = ["x", "y"];
+
 fn binary<T: Num>(
     vm: &Vm,
     op: &'static str,
@@ -69,14 +72,16 @@ fn binary<T: Num>(
     map::<T>(vm, op, &[a.slot(), b.slot()], c.slot(), &[], body, n)
 }
 
-fn unary<T: Num>(
+/// Runs the one-input element-wise kernel `op` (the result of `body` in `r8`) from `x` to
+/// `y`, which the shape errors call `names`.
+pub(crate) fn unary<T: Element>(
     vm: &Vm,
-    op: &'static str,
+    (op, names): (&'static str, [&str; 2]),
     body: &str,
     x: &impl Operand<T>,
     y: &impl Operand<T>,
 ) -> Result<(), Error> {
-    let n = same_len(op, &[("x", x.len()), ("y", y.len())])?;
+    let n = same_len(op, &[(names[0], x.len()), (names[1], y.len())])?;
     map::<T>(vm, op, &[x.slot()], y.slot(), &[], body, n)
 }
 
@@ -184,12 +189,12 @@ pub fn max<T: Num>(
 
 /// `y[i] = |x[i]|` (`abs(MIN)` wraps to `MIN` for integers).
 pub fn abs<T: Signed>(vm: &Vm, x: &impl Operand<T>, y: &impl Operand<T>) -> Result<(), Error> {
-    unary(vm, "abs", "    abs.{t} r8, r0\n", x, y)
+    unary(vm, ("abs", XY), "    abs.{t} r8, r0\n", x, y)
 }
 
 /// `y[i] = -x[i]` (wrapping for integers).
 pub fn neg<T: Signed>(vm: &Vm, x: &impl Operand<T>, y: &impl Operand<T>) -> Result<(), Error> {
-    unary(vm, "neg", "    neg.{t} r8, r0\n", x, y)
+    unary(vm, ("neg", XY), "    neg.{t} r8, r0\n", x, y)
 }
 
 /// `y[i] = max(x[i], 0)`.
@@ -205,7 +210,7 @@ pub fn neg<T: Signed>(vm: &Vm, x: &impl Operand<T>, y: &impl Operand<T>) -> Resu
 pub fn relu<T: Signed>(vm: &Vm, x: &impl Operand<T>, y: &impl Operand<T>) -> Result<(), Error> {
     unary(
         vm,
-        "relu",
+        ("relu", XY),
         "    mov_imm.{t} r2, 0\n    max.{t} r8, r0, r2\n",
         x,
         y,

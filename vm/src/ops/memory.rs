@@ -12,7 +12,7 @@
 //! ```
 
 use super::kernel::same_len;
-use super::math::map;
+use super::math::{map, unary};
 use super::Operand;
 use crate::{Arg, Element, Error, Vm};
 
@@ -22,15 +22,12 @@ pub fn copy<T: Element>(
     src: &impl Operand<T>,
     dst: &impl Operand<T>,
 ) -> Result<(), Error> {
-    let n = same_len("copy", &[("src", src.len()), ("dst", dst.len())])?;
-    map::<T>(
+    unary(
         vm,
-        "copy",
-        &[src.slot()],
-        dst.slot(),
-        &[],
+        ("copy", ["src", "dst"]),
         "    mov.{t} r8, r0\n",
-        n,
+        src,
+        dst,
     )
 }
 
