@@ -83,3 +83,22 @@ pub fn programs_built() -> u64 {
 pub fn cached_programs() -> usize {
     PROGRAMS.len()
 }
+
+/// Every cached operation program, for inspection: print one with
+/// [`asm::disassemble`](crate::asm::disassemble) or see what the JIT makes of it with
+/// [`Vm::jit_dump`](crate::Vm::jit_dump).
+///
+/// ```
+/// use holovm::{ops, Vm};
+/// let vm = Vm::new();
+/// let x = vm.alloc_from(&[1.0f32, -2.0])?;
+/// ops::math::relu(&vm, &x, &x)?;
+/// let relu = ops::programs().into_iter().find(|p| p.name() == "relu_f32").unwrap();
+/// assert!(holovm::asm::disassemble(&relu).contains("max.f32"));
+/// let dump = vm.jit_dump(&relu)?;
+/// assert!(matches!(dump.strategy, holovm::jit::Strategy::Vector { .. }));
+/// # Ok::<(), holovm::Error>(())
+/// ```
+pub fn programs() -> Vec<Arc<Program>> {
+    PROGRAMS.iter().map(|e| Arc::clone(e.value())).collect()
+}

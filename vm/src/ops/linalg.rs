@@ -63,8 +63,9 @@ fn gemm_source(ty: Ty, rows: u32) -> String {
          .param n: u32\n.param k: u32\n.param tiles: u32\n.param row0: u32\n\
          \x20   div.u32 r1, %block, tiles       ; row group\n\
          \x20   rem.u32 r2, %block, tiles       ; column tile\n\
-         \x20   mul.u32 r3, r2, %bdim\n\
-         \x20   add.u32 r3, r3, %lane           ; j\n\
+         \x20   mul.u32 r2, r2, %bdim           ; the tile's first column\n\
+         \x20   add.u32 r3, r2, %lane           ; j (every register has one kind of value:\n\
+         \x20                                   ; uniform or lane-affine, for the JIT)\n\
          \x20   setp.ge.u32 p0, r3, n\n    @p0 bra @done\n\
          \x20   mul.u32 r4, r1, {rows}\n\
          \x20   add.u32 r4, r4, row0            ; i0\n"
@@ -93,7 +94,7 @@ fn gemm_source(ty: Ty, rows: u32) -> String {
     let _ = write!(
         s,
         "    add.u32 r6, r6, 1\n    add.u32 r7, r7, n\n    loop r8, @inner\n\
-         store:\n    mul.u32 r5, r4, n\n    add.u32 r5, r5, r3\n"
+         store:\n    mul.u32 r24, r4, n\n    add.u32 r5, r24, r3\n"
     );
     for r in 0..rows {
         if r > 0 {

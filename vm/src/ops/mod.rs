@@ -73,7 +73,7 @@ pub mod reduce;
 mod scratch;
 mod types;
 
-pub use cache::{cached_programs, programs_built};
+pub use cache::{cached_programs, programs, programs_built};
 pub use operand::{Operand, Pool};
 pub use types::{Float, Num, Signed};
 
