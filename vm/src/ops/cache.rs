@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock};
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use holovm_isa::{Program, Ty};
+use rustc_hash::FxBuildHasher;
 
 use crate::Error;
 
@@ -35,7 +36,10 @@ impl OpKey {
     }
 }
 
-static PROGRAMS: LazyLock<DashMap<OpKey, Arc<Program>>> = LazyLock::new(DashMap::new);
+/// Keyed with FxHash: a lookup is on every call of an operation, and the keys are small and
+/// not attacker-chosen (SipHash's flood resistance buys nothing here).
+static PROGRAMS: LazyLock<DashMap<OpKey, Arc<Program>, FxBuildHasher>> =
+    LazyLock::new(|| DashMap::with_hasher(FxBuildHasher));
 static BUILT: AtomicU64 = AtomicU64::new(0);
 
 /// The program for `key`, built from `source()` (`.hasm` text) on the first request only.
