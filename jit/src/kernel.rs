@@ -46,12 +46,19 @@ impl Scratch {
     }
 
     /// Makes room for `bytes` bytes and returns the base pointer.
+    #[inline]
     fn ensure(&mut self, bytes: u32) -> *mut u8 {
         let lines = (bytes as usize).div_ceil(64).max(1);
         if self.buf.len() < lines {
-            self.buf.resize(lines, Line([0; 64]));
+            self.grow(lines);
         }
         self.buf.as_mut_ptr().cast()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, lines: usize) {
+        self.buf.resize(lines, Line([0; 64]));
     }
 }
 
@@ -110,6 +117,7 @@ impl CompiledKernel {
     /// must `env.pool` for `env.pool_len` bytes, and that memory must not be accessed through
     /// Rust references while the call runs (other threads running other blocks of the same
     /// launch may access it through raw pointers, as the ISA allows).
+    #[inline]
     pub unsafe fn run_blocks(
         &self,
         env: &LaunchEnv,
@@ -118,35 +126,22 @@ impl CompiledKernel {
         trap: &mut TrapRecord,
     ) -> Result<(), LaunchError> {
         *trap = TrapRecord::default();
-        if env.num_params as usize != self.num_params {
-            return Err(LaunchError::Invalid(format!(
-                "kernel `{}` takes {} parameters, the launch binds {}",
-                self.name, self.num_params, env.num_params
-            )));
-        }
-        if env.block == 0 || env.block > holovm_isa::MAX_BLOCK {
-            return Err(LaunchError::Invalid(format!(
-                "block size {} is not in 1..=1024",
-                env.block
-            )));
-        }
-        if env.grid == 0 || env.grid as u64 * env.block as u64 > u32::MAX as u64 {
-            return Err(LaunchError::Invalid(format!(
-                "grid {} x block {} is not a valid launch shape",
-                env.grid, env.block
-            )));
-        }
-        if blocks.start > blocks.end || blocks.end > env.grid {
-            return Err(LaunchError::Invalid(format!(
-                "block range {}..{} is not within the grid of {}",
-                blocks.start, blocks.end, env.grid
-            )));
+        // One branch on the common path; the cold function says what is wrong.
+        let valid = env.num_params as usize == self.num_params
+            && env.block != 0
+            && env.block <= holovm_isa::MAX_BLOCK
+            && env.grid != 0
+            && env.grid as u64 * env.block as u64 <= u32::MAX as u64
+            && blocks.start <= blocks.end
+            && blocks.end <= env.grid;
+        if !valid {
+            return Err(self.invalid_launch(env, &blocks));
         }
         if blocks.is_empty() {
             return Ok(());
         }
         if self.num_params > 0 && env.params.is_null() {
-            return Err(LaunchError::Invalid("null parameter array".into()));
+            return Err(self.invalid_launch(env, &blocks));
         }
         let base = scratch.ensure(self.layout.total);
         // SAFETY: `func` was produced by `compile` for this kernel's signature and stays
@@ -158,8 +153,40 @@ impl CompiledKernel {
         let status = unsafe { (self.func)(env, base, trap, blocks.start, blocks.end) };
         match status {
             0 | 1 => Ok(()),
-            _ => Err(LaunchError::Internal(self.name.clone())),
+            _ => Err(self.internal_error()),
         }
+    }
+
+    /// What is wrong with a launch `run_blocks` refused.
+    #[cold]
+    #[inline(never)]
+    fn invalid_launch(&self, env: &LaunchEnv, blocks: &Range<u32>) -> LaunchError {
+        LaunchError::Invalid(if env.num_params as usize != self.num_params {
+            format!(
+                "kernel `{}` takes {} parameters, the launch binds {}",
+                self.name, self.num_params, env.num_params
+            )
+        } else if env.block == 0 || env.block > holovm_isa::MAX_BLOCK {
+            format!("block size {} is not in 1..=1024", env.block)
+        } else if env.grid == 0 || env.grid as u64 * env.block as u64 > u32::MAX as u64 {
+            format!(
+                "grid {} x block {} is not a valid launch shape",
+                env.grid, env.block
+            )
+        } else if blocks.start > blocks.end || blocks.end > env.grid {
+            format!(
+                "block range {}..{} is not within the grid of {}",
+                blocks.start, blocks.end, env.grid
+            )
+        } else {
+            "null parameter array".into()
+        })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn internal_error(&self) -> LaunchError {
+        LaunchError::Internal(self.name.clone())
     }
 }
 

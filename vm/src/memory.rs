@@ -327,10 +327,17 @@ impl Memory {
         }
     }
 
+    /// [`Memory::entry`], mutable (one table lookup: every launch binds its buffers with it).
+    #[inline]
     pub(crate) fn entry_mut(&mut self, h: &AnyBuffer) -> Result<&mut Entry, Error> {
-        self.entry(h)?;
+        if h.vm != self.vm {
+            return Err(Error::InvalidHandle);
+        }
         match self.slots.get_mut(h.slot as usize) {
-            Some(Slot { entry: Some(e), .. }) => Ok(e),
+            Some(Slot {
+                generation,
+                entry: Some(e),
+            }) if *generation == h.generation && e.ty == h.ty && e.len == h.len => Ok(e),
             _ => Err(Error::InvalidHandle),
         }
     }

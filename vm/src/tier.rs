@@ -1,13 +1,14 @@
 //! Tiering between the interpreter and the Cranelift JIT: the compiled-kernel cache, the
 //! policy that decides when a program is hot, and running compiled kernels over a launch.
 
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use holovm_isa::{Program, ProgramKey};
-use holovm_jit::{CompiledKernel, JitOptions, LaunchEnv, Scratch, TrapRecord};
+use holovm_isa::{ParamKind, Program, ProgramKey};
+use holovm_jit::{CompiledKernel, JitOptions, LaunchEnv, ParamSlot, Scratch, TrapRecord};
 use rayon::prelude::*;
 
 /// Which execution tier runs a program.
@@ -39,26 +40,97 @@ pub(crate) struct JitSlot {
     compiling: AtomicBool,
 }
 
+/// A [`Hasher`] for [`ProgramKey`]s. A key is a SHA-256 digest, already uniformly
+/// distributed, so a multiply-rotate fold of its words (FxHash-style) spreads it as well as
+/// SipHash does at a fraction of the cost. The caches it serves are bounded by their capacity,
+/// so even chosen keys cannot make a lookup probe more than that many entries.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(K);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`KeyHasher`]s.
+pub(crate) type KeyHash = BuildHasherDefault<KeyHasher>;
+
+/// A concurrent map keyed by [`ProgramKey`].
+pub(crate) type KeyMap<V> = DashMap<ProgramKey, V, KeyHash>;
+
 /// The compiled-kernel cache: `ProgramKey` to slot. Keys are SHA-256 digests of the
 /// canonical bytecode, so a hit is always the same program.
-#[derive(Default)]
 pub(crate) struct JitCache {
-    slots: DashMap<ProgramKey, Arc<JitSlot>>,
+    slots: KeyMap<Arc<JitSlot>>,
     /// Background compiles in flight (for tests and `wait_for_jit`).
     pending: Arc<AtomicU32>,
+    /// Bumped whenever kernels leave the cache (`clear`, eviction), so a VM's memo of its
+    /// recent kernels (see `Vm::launch`) knows to forget them.
+    generation: AtomicU64,
+}
+
+impl Default for JitCache {
+    fn default() -> Self {
+        JitCache {
+            slots: KeyMap::default(),
+            pending: Arc::default(),
+            generation: AtomicU64::new(0),
+        }
+    }
 }
 
 impl JitCache {
     fn slot(&self, program: &Program, capacity: usize) -> Arc<JitSlot> {
-        if let Some(s) = self.slots.get(&program.key()) {
+        let key = program.key();
+        if let Some(s) = self.slots.get(&key) {
             return Arc::clone(&s);
         }
         if self.slots.len() >= capacity.max(1) {
             // Evict everything: kernels in use by running launches stay alive through their
             // `Arc` and are freed (code pages included) when the last launch drops it.
             self.slots.clear();
+            // After the clear: a launch that reads the new generation finds the cleared map.
+            self.generation.fetch_add(1, Ordering::AcqRel);
         }
-        Arc::clone(&self.slots.entry(program.key()).or_default())
+        Arc::clone(&self.slots.entry(key).or_default())
+    }
+
+    /// The cache's generation: it changes whenever kernels leave the cache.
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The compiled kernel cached for `key`, if there is one; never compiles. One map lookup.
+    #[inline]
+    pub(crate) fn cached_kernel(&self, key: &ProgramKey) -> Option<Arc<CompiledKernel>> {
+        let slot = self.slots.get(key)?;
+        match slot.kernel.get() {
+            Some(Ok(kernel)) => Some(Arc::clone(kernel)),
+            _ => None,
+        }
     }
 
     /// The kernel to run `program` with under `tier`, compiling it if the policy says so.
@@ -134,6 +206,8 @@ impl JitCache {
     /// Drops every cached kernel (their code is freed once no launch uses it).
     pub(crate) fn clear(&self) {
         self.slots.clear();
+        // After the clear: a launch that reads the new generation finds the cleared map.
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The compile error kept for `program`, if compiling it failed.
@@ -174,6 +248,7 @@ impl SharedEnv<'_> {
 /// # Safety
 ///
 /// `env` must satisfy [`CompiledKernel::run_blocks`]'s contract for the whole call.
+#[inline]
 pub(crate) unsafe fn run(
     kernel: &CompiledKernel,
     env: &LaunchEnv,
@@ -187,6 +262,22 @@ pub(crate) unsafe fn run(
         unsafe { kernel.run_blocks(env, 0..grid, serial_scratch, &mut trap) }?;
         return Ok((trap.kind != 0).then_some(trap));
     };
+    // SAFETY: the caller guarantees `env`'s contract.
+    unsafe { run_parallel(kernel, env, pool) }
+}
+
+/// [`run`] on a worker pool.
+///
+/// # Safety
+///
+/// As for [`run`].
+#[inline(never)]
+unsafe fn run_parallel(
+    kernel: &CompiledKernel,
+    env: &LaunchEnv,
+    pool: &rayon::ThreadPool,
+) -> Result<Option<TrapRecord>, holovm_jit::LaunchError> {
+    let grid = env.grid;
     // A few chunks per thread balance uneven blocks without much per-chunk overhead.
     let chunks = (pool.current_num_threads() as u32 * 4).clamp(1, grid);
     let per = grid.div_ceil(chunks);
@@ -225,11 +316,7 @@ pub(crate) unsafe fn run(
 }
 
 /// The VM's [`Trap`](crate::Trap) for a trap record written by compiled code.
-pub(crate) fn to_trap(
-    program: &Program,
-    t: &TrapRecord,
-    spaces: &[Option<crate::interp::mem::Region>],
-) -> crate::Trap {
+pub(crate) fn to_trap(program: &Program, t: &TrapRecord, slots: &[ParamSlot]) -> crate::Trap {
     use crate::{MemAccess, Space, TrapKind};
     // Compiled code only writes known codes; an unknown one would be a JIT bug, reported as
     // the launch running out of fuel rather than a panic.
@@ -241,16 +328,15 @@ pub(crate) fn to_trap(
             holovm_jit::SPACE_SHARED => Space::Shared {
                 bytes: program.shared_bytes() as u64,
             },
-            p => match spaces.get(p as usize).copied().flatten() {
-                Some(region) => Space::Buffer {
-                    param: p,
-                    name: params
-                        .get(p as usize)
-                        .map(|x| x.name.clone())
-                        .unwrap_or_default(),
-                    bytes: region.len,
-                },
-                None => Space::Invalid { handle: p },
+            p => match (params.get(p as usize), slots.get(p as usize)) {
+                (Some(param), Some(slot)) if matches!(param.kind, ParamKind::Buffer(_)) => {
+                    Space::Buffer {
+                        param: p,
+                        name: param.name.clone(),
+                        bytes: slot.len,
+                    }
+                }
+                _ => Space::Invalid { handle: p },
             },
         };
         // The access size is the size of the trapping instruction's type.

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
 use holovm_isa::{
-    LaunchConfig, ParamKind, Program, ProgramKey, Ty, POOL_BYTES, POOL_CLASSES, POOL_CLASS_BYTES,
+    LaunchConfig, Param, ParamKind, Program, ProgramKey, Ty, POOL_BYTES, POOL_CLASSES,
+    POOL_CLASS_BYTES,
 };
 use rayon::prelude::*;
 
@@ -16,7 +16,7 @@ use crate::interp::exec::{run_block, BlockState, Counters};
 use crate::interp::mem::{Env, Region};
 use crate::interp::{ops, trap, BlockTrap, SpaceId};
 use crate::memory::{AnyBuffer, Buffer, Memory};
-use crate::tier::{self, JitCache, Tier};
+use crate::tier::{self, JitCache, KeyMap, Tier};
 use crate::{Element, Error, Trap};
 
 static NEXT_VM_ID: AtomicU64 = AtomicU64::new(1);
@@ -247,14 +247,190 @@ struct State {
     block: BlockState,
     /// The calling thread's scratch memory for compiled kernels.
     scratch: holovm_jit::Scratch,
+    /// Argument-binding storage, reused by every launch.
+    bind: Bindings,
+    /// The compiled kernels launched last, so relaunching them skips the cache lookup.
+    memo: KernelMemo,
+}
+
+/// Sets of [`KernelMemo`] (a power of two); each holds two kernels.
+const MEMO_SETS: usize = 16;
+
+/// A remembered kernel and its program's key.
+type MemoEntry = Option<(ProgramKey, Arc<holovm_jit::CompiledKernel>)>;
+
+/// The compiled kernels a VM launched recently, with their program keys, so a launch of one
+/// of them needs no JIT-cache lookup. A small two-way set-associative table indexed by the
+/// key's first byte (keys are SHA-256 digests, so uniformly spread): a lookup compares at
+/// most two keys and a miss replaces the set's least recently used kernel. Kept under the VM
+/// lock.
+#[derive(Default)]
+struct KernelMemo {
+    /// The JIT cache's generation the kernels were taken from: once the cache changes
+    /// generation (cleared or evicted), the memo is emptied rather than used.
+    generation: u64,
+    sets: [[MemoEntry; 2]; MEMO_SETS],
+    /// Per set, the way to replace next (the least recently used one).
+    victim: [u8; MEMO_SETS],
+}
+
+impl KernelMemo {
+    #[inline]
+    fn set_of(key: &ProgramKey) -> usize {
+        key.0[0] as usize % MEMO_SETS
+    }
+
+    /// `key`'s kernel, if the memo has it and is of `generation`.
+    #[inline]
+    fn find(&mut self, key: &ProgramKey, generation: u64) -> Option<&holovm_jit::CompiledKernel> {
+        if self.generation != generation {
+            self.clear(generation);
+            return None;
+        }
+        let set = Self::set_of(key);
+        let way = self.sets[set]
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|(k, _)| k == key))?;
+        self.victim[set] = 1 - way as u8;
+        self.sets[set][way].as_ref().map(|(_, k)| &**k)
+    }
+
+    /// Remembers `kernel` (taken from the cache in `generation`) for `key`, in place of its
+    /// set's least recently used kernel, and returns it.
+    fn insert(
+        &mut self,
+        key: ProgramKey,
+        generation: u64,
+        kernel: Arc<holovm_jit::CompiledKernel>,
+    ) -> &holovm_jit::CompiledKernel {
+        if self.generation != generation {
+            self.clear(generation);
+        }
+        let set = Self::set_of(&key);
+        let way = match self.sets[set]
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|(k, _)| *k == key))
+        {
+            Some(way) => way,
+            None => (self.victim[set] & 1) as usize,
+        };
+        self.victim[set] = 1 - way as u8;
+        &self.sets[set][way].insert((key, kernel)).1
+    }
+
+    /// Forgets every kernel (their code is freed if the cache no longer holds them).
+    fn clear(&mut self, generation: u64) {
+        self.sets = Default::default();
+        self.generation = generation;
+    }
+}
+
+/// Storage for binding a launch's arguments, kept in the VM's state so a launch allocates
+/// nothing once the vectors have grown to the largest parameter count seen (at most
+/// `MAX_PARAMS`). Every launch clears and refills what it uses before using it.
+#[derive(Default)]
+struct Bindings {
+    /// Compiled code: one slot per parameter.
+    slots: Vec<holovm_jit::ParamSlot>,
+    /// Interpreter: per parameter the bound buffer, `None` for scalars.
+    spaces: Vec<Option<Region>>,
+    /// Interpreter: per parameter the scalar bits, 0 for buffers.
+    scalars: Vec<u64>,
+    /// Interpreter: the uniform-value table.
+    uni: Vec<u64>,
+}
+
+// SAFETY: the raw pointers in `slots` and `spaces` are plain addresses of VM-owned memory;
+// owning them grants no access. They are only written and dereferenced (by a launch) while
+// the VM lock is held, and a launch always rebinds them before use, so stale addresses left
+// by an earlier launch are never dereferenced, on this thread or another.
+unsafe impl Send for Bindings {}
+
+/// One argument, checked and bound.
+enum Bound {
+    Buffer(Region),
+    Scalar(u64),
+}
+
+/// Checks `arg` against parameter `index` (`param`) and binds it: a buffer to its live
+/// storage, a scalar to its canonical bits.
+#[inline]
+fn bind_arg(mem: &mut Memory, index: usize, param: &Param, arg: &Arg) -> Result<Bound, Error> {
+    match (param.kind, arg) {
+        (ParamKind::Buffer(ty), Arg::Buffer(h)) if h.ty == ty => {
+            let storage = &mut mem.entry_mut(h)?.storage;
+            Ok(Bound::Buffer(Region {
+                len: storage.len() as u64,
+                base: storage.base(),
+            }))
+        }
+        (ParamKind::Scalar(ty), Arg::Scalar { ty: t, bits }) if *t == ty => {
+            Ok(Bound::Scalar(ty.canon(*bits)))
+        }
+        _ => Err(arg_mismatch(index, param, arg)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn arg_mismatch(index: usize, param: &Param, arg: &Arg) -> Error {
+    Error::Arg {
+        index,
+        name: param.name.clone(),
+        expected: match param.kind {
+            ParamKind::Buffer(ty) => format!("a buffer of {ty}"),
+            ParamKind::Scalar(ty) => format!("a scalar {ty}"),
+        },
+        found: arg.describe(),
+    }
+}
+
+/// The VM's error for a trap of the interpreter in block `block`.
+#[cold]
+#[inline(never)]
+fn interp_trap(program: &Program, block: u32, t: &BlockTrap, spaces: &[Option<Region>]) -> Error {
+    let params = program.params();
+    let space = |id: SpaceId| match id {
+        SpaceId::Param(p) => Space::Buffer {
+            param: p,
+            name: params
+                .get(p as usize)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            bytes: spaces
+                .get(p as usize)
+                .copied()
+                .flatten()
+                .map_or(0, |s| s.len),
+        },
+        SpaceId::Pool => Space::Pool,
+        SpaceId::Shared => Space::Shared {
+            bytes: program.shared_bytes() as u64,
+        },
+        SpaceId::Invalid(handle) => Space::Invalid { handle },
+    };
+    Trap {
+        kind: t.fault.kind,
+        pc: t.pc,
+        inst: trap::inst_text(program.def(), t.pc as usize),
+        block,
+        lane: t.fault.lane,
+        access: t.fault.access.map(|a| MemAccess {
+            space: space(a.space),
+            offset: a.offset,
+            size: a.size,
+        }),
+    }
+    .into()
 }
 
 /// An embeddable holovm virtual machine: buffers, the boundary pool, and the interpreter.
 ///
 /// A `Vm` is `Send + Sync`: share it between host threads with `&Vm` or `Arc<Vm>`. Its memory
 /// sits behind one lock, taken once per call (a launch holds it for its whole run, so launches
-/// on one `Vm` run one at a time; use several `Vm`s for independent work). Decoded programs are
-/// cached by [`ProgramKey`] outside the lock.
+/// on one `Vm` run one at a time; use several `Vm`s for independent work). Decoded programs and
+/// compiled kernels are cached by [`ProgramKey`] outside the lock; the kernels launched most
+/// recently are also remembered under it, so relaunching one costs no cache lookup.
 ///
 /// ```
 /// use holovm::isa::*;
@@ -304,7 +480,7 @@ pub struct Vm {
     config: VmConfig,
     simd: bool,
     state: Mutex<State>,
-    cache: DashMap<ProgramKey, Arc<Decoded>>,
+    cache: KeyMap<Arc<Decoded>>,
     jit: JitCache,
     workers: OnceLock<Option<rayon::ThreadPool>>,
 }
@@ -341,8 +517,10 @@ impl Vm {
                 mem: Memory::new(id),
                 block: BlockState::new(),
                 scratch: holovm_jit::Scratch::new(),
+                bind: Bindings::default(),
+                memo: KernelMemo::default(),
             }),
-            cache: DashMap::new(),
+            cache: KeyMap::default(),
             jit: JitCache::default(),
             workers: OnceLock::new(),
         }
@@ -607,120 +785,129 @@ impl Vm {
         args: &[Arg],
     ) -> Result<LaunchStats, Error> {
         config.validate().map_err(Error::InvalidLaunch)?;
-        let params = program.params();
-        if args.len() != params.len() {
+        if args.len() != program.params().len() {
             return Err(Error::ArgCount {
                 kernel: program.name().to_string(),
-                expected: params.len(),
+                expected: program.params().len(),
                 found: args.len(),
             });
         }
+        if self.config.tier != Tier::Interpret {
+            // The fast path: a compiled program, found in the VM's memo of recent kernels or
+            // else with one JIT-cache lookup; one lock, no allocation.
+            let key = program.key();
+            let mut guard = self.lock();
+            let State {
+                mem,
+                scratch,
+                bind,
+                memo,
+                ..
+            } = &mut *guard;
+            // Read before the lookups: a kernel found now was in the cache of this generation.
+            let generation = self.jit.generation();
+            if let Some(kernel) = memo.find(&key, generation) {
+                return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
+            }
+            if let Some(kernel) = self.jit.cached_kernel(&key) {
+                let kernel = memo.insert(key, generation, kernel);
+                return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
+            }
+        }
+        self.launch_uncached(program, config, args)
+    }
+
+    /// [`Vm::launch`] for a program without a cached compiled kernel: compiles it if the tier
+    /// says so, or runs it in the interpreter.
+    #[inline(never)]
+    fn launch_uncached(
+        &self,
+        program: &Program,
+        config: LaunchConfig,
+        args: &[Arg],
+    ) -> Result<LaunchStats, Error> {
         let tier = self.config.tier;
+        // Read before the lookup: a kernel found now was in the cache of this generation.
+        let generation = self.jit.generation();
         let (kernel, slot) = self
             .jit
             .kernel_for(program, tier, self.config.jit_cache_capacity);
-        // Compiled code needs no decoded form.
-        let decoded = match kernel {
-            Some(_) => None,
-            None => Some(self.decoded(program)?),
-        };
-        let started = Instant::now();
+        if let Some(kernel) = kernel {
+            let mut guard = self.lock();
+            let State {
+                mem,
+                scratch,
+                bind,
+                memo,
+                ..
+            } = &mut *guard;
+            let now = self.jit.generation();
+            if now != generation {
+                // The cache changed during the lookup (this launch may have evicted it): forget
+                // the kernels that left it, and run this one without remembering it.
+                memo.clear(now);
+                return self.launch_jit(&kernel, mem, scratch, bind, program, config, args);
+            }
+            let kernel = memo.insert(program.key(), generation, kernel);
+            return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
+        }
+        // Compiled code needs no decoded form; the interpreter does.
+        let decoded = self.decoded(program)?;
+        let started = (tier == Tier::Auto).then(Instant::now);
 
         let mut guard = self.lock();
         let State {
             mem,
             block: serial_state,
-            scratch,
+            bind,
+            memo,
+            ..
         } = &mut *guard;
+        // Kernels that have left the JIT cache would stay alive in the memo: drop them.
+        let generation = self.jit.generation();
+        if memo.generation != generation {
+            memo.clear(generation);
+        }
 
         // Bind the arguments.
-        let mut spaces: Vec<Option<Region>> = Vec::with_capacity(params.len());
-        let mut scalars = vec![0u64; params.len()];
-        for (index, (param, arg)) in params.iter().zip(args).enumerate() {
-            let mismatch = |expected: String| Error::Arg {
-                index,
-                name: param.name.clone(),
-                expected,
-                found: arg.describe(),
-            };
-            match (param.kind, arg) {
-                (ParamKind::Buffer(ty), Arg::Buffer(h)) => {
-                    if h.ty != ty {
-                        return Err(mismatch(format!("a buffer of {ty}")));
-                    }
-                    let e = mem.entry_mut(h)?;
-                    let len = e.storage.len() as u64;
-                    spaces.push(Some(Region {
-                        base: e.storage.base(),
-                        len,
-                    }));
+        let Bindings {
+            spaces,
+            scalars,
+            uni,
+            ..
+        } = bind;
+        spaces.clear();
+        scalars.clear();
+        for (index, (param, arg)) in program.params().iter().zip(args).enumerate() {
+            match bind_arg(mem, index, param, arg)? {
+                Bound::Buffer(region) => {
+                    spaces.push(Some(region));
+                    scalars.push(0);
                 }
-                (ParamKind::Scalar(ty), Arg::Scalar { ty: t, bits }) => {
-                    if *t != ty {
-                        return Err(mismatch(format!("a scalar {ty}")));
-                    }
-                    scalars[index] = ty.canon(*bits);
+                Bound::Scalar(bits) => {
                     spaces.push(None);
-                }
-                (ParamKind::Buffer(ty), Arg::Scalar { .. }) => {
-                    return Err(mismatch(format!("a buffer of {ty}")))
-                }
-                (ParamKind::Scalar(ty), Arg::Buffer(_)) => {
-                    return Err(mismatch(format!("a scalar {ty}")))
+                    scalars.push(bits);
                 }
             }
         }
-        let lanes = config.lanes();
-        let workers = if !self.config.single_thread
-            && config.grid > 1
-            && lanes >= self.config.parallel_threshold
-            && rayon::current_thread_index().is_none()
-        {
-            self.workers()
-        } else {
-            None
-        };
+        let workers = self.launch_workers(config);
         let pool_region = Region {
             base: mem.pool.base(),
             len: POOL_BYTES as u64,
         };
-        let decoded = match (kernel, decoded) {
-            (Some(kernel), _) => {
-                return self.launch_compiled(
-                    program,
-                    &kernel,
-                    config,
-                    &spaces,
-                    &scalars,
-                    pool_region,
-                    scratch,
-                    workers,
-                )
-            }
-            (None, Some(d)) => d,
-            (None, None) => {
-                return Err(Error::InvalidProgram {
-                    kernel: program.name().to_string(),
-                    message: "no decoded form and no compiled kernel".into(),
-                })
-            }
-        };
-        let uni: Vec<u64> = decoded
-            .uni
-            .iter()
-            .map(|s| match *s {
-                UniSrc::Imm(v) => v,
-                UniSrc::Param(p) => scalars.get(p as usize).copied().unwrap_or(0),
-                UniSrc::BlockDim => config.block as u64,
-                UniSrc::GridDim => config.grid as u64,
-            })
-            .collect();
+        uni.clear();
+        uni.extend(decoded.uni.iter().map(|s| match *s {
+            UniSrc::Imm(v) => v,
+            UniSrc::Param(p) => scalars.get(p as usize).copied().unwrap_or(0),
+            UniSrc::BlockDim => config.block as u64,
+            UniSrc::GridDim => config.grid as u64,
+        }));
 
         let env = Env {
-            spaces: &spaces,
+            spaces,
             pool: pool_region,
             plain: workers.is_none(),
-            uni: &uni,
+            uni,
             fuel: self.config.fuel,
         };
         let n = config.block as usize;
@@ -775,96 +962,84 @@ impl Vm {
                 (ctr, trapped.into_inner().unwrap_or_else(|e| e.into_inner()))
             }
         };
-
+        let result = match trapped {
+            Some((block, t)) => Err(interp_trap(program, block, &t, spaces)),
+            None => Ok(LaunchStats {
+                blocks: config.grid,
+                lanes: config.lanes(),
+                steps: counters.steps,
+                lane_steps: counters.lane_steps,
+                parallel: workers.is_some(),
+                jit: false,
+            }),
+        };
         drop(guard);
-        if tier == Tier::Auto {
+        if let Some(started) = started {
             self.jit
                 .note_interpreted(&slot, program, started.elapsed(), self.config.jit_threshold);
         }
-        if let Some((block, t)) = trapped {
-            let space = |id: SpaceId| match id {
-                SpaceId::Param(p) => Space::Buffer {
-                    param: p,
-                    name: params
-                        .get(p as usize)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default(),
-                    bytes: spaces
-                        .get(p as usize)
-                        .copied()
-                        .flatten()
-                        .map_or(0, |s| s.len),
-                },
-                SpaceId::Pool => Space::Pool,
-                SpaceId::Shared => Space::Shared {
-                    bytes: program.shared_bytes() as u64,
-                },
-                SpaceId::Invalid(handle) => Space::Invalid { handle },
-            };
-            return Err(Trap {
-                kind: t.fault.kind,
-                pc: t.pc,
-                inst: trap::inst_text(program.def(), t.pc as usize),
-                block,
-                lane: t.fault.lane,
-                access: t.fault.access.map(|a| MemAccess {
-                    space: space(a.space),
-                    offset: a.offset,
-                    size: a.size,
-                }),
-            }
-            .into());
-        }
-        Ok(LaunchStats {
-            blocks: config.grid,
-            lanes,
-            steps: counters.steps,
-            lane_steps: counters.lane_steps,
-            parallel: workers.is_some(),
-            jit: false,
-        })
+        result
     }
 
-    /// Runs a launch whose arguments are bound with compiled code.
+    /// The worker pool a launch of shape `config` runs on, or `None` to run it on the calling
+    /// thread.
+    #[inline]
+    fn launch_workers(&self, config: LaunchConfig) -> Option<&rayon::ThreadPool> {
+        if !self.config.single_thread
+            && config.grid > 1
+            && config.lanes() >= self.config.parallel_threshold
+            && rayon::current_thread_index().is_none()
+        {
+            self.workers()
+        } else {
+            None
+        }
+    }
+
+    /// Runs a launch of `program` with its compiled `kernel` under the VM lock (`mem`,
+    /// `scratch` and `bind` are the locked state's): binds the arguments into the reused
+    /// parameter slots and calls the compiled code.
     #[allow(clippy::too_many_arguments)]
-    fn launch_compiled(
+    #[inline]
+    fn launch_jit(
         &self,
-        program: &Program,
         kernel: &holovm_jit::CompiledKernel,
-        config: LaunchConfig,
-        spaces: &[Option<Region>],
-        scalars: &[u64],
-        pool: Region,
+        mem: &mut Memory,
         scratch: &mut holovm_jit::Scratch,
-        workers: Option<&rayon::ThreadPool>,
+        bind: &mut Bindings,
+        program: &Program,
+        config: LaunchConfig,
+        args: &[Arg],
     ) -> Result<LaunchStats, Error> {
-        let slots: Vec<holovm_jit::ParamSlot> = spaces
-            .iter()
-            .zip(scalars)
-            .map(|(space, &bits)| match space {
-                Some(r) => holovm_jit::ParamSlot::buffer(r.base, r.len as usize),
-                None => holovm_jit::ParamSlot::scalar(bits),
-            })
-            .collect();
+        let slots = &mut bind.slots;
+        slots.clear();
+        for (index, (param, arg)) in program.params().iter().zip(args).enumerate() {
+            slots.push(match bind_arg(mem, index, param, arg)? {
+                Bound::Buffer(r) => holovm_jit::ParamSlot::buffer(r.base, r.len as usize),
+                Bound::Scalar(bits) => holovm_jit::ParamSlot::scalar(bits),
+            });
+        }
+        let workers = self.launch_workers(config);
         let env = holovm_jit::LaunchEnv {
             params: slots.as_ptr(),
             num_params: slots.len() as u32,
-            pool: pool.base,
-            pool_len: pool.len,
+            pool_len: mem.pool.len() as u64,
+            pool: mem.pool.base(),
             grid: config.grid,
             block: config.block,
             fuel: self.config.fuel,
         };
-        // SAFETY: the caller holds the VM lock, so the buffers and the pool behind `spaces`
-        // and `pool` stay allocated and no Rust reference to them exists during the call;
-        // `slots` outlives it and has one slot per parameter.
+        // SAFETY: we hold the VM lock (`mem` is borrowed from its guard), so the buffers and the
+        // pool behind the slots and `env.pool` stay allocated and no Rust reference to their
+        // bytes exists during the call; `slots` is not touched until the call returns and has
+        // one slot per parameter (the count was checked against `args`).
         let result = unsafe { tier::run(kernel, &env, scratch, workers) };
         let trap = result.map_err(|e| Error::InvalidProgram {
             kernel: program.name().to_string(),
             message: e.to_string(),
         })?;
         if let Some(t) = trap {
-            return Err(tier::to_trap(program, &t, spaces).into());
+            return Err(tier::to_trap(program, &t, slots).into());
         }
         Ok(LaunchStats {
             blocks: config.grid,
@@ -920,6 +1095,8 @@ impl Vm {
     /// Empties the JIT cache; each kernel's code is freed once no running launch uses it.
     pub fn clear_jit_cache(&self) {
         self.jit.clear();
+        // The memo would keep the kernels' code alive.
+        self.lock().memo.clear(self.jit.generation());
     }
 
     /// Waits until no background compilation (from [`Tier::Auto`]) is running.
@@ -932,5 +1109,180 @@ impl Vm {
     /// Why the JIT could not compile `program`, if it tried and failed.
     pub fn jit_error(&self, program: &Program) -> Option<String> {
         self.jit.error(program)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jit_vm() -> Vm {
+        Vm::with_config(VmConfig::default().tier(Tier::Jit).single_thread(true))
+    }
+
+    /// `out[gid] = x[gid] * K` for lanes below `n`.
+    fn scale(k: u32) -> Program {
+        holovm_asm::assemble(&format!(
+            ".kernel scale{k}\n.param x: ptr f32\n.param out: ptr f32\n.param n: u32\n\
+             setp.ge.u32 p0, %gid, n\n@p0 bra @done\nldg.f32 r0, [x + %gid*4]\n\
+             mul.f32 r0, r0, {k}.0\nstg.f32 [out + %gid*4], r0\ndone:\nexit\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn relaunching_many_programs_in_turn_runs_the_right_kernel() {
+        // More programs than the memo holds, so launches go through the memo, the JIT cache
+        // and memo replacement; every launch must run its own program.
+        let vm = jit_vm();
+        let programs: Vec<Program> = (1..=80).map(scale).collect();
+        let x = vm.alloc_from(&[1.0f32, 2.0, 3.0]).unwrap();
+        let out = vm.alloc::<f32>(3).unwrap();
+        for round in 0..3 {
+            for (i, p) in programs.iter().enumerate() {
+                // Visit them in a different order each round.
+                let p = if round == 1 {
+                    &programs[programs.len() - 1 - i]
+                } else {
+                    p
+                };
+                let stats = vm
+                    .launch(
+                        p,
+                        LaunchConfig::new(1, 4),
+                        &[(&x).into(), (&out).into(), 3u32.into()],
+                    )
+                    .unwrap();
+                assert!(stats.jit);
+                let k: f32 = p.name().trim_start_matches("scale").parse().unwrap();
+                assert_eq!(vm.read(&out).unwrap(), vec![k, 2.0 * k, 3.0 * k]);
+            }
+        }
+        assert_eq!(vm.compiled_programs(), 80);
+    }
+
+    #[test]
+    fn clearing_the_jit_cache_forgets_remembered_kernels() {
+        let vm = jit_vm();
+        let p = scale(2);
+        let x = vm.alloc_from(&[1.0f32; 4]).unwrap();
+        let args = [Arg::from(&x), Arg::from(&x), Arg::from(4u32)];
+        vm.launch(&p, LaunchConfig::new(1, 4), &args).unwrap();
+        assert_eq!(vm.compiled_programs(), 1);
+        vm.clear_jit_cache();
+        assert_eq!(vm.compiled_programs(), 0);
+        assert!(vm.lock().memo.sets.iter().flatten().all(Option::is_none));
+        // The next launch compiles the program again rather than using a remembered kernel.
+        assert!(vm.launch(&p, LaunchConfig::new(1, 4), &args).unwrap().jit);
+        assert_eq!(vm.compiled_programs(), 1);
+        assert_eq!(vm.read(&x).unwrap(), vec![4.0f32; 4]);
+    }
+
+    #[test]
+    fn eviction_makes_remembered_kernels_stale() {
+        let vm = Vm::with_config(
+            VmConfig::default()
+                .tier(Tier::Jit)
+                .single_thread(true)
+                .jit_cache_capacity(2),
+        );
+        let x = vm.alloc_from(&[1.0f32; 4]).unwrap();
+        let args = [Arg::from(&x), Arg::from(&x), Arg::from(4u32)];
+        for k in 1..=5 {
+            vm.launch(&scale(k), LaunchConfig::new(1, 4), &args)
+                .unwrap();
+        }
+        assert!(vm.compiled_programs() <= 2);
+        // Every remembered kernel is of the cache's current generation or the memo is empty.
+        let st = vm.lock();
+        assert_eq!(st.memo.generation, vm.jit.generation());
+        let remembered = st.memo.sets.iter().flatten().flatten().count();
+        assert!(remembered <= 2, "{remembered} kernels remembered");
+    }
+
+    #[test]
+    fn remembered_kernels_still_check_every_argument() {
+        let vm = jit_vm();
+        let p = scale(3);
+        let x = vm.alloc_from(&[1.0f32; 4]).unwrap();
+        let out = vm.alloc::<f32>(4).unwrap();
+        let good = [Arg::from(&x), Arg::from(&out), Arg::from(4u32)];
+        vm.launch(&p, LaunchConfig::new(1, 4), &good).unwrap();
+
+        let wrong_ty = vm.alloc::<u32>(4).unwrap();
+        let err = vm
+            .launch(
+                &p,
+                LaunchConfig::new(1, 4),
+                &[Arg::from(&x), Arg::from(&wrong_ty), Arg::from(4u32)],
+            )
+            .unwrap_err();
+        match err {
+            Error::Arg {
+                index,
+                name,
+                expected,
+                found,
+            } => {
+                assert_eq!((index, name.as_str()), (1, "out"));
+                assert_eq!(expected, "a buffer of f32");
+                assert_eq!(found, "a buffer of u32");
+            }
+            e => panic!("unexpected error {e}"),
+        }
+        let err = vm
+            .launch(
+                &p,
+                LaunchConfig::new(1, 4),
+                &[Arg::from(&x), Arg::from(&out), Arg::from(4i32)],
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Arg { index: 2, .. }), "{err}");
+        let err = vm
+            .launch(
+                &p,
+                LaunchConfig::new(1, 4),
+                &[Arg::from(&x), Arg::from(&out)],
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ArgCount {
+                    expected: 3,
+                    found: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        vm.free(out).unwrap();
+        let err = vm.launch(&p, LaunchConfig::new(1, 4), &good).unwrap_err();
+        assert!(matches!(err, Error::InvalidHandle), "{err}");
+
+        // A trap through a remembered kernel names the buffer and its length.
+        let small = vm.alloc::<f32>(2).unwrap();
+        let err = vm
+            .launch(
+                &p,
+                LaunchConfig::new(1, 4),
+                &[Arg::from(&x), Arg::from(&small), Arg::from(4u32)],
+            )
+            .unwrap_err();
+        let trap = err.trap().unwrap();
+        assert_eq!((trap.kind, trap.lane), (crate::TrapKind::OutOfBounds, 2));
+        assert!(
+            trap.to_string().contains("buffer `out` (length 8 bytes)"),
+            "{trap}"
+        );
+        // And the VM still runs the program.
+        let out = vm.alloc::<f32>(4).unwrap();
+        vm.launch(
+            &p,
+            LaunchConfig::new(1, 4),
+            &[Arg::from(&x), Arg::from(&out), Arg::from(4u32)],
+        )
+        .unwrap();
+        assert_eq!(vm.read(&out).unwrap(), vec![3.0f32; 4]);
     }
 }
