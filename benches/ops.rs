@@ -164,7 +164,6 @@ fn elementwise_and_reductions(c: &mut Criterion) {
                 *o = a[i * m..(i + 1) * m].iter().zip(x).fold(0.0f32, |s, (p, q)| s + p * q);
             },
             ops: linalg::matvec(v, &da, &dx, &dy, m, m));
-        let _ = &mut d;
     }
     g.finish();
 }

@@ -45,6 +45,13 @@ impl Args {
         self
     }
 
+    pub fn extend(&mut self, args: impl IntoIterator<Item = Arg>) -> &mut Args {
+        for a in args {
+            self.push(a);
+        }
+        self
+    }
+
     /// The buffers among `slots`, in order (pool classes are not arguments).
     pub fn buffers(&mut self, slots: &[Slot]) -> &mut Args {
         for s in slots {
@@ -142,24 +149,24 @@ pub(crate) fn map_source(
     s
 }
 
-/// Launches an element-wise kernel of [`map_source`] over `n` elements.
+/// Launches an element-wise kernel of [`map_source`] over `n` elements, with the values of
+/// its scalar parameters (name, value).
 pub(crate) fn launch_map(
     vm: &Vm,
     program: &Program,
     ins: &[Slot],
     out: Slot,
-    scalars: &[Arg],
+    scalars: &[(&str, Arg)],
     n: usize,
 ) -> Result<(), Error> {
     if n == 0 {
         return Ok(());
     }
     let mut args = Args::new();
-    args.buffers(ins).buffers(&[out]);
-    for a in scalars {
-        args.push(*a);
-    }
-    args.push(n_arg(n));
+    args.buffers(ins)
+        .buffers(&[out])
+        .extend(scalars.iter().map(|&(_, a)| a))
+        .push(n_arg(n));
     vm.launch(
         program,
         LaunchConfig::cover(n as u64, BLOCK),
@@ -284,15 +291,11 @@ pub(crate) fn launch_fold(
     suffix: &[Arg],
 ) -> Result<(), Error> {
     let mut args = Args::new();
-    for a in prefix {
-        args.push(*a);
-    }
-    args.push(Arg::Buffer(out))
+    args.extend(prefix.iter().copied())
+        .push(Arg::Buffer(out))
         .push(n_arg(n))
-        .push(Arg::scalar(off));
-    for a in suffix {
-        args.push(*a);
-    }
+        .push(Arg::scalar(off))
+        .extend(suffix.iter().copied());
     vm.launch(program, config, args.as_slice())?;
     Ok(())
 }

@@ -26,6 +26,7 @@ use holovm_isa::{LaunchConfig, Ty};
 
 use super::cache::{program, OpKey};
 use super::kernel::{max_len, shape, Args};
+use super::reduce::identity;
 use super::Num;
 use crate::{Arg, Buffer, Error, Vm};
 
@@ -56,7 +57,7 @@ fn check(op: &'static str, name: &str, len: usize, rows: usize, cols: usize) -> 
 fn gemm_source(ty: Ty, rows: u32) -> String {
     let t = ty.name();
     let size = ty.size();
-    let zero = if ty.is_float() { "0.0" } else { "0" };
+    let zero = identity("add", ty);
     let mut s = format!(
         "; gemm{rows} on {t}: block (g, tile) computes C[row0 + {rows} g + r, tile * bdim + lane] for r < {rows}\n\
          .kernel gemm{rows}_{t}\n.param a: ptr {t}\n.param b: ptr {t}\n.param c: ptr {t}\n\
@@ -190,7 +191,7 @@ pub fn matvec<T: Num>(
     let program = program(OpKey::buffers(OP, ty), || {
         let t = ty.name();
         let size = ty.size();
-        let zero = if ty.is_float() { "0.0" } else { "0" };
+        let zero = identity("add", ty);
         format!(
             "; matvec on {t}: lane i computes y[i] = sum_j a[i k + j] x[j]\n\
              .kernel matvec_{t}\n.param a: ptr {t}\n.param x: ptr {t}\n.param y: ptr {t}\n\

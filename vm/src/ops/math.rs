@@ -50,11 +50,7 @@ pub(crate) fn map<T: Element>(
         let names: Vec<&str> = scalars.iter().map(|(name, _)| *name).collect();
         map_source(op, T::TY, ins, out, &names, body)
     })?;
-    let mut values = [Arg::scalar(0u32); 2];
-    for (v, (_, a)) in values.iter_mut().zip(scalars) {
-        *v = *a;
-    }
-    launch_map(vm, &program, ins, out, &values[..scalars.len()], n)
+    launch_map(vm, &program, ins, out, scalars, n)
 }
 
 /// The operand names of the one-input operations' errors.

@@ -19,7 +19,8 @@
 //!
 //! Operands are [`Operand`]s: a [`Buffer`](crate::Buffer) or, for the element-wise
 //! operations, `copy` and `fill` (where the predecessor supported it), a boundary-pool class
-//! ([`Pool`]). Shapes and types are checked before anything runs ([`Error::Shape`]); faults
+//! ([`Pool`]). Shapes and types are checked before anything runs
+//! ([`Error::Shape`](crate::Error::Shape)); faults
 //! while running (an integer division by zero in `vector_div`) are ordinary
 //! [`Trap`](crate::Trap)s.
 //!
@@ -76,6 +77,3 @@ mod types;
 pub use cache::{cached_programs, programs, programs_built};
 pub use operand::{Operand, Pool};
 pub use types::{Float, Num, Signed};
-
-#[allow(unused_imports)] // the doc links above
-use crate::Error;
