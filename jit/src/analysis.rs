@@ -3,7 +3,7 @@
 //! predicates are uniform (the same in every lane of a vector group).
 
 use cranelift_codegen::ir::{types, Type};
-use holovm_isa::{Addr, Inst, Program, SharedAddr, Special, Src, Ty};
+use holovm_isa::{Addr, BinOp, Inst, Program, SharedAddr, Special, Src, Ty};
 
 /// How the vector strategy stores a register: one CLIF lane type for all its accesses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +54,10 @@ pub(crate) struct Analysis {
     pub reg_uniform: Vec<bool>,
     /// Per predicate: as `reg_uniform`.
     pub pred_uniform: Vec<bool>,
+    /// Per register: *lane-affine*, the group's lane `l` holds `v + l` (wrapping in the
+    /// register's integer width) for a `v` shared by the lanes, so vector code keeps only
+    /// `v`. See [`lane_affine`].
+    pub reg_affine: Vec<bool>,
     /// The program uses `call` / `ret`.
     pub has_call: bool,
     /// The program has `bar.sync` or `reduce` (phased scalar strategy).
@@ -157,11 +161,7 @@ fn src_reg(s: &Src) -> Option<u8> {
 }
 
 fn src_varying(s: &Src, reg_uniform: &[bool]) -> bool {
-    match s {
-        Src::Reg(r) => !reg_uniform[r.0 as usize],
-        Src::Special(Special::Lane) | Src::Special(Special::GlobalId) => true,
-        _ => false,
-    }
+    !src_uniform(s, reg_uniform)
 }
 
 fn addr_srcs(addr: &Addr) -> Vec<Src> {
@@ -345,6 +345,97 @@ fn inst_types(inst: &Inst) -> Vec<Ty> {
     }
 }
 
+/// Whether `s` is read as a uniform value (the same in every lane).
+pub(crate) fn src_uniform(s: &Src, reg_uniform: &[bool]) -> bool {
+    match s {
+        Src::Reg(r) => reg_uniform.get(r.0 as usize).copied().unwrap_or(false),
+        Src::Special(Special::Lane | Special::GlobalId) => false,
+        _ => true,
+    }
+}
+
+/// Integer types whose values the vector strategy can keep lane-affine.
+pub(crate) fn affine_type(ty: Ty) -> bool {
+    matches!(ty, Ty::I32 | Ty::U32 | Ty::I64 | Ty::U64)
+}
+
+/// The lane-affine registers: the greatest set of per-lane registers, typed only with
+/// 32- or 64-bit integer types, never a `loop` counter nor read before written, whose every
+/// write is `mov` of `%gid`, `%lane` or a lane-affine register, `add` of a lane-affine and a
+/// uniform value, or `sub` of a uniform value from a lane-affine one. Lanes of a group are
+/// consecutive, so each such write keeps "lane `l` holds `v + l`" (a grid-stride index
+/// `i = %gid; ...; i += %gdim * %bdim` is the typical case).
+fn lane_affine(
+    insts: &[Inst],
+    reg_uniform: &[bool],
+    reg_mixed: &[bool],
+    live_in: &[u64; 4],
+) -> Vec<bool> {
+    let n = reg_uniform.len();
+    let mut aff: Vec<bool> = (0..n)
+        .map(|r| !reg_uniform[r] && !reg_mixed[r] && live_in[r / 64] & (1 << (r % 64)) == 0)
+        .collect();
+    for inst in insts {
+        if let Inst::Loop { counter, .. } = inst {
+            if let Some(a) = aff.get_mut(counter.0 as usize) {
+                *a = false;
+            }
+        }
+        for a in accesses(inst) {
+            if let Access::Reg { reg, ty: Some(ty) } = a {
+                if !affine_type(ty) {
+                    if let Some(a) = aff.get_mut(reg as usize) {
+                        *a = false;
+                    }
+                }
+            }
+        }
+    }
+    loop {
+        let mut changed = false;
+        for inst in insts {
+            let Some((dst, _)) = operands(inst).dst else {
+                continue;
+            };
+            if !aff.get(dst as usize).copied().unwrap_or(false) {
+                continue;
+            }
+            let is_aff = |s: &Src| match s {
+                Src::Reg(r) => aff.get(r.0 as usize).copied().unwrap_or(false),
+                Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
+                _ => false,
+            };
+            let uni = |s: &Src| src_uniform(s, reg_uniform);
+            let keeps = match *inst {
+                Inst::Mov { ty, src, .. } => affine_type(ty) && is_aff(&src),
+                Inst::Bin {
+                    op: BinOp::Add,
+                    ty,
+                    a,
+                    b,
+                    ..
+                } => affine_type(ty) && ((is_aff(&a) && uni(&b)) || (uni(&a) && is_aff(&b))),
+                Inst::Bin {
+                    op: BinOp::Sub,
+                    ty,
+                    a,
+                    b,
+                    ..
+                } => affine_type(ty) && is_aff(&a) && uni(&b),
+                _ => false,
+            };
+            if !keeps {
+                aff[dst as usize] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    aff
+}
+
 /// Analyses `program`.
 pub(crate) fn analyse(program: &Program) -> Analysis {
     let insts = program.insts();
@@ -507,7 +598,9 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     }
 
     let (live_regs, live_preds) = liveness(insts);
+    let reg_affine = lane_affine(insts, &reg_uniform, &reg_mixed, &live_regs[0]);
     Analysis {
+        reg_affine,
         live_regs,
         live_preds,
         leader,

@@ -126,6 +126,7 @@ fn build(
 
 fn vector_detail(an: &Analysis, g: u32) -> String {
     let mut uni = Vec::new();
+    let mut aff = Vec::new();
     let mut v32 = Vec::new();
     let mut v64 = Vec::new();
     for (r, c) in an.reg_class.iter().enumerate() {
@@ -134,6 +135,8 @@ fn vector_detail(an: &Analysis, g: u32) -> String {
         }
         if an.reg_uniform[r] {
             uni.push(format!("r{r}"));
+        } else if an.reg_affine[r] && c.lane_type().is_int() {
+            aff.push(format!("r{r}"));
         } else if c.lane_type().bits() == 64 {
             v64.push(format!("r{r}"));
         } else {
@@ -149,14 +152,17 @@ fn vector_detail(an: &Analysis, g: u32) -> String {
     };
     format!(
         "32-bit per-lane registers as {} x 4-lane vectors: {}; 64-bit as {} x 2-lane vectors: {}; \
-         uniform (scalar) registers: {}; contiguous %gid/%lane accesses checked once per group, \
-         other addresses per lane; divergence, failing checks, fuel exhaustion and call/ret \
-         fall back to per-lane scalar code; lanes past the last full group run scalar code",
+         uniform (scalar) registers: {}; lane-affine registers (lane l = lane 0 + l, kept as \
+         one scalar): {}; accesses indexed by %gid/%lane checked once per block, by a \
+         lane-affine register once per group, other addresses per lane; divergence, failing \
+         checks, fuel exhaustion and call/ret fall back to per-lane scalar code; lanes past \
+         the last full group run scalar code",
         g / 4,
         list(&v32),
         g / 2,
         list(&v64),
-        list(&uni)
+        list(&uni),
+        list(&aff)
     )
 }
 
@@ -170,7 +176,8 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
     for live in &an.live_regs {
         let (mut v32, mut v64) = (0u32, 0u32);
         for (r, c) in an.reg_class.iter().enumerate() {
-            if live[r / 64] & (1 << (r % 64)) != 0 && !an.reg_uniform[r] {
+            let scalar = an.reg_uniform[r] || (an.reg_affine[r] && c.lane_type().is_int());
+            if live[r / 64] & (1 << (r % 64)) != 0 && !scalar {
                 if c.lane_type().bits() == 64 {
                     v64 += 1;
                 } else {

@@ -14,8 +14,13 @@
 //! re-executes the instruction per lane and reports traps exactly like the scalar strategy
 //! (lowest lane first). Lanes that do not fill a whole group run in scalar code from pc 0.
 //!
-//! Accesses whose index is `%gid` or `%lane` with the element size as scale are contiguous:
-//! one bounds check per group and plain vector loads/stores. Other per-lane addresses are
+//! *Lane-affine* values (lane `l` of the group holds `v + l`: `%gid`, `%lane`, and the
+//! registers [`crate::analysis::Analysis::reg_affine`] finds, such as grid-stride indices)
+//! are kept as the one scalar `v` and become vectors only where an instruction needs them.
+//! Accesses whose index is lane-affine with the element size as scale are contiguous: one
+//! bounds check per group (for `%gid`/`%lane`, once per block) and plain vector loads and
+//! stores. Comparisons of a lane-affine value with a uniform one are kept as the pair, and a
+//! branch on them tests the group's first and last lanes. Other per-lane addresses are
 //! checked per lane, then gathered/scattered with lane extracts/inserts.
 
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -33,14 +38,19 @@ pub(crate) struct VState {
     pub uregs: Vec<Option<Variable>>,
     /// Per register: the vector part variables (per-lane registers).
     pub vregs: Vec<Vec<Variable>>,
+    /// Per register: the lane-0 value variable (lane-affine registers).
+    pub aregs: Vec<Option<Variable>>,
     /// Per predicate: the `I8` variable (uniform predicates).
     pub upreds: Vec<Option<Variable>>,
     /// Per predicate: the lane-mask part variables.
     pub vpreds: Vec<Vec<Variable>>,
-    /// Per predicate: affine predicates (`%gid`/`%lane` compared with a uniform value) keep
-    /// only the uniform operand; masks are built on demand and branches test the first and
-    /// last lane.
-    pub apreds: Vec<Option<(Affine, Variable)>>,
+    /// Per predicate: affine predicates (a lane-affine value compared with a uniform one)
+    /// keep the lane-affine operand's lane-0 value and the uniform operand; masks are built
+    /// on demand and branches test the first and last lane.
+    pub apreds: Vec<Option<(Affine, Variable, Variable)>>,
+    /// Per contiguous site indexed by a lane-affine register: how many first indices leave
+    /// the whole group in bounds (`I64`, computed once per block).
+    pub acnt: Vec<(Site, Variable)>,
     /// Fuel left, the same for every lane of the group.
     pub vfuel: Variable,
     /// The bail-out block (parameter: the pc to resume at).
@@ -51,75 +61,106 @@ pub(crate) struct VState {
     pub bbase: Variable,
 }
 
-/// An affine predicate: `special CMP u` (or `u CMP special`) with `u` uniform, for a monotone
-/// comparison (so the group's first and last lanes decide "all" and "any").
+/// An affine predicate: `x CMP u` with `x` lane-affine and `u` uniform (`u CMP x` is stored
+/// flipped), for an order comparison: while `x` does not wrap within the group, the
+/// predicate is monotone in the lane, so the first and last lanes decide "all" and "any".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Affine {
     cmp: Cmp,
     ty: Ty,
-    gid: bool,
-    /// The special register is the left operand.
-    special_lhs: bool,
+    /// `x` can wrap within a group (a register, or `%gid` as `i32`), so a branch checks
+    /// that it does not before testing the first and last lanes.
+    checked: bool,
 }
 
 impl Affine {
-    /// The `u` that makes the predicate false in every lane (the initial state).
-    fn all_false(&self) -> u64 {
-        let max = if self.ty == Ty::I64 {
-            i64::MAX as u64
-        } else {
-            self.ty.mask()
-        };
-        match (self.cmp, self.special_lhs) {
-            (Cmp::Lt, true) | (Cmp::Gt, false) => 0,
-            _ => max,
+    /// `(x, u)` that make the predicate false in every lane (the initial state).
+    fn all_false(&self, g: u32) -> (u64, u64) {
+        match self.cmp {
+            Cmp::Lt => (0, 0),
+            Cmp::Le => (1, 0),
+            _ => (0, g as u64),
         }
     }
 
-    /// Recognises `setp` forms that qualify.
-    fn of(inst: &Inst, uniform: &dyn Fn(&Src) -> bool) -> Option<Affine> {
+    /// Recognises `setp` forms that qualify: returns the predicate and its (`x`, `u`)
+    /// operands. `affine(s)` is `Some(special)` for a lane-affine source.
+    fn of(
+        inst: &Inst,
+        affine: &dyn Fn(&Src) -> Option<bool>,
+        uniform: &dyn Fn(&Src) -> bool,
+    ) -> Option<(Affine, Src, Src)> {
         let Inst::Setp { cmp, ty, a, b, .. } = *inst else {
             return None;
         };
-        if !matches!(ty, Ty::U32 | Ty::U64 | Ty::I64) {
+        if !crate::analysis::affine_type(ty) {
             return None;
         }
-        let special = |s: &Src| match s {
-            Src::Special(Special::GlobalId) => Some(true),
-            Src::Special(Special::Lane) => Some(false),
-            _ => None,
-        };
-        let (gid, special_lhs) = match (special(&a), special(&b)) {
-            (Some(g), None) if uniform(&b) => (g, true),
-            (None, Some(g)) if uniform(&a) => (g, false),
+        let (cmp, x, u, special) = match (affine(&a), affine(&b)) {
+            (Some(sp), None) if uniform(&b) => (cmp, a, b, sp),
+            (None, Some(sp)) if uniform(&a) => {
+                let flipped = match cmp {
+                    Cmp::Lt => Cmp::Gt,
+                    Cmp::Le => Cmp::Ge,
+                    Cmp::Gt => Cmp::Lt,
+                    Cmp::Ge => Cmp::Le,
+                    other => other,
+                };
+                (flipped, b, a, sp)
+            }
             _ => return None,
         };
-        let ok = matches!(
-            (cmp, special_lhs),
-            (Cmp::Lt | Cmp::Gt | Cmp::Ge, true) | (Cmp::Lt | Cmp::Gt | Cmp::Le, false)
-        );
-        ok.then_some(Affine {
-            cmp,
-            ty,
-            gid,
-            special_lhs,
-        })
+        if !matches!(cmp, Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge) {
+            return None;
+        }
+        // `%gid` and `%lane` stay below 2^32 within a launch: they only wrap as `i32`.
+        let checked = !special || ty == Ty::I32;
+        Some((Affine { cmp, ty, checked }, x, u))
     }
 }
 
-/// A contiguous access site: `base + index * size` with index `%gid` or `%lane`.
+/// The lane-affine index of a contiguous access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Index {
+    Gid,
+    Lane,
+    Reg(u8),
+}
+
+/// A contiguous access site: `base + index * size` with a lane-affine index.
 #[derive(Clone, Copy, Debug)]
 struct Contig {
+    site: Site,
+    index: Index,
+}
+
+/// Where a contiguous access goes: the space, the constant base and the element size, and
+/// whether the index is 64-bit (a 32-bit index must not wrap within a group).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Site {
     space: SpaceRef,
     base: u64,
     size: u32,
-    gid: bool,
+    wide: bool,
 }
 
-/// A value in vector code: one scalar for all lanes, or vector parts.
+impl Site {
+    fn same(&self, o: &Site) -> bool {
+        let space = match (self.space, o.space) {
+            (SpaceRef::Param(a), SpaceRef::Param(b)) => a == b,
+            (SpaceRef::Pool, SpaceRef::Pool) | (SpaceRef::Shared, SpaceRef::Shared) => true,
+            _ => false,
+        };
+        space && self.base == o.base && self.size == o.size && self.wide == o.wide
+    }
+}
+
+/// A value in vector code: one scalar for all lanes, a lane-affine value (lane `l` holds
+/// the scalar `+ l`, wrapping in its integer type), or vector parts.
 #[derive(Clone, Debug)]
 pub(crate) enum VV {
     U(Value),
+    A(Value),
     V(Vec<Value>),
 }
 
@@ -153,10 +194,16 @@ impl Tr<'_, '_> {
         let n = self.p.insts().len();
         let mut uregs = Vec::new();
         let mut vregs = Vec::new();
+        let mut aregs = Vec::new();
         for (r, class) in self.an.reg_class.iter().enumerate() {
             let lane = class.lane_type();
+            let affine = self.is_affine_reg(r);
+            aregs.push(affine.then(|| self.b.declare_var(lane)));
             if self.an.reg_uniform[r] {
                 uregs.push(Some(self.b.declare_var(lane)));
+                vregs.push(Vec::new());
+            } else if affine {
+                uregs.push(None);
                 vregs.push(Vec::new());
             } else {
                 let vt = vec_of(lane);
@@ -171,7 +218,8 @@ impl Tr<'_, '_> {
         let affine = self.affine_preds();
         for (p, &bits) in self.an.pred_bits.iter().enumerate() {
             if let Some(a) = affine[p] {
-                apreds.push(Some((a, self.b.declare_var(compute_lane(a.ty)))));
+                let t = compute_lane(a.ty);
+                apreds.push(Some((a, self.b.declare_var(t), self.b.declare_var(t))));
                 upreds.push(None);
                 vpreds.push(Vec::new());
                 continue;
@@ -197,12 +245,20 @@ impl Tr<'_, '_> {
         let apreds_init = apreds.clone();
         let bail = self.b.create_block();
         self.b.set_cold_block(bail);
+        let mut acnt: Vec<(Site, Variable)> = Vec::new();
+        for c in self.contig_sites() {
+            if matches!(c.index, Index::Reg(_)) && !acnt.iter().any(|(s, _)| s.same(&c.site)) {
+                acnt.push((c.site, self.b.declare_var(types::I64)));
+            }
+        }
         self.v = Some(VState {
             uregs,
             vregs,
+            aregs,
             upreds,
             vpreds,
             apreds,
+            acnt: acnt.clone(),
             vfuel,
             bail,
             blocks: vec![None; n + 1],
@@ -216,6 +272,10 @@ impl Tr<'_, '_> {
         self.b.def_var(bbase, base);
         let limit = self.contig_limit();
         self.b.def_var(vlimit, limit);
+        for (site, var) in acnt {
+            let firsts = self.affine_firsts(site);
+            self.b.def_var(var, firsts);
+        }
         self.b.ins().jump(self.group_head, &[]);
 
         // Group head: a full group in bounds runs vector code, the rest goes to the scalar
@@ -235,9 +295,10 @@ impl Tr<'_, '_> {
             let regs: Vec<(Option<Variable>, Vec<Variable>, Class)> = v
                 .uregs
                 .iter()
+                .zip(&v.aregs)
                 .zip(&v.vregs)
                 .zip(&self.an.reg_class)
-                .map(|((u, vv), c)| (*u, vv.clone(), *c))
+                .map(|(((u, a), vv), c)| (u.or(*a), vv.clone(), *c))
                 .collect();
             let preds: Vec<(Option<Variable>, Vec<Variable>, u32)> = v
                 .upreds
@@ -273,9 +334,12 @@ impl Tr<'_, '_> {
                 }
             }
         }
-        for (a, var) in apreds_init.into_iter().flatten() {
-            let z = konst(&mut self.b, compute_lane(a.ty), a.all_false());
-            self.b.def_var(var, z);
+        for (a, xv, uv) in apreds_init.into_iter().flatten() {
+            let (x, u) = a.all_false(g);
+            let x = konst(&mut self.b, compute_lane(a.ty), x);
+            let u = konst(&mut self.b, compute_lane(a.ty), u);
+            self.b.def_var(xv, x);
+            self.b.def_var(uv, u);
         }
         self.b.def_var(vfuel, self.fuel);
         let b0 = self.v_block(0)?;
@@ -326,11 +390,12 @@ impl Tr<'_, '_> {
     /// code from the bail pc.
     fn emit_bail(&mut self) -> TrResult<()> {
         let g = self.g;
-        let (bail, uregs, vregs, upreds, vpreds, apreds, vfuel) = {
+        let (bail, uregs, aregs, vregs, upreds, vpreds, apreds, vfuel) = {
             let v = self.vs()?;
             (
                 v.bail,
                 v.uregs.clone(),
+                v.aregs.clone(),
                 v.vregs.clone(),
                 v.upreds.clone(),
                 v.vpreds.clone(),
@@ -358,8 +423,15 @@ impl Tr<'_, '_> {
                         .store(fl, s, self.scratch, base + k as i32 * 16);
                 }
             } else {
-                for (k, &pv) in vregs[r].iter().enumerate() {
-                    let v = self.b.use_var(pv);
+                let vals: Vec<Value> = match aregs[r] {
+                    Some(a) => {
+                        let x = self.b.use_var(a);
+                        let ty = if lane.bits() == 32 { Ty::U32 } else { Ty::U64 };
+                        self.v_iota(ty, x)
+                    }
+                    None => vregs[r].iter().map(|&pv| self.b.use_var(pv)).collect(),
+                };
+                for (k, v) in vals.into_iter().enumerate() {
                     if lane.bits() == 32 {
                         let iv = bitcast(&mut self.b, types::I32X4, v);
                         let lo = self.b.ins().uwiden_low(iv);
@@ -392,7 +464,7 @@ impl Tr<'_, '_> {
                 }
             } else {
                 let masks: Vec<Value> = match apreds[p] {
-                    Some((a, var)) => self.affine_masks(a, var),
+                    Some((a, x, u)) => self.affine_masks(a, x, u),
                     None => vpreds[p].iter().map(|&pv| self.b.use_var(pv)).collect(),
                 };
                 for (k, &m) in masks.iter().enumerate() {
@@ -460,13 +532,14 @@ impl Tr<'_, '_> {
         self.b.ins().iadd(base, l0)
     }
 
-    /// `first + [0, 1, 2, ...]` as vector parts of `ty`'s compute type.
+    /// `first + [0, 1, 2, ...]` as vector parts of `ty`'s compute type; `first` is an `I32`
+    /// (zero-extended for 64-bit types) or a value of the compute type.
     /// (Read as a float type, a special register's bits are reinterpreted, as in scalar code.)
     fn v_iota(&mut self, ty: Ty, first: Value) -> Vec<Value> {
         let ft = compute_vec(ty);
         let vt = ft.as_int();
         let lanes = vt.lane_count();
-        let first = if vt.lane_bits() == 64 {
+        let first = if vt.lane_bits() == 64 && self.b.func.dfg.value_type(first) == types::I32 {
             self.b.ins().uextend(types::I64, first)
         } else {
             first
@@ -500,13 +573,20 @@ impl Tr<'_, '_> {
                 if class.lane_type().bits() != ct.bits() {
                     return Err(TrError(format!("r{r} read with a different width")));
                 }
-                let (u, parts) = {
+                let (u, a, parts) = {
                     let v = self.vs()?;
-                    (v.uregs[r], v.vregs[r].clone())
+                    (v.uregs[r], v.aregs[r], v.vregs[r].clone())
                 };
                 if let Some(u) = u {
                     let v = self.b.use_var(u);
                     VV::U(bitcast(&mut self.b, ct, v))
+                } else if let Some(a) = a {
+                    let v = self.b.use_var(a);
+                    if crate::analysis::affine_type(ty) {
+                        VV::A(v)
+                    } else {
+                        VV::V(self.v_iota(ty, v))
+                    }
                 } else {
                     let vt = compute_vec(ty);
                     VV::V(
@@ -520,13 +600,22 @@ impl Tr<'_, '_> {
                     )
                 }
             }
-            Src::Special(Special::Lane) => {
-                let f = self.v_lane0();
-                VV::V(self.v_iota(ty, f))
-            }
-            Src::Special(Special::GlobalId) => {
-                let f = self.v_gid0();
-                VV::V(self.v_iota(ty, f))
+            Src::Special(sp @ (Special::Lane | Special::GlobalId)) => {
+                let f = if sp == Special::Lane {
+                    self.v_lane0()
+                } else {
+                    self.v_gid0()
+                };
+                if crate::analysis::affine_type(ty) {
+                    let f = if ct == types::I64 {
+                        self.b.ins().uextend(types::I64, f)
+                    } else {
+                        f
+                    };
+                    VV::A(f)
+                } else {
+                    VV::V(self.v_iota(ty, f))
+                }
             }
             other => VV::U(self.s_read_uniform(other, ty)),
         })
@@ -555,19 +644,23 @@ impl Tr<'_, '_> {
         if lane.bits() != ty.bits() {
             return Err(TrError(format!("r{r} written with a different width")));
         }
-        let (u, parts) = {
+        let (u, a, parts) = {
             let v = self.vs()?;
-            (v.uregs[r], v.vregs[r].clone())
+            (v.uregs[r], v.aregs[r], v.vregs[r].clone())
         };
-        match (u, val) {
-            (Some(u), VV::U(x)) => {
+        match (u, a, val) {
+            (Some(u), _, VV::U(x)) => {
                 let x = bitcast(&mut self.b, lane, x);
                 self.b.def_var(u, x);
             }
-            (Some(_), VV::V(_)) => {
+            (Some(_), _, _) => {
                 return Err(TrError(format!("per-lane value written to uniform r{r}")));
             }
-            (None, val) => {
+            (None, Some(a), VV::A(x)) => self.b.def_var(a, x),
+            (None, Some(_), _) => {
+                return Err(TrError(format!("not a lane-affine value for r{r}")));
+            }
+            (None, None, val) => {
                 let ps = self.parts(ty, val);
                 let vt = vec_of(lane);
                 for (pv, x) in parts.iter().zip(ps) {
@@ -583,6 +676,7 @@ impl Tr<'_, '_> {
     fn parts(&mut self, ty: Ty, v: VV) -> Vec<Value> {
         match v {
             VV::V(p) => p,
+            VV::A(x) => self.v_iota(ty, x),
             VV::U(x) => {
                 let vt = compute_vec(ty);
                 let s = self.b.ins().splat(vt, x);
@@ -595,6 +689,9 @@ impl Tr<'_, '_> {
     fn lanes(&mut self, ty: Ty, v: &VV) -> Vec<Value> {
         match v {
             VV::U(x) => vec![*x; self.g as usize],
+            VV::A(x) => (0..self.g)
+                .map(|l| self.b.ins().iadd_imm_s(*x, l as i64))
+                .collect(),
             VV::V(parts) => {
                 let per = compute_vec(ty).lane_count();
                 let mut out = Vec::with_capacity(self.g as usize);
@@ -629,13 +726,18 @@ impl Tr<'_, '_> {
         match src {
             Src::Reg(r) => {
                 let r = r.0 as usize;
-                let (u, parts) = match self.v.as_ref() {
-                    Some(v) => (v.uregs[r], v.vregs[r].clone()),
-                    None => (None, Vec::new()),
+                let (u, a, parts) = match self.v.as_ref() {
+                    Some(v) => (v.uregs[r], v.aregs[r], v.vregs[r].clone()),
+                    None => (None, None, Vec::new()),
                 };
                 if let Some(u) = u {
                     let v = self.b.use_var(u);
                     return self.u_to_i64(v);
+                }
+                if let Some(a) = a {
+                    let v = self.b.use_var(a);
+                    let x = self.b.ins().iadd_imm_s(v, l as i64);
+                    return self.u_to_i64(x);
                 }
                 if parts.is_empty() {
                     return self.b.ins().iconst(types::I64, 0);
@@ -666,6 +768,12 @@ impl Tr<'_, '_> {
         }
     }
 
+    /// Whether register `r` is kept lane-affine (its lane-0 value only).
+    fn is_affine_reg(&self, r: usize) -> bool {
+        self.an.reg_affine.get(r).copied().unwrap_or(false)
+            && self.an.reg_class[r].lane_type().is_int()
+    }
+
     fn is_uniform_src(&self, s: &Src) -> bool {
         match s {
             Src::Reg(r) => self
@@ -679,12 +787,14 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// The contiguous-site description of an access, if it is one: index `%gid`/`%lane`
-    /// scaled by the access size, from an aligned constant base.
-    fn contig(global: Option<&Addr>, shared: Option<&SharedAddr>, size: u32) -> Option<Contig> {
-        let (space, base, index, scale) = match (global, shared) {
+    /// An indexed access `base + index * scale` (space, constant base, index, scale).
+    fn indexed(
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+    ) -> Option<(SpaceRef, u64, Src, u32)> {
+        Some(match (global, shared) {
             (Some(Addr::BufferIndex { buf, index, scale }), _) => {
-                (SpaceRef::Param(*buf), 0u64, *index, *scale)
+                (SpaceRef::Param(*buf), 0u64, *index, *scale as u32)
             }
             (
                 Some(Addr::Phi {
@@ -698,7 +808,7 @@ impl Tr<'_, '_> {
                 let base = *class as u64 * holovm_isa::POOL_CLASS_BYTES as u64
                     + *page as u64 * holovm_isa::POOL_PAGE_BYTES as u64
                     + *byte as u64;
-                (SpaceRef::Pool, base, *index, *scale)
+                (SpaceRef::Pool, base, *index, *scale as u32)
             }
             (
                 None,
@@ -706,22 +816,40 @@ impl Tr<'_, '_> {
                     index: Some((index, scale)),
                     offset,
                 }),
-            ) => (SpaceRef::Shared, *offset as u64, *index, *scale),
+            ) => (SpaceRef::Shared, *offset as u64, *index, *scale as u32),
+            _ => return None,
+        })
+    }
+
+    /// The contiguous-site description of an access, if it is one: a lane-affine index
+    /// scaled by the access size, from an aligned constant base.
+    fn contig(
+        &self,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> Option<Contig> {
+        let (space, base, index, scale) = Self::indexed(global, shared)?;
+        let (index, wide) = match index {
+            Src::Special(Special::GlobalId) => (Index::Gid, false),
+            Src::Special(Special::Lane) => (Index::Lane, false),
+            Src::Reg(r) if self.is_affine_reg(r.0 as usize) => (
+                Index::Reg(r.0),
+                self.an.reg_class[r.0 as usize].lane_type().bits() == 64,
+            ),
             _ => return None,
         };
-        let gid = match index {
-            Src::Special(Special::GlobalId) => true,
-            Src::Special(Special::Lane) => false,
-            _ => return None,
-        };
-        if scale as u32 != size || !base.is_multiple_of(size as u64) {
+        if scale != size || !base.is_multiple_of(size as u64) {
             return None;
         }
         Some(Contig {
-            space,
-            base,
-            size,
-            gid,
+            site: Site {
+                space,
+                base,
+                size,
+                wide,
+            },
+            index,
         })
     }
 
@@ -731,10 +859,10 @@ impl Tr<'_, '_> {
         for inst in self.p.insts() {
             let c = match inst {
                 Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => {
-                    Self::contig(Some(addr), None, ty.size())
+                    self.contig(Some(addr), None, ty.size())
                 }
                 Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => {
-                    Self::contig(None, Some(addr), ty.size())
+                    self.contig(None, Some(addr), ty.size())
                 }
                 _ => None,
             };
@@ -754,26 +882,50 @@ impl Tr<'_, '_> {
         let start = self.b.ins().imul(blk64, bdim64);
         let zero = self.b.ins().iconst(types::I64, 0);
         for c in sites {
-            let (_, len) = self.space_base(c.space);
-            let basev = self.b.ins().iconst(types::I64, c.base as i64);
-            let short = self.b.ins().icmp(IntCC::UnsignedLessThan, len, basev);
-            let d = self.b.ins().isub(len, basev);
-            let avail = self.b.ins().select(short, zero, d);
-            // Indices 0..cnt are in bounds.
-            let cnt = self
-                .b
-                .ins()
-                .ushr_imm_s(avail, c.size.trailing_zeros() as i64);
-            let lanes = if c.gid {
-                let below = self.b.ins().icmp(IntCC::UnsignedLessThan, cnt, start);
-                let d = self.b.ins().isub(cnt, start);
-                self.b.ins().select(below, zero, d)
-            } else {
-                cnt
+            let cnt = self.site_count(c.site);
+            let lanes = match c.index {
+                Index::Gid => {
+                    let below = self.b.ins().icmp(IntCC::UnsignedLessThan, cnt, start);
+                    let d = self.b.ins().isub(cnt, start);
+                    self.b.ins().select(below, zero, d)
+                }
+                Index::Lane => cnt,
+                Index::Reg(_) => continue,
             };
             limit = self.b.ins().umin(limit, lanes);
         }
         self.b.ins().ireduce(types::I32, limit)
+    }
+
+    /// How many indices (from 0) of a site are in bounds (`I64`).
+    fn site_count(&mut self, site: Site) -> Value {
+        let (_, len) = self.space_base(site.space);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let basev = self.b.ins().iconst(types::I64, site.base as i64);
+        let short = self.b.ins().icmp(IntCC::UnsignedLessThan, len, basev);
+        let d = self.b.ins().isub(len, basev);
+        let avail = self.b.ins().select(short, zero, d);
+        self.b
+            .ins()
+            .ushr_imm_s(avail, site.size.trailing_zeros() as i64)
+    }
+
+    /// For a site indexed by a lane-affine register: the number of first-lane indices `x`
+    /// for which the group's indices `x ..= x + G - 1` are all in bounds and, for a 32-bit
+    /// index, do not wrap (`I64`). A group is in bounds exactly when `x` is below it.
+    fn affine_firsts(&mut self, site: Site) -> Value {
+        let cnt = self.site_count(site);
+        let span = self.g as i64 - 1;
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let short = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, cnt, span);
+        let d = self.b.ins().iadd_imm_s(cnt, -span);
+        let firsts = self.b.ins().select(short, zero, d);
+        if site.wide {
+            firsts
+        } else {
+            let cap = self.b.ins().iconst(types::I64, (1i64 << 32) - span);
+            self.b.ins().umin(firsts, cap)
+        }
     }
 
     // ---------------------------------------------------------------------------------
@@ -789,13 +941,39 @@ impl Tr<'_, '_> {
         shared: Option<&SharedAddr>,
         size: u32,
     ) -> TrResult<(Mode, Vec<Value>)> {
-        if let Some(c) = Self::contig(global, shared, size) {
-            // In bounds for the whole group: the group lies below the block's `vlimit`.
-            let first = if c.gid { self.v_gid0() } else { self.v_lane0() };
-            let first = self.b.ins().uextend(types::I64, first);
+        if let Some(c) = self.contig(global, shared, size) {
+            let first = match c.index {
+                // In bounds for the whole group: the group lies below the block's `vlimit`.
+                Index::Gid => self.v_gid0(),
+                Index::Lane => self.v_lane0(),
+                Index::Reg(r) => {
+                    let (a, cnt) = {
+                        let v = self.vs()?;
+                        let cnt = v.acnt.iter().find(|(s, _)| s.same(&c.site)).map(|x| x.1);
+                        (v.aregs[r as usize], cnt)
+                    };
+                    let (Some(a), Some(cnt)) = (a, cnt) else {
+                        return Err(TrError(format!("r{r}: no lane-affine state")));
+                    };
+                    let x = self.b.use_var(a);
+                    let x = self.u_to_i64(x);
+                    let firsts = self.b.use_var(cnt);
+                    let bad = self
+                        .b
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThanOrEqual, x, firsts);
+                    self.v_bail_if(bad, pc)?;
+                    x
+                }
+            };
+            let first = if self.b.func.dfg.value_type(first) == types::I32 {
+                self.b.ins().uextend(types::I64, first)
+            } else {
+                first
+            };
             let off = self.b.ins().imul_imm_s(first, size as i64);
-            let off = self.b.ins().iadd_imm_s(off, c.base as i64);
-            let ptr = self.space_ptr(c.space);
+            let off = self.b.ins().iadd_imm_s(off, c.site.base as i64);
+            let ptr = self.space_ptr(c.site.space);
             let a = self.b.ins().iadd(ptr, off);
             return Ok((Mode::Contig, vec![a]));
         }
@@ -894,38 +1072,13 @@ impl Tr<'_, '_> {
         shared: Option<&SharedAddr>,
         size: u32,
     ) -> TrResult<Option<Vec<Value>>> {
-        let (space, base, index, scale) = match (global, shared) {
-            (Some(Addr::BufferIndex { buf, index, scale }), _) => {
-                (SpaceRef::Param(*buf), 0u64, *index, *scale)
-            }
-            (
-                Some(Addr::Phi {
-                    class,
-                    page,
-                    byte,
-                    index: Some((index, scale)),
-                }),
-                _,
-            ) => {
-                let base = *class as u64 * holovm_isa::POOL_CLASS_BYTES as u64
-                    + *page as u64 * holovm_isa::POOL_PAGE_BYTES as u64
-                    + *byte as u64;
-                (SpaceRef::Pool, base, *index, *scale)
-            }
-            (
-                None,
-                Some(SharedAddr {
-                    index: Some((index, scale)),
-                    offset,
-                }),
-            ) => (SpaceRef::Shared, *offset as u64, *index, *scale),
-            _ => return Ok(None),
+        let Some((space, base, index, scale)) = Self::indexed(global, shared) else {
+            return Ok(None);
         };
         let Src::Reg(r) = index else { return Ok(None) };
         let r = r.0 as usize;
         let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
         let parts = self.vs()?.vregs.get(r).cloned().unwrap_or_default();
-        let scale = scale as u32;
         if class.lane_type().bits() != 32
             || parts.is_empty()
             || !scale.is_power_of_two()
@@ -1011,7 +1164,7 @@ impl Tr<'_, '_> {
                 // Every lane stores to the same place, in lane order: the last lane wins.
                 let x = match &val {
                     VV::U(x) => *x,
-                    VV::V(_) => {
+                    _ => {
                         let ls = self.lanes(ty, &val);
                         ls[ls.len() - 1]
                     }
@@ -1042,14 +1195,13 @@ impl Tr<'_, '_> {
     fn affine_preds(&self) -> Vec<Option<Affine>> {
         let np = self.an.pred_bits.len();
         let mut out: Vec<Option<Option<Affine>>> = vec![None; np];
-        let uniform = |s: &Src| self.is_uniform_src(s);
         for inst in self.p.insts() {
             if let Inst::Setp { dst, .. } = inst {
                 let p = dst.0 as usize;
                 if p >= np {
                     continue;
                 }
-                let a = Affine::of(inst, &uniform);
+                let a = self.affine_setp(inst).map(|x| x.0);
                 out[p] = match (out[p], a) {
                     (None, a) => Some(a),
                     (Some(Some(x)), Some(y)) if x == y => Some(Some(x)),
@@ -1069,51 +1221,58 @@ impl Tr<'_, '_> {
             .collect()
     }
 
-    /// The special register's compute-type value in the group's first lane.
-    fn affine_first(&mut self, a: Affine) -> Value {
-        let f = if a.gid { self.v_gid0() } else { self.v_lane0() };
-        if compute_lane(a.ty) == types::I64 {
-            self.b.ins().uextend(types::I64, f)
-        } else {
-            f
-        }
+    /// [`Affine::of`] with this program's lane-affine and uniform sources.
+    fn affine_setp(&self, inst: &Inst) -> Option<(Affine, Src, Src)> {
+        let affine = |s: &Src| match s {
+            Src::Special(Special::GlobalId | Special::Lane) => Some(true),
+            Src::Reg(r) => self.is_affine_reg(r.0 as usize).then_some(false),
+            _ => None,
+        };
+        let uniform = |s: &Src| self.is_uniform_src(s);
+        Affine::of(inst, &affine, &uniform)
     }
 
     /// The lane masks of an affine predicate.
-    fn affine_masks(&mut self, a: Affine, var: Variable) -> Vec<Value> {
-        let u = self.b.use_var(var);
-        let f = if a.gid { self.v_gid0() } else { self.v_lane0() };
-        let xs = self.v_iota(a.ty, f);
-        let vt = compute_vec(a.ty);
-        let us = self.b.ins().splat(vt, u);
+    fn affine_masks(&mut self, a: Affine, x: Variable, u: Variable) -> Vec<Value> {
+        let x = self.b.use_var(x);
+        let u = self.b.use_var(u);
+        let xs = self.v_iota(a.ty, x);
+        let us = self.b.ins().splat(compute_vec(a.ty), u);
         xs.into_iter()
-            .map(|x| {
-                if a.special_lhs {
-                    ops::compare(&mut self.b, a.cmp, a.ty, x, us)
-                } else {
-                    ops::compare(&mut self.b, a.cmp, a.ty, us, x)
-                }
-            })
+            .map(|x| ops::compare(&mut self.b, a.cmp, a.ty, x, us))
             .collect()
     }
 
-    /// (any, all) of an affine predicate from its first and last lanes.
-    fn affine_any_all(&mut self, a: Affine, var: Variable) -> (Value, Value) {
-        let u = self.b.use_var(var);
-        let first = self.affine_first(a);
-        let last = self.b.ins().iadd_imm_s(first, self.g as i64 - 1);
-        let (c0, c1) = if a.special_lhs {
-            (
-                ops::compare(&mut self.b, a.cmp, a.ty, first, u),
-                ops::compare(&mut self.b, a.cmp, a.ty, last, u),
-            )
-        } else {
-            (
-                ops::compare(&mut self.b, a.cmp, a.ty, u, first),
-                ops::compare(&mut self.b, a.cmp, a.ty, u, last),
-            )
-        };
-        (self.b.ins().bor(c0, c1), self.b.ins().band(c0, c1))
+    /// (any, all) of an affine predicate from its first and last lanes; first bails out at
+    /// `pc` if the lanes' `x` wraps within the group (the predicate is then not monotone).
+    fn affine_any_all(
+        &mut self,
+        pc: u32,
+        a: Affine,
+        x: Variable,
+        u: Variable,
+    ) -> TrResult<(Value, Value)> {
+        let first = self.b.use_var(x);
+        let u = self.b.use_var(u);
+        let span = self.g as i64 - 1;
+        if a.checked {
+            // The largest first lane whose group does not wrap (as a sign-extended immediate).
+            let (cc, max) = match a.ty {
+                Ty::I32 => (IntCC::SignedGreaterThan, i32::MAX as i64 - span),
+                Ty::I64 => (IntCC::SignedGreaterThan, i64::MAX - span),
+                Ty::U32 => (
+                    IntCC::UnsignedGreaterThan,
+                    (u32::MAX - span as u32) as i32 as i64,
+                ),
+                _ => (IntCC::UnsignedGreaterThan, (u64::MAX - span as u64) as i64),
+            };
+            let wraps = self.b.ins().icmp_imm_s(cc, first, max);
+            self.v_bail_if(wraps, pc)?;
+        }
+        let last = self.b.ins().iadd_imm_s(first, span);
+        let c0 = ops::compare(&mut self.b, a.cmp, a.ty, first, u);
+        let c1 = ops::compare(&mut self.b, a.cmp, a.ty, last, u);
+        Ok((self.b.ins().bor(c0, c1), self.b.ins().band(c0, c1)))
     }
 
     /// (any lane true, all lanes true) of a per-lane predicate, as `I8`s.
@@ -1203,7 +1362,10 @@ impl Tr<'_, '_> {
                 let v = self.v_read(src, from)?;
                 let r = match v {
                     VV::U(x) => VV::U(ops::cvt(&mut self.b, to, from, x)),
-                    VV::V(parts) => VV::V(self.v_cvt(to, from, parts)),
+                    v => {
+                        let parts = self.parts(from, v);
+                        VV::V(self.v_cvt(to, from, parts))
+                    }
                 };
                 self.v_write(dst.0, to, r)?;
             }
@@ -1217,8 +1379,9 @@ impl Tr<'_, '_> {
                 let x = self.v_read(a, ty)?;
                 let r = match x {
                     VV::U(x) => VV::U(ops::simple_un(&mut self.b, op, ty, x)),
-                    VV::V(ps) => VV::V(
-                        ps.into_iter()
+                    v => VV::V(
+                        self.parts(ty, v)
+                            .into_iter()
                             .map(|p| ops::simple_un(&mut self.b, op, ty, p))
                             .collect(),
                     ),
@@ -1245,16 +1408,15 @@ impl Tr<'_, '_> {
             }
             Inst::Setp { cmp, ty, dst, a, b } => {
                 let p = dst.0 as usize;
-                if let Some((af, var)) = self.vs()?.apreds[p] {
-                    let uniform = |s: &Src| self.is_uniform_src(s);
-                    if Affine::of(inst, &uniform) != Some(af) {
+                if let Some((af, xvar, uvar)) = self.vs()?.apreds[p] {
+                    let Some((this, x, u)) = self.affine_setp(inst).filter(|s| s.0 == af) else {
                         return Err(TrError(format!("p{p}: inconsistent affine compare")));
-                    }
-                    let u = if af.special_lhs { b } else { a };
-                    let VV::U(uv) = self.v_read(u, ty)? else {
-                        return Err(TrError("affine operand not uniform".into()));
                     };
-                    self.b.def_var(var, uv);
+                    let (VV::A(xv), VV::U(uv)) = (self.v_read(x, ty)?, self.v_read(u, ty)?) else {
+                        return Err(TrError(format!("p{p}: operands of {this:?} not affine")));
+                    };
+                    self.b.def_var(xvar, xv);
+                    self.b.def_var(uvar, uv);
                     return Ok(true);
                 }
                 let x = self.v_read(a, ty)?;
@@ -1304,8 +1466,8 @@ impl Tr<'_, '_> {
                     let v = self.vs()?;
                     (v.upreds[p], v.vpreds[p].clone(), v.apreds[p])
                 };
-                if let Some((af, var)) = ap {
-                    let masks = self.affine_masks(af, var);
+                if let Some((af, xv, uv)) = ap {
+                    let masks = self.affine_masks(af, xv, uv);
                     let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
                     if masks.len() != xs.len() {
                         return Err(TrError(format!("p{p} mask width differs from sel")));
@@ -1374,7 +1536,7 @@ impl Tr<'_, '_> {
                     }
                 } else {
                     let (any, all) = match ap {
-                        Some((af, var)) => self.affine_any_all(af, var),
+                        Some((af, xv, uv)) => self.affine_any_all(pc, af, xv, uv)?,
                         None => self.v_any_all(&parts),
                     };
                     let mixed = self.b.create_block();
@@ -1496,6 +1658,14 @@ impl Tr<'_, '_> {
     }
 
     fn v_bin(&mut self, pc: u32, op: BinOp, ty: Ty, x: VV, y: VV) -> TrResult<VV> {
+        // A lane-affine value plus or minus a uniform one stays lane-affine.
+        match (op, &x, &y) {
+            (BinOp::Add, VV::A(a), VV::U(u)) | (BinOp::Add, VV::U(u), VV::A(a)) => {
+                return Ok(VV::A(self.b.ins().iadd(*a, *u)));
+            }
+            (BinOp::Sub, VV::A(a), VV::U(u)) => return Ok(VV::A(self.b.ins().isub(*a, *u))),
+            _ => {}
+        }
         let int_div = matches!(op, BinOp::Div | BinOp::Rem) && ty.is_int();
         if let (VV::U(x), VV::U(y)) = (&x, &y) {
             let (x, y) = (*x, *y);

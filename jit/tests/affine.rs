@@ -1,0 +1,236 @@
+//! Lane-affine registers (lane `l` of a group holds `v + l`): grid-stride loops, affine
+//! predicates, wrap-around, 64-bit indices and traps, under every strategy (the scalar one
+//! is the reference: `run_all` checks that all agree).
+mod common;
+use common::*;
+use holovm_jit::{compile, JitOptions, Strategy, TrapKind};
+
+/// The shape of the operations library's folds: lane `g` of `L` sums `x[g], x[g + L], ...`.
+const GRID_STRIDE_SUM: &str =
+    ".kernel gsum\n.param x: ptr f32\n.param out: ptr f32\n.param n: u32\n\
+    mul.u32 r30, %gdim, %bdim\nmov_imm.f32 r20, 0.0\nmov.u32 r21, %gid\n\
+    next:\nsetp.ge.u32 p0, r21, n\n@p0 bra @store\nldg.f32 r0, [x + r21*4]\n\
+    add.f32 r20, r20, r0\nadd.u32 r21, r21, r30\nbra @next\n\
+    store:\nstg.f32 [out + %gid*4], r20\nexit\n";
+
+fn vector_detail(src: &str) -> String {
+    let k = compile(&asm(src), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Vector { detail, .. } => detail.clone(),
+        other => panic!("expected the vector strategy, got {other}"),
+    }
+}
+
+#[test]
+fn grid_stride_sum_is_vector_code_with_an_affine_index() {
+    let detail = vector_detail(GRID_STRIDE_SUM);
+    assert!(
+        detail.contains("lane-affine registers (lane l = lane 0 + l, kept as one scalar): r21"),
+        "{detail}"
+    );
+    for (grid, block, n) in [(1, 32, 1000), (3, 16, 999), (2, 8, 5), (1, 24, 24)] {
+        let lanes = (grid * block) as usize;
+        let x: Vec<f32> = (0..n).map(|i| (i % 13) as f32 - 6.0).collect();
+        let out = run_all(
+            &asm(GRID_STRIDE_SUM),
+            grid,
+            block,
+            &[f32s(&x), zeros(lanes * 4), Arg::Scalar(n as u64)],
+        );
+        assert_eq!(out.trap.kind, 0);
+        let got = to_f32(out.buf(1));
+        for (g, &v) in got.iter().enumerate() {
+            let want: f32 = x.iter().skip(g).step_by(lanes).sum();
+            assert_eq!(v, want, "lane {g} of {grid}x{block}, n = {n}");
+        }
+    }
+}
+
+#[test]
+fn out_of_bounds_in_any_lane_of_a_group_traps_like_the_interpreter() {
+    // The loop reads x[i] for i < n = len + 1: only the lane that reaches index `len`
+    // traps, wherever it falls in a group.
+    for len in 1..=20usize {
+        let out = run_all(
+            &asm(GRID_STRIDE_SUM),
+            1,
+            8,
+            &[
+                f32s(&vec![1.0; len]),
+                zeros(32),
+                Arg::Scalar(len as u64 + 1),
+            ],
+        );
+        let lane = (len % 8) as u32;
+        assert_eq!(
+            out.trap,
+            trap(TrapKind::OutOfBounds, 5, 0, lane, 0, len as i128 * 4),
+            "x of {len} elements"
+        );
+    }
+}
+
+#[test]
+fn affine_arithmetic_wraps_like_scalar_code() {
+    // i = %gid + start wraps past 2^32 inside a group; the predicate `i < 4` and the
+    // stored values must match lane by lane.
+    for start in [0u32, 1, 0xFFFF_FFF0, 0xFFFF_FFFA, 0xFFFF_FFFD, 0x7FFF_FFFA] {
+        for (cmp, ty) in [
+            ("lt", "u32"),
+            ("le", "u32"),
+            ("gt", "u32"),
+            ("ge", "u32"),
+            ("lt", "i32"),
+            ("ge", "i32"),
+        ] {
+            let src = format!(
+                ".kernel wrap\n.param out: ptr u32\n.param start: u32\n\
+                 add.u32 r1, %gid, start\nsetp.{cmp}.{ty} p0, r1, 4\n\
+                 sel.u32 r2, p0, r1, 7\nstg.u32 [out + %gid*4], r2\n\
+                 @p0 bra @skip\nsub.u32 r3, r1, start\nmul.u32 r3, r3, 3\n\
+                 stg.u32 [out + %gid*4], r3\nskip:\nexit\n"
+            );
+            let out = run_all(&asm(&src), 2, 16, &[zeros(128), Arg::Scalar(start as u64)]);
+            assert_eq!(out.trap.kind, 0);
+            let got = to_u32(out.buf(0));
+            for (g, &v) in got.iter().enumerate() {
+                let i = (g as u32).wrapping_add(start);
+                let p = match (cmp, ty) {
+                    ("lt", "u32") => i < 4,
+                    ("le", "u32") => i <= 4,
+                    ("gt", "u32") => i > 4,
+                    ("ge", "u32") => i >= 4,
+                    ("lt", _) => (i as i32) < 4,
+                    _ => (i as i32) >= 4,
+                };
+                let want = if p { i } else { g as u32 * 3 };
+                assert_eq!(v, want, "setp.{cmp}.{ty}, start {start:#x}, lane {g}");
+            }
+        }
+    }
+}
+
+#[test]
+fn uniform_on_the_left_and_64_bit_indices() {
+    // `n > i` (uniform first), a u64 grid-stride index, and a wrapped 64-bit start.
+    let src = ".kernel w\n.param x: ptr f64\n.param y: ptr f64\n.param n: u64\n.param s: u64\n\
+        mov.u64 r1, %gid\nadd.u64 r1, r1, s\nsub.u64 r1, r1, s\n\
+        loop:\nsetp.gt.u64 p0, n, r1\n@!p0 bra @done\nldg.f64 r2, [x + r1*8]\n\
+        mul.f64 r2, r2, 2.0\nstg.f64 [y + r1*8], r2\nadd.u64 r1, r1, 40\nbra @loop\ndone:\nexit\n";
+    let detail = vector_detail(src);
+    assert!(detail.contains("one scalar): r1;"), "{detail}");
+    let x: Vec<f64> = (0..203).map(|i| i as f64 * 0.5).collect();
+    for s in [0u64, 7, u64::MAX - 3] {
+        let out = run_all(
+            &asm(src),
+            5,
+            8,
+            &[f64s(&x), zeros(203 * 8), Arg::Scalar(203), Arg::Scalar(s)],
+        );
+        assert_eq!(out.trap.kind, 0);
+        let want: Vec<f64> = x.iter().map(|v| v * 2.0).collect();
+        assert_eq!(to_f64(out.buf(1)), want);
+    }
+}
+
+#[test]
+fn affine_values_used_as_plain_values_and_strided_indices() {
+    // r1 = %lane + 3 is affine; it is also multiplied, converted, compared for equality
+    // (not monotone) and used with a scale that is not the element size.
+    let src = ".kernel m\n.param y: ptr u32\n.param z: ptr f32\n.param w: ptr u32\n\
+        add.u32 r1, %lane, 3\nmul.u32 r2, r1, r1\nstg.u32 [y + %gid*4], r2\n\
+        cvt.f32.u32 r3, r1\nstg.f32 [z + %gid*4], r3\n\
+        setp.eq.u32 p1, r1, 9\nsel.u32 r4, p1, 1, 0\nstg.u32 [w + r1*8], r4\nexit\n";
+    let out = run_all(&asm(src), 1, 16, &[zeros(64), zeros(64), zeros(160)]);
+    assert_eq!(out.trap.kind, 0);
+    let lanes: Vec<u32> = (0..16).collect();
+    assert_eq!(
+        to_u32(out.buf(0)),
+        lanes.iter().map(|l| (l + 3) * (l + 3)).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        to_f32(out.buf(1)),
+        lanes.iter().map(|&l| (l + 3) as f32).collect::<Vec<_>>()
+    );
+    let w = to_u32(out.buf(2));
+    for l in 0..16u32 {
+        assert_eq!(w[(2 * (l + 3)) as usize], (l + 3 == 9) as u32, "lane {l}");
+    }
+    // The strided store runs past `w` (40 u32) from lane 17 on: the trap is lane 17's.
+    let out = run_all(&asm(src), 1, 24, &[zeros(96), zeros(96), zeros(160)]);
+    assert_eq!(out.trap, trap(TrapKind::OutOfBounds, 7, 0, 17, 2, 160));
+}
+
+#[test]
+fn registers_that_are_not_affine_stay_per_lane() {
+    // r1 is read before it is written (zero in every lane), r2 gets a loaded value on one
+    // path, r3 is a loop counter: none may be treated as lane-affine.
+    let src = ".kernel n\n.param x: ptr u32\n.param y: ptr u32\n\
+        add.u32 r1, r1, %lane\nldg.u32 r2, [x + %gid*4]\nsetp.lt.u32 p0, r2, 5\n@p0 bra @a\n\
+        mov.u32 r2, %gid\na:\nmov.u32 r3, 3\nmov.u32 r5, %lane\nl:\nadd.u32 r5, r5, r3\nloop r3, @l\n\
+        add.u32 r4, r1, r2\nadd.u32 r4, r4, r5\nstg.u32 [y + %gid*4], r4\nexit\n";
+    let detail = vector_detail(src);
+    assert!(detail.contains("one scalar): r5;"), "{detail}");
+    let x: Vec<u32> = (0..32).map(|i| (i * 7) % 11).collect();
+    let out = run_all(&asm(src), 2, 16, &[u32s(&x), zeros(128)]);
+    assert_eq!(out.trap.kind, 0);
+    let got = to_u32(out.buf(1));
+    for g in 0..32u32 {
+        let lane = g % 16;
+        let r2 = if x[g as usize] < 5 { x[g as usize] } else { g };
+        assert_eq!(got[g as usize], lane + r2 + lane + 6, "lane {g}");
+    }
+}
+
+/// A tiny xorshift generator for the random cases below.
+fn next(s: &mut u64) -> u64 {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    *s
+}
+
+#[test]
+fn random_affine_programs_agree_with_scalar_code() {
+    // Random starts near the wrap points, strides, comparisons, types and buffer lengths:
+    // every strategy must give the scalar strategy's result or trap.
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    let cmps = ["lt", "le", "gt", "ge"];
+    for case in 0..120 {
+        let wide = next(&mut s).is_multiple_of(2);
+        let (t, signed) = match next(&mut s) % 2 {
+            0 => (if wide { "u64" } else { "u32" }, false),
+            _ => (if wide { "i64" } else { "i32" }, true),
+        };
+        let max: u64 = if wide { u64::MAX } else { u32::MAX as u64 };
+        let start = match next(&mut s) % 4 {
+            0 => next(&mut s) % 8,
+            1 => max - next(&mut s) % 40,
+            2 if signed => (max >> 1) - next(&mut s) % 40,
+            _ => next(&mut s) % 100,
+        };
+        let stride = 1 + next(&mut s) % 50;
+        let bound = next(&mut s) % 120;
+        let cmp = cmps[(next(&mut s) % 4) as usize];
+        let swap = next(&mut s).is_multiple_of(2);
+        let len = next(&mut s) % 90;
+        let cond = if swap {
+            format!("setp.{cmp}.{t} p0, bound, r1")
+        } else {
+            format!("setp.{cmp}.{t} p0, r1, bound")
+        };
+        let src = format!(
+            ".kernel rand{case}\n.param x: ptr u32\n.param y: ptr u32\n.param start: {t}\n.param bound: {t}\n\
+             mov.{t} r1, %gid\nadd.{t} r1, r1, start\nmov_imm.u32 r9, 0\nmov_imm.u32 r8, 6\n\
+             top:\n{cond}\n@!p0 bra @out\nldg.u32 r2, [x + r1*4]\nadd.u32 r9, r9, r2\n\
+             add.{t} r1, r1, {stride}\nloop r8, @top\nout:\nstg.u32 [y + %gid*4], r9\nexit\n"
+        );
+        let x: Vec<u32> = (0..len as u32).map(|i| i * 3 + 1).collect();
+        let _ = run_all(
+            &asm(&src),
+            3,
+            8,
+            &[u32s(&x), zeros(96), Arg::Scalar(start), Arg::Scalar(bound)],
+        );
+    }
+}
