@@ -60,8 +60,10 @@ pub(crate) struct Analysis {
     pub reg_affine: Vec<bool>,
     /// The program uses `call` / `ret`.
     pub has_call: bool,
-    /// The program has `bar.sync` or `reduce` (phased scalar strategy).
+    /// The program has `bar.sync` or `reduce` (phased strategy).
     pub has_barrier: bool,
+    /// Which instruction makes the program phased, for the strategy text.
+    pub barrier_note: String,
     /// Why the vector strategy cannot be used, if it cannot.
     pub no_vector: Option<String>,
     /// Why no JIT strategy can run the program, if none can.
@@ -466,11 +468,13 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                 leader[pc + 1] = true;
                 if !has_barrier {
                     has_barrier = true;
-                    barrier_note =
-                        format!(
-                        "instruction {pc} is a block-wide barrier ({}): the block runs in phases, \
-                         each lane in scalar code up to the next barrier",
-                        if matches!(inst, Inst::BarSync) { "bar.sync" } else { "reduce" }
+                    barrier_note = format!(
+                        "instruction {pc} is a block-wide barrier ({})",
+                        if matches!(inst, Inst::BarSync) {
+                            "bar.sync"
+                        } else {
+                            "reduce"
+                        }
                     );
                 }
             }
@@ -593,10 +597,6 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         }
     }
 
-    if has_barrier {
-        no_vector = Some(barrier_note);
-    }
-
     let (live_regs, live_preds) = liveness(insts);
     let reg_affine = lane_affine(insts, &reg_uniform, &reg_mixed, &live_regs[0]);
     Analysis {
@@ -611,6 +611,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         pred_uniform,
         has_call,
         has_barrier,
+        barrier_note,
         no_vector,
         unsupported,
     }

@@ -105,11 +105,21 @@ fn build(
     let mut tr = Tr::new(b, program, an, g);
     let tail = tr.b.create_block();
     if g > 0 {
-        tr.emit_vector(tail)?;
+        // Phased programs run their first phase as vector code after the lanes' status
+        // words are reset.
+        let init = if tr.phased {
+            tr.prepare_phased();
+            let init = tr.b.create_block();
+            tr.emit_phased_init(init);
+            init
+        } else {
+            tr.block_init
+        };
+        tr.emit_vector(tail, init)?;
     } else {
         if tr.phased {
             tr.prepare_phased();
-            tr.emit_phased_init();
+            tr.emit_phased_init(tr.group_head);
         } else {
             tr.b.switch_to_block(tr.block_init);
             tr.b.ins().jump(tr.group_head, &[]);
@@ -252,14 +262,24 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
         },
     };
     let strategy = match &scalar_reason {
+        None if an.has_barrier => Strategy::Phased {
+            reason: format!(
+                "{}; the first phase runs as vector code in groups of {g} lanes ({}), lanes \
+                 that bail out and every later phase in scalar code",
+                an.barrier_note,
+                vector_detail(&an, g)
+            ),
+        },
         None => Strategy::Vector {
             group: g,
             detail: vector_detail(&an, g),
         },
-        Some(r) if an.has_barrier => Strategy::Phased { reason: r.clone() },
+        Some(r) if an.has_barrier => Strategy::Phased {
+            reason: format!("{}; every lane in scalar code: {r}", an.barrier_note),
+        },
         Some(r) => Strategy::Scalar { reason: r.clone() },
     };
-    let layout = ScratchLayout::new(program, g.max(1), an.has_barrier && g == 0, an.has_call);
+    let layout = ScratchLayout::new(program, g.max(1), an.has_barrier, an.has_call);
 
     if opts.verify {
         cranelift_codegen::verify_function(&func, isa.as_ref())

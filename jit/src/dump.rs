@@ -20,10 +20,11 @@ pub enum Strategy {
         /// Why the vector strategy was not used.
         reason: String,
     },
-    /// Programs with barriers: per-lane scalar code runs each lane up to the next barrier,
-    /// then the barrier (or reduction) is resolved for the whole block.
+    /// Programs with barriers: the lanes run up to the next barrier (the first phase as
+    /// vector groups when the vector strategy is on, later phases lane by lane in scalar
+    /// code), then the barrier (or reduction) is resolved for the whole block.
     Phased {
-        /// Which barrier made the program phased.
+        /// Which barrier made the program phased, and how the phases run.
         reason: String,
     },
 }
@@ -37,7 +38,7 @@ impl fmt::Display for Strategy {
             Strategy::Scalar { reason } => write!(f, "scalar: one lane at a time ({reason})"),
             Strategy::Phased { reason } => write!(
                 f,
-                "phased scalar: lanes run one at a time up to each barrier ({reason})"
+                "phased: the block runs in phases between barriers ({reason})"
             ),
         }
     }

@@ -16,7 +16,9 @@
 //! exited for the barrier.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value};
+use cranelift_codegen::ir::{
+    types, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value,
+};
 use holovm_isa::{BinOp, Inst, RedOp, Special, Src};
 
 use crate::abi::{off, TrapKind};
@@ -34,8 +36,9 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// `block_init` of the phased strategy: every lane of the block starts fresh.
-    pub(crate) fn emit_phased_init(&mut self) {
+    /// `block_init` of the phased strategy: every lane of the block starts fresh; then
+    /// continues at `next`.
+    pub(crate) fn emit_phased_init(&mut self, next: Block) {
         let b = &mut self.b;
         b.switch_to_block(self.block_init);
         let head = b.create_block();
@@ -57,7 +60,7 @@ impl Tr<'_, '_> {
         let l1 = b.ins().iadd_imm_s(l, 1);
         b.ins().jump(head, &[BlockArg::Value(l1)]);
         b.switch_to_block(done);
-        b.ins().jump(self.group_head, &[]);
+        b.ins().jump(next, &[]);
     }
 
     /// The current lane arrives at the barrier at `pc`: save its state, let the next lane run.

@@ -20,7 +20,8 @@
 //! (a vector group runs its lanes together, but falls back to lane order before anything
 //! that may trap), so the first trap met is the lowest trapping lane's first trap
 //! (docs/ISA.md section 7) and ends the function. Programs with barriers run the scalar
-//! code in phases instead (phased.rs).
+//! code in phases instead (phased.rs); with the vector strategy their first phase runs as
+//! vector groups that park at the first barrier (vector.rs).
 //!
 //! Scalar code keeps each register in its class's lane type when all its accesses have one
 //! width (floats stay in XMM registers), else as its zero-extended 64-bit image. Launch
@@ -253,7 +254,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         an: &'p Analysis,
         g: u32,
     ) -> Self {
-        let phased = an.has_barrier && g == 0;
+        let phased = an.has_barrier;
         let layout = ScratchLayout::new(p, g.max(1), phased, an.has_call);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -508,9 +509,15 @@ impl<'a, 'p> Tr<'a, 'p> {
         let b = &mut self.b;
         b.switch_to_block(resumed);
         if self.g > 0 || self.phased {
+            // The register file holds the group's lanes after a bail-out, or every lane of
+            // the block in the phased strategy.
             let lane = b.use_var(self.s_lane);
-            let l0 = b.use_var(self.lane0);
-            let rel = b.ins().isub(lane, l0);
+            let rel = if self.phased {
+                lane
+            } else {
+                let l0 = b.use_var(self.lane0);
+                b.ins().isub(lane, l0)
+            };
             let rel = b.ins().uextend(types::I64, rel);
             let rel8 = b.ins().ishl_imm_s(rel, 3);
             let base = b.ins().iadd(self.scratch, rel8);

@@ -14,6 +14,14 @@
 //! re-executes the instruction per lane and reports traps exactly like the scalar strategy
 //! (lowest lane first). Lanes that do not fill a whole group run in scalar code from pc 0.
 //!
+//! Programs with barriers (the phased strategy, phased.rs) run their first phase this way:
+//! a group that reaches a barrier *parks* (its lanes' registers, pc, fuel and status go to
+//! the phased strategy's per-lane state, waiting at the barrier), and a group that bails
+//! out parks as ready to resume at the bail pc; the phases' scalar lane loop then runs the
+//! parked lanes and every later phase. Lanes between barriers are independent, so running
+//! a bailed-out lane after later groups changes nothing but the order of its side effects,
+//! and the phased loop still stops every lane above a trapping one.
+//!
 //! *Lane-affine* values (lane `l` of the group holds `v + l`: `%gid`, `%lane`, and the
 //! registers [`crate::analysis::Analysis::reg_affine`] finds, such as grid-stride indices)
 //! are kept as the one scalar `v` and become vectors only where an instruction needs them.
@@ -30,7 +38,7 @@ use holovm_isa::{Addr, BinOp, Cmp, Inst, SharedAddr, Special, Src, Ty};
 
 use crate::analysis::Class;
 use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
-use crate::translate::{MemOff, SpaceRef, Tr, TrError, TrResult};
+use crate::translate::{status, MemOff, SpaceRef, Tr, TrError, TrResult};
 
 /// Variables of the vector copy of the program.
 pub(crate) struct VState {
@@ -185,8 +193,9 @@ impl Tr<'_, '_> {
             .ok_or_else(|| TrError("no vector state".into()))
     }
 
-    /// Emits the group loop head and the vector copy of the program.
-    pub(crate) fn emit_vector(&mut self, tail: Block) -> TrResult<()> {
+    /// Emits the group loop head and the vector copy of the program; `init` is the
+    /// per-block set-up block (it then enters the group loop).
+    pub(crate) fn emit_vector(&mut self, tail: Block, init: Block) -> TrResult<()> {
         let g = self.g;
         if g == 0 || !g.is_multiple_of(4) {
             return Err(TrError(format!("bad group size {g}")));
@@ -266,7 +275,7 @@ impl Tr<'_, '_> {
         });
 
         // Per block: the lane limit of the contiguous accesses ("check the launch range once").
-        self.b.switch_to_block(self.block_init);
+        self.b.switch_to_block(init);
         let blk = self.b.use_var(self.blk);
         let base = self.b.ins().imul(blk, self.bdim);
         self.b.def_var(bbase, base);
@@ -364,12 +373,21 @@ impl Tr<'_, '_> {
         Ok(blk)
     }
 
+    /// The bail-out block's arguments for resuming at `pc` (phased: ready to resume).
+    fn bail_args(&mut self, pc: u32, status: i64) -> Vec<BlockArg> {
+        let mut args = vec![BlockArg::Value(self.b.ins().iconst(types::I32, pc as i64))];
+        if self.phased {
+            args.push(BlockArg::Value(self.b.ins().iconst(types::I32, status)));
+        }
+        args
+    }
+
     /// Jumps to the bail-out block, resuming at `pc`.
     fn v_bail(&mut self, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
         self.resume_pcs.insert(pc);
-        let p = self.b.ins().iconst(types::I32, pc as i64);
-        self.b.ins().jump(bail, &[BlockArg::Value(p)]);
+        let args = self.bail_args(pc, status::READY);
+        self.b.ins().jump(bail, &args);
         Ok(())
     }
 
@@ -377,17 +395,40 @@ impl Tr<'_, '_> {
     fn v_bail_if(&mut self, cond: Value, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
         self.resume_pcs.insert(pc);
-        let p = self.b.ins().iconst(types::I32, pc as i64);
+        let args = self.bail_args(pc, status::READY);
         let cont = self.b.create_block();
-        self.b
-            .ins()
-            .brif(cond, bail, &[BlockArg::Value(p)], cont, &[]);
+        self.b.ins().brif(cond, bail, &args, cont, &[]);
         self.b.switch_to_block(cont);
         Ok(())
     }
 
+    /// Phased strategy: the group arrives at the barrier at `pc` and parks there.
+    fn v_arrive(&mut self, pc: u32) -> TrResult<()> {
+        let bail = self.vs()?.bail;
+        let args = self.bail_args(pc, status::WAIT);
+        self.b.ins().jump(bail, &args);
+        Ok(())
+    }
+
+    /// Phased strategy: stores `value` (`I32` or `I64`) into the group's lanes' entries of
+    /// the per-lane array at scratch offset `off`.
+    fn park_words(&mut self, off: u32, value: Value) {
+        let t = self.b.func.dfg.value_type(value);
+        let vt = vec_of(t);
+        let v = self.b.ins().splat(vt, value);
+        let l0 = self.b.use_var(self.lane0);
+        let l0 = self.b.ins().uextend(types::I64, l0);
+        let lo = self.b.ins().imul_imm_s(l0, t.bytes() as i64);
+        let base = self.b.ins().iadd(self.scratch, lo);
+        let fl = MemFlagsData::new().with_notrap();
+        for k in 0..self.g / vt.lane_count() {
+            self.b.ins().store(fl, v, base, (off + k * 16) as i32);
+        }
+    }
+
     /// The bail-out block: spill every register of the group, then run its lanes in scalar
-    /// code from the bail pc.
+    /// code from the bail pc (phased strategy: park the lanes with the status argument and
+    /// go on with the next group).
     fn emit_bail(&mut self) -> TrResult<()> {
         let g = self.g;
         let (bail, uregs, aregs, vregs, upreds, vpreds, apreds, vfuel) = {
@@ -405,22 +446,34 @@ impl Tr<'_, '_> {
         };
         self.b.switch_to_block(bail);
         let pc = self.b.append_block_param(bail, types::I32);
-        let fl = MemFlagsData::trusted();
+        let status = self
+            .phased
+            .then(|| self.b.append_block_param(bail, types::I32));
+        let fl = MemFlagsData::new().with_notrap();
         let (live_r, live_p) = self.spill_set();
+        // The register file: the group's G lanes, or the whole block's (phased), where the
+        // group starts at lane `lane0`.
+        let stride = self.layout.stride;
+        let file = if self.phased {
+            let l0 = self.b.use_var(self.lane0);
+            let l0 = self.b.ins().uextend(types::I64, l0);
+            let o = self.b.ins().ishl_imm_s(l0, 3);
+            self.b.ins().iadd(self.scratch, o)
+        } else {
+            self.scratch
+        };
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {
             if live_r[r / 64] & (1 << (r % 64)) == 0 {
                 continue;
             }
             let lane = class.lane_type();
-            let base = self.layout.regfile as i32 + (r as u32 * g * 8) as i32;
+            let base = self.layout.regfile as i32 + (r as u32 * stride * 8) as i32;
             if let Some(u) = uregs[r] {
                 let v = self.b.use_var(u);
                 let i = self.u_to_i64(v);
                 let s = self.b.ins().splat(types::I64X2, i);
                 for k in 0..g / 2 {
-                    self.b
-                        .ins()
-                        .store(fl, s, self.scratch, base + k as i32 * 16);
+                    self.b.ins().store(fl, s, file, base + k as i32 * 16);
                 }
             } else {
                 let vals: Vec<Value> = match aregs[r] {
@@ -437,13 +490,11 @@ impl Tr<'_, '_> {
                         let lo = self.b.ins().uwiden_low(iv);
                         let hi = self.b.ins().uwiden_high(iv);
                         let o = base + k as i32 * 32;
-                        self.b.ins().store(fl, lo, self.scratch, o);
-                        self.b.ins().store(fl, hi, self.scratch, o + 16);
+                        self.b.ins().store(fl, lo, file, o);
+                        self.b.ins().store(fl, hi, file, o + 16);
                     } else {
                         let iv = bitcast(&mut self.b, types::I64X2, v);
-                        self.b
-                            .ins()
-                            .store(fl, iv, self.scratch, base + k as i32 * 16);
+                        self.b.ins().store(fl, iv, file, base + k as i32 * 16);
                     }
                 }
             }
@@ -452,15 +503,13 @@ impl Tr<'_, '_> {
             if live_p & (1 << (p % 16)) == 0 {
                 continue;
             }
-            let base = self.layout.predfile as i32 + (p as u32 * g * 8) as i32;
+            let base = self.layout.predfile as i32 + (p as u32 * stride * 8) as i32;
             if let Some(u) = upreds[p] {
                 let v = self.b.use_var(u);
                 let i = self.b.ins().uextend(types::I64, v);
                 let s = self.b.ins().splat(types::I64X2, i);
                 for k in 0..g / 2 {
-                    self.b
-                        .ins()
-                        .store(fl, s, self.scratch, base + k as i32 * 16);
+                    self.b.ins().store(fl, s, file, base + k as i32 * 16);
                 }
             } else {
                 let masks: Vec<Value> = match apreds[p] {
@@ -471,20 +520,32 @@ impl Tr<'_, '_> {
                     if bits == 64 {
                         let one = konst(&mut self.b, types::I64X2, 1);
                         let v = self.b.ins().band(m, one);
-                        self.b
-                            .ins()
-                            .store(fl, v, self.scratch, base + k as i32 * 16);
+                        self.b.ins().store(fl, v, file, base + k as i32 * 16);
                     } else {
                         let one = konst(&mut self.b, types::I32X4, 1);
                         let v = self.b.ins().band(m, one);
                         let lo = self.b.ins().uwiden_low(v);
                         let hi = self.b.ins().uwiden_high(v);
                         let o = base + k as i32 * 32;
-                        self.b.ins().store(fl, lo, self.scratch, o);
-                        self.b.ins().store(fl, hi, self.scratch, o + 16);
+                        self.b.ins().store(fl, lo, file, o);
+                        self.b.ins().store(fl, hi, file, o + 16);
                     }
                 }
             }
+        }
+        if let Some(status) = status {
+            let f = self.b.use_var(vfuel);
+            let zero = self.b.ins().iconst(types::I32, 0);
+            for (off, v) in [
+                (self.layout.lane_pc, pc),
+                (self.layout.lane_status, status),
+                (self.layout.lane_fuel, f),
+                (self.layout.lane_depth, zero),
+            ] {
+                self.park_words(off, v);
+            }
+            self.b.ins().jump(self.group_next, &[]);
+            return Ok(());
         }
         let l0 = self.b.use_var(self.lane0);
         self.b.def_var(self.s_lane, l0);
@@ -1627,12 +1688,20 @@ impl Tr<'_, '_> {
                 return Ok(false);
             }
             Inst::Exit => {
+                if self.phased {
+                    let done = self.b.ins().iconst(types::I32, status::DONE);
+                    self.park_words(self.layout.lane_status, done);
+                }
                 self.b.ins().jump(self.group_next, &[]);
                 return Ok(false);
             }
             Inst::MemFence => {}
             Inst::BarSync | Inst::Reduce { .. } => {
-                return Err(TrError("barriers are not supported".into()));
+                if !self.phased {
+                    return Err(TrError("barriers need the phased strategy".into()));
+                }
+                self.v_arrive(pc)?;
+                return Ok(false);
             }
         }
         Ok(true)

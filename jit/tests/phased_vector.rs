@@ -1,0 +1,119 @@
+//! Programs with barriers run their first phase as vector groups that park at the barrier;
+//! every strategy must agree with the all-scalar phased strategy (`run_all` compares them).
+mod common;
+use common::*;
+use holovm_jit::{compile, JitOptions, Strategy, TrapKind};
+
+/// Grid-stride partial sums, then a block-wide `reduce` (the `sum` example kernel's shape),
+/// with an early exit for lanes whose `%lane` is at least `active`.
+const SUM: &str =
+    ".kernel psum\n.param x: ptr u32\n.param out: ptr u32\n.param n: u32\n.param active: u32\n\
+    setp.ge.u32 p1, %lane, active\n@p1 bra @done\n\
+    mul.u32 r5, %gdim, %bdim\nmov_imm.u32 r1, 0\nmov.u32 r2, %gid\n\
+    next:\nsetp.ge.u32 p0, r2, n\n@p0 bra @combine\nldg.u32 r3, [x + r2*4]\n\
+    add.u32 r1, r1, r3\nadd.u32 r2, r2, r5\nbra @next\n\
+    combine:\nreduce.add.u32 r1, r1\nstg.u32 [out + %gid*4], r1\ndone:\nexit\n";
+
+#[test]
+fn the_first_phase_is_vector_code() {
+    let k = compile(&asm(SUM), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Phased { reason } => {
+            assert!(
+                reason.contains("the first phase runs as vector code"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected the phased strategy, got {other}"),
+    }
+}
+
+#[test]
+fn parked_groups_and_scalar_lanes_reduce_together() {
+    // Blocks that are not a multiple of the group, lanes that exit before the barrier, a
+    // group that diverges in the loop (n not a multiple of the lanes).
+    for (grid, block, n, active) in [
+        (1, 32, 1000, 32),
+        (2, 24, 517, 24),
+        (3, 20, 61, 13),
+        (1, 7, 100, 7),
+        (2, 64, 3, 64),
+    ] {
+        let lanes = (grid * block) as usize;
+        let x: Vec<u32> = (0..n).map(|i| i * 7 + 1).collect();
+        let out = run_all(
+            &asm(SUM),
+            grid,
+            block,
+            &[
+                u32s(&x),
+                zeros(lanes * 4),
+                Arg::Scalar(n as u64),
+                Arg::Scalar(active as u64),
+            ],
+        );
+        assert_eq!(out.trap.kind, 0);
+        let got = to_u32(out.buf(1));
+        for b in 0..grid as usize {
+            let block_sum: u32 = (0..active as usize)
+                .map(|l| {
+                    let g = b * block as usize + l;
+                    x.iter()
+                        .skip(g)
+                        .step_by(lanes)
+                        .fold(0u32, |a, v| a.wrapping_add(*v))
+                })
+                .fold(0, u32::wrapping_add);
+            for l in 0..block as usize {
+                let want = if (l as u32) < active { block_sum } else { 0 };
+                assert_eq!(
+                    got[b * block as usize + l],
+                    want,
+                    "{grid}x{block} block {b} lane {l}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn traps_in_the_first_phase_report_the_lowest_lane() {
+    // x is one element short of n: the lane that reaches the last index traps, after groups
+    // above it have parked at the barrier.
+    for len in [40usize, 47, 63, 64, 95] {
+        let out = run_all(
+            &asm(SUM),
+            1,
+            96,
+            &[
+                u32s(&vec![1; len]),
+                zeros(96 * 4),
+                Arg::Scalar(len as u64 + 1),
+                Arg::Scalar(96),
+            ],
+        );
+        assert_eq!(
+            out.trap,
+            trap(TrapKind::OutOfBounds, 7, 0, len as u32, 0, len as i128 * 4),
+            "len {len}"
+        );
+    }
+}
+
+#[test]
+fn a_barrier_reached_by_some_lanes_only_is_divergent() {
+    // Lanes below `k` wait at the first barrier, the others at the second.
+    let p = asm(".kernel div\n.param k: u32\n.param out: ptr u32\n\
+        setp.lt.u32 p0, %lane, k\n@p0 bra @a\nbar.sync\nbra @end\na:\nbar.sync\n\
+        end:\nstg.u32 [out + %gid*4], 1\nexit\n");
+    for k in [0u64, 5, 32, 40] {
+        let out = run_all(&p, 1, 40, &[Arg::Scalar(k), zeros(160)]);
+        if k == 0 || k == 40 {
+            assert_eq!(out.trap.kind, 0, "k = {k}");
+            assert_eq!(to_u32(out.buf(1)), vec![1; 40]);
+        } else {
+            assert_eq!(out.trap.kind, TrapKind::DivergentBarrier.code(), "k = {k}");
+            assert_eq!(out.trap.lane, 0);
+        }
+    }
+}
