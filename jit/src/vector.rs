@@ -61,8 +61,11 @@ pub(crate) struct VState {
     pub acnt: Vec<(Site, Variable)>,
     /// Fuel left, the same for every lane of the group.
     pub vfuel: Variable,
-    /// The bail-out block (parameter: the pc to resume at).
+    /// The bail-out block (parameters: the pc to resume at; phased: the status to park).
     pub bail: Block,
+    /// Cold per-pc blocks that jump to `bail` with their constants, so a check on the hot
+    /// path is a bare conditional branch (no argument moves).
+    pub stubs: Vec<(u32, Block)>,
     /// Vector blocks per pc.
     pub blocks: Vec<Option<Block>>,
     /// `%block * %bdim` of the current block (`I32`).
@@ -270,6 +273,7 @@ impl Tr<'_, '_> {
             acnt: acnt.clone(),
             vfuel,
             bail,
+            stubs: Vec::new(),
             blocks: vec![None; n + 1],
             bbase,
         });
@@ -355,6 +359,7 @@ impl Tr<'_, '_> {
         self.b.ins().jump(b0, &[]);
 
         self.emit_vector_program()?;
+        self.emit_stubs()?;
         self.emit_bail()?;
         Ok(())
     }
@@ -393,12 +398,31 @@ impl Tr<'_, '_> {
 
     /// `if cond { bail(pc) }`, continuing in a new block.
     fn v_bail_if(&mut self, cond: Value, pc: u32) -> TrResult<()> {
-        let bail = self.vs()?.bail;
-        self.resume_pcs.insert(pc);
-        let args = self.bail_args(pc, status::READY);
+        let existing = self.vs()?.stubs.iter().find(|s| s.0 == pc).map(|s| s.1);
+        let stub = match existing {
+            Some(s) => s,
+            None => {
+                // Filled by `emit_stubs` once the program is translated.
+                let stub = self.b.create_block();
+                self.b.set_cold_block(stub);
+                if let Some(v) = self.v.as_mut() {
+                    v.stubs.push((pc, stub));
+                }
+                stub
+            }
+        };
         let cont = self.b.create_block();
-        self.b.ins().brif(cond, bail, &args, cont, &[]);
+        self.b.ins().brif(cond, stub, &[], cont, &[]);
         self.b.switch_to_block(cont);
+        Ok(())
+    }
+
+    /// The bail-out stubs: each jumps to the bail-out block with its pc.
+    fn emit_stubs(&mut self) -> TrResult<()> {
+        for (pc, stub) in self.vs()?.stubs.clone() {
+            self.b.switch_to_block(stub);
+            self.v_bail(pc)?;
+        }
         Ok(())
     }
 
@@ -1306,6 +1330,8 @@ impl Tr<'_, '_> {
 
     /// (any, all) of an affine predicate from its first and last lanes; first bails out at
     /// `pc` if the lanes' `x` wraps within the group (the predicate is then not monotone).
+    /// A monotone predicate holds in some lane iff it holds at the lane where it is easiest
+    /// (the last for `>`/`>=`, the first for `<`/`<=`), and in all iff at the other end.
     fn affine_any_all(
         &mut self,
         pc: u32,
@@ -1333,7 +1359,10 @@ impl Tr<'_, '_> {
         let last = self.b.ins().iadd_imm_s(first, span);
         let c0 = ops::compare(&mut self.b, a.cmp, a.ty, first, u);
         let c1 = ops::compare(&mut self.b, a.cmp, a.ty, last, u);
-        Ok((self.b.ins().bor(c0, c1), self.b.ins().band(c0, c1)))
+        Ok(match a.cmp {
+            Cmp::Gt | Cmp::Ge => (c1, c0),
+            _ => (c0, c1),
+        })
     }
 
     /// (any lane true, all lanes true) of a per-lane predicate, as `I8`s.
