@@ -185,6 +185,28 @@ enum Mode {
     Lanes,
 }
 
+/// The instructions vector code can reach from pc 0: it stops at barriers (the group parks),
+/// `call`/`ret` (it bails out) and `exit`.
+fn vector_reachable(insts: &[Inst]) -> Vec<bool> {
+    let mut reach = vec![false; insts.len() + 1];
+    let mut work = vec![0usize];
+    while let Some(pc) = work.pop() {
+        if pc >= reach.len() || reach[pc] {
+            continue;
+        }
+        reach[pc] = true;
+        let Some(inst) = insts.get(pc) else { continue };
+        let target = inst.target().map(|t| t as usize);
+        match inst {
+            Inst::Bra { guard: None, .. } => work.extend(target),
+            Inst::Bra { .. } | Inst::Loop { .. } => work.extend(target.into_iter().chain([pc + 1])),
+            Inst::Exit | Inst::Ret | Inst::Call { .. } | Inst::BarSync | Inst::Reduce { .. } => {}
+            _ => work.push(pc + 1),
+        }
+    }
+    reach
+}
+
 fn vec_of(lane: Type) -> Type {
     lane.by(128 / lane.bits()).unwrap_or(lane)
 }
@@ -1397,8 +1419,17 @@ impl Tr<'_, '_> {
     fn emit_vector_program(&mut self) -> TrResult<()> {
         let insts = self.p.insts().to_vec();
         let n = insts.len() as u32;
+        let reach = vector_reachable(&insts);
         let mut open = false;
         for pc in 0..n {
+            if !reach[pc as usize] {
+                // Code only scalar lanes run (after a barrier, a call or an exit) is not
+                // translated twice.
+                if open {
+                    return Err(TrError(format!("pc {pc}: reached by fallthrough")));
+                }
+                continue;
+            }
             if self.an.leader[pc as usize] {
                 let blk = self.v_block(pc)?;
                 if open {
