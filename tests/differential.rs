@@ -104,3 +104,115 @@ proptest! {
         prop_assert_eq!(interp, jit, "{}", holovm::asm::disassemble(&p));
     }
 }
+
+/// A structured random kernel (assembly source): loads at `%gid`, random arithmetic,
+/// comparisons and selects, divergent branches on the lane, uniform loops, lane-affine
+/// indices that may run out of bounds, an optional block-wide `reduce`, and a store. Unlike
+/// the byte-level generator above, most of these run to completion, so the tiers' results
+/// (not only their traps) are compared.
+fn structured_kernel(seed: u64) -> String {
+    let mut s = seed | 1;
+    let mut pick = |n: u64| next(&mut s) % n;
+    let t = ["i32", "u32", "i64", "u64", "f32", "f64"][pick(6) as usize];
+    let float = t.starts_with('f');
+    let size = if t.ends_with("32") { 4 } else { 8 };
+    let imm = |v: u64| {
+        if float {
+            format!("{}.5", v)
+        } else {
+            v.to_string()
+        }
+    };
+    let mut src = format!(
+        ".kernel structured\n.param x: ptr {t}\n.param y: ptr {t}\n.param out: ptr {t}\n\
+         .param k: u32\n.param s: {t}\n\
+         ldg.{t} r1, [x + %gid*{size}]\nldg.{t} r2, [y + %gid*{size}]\nmov.{t} r3, s\n\
+         add.u32 r11, %gid, k\n"
+    );
+    let reg = |p: &mut dyn FnMut(u64) -> u64| format!("r{}", 1 + p(4));
+    let mut label = 0;
+    for _ in 0..3 + pick(8) {
+        let (d, a, b) = (reg(&mut pick), reg(&mut pick), reg(&mut pick));
+        let op = match pick(9) {
+            0 => format!("add.{t} {d}, {a}, {b}"),
+            1 => format!("sub.{t} {d}, {a}, {}", imm(pick(5))),
+            2 => format!("mul.{t} {d}, {a}, {b}"),
+            3 => format!("min.{t} {d}, {a}, {b}"),
+            4 => format!("max.{t} {d}, {a}, {b}"),
+            5 if float => format!(
+                "{} {d}, {a}",
+                ["tanh.", "exp.", "sqrt.", "neg."][pick(4) as usize].to_string() + t
+            ),
+            5 => format!("div.{t} {d}, {a}, {b}"),
+            6 => {
+                let cmp = ["eq", "ne", "lt", "le", "gt", "ge"][pick(6) as usize];
+                format!("setp.{cmp}.{t} p0, {a}, {b}\n    sel.{t} {d}, p0, {a}, {b}")
+            }
+            7 => {
+                label += 1;
+                let cmp = ["lt", "ge"][pick(2) as usize];
+                format!(
+                    "setp.{cmp}.u32 p1, %lane, {}\n    @p1 bra @L{label}\n    add.{t} {d}, {a}, {b}\nL{label}:",
+                    pick(20)
+                )
+            }
+            _ => {
+                label += 1;
+                format!(
+                    "mov_imm.u32 r20, {}\nL{label}:\n    fma.{t} {d}, {a}, {b}, {d}\n    add.u32 r11, r11, 1\n    loop r20, @L{label}",
+                    1 + pick(4)
+                )
+            }
+        };
+        src.push_str(&format!("    {op}\n"));
+        if pick(6) == 0 {
+            // A lane-affine index that may be out of bounds for the highest lanes.
+            label += 1;
+            src.push_str(&format!(
+                "    setp.lt.u32 p2, r11, {}\n    @!p2 bra @L{label}\n    ldg.{t} {d}, [x + r11*{size}]\nL{label}:\n",
+                40 + pick(40)
+            ));
+        }
+    }
+    if pick(4) == 0 {
+        let op = ["add", "min", "max"][pick(3) as usize];
+        src.push_str(&format!("    reduce.{op}.{t} r4, r1\n"));
+    }
+    src.push_str(&format!(
+        "    stg.{t} [out + %gid*{size}], r{}\n    exit\n",
+        1 + pick(4)
+    ));
+    src
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn structured_kernels_agree(seed in any::<u64>(), shape in 0usize..4) {
+        let src = structured_kernel(seed);
+        let p = match holovm::asm::assemble(&src) {
+            Ok(p) => p,
+            Err(e) => return Err(TestCaseError::fail(format!("{e:?}\n{src}"))),
+        };
+        let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8)][shape];
+        let interp = run(Tier::Interpret, &p, cfg, seed);
+        let jit = run(Tier::Jit, &p, cfg, seed);
+        prop_assert_eq!(interp, jit, "{}", src);
+    }
+}
+
+#[test]
+fn structured_kernels_mostly_run_to_completion() {
+    // The generator must exercise results, not only traps.
+    let completed = (0..100u64)
+        .filter(|&seed| {
+            let p = holovm::asm::assemble(&structured_kernel(seed * 7919)).expect("assembles");
+            matches!(
+                run(Tier::Jit, &p, LaunchConfig::new(1, 40), seed),
+                Outcome::Memory(..)
+            )
+        })
+        .count();
+    assert!(completed >= 50, "only {completed} of 100 completed");
+}
