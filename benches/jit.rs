@@ -92,6 +92,29 @@ fn launch_overhead(c: &mut Criterion) {
             b.iter(|| vm.launch(&p, LaunchConfig::new(1, 1), &args).unwrap())
         });
     }
+    // Code-cache hits: launches alternate between 2 (per-Vm memo hits) or cycle through 64
+    // distinct programs (memo misses, one DashMap lookup each).
+    for count in [2usize, 64] {
+        let vm = vm(Tier::Jit, true);
+        let x = vm.alloc::<f32>(1).unwrap();
+        let args = args![&x];
+        let programs: Vec<_> = (0..count)
+            .map(|i| {
+                let src = format!(".kernel nothing{i}\n.param x: ptr f32\n    exit\n");
+                holovm::asm::assemble(&src).unwrap()
+            })
+            .collect();
+        for p in &programs {
+            vm.launch(p, LaunchConfig::new(1, 1), &args).unwrap();
+        }
+        let mut i = 0;
+        g.bench_function(format!("jit_cycle_{count}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % count;
+                vm.launch(&programs[i], LaunchConfig::new(1, 1), &args).unwrap()
+            })
+        });
+    }
     g.finish();
 }
 
