@@ -111,7 +111,8 @@ fn launch_overhead(c: &mut Criterion) {
         g.bench_function(format!("jit_cycle_{count}"), |b| {
             b.iter(|| {
                 i = (i + 1) % count;
-                vm.launch(&programs[i], LaunchConfig::new(1, 1), &args).unwrap()
+                vm.launch(&programs[i], LaunchConfig::new(1, 1), &args)
+                    .unwrap()
             })
         });
     }

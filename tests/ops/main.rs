@@ -11,3 +11,4 @@ mod loss;
 mod math;
 mod memory;
 mod reduce;
+mod strategy;
