@@ -131,7 +131,14 @@ fn structured_kernel(seed: u64) -> String {
     );
     let reg = |p: &mut dyn FnMut(u64) -> u64| format!("r{}", 1 + p(4));
     let mut label = 0;
+    let mut reduced = false;
     for _ in 0..3 + pick(8) {
+        if !reduced && pick(6) == 0 {
+            // A block-wide reduction: later instructions run in a second phase.
+            reduced = true;
+            let op = ["add", "min", "max"][pick(3) as usize];
+            src.push_str(&format!("    reduce.{op}.{t} r4, r{}\n", 1 + pick(4)));
+        }
         let (d, a, b) = (reg(&mut pick), reg(&mut pick), reg(&mut pick));
         let op = match pick(9) {
             0 => format!("add.{t} {d}, {a}, {b}"),
@@ -174,7 +181,7 @@ fn structured_kernel(seed: u64) -> String {
             ));
         }
     }
-    if pick(4) == 0 {
+    if !reduced && pick(4) == 0 {
         let op = ["add", "min", "max"][pick(3) as usize];
         src.push_str(&format!("    reduce.{op}.{t} r4, r1\n"));
     }

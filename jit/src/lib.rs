@@ -76,6 +76,7 @@ mod kernel;
 mod math;
 mod ops;
 mod phased;
+mod resume;
 mod translate;
 mod vector;
 

@@ -166,6 +166,23 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(done);
     }
 
+    /// Starts the next phase: vector groups first when the program has vector code
+    /// (resume.rs), then the scalar lane loop.
+    fn restart_phase(&mut self) {
+        match self.v.as_ref().map(|v| v.vphase) {
+            Some(vphase) => {
+                let z = self.b.ins().iconst(types::I32, 0);
+                self.b.def_var(self.lane0, z);
+                let later = self.b.ins().iconst(types::I8, 1);
+                self.b.def_var(vphase, later);
+                self.b.ins().jump(self.group_head, &[]);
+            }
+            None => {
+                self.b.ins().jump(self.phase_start, &[]);
+            }
+        }
+    }
+
     /// The end of a phase: resolve the barrier the waiting lanes are at.
     pub(crate) fn emit_resolve(&mut self) {
         let fl = MemFlagsData::trusted();
@@ -275,7 +292,7 @@ impl Tr<'_, '_> {
                 let r = t.b.ins().iconst(types::I32, status::READY);
                 t.b.ins().store(fl, r, a, 0);
             });
-            self.b.ins().jump(self.phase_start, &[]);
+            self.restart_phase();
         }
 
         // Divergent barrier: every waiting lane traps; the lowest one (at its barrier) is

@@ -61,6 +61,9 @@ pub(crate) struct VState {
     pub acnt: Vec<(Site, Variable)>,
     /// Fuel left, the same for every lane of the group.
     pub vfuel: Variable,
+    /// Phased strategy: 0 in the first phase (groups start at pc 0), 1 in later phases
+    /// (groups resume from the per-lane file, resume.rs).
+    pub vphase: Variable,
     /// The bail-out block (parameters: the pc to resume at; phased: the status to park).
     pub bail: Block,
     /// Cold per-pc blocks that jump to `bail` with their constants, so a check on the hot
@@ -78,7 +81,7 @@ pub(crate) struct VState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Affine {
     cmp: Cmp,
-    ty: Ty,
+    pub(crate) ty: Ty,
     /// `x` can wrap within a group (a register, or `%gid` as `i32`), so a branch checks
     /// that it does not before testing the first and last lanes.
     checked: bool,
@@ -86,7 +89,7 @@ pub(crate) struct Affine {
 
 impl Affine {
     /// `(x, u)` that make the predicate false in every lane (the initial state).
-    fn all_false(&self, g: u32) -> (u64, u64) {
+    pub(crate) fn all_false(&self, g: u32) -> (u64, u64) {
         match self.cmp {
             Cmp::Lt => (0, 0),
             Cmp::Le => (1, 0),
@@ -185,11 +188,12 @@ enum Mode {
     Lanes,
 }
 
-/// The instructions vector code can reach from pc 0: it stops at barriers (the group parks),
-/// `call`/`ret` (it bails out) and `exit`.
-fn vector_reachable(insts: &[Inst]) -> Vec<bool> {
+/// The instructions vector code can reach from pc 0 and the `roots` (where later phases
+/// resume): it stops at barriers (the group parks), `call`/`ret` (it bails out) and `exit`.
+fn vector_reachable(insts: &[Inst], roots: &[u32]) -> Vec<bool> {
     let mut reach = vec![false; insts.len() + 1];
-    let mut work = vec![0usize];
+    let mut work: Vec<usize> = roots.iter().map(|&r| r as usize).collect();
+    work.push(0);
     while let Some(pc) = work.pop() {
         if pc >= reach.len() || reach[pc] {
             continue;
@@ -207,7 +211,7 @@ fn vector_reachable(insts: &[Inst]) -> Vec<bool> {
     reach
 }
 
-fn vec_of(lane: Type) -> Type {
+pub(crate) fn vec_of(lane: Type) -> Type {
     lane.by(128 / lane.bits()).unwrap_or(lane)
 }
 
@@ -274,6 +278,7 @@ impl Tr<'_, '_> {
             }
         }
         let vfuel = self.b.declare_var(types::I64);
+        let vphase = self.b.declare_var(types::I8);
         let vlimit = self.b.declare_var(types::I32);
         let bbase = self.b.declare_var(types::I32);
         let apreds_init = apreds.clone();
@@ -294,6 +299,7 @@ impl Tr<'_, '_> {
             apreds,
             acnt: acnt.clone(),
             vfuel,
+            vphase,
             bail,
             stubs: Vec::new(),
             blocks: vec![None; n + 1],
@@ -311,6 +317,8 @@ impl Tr<'_, '_> {
             let firsts = self.affine_firsts(site);
             self.b.def_var(var, firsts);
         }
+        let first_phase = self.b.ins().iconst(types::I8, 0);
+        self.b.def_var(vphase, first_phase);
         self.b.ins().jump(self.group_head, &[]);
 
         // Group head: a full group in bounds runs vector code, the rest goes to the scalar
@@ -321,7 +329,21 @@ impl Tr<'_, '_> {
         let lim = self.b.use_var(vlimit);
         let full = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, lim);
         let entry = self.b.create_block();
-        self.b.ins().brif(full, entry, &[], tail, &[]);
+        let resume = self.b.create_block();
+        if self.phased {
+            // Later phases resume groups from the per-lane file, then run the scalar loop
+            // (not the tail, which would reset the trap limit `s_end`).
+            let (full_b, short_b) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(full, full_b, &[], short_b, &[]);
+            self.b.switch_to_block(short_b);
+            let later = self.b.use_var(vphase);
+            self.b.ins().brif(later, self.phase_start, &[], tail, &[]);
+            self.b.switch_to_block(full_b);
+            let later = self.b.use_var(vphase);
+            self.b.ins().brif(later, resume, &[], entry, &[]);
+        } else {
+            self.b.ins().brif(full, entry, &[], tail, &[]);
+        }
 
         // Vector entry: zero registers, full fuel.
         self.b.switch_to_block(entry);
@@ -383,10 +405,13 @@ impl Tr<'_, '_> {
         self.emit_vector_program()?;
         self.emit_stubs()?;
         self.emit_bail()?;
+        if self.phased {
+            self.emit_vector_resume(resume)?;
+        }
         Ok(())
     }
 
-    fn v_block(&mut self, pc: u32) -> TrResult<Block> {
+    pub(crate) fn v_block(&mut self, pc: u32) -> TrResult<Block> {
         let existing = self.vs()?.blocks.get(pc as usize).copied().flatten();
         if let Some(b) = existing {
             return Ok(b);
@@ -642,7 +667,7 @@ impl Tr<'_, '_> {
     /// `first + [0, 1, 2, ...]` as vector parts of `ty`'s compute type; `first` is an `I32`
     /// (zero-extended for 64-bit types) or a value of the compute type.
     /// (Read as a float type, a special register's bits are reinterpreted, as in scalar code.)
-    fn v_iota(&mut self, ty: Ty, first: Value) -> Vec<Value> {
+    pub(crate) fn v_iota(&mut self, ty: Ty, first: Value) -> Vec<Value> {
         let ft = compute_vec(ty);
         let vt = ft.as_int();
         let lanes = vt.lane_count();
@@ -1419,7 +1444,8 @@ impl Tr<'_, '_> {
     fn emit_vector_program(&mut self) -> TrResult<()> {
         let insts = self.p.insts().to_vec();
         let n = insts.len() as u32;
-        let reach = vector_reachable(&insts);
+        let roots = self.vector_resume_pcs();
+        let reach = vector_reachable(&insts, &roots);
         let mut open = false;
         for pc in 0..n {
             if !reach[pc as usize] {

@@ -117,3 +117,50 @@ fn a_barrier_reached_by_some_lanes_only_is_divergent() {
         }
     }
 }
+
+#[test]
+fn later_phases_resume_vector_groups_when_their_registers_fit() {
+    // Per-lane 32- and 64-bit registers, a lane-affine one, a per-lane predicate and a
+    // "uniform" register that lanes below `k` and above it set differently (its groups
+    // must not resume as vector code) all live across `bar.sync`; a `reduce` starts a
+    // third phase.
+    let p = asm(
+        ".kernel multi\n.param x: ptr u32\n.param out: ptr u32\n.param k: u32\n\
+        ldg.u32 r1, [x + %gid*4]\ncvt.u64.u32 r2, r1\nadd.u64 r2, r2, 1000000000000\n\
+        add.u32 r3, %gid, 5\nmov_imm.u32 r4, 7\nsetp.lt.u32 p2, r1, 10\n\
+        setp.lt.u32 p3, %lane, k\n@p3 bra @skip\nmov_imm.u32 r4, 9\nskip:\nbar.sync\n\
+        add.u32 r1, r1, r4\nsel.u32 r5, p2, r1, r3\ncvt.u32.u64 r6, r2\nadd.u32 r5, r5, r6\n\
+        reduce.add.u32 r7, r5\nadd.u32 r5, r5, r7\nadd.u32 r5, r5, r3\n\
+        stg.u32 [out + %gid*4], r5\nexit\n",
+    );
+    for (grid, block, k) in [(1, 64, 0), (2, 64, 20), (1, 72, 32), (3, 40, 64), (1, 5, 2)] {
+        let lanes = (grid * block) as usize;
+        let x: Vec<u32> = (0..lanes as u32).map(|i| (i * 37) % 23).collect();
+        let out = run_all(
+            &p,
+            grid,
+            block,
+            &[u32s(&x), zeros(lanes * 4), Arg::Scalar(k)],
+        );
+        assert_eq!(out.trap.kind, 0);
+        let phase2: Vec<u32> = (0..lanes)
+            .map(|g| {
+                let lane = (g % block as usize) as u64;
+                let r4 = if lane < k { 7 } else { 9 };
+                let r3 = g as u32 + 5;
+                let r6 = (x[g] as u64 + 1_000_000_000_000) as u32;
+                let r5 = if x[g] < 10 { x[g] + r4 } else { r3 };
+                r5.wrapping_add(r6)
+            })
+            .collect();
+        let got = to_u32(out.buf(1));
+        for g in 0..lanes {
+            let b = g / block as usize;
+            let r7 = phase2[b * block as usize..(b + 1) * block as usize]
+                .iter()
+                .fold(0u32, |a, v| a.wrapping_add(*v));
+            let want = phase2[g].wrapping_add(r7).wrapping_add(g as u32 + 5);
+            assert_eq!(got[g], want, "{grid}x{block} k {k} lane {g}");
+        }
+    }
+}
