@@ -105,7 +105,7 @@ fn build(
     let mut tr = Tr::new(b, program, an, g);
     let tail = tr.b.create_block();
     if g > 0 {
-        // Phased programs run their first phase as vector code after the lanes' status
+        // Phased programs run their phases as vector code after the lanes' status
         // words are reset.
         let init = if tr.phased {
             tr.prepare_phased();
@@ -264,8 +264,10 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
     let strategy = match &scalar_reason {
         None if an.has_barrier => Strategy::Phased {
             reason: format!(
-                "{}; the first phase runs as vector code in groups of {g} lanes ({}), lanes \
-                 that bail out and every later phase in scalar code",
+                "{}; each phase runs as vector code in groups of {g} lanes ({}) where the \
+                 group's lanes are ready at the same instruction with registers that fit it \
+                 (always in the first phase), the other lanes and those that bail out in \
+                 scalar code",
                 an.barrier_note,
                 vector_detail(&an, g)
             ),

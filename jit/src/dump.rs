@@ -20,9 +20,9 @@ pub enum Strategy {
         /// Why the vector strategy was not used.
         reason: String,
     },
-    /// Programs with barriers: the lanes run up to the next barrier (the first phase as
-    /// vector groups when the vector strategy is on, later phases lane by lane in scalar
-    /// code), then the barrier (or reduction) is resolved for the whole block.
+    /// Programs with barriers: the lanes run up to the next barrier (as vector groups where
+    /// the vector strategy is on and the group's lanes agree, otherwise lane by lane in
+    /// scalar code), then the barrier (or reduction) is resolved for the whole block.
     Phased {
         /// Which barrier made the program phased, and how the phases run.
         reason: String,

@@ -20,8 +20,8 @@
 //! (a vector group runs its lanes together, but falls back to lane order before anything
 //! that may trap), so the first trap met is the lowest trapping lane's first trap
 //! (docs/ISA.md section 7) and ends the function. Programs with barriers run the scalar
-//! code in phases instead (phased.rs); with the vector strategy their first phase runs as
-//! vector groups that park at the first barrier (vector.rs).
+//! code in phases instead (phased.rs); with the vector strategy each phase first runs vector
+//! groups that park at the next barrier (vector.rs, resume.rs).
 //!
 //! Scalar code keeps each register in its class's lane type when all its accesses have one
 //! width (floats stay in XMM registers), else as its zero-extended 64-bit image. Launch

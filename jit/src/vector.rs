@@ -14,13 +14,14 @@
 //! re-executes the instruction per lane and reports traps exactly like the scalar strategy
 //! (lowest lane first). Lanes that do not fill a whole group run in scalar code from pc 0.
 //!
-//! Programs with barriers (the phased strategy, phased.rs) run their first phase this way:
-//! a group that reaches a barrier *parks* (its lanes' registers, pc, fuel and status go to
+//! Programs with barriers (the phased strategy, phased.rs) run their phases this way: a
+//! group that reaches a barrier *parks* (its lanes' registers, pc, fuel and status go to
 //! the phased strategy's per-lane state, waiting at the barrier), and a group that bails
-//! out parks as ready to resume at the bail pc; the phases' scalar lane loop then runs the
-//! parked lanes and every later phase. Lanes between barriers are independent, so running
-//! a bailed-out lane after later groups changes nothing but the order of its side effects,
-//! and the phased loop still stops every lane above a trapping one.
+//! out parks as ready to resume at the bail pc; the phase's scalar lane loop then runs the
+//! ready lanes and the tail. Later phases first resume whole groups from the per-lane state
+//! (resume.rs). Lanes between barriers are independent, so running a bailed-out lane after
+//! later groups changes nothing but the order of its side effects, and the phased loop
+//! still stops every lane above a trapping one.
 //!
 //! *Lane-affine* values (lane `l` of the group holds `v + l`: `%gid`, `%lane`, and the
 //! registers [`crate::analysis::Analysis::reg_affine`] finds, such as grid-stride indices)

@@ -1,5 +1,6 @@
-//! Programs with barriers run their first phase as vector groups that park at the barrier;
-//! every strategy must agree with the all-scalar phased strategy (`run_all` compares them).
+//! Programs with barriers run each phase as vector groups that park at the next barrier
+//! (later phases resume the groups whose lanes agree); every strategy must agree with the
+//! all-scalar phased strategy (`run_all` compares them).
 mod common;
 use common::*;
 use holovm_jit::{compile, JitOptions, Strategy, TrapKind};
@@ -20,7 +21,7 @@ fn the_first_phase_is_vector_code() {
     match k.strategy() {
         Strategy::Phased { reason } => {
             assert!(
-                reason.contains("the first phase runs as vector code"),
+                reason.contains("each phase runs as vector code"),
                 "{reason}"
             )
         }
