@@ -154,46 +154,20 @@ impl Tr<'_, '_> {
             .copied()
             .unwrap_or([0; 4]);
         let live_p = self.an.live_preds.get(pc as usize).copied().unwrap_or(0);
-        let (uregs, aregs, vregs, upreds, vpreds, apreds, vfuel) = {
-            let v = self
-                .v
-                .as_ref()
-                .ok_or_else(|| TrError("no vector state".into()))?;
-            (
-                v.uregs.clone(),
-                v.aregs.clone(),
-                v.vregs.clone(),
-                v.upreds.clone(),
-                v.vpreds.clone(),
-                v.apreds.clone(),
-                v.vfuel,
-            )
-        };
+        let v = self
+            .v
+            .clone()
+            .ok_or_else(|| TrError("no vector state".into()))?;
+        let (uregs, aregs, vregs, upreds, vpreds) = (v.uregs, v.aregs, v.vregs, v.upreds, v.vpreds);
         // Affine predicates are not live here (see `vector_resume_pcs`): all false.
-        for (a, xv, uv) in apreds.into_iter().flatten() {
-            let (x, u) = a.all_false(self.g);
-            let x = konst(&mut self.b, crate::ops::compute_lane(a.ty), x);
-            let u = konst(&mut self.b, crate::ops::compute_lane(a.ty), u);
-            self.b.def_var(xv, x);
-            self.b.def_var(uv, u);
-        }
+        self.def_affine_false(&v.apreds);
         // Every 64-bit image must match what the vector storage would spill (I64X2 masks).
         let mut checks: Vec<Value> = Vec::new();
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {
             let lane = class.lane_type();
             let live = live_r[r / 64] & (1 << (r % 64)) != 0;
             let off = self.layout.regfile as i32 + r as i32 * stride8;
-            let images: Vec<Value> = if live {
-                (0..self.g / 2)
-                    .map(|k| {
-                        self.b
-                            .ins()
-                            .load(types::I64X2, fl, base64, off + k as i32 * 16)
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let images = self.images(live, base64, off);
             let first = if live {
                 self.b.ins().load(types::I64, fl, base64, off)
             } else {
@@ -248,17 +222,7 @@ impl Tr<'_, '_> {
         for (p, &bits) in self.an.pred_bits.clone().iter().enumerate() {
             let live = live_p & (1 << (p % 16)) != 0;
             let off = self.layout.predfile as i32 + p as i32 * stride8;
-            let images: Vec<Value> = if live {
-                (0..self.g / 2)
-                    .map(|k| {
-                        self.b
-                            .ins()
-                            .load(types::I64X2, fl, base64, off + k as i32 * 16)
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let images = self.images(live, base64, off);
             if let Some(u) = upreds[p] {
                 let first = if live {
                     self.b.ins().load(types::I64, fl, base64, off)
@@ -299,7 +263,7 @@ impl Tr<'_, '_> {
                 }
             }
         }
-        self.b.def_var(vfuel, fuel0);
+        self.b.def_var(v.vfuel, fuel0);
         let target = self.v_block(pc)?;
         match checks.into_iter().reduce(|a, b| self.b.ins().band(a, b)) {
             Some(all) => {
@@ -311,6 +275,22 @@ impl Tr<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// The group's 64-bit images (`I64X2` pairs of lanes) of a register or predicate at
+    /// scratch offset `off` of the file at `base64`; none when it is not `live`.
+    fn images(&mut self, live: bool, base64: Value, off: i32) -> Vec<Value> {
+        if !live {
+            return Vec::new();
+        }
+        let fl = MemFlagsData::new().with_notrap();
+        (0..self.g / 2)
+            .map(|k| {
+                self.b
+                    .ins()
+                    .load(types::I64X2, fl, base64, off + k as i32 * 16)
+            })
+            .collect()
     }
 
     /// The low 32 bits of each 64-bit lane of two `I64X2` images, as one vector of `vt`

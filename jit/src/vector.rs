@@ -42,6 +42,7 @@ use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
 use crate::translate::{status, MemOff, SpaceRef, Tr, TrError, TrResult};
 
 /// Variables of the vector copy of the program.
+#[derive(Clone)]
 pub(crate) struct VState {
     /// Per register: the scalar variable (uniform registers).
     pub uregs: Vec<Option<Variable>>,
@@ -82,7 +83,7 @@ pub(crate) struct VState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Affine {
     cmp: Cmp,
-    pub(crate) ty: Ty,
+    ty: Ty,
     /// `x` can wrap within a group (a register, or `%gid` as `i32`), so a branch checks
     /// that it does not before testing the first and last lanes.
     checked: bool,
@@ -90,7 +91,7 @@ pub(crate) struct Affine {
 
 impl Affine {
     /// `(x, u)` that make the predicate false in every lane (the initial state).
-    pub(crate) fn all_false(&self, g: u32) -> (u64, u64) {
+    fn all_false(&self, g: u32) -> (u64, u64) {
         match self.cmp {
             Cmp::Lt => (0, 0),
             Cmp::Le => (1, 0),
@@ -392,13 +393,7 @@ impl Tr<'_, '_> {
                 }
             }
         }
-        for (a, xv, uv) in apreds_init.into_iter().flatten() {
-            let (x, u) = a.all_false(g);
-            let x = konst(&mut self.b, compute_lane(a.ty), x);
-            let u = konst(&mut self.b, compute_lane(a.ty), u);
-            self.b.def_var(xv, x);
-            self.b.def_var(uv, u);
-        }
+        self.def_affine_false(&apreds_init);
         self.b.def_var(vfuel, self.fuel);
         let b0 = self.v_block(0)?;
         self.b.ins().jump(b0, &[]);
@@ -410,6 +405,17 @@ impl Tr<'_, '_> {
             self.emit_vector_resume(resume)?;
         }
         Ok(())
+    }
+
+    /// Sets every affine predicate to false in all lanes (their initial state).
+    pub(crate) fn def_affine_false(&mut self, apreds: &[Option<(Affine, Variable, Variable)>]) {
+        for &(a, xv, uv) in apreds.iter().flatten() {
+            let (x, u) = a.all_false(self.g);
+            let x = konst(&mut self.b, compute_lane(a.ty), x);
+            let u = konst(&mut self.b, compute_lane(a.ty), u);
+            self.b.def_var(xv, x);
+            self.b.def_var(uv, u);
+        }
     }
 
     pub(crate) fn v_block(&mut self, pc: u32) -> TrResult<Block> {
@@ -503,19 +509,17 @@ impl Tr<'_, '_> {
     /// go on with the next group).
     fn emit_bail(&mut self) -> TrResult<()> {
         let g = self.g;
-        let (bail, uregs, aregs, vregs, upreds, vpreds, apreds, vfuel) = {
-            let v = self.vs()?;
-            (
-                v.bail,
-                v.uregs.clone(),
-                v.aregs.clone(),
-                v.vregs.clone(),
-                v.upreds.clone(),
-                v.vpreds.clone(),
-                v.apreds.clone(),
-                v.vfuel,
-            )
-        };
+        let VState {
+            bail,
+            uregs,
+            aregs,
+            vregs,
+            upreds,
+            vpreds,
+            apreds,
+            vfuel,
+            ..
+        } = self.vs()?.clone();
         self.b.switch_to_block(bail);
         let pc = self.b.append_block_param(bail, types::I32);
         let status = self
