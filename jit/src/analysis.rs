@@ -183,11 +183,11 @@ fn shared_srcs(addr: &SharedAddr) -> Vec<Src> {
 }
 
 /// Source operands (with their read type) and the destination of `inst`.
-struct Operands {
+pub(crate) struct Operands {
     /// Typed value reads.
-    reads: Vec<(Src, Ty)>,
+    pub reads: Vec<(Src, Ty)>,
     /// Address component reads (as `u64`).
-    addr: Vec<Src>,
+    pub addr: Vec<Src>,
     /// Predicate read.
     pred_read: Option<u8>,
     /// Register written, with its type.
@@ -196,7 +196,7 @@ struct Operands {
     pred_dst: Option<u8>,
 }
 
-fn operands(inst: &Inst) -> Operands {
+pub(crate) fn operands(inst: &Inst) -> Operands {
     let mut o = Operands {
         reads: vec![],
         addr: vec![],

@@ -264,6 +264,7 @@ impl Tr<'_, '_> {
             }
         }
         self.b.def_var(v.vfuel, fuel0);
+        self.def_param_vars()?;
         let target = self.v_block(pc)?;
         match checks.into_iter().reduce(|a, b| self.b.ins().band(a, b)) {
             Some(all) => {

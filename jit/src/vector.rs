@@ -63,6 +63,9 @@ pub(crate) struct VState {
     pub acnt: Vec<(Site, Variable)>,
     /// Fuel left, the same for every lane of the group.
     pub vfuel: Variable,
+    /// Per parameter read inside a loop: its slot value, loaded once when a group enters
+    /// vector code instead of on every iteration.
+    pub params: Vec<Option<Variable>>,
     /// Phased strategy: 0 in the first phase (groups start at pc 0), 1 in later phases
     /// (groups resume from the per-lane file, resume.rs).
     pub vphase: Variable,
@@ -190,6 +193,32 @@ enum Mode {
     Lanes,
 }
 
+/// Which of `nparams` parameters are read by an instruction inside a loop (between the
+/// target and the source of a backward branch or `loop`).
+fn loop_params(insts: &[Inst], nparams: usize) -> Vec<bool> {
+    let mut in_loop = vec![false; insts.len()];
+    for (pc, inst) in insts.iter().enumerate() {
+        if let Some(t) = inst.target() {
+            let t = t as usize;
+            if t <= pc && matches!(inst, Inst::Bra { .. } | Inst::Loop { .. }) {
+                in_loop[t..=pc].iter_mut().for_each(|x| *x = true);
+            }
+        }
+    }
+    let mut used = vec![false; nparams];
+    for (inst, _) in insts.iter().zip(&in_loop).filter(|(_, &l)| l) {
+        let o = crate::analysis::operands(inst);
+        for s in o.reads.iter().map(|(s, _)| s).chain(&o.addr) {
+            if let Src::Param(i) = s {
+                if let Some(u) = used.get_mut(*i as usize) {
+                    *u = true;
+                }
+            }
+        }
+    }
+    used
+}
+
 /// The instructions vector code can reach from pc 0 and the `roots` (where later phases
 /// resume): it stops at barriers (the group parks), `call`/`ret` (it bails out) and `exit`.
 fn vector_reachable(insts: &[Inst], roots: &[u32]) -> Vec<bool> {
@@ -281,6 +310,10 @@ impl Tr<'_, '_> {
         }
         let vfuel = self.b.declare_var(types::I64);
         let vphase = self.b.declare_var(types::I8);
+        let params = loop_params(self.p.insts(), self.nparams)
+            .into_iter()
+            .map(|used| used.then(|| self.b.declare_var(types::I64)))
+            .collect();
         let vlimit = self.b.declare_var(types::I32);
         let bbase = self.b.declare_var(types::I32);
         let apreds_init = apreds.clone();
@@ -301,6 +334,7 @@ impl Tr<'_, '_> {
             apreds,
             acnt: acnt.clone(),
             vfuel,
+            params,
             vphase,
             bail,
             stubs: Vec::new(),
@@ -394,6 +428,7 @@ impl Tr<'_, '_> {
             }
         }
         self.def_affine_false(&apreds_init);
+        self.def_param_vars()?;
         self.b.def_var(vfuel, self.fuel);
         let b0 = self.v_block(0)?;
         self.b.ins().jump(b0, &[]);
@@ -403,6 +438,17 @@ impl Tr<'_, '_> {
         self.emit_bail()?;
         if self.phased {
             self.emit_vector_resume(resume)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the parameters that loops read into their variables (on entering vector code).
+    pub(crate) fn def_param_vars(&mut self) -> TrResult<()> {
+        for (i, var) in self.vs()?.params.clone().into_iter().enumerate() {
+            if let Some(var) = var {
+                let v = self.param_scalar(i as u8);
+                self.b.def_var(var, v);
+            }
         }
         Ok(())
     }
@@ -762,7 +808,16 @@ impl Tr<'_, '_> {
     fn s_read_uniform(&mut self, src: Src, ty: Ty) -> Value {
         let v = match src {
             Src::Imm(bits) => return ops::imm(&mut self.b, ty, bits),
-            Src::Param(i) => self.param_scalar(i),
+            Src::Param(i) => {
+                let cached = self
+                    .v
+                    .as_ref()
+                    .and_then(|v| v.params.get(i as usize).copied());
+                match cached.flatten() {
+                    Some(var) => self.b.use_var(var),
+                    None => self.param_scalar(i),
+                }
+            }
             Src::Special(Special::Block) => {
                 let v = self.b.use_var(self.blk);
                 self.b.ins().uextend(types::I64, v)
