@@ -56,7 +56,7 @@ pub(crate) struct Analysis {
     pub pred_uniform: Vec<bool>,
     /// Per register: *lane-affine*, the group's lane `l` holds `v + l` (wrapping in the
     /// register's integer width) for a `v` shared by the lanes, so vector code keeps only
-    /// `v`. See [`lane_affine`].
+    /// `v`; such a register's class is always an integer type. See [`lane_affine`].
     pub reg_affine: Vec<bool>,
     /// The program uses `call` / `ret`.
     pub has_call: bool,
@@ -598,7 +598,11 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     }
 
     let (live_regs, live_preds) = liveness(insts);
-    let reg_affine = lane_affine(insts, &reg_uniform, &reg_mixed, &live_regs[0]);
+    let reg_affine = lane_affine(insts, &reg_uniform, &reg_mixed, &live_regs[0])
+        .into_iter()
+        .zip(&reg_class)
+        .map(|(a, c)| a && c.lane_type().is_int())
+        .collect();
     Analysis {
         reg_affine,
         live_regs,

@@ -145,7 +145,7 @@ fn vector_detail(an: &Analysis, g: u32) -> String {
         }
         if an.reg_uniform[r] {
             uni.push(format!("r{r}"));
-        } else if an.reg_affine[r] && c.lane_type().is_int() {
+        } else if an.reg_affine[r] {
             aff.push(format!("r{r}"));
         } else if c.lane_type().bits() == 64 {
             v64.push(format!("r{r}"));
@@ -186,7 +186,7 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
     for live in &an.live_regs {
         let (mut v32, mut v64) = (0u32, 0u32);
         for (r, c) in an.reg_class.iter().enumerate() {
-            let scalar = an.reg_uniform[r] || (an.reg_affine[r] && c.lane_type().is_int());
+            let scalar = an.reg_uniform[r] || an.reg_affine[r];
             if live[r / 64] & (1 << (r % 64)) != 0 && !scalar {
                 if c.lane_type().bits() == 64 {
                     v64 += 1;

@@ -16,9 +16,7 @@
 //! exited for the barrier.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{
-    types, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value,
-};
+use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, MemFlagsData, Value};
 use holovm_isa::{BinOp, Inst, RedOp, Special, Src};
 
 use crate::abi::{off, TrapKind};
@@ -235,23 +233,13 @@ impl Tr<'_, '_> {
             t.b.switch_to_block(same);
         });
         // Dispatch on the barrier instruction.
-        let barriers: Vec<u32> = self.barrier_pcs.iter().copied().collect();
-        let max = barriers.last().copied().unwrap_or(0);
-        let mut table = Vec::new();
-        let mut blocks = Vec::new();
-        for pc in 0..=max {
-            let blk = if barriers.contains(&pc) {
-                let nb = self.b.create_block();
-                blocks.push((pc, nb));
-                nb
-            } else {
-                self.bad_blk
-            };
-            table.push(self.b.func.dfg.block_call(blk, &[]));
-        }
-        let def = self.b.func.dfg.block_call(self.bad_blk, &[]);
-        let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
-        self.b.ins().br_table(pc0, jt);
+        let blocks: Vec<(u32, Block)> = self
+            .barrier_pcs
+            .clone()
+            .into_iter()
+            .map(|pc| (pc, self.b.create_block()))
+            .collect();
+        self.switch_on_pc(pc0, &blocks, self.bad_blk);
 
         for (pc, blk) in blocks {
             self.b.switch_to_block(blk);

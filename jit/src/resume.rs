@@ -11,9 +11,7 @@
 //! the resume point (their lane-0 pair is not in the file).
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{
-    types, Block, Endianness, InstBuilder, JumpTableData, MemFlagsData, Type, Value,
-};
+use cranelift_codegen::ir::{types, Block, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use holovm_isa::{Inst, Ty};
 
 use crate::ops::{bitcast, konst};
@@ -45,8 +43,8 @@ impl Tr<'_, '_> {
     }
 
     /// Emits `try_block`: checks the group at `lane0` and dispatches to the vector code of
-    /// its pc, or goes on with the next group.
-    pub(crate) fn emit_vector_resume(&mut self, try_block: Block) -> TrResult<()> {
+    /// its pc (one of `pcs`, from [`Tr::vector_resume_pcs`]), or goes on with the next group.
+    pub(crate) fn emit_vector_resume(&mut self, try_block: Block, pcs: &[u32]) -> TrResult<()> {
         let fl = MemFlagsData::new().with_notrap();
         let g = self.g;
         let next = self.group_next;
@@ -94,23 +92,9 @@ impl Tr<'_, '_> {
         self.b.ins().brif(ok, dispatch, &[], next, &[]);
 
         self.b.switch_to_block(dispatch);
-        let pcs = self.vector_resume_pcs();
-        let max = pcs.iter().copied().max().unwrap_or(0);
-        let mut entries = Vec::new();
-        let mut table = Vec::with_capacity(max as usize + 1);
-        for pc in 0..=max {
-            let blk = if pcs.contains(&pc) {
-                let e = self.b.create_block();
-                entries.push((pc, e));
-                e
-            } else {
-                next
-            };
-            table.push(self.b.func.dfg.block_call(blk, &[]));
-        }
-        let def = self.b.func.dfg.block_call(next, &[]);
-        let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
-        self.b.ins().br_table(pc0, jt);
+        let entries: Vec<(u32, Block)> =
+            pcs.iter().map(|&pc| (pc, self.b.create_block())).collect();
+        self.switch_on_pc(pc0, &entries, next);
 
         for (pc, e) in entries {
             self.b.switch_to_block(e);

@@ -154,7 +154,7 @@ pub(crate) fn kernel_signature(call_conv: CallConv) -> Signature {
 }
 
 /// A memory space an access goes to.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SpaceRef {
     /// A buffer parameter known at compile time.
     Param(u8),
@@ -573,20 +573,9 @@ impl<'a, 'p> Tr<'a, 'p> {
                 .copied()
                 .filter(|&x| x <= n)
                 .collect();
-            let max = pcs.last().copied().unwrap_or(0);
-            let mut table = Vec::with_capacity(max as usize + 1);
-            let bad = self.bad_blk;
-            for pc in 0..=max {
-                let blk = if pcs.binary_search(&pc).is_ok() {
-                    self.s_block(pc)
-                } else {
-                    bad
-                };
-                table.push(self.b.func.dfg.block_call(blk, &[]));
-            }
-            let def = self.b.func.dfg.block_call(bad, &[]);
-            let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
-            self.b.ins().br_table(pc, jt);
+            let targets: Vec<(u32, Block)> =
+                pcs.into_iter().map(|p| (p, self.s_block(p))).collect();
+            self.switch_on_pc(pc, &targets, self.bad_blk);
         } else {
             self.b.ins().jump(self.bad_blk, &[]);
         }
@@ -665,6 +654,21 @@ impl<'a, 'p> Tr<'a, 'p> {
             p |= self.an.live_preds.get(pc as usize).copied().unwrap_or(0);
         }
         (r, p)
+    }
+
+    /// Jumps on `pc` (`I32`) with a jump table: to the block of each `(pc, block)` of
+    /// `targets`, to `default` for any other value.
+    pub(crate) fn switch_on_pc(&mut self, pc: Value, targets: &[(u32, Block)], default: Block) {
+        let max = targets.iter().map(|t| t.0).max().unwrap_or(0);
+        let table: Vec<_> = (0..=max)
+            .map(|p| {
+                let blk = targets.iter().find(|t| t.0 == p).map_or(default, |t| t.1);
+                self.b.func.dfg.block_call(blk, &[])
+            })
+            .collect();
+        let def = self.b.func.dfg.block_call(default, &[]);
+        let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
+        self.b.ins().br_table(pc, jt);
     }
 
     /// The scalar block for `pc` (created on first use).
@@ -1408,21 +1412,11 @@ impl<'a, 'p> Tr<'a, 'p> {
                     .enumerate()
                     .filter(|(_, i)| matches!(i, Inst::Call { .. }))
                     .map(|(i, _)| i as u32 + 1)
+                    .filter(|&r| r <= n)
                     .collect();
-                let max = sites.iter().copied().max().unwrap_or(0).min(n);
-                let bad = self.bad_blk;
-                let mut table = Vec::with_capacity(max as usize + 1);
-                for r in 0..=max {
-                    let blk = if sites.contains(&r) {
-                        self.s_block(r)
-                    } else {
-                        bad
-                    };
-                    table.push(self.b.func.dfg.block_call(blk, &[]));
-                }
-                let def = self.b.func.dfg.block_call(bad, &[]);
-                let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
-                self.b.ins().br_table(ret, jt);
+                let targets: Vec<(u32, Block)> =
+                    sites.into_iter().map(|r| (r, self.s_block(r))).collect();
+                self.switch_on_pc(ret, &targets, self.bad_blk);
                 return Ok(false);
             }
             Inst::Exit => {

@@ -155,23 +155,12 @@ struct Contig {
 
 /// Where a contiguous access goes: the space, the constant base and the element size, and
 /// whether the index is 64-bit (a 32-bit index must not wrap within a group).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Site {
     space: SpaceRef,
     base: u64,
     size: u32,
     wide: bool,
-}
-
-impl Site {
-    fn same(&self, o: &Site) -> bool {
-        let space = match (self.space, o.space) {
-            (SpaceRef::Param(a), SpaceRef::Param(b)) => a == b,
-            (SpaceRef::Pool, SpaceRef::Pool) | (SpaceRef::Shared, SpaceRef::Shared) => true,
-            _ => false,
-        };
-        space && self.base == o.base && self.size == o.size && self.wide == o.wide
-    }
 }
 
 /// A value in vector code: one scalar for all lanes, a lane-affine value (lane `l` holds
@@ -321,7 +310,7 @@ impl Tr<'_, '_> {
         self.b.set_cold_block(bail);
         let mut acnt: Vec<(Site, Variable)> = Vec::new();
         for c in self.contig_sites() {
-            if matches!(c.index, Index::Reg(_)) && !acnt.iter().any(|(s, _)| s.same(&c.site)) {
+            if matches!(c.index, Index::Reg(_)) && !acnt.iter().any(|(s, _)| *s == c.site) {
                 acnt.push((c.site, self.b.declare_var(types::I64)));
             }
         }
@@ -365,8 +354,8 @@ impl Tr<'_, '_> {
         let lim = self.b.use_var(vlimit);
         let full = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, lim);
         let entry = self.b.create_block();
-        let resume = self.b.create_block();
-        if self.phased {
+        let resume = self.phased.then(|| self.b.create_block());
+        if let Some(resume) = resume {
             // Later phases resume groups from the per-lane file, then run the scalar loop
             // (not the tail, which would reset the trap limit `s_end`).
             let (full_b, short_b) = (self.b.create_block(), self.b.create_block());
@@ -433,11 +422,12 @@ impl Tr<'_, '_> {
         let b0 = self.v_block(0)?;
         self.b.ins().jump(b0, &[]);
 
-        self.emit_vector_program()?;
+        let resume_pcs = self.vector_resume_pcs();
+        self.emit_vector_program(&resume_pcs)?;
         self.emit_stubs()?;
         self.emit_bail()?;
-        if self.phased {
-            self.emit_vector_resume(resume)?;
+        if let Some(resume) = resume {
+            self.emit_vector_resume(resume, &resume_pcs)?;
         }
         Ok(())
     }
@@ -963,7 +953,6 @@ impl Tr<'_, '_> {
     /// Whether register `r` is kept lane-affine (its lane-0 value only).
     fn is_affine_reg(&self, r: usize) -> bool {
         self.an.reg_affine.get(r).copied().unwrap_or(false)
-            && self.an.reg_class[r].lane_type().is_int()
     }
 
     fn is_uniform_src(&self, s: &Src) -> bool {
@@ -1141,7 +1130,7 @@ impl Tr<'_, '_> {
                 Index::Reg(r) => {
                     let (a, cnt) = {
                         let v = self.vs()?;
-                        let cnt = v.acnt.iter().find(|(s, _)| s.same(&c.site)).map(|x| x.1);
+                        let cnt = v.acnt.iter().find(|(s, _)| s == &c.site).map(|x| x.1);
                         (v.aregs[r as usize], cnt)
                     };
                     let (Some(a), Some(cnt)) = (a, cnt) else {
@@ -1501,11 +1490,11 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    fn emit_vector_program(&mut self) -> TrResult<()> {
+    /// `resume_pcs`: where later phases enter the vector code (besides pc 0).
+    fn emit_vector_program(&mut self, resume_pcs: &[u32]) -> TrResult<()> {
         let insts = self.p.insts().to_vec();
         let n = insts.len() as u32;
-        let roots = self.vector_resume_pcs();
-        let reach = vector_reachable(&insts, &roots);
+        let reach = vector_reachable(&insts, resume_pcs);
         let mut open = false;
         for pc in 0..n {
             if !reach[pc as usize] {
