@@ -5,7 +5,7 @@
 mod common;
 
 use common::canonical_nan;
-use holovm::isa::arbitrary::program_def_with;
+use holovm::isa::arbitrary::{lanes_may_share_memory, program_def_with};
 use holovm::isa::{ParamKind, Program, Ty, POOL_CLASSES};
 use holovm::{Arg, Error, LaunchConfig, Tier, Vm, VmConfig};
 use proptest::prelude::*;
@@ -98,6 +98,9 @@ proptest! {
     #[test]
     fn interpreter_and_jit_agree(def in program_def_with(32), seed in any::<u64>(), shape in 0usize..4) {
         let Ok(p) = Program::new(def) else { return Ok(()) };
+        // Lanes that exchange data through memory may see each other's accesses in any
+        // order (docs/ISA.md): such programs run on one lane.
+        let shape = if lanes_may_share_memory(p.insts()) { 0 } else { shape };
         let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8)][shape];
         let interp = run(Tier::Interpret, &p, cfg, seed);
         let jit = run(Tier::Jit, &p, cfg, seed);

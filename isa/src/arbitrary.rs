@@ -433,3 +433,56 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
     }
     Union::new_weighted(arms).boxed()
 }
+
+/// Whether lanes running `insts` may exchange data through memory: some instruction stores,
+/// and not every memory access is *lane-private*, that is `[buf + %gid*s]` or
+/// `[shared + %lane*s + c]` with `s` the access size, in one form (size and offset) per
+/// buffer and for shared memory. The ISA leaves the order of different lanes' memory
+/// accesses between barriers unspecified (docs/ISA.md, section 1), so execution tiers and
+/// strategies may legitimately disagree on such programs; differential tests run them on a
+/// single lane.
+///
+/// ```
+/// use holovm_isa::{arbitrary::lanes_may_share_memory, Addr, Inst, Special, Src, Ty};
+/// let gid = Src::Special(Special::GlobalId);
+/// let store = |index| Inst::Stg { ty: Ty::U32, src: gid, addr: Addr::BufferIndex { buf: 0, index, scale: 4 } };
+/// assert!(!lanes_may_share_memory(&[store(gid)]));
+/// assert!(lanes_may_share_memory(&[store(Src::Imm(0))]));
+/// ```
+pub fn lanes_may_share_memory(insts: &[Inst]) -> bool {
+    // Per space (a buffer, or shared memory as `None`): the one private form seen.
+    let mut forms: Vec<(Option<u8>, u32, u32)> = Vec::new();
+    let mut stores = false;
+    let mut private = true;
+    for inst in insts {
+        let form = match *inst {
+            Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => match addr {
+                Addr::BufferIndex {
+                    buf,
+                    index: Src::Special(Special::GlobalId),
+                    scale,
+                } if scale as u32 == ty.size() => Some((Some(buf), ty.size(), 0)),
+                _ => None,
+            },
+            Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => match addr.index {
+                Some((Src::Special(Special::Lane), s)) if s as u32 == ty.size() => {
+                    Some((None, ty.size(), addr.offset))
+                }
+                _ => None,
+            },
+            _ => continue,
+        };
+        stores |= matches!(inst, Inst::Stg { .. } | Inst::Sts { .. });
+        private &= match form {
+            Some(f) => match forms.iter().find(|g| g.0 == f.0) {
+                Some(g) => *g == f,
+                None => {
+                    forms.push(f);
+                    true
+                }
+            },
+            None => false,
+        };
+    }
+    stores && !private
+}
