@@ -305,7 +305,13 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
             let size = cc.code_info().total_size;
             let disasm = if opts.dump {
                 Some(match isa.to_capstone() {
-                    Ok(cs) => match cc.disassemble(Some(&ctx.func.params), &cs) {
+                    // Skip-data mode: jump tables in the code print as data instead of
+                    // ending the listing.
+                    Ok(mut cs) => match cs
+                        .set_skipdata(true)
+                        .map_err(|e| e.into())
+                        .and_then(|()| cc.disassemble(Some(&ctx.func.params), &cs))
+                    {
                         Ok(s) => s,
                         Err(e) => format!("(disassembly failed: {e})"),
                     },

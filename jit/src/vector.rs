@@ -35,7 +35,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::Variable;
-use holovm_isa::{Addr, BinOp, Cmp, Inst, SharedAddr, Special, Src, Ty};
+use holovm_isa::{Addr, BinOp, Cmp, Inst, ParamKind, SharedAddr, Special, Src, Ty};
 
 use crate::analysis::Class;
 use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
@@ -63,9 +63,11 @@ pub(crate) struct VState {
     pub acnt: Vec<(Site, Variable)>,
     /// Fuel left, the same for every lane of the group.
     pub vfuel: Variable,
-    /// Per parameter read inside a loop: its slot value, loaded once when a group enters
-    /// vector code instead of on every iteration.
+    /// Per scalar parameter read inside a loop: its slot value, loaded once when a group
+    /// enters vector code instead of on every iteration.
     pub params: Vec<Option<Variable>>,
+    /// Per buffer parameter accessed inside a loop: its base pointer, likewise.
+    pub bases: Vec<Option<Variable>>,
     /// Phased strategy: 0 in the first phase (groups start at pc 0), 1 in later phases
     /// (groups resume from the per-lane file, resume.rs).
     pub vphase: Variable,
@@ -78,6 +80,8 @@ pub(crate) struct VState {
     pub blocks: Vec<Option<Block>>,
     /// `%block * %bdim` of the current block (`I32`).
     pub bbase: Variable,
+    /// Emitting the bail-out path: vector constants are built in place (`cold_iota`).
+    pub cold: bool,
 }
 
 /// An affine predicate: `x CMP u` with `x` lane-affine and `u` uniform (`u CMP x` is stored
@@ -182,8 +186,8 @@ enum Mode {
     Lanes,
 }
 
-/// Which of `nparams` parameters are read by an instruction inside a loop (between the
-/// target and the source of a backward branch or `loop`).
+/// Which of `nparams` parameters are read, or accessed as buffers, by an instruction inside
+/// a loop (between the target and the source of a backward branch or `loop`).
 fn loop_params(insts: &[Inst], nparams: usize) -> Vec<bool> {
     let mut in_loop = vec![false; insts.len()];
     for (pc, inst) in insts.iter().enumerate() {
@@ -197,11 +201,21 @@ fn loop_params(insts: &[Inst], nparams: usize) -> Vec<bool> {
     let mut used = vec![false; nparams];
     for (inst, _) in insts.iter().zip(&in_loop).filter(|(_, &l)| l) {
         let o = crate::analysis::operands(inst);
-        for s in o.reads.iter().map(|(s, _)| s).chain(&o.addr) {
-            if let Src::Param(i) = s {
-                if let Some(u) = used.get_mut(*i as usize) {
-                    *u = true;
-                }
+        let buffer = match inst {
+            Inst::Ldg { addr, .. } | Inst::Stg { addr, .. } => match addr {
+                Addr::BufferOffset { buf, .. } | Addr::BufferIndex { buf, .. } => Some(*buf),
+                _ => None,
+            },
+            _ => None,
+        };
+        let params = o.reads.iter().map(|(s, _)| s).chain(&o.addr);
+        let params = params.filter_map(|s| match s {
+            Src::Param(i) => Some(*i),
+            _ => None,
+        });
+        for i in params.chain(buffer) {
+            if let Some(u) = used.get_mut(i as usize) {
+                *u = true;
             }
         }
     }
@@ -299,10 +313,14 @@ impl Tr<'_, '_> {
         }
         let vfuel = self.b.declare_var(types::I64);
         let vphase = self.b.declare_var(types::I8);
-        let params = loop_params(self.p.insts(), self.nparams)
-            .into_iter()
-            .map(|used| used.then(|| self.b.declare_var(types::I64)))
-            .collect();
+        let mut params = Vec::new();
+        let mut bases = Vec::new();
+        let in_loops = loop_params(self.p.insts(), self.nparams);
+        for (used, prm) in in_loops.into_iter().zip(self.p.params()) {
+            let buffer = matches!(prm.kind, ParamKind::Buffer(_));
+            params.push((used && !buffer).then(|| self.b.declare_var(types::I64)));
+            bases.push((used && buffer).then(|| self.b.declare_var(types::I64)));
+        }
         let vlimit = self.b.declare_var(types::I32);
         let bbase = self.b.declare_var(types::I32);
         let apreds_init = apreds.clone();
@@ -324,11 +342,13 @@ impl Tr<'_, '_> {
             acnt: acnt.clone(),
             vfuel,
             params,
+            bases,
             vphase,
             bail,
             stubs: Vec::new(),
             blocks: vec![None; n + 1],
             bbase,
+            cold: false,
         });
 
         // Per block: the lane limit of the contiguous accesses ("check the launch range once").
@@ -337,9 +357,11 @@ impl Tr<'_, '_> {
         let base = self.b.ins().imul(blk, self.bdim);
         self.b.def_var(bbase, base);
         let limit = self.contig_limit();
+        let limit = self.pin(limit);
         self.b.def_var(vlimit, limit);
         for (site, var) in acnt {
             let firsts = self.affine_firsts(site);
+            let firsts = self.pin(firsts);
             self.b.def_var(var, firsts);
         }
         let first_phase = self.b.ins().iconst(types::I8, 0);
@@ -426,21 +448,52 @@ impl Tr<'_, '_> {
         self.emit_vector_program(&resume_pcs)?;
         self.emit_stubs()?;
         self.emit_bail()?;
+        if let Some(v) = self.v.as_mut() {
+            v.cold = false;
+        }
         if let Some(resume) = resume {
             self.emit_vector_resume(resume, &resume_pcs)?;
         }
         Ok(())
     }
 
-    /// Loads the parameters that loops read into their variables (on entering vector code).
+    /// `v`, computed here once: Cranelift's optimiser re-places pure values at their uses and
+    /// hoists them out of loops, but a constant operand that it rematerialises inside the
+    /// loop keeps the whole computation there. A two-result instruction is opaque to it.
+    fn pin(&mut self, v: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(v);
+        let zero = self.b.ins().iconst(ty, 0);
+        self.b.ins().uadd_overflow(v, zero).0
+    }
+
+    /// Loads the parameters that loops read, and the base pointers of the buffers they
+    /// access, into their variables (on entering vector code).
     pub(crate) fn def_param_vars(&mut self) -> TrResult<()> {
-        for (i, var) in self.vs()?.params.clone().into_iter().enumerate() {
-            if let Some(var) = var {
+        let v = self.vs()?;
+        let (params, bases) = (v.params.clone(), v.bases.clone());
+        for (i, (param, base)) in params.into_iter().zip(bases).enumerate() {
+            if let Some(var) = param {
                 let v = self.param_scalar(i as u8);
+                self.b.def_var(var, v);
+            }
+            if let Some(var) = base {
+                let v = self.space_ptr(SpaceRef::Param(i as u8));
                 self.b.def_var(var, v);
             }
         }
         Ok(())
+    }
+
+    /// Base pointer of a space, from its variable where a loop accesses the buffer.
+    fn v_space_ptr(&mut self, s: SpaceRef) -> Value {
+        let cached = match (s, self.v.as_ref()) {
+            (SpaceRef::Param(i), Some(v)) => v.bases.get(i as usize).copied().flatten(),
+            _ => None,
+        };
+        match cached {
+            Some(var) => self.b.use_var(var),
+            None => self.space_ptr(s),
+        }
     }
 
     /// Sets every affine predicate to false in all lanes (their initial state).
@@ -557,6 +610,9 @@ impl Tr<'_, '_> {
             ..
         } = self.vs()?.clone();
         self.b.switch_to_block(bail);
+        if let Some(v) = self.v.as_mut() {
+            v.cold = true;
+        }
         let pc = self.b.append_block_param(bail, types::I32);
         let status = self
             .phased
@@ -628,14 +684,14 @@ impl Tr<'_, '_> {
                     Some((a, x, u)) => self.affine_masks(a, x, u),
                     None => vpreds[p].iter().map(|&pv| self.b.use_var(pv)).collect(),
                 };
+                // All-ones lanes become 1 by a shift: a constant would be hoisted (see
+                // `cold_iota`).
                 for (k, &m) in masks.iter().enumerate() {
                     if bits == 64 {
-                        let one = konst(&mut self.b, types::I64X2, 1);
-                        let v = self.b.ins().band(m, one);
+                        let v = self.b.ins().ushr_imm_u(m, 63);
                         self.b.ins().store(fl, v, file, base + k as i32 * 16);
                     } else {
-                        let one = konst(&mut self.b, types::I32X4, 1);
-                        let v = self.b.ins().band(m, one);
+                        let v = self.b.ins().ushr_imm_u(m, 31);
                         let lo = self.b.ins().uwiden_low(v);
                         let hi = self.b.ins().uwiden_high(v);
                         let o = base + k as i32 * 32;
@@ -725,8 +781,12 @@ impl Tr<'_, '_> {
                 bytes.extend_from_slice(&(i as u32).to_le_bytes());
             }
         }
-        let c = self.b.func.dfg.constants.insert(bytes.into());
-        let iota = self.b.ins().vconst(vt, c);
+        let iota = if self.v.as_ref().is_some_and(|v| v.cold) {
+            self.cold_iota(vt)
+        } else {
+            let c = self.b.func.dfg.constants.insert(bytes.into());
+            self.b.ins().vconst(vt, c)
+        };
         (0..self.g / lanes)
             .map(|k| {
                 let s = self.b.ins().iadd_imm_s(first, (k * lanes) as i64);
@@ -735,6 +795,21 @@ impl Tr<'_, '_> {
                 bitcast(&mut self.b, ft, v)
             })
             .collect()
+    }
+
+    /// `[0, 1, ..]` of `vt` for cold code, built in place: Cranelift hoists a vector
+    /// constant out of loops, so one used only by the bail-out path would be kept live (and
+    /// spilled and reloaded) across the whole group loop.
+    fn cold_iota(&mut self, vt: Type) -> Value {
+        let lane = vt.lane_type();
+        let zero = self.b.ins().iconst(lane, 0);
+        let zero = self.pin(zero);
+        let mut v = self.b.ins().splat(vt, zero);
+        for i in 1..vt.lane_count() {
+            let c = self.b.ins().iconst(lane, i as i64);
+            v = self.b.ins().insertlane(v, c, i as u8);
+        }
+        v
     }
 
     fn v_read(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
@@ -1154,7 +1229,7 @@ impl Tr<'_, '_> {
             };
             let off = self.b.ins().imul_imm_s(first, size as i64);
             let off = self.b.ins().iadd_imm_s(off, c.site.base as i64);
-            let ptr = self.space_ptr(c.site.space);
+            let ptr = self.v_space_ptr(c.site.space);
             let a = self.b.ins().iadd(ptr, off);
             return Ok((Mode::Contig, vec![a]));
         }
@@ -1461,6 +1536,39 @@ impl Tr<'_, '_> {
         })
     }
 
+    /// For an affine predicate `x CMP u`: true when every lane of the group has `x < u`
+    /// (for `>=` and `<`) or `x <= u` (for `>` and `<=`) and `x` does not wrap within the
+    /// group, so the predicate is false (`>=`, `>`) or true (`<`, `<=`) in every lane. One
+    /// compare of the last lane, computed without wrapping: a 32-bit `x` is widened to 64
+    /// bits, where `x + G - 1 < u` also proves that the group does not wrap (`u` fits in 32
+    /// bits). `None` for a 64-bit `x` that can wrap (the full test decides).
+    fn affine_below(&mut self, a: Affine, x: Variable, u: Variable) -> Option<Value> {
+        let strict = matches!(a.cmp, Cmp::Ge | Cmp::Lt);
+        let signed = matches!(a.ty, Ty::I32 | Ty::I64);
+        let cc = match (strict, signed) {
+            (true, true) => IntCC::SignedLessThan,
+            (true, false) => IntCC::UnsignedLessThan,
+            (false, true) => IntCC::SignedLessThanOrEqual,
+            (false, false) => IntCC::UnsignedLessThanOrEqual,
+        };
+        let first = self.b.use_var(x);
+        let u = self.b.use_var(u);
+        let (first, u) = match a.ty {
+            Ty::I32 => (
+                self.b.ins().sextend(types::I64, first),
+                self.b.ins().sextend(types::I64, u),
+            ),
+            Ty::U32 => (
+                self.b.ins().uextend(types::I64, first),
+                self.b.ins().uextend(types::I64, u),
+            ),
+            _ if a.checked => return None,
+            _ => (first, u),
+        };
+        let last = self.b.ins().iadd_imm_s(first, self.g as i64 - 1);
+        Some(self.b.ins().icmp(cc, last, u))
+    }
+
     /// (any lane true, all lanes true) of a per-lane predicate, as `I8`s.
     fn v_any_all(&mut self, parts: &[Variable]) -> (Value, Value) {
         let vals: Vec<Value> = parts.iter().map(|&p| self.b.use_var(p)).collect();
@@ -1732,7 +1840,18 @@ impl Tr<'_, '_> {
                     }
                 } else {
                     let (any, all) = match ap {
-                        Some((af, xv, uv)) => self.affine_any_all(pc, af, xv, uv)?,
+                        Some((af, xv, uv)) => {
+                            // The common case of a loop or bounds test first: one compare
+                            // that settles every lane; the full test only when it fails.
+                            if let Some(below) = self.affine_below(af, xv, uv) {
+                                let everywhere = matches!(af.cmp, Cmp::Lt | Cmp::Le);
+                                let dest = if everywhere != g.negate { taken } else { fall };
+                                let slow = self.b.create_block();
+                                self.b.ins().brif(below, dest, &[], slow, &[]);
+                                self.b.switch_to_block(slow);
+                            }
+                            self.affine_any_all(pc, af, xv, uv)?
+                        }
                         None => self.v_any_all(&parts),
                     };
                     let mixed = self.b.create_block();
