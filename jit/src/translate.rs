@@ -1016,6 +1016,20 @@ impl<'a, 'p> Tr<'a, 'p> {
         }
     }
 
+    /// Length in bytes (`I64`) of a space, without loading its base pointer (loads that
+    /// are not used are still emitted).
+    pub(crate) fn space_len(&mut self, s: SpaceRef) -> Value {
+        match s {
+            SpaceRef::Param(i) if (i as usize) < self.nparams => {
+                let o = i as i32 * off::SLOT_SIZE + off::SLOT_LEN;
+                self.b
+                    .ins()
+                    .load(types::I64, MemFlagsData::trusted(), self.params_ptr, o)
+            }
+            _ => self.space_base(s).1,
+        }
+    }
+
     /// Base pointer and length (`I64`s) of a space; an invalid dynamic space has length 0.
     pub(crate) fn space_base(&mut self, s: SpaceRef) -> (Value, Value) {
         match s {

@@ -1155,7 +1155,7 @@ impl Tr<'_, '_> {
 
     /// How many indices (from 0) of a site are in bounds (`I64`).
     fn site_count(&mut self, site: Site) -> Value {
-        let (_, len) = self.space_base(site.space);
+        let len = self.space_len(site.space);
         let zero = self.b.ins().iconst(types::I64, 0);
         let basev = self.b.ins().iconst(types::I64, site.base as i64);
         let short = self.b.ins().icmp(IntCC::UnsignedLessThan, len, basev);
