@@ -75,30 +75,41 @@ impl LaunchConfig {
     }
 
     /// Total lanes, `grid * block`.
+    #[inline]
     pub const fn lanes(&self) -> u64 {
         self.grid as u64 * self.block as u64
     }
 
     /// Checks the shape: `1 <= block <= 1024`, `grid >= 1`, and `grid * block < 2^32`.
+    #[inline]
     pub fn validate(&self) -> Result<(), String> {
+        let ok = self.block != 0
+            && self.block <= MAX_BLOCK
+            && self.grid != 0
+            && self.lanes() <= u32::MAX as u64;
+        if ok {
+            Ok(())
+        } else {
+            Err(self.invalid())
+        }
+    }
+
+    /// What is wrong with an invalid shape (out of line: launches check every time).
+    #[cold]
+    #[inline(never)]
+    fn invalid(&self) -> String {
         if self.block == 0 || self.block > MAX_BLOCK {
-            return Err(format!(
-                "block size {} is not in 1..={MAX_BLOCK}",
-                self.block
-            ));
-        }
-        if self.grid == 0 {
-            return Err("grid size must be at least 1".into());
-        }
-        if self.lanes() > u32::MAX as u64 {
-            return Err(format!(
+            format!("block size {} is not in 1..={MAX_BLOCK}", self.block)
+        } else if self.grid == 0 {
+            "grid size must be at least 1".into()
+        } else {
+            format!(
                 "grid {} x block {} = {} lanes exceeds 2^32 - 1",
                 self.grid,
                 self.block,
                 self.lanes()
-            ));
+            )
         }
-        Ok(())
     }
 }
 

@@ -118,6 +118,7 @@ impl Ty {
 
     /// Canonical 64-bit register image of a value of this type: the low `bits()` bits hold the
     /// value and the rest are zero (registers are written zero-extended; see docs/ISA.md).
+    #[inline]
     pub const fn canon(self, bits: u64) -> u64 {
         bits & self.mask()
     }

@@ -721,7 +721,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         let args = self.trap_args(kind, pc, space, offv, hi);
         let cont = self.b.create_block();
         self.b.ins().brif(cond, self.trap_blk, &args, cont, &[]);
-        self.b.switch_to_block(cont);
+        self.enter(cont);
     }
 
     fn s_trap_plain_if(&mut self, cond: Value, kind: TrapKind, pc: u32) {
@@ -999,6 +999,14 @@ impl<'a, 'p> Tr<'a, 'p> {
             SpaceRef::Shared => self.b.ins().iconst(types::I32, SPACE_SHARED as i64),
             SpaceRef::Dynamic(hi) => self.b.ins().ireduce(types::I32, hi),
         }
+    }
+
+    /// Switches to `blk`, whose predecessors are all emitted, and seals it: variables read
+    /// in it resolve to their values directly instead of through block parameters (fewer
+    /// parameters and copies for Cranelift to remove or allocate).
+    pub(crate) fn enter(&mut self, blk: Block) {
+        self.b.switch_to_block(blk);
+        self.b.seal_block(blk);
     }
 
     /// Base pointer of a space known at compile time (`I64`).
@@ -1344,7 +1352,7 @@ impl<'a, 'p> Tr<'a, 'p> {
                     } else {
                         self.b.ins().brif(c, taken, &[], fall, &[]);
                     }
-                    self.b.switch_to_block(taken);
+                    self.enter(taken);
                     self.s_goto(pc, target);
                     return Ok(false);
                 }
@@ -1360,12 +1368,12 @@ impl<'a, 'p> Tr<'a, 'p> {
                 let taken = self.b.create_block();
                 let not_taken = self.b.create_block();
                 self.b.ins().brif(more, taken, &[], not_taken, &[]);
-                self.b.switch_to_block(not_taken);
+                self.enter(not_taken);
                 let z = ops::konst(&mut self.b, home, 0);
                 self.b.def_var(var, z);
                 let fall = self.s_block(pc + 1);
                 self.b.ins().jump(fall, &[]);
-                self.b.switch_to_block(taken);
+                self.enter(taken);
                 let v1 = self.b.ins().iadd_imm_s(v, -1);
                 let v1 = ops::bitcast(&mut self.b, home, v1);
                 self.b.def_var(var, v1);

@@ -556,7 +556,7 @@ impl Tr<'_, '_> {
         };
         let cont = self.b.create_block();
         self.b.ins().brif(cond, stub, &[], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.enter(cont);
         Ok(())
     }
 
@@ -1848,7 +1848,7 @@ impl Tr<'_, '_> {
                                 let dest = if everywhere != g.negate { taken } else { fall };
                                 let slow = self.b.create_block();
                                 self.b.ins().brif(below, dest, &[], slow, &[]);
-                                self.b.switch_to_block(slow);
+                                self.enter(slow);
                             }
                             self.affine_any_all(pc, af, xv, uv)?
                         }
@@ -1858,18 +1858,18 @@ impl Tr<'_, '_> {
                     if g.negate {
                         // Taken where the predicate is false in every lane.
                         self.b.ins().brif(any, mixed, &[], taken, &[]);
-                        self.b.switch_to_block(mixed);
+                        self.enter(mixed);
                         let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
                         self.v_bail_if(notall, pc)?;
                         self.b.ins().jump(fall, &[]);
                     } else {
                         self.b.ins().brif(all, taken, &[], mixed, &[]);
-                        self.b.switch_to_block(mixed);
+                        self.enter(mixed);
                         self.v_bail_if(any, pc)?;
                         self.b.ins().jump(fall, &[]);
                     }
                 }
-                self.b.switch_to_block(taken);
+                self.enter(taken);
                 self.v_goto(pc, target)?;
                 return Ok(false);
             }
@@ -1888,11 +1888,11 @@ impl Tr<'_, '_> {
                     let iv = bitcast(&mut self.b, home.as_int(), v);
                     let more = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThan, iv, 1);
                     self.b.ins().brif(more, taken, &[], not_taken, &[]);
-                    self.b.switch_to_block(not_taken);
+                    self.enter(not_taken);
                     let z = konst(&mut self.b, home, 0);
                     self.b.def_var(u, z);
                     self.b.ins().jump(fall, &[]);
-                    self.b.switch_to_block(taken);
+                    self.enter(taken);
                     let d = self.b.ins().iadd_imm_s(iv, -1);
                     let d = bitcast(&mut self.b, home, d);
                     // Fuel is checked before the counter changes (a bail-out re-executes).
@@ -1917,16 +1917,16 @@ impl Tr<'_, '_> {
                     let all = self.b.ins().vall_true(and);
                     let mixed = self.b.create_block();
                     self.b.ins().brif(all, taken, &[], mixed, &[]);
-                    self.b.switch_to_block(mixed);
+                    self.enter(mixed);
                     self.v_bail_if(any, pc)?;
                     self.b.ins().jump(not_taken, &[]);
-                    self.b.switch_to_block(not_taken);
+                    self.enter(not_taken);
                     let z = konst(&mut self.b, vt, 0);
                     for &p in &parts {
                         self.b.def_var(p, z);
                     }
                     self.b.ins().jump(fall, &[]);
-                    self.b.switch_to_block(taken);
+                    self.enter(taken);
                     let mut defs = Vec::new();
                     for (k, &iv) in ivs.iter().enumerate() {
                         let d = self.b.ins().isub(iv, one);

@@ -810,11 +810,39 @@ impl Vm {
                 return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
             }
             if let Some(kernel) = self.jit.cached_kernel(&key) {
-                let kernel = memo.insert(key, generation, kernel);
-                return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
+                return self
+                    .launch_remembered(&mut guard, generation, kernel, program, config, args);
             }
         }
         self.launch_uncached(program, config, args)
+    }
+
+    /// Runs `kernel`, taken from the JIT cache in `generation`, under the lock (`state`), and
+    /// remembers it in the memo, unless the cache has changed generation since (it may have
+    /// been evicted): then the memo forgets the kernels that left, and this one runs once.
+    fn launch_remembered(
+        &self,
+        state: &mut State,
+        generation: u64,
+        kernel: Arc<holovm_jit::CompiledKernel>,
+        program: &Program,
+        config: LaunchConfig,
+        args: &[Arg],
+    ) -> Result<LaunchStats, Error> {
+        let State {
+            mem,
+            scratch,
+            bind,
+            memo,
+            ..
+        } = state;
+        let now = self.jit.generation();
+        if now != generation {
+            memo.clear(now);
+            return self.launch_jit(&kernel, mem, scratch, bind, program, config, args);
+        }
+        let kernel = memo.insert(program.key(), generation, kernel);
+        self.launch_jit(kernel, mem, scratch, bind, program, config, args)
     }
 
     /// [`Vm::launch`] for a program without a cached compiled kernel: compiles it if the tier
@@ -833,23 +861,9 @@ impl Vm {
             .jit
             .kernel_for(program, tier, self.config.jit_cache_capacity);
         if let Some(kernel) = kernel {
+            // The cache may have changed during the lookup (this launch may have evicted it).
             let mut guard = self.lock();
-            let State {
-                mem,
-                scratch,
-                bind,
-                memo,
-                ..
-            } = &mut *guard;
-            let now = self.jit.generation();
-            if now != generation {
-                // The cache changed during the lookup (this launch may have evicted it): forget
-                // the kernels that left it, and run this one without remembering it.
-                memo.clear(now);
-                return self.launch_jit(&kernel, mem, scratch, bind, program, config, args);
-            }
-            let kernel = memo.insert(program.key(), generation, kernel);
-            return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
+            return self.launch_remembered(&mut guard, generation, kernel, program, config, args);
         }
         // Compiled code needs no decoded form; the interpreter does.
         let decoded = self.decoded(program)?;

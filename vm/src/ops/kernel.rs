@@ -176,6 +176,7 @@ pub(crate) fn launch_map(
 }
 
 /// How a fold kernel combines and finishes.
+#[derive(PartialEq, Eq)]
 pub(crate) struct FoldSpec<'a> {
     /// Kernel name.
     pub name: &'static str,

@@ -80,7 +80,8 @@ pub(crate) fn two_pass<T: Num>(
         fold_source(pass1, T::TY)
     })?;
     let lanes = fold_lanes(n);
-    if lanes == 1 && pass1.name == combine.name && divisor.is_none() {
+    // One lane's pass 1 is the whole result when pass 1 is the combine itself (a plain fold).
+    if lanes == 1 && pass1 == combine && divisor.is_none() {
         return launch_fold(
             vm,
             &first,
