@@ -1831,6 +1831,14 @@ impl Tr<'_, '_> {
                 };
                 let fall = self.v_block(pc + 1)?;
                 let taken = self.b.create_block();
+                // Lanes that disagree resume at the `setp` that computed the guard when it
+                // comes right before: the per-lane code recomputes the predicate, so it need
+                // not be saved (its lane masks were most of the bail-out block).
+                let setp_before = pc > 0
+                    && !self.an.leader[pc as usize]
+                    && matches!(self.p.insts()[pc as usize - 1],
+                        Inst::Setp { dst, .. } if dst == g.pred);
+                let split_pc = if setp_before { pc - 1 } else { pc };
                 if let Some(u) = u {
                     let c = self.b.use_var(u);
                     if g.negate {
@@ -1850,7 +1858,7 @@ impl Tr<'_, '_> {
                                 self.b.ins().brif(below, dest, &[], slow, &[]);
                                 self.enter(slow);
                             }
-                            self.affine_any_all(pc, af, xv, uv)?
+                            self.affine_any_all(split_pc, af, xv, uv)?
                         }
                         None => self.v_any_all(&parts),
                     };
@@ -1860,12 +1868,12 @@ impl Tr<'_, '_> {
                         self.b.ins().brif(any, mixed, &[], taken, &[]);
                         self.enter(mixed);
                         let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
-                        self.v_bail_if(notall, pc)?;
+                        self.v_bail_if(notall, split_pc)?;
                         self.b.ins().jump(fall, &[]);
                     } else {
                         self.b.ins().brif(all, taken, &[], mixed, &[]);
                         self.enter(mixed);
-                        self.v_bail_if(any, pc)?;
+                        self.v_bail_if(any, split_pc)?;
                         self.b.ins().jump(fall, &[]);
                     }
                 }

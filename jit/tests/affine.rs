@@ -182,6 +182,56 @@ fn registers_that_are_not_affine_stay_per_lane() {
     }
 }
 
+#[test]
+fn divergent_branches_resume_at_the_setp_right_before_and_only_there() {
+    // Divergent lanes of a group re-run the `setp` that computed the guard when it is the
+    // instruction right before the branch; the `add` between them in the second kernel must
+    // not run twice. Affine (`%lane`) and per-lane (loaded) guards, both branch senses.
+    for guard in ["setp.lt.u32 p0, %lane, 5", "setp.lt.u32 p0, r9, 5"] {
+        for (sense, taken_when_lt) in [("@p0", true), ("@!p0", false)] {
+            let direct = format!(
+                ".kernel d\n.param x: ptr u32\n.param y: ptr u32\n\
+                 ldg.u32 r9, [x + %gid*4]\nadd.u32 r1, r1, 1\n{guard}\n{sense} bra @skip\n\
+                 add.u32 r1, r1, 10\nskip:\nstg.u32 [y + %gid*4], r1\nexit\n"
+            );
+            let between = format!(
+                ".kernel b\n.param x: ptr u32\n.param y: ptr u32\n\
+                 ldg.u32 r9, [x + %gid*4]\n{guard}\nadd.u32 r1, r1, 1\n{sense} bra @skip\n\
+                 add.u32 r1, r1, 10\nskip:\nstg.u32 [y + %gid*4], r1\nexit\n"
+            );
+            let x: Vec<u32> = (0..40).map(|i| (i * 7) % 11).collect();
+            for src in [direct, between] {
+                let out = run_all(&asm(&src), 1, 40, &[u32s(&x), zeros(160)]);
+                assert_eq!(out.trap.kind, 0);
+                let got = to_u32(out.buf(1));
+                for g in 0..40usize {
+                    let lt = if guard.contains("%lane") {
+                        g < 5
+                    } else {
+                        x[g] < 5
+                    };
+                    let skipped = lt == taken_when_lt;
+                    assert_eq!(got[g], if skipped { 1 } else { 11 }, "lane {g}: {src}");
+                }
+            }
+        }
+    }
+    // The branch is also a jump target: lanes 20 and up jump to it past the second `setp`,
+    // so their guard is the first one and they must not re-run the `setp` before it.
+    let src = ".kernel t\n.param x: ptr u32\n.param y: ptr u32\n\
+        ldg.u32 r9, [x + %gid*4]\nsetp.lt.u32 p0, r9, 5\nsetp.ge.u32 p1, %lane, 20\n\
+        @p1 bra @check\nsetp.lt.u32 p0, %lane, 3\ncheck:\n@p0 bra @skip\n\
+        add.u32 r1, r1, 10\nskip:\nstg.u32 [y + %gid*4], r1\nexit\n";
+    let x: Vec<u32> = (0..64).map(|i| (i * 7) % 11).collect();
+    let out = run_all(&asm(src), 1, 64, &[u32s(&x), zeros(256)]);
+    assert_eq!(out.trap.kind, 0);
+    let got = to_u32(out.buf(1));
+    for g in 0..64usize {
+        let p0 = if g >= 20 { x[g] < 5 } else { g < 3 };
+        assert_eq!(got[g], if p0 { 0 } else { 10 }, "lane {g}");
+    }
+}
+
 /// A tiny xorshift generator for the random cases below.
 fn next(s: &mut u64) -> u64 {
     *s ^= *s << 13;
