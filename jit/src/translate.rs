@@ -985,7 +985,12 @@ impl<'a, 'p> Tr<'a, 'p> {
         if i as usize >= self.nparams {
             return self.b.ins().iconst(types::I64, 0);
         }
-        let o = i as i32 * off::SLOT_SIZE + off::SLOT_SCALAR;
+        self.slot_field(i, off::SLOT_SCALAR)
+    }
+
+    /// The 64-bit field at byte `field` (an `off::SLOT_*`) of parameter `i`'s slot.
+    fn slot_field(&mut self, i: u8, field: i32) -> Value {
+        let o = i as i32 * off::SLOT_SIZE + field;
         self.b
             .ins()
             .load(types::I64, MemFlagsData::trusted(), self.params_ptr, o)
@@ -1012,12 +1017,7 @@ impl<'a, 'p> Tr<'a, 'p> {
     /// Base pointer of a space known at compile time (`I64`).
     pub(crate) fn space_ptr(&mut self, s: SpaceRef) -> Value {
         match s {
-            SpaceRef::Param(i) if (i as usize) < self.nparams => {
-                let o = i as i32 * off::SLOT_SIZE + off::SLOT_PTR;
-                self.b
-                    .ins()
-                    .load(types::I64, MemFlagsData::trusted(), self.params_ptr, o)
-            }
+            SpaceRef::Param(i) if (i as usize) < self.nparams => self.slot_field(i, off::SLOT_PTR),
             SpaceRef::Pool => self.pool,
             SpaceRef::Shared => self.scratch,
             _ => self.space_base(s).0,
@@ -1028,12 +1028,7 @@ impl<'a, 'p> Tr<'a, 'p> {
     /// are not used are still emitted).
     pub(crate) fn space_len(&mut self, s: SpaceRef) -> Value {
         match s {
-            SpaceRef::Param(i) if (i as usize) < self.nparams => {
-                let o = i as i32 * off::SLOT_SIZE + off::SLOT_LEN;
-                self.b
-                    .ins()
-                    .load(types::I64, MemFlagsData::trusted(), self.params_ptr, o)
-            }
+            SpaceRef::Param(i) if (i as usize) < self.nparams => self.slot_field(i, off::SLOT_LEN),
             _ => self.space_base(s).1,
         }
     }
@@ -1046,16 +1041,8 @@ impl<'a, 'p> Tr<'a, 'p> {
                     let z = self.b.ins().iconst(types::I64, 0);
                     return (z, z);
                 }
-                let base = i as i32 * off::SLOT_SIZE;
-                let fl = MemFlagsData::trusted();
-                let ptr = self
-                    .b
-                    .ins()
-                    .load(types::I64, fl, self.params_ptr, base + off::SLOT_PTR);
-                let len = self
-                    .b
-                    .ins()
-                    .load(types::I64, fl, self.params_ptr, base + off::SLOT_LEN);
+                let ptr = self.slot_field(i, off::SLOT_PTR);
+                let len = self.slot_field(i, off::SLOT_LEN);
                 (ptr, len)
             }
             SpaceRef::Pool => (self.pool, self.pool_len),
