@@ -232,6 +232,40 @@ fn divergent_branches_resume_at_the_setp_right_before_and_only_there() {
     }
 }
 
+#[test]
+fn signed_affine_branches_against_negative_bounds() {
+    // x = %gid + off as i32 against a uniform bound u of either sign: the one-compare fast
+    // path widens both sides with their sign, so a positive x is never taken to be below a
+    // negative u.
+    for cmp in ["lt", "le", "gt", "ge"] {
+        for (off, u) in [(0i32, -1i32), (-100, -90), (-100, 5), (10, -3), (-40, -40)] {
+            let src = format!(
+                ".kernel s\n.param y: ptr u32\n.param u: i32\n.param off: i32\n\
+                 mov.i32 r1, %gid\nadd.i32 r1, r1, off\nsetp.{cmp}.i32 p0, r1, u\n\
+                 mov.u32 r2, 1\n@p0 bra @t\nmov.u32 r2, 2\nt:\nstg.u32 [y + %gid*4], r2\nexit\n"
+            );
+            let args = [
+                zeros(256),
+                Arg::Scalar(u as u32 as u64),
+                Arg::Scalar(off as u32 as u64),
+            ];
+            let out = run_all(&asm(&src), 1, 64, &args);
+            assert_eq!(out.trap.kind, 0);
+            let got = to_u32(out.buf(0));
+            for g in 0..64i32 {
+                let x = g + off;
+                let p = match cmp {
+                    "lt" => x < u,
+                    "le" => x <= u,
+                    "gt" => x > u,
+                    _ => x >= u,
+                };
+                assert_eq!(got[g as usize], if p { 1 } else { 2 }, "{cmp} x {x} u {u}");
+            }
+        }
+    }
+}
+
 /// A tiny xorshift generator for the random cases below.
 fn next(s: &mut u64) -> u64 {
     *s ^= *s << 13;
