@@ -357,6 +357,7 @@ impl Tr<'_, '_> {
         let base = self.b.ins().imul(blk, self.bdim);
         self.b.def_var(bbase, base);
         let limit = self.contig_limit();
+        let limit = self.guard_limit(limit, base);
         let limit = self.pin(limit);
         self.b.def_var(vlimit, limit);
         for (site, var) in acnt {
@@ -1127,6 +1128,65 @@ impl Tr<'_, '_> {
         v
     }
 
+    /// The entry guard `setp P, %gid, u` + `@P bra` at pcs 0 and 1 that sends lanes with
+    /// `%gid >= bound` away (`u` a parameter or immediate, unsigned; `bound` is `u`, or
+    /// `u + 1` for `>`/`<=`), when `P` is not read after the branch and nothing jumps to the
+    /// branch: `(u, type, whether bound = u + 1)`. Groups whose lanes all pass it skip both
+    /// instructions (their lanes would all fall through and the predicate is dead); the
+    /// group limit keeps the others out of vector code.
+    fn entry_guard(&self) -> Option<(Src, Ty, bool)> {
+        let insts = self.p.insts();
+        let (setp, Inst::Bra { guard: Some(g), .. }) = (insts.first()?, insts.get(1)?) else {
+            return None;
+        };
+        let (a, x, u) = self.affine_setp(setp)?;
+        let Inst::Setp { dst, .. } = *setp else {
+            return None;
+        };
+        let plus = match (a.cmp, g.negate) {
+            (Cmp::Ge, false) | (Cmp::Lt, true) => false,
+            (Cmp::Gt, false) | (Cmp::Le, true) => true,
+            _ => return None,
+        };
+        let dead = self
+            .an
+            .live_preds
+            .get(2)
+            .is_some_and(|l| l & (1 << (dst.0 % 16)) == 0);
+        (dst == g.pred
+            && dead
+            && !self.an.leader[1]
+            && x == Src::Special(Special::GlobalId)
+            && matches!(a.ty, Ty::U32 | Ty::U64)
+            && matches!(u, Src::Param(_) | Src::Imm(_)))
+        .then_some((u, a.ty, plus))
+    }
+
+    /// `limit` (`I32`) lowered so that every lane of the block starting at `%gid` `base`
+    /// (`I32`) below it passes the entry guard.
+    fn guard_limit(&mut self, limit: Value, base: Value) -> Value {
+        // The register images of unsigned values are zero-extended: usable as `I64`.
+        let u = match self.entry_guard() {
+            Some((Src::Param(i), _, plus)) => (self.param_scalar(i), plus),
+            Some((Src::Imm(bits), _, plus)) => (self.b.ins().iconst(types::I64, bits as i64), plus),
+            _ => return limit,
+        };
+        // `u + 1` may wrap to 0 for u64: a limit of 0 only sends lanes to scalar code.
+        let bound = if u.1 {
+            self.b.ins().iadd_imm_s(u.0, 1)
+        } else {
+            u.0
+        };
+        let start = self.b.ins().uextend(types::I64, base);
+        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, bound, start);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let d = self.b.ins().isub(bound, start);
+        let count = self.b.ins().select(below, zero, d);
+        let limit = self.b.ins().uextend(types::I64, limit);
+        let limit = self.b.ins().umin(limit, count);
+        self.b.ins().ireduce(types::I32, limit)
+    }
+
     /// The number of leading lanes of the current block for which every contiguous site is
     /// in bounds (`I32`, at most `bdim`).
     fn contig_limit(&mut self) -> Value {
@@ -1603,6 +1663,7 @@ impl Tr<'_, '_> {
         let insts = self.p.insts().to_vec();
         let n = insts.len() as u32;
         let reach = vector_reachable(&insts, resume_pcs);
+        let skip_guard = self.entry_guard().is_some();
         let mut open = false;
         for pc in 0..n {
             if !reach[pc as usize] {
@@ -1621,7 +1682,7 @@ impl Tr<'_, '_> {
                 self.b.switch_to_block(blk);
                 open = true;
             }
-            if !open {
+            if !open || (skip_guard && pc < 2) {
                 continue;
             }
             open = self.v_inst(pc, &insts[pc as usize])?;

@@ -233,6 +233,56 @@ fn divergent_branches_resume_at_the_setp_right_before_and_only_there() {
 }
 
 #[test]
+fn entry_guards_on_gid_bound_the_vector_groups() {
+    // `setp P, %gid, n` + `@P bra` at the start: groups wholly below the bound skip both,
+    // the rest run per lane. Every form (>=, >, and < / <= with the branch negated), bounds
+    // around group and block edges, an immediate bound, and one where the predicate stays
+    // live (so the guard is kept).
+    let forms = [
+        ("setp.ge.u32 p0, %gid, n\n@p0 bra @done", 0u32),
+        ("setp.gt.u32 p0, %gid, n\n@p0 bra @done", 1),
+        ("setp.lt.u32 p0, %gid, n\n@!p0 bra @done", 0),
+        ("setp.le.u32 p0, %gid, n\n@!p0 bra @done", 1),
+        ("setp.le.u32 p0, n, %gid\n@p0 bra @done", 0),
+        ("setp.ge.u32 p0, %gid, 37\n@p0 bra @done", 0),
+    ];
+    for (guard, plus) in forms {
+        for live in [false, true] {
+            let tail = if live { "sel.u32 r3, p0, 7, r3\n" } else { "" };
+            let src = format!(
+                ".kernel g\n.param x: ptr u32\n.param y: ptr u32\n.param n: u32\n{guard}\n\
+                 ldg.u32 r1, [x + %gid*4]\nadd.u32 r3, r1, 1\n{tail}stg.u32 [y + %gid*4], r3\n\
+                 done:\nexit\n"
+            );
+            let x: Vec<u32> = (0..200).map(|i| i * 3).collect();
+            for n in [0u32, 1, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 199] {
+                let bound = if guard.contains("37") { 37 } else { n + plus };
+                let out = run_all(
+                    &asm(&src),
+                    3,
+                    64,
+                    &[u32s(&x), zeros(800), Arg::Scalar(n as u64)],
+                );
+                assert_eq!(out.trap.kind, 0, "{guard} n {n}");
+                let got = to_u32(out.buf(1));
+                // With the branch negated, P holds in the lanes that go on: `sel` picks 7.
+                let stored = |g: u32| {
+                    if live && guard.contains("@!") {
+                        7
+                    } else {
+                        g * 3 + 1
+                    }
+                };
+                for g in 0..192u32 {
+                    let want = if g < bound { stored(g) } else { 0 };
+                    assert_eq!(got[g as usize], want, "{guard} live {live} n {n} lane {g}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn signed_affine_branches_against_negative_bounds() {
     // x = %gid + off as i32 against a uniform bound u of either sign: the one-compare fast
     // path widens both sides with their sign, so a positive x is never taken to be below a
