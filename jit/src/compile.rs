@@ -91,18 +91,20 @@ fn host_isa() -> Result<OwnedTargetIsa, JitError> {
     .map_err(JitError::Host)
 }
 
-/// Translates `program` with vector group `g` (0: scalar strategy).
+/// Translates `program` with vector group `g` (0: scalar strategy); also says whether the
+/// vector code folded an entry guard on `%gid` into its group limit.
 fn build(
     program: &Program,
     an: &Analysis,
     g: u32,
     isa: &OwnedTargetIsa,
-) -> Result<Function, TrError> {
+) -> Result<(Function, bool), TrError> {
     let sig = kernel_signature(isa.default_call_conv());
     let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);
     let mut fctx = FunctionBuilderContext::new();
     let b = FunctionBuilder::new(&mut func, &mut fctx);
     let mut tr = Tr::new(b, program, an, g);
+    let guard = g > 0 && tr.entry_guard().is_some();
     let tail = tr.b.create_block();
     if g > 0 {
         // Phased programs run their phases as vector code after the lanes' status
@@ -131,10 +133,10 @@ fn build(
     tr.emit_lane_loop(tail);
     tr.b.seal_all_blocks();
     tr.b.finalize(isa.frontend_config());
-    Ok(func)
+    Ok((func, guard))
 }
 
-fn vector_detail(an: &Analysis, g: u32) -> String {
+fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
     let mut uni = Vec::new();
     let mut aff = Vec::new();
     let mut v32 = Vec::new();
@@ -166,13 +168,19 @@ fn vector_detail(an: &Analysis, g: u32) -> String {
          one scalar): {}; accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code; lanes past \
-         the last full group run scalar code",
+         the last full group run scalar code{}",
         g / 4,
         list(&v32),
         g / 2,
         list(&v64),
         list(&uni),
-        list(&aff)
+        list(&aff),
+        if guard {
+            "; the entry guard on %gid (pc 0-1) is checked once per block: full groups below \
+             its bound skip it, lanes at or past it run scalar code"
+        } else {
+            ""
+        }
     )
 }
 
@@ -250,14 +258,14 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
     let mut built = None;
     if scalar_reason.is_none() {
         match build(program, &an, group, &isa) {
-            Ok(f) => built = Some((f, group)),
+            Ok((f, guard)) => built = Some((f, group, guard)),
             Err(TrError(e)) => scalar_reason = Some(format!("vector translation failed: {e}")),
         }
     }
-    let (func, g) = match built {
+    let (func, g, guard) = match built {
         Some(x) => x,
         None => match build(program, &an, 0, &isa) {
-            Ok(f) => (f, 0),
+            Ok((f, _)) => (f, 0, false),
             Err(TrError(e)) => return Err(JitError::Unsupported { reason: e }),
         },
     };
@@ -269,12 +277,12 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
                  (always in the first phase), the other lanes and those that bail out in \
                  scalar code",
                 an.barrier_note,
-                vector_detail(&an, g)
+                vector_detail(&an, g, guard)
             ),
         },
         None => Strategy::Vector {
             group: g,
-            detail: vector_detail(&an, g),
+            detail: vector_detail(&an, g, guard),
         },
         Some(r) if an.has_barrier => Strategy::Phased {
             reason: format!("{}; every lane in scalar code: {r}", an.barrier_note),

@@ -1134,7 +1134,7 @@ impl Tr<'_, '_> {
     /// branch: `(u, type, whether bound = u + 1)`. Groups whose lanes all pass it skip both
     /// instructions (their lanes would all fall through and the predicate is dead); the
     /// group limit keeps the others out of vector code.
-    fn entry_guard(&self) -> Option<(Src, Ty, bool)> {
+    pub(crate) fn entry_guard(&self) -> Option<(Src, Ty, bool)> {
         let insts = self.p.insts();
         let (setp, Inst::Bra { guard: Some(g), .. }) = (insts.first()?, insts.get(1)?) else {
             return None;

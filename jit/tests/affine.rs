@@ -254,6 +254,12 @@ fn entry_guards_on_gid_bound_the_vector_groups() {
                  ldg.u32 r1, [x + %gid*4]\nadd.u32 r3, r1, 1\n{tail}stg.u32 [y + %gid*4], r3\n\
                  done:\nexit\n"
             );
+            let detail = vector_detail(&src);
+            assert_eq!(
+                detail.contains("the entry guard on %gid (pc 0-1) is checked once per block"),
+                !live,
+                "{detail}"
+            );
             let x: Vec<u32> = (0..200).map(|i| i * 3).collect();
             for n in [0u32, 1, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 199] {
                 let bound = if guard.contains("37") { 37 } else { n + plus };
