@@ -104,7 +104,6 @@ fn build(
     let mut fctx = FunctionBuilderContext::new();
     let b = FunctionBuilder::new(&mut func, &mut fctx);
     let mut tr = Tr::new(b, program, an, g);
-    let guard = g > 0 && tr.entry_guard().is_some();
     let tail = tr.b.create_block();
     if g > 0 {
         // Phased programs run their phases as vector code after the lanes' status
@@ -129,6 +128,7 @@ fn build(
         tr.b.switch_to_block(tr.group_head);
         tr.b.ins().jump(tail, &[]);
     }
+    let guard = tr.v.as_ref().is_some_and(|v| v.guard.is_some());
     tr.emit_scalar_program()?;
     tr.emit_lane_loop(tail);
     tr.b.seal_all_blocks();

@@ -80,8 +80,8 @@ pub(crate) struct VState {
     pub blocks: Vec<Option<Block>>,
     /// `%block * %bdim` of the current block (`I32`).
     pub bbase: Variable,
-    /// Emitting the bail-out path: vector constants are built in place (`cold_iota`).
-    pub cold: bool,
+    /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
+    pub guard: Option<(Src, Ty, bool)>,
 }
 
 /// An affine predicate: `x CMP u` with `x` lane-affine and `u` uniform (`u CMP x` is stored
@@ -324,6 +324,7 @@ impl Tr<'_, '_> {
         let vlimit = self.b.declare_var(types::I32);
         let bbase = self.b.declare_var(types::I32);
         let apreds_init = apreds.clone();
+        let guard = self.entry_guard();
         let bail = self.b.create_block();
         self.b.set_cold_block(bail);
         let mut acnt: Vec<(Site, Variable)> = Vec::new();
@@ -348,7 +349,7 @@ impl Tr<'_, '_> {
             stubs: Vec::new(),
             blocks: vec![None; n + 1],
             bbase,
-            cold: false,
+            guard,
         });
 
         // Per block: the lane limit of the contiguous accesses ("check the launch range once").
@@ -449,9 +450,6 @@ impl Tr<'_, '_> {
         self.emit_vector_program(&resume_pcs)?;
         self.emit_stubs()?;
         self.emit_bail()?;
-        if let Some(v) = self.v.as_mut() {
-            v.cold = false;
-        }
         if let Some(resume) = resume {
             self.emit_vector_resume(resume, &resume_pcs)?;
         }
@@ -611,9 +609,6 @@ impl Tr<'_, '_> {
             ..
         } = self.vs()?.clone();
         self.b.switch_to_block(bail);
-        if let Some(v) = self.v.as_mut() {
-            v.cold = true;
-        }
         let pc = self.b.append_block_param(bail, types::I32);
         let status = self
             .phased
@@ -782,7 +777,11 @@ impl Tr<'_, '_> {
                 bytes.extend_from_slice(&(i as u32).to_le_bytes());
             }
         }
-        let iota = if self.v.as_ref().is_some_and(|v| v.cold) {
+        let cold = self
+            .b
+            .current_block()
+            .is_some_and(|blk| self.b.func.layout.is_cold(blk));
+        let iota = if cold {
             self.cold_iota(vt)
         } else {
             let c = self.b.func.dfg.constants.insert(bytes.into());
@@ -798,7 +797,8 @@ impl Tr<'_, '_> {
             .collect()
     }
 
-    /// `[0, 1, ..]` of `vt` for cold code, built in place: Cranelift hoists a vector
+    /// `[0, 1, ..]` of `vt` for cold blocks (the bail-out path), built in place: Cranelift
+    /// hoists a vector
     /// constant out of loops, so one used only by the bail-out path would be kept live (and
     /// spilled and reloaded) across the whole group loop.
     fn cold_iota(&mut self, vt: Type) -> Value {
@@ -1134,7 +1134,7 @@ impl Tr<'_, '_> {
     /// branch: `(u, type, whether bound = u + 1)`. Groups whose lanes all pass it skip both
     /// instructions (their lanes would all fall through and the predicate is dead); the
     /// group limit keeps the others out of vector code.
-    pub(crate) fn entry_guard(&self) -> Option<(Src, Ty, bool)> {
+    fn entry_guard(&self) -> Option<(Src, Ty, bool)> {
         let insts = self.p.insts();
         let (setp, Inst::Bra { guard: Some(g), .. }) = (insts.first()?, insts.get(1)?) else {
             return None;
@@ -1166,22 +1166,19 @@ impl Tr<'_, '_> {
     /// (`I32`) below it passes the entry guard.
     fn guard_limit(&mut self, limit: Value, base: Value) -> Value {
         // The register images of unsigned values are zero-extended: usable as `I64`.
-        let u = match self.entry_guard() {
+        let (u, plus) = match self.v.as_ref().and_then(|v| v.guard) {
             Some((Src::Param(i), _, plus)) => (self.param_scalar(i), plus),
             Some((Src::Imm(bits), _, plus)) => (self.b.ins().iconst(types::I64, bits as i64), plus),
             _ => return limit,
         };
         // `u + 1` may wrap to 0 for u64: a limit of 0 only sends lanes to scalar code.
-        let bound = if u.1 {
-            self.b.ins().iadd_imm_s(u.0, 1)
+        let bound = if plus {
+            self.b.ins().iadd_imm_s(u, 1)
         } else {
-            u.0
+            u
         };
         let start = self.b.ins().uextend(types::I64, base);
-        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, bound, start);
-        let zero = self.b.ins().iconst(types::I64, 0);
-        let d = self.b.ins().isub(bound, start);
-        let count = self.b.ins().select(below, zero, d);
+        let count = self.sat_sub(bound, start);
         let limit = self.b.ins().uextend(types::I64, limit);
         let limit = self.b.ins().umin(limit, count);
         self.b.ins().ireduce(types::I32, limit)
@@ -1196,15 +1193,10 @@ impl Tr<'_, '_> {
         let blk = self.b.use_var(self.blk);
         let blk64 = self.b.ins().uextend(types::I64, blk);
         let start = self.b.ins().imul(blk64, bdim64);
-        let zero = self.b.ins().iconst(types::I64, 0);
         for c in sites {
             let cnt = self.site_count(c.site);
             let lanes = match c.index {
-                Index::Gid => {
-                    let below = self.b.ins().icmp(IntCC::UnsignedLessThan, cnt, start);
-                    let d = self.b.ins().isub(cnt, start);
-                    self.b.ins().select(below, zero, d)
-                }
+                Index::Gid => self.sat_sub(cnt, start),
                 Index::Lane => cnt,
                 Index::Reg(_) => continue,
             };
@@ -1213,14 +1205,19 @@ impl Tr<'_, '_> {
         self.b.ins().ireduce(types::I32, limit)
     }
 
+    /// `a - b`, or 0 where `b > a` (unsigned `I64`s).
+    fn sat_sub(&mut self, a: Value, b: Value) -> Value {
+        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, a, b);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let d = self.b.ins().isub(a, b);
+        self.b.ins().select(below, zero, d)
+    }
+
     /// How many indices (from 0) of a site are in bounds (`I64`).
     fn site_count(&mut self, site: Site) -> Value {
         let len = self.space_len(site.space);
-        let zero = self.b.ins().iconst(types::I64, 0);
         let basev = self.b.ins().iconst(types::I64, site.base as i64);
-        let short = self.b.ins().icmp(IntCC::UnsignedLessThan, len, basev);
-        let d = self.b.ins().isub(len, basev);
-        let avail = self.b.ins().select(short, zero, d);
+        let avail = self.sat_sub(len, basev);
         self.b
             .ins()
             .ushr_imm_s(avail, site.size.trailing_zeros() as i64)
@@ -1232,10 +1229,8 @@ impl Tr<'_, '_> {
     fn affine_firsts(&mut self, site: Site) -> Value {
         let cnt = self.site_count(site);
         let span = self.g as i64 - 1;
-        let zero = self.b.ins().iconst(types::I64, 0);
-        let short = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, cnt, span);
-        let d = self.b.ins().iadd_imm_s(cnt, -span);
-        let firsts = self.b.ins().select(short, zero, d);
+        let spanv = self.b.ins().iconst(types::I64, span);
+        let firsts = self.sat_sub(cnt, spanv);
         if site.wide {
             firsts
         } else {
@@ -1663,7 +1658,7 @@ impl Tr<'_, '_> {
         let insts = self.p.insts().to_vec();
         let n = insts.len() as u32;
         let reach = vector_reachable(&insts, resume_pcs);
-        let skip_guard = self.entry_guard().is_some();
+        let skip_guard = self.vs()?.guard.is_some();
         let mut open = false;
         for pc in 0..n {
             if !reach[pc as usize] {
