@@ -37,15 +37,21 @@ fn add_avx2(a: &[f32], b: &[f32], c: &mut [f32]) {
     }
 }
 
+/// The same loop for baseline x86-64: 128-bit SSE2 vectors, the widest the JIT can emit.
+#[inline(never)]
+fn add_baseline(a: &[f32], b: &[f32], c: &mut [f32]) {
+    for ((c, a), b) in c.iter_mut().zip(a).zip(b) {
+        *c = a + b;
+    }
+}
+
 fn add_native(a: &[f32], b: &[f32], c: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has AVX2 and FMA (checked just above).
         return unsafe { add_avx2(a, b, c) };
     }
-    for ((c, a), b) in c.iter_mut().zip(a).zip(b) {
-        *c = a + b;
-    }
+    add_baseline(a, b, c)
 }
 
 fn vector_add(c: &mut Criterion) {
@@ -57,6 +63,9 @@ fn vector_add(c: &mut Criterion) {
         let mut out = vec![0.0f32; n];
         g.bench_function(BenchmarkId::new("native_avx2", n), |bench| {
             bench.iter(|| add_native(black_box(&a), black_box(&b), &mut out))
+        });
+        g.bench_function(BenchmarkId::new("native_sse2", n), |bench| {
+            bench.iter(|| add_baseline(black_box(&a), black_box(&b), &mut out))
         });
         for (label, single) in [("jit_1thread", true), ("jit_2threads", false)] {
             if !single && n < 65536 {

@@ -118,6 +118,8 @@ fn build(
         };
         tr.emit_vector(tail, init)?;
     } else {
+        tr.b.switch_to_block(tr.launch_init);
+        tr.b.ins().jump(tr.block_head, &[]);
         if tr.phased {
             tr.prepare_phased();
             tr.emit_phased_init(tr.group_head);

@@ -216,6 +216,10 @@ pub(crate) struct Tr<'a, 'p> {
     pub s_depth: Variable,
     pub call_stack: Option<StackSlot>,
 
+    /// Entered once per launch before the first block; jumps to `block_head`. The vector
+    /// strategy computes its launch-wide limits here.
+    pub launch_init: Block,
+    pub block_head: Block,
     pub block_next: Block,
     pub group_head: Block,
     /// Entered once per block after shared memory is zeroed (the vector strategy computes
@@ -322,7 +326,8 @@ impl<'a, 'p> Tr<'a, 'p> {
         let bad_blk = b.create_block();
         let phase_start = b.create_block();
         let resolve = b.create_block();
-        b.ins().jump(block_head, &[]);
+        let launch_init = b.create_block();
+        b.ins().jump(launch_init, &[]);
 
         let n = p.insts().len();
         let mut tr = Tr {
@@ -356,6 +361,8 @@ impl<'a, 'p> Tr<'a, 'p> {
             s_depth,
             call_stack,
             block_next,
+            launch_init,
+            block_head,
             group_head,
             block_init,
             group_next,
@@ -370,12 +377,13 @@ impl<'a, 'p> Tr<'a, 'p> {
             resolve,
             v: None,
         };
-        tr.emit_block_loop(block_head);
+        tr.emit_block_loop();
         tr
     }
 
     /// The loop over blocks and the group loop head.
-    fn emit_block_loop(&mut self, block_head: Block) {
+    fn emit_block_loop(&mut self) {
+        let block_head = self.block_head;
         let b = &mut self.b;
         // block_head: stop at block_hi, else zero shared memory and start the lanes.
         b.switch_to_block(block_head);

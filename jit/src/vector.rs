@@ -352,20 +352,29 @@ impl Tr<'_, '_> {
             guard,
         });
 
-        // Per block: the lane limit of the contiguous accesses ("check the launch range once").
-        self.b.switch_to_block(init);
-        let blk = self.b.use_var(self.blk);
-        let base = self.b.ins().imul(blk, self.bdim);
-        self.b.def_var(bbase, base);
-        let limit = self.contig_limit();
-        let limit = self.guard_limit(limit, base);
-        let limit = self.pin(limit);
-        self.b.def_var(vlimit, limit);
+        // Per launch: how far the contiguous accesses and the entry guard let lanes go ("check
+        // the launch range once"), and the first-lane limits of register-indexed sites.
+        self.b.switch_to_block(self.launch_init);
+        let (gid_reach, lane_reach) = self.contig_reach();
+        let (gid_reach, lane_reach) = (self.pin(gid_reach), self.pin(lane_reach));
         for (site, var) in acnt {
             let firsts = self.affine_firsts(site);
             let firsts = self.pin(firsts);
             self.b.def_var(var, firsts);
         }
+        self.b.ins().jump(self.block_head, &[]);
+
+        // Per block: the lanes below both limits, at most the block.
+        self.b.switch_to_block(init);
+        let blk = self.b.use_var(self.blk);
+        let base = self.b.ins().imul(blk, self.bdim);
+        self.b.def_var(bbase, base);
+        let start = self.b.ins().uextend(types::I64, base);
+        let gid_lanes = self.sat_sub(gid_reach, start);
+        let limit = self.b.ins().umin(lane_reach, gid_lanes);
+        let limit = self.b.ins().ireduce(types::I32, limit);
+        let limit = self.pin(limit);
+        self.b.def_var(vlimit, limit);
         let first_phase = self.b.ins().iconst(types::I8, 0);
         self.b.def_var(vphase, first_phase);
         self.b.ins().jump(self.group_head, &[]);
@@ -1162,47 +1171,48 @@ impl Tr<'_, '_> {
         .then_some((u, a.ty, plus))
     }
 
-    /// `limit` (`I32`) lowered so that every lane of the block starting at `%gid` `base`
-    /// (`I32`) below it passes the entry guard.
-    fn guard_limit(&mut self, limit: Value, base: Value) -> Value {
+    /// Launch-wide lane limits (`I64`s): every `%gid` below the first passes the bounds
+    /// checks of the `%gid`-indexed contiguous accesses and the entry guard; every `%lane`
+    /// below the second (at most `bdim`) those of the `%lane`-indexed ones. A block's vector
+    /// groups cover the lanes below both.
+    fn contig_reach(&mut self) -> (Value, Value) {
+        let mut gid: Option<Value> = None;
+        let mut lane = self.b.ins().uextend(types::I64, self.bdim);
+        for c in self.contig_sites() {
+            let cnt = self.site_count(c.site);
+            match c.index {
+                Index::Gid => gid = Some(self.umin_opt(gid, cnt)),
+                Index::Lane => lane = self.b.ins().umin(lane, cnt),
+                Index::Reg(_) => {}
+            }
+        }
         // The register images of unsigned values are zero-extended: usable as `I64`.
-        let (u, plus) = match self.v.as_ref().and_then(|v| v.guard) {
-            Some((Src::Param(i), _, plus)) => (self.param_scalar(i), plus),
-            Some((Src::Imm(bits), _, plus)) => (self.b.ins().iconst(types::I64, bits as i64), plus),
-            _ => return limit,
+        let guard = match self.v.as_ref().and_then(|v| v.guard) {
+            Some((Src::Param(i), _, plus)) => Some((self.param_scalar(i), plus)),
+            Some((Src::Imm(bits), _, plus)) => {
+                Some((self.b.ins().iconst(types::I64, bits as i64), plus))
+            }
+            _ => None,
         };
-        // `u + 1` may wrap to 0 for u64: a limit of 0 only sends lanes to scalar code.
-        let bound = if plus {
-            self.b.ins().iadd_imm_s(u, 1)
-        } else {
-            u
-        };
-        let start = self.b.ins().uextend(types::I64, base);
-        let count = self.sat_sub(bound, start);
-        let limit = self.b.ins().uextend(types::I64, limit);
-        let limit = self.b.ins().umin(limit, count);
-        self.b.ins().ireduce(types::I32, limit)
+        if let Some((u, plus)) = guard {
+            // `u + 1` may wrap to 0 for u64: a limit of 0 only sends lanes to scalar code.
+            let bound = if plus {
+                self.b.ins().iadd_imm_s(u, 1)
+            } else {
+                u
+            };
+            gid = Some(self.umin_opt(gid, bound));
+        }
+        let gid = gid.unwrap_or_else(|| self.b.ins().iconst(types::I64, -1));
+        (gid, lane)
     }
 
-    /// The number of leading lanes of the current block for which every contiguous site is
-    /// in bounds (`I32`, at most `bdim`).
-    fn contig_limit(&mut self) -> Value {
-        let sites = self.contig_sites();
-        let bdim64 = self.b.ins().uextend(types::I64, self.bdim);
-        let mut limit = bdim64;
-        let blk = self.b.use_var(self.blk);
-        let blk64 = self.b.ins().uextend(types::I64, blk);
-        let start = self.b.ins().imul(blk64, bdim64);
-        for c in sites {
-            let cnt = self.site_count(c.site);
-            let lanes = match c.index {
-                Index::Gid => self.sat_sub(cnt, start),
-                Index::Lane => cnt,
-                Index::Reg(_) => continue,
-            };
-            limit = self.b.ins().umin(limit, lanes);
+    /// `min(a, b)` (unsigned), or `b` without `a`.
+    fn umin_opt(&mut self, a: Option<Value>, b: Value) -> Value {
+        match a {
+            Some(a) => self.b.ins().umin(a, b),
+            None => b,
         }
-        self.b.ins().ireduce(types::I32, limit)
     }
 
     /// `a - b`, or 0 where `b > a` (unsigned `I64`s).
