@@ -116,6 +116,16 @@ fn launch_overhead(c: &mut Criterion) {
         for p in &programs {
             vm.launch(p, LaunchConfig::new(1, 1), &args).unwrap();
         }
+        if count > 2 {
+            // The lookup alone (hash, shard lock, probe, key compare) for the same 64 keys.
+            let mut i = 0;
+            g.bench_function(format!("jit_cache_lookup_{count}"), |b| {
+                b.iter(|| {
+                    i = (i + 1) % count;
+                    vm.is_compiled(&programs[i])
+                })
+            });
+        }
         let mut i = 0;
         g.bench_function(format!("jit_cycle_{count}"), |b| {
             b.iter(|| {

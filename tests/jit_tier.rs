@@ -35,6 +35,7 @@ fn auto_switches_to_compiled_code_once_hot() {
     assert!(!first.jit, "the first launch is interpreted");
     vm.wait_for_jit();
     assert_eq!(vm.compiled_programs(), 1);
+    assert!(vm.is_compiled(&p));
     let later = run(&vm, &p, LaunchConfig::new(1, 128), &args![&x, 100u32]);
     assert!(later.jit, "once compiled, launches run compiled code");
     assert_eq!(vm.read(&x).unwrap(), vec![4.0f32; 100]);
@@ -54,6 +55,7 @@ fn auto_stays_interpreted_below_the_threshold() {
     }
     vm.wait_for_jit();
     assert_eq!(vm.compiled_programs(), 0);
+    assert!(!vm.is_compiled(&p));
 }
 
 #[test]

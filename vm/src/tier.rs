@@ -133,6 +133,14 @@ impl JitCache {
         }
     }
 
+    /// Whether compiled code for `key` is cached; never compiles. One map lookup.
+    #[inline]
+    pub(crate) fn is_compiled(&self, key: &ProgramKey) -> bool {
+        self.slots
+            .get(key)
+            .is_some_and(|slot| matches!(slot.kernel.get(), Some(Ok(_))))
+    }
+
     /// The kernel to run `program` with under `tier`, compiling it if the policy says so.
     pub(crate) fn kernel_for(
         &self,

@@ -1101,6 +1101,24 @@ impl Vm {
         }
     }
 
+    /// Whether the JIT cache holds compiled code for `program` (under [`Tier::Auto`]: whether
+    /// it has been promoted, or its background compilation has finished). One cache lookup,
+    /// no lock, never compiles.
+    ///
+    /// ```
+    /// use holovm::{Tier, Vm, VmConfig};
+    /// let vm = Vm::with_config(VmConfig::default().tier(Tier::Jit));
+    /// let program = holovm::asm::assemble(".kernel k\n.param x: ptr f32\n    exit\n")?;
+    /// assert!(!vm.is_compiled(&program));
+    /// let x = vm.alloc::<f32>(1)?;
+    /// vm.launch(&program, holovm::LaunchConfig::new(1, 1), &holovm::args![&x])?;
+    /// assert!(vm.is_compiled(&program));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_compiled(&self, program: &Program) -> bool {
+        self.jit.is_compiled(&program.key())
+    }
+
     /// Compiled kernels in the JIT cache.
     pub fn compiled_programs(&self) -> usize {
         self.jit.compiled()
