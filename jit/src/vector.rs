@@ -59,7 +59,7 @@ pub(crate) struct VState {
     /// on demand and branches test the first and last lane.
     pub apreds: Vec<Option<(Affine, Variable, Variable)>>,
     /// Per contiguous site indexed by a lane-affine register: how many first indices leave
-    /// the whole group in bounds (`I64`, computed once per block).
+    /// the whole group in bounds (`I64`, computed once per launch).
     pub acnt: Vec<(Site, Variable)>,
     /// Fuel left, the same for every lane of the group.
     pub vfuel: Variable,
@@ -81,7 +81,22 @@ pub(crate) struct VState {
     /// `%block * %bdim` of the current block (`I32`).
     pub bbase: Variable,
     /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
-    pub guard: Option<(Src, Ty, bool)>,
+    pub guard: Option<EntryGuard>,
+}
+
+/// An entry guard on `%gid` (see [`Tr::entry_guard`]): lanes pass it while `%gid < bound`,
+/// where `bound` is `u`, or `u + 1` when `plus_one`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EntryGuard {
+    pub u: GuardOperand,
+    pub plus_one: bool,
+}
+
+/// The unsigned value an entry guard compares `%gid` with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum GuardOperand {
+    Param(u8),
+    Imm(u64),
 }
 
 /// An affine predicate: `x CMP u` with `x` lane-affine and `u` uniform (`u CMP x` is stored
@@ -263,6 +278,29 @@ impl Tr<'_, '_> {
         if g == 0 || !g.is_multiple_of(4) {
             return Err(TrError(format!("bad group size {g}")));
         }
+        let state = self.declare_vector_state();
+        let apreds_init = state.apreds.clone();
+        self.v = Some(state);
+        let vlimit = self.emit_limits(init)?;
+        let entry = self.b.create_block();
+        let resume = self.emit_group_head(vlimit, entry, tail)?;
+        self.emit_vector_entry(entry, &apreds_init)?;
+
+        let resume_pcs = self.vector_resume_pcs();
+        self.emit_vector_program(&resume_pcs)?;
+        self.emit_stubs()?;
+        self.emit_bail()?;
+        if let Some(resume) = resume {
+            self.emit_vector_resume(resume, &resume_pcs)?;
+        }
+        Ok(())
+    }
+
+    /// The variables of the vector copy: per register and predicate in the form the
+    /// analysis allows (uniform scalar, lane-affine scalar, or vector parts), and the
+    /// group's fuel, phase, hoisted parameters and limits.
+    fn declare_vector_state(&mut self) -> VState {
+        let g = self.g;
         let n = self.p.insts().len();
         let mut uregs = Vec::new();
         let mut vregs = Vec::new();
@@ -311,8 +349,6 @@ impl Tr<'_, '_> {
                 vpreds.push((0..parts).map(|_| self.b.declare_var(vt)).collect());
             }
         }
-        let vfuel = self.b.declare_var(types::I64);
-        let vphase = self.b.declare_var(types::I8);
         let mut params = Vec::new();
         let mut bases = Vec::new();
         let in_loops = loop_params(self.p.insts(), self.nparams);
@@ -321,10 +357,6 @@ impl Tr<'_, '_> {
             params.push((used && !buffer).then(|| self.b.declare_var(types::I64)));
             bases.push((used && buffer).then(|| self.b.declare_var(types::I64)));
         }
-        let vlimit = self.b.declare_var(types::I32);
-        let bbase = self.b.declare_var(types::I32);
-        let apreds_init = apreds.clone();
-        let guard = self.entry_guard();
         let bail = self.b.create_block();
         self.b.set_cold_block(bail);
         let mut acnt: Vec<(Site, Variable)> = Vec::new();
@@ -333,27 +365,35 @@ impl Tr<'_, '_> {
                 acnt.push((c.site, self.b.declare_var(types::I64)));
             }
         }
-        self.v = Some(VState {
+        VState {
             uregs,
             vregs,
             aregs,
             upreds,
             vpreds,
             apreds,
-            acnt: acnt.clone(),
-            vfuel,
+            acnt,
+            vfuel: self.b.declare_var(types::I64),
             params,
             bases,
-            vphase,
+            vphase: self.b.declare_var(types::I8),
             bail,
             stubs: Vec::new(),
             blocks: vec![None; n + 1],
-            bbase,
-            guard,
-        });
+            bbase: self.b.declare_var(types::I32),
+            guard: self.entry_guard(),
+        }
+    }
 
-        // Per launch: how far the contiguous accesses and the entry guard let lanes go ("check
-        // the launch range once"), and the first-lane limits of register-indexed sites.
+    /// The launch's limits in `launch_init` ("check the launch range once"): how far the
+    /// contiguous accesses and the entry guard let lanes go, and the first-lane limits of
+    /// register-indexed sites; then, per block in `init`, the lanes of the block below
+    /// both. Returns the variable holding a block's limit (`I32`).
+    fn emit_limits(&mut self, init: Block) -> TrResult<Variable> {
+        let (acnt, bbase, vphase) = {
+            let v = self.vs()?;
+            (v.acnt.clone(), v.bbase, v.vphase)
+        };
         self.b.switch_to_block(self.launch_init);
         let (gid_reach, lane_reach) = self.contig_reach();
         let (gid_reach, lane_reach) = (self.pin(gid_reach), self.pin(lane_reach));
@@ -364,8 +404,8 @@ impl Tr<'_, '_> {
         }
         self.b.ins().jump(self.block_head, &[]);
 
-        // Per block: the lanes below both limits, at most the block.
         self.b.switch_to_block(init);
+        let vlimit = self.b.declare_var(types::I32);
         let blk = self.b.use_var(self.blk);
         let base = self.b.ins().imul(blk, self.bdim);
         self.b.def_var(bbase, base);
@@ -378,90 +418,98 @@ impl Tr<'_, '_> {
         let first_phase = self.b.ins().iconst(types::I8, 0);
         self.b.def_var(vphase, first_phase);
         self.b.ins().jump(self.group_head, &[]);
+        Ok(vlimit)
+    }
 
-        // Group head: a full group in bounds runs vector code, the rest goes to the scalar
-        // tail.
+    /// The group head: a full group below the block's limit `vlimit` enters vector code at
+    /// `entry`, the rest goes to the scalar `tail`. Phased strategy: in later phases, full
+    /// groups resume from the per-lane file at the returned block instead.
+    fn emit_group_head(
+        &mut self,
+        vlimit: Variable,
+        entry: Block,
+        tail: Block,
+    ) -> TrResult<Option<Block>> {
         self.b.switch_to_block(self.group_head);
         let l0 = self.b.use_var(self.lane0);
-        let end = self.b.ins().iadd_imm_s(l0, g as i64);
+        let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
         let lim = self.b.use_var(vlimit);
         let full = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, lim);
-        let entry = self.b.create_block();
-        let resume = self.phased.then(|| self.b.create_block());
-        if let Some(resume) = resume {
-            // Later phases resume groups from the per-lane file, then run the scalar loop
-            // (not the tail, which would reset the trap limit `s_end`).
-            let (full_b, short_b) = (self.b.create_block(), self.b.create_block());
-            self.b.ins().brif(full, full_b, &[], short_b, &[]);
-            self.b.switch_to_block(short_b);
-            let later = self.b.use_var(vphase);
-            self.b.ins().brif(later, self.phase_start, &[], tail, &[]);
-            self.b.switch_to_block(full_b);
-            let later = self.b.use_var(vphase);
-            self.b.ins().brif(later, resume, &[], entry, &[]);
-        } else {
+        if !self.phased {
             self.b.ins().brif(full, entry, &[], tail, &[]);
+            return Ok(None);
         }
+        let vphase = self.vs()?.vphase;
+        let resume = self.b.create_block();
+        // Later phases resume groups from the per-lane file, then run the scalar loop (not
+        // the tail, which would reset the trap limit `s_end`).
+        let (full_b, short_b) = (self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(full, full_b, &[], short_b, &[]);
+        self.b.switch_to_block(short_b);
+        let later = self.b.use_var(vphase);
+        self.b.ins().brif(later, self.phase_start, &[], tail, &[]);
+        self.b.switch_to_block(full_b);
+        let later = self.b.use_var(vphase);
+        self.b.ins().brif(later, resume, &[], entry, &[]);
+        Ok(Some(resume))
+    }
 
-        // Vector entry: zero registers, full fuel.
+    /// Vector entry: zero registers and predicates, full fuel, parameters read in loops
+    /// loaded; then pc 0.
+    fn emit_vector_entry(
+        &mut self,
+        entry: Block,
+        apreds_init: &[Option<(Affine, Variable, Variable)>],
+    ) -> TrResult<()> {
         self.b.switch_to_block(entry);
-        {
-            let v = self.vs()?;
-            let regs: Vec<(Option<Variable>, Vec<Variable>, Class)> = v
-                .uregs
-                .iter()
-                .zip(&v.aregs)
-                .zip(&v.vregs)
-                .zip(&self.an.reg_class)
-                .map(|(((u, a), vv), c)| (u.or(*a), vv.clone(), *c))
-                .collect();
-            let preds: Vec<(Option<Variable>, Vec<Variable>, u32)> = v
-                .upreds
-                .iter()
-                .zip(&v.vpreds)
-                .zip(&self.an.pred_bits)
-                .map(|((u, vv), b)| (*u, vv.clone(), *b))
-                .collect();
-            for (u, parts, c) in regs {
-                let lane = c.lane_type();
-                if let Some(u) = u {
-                    let z = konst(&mut self.b, lane, 0);
-                    self.b.def_var(u, z);
-                }
-                for p in parts {
-                    let z = konst(&mut self.b, vec_of(lane), 0);
-                    self.b.def_var(p, z);
-                }
+        let v = self.vs()?;
+        let regs: Vec<(Option<Variable>, Vec<Variable>, Class)> = v
+            .uregs
+            .iter()
+            .zip(&v.aregs)
+            .zip(&v.vregs)
+            .zip(&self.an.reg_class)
+            .map(|(((u, a), vv), c)| (u.or(*a), vv.clone(), *c))
+            .collect();
+        let preds: Vec<(Option<Variable>, Vec<Variable>, u32)> = v
+            .upreds
+            .iter()
+            .zip(&v.vpreds)
+            .zip(&self.an.pred_bits)
+            .map(|((u, vv), b)| (*u, vv.clone(), *b))
+            .collect();
+        let vfuel = v.vfuel;
+        for (u, parts, c) in regs {
+            let lane = c.lane_type();
+            if let Some(u) = u {
+                let z = konst(&mut self.b, lane, 0);
+                self.b.def_var(u, z);
             }
-            for (u, parts, bits) in preds {
-                if let Some(u) = u {
-                    let z = self.b.ins().iconst(types::I8, 0);
-                    self.b.def_var(u, z);
-                }
-                let vt = if bits == 64 {
-                    types::I64X2
-                } else {
-                    types::I32X4
-                };
-                for p in parts {
-                    let z = konst(&mut self.b, vt, 0);
-                    self.b.def_var(p, z);
-                }
+            for p in parts {
+                let z = konst(&mut self.b, vec_of(lane), 0);
+                self.b.def_var(p, z);
             }
         }
-        self.def_affine_false(&apreds_init);
+        for (u, parts, bits) in preds {
+            if let Some(u) = u {
+                let z = self.b.ins().iconst(types::I8, 0);
+                self.b.def_var(u, z);
+            }
+            let vt = if bits == 64 {
+                types::I64X2
+            } else {
+                types::I32X4
+            };
+            for p in parts {
+                let z = konst(&mut self.b, vt, 0);
+                self.b.def_var(p, z);
+            }
+        }
+        self.def_affine_false(apreds_init);
         self.def_param_vars()?;
         self.b.def_var(vfuel, self.fuel);
         let b0 = self.v_block(0)?;
         self.b.ins().jump(b0, &[]);
-
-        let resume_pcs = self.vector_resume_pcs();
-        self.emit_vector_program(&resume_pcs)?;
-        self.emit_stubs()?;
-        self.emit_bail()?;
-        if let Some(resume) = resume {
-            self.emit_vector_resume(resume, &resume_pcs)?;
-        }
         Ok(())
     }
 
@@ -1140,10 +1188,10 @@ impl Tr<'_, '_> {
     /// The entry guard `setp P, %gid, u` + `@P bra` at pcs 0 and 1 that sends lanes with
     /// `%gid >= bound` away (`u` a parameter or immediate, unsigned; `bound` is `u`, or
     /// `u + 1` for `>`/`<=`), when `P` is not read after the branch and nothing jumps to the
-    /// branch: `(u, type, whether bound = u + 1)`. Groups whose lanes all pass it skip both
-    /// instructions (their lanes would all fall through and the predicate is dead); the
-    /// group limit keeps the others out of vector code.
-    fn entry_guard(&self) -> Option<(Src, Ty, bool)> {
+    /// branch. Groups whose lanes all pass it skip both instructions (their lanes would all
+    /// fall through and the predicate is dead); the group limit keeps the others out of
+    /// vector code.
+    fn entry_guard(&self) -> Option<EntryGuard> {
         let insts = self.p.insts();
         let (setp, Inst::Bra { guard: Some(g), .. }) = (insts.first()?, insts.get(1)?) else {
             return None;
@@ -1162,13 +1210,17 @@ impl Tr<'_, '_> {
             .live_preds
             .get(2)
             .is_some_and(|l| l & (1 << (dst.0 % 16)) == 0);
+        let u = match u {
+            Src::Param(i) => GuardOperand::Param(i),
+            Src::Imm(bits) => GuardOperand::Imm(bits),
+            _ => return None,
+        };
         (dst == g.pred
             && dead
             && !self.an.leader[1]
             && x == Src::Special(Special::GlobalId)
-            && matches!(a.ty, Ty::U32 | Ty::U64)
-            && matches!(u, Src::Param(_) | Src::Imm(_)))
-        .then_some((u, a.ty, plus))
+            && matches!(a.ty, Ty::U32 | Ty::U64))
+        .then_some(EntryGuard { u, plus_one: plus })
     }
 
     /// Launch-wide lane limits (`I64`s): every `%gid` below the first passes the bounds
@@ -1186,17 +1238,14 @@ impl Tr<'_, '_> {
                 Index::Reg(_) => {}
             }
         }
-        // The register images of unsigned values are zero-extended: usable as `I64`.
-        let guard = match self.v.as_ref().and_then(|v| v.guard) {
-            Some((Src::Param(i), _, plus)) => Some((self.param_scalar(i), plus)),
-            Some((Src::Imm(bits), _, plus)) => {
-                Some((self.b.ins().iconst(types::I64, bits as i64), plus))
-            }
-            _ => None,
-        };
-        if let Some((u, plus)) = guard {
+        if let Some(guard) = self.v.as_ref().and_then(|v| v.guard) {
+            // The register images of unsigned values are zero-extended: usable as `I64`.
+            let u = match guard.u {
+                GuardOperand::Param(i) => self.param_scalar(i),
+                GuardOperand::Imm(bits) => self.b.ins().iconst(types::I64, bits as i64),
+            };
             // `u + 1` may wrap to 0 for u64: a limit of 0 only sends lanes to scalar code.
-            let bound = if plus {
+            let bound = if guard.plus_one {
                 self.b.ins().iadd_imm_s(u, 1)
             } else {
                 u
