@@ -15,6 +15,7 @@ use holovm_isa::Program;
 use crate::analysis::{analyse, Analysis, Class};
 use crate::dump::{JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
+use crate::listing;
 use crate::translate::{kernel_signature, ScratchLayout, Tr, TrError};
 
 /// Options for [`compile`].
@@ -68,15 +69,19 @@ pub enum JitError {
 
 /// The host target ISA with every feature the CPU has (SSE4.1, AVX, AVX2, FMA, BMI, ...),
 /// built once.
-fn host_isa() -> Result<OwnedTargetIsa, JitError> {
+fn host_isa(dump: bool) -> Result<OwnedTargetIsa, JitError> {
     static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
-    ISA.get_or_init(|| {
+    // For dumps, also the offsets of the machine code's blocks (the listing shows them);
+    // the code itself is the same.
+    static DUMP_ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+    let make = || {
         let mut flags = settings::builder();
         for (k, v) in [
             ("opt_level", "speed"),
             ("is_pic", "false"),
             ("use_colocated_libcalls", "false"),
             ("enable_verifier", "false"),
+            ("machine_code_cfg_info", if dump { "true" } else { "false" }),
         ] {
             flags
                 .set(k, v)
@@ -86,9 +91,11 @@ fn host_isa() -> Result<OwnedTargetIsa, JitError> {
         builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| e.to_string())
-    })
-    .clone()
-    .map_err(JitError::Host)
+    };
+    if dump { &DUMP_ISA } else { &ISA }
+        .get_or_init(make)
+        .clone()
+        .map_err(JitError::Host)
 }
 
 /// Translates `program` with vector group `g` (0: scalar strategy); also says whether the
@@ -250,7 +257,7 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
             reason: reason.clone(),
         });
     }
-    let isa = host_isa()?;
+    let isa = host_isa(opts.dump)?;
 
     let mut scalar_reason = if !opts.vector {
         Some("vector strategy disabled by options".to_string())
@@ -313,23 +320,10 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
     let (code_size, disasm) = match ctx.compiled_code() {
         Some(cc) => {
             let size = cc.code_info().total_size;
-            let disasm = if opts.dump {
-                Some(match isa.to_capstone() {
-                    // Skip-data mode: jump tables in the code print as data instead of
-                    // ending the listing.
-                    Ok(mut cs) => match cs
-                        .set_skipdata(true)
-                        .map_err(|e| e.into())
-                        .and_then(|()| cc.disassemble(Some(&ctx.func.params), &cs))
-                    {
-                        Ok(s) => s,
-                        Err(e) => format!("(disassembly failed: {e})"),
-                    },
-                    Err(e) => format!("(capstone unavailable: {e})"),
-                })
-            } else {
-                None
-            };
+            let disasm = opts.dump.then(|| {
+                listing::listing(cc, isa.as_ref(), program)
+                    .unwrap_or_else(|e| format!("(disassembly failed: {e})"))
+            });
             (size, disasm)
         }
         None => (0, None),

@@ -56,7 +56,10 @@ pub struct JitDump {
     pub clif_before: Option<String>,
     /// CLIF after Cranelift's optimisations (egraph pass).
     pub clif_after: Option<String>,
-    /// Machine code disassembly (capstone), or why it is missing.
+    /// Machine code disassembly (capstone) by block, each instruction with its offset, and
+    /// a comment line wherever the code starts to implement another ISA instruction
+    /// (`; pc 2 (vector): ldg.f32 r1, [a + %gid*4]`, `(per-lane)` for the per-lane copy) or
+    /// the kernel's own control; or why it is missing.
     pub disasm: Option<String>,
     /// Machine code bytes.
     pub code_size: u32,
@@ -67,6 +70,10 @@ pub struct JitDump {
     /// Code address (for profilers); the code lives as long as the kernel.
     pub code_addr: usize,
 }
+
+/// What the `@N` marks in the CLIF texts mean.
+pub const CLIF_LOCATIONS: &str = "@N: from the ISA instruction at pc N (hex) in the vector \
+     code, @8000000N in the per-lane code, none: the kernel's control";
 
 impl fmt::Display for JitDump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,10 +91,10 @@ impl fmt::Display for JitDump {
             self.compile_time.as_secs_f64() * 1e3
         )?;
         if let Some(s) = &self.clif_before {
-            writeln!(f, "\n;; CLIF before optimisation\n{s}")?;
+            writeln!(f, "\n;; CLIF before optimisation ({CLIF_LOCATIONS})\n{s}")?;
         }
         if let Some(s) = &self.clif_after {
-            writeln!(f, "\n;; CLIF after optimisation\n{s}")?;
+            writeln!(f, "\n;; CLIF after optimisation ({CLIF_LOCATIONS})\n{s}")?;
         }
         if let Some(s) = &self.disasm {
             writeln!(f, "\n;; x86-64 disassembly\n{s}")?;

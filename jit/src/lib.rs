@@ -73,6 +73,7 @@ mod analysis;
 mod compile;
 mod dump;
 mod kernel;
+mod listing;
 mod math;
 mod ops;
 mod phased;
@@ -82,6 +83,6 @@ mod vector;
 
 pub use abi::{LaunchEnv, ParamSlot, TrapKind, TrapRecord, SPACE_POOL, SPACE_SHARED};
 pub use compile::{compile, JitError, JitOptions};
-pub use dump::{JitDump, Strategy};
+pub use dump::{JitDump, Strategy, CLIF_LOCATIONS};
 pub use holovm_isa as isa;
 pub use kernel::{CompiledKernel, LaunchError, Scratch};

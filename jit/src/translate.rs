@@ -33,7 +33,7 @@ use std::collections::BTreeSet;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     types, AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Signature,
-    StackSlot, StackSlotData, StackSlotKind, Type, Value,
+    SourceLoc, StackSlot, StackSlotData, StackSlotKind, Type, Value,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -44,6 +44,7 @@ use holovm_isa::{
 
 use crate::abi::{off, TrapKind, SPACE_POOL, SPACE_SHARED};
 use crate::analysis::Analysis;
+use crate::listing;
 use crate::ops;
 use crate::vector::VState;
 
@@ -1241,6 +1242,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             if !open {
                 continue;
             }
+            self.b.set_srcloc(listing::loc(pc, true));
             open = self.s_inst(pc, &insts[pc as usize])?;
         }
         // Falling off the end.
@@ -1249,7 +1251,9 @@ impl<'a, 'p> Tr<'a, 'p> {
             self.b.ins().jump(end, &[]);
         }
         self.b.switch_to_block(end);
+        self.b.set_srcloc(listing::loc(n, true));
         self.s_trap_now(TrapKind::FellOffEnd, n);
+        self.b.set_srcloc(SourceLoc::default());
         Ok(())
     }
 

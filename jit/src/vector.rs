@@ -33,11 +33,14 @@
 //! checked per lane, then gathered/scattered with lane extracts/inserts.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{
+    types, Block, BlockArg, InstBuilder, MemFlagsData, SourceLoc, Type, Value,
+};
 use cranelift_frontend::Variable;
 use holovm_isa::{Addr, BinOp, Cmp, Inst, ParamKind, SharedAddr, Special, Src, Ty};
 
 use crate::analysis::Class;
+use crate::listing;
 use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
 use crate::translate::{status, MemOff, SpaceRef, Tr, TrError, TrResult};
 
@@ -1739,6 +1742,7 @@ impl Tr<'_, '_> {
             if !open || (skip_guard && pc < 2) {
                 continue;
             }
+            self.b.set_srcloc(listing::loc(pc, false));
             open = self.v_inst(pc, &insts[pc as usize])?;
         }
         let end = self.v_block(n)?;
@@ -1746,7 +1750,9 @@ impl Tr<'_, '_> {
             self.b.ins().jump(end, &[]);
         }
         self.b.switch_to_block(end);
+        self.b.set_srcloc(listing::loc(n, false));
         self.v_bail(n)?;
+        self.b.set_srcloc(SourceLoc::default());
         Ok(())
     }
 

@@ -81,3 +81,40 @@ fn dump_has_everything() {
     assert!(text.contains("strategy: vector"));
     assert!(d.code_size > 0);
 }
+
+#[test]
+fn listing_names_the_isa_instruction_of_each_stretch_of_code() {
+    let p = asm(include_str!("../../examples/kernels/gelu.hasm"));
+    let opts = holovm_jit::JitOptions {
+        dump: true,
+        ..Default::default()
+    };
+    let k = holovm_jit::compile(&p, &opts).unwrap();
+    let listing = k.dump().disasm.clone().unwrap();
+    let has = |pc: usize, copy: &str| {
+        let line = format!(
+            "; pc {pc} ({copy}): {}",
+            holovm_isa::print::inst_text(p.def(), pc)
+        );
+        assert!(listing.contains(&line), "no {line:?} in\n{listing}");
+    };
+    // Instructions with effects (branches, loads, stores) keep their locations through
+    // Cranelift's optimiser: the per-lane copy has them all; the vector copy its load and
+    // store (the entry guard at pcs 0-1 is checked once per block instead).
+    for pc in [0, 1, 2, 11] {
+        has(pc, "per-lane");
+    }
+    for pc in [2, 11] {
+        has(pc, "vector");
+    }
+    // The tanh of pc 7, its polynomial's fused multiply-adds under its comment.
+    has(7, "vector");
+    let tanh = listing
+        .split("; pc 7 (vector)")
+        .nth(1)
+        .and_then(|rest| rest.split("        ;").next())
+        .unwrap_or("");
+    assert!(tanh.contains("vfmadd"), "{listing}");
+    assert!(listing.contains("; control: "));
+    assert!(listing.lines().filter(|l| l.starts_with("block")).count() > 1);
+}

@@ -59,7 +59,11 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     ];
     for (wanted, title, text) in sections {
         if wanted {
-            writeln!(out, "\n;; {title}")?;
+            if title.starts_with("CLIF") {
+                writeln!(out, "\n;; {title} ({})", holovm::jit::CLIF_LOCATIONS)?;
+            } else {
+                writeln!(out, "\n;; {title}")?;
+            }
             writeln!(out, "{}", text.as_deref().unwrap_or("; (not available)"))?;
         }
     }

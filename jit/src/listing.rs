@@ -1,0 +1,161 @@
+//! The machine-code listing of a [`crate::JitDump`]: Cranelift's blocks, each instruction
+//! with its offset, and a comment wherever the code starts to implement another ISA
+//! instruction, so a reader can find what became of `pc 7` in the vector code and in the
+//! per-lane code.
+//!
+//! The translation tags every CLIF instruction with a source location ([`loc`]): the pc of
+//! the ISA instruction it implements, with [`SCALAR`] set in the per-lane copy. Cranelift
+//! keeps the tags through its optimiser and reports the code ranges of each; code without a
+//! tag is the kernel's own control (the loops over blocks, groups and lanes, bail-outs,
+//! barriers, the trap exit).
+
+use std::fmt::Write;
+
+use cranelift_codegen::ir::SourceLoc;
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::CompiledCode;
+use holovm_isa::{print, Program};
+
+/// Marks the per-lane (scalar) copy of an instruction in a source location.
+pub(crate) const SCALAR: u32 = 1 << 31;
+
+/// The source location of the instruction at `pc` in the vector copy (`scalar == false`)
+/// or the per-lane copy of the program.
+pub(crate) fn loc(pc: u32, scalar: bool) -> SourceLoc {
+    SourceLoc::new(if scalar { pc | SCALAR } else { pc })
+}
+
+/// Where a machine instruction comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// An ISA instruction's source location.
+    Inst(SourceLoc),
+    /// Untagged, between the code of two different ISA instructions: Cranelift's optimiser
+    /// rewrote or moved it (it drops the location of some instructions it rebuilds).
+    Between(SourceLoc, SourceLoc),
+    /// Untagged elsewhere: the kernel's own control.
+    Control,
+}
+
+/// The ISA instruction a tagged location stands for: `pc N (vector|per-lane): text`.
+fn inst_name(loc: SourceLoc, program: &Program) -> String {
+    let bits = loc.bits();
+    let (pc, copy) = if bits & SCALAR != 0 {
+        (bits & !SCALAR, "per-lane")
+    } else {
+        (bits, "vector")
+    };
+    let text = if pc as usize == program.insts().len() {
+        "<end of program>".to_string()
+    } else {
+        print::inst_text(program.def(), pc as usize)
+    };
+    format!("pc {pc} ({copy}): {text}")
+}
+
+/// The comment line that introduces code of `origin`.
+fn describe(origin: Origin, program: &Program) -> String {
+    let pc = |loc: SourceLoc| loc.bits() & !SCALAR;
+    match origin {
+        Origin::Inst(loc) => format!("; {}", inst_name(loc, program)),
+        Origin::Between(a, b) => format!(
+            "; between pc {} and pc {} (rewritten by the optimiser, location lost)",
+            pc(a),
+            pc(b)
+        ),
+        Origin::Control => {
+            "; control: loops over blocks, groups and lanes, bail-outs, trap exit".into()
+        }
+    }
+}
+
+/// Classifies the untagged instructions of a block: between two stretches of the same ISA
+/// instruction they belong to it (constants and moves placed there); between two different
+/// ones they are [`Origin::Between`]; the others are control.
+fn attribute(locs: &[SourceLoc]) -> Vec<Origin> {
+    let mut out: Vec<Origin> = locs
+        .iter()
+        .map(|&l| {
+            if l.is_default() {
+                Origin::Control
+            } else {
+                Origin::Inst(l)
+            }
+        })
+        .collect();
+    let mut i = 0;
+    while i < locs.len() {
+        if !locs[i].is_default() {
+            i += 1;
+            continue;
+        }
+        let run = i;
+        while i < locs.len() && locs[i].is_default() {
+            i += 1;
+        }
+        if run == 0 || i == locs.len() {
+            continue;
+        }
+        let (before, after) = (locs[run - 1], locs[i]);
+        let origin = if before == after {
+            Origin::Inst(before)
+        } else {
+            Origin::Between(before, after)
+        };
+        out[run..i].fill(origin);
+    }
+    out
+}
+
+/// The listing of `code`, compiled from `program` for `isa`; an error says why capstone
+/// could not produce it.
+pub(crate) fn listing(
+    code: &CompiledCode,
+    isa: &dyn TargetIsa,
+    program: &Program,
+) -> Result<String, String> {
+    let mut cs = isa.to_capstone().map_err(|e| e.to_string())?;
+    // Skip-data mode: jump tables in the code print as data instead of ending the listing.
+    cs.set_skipdata(true).map_err(|e| e.to_string())?;
+    let bytes = code.buffer.data();
+    let tags = code.buffer.get_srclocs_sorted();
+    let mut starts = Vec::with_capacity(code.bb_starts.len() + 2);
+    if code.bb_starts.first() != Some(&0) {
+        starts.push(0);
+    }
+    starts.extend_from_slice(&code.bb_starts);
+    starts.push(bytes.len() as u32);
+
+    let mut out = String::new();
+    let mut current: Option<Origin> = None;
+    let mut next_loc = 0;
+    for (n, w) in starts.windows(2).enumerate() {
+        let (start, end) = (w[0], w[1]);
+        let _ = writeln!(out, "block{n}: ; offset {start:#x}");
+        let insns = cs
+            .disasm_all(&bytes[start as usize..end as usize], start as u64)
+            .map_err(|e| e.to_string())?;
+        let mut locs = Vec::with_capacity(insns.len());
+        let mut texts = Vec::with_capacity(insns.len());
+        for i in insns.iter() {
+            let at = i.address() as u32;
+            while next_loc < tags.len() && tags[next_loc].end <= at {
+                next_loc += 1;
+            }
+            locs.push(match tags.get(next_loc) {
+                Some(l) if l.start <= at => l.loc,
+                _ => SourceLoc::default(),
+            });
+            let (m, ops) = (i.mnemonic().unwrap_or("?"), i.op_str().unwrap_or(""));
+            texts.push(format!("  {at:5x}  {m} {ops}").trim_end().to_string());
+        }
+        for (origin, text) in attribute(&locs).into_iter().zip(texts) {
+            if current != Some(origin) {
+                let _ = writeln!(out, "        {}", describe(origin, program));
+                current = Some(origin);
+            }
+            let _ = writeln!(out, "{text}");
+        }
+    }
+    Ok(out)
+}
