@@ -117,3 +117,40 @@ fn evicting_thousands_of_kernels_keeps_memory_bounded() {
     vm.clear_jit_cache();
     assert_eq!(vm.compiled_programs(), 0);
 }
+
+#[test]
+fn perf_map_names_each_instruction_of_the_kernels_the_vm_runs() {
+    let vm = Vm::with_config(VmConfig::default().tier(Tier::Jit).perf_map(true));
+    let p = asm(&SCALE.replace(".kernel scale", ".kernel scale_for_perf"));
+    let x = vm.alloc_from(&[1.0f32; 100]).unwrap();
+    run(&vm, &p, LaunchConfig::new(1, 128), &args![&x, 100u32]);
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let map = std::fs::read_to_string(&path).unwrap();
+    let entries: Vec<(u64, u64, &str)> = map
+        .lines()
+        .filter(|l| l.contains("holovm::scale_for_perf"))
+        .map(|l| {
+            let mut it = l.splitn(3, ' ');
+            let start = u64::from_str_radix(it.next().unwrap(), 16).unwrap();
+            let size = u64::from_str_radix(it.next().unwrap(), 16).unwrap();
+            (start, size, it.next().unwrap())
+        })
+        .collect();
+    let names: Vec<&str> = entries.iter().map(|e| e.2).collect();
+    // The load and store in both copies, the entry guard's branch in the per-lane copy.
+    for name in [
+        "holovm::scale_for_perf pc 2 vector",
+        "holovm::scale_for_perf pc 4 vector",
+        "holovm::scale_for_perf pc 1 per-lane",
+        "holovm::scale_for_perf pc 4 per-lane",
+        "holovm::scale_for_perf",
+    ] {
+        assert!(names.contains(&name), "no {name:?} in {names:?}");
+    }
+    // One kernel's entries tile its code: each starts where the previous ends.
+    for w in entries.windows(2) {
+        assert_eq!(w[0].0 + w[0].1, w[1].0, "{:?}", entries);
+    }
+    // Only this test writes this process's map.
+    let _ = std::fs::remove_file(&path);
+}

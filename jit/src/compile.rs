@@ -15,8 +15,8 @@ use holovm_isa::Program;
 use crate::analysis::{analyse, Analysis, Class};
 use crate::dump::{JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
-use crate::listing;
 use crate::translate::{kernel_signature, ScratchLayout, Tr, TrError};
+use crate::{listing, perf_map};
 
 /// Options for [`compile`].
 #[derive(Clone, Debug)]
@@ -31,7 +31,8 @@ pub struct JitOptions {
     pub dump: bool,
     /// Run Cranelift's IR verifier on the generated CLIF (default: on in debug builds).
     pub verify: bool,
-    /// Append the kernel's code range to `/tmp/perf-<pid>.map` for `perf` (default false).
+    /// Append the kernel's code to `/tmp/perf-<pid>.map` for `perf report`, one symbol per
+    /// stretch that implements one ISA instruction (default false).
     pub perf_map: bool,
 }
 
@@ -338,8 +339,8 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
     // (System V on x86-64 Linux) calling convention, which is `extern "C"` here; the code
     // stays mapped as long as `module`, which the kernel owns.
     let func: KernelFn = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
-    if opts.perf_map {
-        write_perf_map(ptr as usize, code_size, program.name());
+    if let (true, Some(cc)) = (opts.perf_map, ctx.compiled_code()) {
+        perf_map::append(ptr as usize, cc, program.name());
     }
     let dump = JitDump {
         name: program.name().to_string(),
@@ -360,17 +361,4 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
         name: program.name().to_string(),
         dump,
     })
-}
-
-/// Appends `addr size name` to `/tmp/perf-<pid>.map` (best effort).
-fn write_perf_map(addr: usize, size: u32, name: &str) {
-    use std::io::Write;
-    let path = format!("/tmp/perf-{}.map", std::process::id());
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = writeln!(f, "{addr:x} {size:x} holovm::{name}");
-    }
 }

@@ -76,6 +76,7 @@ mod kernel;
 mod listing;
 mod math;
 mod ops;
+mod perf_map;
 mod phased;
 mod resume;
 mod translate;

@@ -37,13 +37,23 @@ enum Origin {
     Control,
 }
 
-/// The ISA instruction a tagged location stands for: `pc N (vector|per-lane): text`.
-fn inst_name(loc: SourceLoc, program: &Program) -> String {
+/// The pc and the copy (`vector` or `per-lane`) a location stands for; `None` untagged.
+pub(crate) fn decode(loc: SourceLoc) -> Option<(u32, &'static str)> {
+    if loc.is_default() {
+        return None;
+    }
     let bits = loc.bits();
-    let (pc, copy) = if bits & SCALAR != 0 {
+    Some(if bits & SCALAR != 0 {
         (bits & !SCALAR, "per-lane")
     } else {
         (bits, "vector")
+    })
+}
+
+/// The ISA instruction a tagged location stands for: `pc N (vector|per-lane): text`.
+fn inst_name(loc: SourceLoc, program: &Program) -> String {
+    let Some((pc, copy)) = decode(loc) else {
+        return "control".into();
     };
     let text = if pc as usize == program.insts().len() {
         "<end of program>".to_string()

@@ -89,19 +89,21 @@ pub(crate) struct JitCache {
     /// Bumped whenever kernels leave the cache (`clear`, eviction), so a VM's memo of its
     /// recent kernels (see `Vm::launch`) knows to forget them.
     generation: AtomicU64,
+    /// Append compiled kernels to the perf map (`VmConfig::perf_map`).
+    perf_map: bool,
 }
 
-impl Default for JitCache {
-    fn default() -> Self {
+impl JitCache {
+    /// An empty cache; `perf_map`: see `VmConfig::perf_map`.
+    pub(crate) fn new(perf_map: bool) -> Self {
         JitCache {
             slots: KeyMap::default(),
             pending: Arc::default(),
             generation: AtomicU64::new(0),
+            perf_map,
         }
     }
-}
 
-impl JitCache {
     fn slot(&self, program: &Program, capacity: usize) -> Arc<JitSlot> {
         let key = program.key();
         if let Some(s) = self.slots.get(&key) {
@@ -153,7 +155,7 @@ impl JitCache {
             Tier::Interpret => None,
             Tier::Jit => slot
                 .kernel
-                .get_or_init(|| compile(program))
+                .get_or_init(|| compile(program, self.perf_map))
                 .as_ref()
                 .ok()
                 .cloned(),
@@ -182,13 +184,13 @@ impl JitCache {
             return;
         }
         let pending = Arc::clone(&self.pending);
-        let (job_slot, program) = (Arc::clone(slot), program.clone());
+        let (job_slot, program, perf_map) = (Arc::clone(slot), program.clone(), self.perf_map);
         pending.fetch_add(1, Ordering::AcqRel);
         let job_pending = Arc::clone(&pending);
         let spawned = std::thread::Builder::new()
             .name("holovm-jit".into())
             .spawn(move || {
-                job_slot.kernel.get_or_init(|| compile(&program));
+                job_slot.kernel.get_or_init(|| compile(&program, perf_map));
                 job_pending.fetch_sub(1, Ordering::AcqRel);
             });
         if spawned.is_err() {
@@ -228,8 +230,12 @@ impl JitCache {
     }
 }
 
-fn compile(program: &Program) -> Result<Arc<CompiledKernel>, String> {
-    holovm_jit::compile(program, &JitOptions::default())
+fn compile(program: &Program, perf_map: bool) -> Result<Arc<CompiledKernel>, String> {
+    let opts = JitOptions {
+        perf_map,
+        ..JitOptions::default()
+    };
+    holovm_jit::compile(program, &opts)
         .map(Arc::new)
         .map_err(|e| e.to_string())
 }

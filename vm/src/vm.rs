@@ -53,6 +53,10 @@ pub struct VmConfig {
     /// Most compiled kernels kept before the JIT cache is emptied (their code is freed once
     /// no launch uses it). Default 256.
     pub jit_cache_capacity: usize,
+    /// Append every kernel the JIT compiles to `/tmp/perf-<pid>.map`, so `perf report` names
+    /// its code: one symbol per stretch that implements one ISA instruction
+    /// (`holovm::gelu pc 7 vector`), the kernel's name for the rest. Default `false`.
+    pub perf_map: bool,
 }
 
 impl Default for VmConfig {
@@ -67,6 +71,7 @@ impl Default for VmConfig {
             tier: Tier::Auto,
             jit_threshold: Duration::from_millis(2),
             jit_cache_capacity: 256,
+            perf_map: false,
         }
     }
 }
@@ -123,6 +128,12 @@ impl VmConfig {
     /// Sets [`VmConfig::cache_capacity`].
     pub fn cache_capacity(mut self, programs: usize) -> Self {
         self.cache_capacity = programs;
+        self
+    }
+
+    /// Sets [`VmConfig::perf_map`].
+    pub fn perf_map(mut self, yes: bool) -> Self {
+        self.perf_map = yes;
         self
     }
 }
@@ -509,6 +520,7 @@ impl Vm {
     /// A VM with the given configuration.
     pub fn with_config(config: VmConfig) -> Vm {
         let id = NEXT_VM_ID.fetch_add(1, Ordering::Relaxed);
+        let perf_map = config.perf_map;
         Vm {
             id,
             simd: config.simd && ops::simd_available(),
@@ -521,7 +533,7 @@ impl Vm {
                 memo: KernelMemo::default(),
             }),
             cache: KeyMap::default(),
-            jit: JitCache::default(),
+            jit: JitCache::new(perf_map),
             workers: OnceLock::new(),
         }
     }
