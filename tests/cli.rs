@@ -300,3 +300,31 @@ fn bench_prints_a_table_for_both_tiers() {
         .collect();
     assert_eq!(rows.len(), 2, "one row per size: {t}");
 }
+
+#[test]
+fn run_with_perf_map_names_the_kernel_code_per_instruction() {
+    let child = Command::new(env!("CARGO_BIN_EXE_holovm"))
+        .args([
+            "run",
+            "examples/kernels/vector_add.hasm",
+            "-n",
+            "1000",
+            "--tier",
+            "jit",
+            "--perf-map",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the holovm binary runs");
+    let path = format!("/tmp/perf-{}.map", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let map = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        map.lines()
+            .any(|l| l.ends_with(" holovm::vector_add pc 2 vector")),
+        "{map}"
+    );
+}

@@ -21,7 +21,8 @@ pub struct JitDumpArgs {
     /// Print the machine code disassembly.
     #[arg(long)]
     pub asm: bool,
-    /// Append the kernel to /tmp/perf-<pid>.map (for `perf report`).
+    /// Append the kernel to /tmp/perf-<pid>.map, one symbol per ISA instruction (for
+    /// `perf report`).
     #[arg(long)]
     pub perf_map: bool,
 }

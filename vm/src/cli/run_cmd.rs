@@ -51,6 +51,10 @@ pub struct RunArgs {
     /// Execution tier: interp, jit, or auto (interpret until hot, then compile).
     #[arg(long, value_enum, default_value_t = TierArg::Auto)]
     pub tier: TierArg,
+    /// Append compiled kernels to /tmp/perf-<pid>.map, one symbol per ISA instruction
+    /// (for `perf record` + `perf report`).
+    #[arg(long)]
+    pub perf_map: bool,
 }
 
 /// The `--tier` choices.
@@ -175,7 +179,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let vm = Vm::with_config(
         VmConfig::default()
             .single_thread(args.single_thread)
-            .tier(args.tier.into()),
+            .tier(args.tier.into())
+            .perf_map(args.perf_map),
     );
     let (bound, buffers) = bind(&vm, &program, &args, shape.lanes())?;
 
