@@ -28,11 +28,12 @@ pub(crate) fn loc(pc: u32, scalar: bool) -> SourceLoc {
 /// Where a machine instruction comes from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Origin {
-    /// An ISA instruction's source location.
-    Inst(SourceLoc),
-    /// Untagged, between the code of two different ISA instructions: Cranelift's optimiser
-    /// rewrote or moved it (it drops the location of some instructions it rebuilds).
-    Between(SourceLoc, SourceLoc),
+    /// The ISA instruction at `pc`, in copy `copy` (see [`decode`]).
+    Inst { pc: u32, copy: &'static str },
+    /// Untagged, between the code of the instructions at two different pcs: Cranelift's
+    /// optimiser rewrote or moved it (it drops the location of some instructions it
+    /// rebuilds).
+    Between(u32, u32),
     /// Untagged elsewhere: the kernel's own control.
     Control,
 }
@@ -50,49 +51,35 @@ pub(crate) fn decode(loc: SourceLoc) -> Option<(u32, &'static str)> {
     })
 }
 
-/// The ISA instruction a tagged location stands for: `pc N (vector|per-lane): text`.
-fn inst_name(loc: SourceLoc, program: &Program) -> String {
-    let Some((pc, copy)) = decode(loc) else {
-        return "control".into();
-    };
-    let text = if pc as usize == program.insts().len() {
-        "<end of program>".to_string()
-    } else {
-        print::inst_text(program.def(), pc as usize)
-    };
-    format!("pc {pc} ({copy}): {text}")
-}
-
 /// The comment line that introduces code of `origin`.
 fn describe(origin: Origin, program: &Program) -> String {
-    let pc = |loc: SourceLoc| loc.bits() & !SCALAR;
     match origin {
-        Origin::Inst(loc) => format!("; {}", inst_name(loc, program)),
-        Origin::Between(a, b) => format!(
-            "; between pc {} and pc {} (rewritten by the optimiser, location lost)",
-            pc(a),
-            pc(b)
-        ),
+        Origin::Inst { pc, copy } => {
+            let text = if pc as usize == program.insts().len() {
+                "<end of program>".to_string()
+            } else {
+                print::inst_text(program.def(), pc as usize)
+            };
+            format!("; pc {pc} ({copy}): {text}")
+        }
+        Origin::Between(a, b) => {
+            format!("; between pc {a} and pc {b} (rewritten by the optimiser, location lost)")
+        }
         Origin::Control => {
             "; control: loops over blocks, groups and lanes, bail-outs, trap exit".into()
         }
     }
 }
 
-/// Classifies the untagged instructions of a block: between two stretches of the same ISA
-/// instruction they belong to it (constants and moves placed there); between two different
-/// ones they are [`Origin::Between`]; the others are control.
+/// Classifies the instructions of a block by location: an untagged run between two
+/// stretches of the same ISA instruction belongs to it (constants and moves placed there);
+/// between two different ones it is [`Origin::Between`]; other untagged code is control.
 fn attribute(locs: &[SourceLoc]) -> Vec<Origin> {
-    let mut out: Vec<Origin> = locs
-        .iter()
-        .map(|&l| {
-            if l.is_default() {
-                Origin::Control
-            } else {
-                Origin::Inst(l)
-            }
-        })
-        .collect();
+    let origin = |l: SourceLoc| match decode(l) {
+        Some((pc, copy)) => Origin::Inst { pc, copy },
+        None => Origin::Control,
+    };
+    let mut out: Vec<Origin> = locs.iter().map(|&l| origin(l)).collect();
     let mut i = 0;
     while i < locs.len() {
         if !locs[i].is_default() {
@@ -106,13 +93,12 @@ fn attribute(locs: &[SourceLoc]) -> Vec<Origin> {
         if run == 0 || i == locs.len() {
             continue;
         }
-        let (before, after) = (locs[run - 1], locs[i]);
-        let origin = if before == after {
-            Origin::Inst(before)
-        } else {
-            Origin::Between(before, after)
+        let fill = match (out[run - 1], out[i]) {
+            (before, after) if before == after => before,
+            (Origin::Inst { pc: a, .. }, Origin::Inst { pc: b, .. }) => Origin::Between(a, b),
+            _ => continue,
         };
-        out[run..i].fill(origin);
+        out[run..i].fill(fill);
     }
     out
 }

@@ -858,9 +858,8 @@ impl Tr<'_, '_> {
     }
 
     /// `[0, 1, ..]` of `vt` for cold blocks (the bail-out path), built in place: Cranelift
-    /// hoists a vector
-    /// constant out of loops, so one used only by the bail-out path would be kept live (and
-    /// spilled and reloaded) across the whole group loop.
+    /// hoists a vector constant out of loops, so one used only by the bail-out path would be
+    /// kept live (and spilled and reloaded) across the whole group loop.
     fn cold_iota(&mut self, vt: Type) -> Value {
         let lane = vt.lane_type();
         let zero = self.b.ins().iconst(lane, 0);

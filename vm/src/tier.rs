@@ -40,6 +40,14 @@ pub(crate) struct JitSlot {
     compiling: AtomicBool,
 }
 
+impl JitSlot {
+    /// The compiled kernel, if compiling has finished and succeeded.
+    #[inline]
+    fn compiled(&self) -> Option<&Arc<CompiledKernel>> {
+        self.kernel.get().and_then(|r| r.as_ref().ok())
+    }
+}
+
 /// A [`Hasher`] for [`ProgramKey`]s. A key is a SHA-256 digest, already uniformly
 /// distributed, so a multiply-rotate fold of its words (FxHash-style) spreads it as well as
 /// SipHash does at a fraction of the cost. The caches it serves are bounded by their capacity,
@@ -128,11 +136,7 @@ impl JitCache {
     /// The compiled kernel cached for `key`, if there is one; never compiles. One map lookup.
     #[inline]
     pub(crate) fn cached_kernel(&self, key: &ProgramKey) -> Option<Arc<CompiledKernel>> {
-        let slot = self.slots.get(key)?;
-        match slot.kernel.get() {
-            Some(Ok(kernel)) => Some(Arc::clone(kernel)),
-            _ => None,
-        }
+        self.slots.get(key)?.compiled().cloned()
     }
 
     /// Whether compiled code for `key` is cached; never compiles. One map lookup.
@@ -140,7 +144,7 @@ impl JitCache {
     pub(crate) fn is_compiled(&self, key: &ProgramKey) -> bool {
         self.slots
             .get(key)
-            .is_some_and(|slot| matches!(slot.kernel.get(), Some(Ok(_))))
+            .is_some_and(|slot| slot.compiled().is_some())
     }
 
     /// The kernel to run `program` with under `tier`, compiling it if the policy says so.
@@ -159,7 +163,7 @@ impl JitCache {
                 .as_ref()
                 .ok()
                 .cloned(),
-            Tier::Auto => slot.kernel.get().and_then(|r| r.as_ref().ok()).cloned(),
+            Tier::Auto => slot.compiled().cloned(),
         };
         (kernel, slot)
     }
@@ -207,10 +211,7 @@ impl JitCache {
 
     /// Compiled kernels in the cache.
     pub(crate) fn compiled(&self) -> usize {
-        self.slots
-            .iter()
-            .filter(|s| matches!(s.kernel.get(), Some(Ok(_))))
-            .count()
+        self.slots.iter().filter(|s| s.compiled().is_some()).count()
     }
 
     /// Drops every cached kernel (their code is freed once no launch uses it).

@@ -45,26 +45,23 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
         "; compile time: {:.3} ms",
         dump.compile_time.as_secs_f64() * 1e3
     )?;
+    let locations = holovm::jit::CLIF_LOCATIONS;
     let sections = [
         (
             all || args.clif,
-            "CLIF before optimisation",
+            format!("CLIF before optimisation ({locations})"),
             &dump.clif_before,
         ),
         (
             all || args.opt_clif,
-            "CLIF after optimisation",
+            format!("CLIF after optimisation ({locations})"),
             &dump.clif_after,
         ),
-        (all || args.asm, "machine code", &dump.disasm),
+        (all || args.asm, "machine code".to_string(), &dump.disasm),
     ];
     for (wanted, title, text) in sections {
         if wanted {
-            if title.starts_with("CLIF") {
-                writeln!(out, "\n;; {title} ({})", holovm::jit::CLIF_LOCATIONS)?;
-            } else {
-                writeln!(out, "\n;; {title}")?;
-            }
+            writeln!(out, "\n;; {title}")?;
             writeln!(out, "{}", text.as_deref().unwrap_or("; (not available)"))?;
         }
     }
