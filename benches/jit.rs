@@ -67,11 +67,21 @@ fn vector_add(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("native_sse2", n), |bench| {
             bench.iter(|| add_baseline(black_box(&a), black_box(&b), &mut out))
         });
-        for (label, single) in [("jit_1thread", true), ("jit_2threads", false)] {
-            if !single && n < 65536 {
+        // 1 thread; both cores on every launch; and the default policy (both cores once the
+        // kernel's measured time says the launch is long enough).
+        let configs = [
+            ("jit_1thread", VmConfig::default().single_thread(true)),
+            (
+                "jit_2threads",
+                VmConfig::default().parallel_min_time(std::time::Duration::ZERO),
+            ),
+            ("jit_default", VmConfig::default()),
+        ];
+        for (label, config) in configs {
+            if label != "jit_1thread" && n < 65536 {
                 continue;
             }
-            let vm = vm(Tier::Jit, single);
+            let vm = Vm::with_config(config.tier(Tier::Jit));
             let (da, db, dc) = (
                 vm.alloc_from(&a).unwrap(),
                 vm.alloc_from(&b).unwrap(),

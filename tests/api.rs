@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use holovm::isa::*;
-use holovm::{args, AnyBuffer, Arg, Buffer, Element, Error, LaunchStats, Trap, Vm, VmConfig};
+use holovm::{args, AnyBuffer, Arg, Buffer, Element, Error, LaunchStats, Tier, Trap, Vm, VmConfig};
 
 #[test]
 fn public_types_are_send_and_sync() {
@@ -401,11 +401,56 @@ fn stats_and_threading_modes() {
     );
 }
 
+/// Compiled launches above the lane threshold split across threads only once the kernel's
+/// last timed launch says they take at least `parallel_min_time` (the first runs on the
+/// calling thread to be timed), or always with a zero minimum.
+#[test]
+fn compiled_launches_split_when_long_enough() {
+    let p = asm("
+.kernel inc
+.param x: ptr u32
+    ldg.u32 r1, [x + %gid*4]
+    add.u32 r1, r1, 1
+    stg.u32 [x + %gid*4], r1
+    exit
+");
+    let n = 64 * 1024u32;
+    let hour = std::time::Duration::from_secs(3600);
+    let nano = std::time::Duration::from_nanos(1);
+    for (min_time, want) in [
+        (hour, [false, false, false]),
+        (nano, [false, true, true]),
+        (std::time::Duration::ZERO, [true, true, true]),
+    ] {
+        let vm = Vm::with_config(
+            VmConfig::default()
+                .tier(Tier::Jit)
+                .threads(2)
+                .parallel_min_time(min_time),
+        );
+        let x = vm.alloc::<u32>(n as usize).unwrap();
+        let got = want.map(|_| {
+            vm.launch(&p, LaunchConfig::cover(n as u64, 256), &args![&x])
+                .unwrap()
+                .parallel
+        });
+        assert_eq!(got, want, "parallel_min_time {min_time:?}");
+        assert_eq!(vm.read(&x).unwrap(), vec![3; n as usize]);
+        // Below the lane threshold nothing splits, whatever the estimate.
+        let small = vm.alloc::<u32>(1024).unwrap();
+        let s = vm
+            .launch(&p, LaunchConfig::cover(1024, 256), &args![&small])
+            .unwrap();
+        assert!(!s.parallel);
+    }
+}
+
 #[test]
 fn config_defaults() {
     let c = VmConfig::default();
     assert_eq!(c.fuel, 1 << 26);
     assert!(!c.single_thread);
+    assert_eq!(c.parallel_min_time, std::time::Duration::from_micros(100));
     let vm = Vm::with_config(c.clone().fuel(5));
     assert_eq!(vm.config().fuel, 5);
     assert_eq!(Vm::default().config(), &c);

@@ -170,7 +170,10 @@ fn many_threads_share_one_vm() {
 #[test]
 fn parallel_launches_from_threads_and_rayon_workers() {
     let vm = Arc::new(Vm::with_config(
-        VmConfig::default().parallel_threshold(0).threads(2),
+        VmConfig::default()
+            .parallel_threshold(0)
+            .parallel_min_time(std::time::Duration::ZERO)
+            .threads(2),
     ));
     let k = Arc::new(kernels());
     let threads: Vec<_> = (0..4)

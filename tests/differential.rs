@@ -29,7 +29,8 @@ fn run(tier: Tier, p: &Program, cfg: LaunchConfig, seed: u64) -> Outcome {
         VmConfig::default()
             .tier(tier)
             .fuel(300)
-            .parallel_threshold(0),
+            .parallel_threshold(0)
+            .parallel_min_time(std::time::Duration::ZERO),
     );
     let mut s = seed | 1;
     let mut pool = vec![0u8; holovm::isa::POOL_CLASS_BYTES as usize];

@@ -385,7 +385,8 @@ fn out_of_fuel_on_an_infinite_loop() {
                 VmConfig::default()
                     .fuel(fuel)
                     .single_thread(single)
-                    .parallel_threshold(0),
+                    .parallel_threshold(0)
+                    .parallel_min_time(std::time::Duration::ZERO),
             );
             let o = vm.alloc::<u32>(4).unwrap();
             let t = trap_of(&vm, &p, LaunchConfig::new(4, 64), &[Arg::from(&o)]);
@@ -420,7 +421,12 @@ f:
 ");
     for vm in [
         Vm::with_config(VmConfig::default().fuel(10).single_thread(true)),
-        Vm::with_config(VmConfig::default().fuel(10).parallel_threshold(0)),
+        Vm::with_config(
+            VmConfig::default()
+                .fuel(10)
+                .parallel_threshold(0)
+                .parallel_min_time(std::time::Duration::ZERO),
+        ),
     ] {
         // n iterations take n - 1 backward branches, plus one call: n = 10 uses exactly 10.
         let n = vm.alloc_from(&[10u32, 3, 10, 1, 10, 2, 10, 5]).unwrap();

@@ -1,7 +1,9 @@
 //! A compiled kernel: the machine code, the memory that holds it, and how to run it.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use cranelift_jit::JITModule;
 
@@ -72,6 +74,9 @@ pub struct CompiledKernel {
     pub(crate) num_params: usize,
     pub(crate) name: String,
     pub(crate) dump: JitDump,
+    /// The measured cost of one lane of a launch in picoseconds ([`CompiledKernel::estimated_time`]);
+    /// 0 until a launch records one.
+    pub(crate) lane_cost_ps: AtomicU64,
 }
 
 impl std::fmt::Debug for CompiledKernel {
@@ -98,6 +103,24 @@ impl CompiledKernel {
     /// The execution strategy chosen for this kernel.
     pub fn strategy(&self) -> &Strategy {
         &self.dump.strategy
+    }
+
+    /// How long a launch of `lanes` lanes is expected to take on one thread, from the last
+    /// launch recorded with [`CompiledKernel::record_lane_cost`]; `None` if none was. A VM
+    /// uses it to decide whether a launch is worth splitting across threads (the split costs
+    /// microseconds).
+    pub fn estimated_time(&self, lanes: u64) -> Option<Duration> {
+        let ps = self.lane_cost_ps.load(Ordering::Relaxed);
+        (ps != 0).then(|| Duration::from_nanos(ps.saturating_mul(lanes) / 1000))
+    }
+
+    /// Records that a launch of `lanes` lanes took `elapsed` of single-thread time (for a
+    /// parallel launch, its wall time times the threads: an upper bound). The last record
+    /// wins, so the estimate follows a kernel whose cost depends on its arguments.
+    pub fn record_lane_cost(&self, elapsed: Duration, lanes: u64) {
+        let ps = elapsed.as_nanos().saturating_mul(1000) / u128::from(lanes.max(1));
+        let ps = u64::try_from(ps).unwrap_or(u64::MAX).max(1);
+        self.lane_cost_ps.store(ps, Ordering::Relaxed);
     }
 
     /// Bytes of scratch memory one thread needs to run this kernel.

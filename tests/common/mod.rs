@@ -31,6 +31,7 @@ pub fn jit_parallel_vm() -> Vm {
     Vm::with_config(
         VmConfig::default()
             .parallel_threshold(0)
+            .parallel_min_time(std::time::Duration::ZERO)
             .threads(2)
             .tier(Tier::Jit),
     )
@@ -46,6 +47,7 @@ pub fn parallel_vm() -> Vm {
     Vm::with_config(
         VmConfig::default()
             .parallel_threshold(0)
+            .parallel_min_time(std::time::Duration::ZERO)
             .threads(2)
             .tier(Tier::Interpret),
     )

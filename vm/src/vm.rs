@@ -38,6 +38,14 @@ pub struct VmConfig {
     /// Smallest launch, in lanes (`grid * block`), that runs its blocks in parallel; smaller
     /// launches (and single-block launches) stay on the calling thread. Default `32768`.
     pub parallel_threshold: u64,
+    /// Compiled code only: a launch above [`VmConfig::parallel_threshold`] runs in parallel
+    /// when its expected single-thread time is at least this. The expectation comes from
+    /// the kernel's last launch above the threshold (timed; the first one runs on the
+    /// calling thread), because compiled lanes cost from a tenth of a nanosecond to
+    /// microseconds each, and waking the workers and waiting for them costs microseconds:
+    /// a short launch split in two takes longer. `Duration::ZERO` splits every launch above
+    /// the lane threshold. Default 100 µs.
+    pub parallel_min_time: Duration,
     /// Worker threads for parallel launches; 0 means one per available core. Default 0.
     pub threads: usize,
     /// Use the AVX2 + FMA versions of the lane loops when the CPU has them. Results are
@@ -65,6 +73,7 @@ impl Default for VmConfig {
             fuel: 1 << 26,
             single_thread: false,
             parallel_threshold: 1 << 15,
+            parallel_min_time: Duration::from_micros(100),
             threads: 0,
             simd: true,
             cache_capacity: 1024,
@@ -92,6 +101,12 @@ impl VmConfig {
     /// Sets [`VmConfig::parallel_threshold`].
     pub fn parallel_threshold(mut self, lanes: u64) -> Self {
         self.parallel_threshold = lanes;
+        self
+    }
+
+    /// Sets [`VmConfig::parallel_min_time`].
+    pub fn parallel_min_time(mut self, time: Duration) -> Self {
+        self.parallel_min_time = time;
         self
     }
 
@@ -1022,6 +1037,13 @@ impl Vm {
         }
     }
 
+    /// Whether a compiled launch of `lanes` lanes, large enough to run in parallel, is also
+    /// long enough to gain from it ([`VmConfig::parallel_min_time`]).
+    fn worth_splitting(&self, kernel: &holovm_jit::CompiledKernel, lanes: u64) -> bool {
+        let min = self.config.parallel_min_time;
+        min.is_zero() || kernel.estimated_time(lanes).is_some_and(|t| t >= min)
+    }
+
     /// Runs a launch of `program` with its compiled `kernel` under the VM lock (`mem`,
     /// `scratch` and `bind` are the locked state's): binds the arguments into the reused
     /// parameter slots and calls the compiled code.
@@ -1045,7 +1067,8 @@ impl Vm {
                 Bound::Scalar(bits) => holovm_jit::ParamSlot::scalar(bits),
             });
         }
-        let workers = self.launch_workers(config);
+        let candidate = self.launch_workers(config);
+        let workers = candidate.filter(|_| self.worth_splitting(kernel, config.lanes()));
         let env = holovm_jit::LaunchEnv {
             params: slots.as_ptr(),
             num_params: slots.len() as u32,
@@ -1059,7 +1082,12 @@ impl Vm {
         // pool behind the slots and `env.pool` stay allocated and no Rust reference to their
         // bytes exists during the call; `slots` is not touched until the call returns and has
         // one slot per parameter (the count was checked against `args`).
+        let t0 = candidate.is_some().then(Instant::now);
         let result = unsafe { tier::run(kernel, &env, scratch, workers) };
+        if let Some(t0) = t0 {
+            let threads = workers.map_or(1, |w| w.current_num_threads() as u32);
+            kernel.record_lane_cost(t0.elapsed() * threads, config.lanes());
+        }
         let trap = result.map_err(|e| Error::InvalidProgram {
             kernel: program.name().to_string(),
             message: e.to_string(),
