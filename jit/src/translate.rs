@@ -274,6 +274,10 @@ impl<'a, 'p> Tr<'a, 'p> {
         let gdim = b.ins().load(types::I32, fl, env, off::ENV_GRID);
         let bdim = b.ins().load(types::I32, fl, env, off::ENV_BLOCK);
         let fuel = b.ins().load(types::I64, fl, env, off::ENV_FUEL);
+        // Budgets above 2^63 - 1 act as 2^63 - 1 (docs/ISA.md section 7), so vector code can
+        // mark "taken with no fuel" as -1.
+        let max = b.ins().iconst(types::I64, i64::MAX);
+        let fuel = b.ins().umin(fuel, max);
         let mut buf_mask = 0u64;
         let zero64 = b.ins().iconst(types::I64, 0);
         for (i, prm) in p.params().iter().enumerate() {

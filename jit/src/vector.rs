@@ -64,8 +64,11 @@ pub(crate) struct VState {
     /// Per contiguous site indexed by a lane-affine register: how many first indices leave
     /// the whole group in bounds (`I64`, computed once per launch).
     pub acnt: Vec<(Site, Variable)>,
-    /// Fuel left, the same for every lane of the group.
+    /// Fuel left, the same for every lane of the group; -1 right after a backward `bra`
+    /// taken with none left, until the check at its target (see [`late_fuel_checks`]).
     pub vfuel: Variable,
+    /// Per pc: the backward `bra` whose fuel check runs here, at its target.
+    pub late_fuel: Vec<Option<u32>>,
     /// Per scalar parameter read inside a loop: its slot value, loaded once when a group
     /// enters vector code instead of on every iteration.
     pub params: Vec<Option<Variable>>,
@@ -240,6 +243,29 @@ fn loop_params(insts: &[Inst], nparams: usize) -> Vec<bool> {
     used
 }
 
+/// Per pc: `Some(b)` when the only backward branch to it is the `bra` at `b`. Vector code
+/// checks that branch's fuel at its target instead of before the jump: the branch uses fuel
+/// and jumps (fuel -1 means it had none), and the target bails out to `b` when it finds -1.
+/// Nothing runs between the jump and the target, so the lanes resume at `b` in the state
+/// they branched in, and its per-lane code traps `out of fuel` there. Checked before the
+/// jump, the test would end the loop body's block, and Cranelift places the arithmetic
+/// behind it, away from the loads it could fold into (`vaddps (mem), acc`).
+fn late_fuel_checks(insts: &[Inst]) -> Vec<Option<u32>> {
+    let mut back: Vec<(u32, bool)> = vec![(0, false); insts.len() + 1];
+    let mut count = vec![0u32; insts.len() + 1];
+    for (pc, inst) in insts.iter().enumerate() {
+        let Some(t) = inst.target() else { continue };
+        if (t as usize) <= pc && matches!(inst, Inst::Bra { .. } | Inst::Loop { .. }) {
+            count[t as usize] += 1;
+            back[t as usize] = (pc as u32, matches!(inst, Inst::Bra { .. }));
+        }
+    }
+    back.iter()
+        .zip(&count)
+        .map(|(&(b, bra), &c)| (c == 1 && bra).then_some(b))
+        .collect()
+}
+
 /// The instructions vector code can reach from pc 0 and the `roots` (where later phases
 /// resume): it stops at barriers (the group parks), `call`/`ret` (it bails out) and `exit`.
 fn vector_reachable(insts: &[Inst], roots: &[u32]) -> Vec<bool> {
@@ -368,6 +394,12 @@ impl Tr<'_, '_> {
                 acnt.push((c.site, self.b.declare_var(types::I64)));
             }
         }
+        let guard = self.entry_guard();
+        let mut late_fuel = late_fuel_checks(self.p.insts());
+        if guard.is_some() {
+            // The guard's instructions are not emitted, nor would a check before them be.
+            late_fuel.iter_mut().take(2).for_each(|c| *c = None);
+        }
         VState {
             uregs,
             vregs,
@@ -377,6 +409,7 @@ impl Tr<'_, '_> {
             apreds,
             acnt,
             vfuel: self.b.declare_var(types::I64),
+            late_fuel,
             params,
             bases,
             vphase: self.b.declare_var(types::I8),
@@ -384,7 +417,7 @@ impl Tr<'_, '_> {
             stubs: Vec::new(),
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
-            guard: self.entry_guard(),
+            guard,
         }
     }
 
@@ -757,8 +790,11 @@ impl Tr<'_, '_> {
                 }
             }
         }
+        // -1: a backward `bra` taken without fuel, about to trap at the bail pc.
+        let f = self.b.use_var(vfuel);
+        let zero64 = self.b.ins().iconst(types::I64, 0);
+        let f = self.b.ins().smax(f, zero64);
         if let Some(status) = status {
-            let f = self.b.use_var(vfuel);
             let zero = self.b.ins().iconst(types::I32, 0);
             for (off, v) in [
                 (self.layout.lane_pc, pc),
@@ -778,7 +814,6 @@ impl Tr<'_, '_> {
         let one = self.b.ins().iconst(types::I8, 1);
         self.b.def_var(self.s_resume, one);
         self.b.def_var(self.bail_pc, pc);
-        let f = self.b.use_var(vfuel);
         self.b.def_var(self.bail_fuel, f);
         self.b.ins().jump(self.lane_head, &[]);
         Ok(())
@@ -1702,10 +1737,15 @@ impl Tr<'_, '_> {
     /// Taken branch from `pc` to `target`: consume fuel when going backward.
     fn v_goto(&mut self, pc: u32, target: u32) -> TrResult<()> {
         if target <= pc {
-            let vfuel = self.vs()?.vfuel;
+            let (vfuel, late) = {
+                let v = self.vs()?;
+                (v.vfuel, v.late_fuel.get(target as usize) == Some(&Some(pc)))
+            };
             let f = self.b.use_var(vfuel);
-            let empty = self.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
-            self.v_bail_if(empty, pc)?;
+            if !late {
+                let empty = self.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
+                self.v_bail_if(empty, pc)?;
+            }
             let f = self.b.ins().iadd_imm_s(f, -1);
             self.b.def_var(vfuel, f);
         }
@@ -1740,6 +1780,14 @@ impl Tr<'_, '_> {
             }
             if !open || (skip_guard && pc < 2) {
                 continue;
+            }
+            let late = self.vs()?.late_fuel.get(pc as usize).copied().flatten();
+            if let (Some(b), true) = (late, self.an.leader[pc as usize]) {
+                // The fuel check of the backward `bra` at `b` (see `late_fuel_checks`).
+                self.b.set_srcloc(listing::loc(b, false));
+                let f = self.b.use_var(self.vs()?.vfuel);
+                let none = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, f, 0);
+                self.v_bail_if(none, b)?;
             }
             self.b.set_srcloc(listing::loc(pc, false));
             open = self.v_inst(pc, &insts[pc as usize])?;

@@ -138,6 +138,44 @@ fn fuel_exhaustion_in_infinite_loop() {
     assert_eq!(out.trap, trap(TrapKind::OutOfFuel, 3, 0, 0, 0, 0));
 }
 
+/// Loops closed by a backward `bra` check the branch's fuel at its target in vector code
+/// (one backward branch per target) or before it (two): either way the lanes run out at the
+/// branch, with the interpreter's counts, and a budget of u64::MAX (above 2^63 - 1) runs.
+#[test]
+fn fuel_of_backward_bra_loops() {
+    // Each lane adds 1 to its element `iters` times: a grid-stride-style loop of `iters`
+    // taken backward branches, the last one not taken.
+    let one = asm(".kernel t\n.param c: ptr u32\n.param iters: u32\n\
+        mov_imm.u32 r1, 0\ntop:\nadd.u32 r1, r1, 1\n\
+        setp.lt.u32 p0, r1, iters\n@p0 bra @top\nstg.u32 [c + %gid*4], r1\nexit\n");
+    // The same count with a second backward branch to `top` (odd and even iterations).
+    let two = asm(".kernel t\n.param c: ptr u32\n.param iters: u32\n\
+        mov_imm.u32 r1, 0\ntop:\nadd.u32 r1, r1, 1\nand.u32 r2, r1, 1\n\
+        setp.ge.u32 p0, r1, iters\n@p0 bra @out\nsetp.eq.u32 p1, r2, 1\n@p1 bra @top\n\
+        bra @top\nout:\nstg.u32 [c + %gid*4], r1\nexit\n");
+    for (p, branch_pcs) in [(&one, [3, 3]), (&two, [7, 6])] {
+        let (grid, block) = (2u32, 40u32);
+        let lanes = (grid * block) as usize;
+        let args = [zeros(4 * lanes), Arg::Scalar(12)];
+        // 12 iterations take 11 backward branches.
+        for fuel in [11u64, 1 << 20, u64::MAX] {
+            let out = run_all_fuel(p, grid, block, &args, fuel);
+            assert_eq!(out.trap.kind, 0, "fuel {fuel}: {:?}", out.trap);
+            assert_eq!(to_u32(out.buf(0)), vec![12; lanes]);
+        }
+        for fuel in [0u64, 1, 10] {
+            let out = run_all_fuel(p, grid, block, &args, fuel);
+            // The branch taken at iteration fuel + 1 is the one that runs out.
+            let pc = branch_pcs[(fuel as usize + 1) % 2];
+            assert_eq!(
+                out.trap,
+                trap(TrapKind::OutOfFuel, pc, 0, 0, 0, 0),
+                "fuel {fuel}"
+            );
+        }
+    }
+}
+
 #[test]
 fn divergent_loops_and_branches() {
     // Each lane loops gid % 5 + 1 times (divergent loop counts) and branches on parity.

@@ -31,7 +31,7 @@ static NEXT_VM_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmConfig {
     /// Fuel per lane per launch: taken backward `bra`/`loop` and every `call` use one unit
-    /// (docs/ISA.md, section 7). Default `1 << 26`.
+    /// (docs/ISA.md, section 7); values above `2^63 - 1` act as `2^63 - 1`. Default `1 << 26`.
     pub fuel: u64,
     /// Run every launch on the calling thread. Default `false`.
     pub single_thread: bool,

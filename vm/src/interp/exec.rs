@@ -232,7 +232,8 @@ pub(crate) fn run_block(
         len: p.shared_bytes as u64,
     };
     let insts = &p.insts[..];
-    let limit = env.fuel;
+    // Budgets above 2^63 - 1 act as 2^63 - 1 (docs/ISA.md section 7), as in compiled code.
+    let limit = env.fuel.min(i64::MAX as u64);
 
     let mut trapped: Option<BlockTrap> = None;
     let mut pc: u32 = 0;
