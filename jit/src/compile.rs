@@ -196,18 +196,16 @@ fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
 }
 
 /// Picks the vector group size from the register pressure: the most per-lane registers live
-/// at any instruction times the vectors each needs must fit in the 16 XMM registers; 32 lanes hide the latency of loop bodies and amortise the per-group overhead
-/// of straight-line kernels. Programs with transcendentals take 8 lanes: each one expands to
-/// ~40 CLIF instructions per vector, and wider groups run no faster (gelu and sigmoid:
-/// within 3% at 8, 16 and 32 lanes) but take 25-65% longer to compile. So do programs with
-/// per-lane addresses (gathers and scatters, one load or store per lane): matvec runs 20%
-/// faster with 8 lanes than with 16 (fewer rows in flight) and compiles in 35% less time.
+/// at any instruction times the vectors each needs must stay within the 16 XMM registers
+/// (8 for programs with transcendentals, whose temporaries need room); 32 lanes hide the
+/// latency of loop bodies and amortise the per-group overhead of straight-line kernels.
+/// Programs with transcendentals stop at 16 lanes: each one expands to ~40 CLIF
+/// instructions per vector, so 32 lanes cost 30-40% more compile time for no gain, while
+/// 8 lanes save 25% of it but run gelu and sigmoid up to 10% slower. Programs with per-lane
+/// addresses (gathers and scatters, one load or store per lane) take 8 lanes: matvec runs
+/// 20% faster than with 16 (fewer rows in flight) and compiles in 35% less time.
 fn auto_group(program: &Program, an: &Analysis) -> u32 {
-    let has_math = program.insts().iter().any(|i| {
-        matches!(i, Inst::Un { op, .. } if op.float_only()
-            && !matches!(op, holovm_isa::UnOp::Sqrt | holovm_isa::UnOp::Rsqrt))
-    });
-    if has_math || has_lane_addresses(program, an) {
+    if has_lane_addresses(program, an) {
         return 8;
     }
     let mut max_pressure = [0u32; 2]; // for G = 16, 32
@@ -227,9 +225,14 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
             max_pressure[i] = max_pressure[i].max(v32 * (g / 4) + v64 * (g / 2));
         }
     }
-    if max_pressure[1] <= 16 {
+    let has_math = program.insts().iter().any(|i| {
+        matches!(i, Inst::Un { op, .. } if op.float_only()
+            && !matches!(op, holovm_isa::UnOp::Sqrt | holovm_isa::UnOp::Rsqrt))
+    });
+    let limit = if has_math { 8 } else { 16 };
+    if max_pressure[1] <= limit && !has_math {
         32
-    } else if max_pressure[0] <= 16 {
+    } else if max_pressure[0] <= limit {
         16
     } else {
         8
