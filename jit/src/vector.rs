@@ -64,6 +64,10 @@ pub(crate) struct VState {
     /// Per contiguous site indexed by a lane-affine register: how many first indices leave
     /// the whole group in bounds (`I64`, computed once per launch).
     pub acnt: Vec<(Site, Variable)>,
+    /// Per gather/scatter site (a per-lane index register): the largest index in bounds
+    /// (`I32`) and whether no index is (`I8`), computed once per launch (see
+    /// [`Tr::gather_limit`]).
+    pub glim: Vec<(GatherSite, Variable, Variable)>,
     /// Fuel left, the same for every lane of the group; -1 right after a backward `bra`
     /// taken with none left, until the check at its target (see [`late_fuel_checks`]).
     pub vfuel: Variable,
@@ -186,6 +190,16 @@ pub(crate) struct Site {
     base: u64,
     size: u32,
     wide: bool,
+}
+
+/// The memory a gather or scatter reaches through `[space + base + index * scale]` with
+/// accesses of `size` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GatherSite {
+    space: SpaceRef,
+    base: u64,
+    size: u32,
+    scale: u32,
 }
 
 /// A value in vector code: one scalar for all lanes, a lane-affine value (lane `l` holds
@@ -394,6 +408,30 @@ impl Tr<'_, '_> {
                 acnt.push((c.site, self.b.declare_var(types::I64)));
             }
         }
+        let mut glim: Vec<(GatherSite, Variable, Variable)> = Vec::new();
+        for inst in self.p.insts() {
+            let (global, shared, size) = match inst {
+                Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => {
+                    (Some(addr), None, ty.size())
+                }
+                Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => {
+                    (None, Some(addr), ty.size())
+                }
+                _ => continue,
+            };
+            if let Some((space, base, Src::Reg(_), scale)) = Self::indexed(global, shared) {
+                let site = GatherSite {
+                    space,
+                    base,
+                    size,
+                    scale,
+                };
+                if !glim.iter().any(|(s, ..)| *s == site) {
+                    let (lim, none) = (types::I32, types::I8);
+                    glim.push((site, self.b.declare_var(lim), self.b.declare_var(none)));
+                }
+            }
+        }
         let guard = self.entry_guard();
         let mut late_fuel = late_fuel_checks(self.p.insts());
         if guard.is_some() {
@@ -408,6 +446,7 @@ impl Tr<'_, '_> {
             vpreds,
             apreds,
             acnt,
+            glim,
             vfuel: self.b.declare_var(types::I64),
             late_fuel,
             params,
@@ -426,9 +465,9 @@ impl Tr<'_, '_> {
     /// register-indexed sites; then, per block in `init`, the lanes of the block below
     /// both. Returns the variable holding a block's limit (`I32`).
     fn emit_limits(&mut self, init: Block) -> TrResult<Variable> {
-        let (acnt, bbase, vphase) = {
+        let (acnt, glim, bbase, vphase) = {
             let v = self.vs()?;
-            (v.acnt.clone(), v.bbase, v.vphase)
+            (v.acnt.clone(), v.glim.clone(), v.bbase, v.vphase)
         };
         self.b.switch_to_block(self.launch_init);
         let (gid_reach, lane_reach) = self.contig_reach();
@@ -437,6 +476,12 @@ impl Tr<'_, '_> {
             let firsts = self.affine_firsts(site);
             let firsts = self.pin(firsts);
             self.b.def_var(var, firsts);
+        }
+        for (site, lim_var, none_var) in glim {
+            let (lim, none) = self.gather_limit(site);
+            let (lim, none) = (self.pin(lim), self.pin(none));
+            self.b.def_var(lim_var, lim);
+            self.b.def_var(none_var, none);
         }
         self.b.ins().jump(self.block_head, &[]);
 
@@ -1335,6 +1380,26 @@ impl Tr<'_, '_> {
         }
     }
 
+    /// The bounds of a gather site: an index `idx` is in bounds when `idx <= lim` (`I32`)
+    /// and `none` (`I8`) is 0, i.e. `idx <= (len - base - size) >> log2(scale)` and
+    /// `len >= base + size`.
+    pub(crate) fn gather_limit(&mut self, site: GatherSite) -> (Value, Value) {
+        let len = self.space_len(site.space);
+        let need = self
+            .b
+            .ins()
+            .iconst(types::I64, (site.base + site.size as u64) as i64);
+        let none = self.b.ins().icmp(IntCC::UnsignedLessThan, len, need);
+        let room = self.b.ins().isub(len, need);
+        let lim = self
+            .b
+            .ins()
+            .ushr_imm_s(room, site.scale.trailing_zeros() as i64);
+        let cap = self.b.ins().iconst(types::I64, u32::MAX as i64);
+        let lim = self.b.ins().umin(lim, cap);
+        (self.b.ins().ireduce(types::I32, lim), none)
+    }
+
     // ---------------------------------------------------------------------------------
     // Memory
     // ---------------------------------------------------------------------------------
@@ -1495,15 +1560,23 @@ impl Tr<'_, '_> {
             return Ok(None);
         }
         let sh = scale.trailing_zeros() as i64;
-        // In bounds <=> idx <= (len - base - size) >> sh (and len >= base + size).
-        let (ptr, len) = self.space_base(space);
-        let need = self.b.ins().iconst(types::I64, (base + size as u64) as i64);
-        let short = self.b.ins().icmp(IntCC::UnsignedLessThan, len, need);
-        let room = self.b.ins().isub(len, need);
-        let lim = self.b.ins().ushr_imm_s(room, sh);
-        let cap = self.b.ins().iconst(types::I64, u32::MAX as i64);
-        let lim = self.b.ins().umin(lim, cap);
-        let lim = self.b.ins().ireduce(types::I32, lim);
+        let site = GatherSite {
+            space,
+            base,
+            size,
+            scale,
+        };
+        let vars = self
+            .vs()?
+            .glim
+            .iter()
+            .find(|(s, ..)| *s == site)
+            .map(|x| (x.1, x.2));
+        let (lim, short) = match vars {
+            Some((lim, none)) => (self.b.use_var(lim), self.b.use_var(none)),
+            None => self.gather_limit(site),
+        };
+        let ptr = self.space_ptr(space);
         let limv = self.b.ins().splat(types::I32X4, lim);
         let mut ok: Option<Value> = None;
         let mut idxs = Vec::with_capacity(parts.len());
