@@ -64,10 +64,10 @@ pub(crate) struct VState {
     /// Per contiguous site indexed by a lane-affine register: how many first indices leave
     /// the whole group in bounds (`I64`, computed once per launch).
     pub acnt: Vec<(Site, Variable)>,
-    /// Per gather/scatter site (a per-lane index register): the largest index in bounds
-    /// (`I32`) and whether no index is (`I8`), computed once per launch (see
-    /// [`Tr::gather_limit`]).
-    pub glim: Vec<(GatherSite, Variable, Variable)>,
+    /// Per site indexed by a register (per-lane: gathers and scatters; or uniform): the
+    /// largest index in bounds as `I32` (capped) and `I64`, and whether no index is (`I8`),
+    /// computed once per launch (see [`Tr::gather_limit`]).
+    pub glim: Vec<(GatherSite, SiteLimit)>,
     /// Fuel left, the same for every lane of the group; -1 right after a backward `bra`
     /// taken with none left, until the check at its target (see [`late_fuel_checks`]).
     pub vfuel: Variable,
@@ -200,6 +200,14 @@ pub(crate) struct GatherSite {
     base: u64,
     size: u32,
     scale: u32,
+}
+
+/// The variables holding a [`GatherSite`]'s bounds (see [`Tr::gather_limit`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SiteLimit {
+    lim32: Variable,
+    lim64: Variable,
+    none: Variable,
 }
 
 /// A value in vector code: one scalar for all lanes, a lane-affine value (lane `l` holds
@@ -408,7 +416,7 @@ impl Tr<'_, '_> {
                 acnt.push((c.site, self.b.declare_var(types::I64)));
             }
         }
-        let mut glim: Vec<(GatherSite, Variable, Variable)> = Vec::new();
+        let mut glim: Vec<(GatherSite, SiteLimit)> = Vec::new();
         for inst in self.p.insts() {
             let (global, shared, size) = match inst {
                 Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => {
@@ -426,9 +434,13 @@ impl Tr<'_, '_> {
                     size,
                     scale,
                 };
-                if !glim.iter().any(|(s, ..)| *s == site) {
-                    let (lim, none) = (types::I32, types::I8);
-                    glim.push((site, self.b.declare_var(lim), self.b.declare_var(none)));
+                if !glim.iter().any(|(s, _)| *s == site) {
+                    let vars = SiteLimit {
+                        lim32: self.b.declare_var(types::I32),
+                        lim64: self.b.declare_var(types::I64),
+                        none: self.b.declare_var(types::I8),
+                    };
+                    glim.push((site, vars));
                 }
             }
         }
@@ -477,11 +489,13 @@ impl Tr<'_, '_> {
             let firsts = self.pin(firsts);
             self.b.def_var(var, firsts);
         }
-        for (site, lim_var, none_var) in glim {
-            let (lim, none) = self.gather_limit(site);
-            let (lim, none) = (self.pin(lim), self.pin(none));
-            self.b.def_var(lim_var, lim);
-            self.b.def_var(none_var, none);
+        for (site, vars) in glim {
+            let (lim64, none) = self.gather_limit(site);
+            let (lim64, none) = (self.pin(lim64), self.pin(none));
+            let lim32 = self.cap_u32(lim64);
+            self.b.def_var(vars.lim64, lim64);
+            self.b.def_var(vars.lim32, lim32);
+            self.b.def_var(vars.none, none);
         }
         self.b.ins().jump(self.block_head, &[]);
 
@@ -1380,24 +1394,24 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// The bounds of a gather site: an index `idx` is in bounds when `idx <= lim` (`I32`)
-    /// and `none` (`I8`) is 0, i.e. `idx <= (len - base - size) >> log2(scale)` and
-    /// `len >= base + size`.
+    /// The bounds of a register-indexed site: an index `idx` is in bounds when
+    /// `idx <= lim` (`I64`) and `none` (`I8`) is 0, i.e. `idx <= (len - base - size) >>
+    /// log2(scale)` and `len >= base + size`.
     pub(crate) fn gather_limit(&mut self, site: GatherSite) -> (Value, Value) {
         let len = self.space_len(site.space);
-        let need = self
-            .b
-            .ins()
-            .iconst(types::I64, (site.base + site.size as u64) as i64);
+        let need = (site.base + site.size as u64) as i64;
+        let need = self.b.ins().iconst(types::I64, need);
         let none = self.b.ins().icmp(IntCC::UnsignedLessThan, len, need);
         let room = self.b.ins().isub(len, need);
-        let lim = self
-            .b
-            .ins()
-            .ushr_imm_s(room, site.scale.trailing_zeros() as i64);
+        let sh = site.scale.trailing_zeros() as i64;
+        (self.b.ins().ushr_imm_s(room, sh), none)
+    }
+
+    /// `min(v, u32::MAX)` as `I32`: an index limit for 32-bit index vectors.
+    fn cap_u32(&mut self, v: Value) -> Value {
         let cap = self.b.ins().iconst(types::I64, u32::MAX as i64);
-        let lim = self.b.ins().umin(lim, cap);
-        (self.b.ins().ireduce(types::I32, lim), none)
+        let v = self.b.ins().umin(v, cap);
+        self.b.ins().ireduce(types::I32, v)
     }
 
     // ---------------------------------------------------------------------------------
@@ -1470,7 +1484,11 @@ impl Tr<'_, '_> {
             (None, None) => return Err(TrError("no address".into())),
         };
         let mode = if uniform { Mode::Uniform } else { Mode::Lanes };
-        if !uniform {
+        if uniform {
+            if let Some(addr) = self.v_uniform_indexed(pc, global, shared, size)? {
+                return Ok((Mode::Uniform, vec![addr]));
+            }
+        } else {
             if let Some(addrs) = self.v_gather32(pc, global, shared, size)? {
                 return Ok((Mode::Lanes, addrs));
             }
@@ -1534,6 +1552,59 @@ impl Tr<'_, '_> {
         }
     }
 
+    /// The address `base + idx * scale` of an access through a uniform index register,
+    /// checked with one compare against the site's limit (computed once per launch)
+    /// instead of the general offset arithmetic and its overflow checks. `None` when the
+    /// access has another shape.
+    fn v_uniform_indexed(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> TrResult<Option<Value>> {
+        let Some((space, base, index, scale)) = Self::indexed(global, shared) else {
+            return Ok(None);
+        };
+        let site = GatherSite {
+            space,
+            base,
+            size,
+            scale,
+        };
+        let vars = self
+            .vs()?
+            .glim
+            .iter()
+            .find(|(s, _)| *s == site)
+            .map(|x| x.1);
+        let (Src::Reg(_), Some(vars)) = (index, vars) else {
+            return Ok(None);
+        };
+        if !scale.is_power_of_two()
+            || !base.is_multiple_of(size as u64)
+            || (scale < size && !size.is_multiple_of(scale))
+        {
+            return Ok(None);
+        }
+        let idx = self.v_lane_u64(index, 0);
+        let lim = self.b.use_var(vars.lim64);
+        let none = self.b.use_var(vars.none);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, idx, lim);
+        let mut bad = self.b.ins().bor(over, none);
+        if scale < size {
+            // Aligned <=> the index is a multiple of size / scale (the base is aligned).
+            let low = self.b.ins().band_imm_s(idx, (size / scale - 1) as i64);
+            let mis = self.b.ins().icmp_imm_s(IntCC::NotEqual, low, 0);
+            bad = self.b.ins().bor(bad, mis);
+        }
+        self.v_bail_if(bad, pc)?;
+        let off = self.b.ins().ishl_imm_s(idx, scale.trailing_zeros() as i64);
+        let off = self.b.ins().iadd_imm_s(off, base as i64);
+        let ptr = self.space_ptr(space);
+        Ok(Some(self.b.ins().iadd(ptr, off)))
+    }
+
     /// Per-lane addresses `base + idx * scale` where `idx` is a per-lane 32-bit register:
     /// the bounds and alignment checks run on the index vectors (one compare per 4 lanes)
     /// instead of lane by lane. `None` when the access has another shape.
@@ -1570,11 +1641,14 @@ impl Tr<'_, '_> {
             .vs()?
             .glim
             .iter()
-            .find(|(s, ..)| *s == site)
-            .map(|x| (x.1, x.2));
+            .find(|(s, _)| *s == site)
+            .map(|x| x.1);
         let (lim, short) = match vars {
-            Some((lim, none)) => (self.b.use_var(lim), self.b.use_var(none)),
-            None => self.gather_limit(site),
+            Some(v) => (self.b.use_var(v.lim32), self.b.use_var(v.none)),
+            None => {
+                let (lim64, none) = self.gather_limit(site);
+                (self.cap_u32(lim64), none)
+            }
         };
         let ptr = self.space_ptr(space);
         let limv = self.b.ins().splat(types::I32X4, lim);

@@ -176,6 +176,63 @@ fn fuel_of_backward_bra_loops() {
     }
 }
 
+/// Accesses through a uniform index register are checked against the site's limit,
+/// computed once per launch: the last element in bounds loads, one past traps (or a
+/// misaligned byte index), for loads and stores, buffers and shared memory, and scales
+/// below, equal to and above the access size.
+#[test]
+fn uniform_register_indices_at_the_bounds() {
+    // x: 10 u32 (40 bytes); shared: 40 bytes. (access, scale, last good index, bad indices
+    // with their trap kind and byte offset)
+    const OOB: TrapKind = TrapKind::OutOfBounds;
+    type Bad = &'static [(u64, TrapKind, i128)];
+    let cases: [(&str, u32, u64, Bad); 6] = [
+        ("ldg.u32 r1, [x + r0*4]", 4, 9, &[(10, OOB, 40)]),
+        (
+            "ldg.u32 r1, [x + r0*1]",
+            1,
+            36,
+            &[(33, TrapKind::Misaligned, 33), (37, OOB, 37)],
+        ),
+        ("ldg.u32 r1, [x + r0*8]", 8, 4, &[(5, OOB, 40)]),
+        ("stg.u32 [x + r0*4], r5", 4, 9, &[(10, OOB, 40)]),
+        ("lds.u32 r1, [shared + r0*4]", 4, 9, &[(10, OOB, 40)]),
+        (
+            "sts.u32 [shared + r0*2], r5",
+            2,
+            18,
+            &[(17, TrapKind::Misaligned, 34), (19, OOB, 38)],
+        ),
+    ];
+    for (access, scale, good, bad) in cases {
+        let p = asm(&format!(
+            ".kernel t\n.param x: ptr u32\n.param y: ptr u32\n.param i: u32\n.shared 40\n\
+             mov.u32 r0, i\nmov.u32 r5, %gid\n{access}\nstg.u32 [y + %gid*4], r1\nexit\n"
+        ));
+        let space = if access.contains("shared") {
+            SPACE_SHARED
+        } else {
+            0
+        };
+        let x: Vec<u32> = (100..110).collect();
+        let args = |i: u64| [u32s(&x), zeros(4 * 24), Arg::Scalar(i)];
+        let out = run_all(&p, 2, 12, &args(good));
+        assert_eq!(out.trap.kind, 0, "{access} at {good}: {:?}", out.trap);
+        if access.starts_with("ldg") {
+            let want = x[(good * scale as u64 / 4) as usize];
+            assert_eq!(to_u32(out.buf(1)), vec![want; 24], "{access}");
+        }
+        for &(i, kind, offset) in bad {
+            let out = run_all(&p, 2, 12, &args(i));
+            assert_eq!(
+                out.trap,
+                trap(kind, 2, 0, 0, space, offset),
+                "{access} at {i}"
+            );
+        }
+    }
+}
+
 #[test]
 fn divergent_loops_and_branches() {
     // Each lane loops gid % 5 + 1 times (divergent loop counts) and branches on parity.
