@@ -37,7 +37,7 @@ use cranelift_codegen::ir::{
     types, Block, BlockArg, InstBuilder, MemFlagsData, SourceLoc, Type, Value,
 };
 use cranelift_frontend::Variable;
-use holovm_isa::{Addr, BinOp, Cmp, Inst, ParamKind, SharedAddr, Special, Src, Ty};
+use holovm_isa::{Addr, BinOp, Cmp, Inst, ParamKind, Reg, SharedAddr, Special, Src, Ty};
 
 use crate::analysis::Class;
 use crate::listing;
@@ -1552,6 +1552,35 @@ impl Tr<'_, '_> {
         }
     }
 
+    /// The register-indexed site of an access, if its bounds can be checked on the index
+    /// alone (a power-of-two scale, a base aligned to the access size, and a scale that
+    /// divides the size when below it, so alignment is a test of the index's low bits),
+    /// with the index register and the site's launch-wide limit variables.
+    fn index_site(
+        &self,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> TrResult<Option<(GatherSite, Reg, Option<SiteLimit>)>> {
+        let Some((space, base, Src::Reg(r), scale)) = Self::indexed(global, shared) else {
+            return Ok(None);
+        };
+        if !scale.is_power_of_two()
+            || !base.is_multiple_of(size as u64)
+            || (scale < size && !size.is_multiple_of(scale))
+        {
+            return Ok(None);
+        }
+        let site = GatherSite {
+            space,
+            base,
+            size,
+            scale,
+        };
+        let vars = self.vs()?.glim.iter().find(|(s, _)| *s == site);
+        Ok(Some((site, r, vars.map(|x| x.1))))
+    }
+
     /// The address `base + idx * scale` of an access through a uniform index register,
     /// checked with one compare against the site's limit (computed once per launch)
     /// instead of the general offset arithmetic and its overflow checks. `None` when the
@@ -1563,31 +1592,13 @@ impl Tr<'_, '_> {
         shared: Option<&SharedAddr>,
         size: u32,
     ) -> TrResult<Option<Value>> {
-        let Some((space, base, index, scale)) = Self::indexed(global, shared) else {
+        let Some((site, r, Some(vars))) = self.index_site(global, shared, size)? else {
             return Ok(None);
         };
-        let site = GatherSite {
-            space,
-            base,
-            size,
-            scale,
-        };
-        let vars = self
-            .vs()?
-            .glim
-            .iter()
-            .find(|(s, _)| *s == site)
-            .map(|x| x.1);
-        let (Src::Reg(_), Some(vars)) = (index, vars) else {
-            return Ok(None);
-        };
-        if !scale.is_power_of_two()
-            || !base.is_multiple_of(size as u64)
-            || (scale < size && !size.is_multiple_of(scale))
-        {
-            return Ok(None);
-        }
-        let idx = self.v_lane_u64(index, 0);
+        let GatherSite {
+            space, base, scale, ..
+        } = site;
+        let idx = self.v_lane_u64(Src::Reg(r), 0);
         let lim = self.b.use_var(vars.lim64);
         let none = self.b.use_var(vars.none);
         let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, idx, lim);
@@ -1615,34 +1626,19 @@ impl Tr<'_, '_> {
         shared: Option<&SharedAddr>,
         size: u32,
     ) -> TrResult<Option<Vec<Value>>> {
-        let Some((space, base, index, scale)) = Self::indexed(global, shared) else {
+        let Some((site, r, vars)) = self.index_site(global, shared, size)? else {
             return Ok(None);
         };
-        let Src::Reg(r) = index else { return Ok(None) };
+        let GatherSite {
+            space, base, scale, ..
+        } = site;
         let r = r.0 as usize;
         let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
         let parts = self.vs()?.vregs.get(r).cloned().unwrap_or_default();
-        if class.lane_type().bits() != 32
-            || parts.is_empty()
-            || !scale.is_power_of_two()
-            || !base.is_multiple_of(size as u64)
-            || (scale < size && !size.is_multiple_of(scale))
-        {
+        if class.lane_type().bits() != 32 || parts.is_empty() {
             return Ok(None);
         }
         let sh = scale.trailing_zeros() as i64;
-        let site = GatherSite {
-            space,
-            base,
-            size,
-            scale,
-        };
-        let vars = self
-            .vs()?
-            .glim
-            .iter()
-            .find(|(s, _)| *s == site)
-            .map(|x| x.1);
         let (lim, short) = match vars {
             Some(v) => (self.b.use_var(v.lim32), self.b.use_var(v.none)),
             None => {
