@@ -57,7 +57,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!();
     println!("`exact`: bit-identical to the Rust reference; `ok E`: largest relative error E,");
     println!("within the kernel's tolerance. Times: fastest of 3 launches, whole Vm::launch,");
-    println!("both cores; the JIT time excludes the one-off compile (see `holovm jit-dump`).");
+    println!("the default threading (large launches on both cores; compiled ones once they");
+    println!(
+        "take 100 us or more); the JIT time excludes the one-off compile (`holovm jit-dump`)."
+    );
     if failed.is_empty() {
         Ok(())
     } else {
