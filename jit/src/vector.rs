@@ -202,6 +202,43 @@ pub(crate) struct GatherSite {
     scale: u32,
 }
 
+impl GatherSite {
+    /// The register-indexed site of an access and its index register, if the bounds can be
+    /// checked on the index alone: a power-of-two scale, a base aligned to the access size,
+    /// and a scale that divides the size when below it (so alignment is a test of the
+    /// index's low bits).
+    fn of(global: Option<&Addr>, shared: Option<&SharedAddr>, size: u32) -> Option<(Self, Reg)> {
+        let (space, base, Src::Reg(r), scale) = Tr::indexed(global, shared)? else {
+            return None;
+        };
+        let checkable = scale.is_power_of_two()
+            && base.is_multiple_of(size as u64)
+            && (scale >= size || size.is_multiple_of(scale));
+        checkable.then_some((
+            GatherSite {
+                space,
+                base,
+                size,
+                scale,
+            },
+            r,
+        ))
+    }
+}
+
+/// The memory accesses of a program: (global address, shared address, access size).
+fn mem_accesses(insts: &[Inst]) -> impl Iterator<Item = (Option<&Addr>, Option<&SharedAddr>, u32)> {
+    insts.iter().filter_map(|inst| match inst {
+        Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => {
+            Some((Some(addr), None, ty.size()))
+        }
+        Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => {
+            Some((None, Some(addr), ty.size()))
+        }
+        _ => None,
+    })
+}
+
 /// The variables holding a [`GatherSite`]'s bounds (see [`Tr::gather_limit`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SiteLimit {
@@ -417,31 +454,14 @@ impl Tr<'_, '_> {
             }
         }
         let mut glim: Vec<(GatherSite, SiteLimit)> = Vec::new();
-        for inst in self.p.insts() {
-            let (global, shared, size) = match inst {
-                Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => {
-                    (Some(addr), None, ty.size())
-                }
-                Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => {
-                    (None, Some(addr), ty.size())
-                }
-                _ => continue,
-            };
-            if let Some((space, base, Src::Reg(_), scale)) = Self::indexed(global, shared) {
-                let site = GatherSite {
-                    space,
-                    base,
-                    size,
-                    scale,
+        for site in self.gather_sites() {
+            if !glim.iter().any(|(s, _)| *s == site) {
+                let vars = SiteLimit {
+                    lim32: self.b.declare_var(types::I32),
+                    lim64: self.b.declare_var(types::I64),
+                    none: self.b.declare_var(types::I8),
                 };
-                if !glim.iter().any(|(s, _)| *s == site) {
-                    let vars = SiteLimit {
-                        lim32: self.b.declare_var(types::I32),
-                        lim64: self.b.declare_var(types::I64),
-                        none: self.b.declare_var(types::I8),
-                    };
-                    glim.push((site, vars));
-                }
+                glim.push((site, vars));
             }
         }
         let guard = self.entry_guard();
@@ -1265,20 +1285,18 @@ impl Tr<'_, '_> {
 
     /// Every contiguous site of the program.
     fn contig_sites(&self) -> Vec<Contig> {
-        let mut v = Vec::new();
-        for inst in self.p.insts() {
-            let c = match inst {
-                Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => {
-                    self.contig(Some(addr), None, ty.size())
-                }
-                Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => {
-                    self.contig(None, Some(addr), ty.size())
-                }
-                _ => None,
-            };
-            v.extend(c);
-        }
-        v
+        mem_accesses(self.p.insts())
+            .filter_map(|(global, shared, size)| self.contig(global, shared, size))
+            .collect()
+    }
+
+    /// Every register-indexed site of the program whose bounds can be checked on the index
+    /// ([`GatherSite::of`]), with repeats.
+    fn gather_sites(&self) -> Vec<GatherSite> {
+        mem_accesses(self.p.insts())
+            .filter_map(|(global, shared, size)| GatherSite::of(global, shared, size))
+            .map(|(site, _)| site)
+            .collect()
     }
 
     /// The entry guard `setp P, %gid, u` + `@P bra` at pcs 0 and 1 that sends lanes with
@@ -1552,33 +1570,19 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// The register-indexed site of an access, if its bounds can be checked on the index
-    /// alone (a power-of-two scale, a base aligned to the access size, and a scale that
-    /// divides the size when below it, so alignment is a test of the index's low bits),
-    /// with the index register and the site's launch-wide limit variables.
+    /// The register-indexed site of an access ([`GatherSite::of`]) with its index register
+    /// and its launch-wide limit variables.
     fn index_site(
         &self,
         global: Option<&Addr>,
         shared: Option<&SharedAddr>,
         size: u32,
-    ) -> TrResult<Option<(GatherSite, Reg, Option<SiteLimit>)>> {
-        let Some((space, base, Src::Reg(r), scale)) = Self::indexed(global, shared) else {
+    ) -> TrResult<Option<(GatherSite, Reg, SiteLimit)>> {
+        let Some((site, r)) = GatherSite::of(global, shared, size) else {
             return Ok(None);
-        };
-        if !scale.is_power_of_two()
-            || !base.is_multiple_of(size as u64)
-            || (scale < size && !size.is_multiple_of(scale))
-        {
-            return Ok(None);
-        }
-        let site = GatherSite {
-            space,
-            base,
-            size,
-            scale,
         };
         let vars = self.vs()?.glim.iter().find(|(s, _)| *s == site);
-        Ok(Some((site, r, vars.map(|x| x.1))))
+        Ok(vars.map(|&(_, v)| (site, r, v)))
     }
 
     /// The address `base + idx * scale` of an access through a uniform index register,
@@ -1592,7 +1596,7 @@ impl Tr<'_, '_> {
         shared: Option<&SharedAddr>,
         size: u32,
     ) -> TrResult<Option<Value>> {
-        let Some((site, r, Some(vars))) = self.index_site(global, shared, size)? else {
+        let Some((site, r, vars)) = self.index_site(global, shared, size)? else {
             return Ok(None);
         };
         let GatherSite {
@@ -1639,13 +1643,7 @@ impl Tr<'_, '_> {
             return Ok(None);
         }
         let sh = scale.trailing_zeros() as i64;
-        let (lim, short) = match vars {
-            Some(v) => (self.b.use_var(v.lim32), self.b.use_var(v.none)),
-            None => {
-                let (lim64, none) = self.gather_limit(site);
-                (self.cap_u32(lim64), none)
-            }
-        };
+        let (lim, short) = (self.b.use_var(vars.lim32), self.b.use_var(vars.none));
         let ptr = self.space_ptr(space);
         let limv = self.b.ins().splat(types::I32X4, lim);
         let mut ok: Option<Value> = None;
