@@ -1,23 +1,32 @@
 //! `compile`: program -> analysis -> CLIF -> machine code in its own `JITModule`.
 
+use std::cell::RefCell;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use cranelift_codegen::ir::{Function, InstBuilder, UserFuncName};
-use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{
+    ExtFuncData, ExternalName, InstBuilder, UserExternalName, UserFuncName,
+};
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use holovm_isa::{Addr, Inst, Program, Src};
 
 use crate::analysis::{analyse, Analysis, Class};
 use crate::dump::{JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
-use crate::translate::{kernel_signature, ScratchLayout, Tr, TrError};
+use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
 use crate::{listing, perf_map};
+
+/// The smallest per-lane function (in CLIF instructions) worth a second thread: starting
+/// one costs 20-70 us here, as much as compiling 100-200 instructions, and the new thread
+/// sometimes waits for a core until the compile is over.
+const PARALLEL_MIN_INSTS: usize = 200;
 
 /// Options for [`compile`].
 #[derive(Clone, Debug)]
@@ -35,6 +44,10 @@ pub struct JitOptions {
     /// Append the kernel's code to `/tmp/perf-<pid>.map` for `perf report`, one symbol per
     /// stretch that implements one ISA instruction (default false).
     pub perf_map: bool,
+    /// Compile a vector kernel's per-lane function on a second thread while this one
+    /// compiles the vector code, when it is large enough to be worth a thread (default
+    /// true): the same work, finished sooner.
+    pub parallel: bool,
 }
 
 impl Default for JitOptions {
@@ -45,6 +58,7 @@ impl Default for JitOptions {
             dump: false,
             verify: cfg!(debug_assertions),
             perf_map: false,
+            parallel: true,
         }
     }
 }
@@ -70,16 +84,24 @@ pub enum JitError {
 }
 
 /// The host target ISA with every feature the CPU has (SSE4.1, AVX, AVX2, FMA, BMI, ...),
-/// built once.
-fn host_isa(dump: bool) -> Result<OwnedTargetIsa, JitError> {
-    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+/// built once. `cold` code (a vector kernel's per-lane function, run for tail lanes,
+/// bail-outs and later phases) is compiled without Cranelift's optimiser: it is translated
+/// instruction by instruction with little for the optimiser to find (divergent kernels ran
+/// no slower without it), and the optimiser is a quarter of a compile. (The single-pass
+/// register allocator would halve its compile time, but made per-lane code 6x slower.)
+fn host_isa(dump: bool, cold: bool) -> Result<OwnedTargetIsa, JitError> {
     // For dumps, also the offsets of the machine code's blocks (the listing shows them);
     // the code itself is the same.
-    static DUMP_ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+    static ISAS: [OnceLock<Result<OwnedTargetIsa, String>>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
     let make = || {
         let mut flags = settings::builder();
         for (k, v) in [
-            ("opt_level", "speed"),
+            ("opt_level", if cold { "none" } else { "speed" }),
             ("is_pic", "false"),
             ("use_colocated_libcalls", "false"),
             ("enable_verifier", "false"),
@@ -94,25 +116,87 @@ fn host_isa(dump: bool) -> Result<OwnedTargetIsa, JitError> {
             .finish(settings::Flags::new(flags))
             .map_err(|e| e.to_string())
     };
-    if dump { &DUMP_ISA } else { &ISA }
+    ISAS[usize::from(dump) * 2 + usize::from(cold)]
         .get_or_init(make)
         .clone()
         .map_err(JitError::Host)
 }
 
-/// Translates `program` with vector group `g` (0: scalar strategy); also says whether the
-/// vector code folded an entry guard on `%gid` into its group limit.
+/// Cranelift's per-compile state, kept per thread: reusing its allocations (the functions,
+/// the register allocator's and the builder's tables) saves a tenth of a small kernel's
+/// compile.
+struct Contexts {
+    /// The entry function ([`kernel_signature`]).
+    kernel: Context,
+    /// Vector strategies: the per-lane code, a function of its own ([`lanes_signature`])
+    /// that the kernel calls.
+    lanes: Context,
+    builder: FunctionBuilderContext,
+}
+
+impl Contexts {
+    fn new() -> Self {
+        Contexts {
+            kernel: Context::new(),
+            lanes: Context::new(),
+            builder: FunctionBuilderContext::new(),
+        }
+    }
+}
+
+thread_local! {
+    static CONTEXTS: RefCell<Contexts> = RefCell::new(Contexts::new());
+}
+
+/// Translates `program` with vector group `g` (0: scalar strategy, one function) into
+/// `cx.kernel.func`, and for a vector strategy its per-lane code into `cx.lanes.func` (which
+/// the kernel calls as user function `lanes_id`). Returns whether the vector code folded an
+/// entry guard on `%gid` into its group limit.
 fn build(
     program: &Program,
     an: &Analysis,
     g: u32,
     isa: &OwnedTargetIsa,
-) -> Result<(Function, bool), TrError> {
-    let sig = kernel_signature(isa.default_call_conv());
-    let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);
-    let mut fctx = FunctionBuilderContext::new();
-    let b = FunctionBuilder::new(&mut func, &mut fctx);
-    let mut tr = Tr::new(b, program, an, g);
+    lanes_id: FuncId,
+    cx: &mut Contexts,
+) -> Result<bool, TrError> {
+    let r = build_functions(program, an, g, isa, lanes_id, cx);
+    if r.is_err() {
+        // A failed translation leaves the builder's state behind.
+        cx.builder = FunctionBuilderContext::new();
+    }
+    r
+}
+
+fn build_functions(
+    program: &Program,
+    an: &Analysis,
+    g: u32,
+    isa: &OwnedTargetIsa,
+    lanes_id: FuncId,
+    cx: &mut Contexts,
+) -> Result<bool, TrError> {
+    let cc = isa.default_call_conv();
+    cx.kernel.clear();
+    cx.lanes.clear();
+    let func = &mut cx.kernel.func;
+    func.name = UserFuncName::user(0, 0);
+    func.signature = kernel_signature(cc);
+    let lanes_fn = (g > 0).then(|| {
+        let signature = func.import_signature(lanes_signature());
+        let name = func.declare_imported_user_function(UserExternalName {
+            namespace: 0,
+            index: lanes_id.as_u32(),
+        });
+        func.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        })
+    });
+    let b = FunctionBuilder::new(func, &mut cx.builder);
+    let mut tr = Tr::new(b, program, an, g, FnKind::Kernel, lanes_fn);
     let tail = tr.b.create_block();
     if g > 0 {
         // Phased programs run their phases as vector code after the lanes' status
@@ -140,11 +224,72 @@ fn build(
         tr.b.ins().jump(tail, &[]);
     }
     let guard = tr.v.as_ref().is_some_and(|v| v.guard.is_some());
-    tr.emit_scalar_program()?;
+    if lanes_fn.is_none() {
+        tr.emit_scalar_program()?;
+    }
     tr.emit_lane_loop(tail);
+    let entries = (tr.resume_pcs.clone(), tr.barrier_pcs.clone());
     tr.b.seal_all_blocks();
     tr.b.finalize(isa.frontend_config());
-    Ok((func, guard))
+
+    if lanes_fn.is_some() {
+        let func = &mut cx.lanes.func;
+        func.name = UserFuncName::user(0, 1);
+        func.signature = lanes_signature();
+        let b = FunctionBuilder::new(func, &mut cx.builder);
+        let mut tr = Tr::new(b, program, an, g, FnKind::Lanes, None);
+        // The pcs where the kernel's vector code leaves lanes for the per-lane code.
+        (tr.resume_pcs, tr.barrier_pcs) = entries;
+        tr.emit_scalar_program()?;
+        let unused_tail = tr.b.create_block();
+        tr.emit_lane_loop(unused_tail);
+        tr.b.seal_all_blocks();
+        tr.b.finalize(isa.frontend_config());
+    }
+    Ok(guard)
+}
+
+/// Compiles the per-lane function in `ctx` for `isa` (the cold one: the module's ISA is the
+/// kernel's).
+fn compile_cold(ctx: &mut Context, isa: &dyn TargetIsa) -> Result<(), JitError> {
+    ctx.compile(isa, &mut ControlPlane::default())
+        .map(|_| ())
+        .map_err(|e| JitError::Codegen(format!("{:?}", e.inner)))
+}
+
+/// Defines the per-lane function compiled in `ctx` (see [`compile_cold`]) in `module` as
+/// `id`.
+fn define_cold(
+    module: &mut JITModule,
+    id: FuncId,
+    ctx: &Context,
+    isa: &dyn TargetIsa,
+) -> Result<(), JitError> {
+    let code = ctx
+        .compiled_code()
+        .ok_or_else(|| JitError::Codegen("no code for the per-lane function".into()))?;
+    let align = (code.buffer.alignment as u64)
+        .max(isa.function_alignment().minimum as u64)
+        .max(isa.symbol_alignment());
+    let relocs: Vec<ModuleReloc> = code
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+        .collect();
+    module
+        .define_function_bytes(id, align, code.code_buffer(), &relocs)
+        .map_err(|e| JitError::Codegen(e.to_string()))
+}
+
+/// The CLIF texts of a kernel's functions, one after the other.
+fn clif_texts(kernel: &Context, lanes: Option<&Context>) -> String {
+    [Some(kernel), lanes]
+        .into_iter()
+        .flatten()
+        .map(|c| c.func.display().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
@@ -178,8 +323,8 @@ fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
          uniform (scalar) registers: {}; lane-affine registers (lane l = lane 0 + l, kept as \
          one scalar): {}; accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
-         checks, fuel exhaustion and call/ret fall back to per-lane scalar code; lanes past \
-         the last full group run scalar code{}",
+         checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
+         of its own); lanes past the last full group run scalar code{}",
         g / 4,
         list(&v32),
         g / 2,
@@ -277,6 +422,18 @@ fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
 /// [`CompiledKernel::strategy`] says which and why. [`JitError::Unsupported`] (use the
 /// interpreter) is returned only if a translation fails internally.
 pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, JitError> {
+    CONTEXTS.with(|cx| match cx.try_borrow_mut() {
+        Ok(mut cx) => compile_with(program, opts, &mut cx),
+        // Not expected (compiles do not nest), but never worth a panic.
+        Err(_) => compile_with(program, opts, &mut Contexts::new()),
+    })
+}
+
+fn compile_with(
+    program: &Program,
+    opts: &JitOptions,
+    cx: &mut Contexts,
+) -> Result<CompiledKernel, JitError> {
     let t0 = Instant::now();
     if !matches!(opts.group, 0 | 4 | 8 | 16 | 32) {
         return Err(JitError::Options(format!(
@@ -295,7 +452,15 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
             reason: reason.clone(),
         });
     }
-    let isa = host_isa(opts.dump)?;
+    let isa = host_isa(opts.dump, false)?;
+    let mut module = JITModule::new(JITBuilder::with_isa(isa.clone(), default_libcall_names()));
+    let sig = kernel_signature(isa.default_call_conv());
+    let id = module
+        .declare_function("holovm_kernel", Linkage::Export, &sig)
+        .map_err(|e| JitError::Codegen(e.to_string()))?;
+    let lanes_id = module
+        .declare_function("holovm_lanes", Linkage::Local, &lanes_signature())
+        .map_err(|e| JitError::Codegen(e.to_string()))?;
 
     let mut scalar_reason = if !opts.vector {
         Some("vector strategy disabled by options".to_string())
@@ -304,18 +469,19 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
     };
     let mut built = None;
     if scalar_reason.is_none() {
-        match build(program, &an, group, &isa) {
-            Ok((f, guard)) => built = Some((f, group, guard)),
+        match build(program, &an, group, &isa, lanes_id, cx) {
+            Ok(guard) => built = Some((guard, group)),
             Err(TrError(e)) => scalar_reason = Some(format!("vector translation failed: {e}")),
         }
     }
-    let (func, g, guard) = match built {
+    let (guard, g) = match built {
         Some(x) => x,
-        None => match build(program, &an, 0, &isa) {
-            Ok((f, _)) => (f, 0, false),
+        None => match build(program, &an, 0, &isa, lanes_id, cx) {
+            Ok(_) => (false, 0),
             Err(TrError(e)) => return Err(JitError::Unsupported { reason: e }),
         },
     };
+    let split = g > 0;
     let strategy = match &scalar_reason {
         None if an.has_barrier => Strategy::Phased {
             reason: format!(
@@ -338,47 +504,79 @@ pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, J
     };
     let layout = ScratchLayout::new(program, g.max(1), an.has_barrier, an.has_call);
 
+    let Contexts {
+        kernel: ctx, lanes, ..
+    } = cx;
+    let mut lanes = split.then_some(lanes);
     if opts.verify {
-        cranelift_codegen::verify_function(&func, isa.as_ref())
-            .map_err(|e| JitError::Codegen(format!("CLIF verifier: {e}")))?;
-    }
-    let clif_before = opts.dump.then(|| func.display().to_string());
-
-    let mut module = JITModule::new(JITBuilder::with_isa(isa.clone(), default_libcall_names()));
-    let sig = func.signature.clone();
-    let id = module
-        .declare_function("holovm_kernel", Linkage::Export, &sig)
-        .map_err(|e| JitError::Codegen(e.to_string()))?;
-    let clif_insts = func.dfg.num_insts();
-    let mut ctx = Context::for_function(func);
-    ctx.set_disasm(opts.dump);
-    module
-        .define_function(id, &mut ctx)
-        .map_err(|e| JitError::Codegen(format!("{e:?}")))?;
-    let (code_size, disasm) = match ctx.compiled_code() {
-        Some(cc) => {
-            let size = cc.code_info().total_size;
-            let disasm = opts.dump.then(|| {
-                listing::listing(cc, isa.as_ref(), program)
-                    .unwrap_or_else(|e| format!("(disassembly failed: {e})"))
-            });
-            (size, disasm)
+        for f in [Some(&*ctx), lanes.as_deref()].into_iter().flatten() {
+            cranelift_codegen::verify_function(&f.func, isa.as_ref())
+                .map_err(|e| JitError::Codegen(format!("CLIF verifier: {e}")))?;
         }
-        None => (0, None),
-    };
-    let clif_after = opts.dump.then(|| ctx.func.display().to_string());
+    }
+    let clif_before = opts.dump.then(|| clif_texts(ctx, lanes.as_deref()));
+    let clif_insts =
+        ctx.func.dfg.num_insts() + lanes.as_ref().map_or(0, |l| l.func.dfg.num_insts());
+
+    ctx.set_disasm(opts.dump);
+    let cold_isa = host_isa(opts.dump, true)?;
+    match lanes.as_deref_mut() {
+        Some(l) if opts.parallel && l.func.dfg.num_insts() >= PARALLEL_MIN_INSTS => {
+            // The per-lane function compiles on a second thread meanwhile.
+            l.set_disasm(opts.dump);
+            let (kernel, cold) = std::thread::scope(|s| {
+                let cold = s.spawn(|| compile_cold(l, cold_isa.as_ref()));
+                let kernel = module.define_function(id, ctx);
+                (kernel, cold.join())
+            });
+            kernel.map_err(|e| JitError::Codegen(format!("{e:?}")))?;
+            cold.map_err(|_| JitError::Codegen("the per-lane compile panicked".into()))??;
+            define_cold(&mut module, lanes_id, l, cold_isa.as_ref())?;
+        }
+        Some(l) => {
+            module
+                .define_function(id, ctx)
+                .map_err(|e| JitError::Codegen(format!("{e:?}")))?;
+            l.set_disasm(opts.dump);
+            compile_cold(l, cold_isa.as_ref())?;
+            define_cold(&mut module, lanes_id, l, cold_isa.as_ref())?;
+        }
+        None => module
+            .define_function(id, ctx)
+            .map_err(|e| JitError::Codegen(format!("{e:?}")))?,
+    }
+    let clif_after = opts.dump.then(|| clif_texts(ctx, lanes.as_deref()));
     module
         .finalize_definitions()
         .map_err(|e| JitError::Codegen(e.to_string()))?;
     let ptr = module.get_finalized_function(id);
+    let mut code_size = 0;
+    let mut listings = Vec::new();
+    for (c, fid, title) in [
+        (Some(&*ctx), id, "kernel"),
+        (lanes.as_deref(), lanes_id, "per-lane function"),
+    ] {
+        let Some(cc) = c.and_then(|c| c.compiled_code()) else {
+            continue;
+        };
+        code_size += cc.code_info().total_size;
+        let addr = module.get_finalized_function(fid) as usize;
+        if opts.dump {
+            let isa = host_isa(true, fid == lanes_id)?;
+            let text = listing::listing(cc, isa.as_ref(), program)
+                .unwrap_or_else(|e| format!("(disassembly failed: {e})"));
+            listings.push(format!(";; {title} at {addr:#x}\n{text}"));
+        }
+        if opts.perf_map {
+            perf_map::append(addr, cc, program.name());
+        }
+    }
+    let disasm = opts.dump.then(|| listings.join("\n"));
     // SAFETY: `ptr` is the entry of the function just compiled from a CLIF function with
     // `kernel_signature` (pointer, pointer, pointer, i32, i32) -> i32 in the ISA's default
     // (System V on x86-64 Linux) calling convention, which is `extern "C"` here; the code
     // stays mapped as long as `module`, which the kernel owns.
     let func: KernelFn = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
-    if let (true, Some(cc)) = (opts.perf_map, ctx.compiled_code()) {
-        perf_map::append(ptr as usize, cc, program.name());
-    }
     let dump = JitDump {
         name: program.name().to_string(),
         strategy,

@@ -1,7 +1,7 @@
 //! ISA -> CLIF: the function skeleton (blocks of the launch, lane groups, lanes), the
 //! per-lane scalar translation of the program and the trap exit.
 //!
-//! One compiled function runs a range of blocks:
+//! A compiled kernel runs a range of blocks:
 //!
 //! ```text
 //! fn kernel(env: *const LaunchEnv, scratch: *mut u8, trap: *mut TrapRecord,
@@ -15,6 +15,12 @@
 //!     for each remaining lane:                 (all lanes for the scalar strategy)
 //!         run the scalar copy of the program from pc 0
 //! ```
+//!
+//! With the vector strategy the scalar copy (the lane loop and the per-lane code) is a
+//! second function ([`FnKind::Lanes`]) that the kernel calls with a range of lanes. It is
+//! cold, compiled on another thread while the vector code compiles, and its calling
+//! convention saves every register it uses, so a call disturbs none of the kernel's
+//! (the arguments and results pass through the scratch memory's [`call`] record).
 //!
 //! Lanes run in increasing lane order and each runs to its end before the next starts
 //! (a vector group runs its lanes together, but falls back to lane order before anything
@@ -32,7 +38,7 @@ use std::collections::BTreeSet;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Signature,
+    types, AbiParam, Block, BlockArg, FuncRef, InstBuilder, JumpTableData, MemFlagsData, Signature,
     SourceLoc, StackSlot, StackSlotData, StackSlotKind, Type, Value,
 };
 use cranelift_codegen::isa::CallConv;
@@ -73,8 +79,48 @@ pub(crate) struct ScratchLayout {
     pub lane_depth: u32,
     /// Phased strategy with calls: per-lane call stacks (64 x u32 each).
     pub lane_stack: u32,
+    /// The arguments and results of a call to a vector kernel's per-lane function
+    /// ([`call`] gives the fields).
+    pub call: u32,
     /// Total bytes.
     pub total: u32,
+}
+
+/// The call record of a vector kernel's per-lane function (offsets from
+/// [`ScratchLayout::call`]): the kernel writes the arguments, the function the results.
+pub(crate) mod call {
+    /// Argument: the block (`I32`).
+    pub const BLOCK: i32 = 0;
+    /// Argument: the first lane to run (`I32`).
+    pub const LANE_LO: i32 = 4;
+    /// Argument: the lane to stop at (`I32`).
+    pub const LANE_HI: i32 = 8;
+    /// Argument: 1 when the lanes resume after a vector bail-out (`I32`).
+    pub const RESUMED: i32 = 12;
+    /// Argument: the pc they resume at (`I32`).
+    pub const BAIL_PC: i32 = 16;
+    /// Argument: the first lane of the bailing group (`I32`).
+    pub const LANE0: i32 = 20;
+    /// Argument: the fuel they have left (`I64`).
+    pub const BAIL_FUEL: i32 = 24;
+    /// Result: 0 (the lanes ran), 1 (trapped; the record is written) or 2 (internal
+    /// error) (`I32`).
+    pub const CODE: i32 = 32;
+    /// Result, phased strategy: the new end of the lanes that may run, the lowest lane that
+    /// trapped (`I32`).
+    pub const END: i32 = 36;
+    /// The kernel's `LaunchEnv` pointer, saved on entry so that no register holds it
+    /// through the kernel (`I64`).
+    pub const ENV: i32 = 40;
+    /// The launch's grid and block sizes (`I32` each), saved on entry for the vector
+    /// code's `%gdim` and `%bdim`: read from memory where the program reads them, values
+    /// derived from them stay where the program computes them (Cranelift's optimiser
+    /// would recompute a product of the two entry values inside loops).
+    pub const GRID: i32 = 48;
+    /// See [`GRID`].
+    pub const BLOCK_DIM: i32 = 52;
+    /// Bytes of the record.
+    pub const SIZE: u32 = 64;
 }
 
 /// Lane status words of the phased strategy.
@@ -116,6 +162,8 @@ impl ScratchLayout {
                     0
                 };
         }
+        let call = end.div_ceil(64) * 64;
+        end = call + call::SIZE;
         ScratchLayout {
             shared_bytes,
             stride,
@@ -126,6 +174,7 @@ impl ScratchLayout {
             lane_fuel,
             lane_depth,
             lane_stack,
+            call,
             total: end.max(64),
         }
     }
@@ -152,6 +201,31 @@ pub(crate) fn kernel_signature(call_conv: CallConv) -> Signature {
     }
     sig.returns.push(AbiParam::new(types::I32));
     sig
+}
+
+/// The signature of a vector kernel's per-lane function (see [`FnKind::Lanes`]):
+/// `(env, scratch, trap)`, the other arguments and the results in the scratch memory's
+/// [`call`] record. Its calling convention saves every register the function uses, so a
+/// call clobbers none: the kernel's vector values (hoisted constants, limits) stay in their
+/// registers around the call instead of being spilled in the hot loops.
+pub(crate) fn lanes_signature() -> Signature {
+    let mut sig = Signature::new(CallConv::PreserveAll);
+    for t in [types::I64, types::I64, types::I64] {
+        sig.params.push(AbiParam::new(t));
+    }
+    sig
+}
+
+/// Which function a [`Tr`] builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FnKind {
+    /// The kernel entry ([`kernel_signature`]): the loops over blocks and groups, the vector
+    /// code, and (scalar strategies) the per-lane code.
+    Kernel,
+    /// A vector kernel's per-lane code as a function of its own ([`lanes_signature`]), which
+    /// the kernel calls for its tail lanes and bail-outs. It is cold, so it is compiled with
+    /// a fast register allocator instead of adding to the vector code's allocation time.
+    Lanes,
 }
 
 /// A memory space an access goes to.
@@ -243,6 +317,10 @@ pub(crate) struct Tr<'a, 'p> {
     pub phase_start: Block,
     pub resolve: Block,
     pub v: Option<VState>,
+    /// What this function is.
+    pub kind: FnKind,
+    /// A kernel whose per-lane code is a separate function: the call to it.
+    pub lanes_fn: Option<FuncRef>,
 }
 
 /// An internal translation failure; the caller may retry with the scalar strategy.
@@ -253,11 +331,15 @@ pub(crate) type TrResult<T> = Result<T, TrError>;
 
 impl<'a, 'p> Tr<'a, 'p> {
     /// Sets up the entry block and the variables. `g` is the vector group size (0: scalar).
+    /// A kernel whose per-lane code is the function `lanes_fn` calls it instead of
+    /// containing it; a [`FnKind::Lanes`] function starts at the lane loop.
     pub(crate) fn new(
         mut b: FunctionBuilder<'a>,
         p: &'p Program,
         an: &'p Analysis,
         g: u32,
+        kind: FnKind,
+        lanes_fn: Option<FuncRef>,
     ) -> Self {
         let phased = an.has_barrier;
         let layout = ScratchLayout::new(p, g.max(1), phased, an.has_call);
@@ -265,8 +347,15 @@ impl<'a, 'p> Tr<'a, 'p> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let args = b.block_params(entry).to_vec();
-        let (env, scratch, trap, block_lo, block_hi) =
-            (args[0], args[1], args[2], args[3], args[4]);
+        let (env, scratch, trap) = (args[0], args[1], args[2]);
+        // The per-lane function has no block range (its arguments are in scratch memory).
+        let (block_lo, block_hi) = match kind {
+            FnKind::Kernel => (args[3], args[4]),
+            FnKind::Lanes => {
+                let z = b.ins().iconst(types::I32, 0);
+                (z, z)
+            }
+        };
         let fl = MemFlagsData::trusted();
         let params_ptr = b.ins().load(types::I64, fl, env, off::ENV_PARAMS);
         let pool = b.ins().load(types::I64, fl, env, off::ENV_POOL);
@@ -319,6 +408,29 @@ impl<'a, 'p> Tr<'a, 'p> {
         }
         b.def_var(s_resume, zero8);
         b.def_var(bail_fuel, zero64);
+        if lanes_fn.is_some() {
+            let at = layout.call as i32;
+            b.ins().store(fl, env, scratch, at + call::ENV);
+            b.ins().store(fl, gdim, scratch, at + call::GRID);
+            b.ins().store(fl, bdim, scratch, at + call::BLOCK_DIM);
+        }
+        if kind == FnKind::Lanes {
+            let at = layout.call as i32;
+            for (var, field) in [
+                (blk, call::BLOCK),
+                (s_lane, call::LANE_LO),
+                (s_end, call::LANE_HI),
+                (bail_pc, call::BAIL_PC),
+                (lane0, call::LANE0),
+            ] {
+                let v = b.ins().load(types::I32, fl, scratch, at + field);
+                b.def_var(var, v);
+            }
+            let r = b.ins().load(types::I8, fl, scratch, at + call::RESUMED);
+            b.def_var(s_resume, r);
+            let f = b.ins().load(types::I64, fl, scratch, at + call::BAIL_FUEL);
+            b.def_var(bail_fuel, f);
+        }
 
         let block_head = b.create_block();
         let block_next = b.create_block();
@@ -332,7 +444,14 @@ impl<'a, 'p> Tr<'a, 'p> {
         let phase_start = b.create_block();
         let resolve = b.create_block();
         let launch_init = b.create_block();
-        b.ins().jump(launch_init, &[]);
+        b.ins().jump(
+            if kind == FnKind::Lanes {
+                lane_head
+            } else {
+                launch_init
+            },
+            &[],
+        );
 
         let n = p.insts().len();
         let mut tr = Tr {
@@ -381,8 +500,12 @@ impl<'a, 'p> Tr<'a, 'p> {
             phase_start,
             resolve,
             v: None,
+            kind,
+            lanes_fn,
         };
-        tr.emit_block_loop();
+        if kind == FnKind::Kernel {
+            tr.emit_block_loop();
+        }
         tr
     }
 
@@ -439,28 +562,14 @@ impl<'a, 'p> Tr<'a, 'p> {
     /// scalar strategy; the vector strategy emits its own group head (vector.rs) and jumps
     /// to `tail` when fewer than G lanes remain.
     pub(crate) fn emit_lane_loop(&mut self, tail: Block) {
-        let b = &mut self.b;
-        b.switch_to_block(tail);
-        let l0 = b.use_var(self.lane0);
-        b.def_var(self.s_lane, l0);
-        b.def_var(self.s_end, self.bdim);
-        let z8 = b.ins().iconst(types::I8, 0);
-        b.def_var(self.s_resume, z8);
-        if self.phased {
-            b.ins().jump(self.phase_start, &[]);
-            // phase_start: run every lane below s_end (the trapping lane, if any) again.
-            b.switch_to_block(self.phase_start);
-            let z = b.ins().iconst(types::I32, 0);
-            b.def_var(self.s_lane, z);
+        if self.kind == FnKind::Kernel {
+            self.emit_lane_entries(tail);
         }
-        b.ins().jump(self.lane_head, &[]);
-
-        // group_next: advance the group (vector strategy).
-        b.switch_to_block(self.group_next);
-        let l0 = b.use_var(self.lane0);
-        let l0 = b.ins().iadd_imm_s(l0, self.g.max(1) as i64);
-        b.def_var(self.lane0, l0);
-        b.ins().jump(self.group_head, &[]);
+        if let Some(f) = self.lanes_fn {
+            self.emit_lanes_call(f);
+            return;
+        }
+        let b = &mut self.b;
 
         // lane_head: next lane or leave.
         b.switch_to_block(self.lane_head);
@@ -471,13 +580,18 @@ impl<'a, 'p> Tr<'a, 'p> {
         let run = b.create_block();
         b.ins().brif(done, lanes_done, &[], run, &[]);
         b.switch_to_block(lanes_done);
-        if self.phased {
+        if self.kind == FnKind::Lanes {
+            let z = b.ins().iconst(types::I32, 0);
+            let end = b.use_var(self.s_end);
+            self.lanes_return(z, end);
+        } else if self.phased {
             b.ins().jump(self.resolve, &[]);
         } else {
             let resume = b.use_var(self.s_resume);
             b.ins()
                 .brif(resume, self.group_next, &[], self.block_next, &[]);
         }
+        let b = &mut self.b;
 
         b.switch_to_block(run);
         let fresh = b.create_block();
@@ -604,7 +718,12 @@ impl<'a, 'p> Tr<'a, 'p> {
         // bad: an internal inconsistency (never expected); report code 2.
         b.switch_to_block(self.bad_blk);
         let two = b.ins().iconst(types::I32, 2);
-        b.ins().return_(&[two]);
+        if self.kind == FnKind::Lanes {
+            self.lanes_return(two, two);
+        } else {
+            b.ins().return_(&[two]);
+        }
+        let b = &mut self.b;
 
         // trap: write the record and stop.
         b.switch_to_block(self.trap_blk);
@@ -630,12 +749,143 @@ impl<'a, 'p> Tr<'a, 'p> {
             let a = self.lane_slot(self.layout.lane_status, 4);
             let d = self.b.ins().iconst(types::I32, status::DONE);
             self.b.ins().store(MemFlagsData::trusted(), d, a, 0);
-            self.b.ins().jump(self.resolve, &[]);
-            self.emit_resolve();
+            if self.kind == FnKind::Lanes {
+                // The kernel resolves the barrier for the lanes below this one.
+                let z = self.b.ins().iconst(types::I32, 0);
+                self.lanes_return(z, lane);
+            } else {
+                self.b.ins().jump(self.resolve, &[]);
+                self.emit_resolve();
+            }
+        } else if self.kind == FnKind::Lanes {
+            let one = b.ins().iconst(types::I32, 1);
+            self.lanes_return(one, one);
         } else {
             let one = b.ins().iconst(types::I32, 1);
             b.ins().return_(&[one]);
         }
+    }
+
+    /// Returns from the per-lane function with results `code` and `end` (see [`call`]).
+    fn lanes_return(&mut self, code: Value, end: Value) {
+        let fl = MemFlagsData::trusted();
+        let at = self.layout.call as i32;
+        self.b.ins().store(fl, code, self.scratch, at + call::CODE);
+        self.b.ins().store(fl, end, self.scratch, at + call::END);
+        self.b.ins().return_(&[]);
+    }
+
+    /// The kernel's ways into the lane loop: `tail` (the lanes past the last full group, or
+    /// every lane for the scalar strategy) and, for phased programs, `phase_start` (every
+    /// lane below the lowest trapping one, again); and `group_next`, where vector groups and
+    /// bail-outs continue.
+    fn emit_lane_entries(&mut self, tail: Block) {
+        let b = &mut self.b;
+        b.switch_to_block(tail);
+        let l0 = b.use_var(self.lane0);
+        b.def_var(self.s_lane, l0);
+        b.def_var(self.s_end, self.bdim);
+        let z8 = b.ins().iconst(types::I8, 0);
+        b.def_var(self.s_resume, z8);
+        if self.phased {
+            b.ins().jump(self.phase_start, &[]);
+            // phase_start: run every lane below s_end (the trapping lane, if any) again.
+            b.switch_to_block(self.phase_start);
+            let z = b.ins().iconst(types::I32, 0);
+            b.def_var(self.s_lane, z);
+        }
+        b.ins().jump(self.lane_head, &[]);
+
+        // group_next: advance the group (vector strategy).
+        b.switch_to_block(self.group_next);
+        let l0 = b.use_var(self.lane0);
+        let l0 = b.ins().iadd_imm_s(l0, self.g.max(1) as i64);
+        b.def_var(self.lane0, l0);
+        b.ins().jump(self.group_head, &[]);
+    }
+
+    /// `lane_head` of a kernel whose per-lane code is the function `f`: call it for lanes
+    /// `s_lane..s_end`, then go on as the lane loop would (next group or block; resolve the
+    /// barrier with the trap limit it returns).
+    fn emit_lanes_call(&mut self, f: FuncRef) {
+        let b = &mut self.b;
+        b.switch_to_block(self.lane_head);
+        // No lanes to run (a block of full groups, or a phase whose lanes the vector code
+        // parked): no call, whose register saves would cost more than a small block's groups.
+        let ok = b.create_block();
+        let end = b.append_block_param(ok, types::I32);
+        let call_blk = b.create_block();
+        let lane = b.use_var(self.s_lane);
+        let hi = b.use_var(self.s_end);
+        if self.phased {
+            // The first lane below `hi` that is fresh or ready (status 0 or 1), if any.
+            let head = b.create_block();
+            let check = b.create_block();
+            let next = b.create_block();
+            let l = b.append_block_param(head, types::I32);
+            b.ins().jump(head, &[BlockArg::Value(lane)]);
+            b.switch_to_block(head);
+            let past = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, hi);
+            b.ins().brif(past, ok, &[BlockArg::Value(hi)], check, &[]);
+            b.switch_to_block(check);
+            let st = self.lane_slot_of(self.layout.lane_status, 4, l);
+            let b = &mut self.b;
+            let st = b.ins().load(types::I32, MemFlagsData::trusted(), st, 0);
+            let runs = b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, st, status::READY);
+            b.ins().brif(runs, call_blk, &[], next, &[]);
+            b.switch_to_block(next);
+            let l1 = b.ins().iadd_imm_s(l, 1);
+            b.ins().jump(head, &[BlockArg::Value(l1)]);
+            b.switch_to_block(call_blk);
+            b.def_var(self.s_lane, l);
+        } else {
+            let none = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, lane, hi);
+            b.ins()
+                .brif(none, ok, &[BlockArg::Value(hi)], call_blk, &[]);
+            b.switch_to_block(call_blk);
+        }
+        let b = &mut self.b;
+        let fl = MemFlagsData::trusted();
+        let at = self.layout.call as i32;
+        let resumed = b.use_var(self.s_resume);
+        let resumed = b.ins().uextend(types::I32, resumed);
+        for (var, field) in [
+            (self.blk, call::BLOCK),
+            (self.s_lane, call::LANE_LO),
+            (self.s_end, call::LANE_HI),
+            (self.bail_pc, call::BAIL_PC),
+            (self.lane0, call::LANE0),
+            (self.bail_fuel, call::BAIL_FUEL),
+        ] {
+            let v = b.use_var(var);
+            b.ins().store(fl, v, self.scratch, at + field);
+        }
+        b.ins().store(fl, resumed, self.scratch, at + call::RESUMED);
+        let env = b.ins().load(types::I64, fl, self.scratch, at + call::ENV);
+        b.ins().call(f, &[env, self.scratch, self.trap]);
+        let code = b.ins().load(types::I32, fl, self.scratch, at + call::CODE);
+        let new_end = b.ins().load(types::I32, fl, self.scratch, at + call::END);
+        let ret = b.create_block();
+        b.ins()
+            .brif(code, ret, &[], ok, &[BlockArg::Value(new_end)]);
+        b.switch_to_block(ret);
+        b.ins().return_(&[code]);
+        b.switch_to_block(ok);
+        if self.phased {
+            b.def_var(self.s_end, end);
+            b.ins().jump(self.resolve, &[]);
+            self.emit_resolve();
+        } else {
+            let resume = b.use_var(self.s_resume);
+            b.ins()
+                .brif(resume, self.group_next, &[], self.block_next, &[]);
+        }
+        let b = &mut self.b;
+        b.switch_to_block(self.bad_blk);
+        let two = b.ins().iconst(types::I32, 2);
+        b.ins().return_(&[two]);
     }
 
     /// Address of the current scalar lane's entry in a per-lane array of `size`-byte

@@ -42,7 +42,7 @@ use holovm_isa::{Addr, BinOp, Cmp, Inst, ParamKind, Reg, SharedAddr, Special, Sr
 use crate::analysis::Class;
 use crate::listing;
 use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
-use crate::translate::{status, MemOff, SpaceRef, Tr, TrError, TrResult};
+use crate::translate::{call, status, MemOff, SpaceRef, Tr, TrError, TrResult};
 
 /// Variables of the vector copy of the program.
 #[derive(Clone)]
@@ -1061,8 +1061,19 @@ impl Tr<'_, '_> {
                 let v = self.b.use_var(self.blk);
                 self.b.ins().uextend(types::I64, v)
             }
-            Src::Special(Special::BlockDim) => self.b.ins().uextend(types::I64, self.bdim),
-            Src::Special(Special::GridDim) => self.b.ins().uextend(types::I64, self.gdim),
+            Src::Special(s @ (Special::BlockDim | Special::GridDim)) => {
+                let field = if s == Special::GridDim {
+                    call::GRID
+                } else {
+                    call::BLOCK_DIM
+                };
+                let at = self.layout.call as i32 + field;
+                let v = self
+                    .b
+                    .ins()
+                    .load(types::I32, MemFlagsData::trusted(), self.scratch, at);
+                self.b.ins().uextend(types::I64, v)
+            }
             _ => self.b.ins().iconst(types::I64, 0),
         };
         ops::from_storage(&mut self.b, ty, v)

@@ -140,3 +140,53 @@ fn automatic_group_sizes() {
         }
     }
 }
+
+/// A vector kernel's per-lane code is a function of its own, compiled on a second thread
+/// unless `parallel` is off: both ways give the same code and the same results, and the
+/// scalar strategy keeps one function.
+#[test]
+fn per_lane_function_compiles_alike_on_one_or_two_threads() {
+    let p = asm(include_str!("../../examples/kernels/relu.hasm"));
+    let compile = |parallel: bool, vector: bool| {
+        holovm_jit::compile(
+            &p,
+            &holovm_jit::JitOptions {
+                dump: true,
+                parallel,
+                vector,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let (two, one) = (compile(true, true), compile(false, true));
+    for k in [&two, &one] {
+        let listing = k.dump().disasm.clone().unwrap();
+        assert!(listing.contains(";; kernel at "), "{listing}");
+        assert!(listing.contains(";; per-lane function at "), "{listing}");
+        assert!(listing.contains("(per-lane)"), "{listing}");
+    }
+    assert_eq!(two.dump().code_size, one.dump().code_size);
+    assert_eq!(two.dump().clif_insts, one.dump().clif_insts);
+    let scalar = compile(true, false);
+    let listing = scalar.dump().disasm.clone().unwrap();
+    assert!(!listing.contains("per-lane function"), "{listing}");
+
+    // 1000 lanes in blocks of 96: 3 full groups of 32 and a tail of 0 lanes per block,
+    // then a last block of 40 (a group and 8 tail lanes), and lanes past n.
+    let x: Vec<f32> = (0..1000).map(|i| i as f32 - 600.5).collect();
+    let want: Vec<u32> = x.iter().map(|v| v.max(0.0).to_bits()).collect();
+    for k in [&two, &one, &scalar] {
+        let out = run_kernel(
+            k,
+            11,
+            96,
+            &[f32s(&x), zeros(4000), Arg::Scalar(1000)],
+            None,
+            1 << 20,
+        );
+        assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
+        let got: Vec<u32> = to_f32(out.buf(1)).iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, want);
+    }
+}
