@@ -348,12 +348,12 @@ fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
 /// instructions per vector, so 32 lanes cost 30-40% more compile time for no gain, while
 /// 8 lanes save 25% of it but run gelu and sigmoid up to 10% slower. Programs with per-lane
 /// addresses (gathers and scatters, one load or store per lane) take 8 lanes: matvec runs
-/// 20% faster than with 16 (fewer rows in flight) and compiles in 35% less time.
+/// 20% faster than with 16 (fewer rows in flight) and compiles in 35% less time; 4 when
+/// more than 8 vectors would be live (a gather's extracts, inserts and limits need the
+/// rest): gemm's loop (5 per-lane registers) spilled a third of its vectors with 8 lanes
+/// and runs 30% faster with 4, matvec's (3) runs 15% slower with 4.
 fn auto_group(program: &Program, an: &Analysis) -> u32 {
-    if has_lane_addresses(program, an) {
-        return 8;
-    }
-    let mut max_pressure = [0u32; 2]; // for G = 16, 32
+    let mut max_pressure = [0u32; 3]; // for G = 8, 16, 32
     for live in &an.live_regs {
         let (mut v32, mut v64) = (0u32, 0u32);
         for (r, c) in an.reg_class.iter().enumerate() {
@@ -366,18 +366,21 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
                 }
             }
         }
-        for (i, g) in [16u32, 32].into_iter().enumerate() {
+        for (i, g) in [8u32, 16, 32].into_iter().enumerate() {
             max_pressure[i] = max_pressure[i].max(v32 * (g / 4) + v64 * (g / 2));
         }
+    }
+    if has_lane_addresses(program, an) {
+        return if max_pressure[0] <= 8 { 8 } else { 4 };
     }
     let has_math = program.insts().iter().any(|i| {
         matches!(i, Inst::Un { op, .. } if op.float_only()
             && !matches!(op, holovm_isa::UnOp::Sqrt | holovm_isa::UnOp::Rsqrt))
     });
     let limit = if has_math { 8 } else { 16 };
-    if max_pressure[1] <= limit && !has_math {
+    if max_pressure[2] <= limit && !has_math {
         32
-    } else if max_pressure[0] <= limit {
+    } else if max_pressure[1] <= limit {
         16
     } else {
         8
