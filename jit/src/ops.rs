@@ -8,7 +8,7 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{types, ConstantData, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use holovm_isa::{BinOp, Cmp, Ty, UnOp};
 
@@ -31,6 +31,17 @@ pub(crate) fn compute_vec(ty: Ty) -> Type {
 /// A constant with the given bit pattern per lane, of scalar or vector type `t`.
 pub(crate) fn konst(b: &mut FunctionBuilder, t: Type, bits: u64) -> Value {
     let lane = t.lane_type();
+    if t.is_vector() {
+        // A constant-pool vector, which an instruction can read as its memory operand
+        // (a splat would be built in registers where the optimiser does not run).
+        let size = lane.bytes() as usize;
+        let one = &bits.to_le_bytes()[..size];
+        let bytes: Vec<u8> = (0..t.lane_count())
+            .flat_map(|_| one.iter().copied())
+            .collect();
+        let c = b.func.dfg.constants.insert(ConstantData::from(bytes));
+        return b.ins().vconst(t, c);
+    }
     let s = if lane == types::F32 {
         b.ins().f32const(Ieee32::with_bits(bits as u32))
     } else if lane == types::F64 {
