@@ -169,6 +169,7 @@ fn build(
     r
 }
 
+/// [`build`], without its clean-up after a failed translation.
 fn build_functions(
     program: &Program,
     an: &Analysis,
