@@ -18,9 +18,10 @@
 //!
 //! With the vector strategy the scalar copy (the lane loop and the per-lane code) is a
 //! second function ([`FnKind::Lanes`]) that the kernel calls with a range of lanes. It is
-//! cold, compiled on another thread while the vector code compiles, and its calling
-//! convention saves every register it uses, so a call disturbs none of the kernel's
-//! (the arguments and results pass through the scratch memory's [`call`] record).
+//! cold (compiled without the optimiser, on another thread while the vector code compiles
+//! when it is large), and its calling convention saves every register it uses, so a call
+//! disturbs none of the kernel's (the arguments and results pass through the scratch
+//! memory's [`call`] record).
 //!
 //! Lanes run in increasing lane order and each runs to its end before the next starts
 //! (a vector group runs its lanes together, but falls back to lane order before anything
@@ -223,8 +224,9 @@ pub(crate) enum FnKind {
     /// code, and (scalar strategies) the per-lane code.
     Kernel,
     /// A vector kernel's per-lane code as a function of its own ([`lanes_signature`]), which
-    /// the kernel calls for its tail lanes and bail-outs. It is cold, so it is compiled with
-    /// a fast register allocator instead of adding to the vector code's allocation time.
+    /// the kernel calls for its tail lanes, bail-outs and the lanes a phase's vector groups
+    /// left. It is cold: compiled without Cranelift's optimiser, and on a second thread
+    /// while the kernel compiles when it is large enough.
     Lanes,
 }
 
