@@ -133,6 +133,8 @@ struct Contexts {
     /// that the kernel calls.
     lanes: Context,
     builder: FunctionBuilderContext,
+    /// A translation into `builder` failed (and left its state there).
+    builder_dirty: bool,
 }
 
 impl Contexts {
@@ -141,6 +143,7 @@ impl Contexts {
             kernel: Context::new(),
             lanes: Context::new(),
             builder: FunctionBuilderContext::new(),
+            builder_dirty: false,
         }
     }
 }
@@ -161,23 +164,11 @@ fn build(
     lanes_id: FuncId,
     cx: &mut Contexts,
 ) -> Result<bool, TrError> {
-    let r = build_functions(program, an, g, isa, lanes_id, cx);
-    if r.is_err() {
-        // A failed translation leaves the builder's state behind.
+    if cx.builder_dirty {
+        // A failed translation left its state in the builder's context.
         cx.builder = FunctionBuilderContext::new();
     }
-    r
-}
-
-/// [`build`], without its clean-up after a failed translation.
-fn build_functions(
-    program: &Program,
-    an: &Analysis,
-    g: u32,
-    isa: &OwnedTargetIsa,
-    lanes_id: FuncId,
-    cx: &mut Contexts,
-) -> Result<bool, TrError> {
+    cx.builder_dirty = true;
     let cc = isa.default_call_conv();
     cx.kernel.clear();
     cx.lanes.clear();
@@ -248,6 +239,7 @@ fn build_functions(
         tr.b.seal_all_blocks();
         tr.b.finalize(isa.frontend_config());
     }
+    cx.builder_dirty = false;
     Ok(guard)
 }
 
