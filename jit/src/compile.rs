@@ -1,6 +1,7 @@
 //! `compile`: program -> analysis -> CLIF -> machine code in its own `JITModule`.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -23,10 +24,12 @@ use crate::kernel::{CompiledKernel, KernelFn};
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
 use crate::{listing, perf_map};
 
-/// The smallest per-lane function (in CLIF instructions) worth a second thread: starting
-/// one costs 20-70 us here, as much as compiling 100-200 instructions, and the new thread
-/// sometimes waits for a core until the compile is over.
-const PARALLEL_MIN_INSTS: usize = 200;
+/// The smallest kernel function (in CLIF instructions) whose per-lane function is worth a
+/// second thread: starting one costs 20-70 us here, as much as compiling 100-200
+/// instructions, and the new thread sometimes waits for a core until the compile is over.
+/// (The example kernels' per-lane functions have 150-530 instructions, their kernels
+/// 180-1,140: at 300 the same six take a thread as at 200 per-lane instructions.)
+const PARALLEL_MIN_INSTS: usize = 300;
 
 /// Options for [`compile`].
 #[derive(Clone, Debug)]
@@ -132,9 +135,9 @@ struct Contexts {
     /// Vector strategies: the per-lane code, a function of its own ([`lanes_signature`])
     /// that the kernel calls.
     lanes: Context,
-    builder: FunctionBuilderContext,
-    /// A translation into `builder` failed (and left its state there).
-    builder_dirty: bool,
+    builder: Builder,
+    /// The per-lane function's, which may be built on another thread.
+    lanes_builder: Builder,
 }
 
 impl Contexts {
@@ -142,9 +145,32 @@ impl Contexts {
         Contexts {
             kernel: Context::new(),
             lanes: Context::new(),
-            builder: FunctionBuilderContext::new(),
-            builder_dirty: false,
+            builder: Builder::default(),
+            lanes_builder: Builder::default(),
         }
+    }
+}
+
+/// A reusable `FunctionBuilderContext`, renewed after a translation into it failed (a
+/// failure leaves the translation's state there).
+#[derive(Default)]
+struct Builder {
+    ctx: FunctionBuilderContext,
+    in_use: bool,
+}
+
+impl Builder {
+    /// The context for a translation; call [`Builder::done`] when it succeeded.
+    fn start(&mut self) -> &mut FunctionBuilderContext {
+        if self.in_use {
+            self.ctx = FunctionBuilderContext::new();
+        }
+        self.in_use = true;
+        &mut self.ctx
+    }
+
+    fn done(&mut self) {
+        self.in_use = false;
     }
 }
 
@@ -152,10 +178,14 @@ thread_local! {
     static CONTEXTS: RefCell<Contexts> = RefCell::new(Contexts::new());
 }
 
+/// Where a vector kernel's per-lane code is entered: the pcs where the vector code leaves
+/// lanes to it, and the barriers.
+type LaneEntries = (BTreeSet<u32>, BTreeSet<u32>);
+
 /// Translates `program` with vector group `g` (0: scalar strategy, one function) into
-/// `cx.kernel.func`, and for a vector strategy its per-lane code into `cx.lanes.func` (which
-/// the kernel calls as user function `lanes_id`). Returns whether the vector code folded an
-/// entry guard on `%gid` into its group limit.
+/// `cx.kernel.func`; a vector kernel calls its per-lane code as user function `lanes_id`
+/// (see [`lanes_job`]). Returns whether the vector code folded an entry guard on `%gid`
+/// into its group limit, and for a vector kernel where its per-lane code is entered.
 fn build(
     program: &Program,
     an: &Analysis,
@@ -163,15 +193,9 @@ fn build(
     isa: &OwnedTargetIsa,
     lanes_id: FuncId,
     cx: &mut Contexts,
-) -> Result<bool, TrError> {
-    if cx.builder_dirty {
-        // A failed translation left its state in the builder's context.
-        cx.builder = FunctionBuilderContext::new();
-    }
-    cx.builder_dirty = true;
+) -> Result<(bool, Option<LaneEntries>), TrError> {
     let cc = isa.default_call_conv();
     cx.kernel.clear();
-    cx.lanes.clear();
     let func = &mut cx.kernel.func;
     func.name = UserFuncName::user(0, 0);
     func.signature = kernel_signature(cc);
@@ -188,7 +212,7 @@ fn build(
             patchable: false,
         })
     });
-    let b = FunctionBuilder::new(func, &mut cx.builder);
+    let b = FunctionBuilder::new(func, cx.builder.start());
     let mut tr = Tr::new(b, program, an, g, FnKind::Kernel, lanes_fn);
     let tail = tr.b.create_block();
     if g > 0 {
@@ -221,26 +245,50 @@ fn build(
         tr.emit_scalar_program()?;
     }
     tr.emit_lane_loop(tail);
-    let entries = (tr.resume_pcs.clone(), tr.barrier_pcs.clone());
+    let entries = lanes_fn.map(|_| (tr.resume_pcs.clone(), tr.barrier_pcs.clone()));
     tr.b.seal_all_blocks();
     tr.b.finalize(isa.frontend_config());
+    cx.builder.done();
+    Ok((guard, entries))
+}
 
-    if lanes_fn.is_some() {
-        let func = &mut cx.lanes.func;
-        func.name = UserFuncName::user(0, 1);
-        func.signature = lanes_signature();
-        let b = FunctionBuilder::new(func, &mut cx.builder);
-        let mut tr = Tr::new(b, program, an, g, FnKind::Lanes, None);
-        // The pcs where the kernel's vector code leaves lanes for the per-lane code.
-        (tr.resume_pcs, tr.barrier_pcs) = entries;
-        tr.emit_scalar_program()?;
-        let unused_tail = tr.b.create_block();
-        tr.emit_lane_loop(unused_tail);
-        tr.b.seal_all_blocks();
-        tr.b.finalize(isa.frontend_config());
+/// A vector kernel's per-lane code (group `g`, entered at `entries`) from translation to
+/// machine code in `ctx`, compiled for `isa` (the cold one: the module's ISA is the
+/// kernel's): what the second thread does. Returns the CLIF text before compilation when
+/// `dump`.
+#[allow(clippy::too_many_arguments)]
+fn lanes_job(
+    program: &Program,
+    an: &Analysis,
+    g: u32,
+    entries: LaneEntries,
+    ctx: &mut Context,
+    builder: &mut Builder,
+    isa: &dyn TargetIsa,
+    opts: &JitOptions,
+) -> Result<Option<String>, JitError> {
+    ctx.clear();
+    let func = &mut ctx.func;
+    func.name = UserFuncName::user(0, 1);
+    func.signature = lanes_signature();
+    let b = FunctionBuilder::new(func, builder.start());
+    let mut tr = Tr::new(b, program, an, g, FnKind::Lanes, None);
+    (tr.resume_pcs, tr.barrier_pcs) = entries;
+    tr.emit_scalar_program()
+        .map_err(|TrError(e)| JitError::Unsupported { reason: e })?;
+    let unused_tail = tr.b.create_block();
+    tr.emit_lane_loop(unused_tail);
+    tr.b.seal_all_blocks();
+    tr.b.finalize(isa.frontend_config());
+    builder.done();
+    if opts.verify {
+        cranelift_codegen::verify_function(&ctx.func, isa)
+            .map_err(|e| JitError::Codegen(format!("CLIF verifier: {e}")))?;
     }
-    cx.builder_dirty = false;
-    Ok(guard)
+    let text = opts.dump.then(|| ctx.func.display().to_string());
+    ctx.set_disasm(opts.dump);
+    compile_cold(ctx, isa)?;
+    Ok(text)
 }
 
 /// Compiles the per-lane function in `ctx` for `isa` (the cold one: the module's ISA is the
@@ -485,18 +533,17 @@ fn compile_with(
     let mut built = None;
     if scalar_reason.is_none() {
         match build(program, &an, group, &isa, lanes_id, cx) {
-            Ok(guard) => built = Some((guard, group)),
+            Ok((guard, entries)) => built = Some((guard, group, entries)),
             Err(TrError(e)) => scalar_reason = Some(format!("vector translation failed: {e}")),
         }
     }
-    let (guard, g) = match built {
+    let (guard, g, entries) = match built {
         Some(x) => x,
         None => match build(program, &an, 0, &isa, lanes_id, cx) {
-            Ok(_) => (false, 0),
+            Ok(_) => (false, 0, None),
             Err(TrError(e)) => return Err(JitError::Unsupported { reason: e }),
         },
     };
-    let split = g > 0;
     let strategy = match &scalar_reason {
         None if an.has_barrier => Strategy::Phased {
             reason: format!(
@@ -520,47 +567,67 @@ fn compile_with(
     let layout = ScratchLayout::new(program, g.max(1), an.has_barrier, an.has_call);
 
     let Contexts {
-        kernel: ctx, lanes, ..
+        kernel: ctx,
+        lanes,
+        lanes_builder,
+        ..
     } = cx;
-    let mut lanes = split.then_some(lanes);
     if opts.verify {
-        for f in [Some(&*ctx), lanes.as_deref()].into_iter().flatten() {
-            cranelift_codegen::verify_function(&f.func, isa.as_ref())
-                .map_err(|e| JitError::Codegen(format!("CLIF verifier: {e}")))?;
-        }
+        cranelift_codegen::verify_function(&ctx.func, isa.as_ref())
+            .map_err(|e| JitError::Codegen(format!("CLIF verifier: {e}")))?;
     }
-    let clif_before = opts.dump.then(|| clif_texts(ctx, lanes.as_deref()));
-    let clif_insts =
-        ctx.func.dfg.num_insts() + lanes.as_ref().map_or(0, |l| l.func.dfg.num_insts());
-
+    let kernel_clif = opts.dump.then(|| ctx.func.display().to_string());
+    let kernel_insts = ctx.func.dfg.num_insts();
     ctx.set_disasm(opts.dump);
     let cold_isa = host_isa(opts.dump, false)?;
-    match lanes.as_deref_mut() {
-        Some(l) if opts.parallel && l.func.dfg.num_insts() >= PARALLEL_MIN_INSTS => {
-            // The per-lane function compiles on a second thread meanwhile.
-            l.set_disasm(opts.dump);
-            let (kernel, cold) = std::thread::scope(|s| {
-                let cold = s.spawn(|| compile_cold(l, cold_isa.as_ref()));
-                let kernel = module.define_function(id, ctx);
-                (kernel, cold.join())
-            });
-            kernel.map_err(|e| JitError::Codegen(format!("{e:?}")))?;
-            cold.map_err(|_| JitError::Codegen("the per-lane compile panicked".into()))??;
-            define_cold(&mut module, lanes_id, l, cold_isa.as_ref())?;
-        }
-        Some(l) => {
-            module
-                .define_function(id, ctx)
-                .map_err(|e| JitError::Codegen(format!("{e:?}")))?;
-            l.set_disasm(opts.dump);
-            compile_cold(l, cold_isa.as_ref())?;
-            define_cold(&mut module, lanes_id, l, cold_isa.as_ref())?;
-        }
-        None => module
+    let define_kernel = |module: &mut JITModule, ctx: &mut Context| {
+        module
             .define_function(id, ctx)
-            .map_err(|e| JitError::Codegen(format!("{e:?}")))?,
-    }
-    let clif_after = opts.dump.then(|| clif_texts(ctx, lanes.as_deref()));
+            .map_err(|e| JitError::Codegen(format!("{e:?}")))
+    };
+    let job = |lanes: &mut Context, builder: &mut Builder, entries: LaneEntries| {
+        lanes_job(
+            program,
+            &an,
+            g,
+            entries,
+            lanes,
+            builder,
+            cold_isa.as_ref(),
+            opts,
+        )
+    };
+    let lanes_clif = match entries {
+        // The per-lane code is translated and compiled on a second thread meanwhile.
+        Some(entries) if opts.parallel && kernel_insts >= PARALLEL_MIN_INSTS => {
+            let (kernel, cold) = std::thread::scope(|s| {
+                let cold = s.spawn(|| job(lanes, lanes_builder, entries));
+                (define_kernel(&mut module, ctx), cold.join())
+            });
+            kernel?;
+            let text =
+                cold.map_err(|_| JitError::Codegen("the per-lane compile panicked".into()))??;
+            define_cold(&mut module, lanes_id, lanes, cold_isa.as_ref())?;
+            Some(text)
+        }
+        Some(entries) => {
+            let text = job(lanes, lanes_builder, entries)?;
+            define_kernel(&mut module, ctx)?;
+            define_cold(&mut module, lanes_id, lanes, cold_isa.as_ref())?;
+            Some(text)
+        }
+        None => {
+            define_kernel(&mut module, ctx)?;
+            None
+        }
+    };
+    let lanes = lanes_clif.is_some().then_some(&*lanes);
+    let clif_insts = kernel_insts + lanes.map_or(0, |l| l.func.dfg.num_insts());
+    let clif_before = kernel_clif.map(|k| match lanes_clif.flatten() {
+        Some(l) => format!("{k}\n{l}"),
+        None => k,
+    });
+    let clif_after = opts.dump.then(|| clif_texts(ctx, lanes));
     module
         .finalize_definitions()
         .map_err(|e| JitError::Codegen(e.to_string()))?;
@@ -569,7 +636,7 @@ fn compile_with(
     let mut listings = Vec::new();
     for (c, fid, title) in [
         (Some(&*ctx), id, "kernel"),
-        (lanes.as_deref(), lanes_id, "per-lane function"),
+        (lanes, lanes_id, "per-lane function"),
     ] {
         let Some(cc) = c.and_then(|c| c.compiled_code()) else {
             continue;
