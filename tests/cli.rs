@@ -328,3 +328,22 @@ fn run_with_perf_map_names_the_kernel_code_per_instruction() {
         "{map}"
     );
 }
+
+/// A reader that stops early (`holovm run ... | head -1`) ends the program quietly, without a
+/// panic about the broken pipe.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_holovm"))
+        .args(["run", "examples/kernels/vector_add.hasm", "-n", "1000"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the holovm binary runs");
+    // Close the pipe's reading end before the program (still assembling) prints anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("holovm ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
