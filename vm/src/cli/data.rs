@@ -61,6 +61,15 @@ impl Fill {
     pub fn bytes(&self, ty: Ty, default_len: usize, rng: &mut Rng) -> anyhow::Result<Vec<u8>> {
         let size = ty.size() as usize;
         let mut out = Vec::new();
+        if let Fill::Random(len) | Fill::Range(len) | Fill::Zeros(len) | Fill::Value(_, len) = self
+        {
+            // All of it up front: a length beyond the machine's memory is an error here,
+            // instead of a process killed halfway through filling it.
+            let len = len.unwrap_or(default_len);
+            let bytes = len.checked_mul(size).ok_or_else(|| too_large(len, ty))?;
+            out.try_reserve_exact(bytes)
+                .map_err(|_| too_large(len, ty))?;
+        }
         match self {
             Fill::Random(len) => {
                 for _ in 0..len.unwrap_or(default_len) {
@@ -102,6 +111,10 @@ impl Fill {
         }
         Ok(out)
     }
+}
+
+fn too_large(len: usize, ty: Ty) -> anyhow::Error {
+    anyhow!("cannot allocate {len} elements of {ty}: not enough memory")
 }
 
 fn read_file(path: &str) -> anyhow::Result<Vec<u8>> {
@@ -236,6 +249,26 @@ mod tests {
             1.5f32.to_bits() as u64
         );
         assert_eq!(format_value(Ty::I16, &(-3i16).to_le_bytes()), "-3");
+    }
+
+    #[test]
+    fn lengths_past_memory_are_errors() {
+        let mut rng = Rng::new(1);
+        // Bytes beyond usize: refused before anything is filled.
+        for fill in [
+            Fill::Random(Some(usize::MAX / 2)),
+            Fill::Range(Some(usize::MAX / 2)),
+            Fill::Zeros(Some(usize::MAX / 2)),
+            Fill::Value("1".into(), Some(usize::MAX / 2)),
+        ] {
+            let e = fill.bytes(Ty::F32, 0, &mut rng).unwrap_err().to_string();
+            assert!(e.contains("cannot allocate"), "{e}");
+        }
+        // Within usize but past any allocator (isize::MAX bytes).
+        let e = Fill::Zeros(Some(usize::MAX / 8))
+            .bytes(Ty::F32, 0, &mut rng)
+            .unwrap_err();
+        assert!(e.to_string().contains("not enough memory"), "{e}");
     }
 
     #[test]
