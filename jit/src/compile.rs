@@ -659,9 +659,19 @@ fn compile_with(
     // (System V on x86-64 Linux) calling convention, which is `extern "C"` here; the code
     // stays mapped as long as `module`, which the kernel owns.
     let func: KernelFn = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
+    let optimiser = match (optimise, lanes.is_some()) {
+        (true, false) => "on".to_string(),
+        (true, true) => "on for the kernel, off for the per-lane function (cold)".to_string(),
+        (false, split) => format!(
+            "off{} (the program has transcendentals: in vector code the optimiser keeps \
+             their constants live across a group, and they spill)",
+            if split { " for both functions" } else { "" }
+        ),
+    };
     let dump = JitDump {
         name: program.name().to_string(),
         strategy,
+        optimiser,
         clif_before,
         clif_after,
         disasm,

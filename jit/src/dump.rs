@@ -61,6 +61,8 @@ pub struct JitDump {
     /// (`; pc 2 (vector): ldg.f32 r1, [a + %gid*4]`, `(per-lane)` for the per-lane copy) or
     /// the kernel's own control; or why it is missing.
     pub disasm: Option<String>,
+    /// Which functions Cranelift's optimiser ran on, and why not on the others.
+    pub optimiser: String,
     /// Machine code bytes.
     pub code_size: u32,
     /// CLIF instructions handed to Cranelift.
@@ -80,6 +82,7 @@ impl fmt::Display for JitDump {
         writeln!(f, "; kernel {}", self.name)?;
         writeln!(f, "; tier: Cranelift JIT")?;
         writeln!(f, "; strategy: {}", self.strategy)?;
+        writeln!(f, "; optimiser: {}", self.optimiser)?;
         writeln!(
             f,
             "; code size: {} bytes at {:#x} (from {} CLIF instructions)",

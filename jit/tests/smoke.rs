@@ -79,6 +79,7 @@ fn dump_has_everything() {
     assert!(d.clif_after.as_deref().unwrap().contains("fma"));
     assert!(d.disasm.as_deref().unwrap().contains("vfmadd"), "{text}");
     assert!(text.contains("strategy: vector"));
+    assert!(text.contains("; optimiser: off for both functions (the program has transcend"));
     assert!(d.code_size > 0);
 }
 
@@ -163,6 +164,11 @@ fn per_lane_function_compiles_alike_on_one_or_two_threads() {
     };
     let (two, one) = (compile(true, true), compile(false, true));
     for k in [&two, &one] {
+        let optimiser = &k.dump().optimiser;
+        assert_eq!(
+            optimiser,
+            "on for the kernel, off for the per-lane function (cold)"
+        );
         let listing = k.dump().disasm.clone().unwrap();
         assert!(listing.contains(";; kernel at "), "{listing}");
         assert!(listing.contains(";; per-lane function at "), "{listing}");

@@ -35,6 +35,7 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     let mut out = String::new();
     writeln!(out, "; kernel {}", dump.name)?;
     writeln!(out, "; strategy: {}", dump.strategy)?;
+    writeln!(out, "; optimiser: {}", dump.optimiser)?;
     writeln!(
         out,
         "; code size: {} bytes (from {} CLIF instructions)",
