@@ -198,3 +198,68 @@ fn per_lane_function_compiles_alike_on_one_or_two_threads() {
         assert_eq!(got, want);
     }
 }
+
+/// Groups that bail out to the per-lane function (a lane per 40 takes the other branch) sit
+/// between groups that stay in vector code with the loop's constants in registers: the call
+/// must leave every register of the kernel as it was (its calling convention saves what the
+/// function uses), or the later groups compute with clobbered constants.
+#[test]
+fn per_lane_calls_leave_the_kernels_registers_alone() {
+    let p = asm("
+        .kernel mixed
+        .param x: ptr f32
+        .param y: ptr f32
+        .param n: u32
+        .launch 1, 256
+            setp.ge.u32 p0, %gid, n
+            @p0 bra @done
+            ldg.f32 r0, [x + %gid*4]
+            mov_imm.u32 r1, 16
+            rem.u32 r2, %gid, 40
+            setp.eq.u32 p1, r2, 7
+            @p1 bra @odd
+        body:
+            mul.f32 r0, r0, 1.0001
+            add.f32 r0, r0, 0.5
+            loop r1, @body
+            bra @store
+        odd:
+            mul.f32 r0, r0, 3.0
+            sub.f32 r0, r0, 0.25
+            loop r1, @odd
+        store:
+            stg.f32 [y + %gid*4], r0
+        done:
+            exit
+    ");
+    let k = holovm_jit::compile(&p, &holovm_jit::JitOptions::default()).unwrap();
+    assert!(matches!(k.strategy(), holovm_jit::Strategy::Vector { .. }));
+    let n = 1000usize;
+    let x: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * 0.125 - 0.5).collect();
+    let want: Vec<u32> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let mut v = v;
+            for _ in 0..16 {
+                v = if i % 40 == 7 {
+                    v * 3.0 - 0.25
+                } else {
+                    v * 1.0001 + 0.5
+                };
+            }
+            v.to_bits()
+        })
+        .collect();
+    let out = run_kernel(
+        &k,
+        4,
+        256,
+        &[f32s(&x), zeros(4 * n), Arg::Scalar(n as u64)],
+        None,
+        1 << 20,
+    );
+    assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
+    let got: Vec<u32> = to_f32(out.buf(1)).iter().map(|v| v.to_bits()).collect();
+    assert_eq!(got, want);
+}
