@@ -42,7 +42,7 @@ pub(crate) fn konst(b: &mut FunctionBuilder, t: Type, bits: u64) -> Value {
         let c = b.func.dfg.constants.insert(ConstantData::from(bytes));
         return b.ins().vconst(t, c);
     }
-    let s = if lane == types::F32 {
+    if lane == types::F32 {
         b.ins().f32const(Ieee32::with_bits(bits as u32))
     } else if lane == types::F64 {
         b.ins().f64const(Ieee64::with_bits(bits))
@@ -53,11 +53,6 @@ pub(crate) fn konst(b: &mut FunctionBuilder, t: Type, bits: u64) -> Value {
             bits & ((1u64 << lane.bits()) - 1)
         };
         b.ins().iconst(lane, masked as i64)
-    };
-    if t.is_vector() {
-        b.ins().splat(t, s)
-    } else {
-        s
     }
 }
 

@@ -96,7 +96,7 @@ pub(crate) mod call {
     pub const LANE_LO: i32 = 4;
     /// Argument: the lane to stop at (`I32`).
     pub const LANE_HI: i32 = 8;
-    /// Argument: 1 when the lanes resume after a vector bail-out (`I32`).
+    /// Argument: 1 when the lanes resume after a vector bail-out (`I8`).
     pub const RESUMED: i32 = 12;
     /// Argument: the pc they resume at (`I32`).
     pub const BAIL_PC: i32 = 16;
@@ -416,23 +416,6 @@ impl<'a, 'p> Tr<'a, 'p> {
             b.ins().store(fl, gdim, scratch, at + call::GRID);
             b.ins().store(fl, bdim, scratch, at + call::BLOCK_DIM);
         }
-        if kind == FnKind::Lanes {
-            let at = layout.call as i32;
-            for (var, field) in [
-                (blk, call::BLOCK),
-                (s_lane, call::LANE_LO),
-                (s_end, call::LANE_HI),
-                (bail_pc, call::BAIL_PC),
-                (lane0, call::LANE0),
-            ] {
-                let v = b.ins().load(types::I32, fl, scratch, at + field);
-                b.def_var(var, v);
-            }
-            let r = b.ins().load(types::I8, fl, scratch, at + call::RESUMED);
-            b.def_var(s_resume, r);
-            let f = b.ins().load(types::I64, fl, scratch, at + call::BAIL_FUEL);
-            b.def_var(bail_fuel, f);
-        }
 
         let block_head = b.create_block();
         let block_next = b.create_block();
@@ -446,14 +429,6 @@ impl<'a, 'p> Tr<'a, 'p> {
         let phase_start = b.create_block();
         let resolve = b.create_block();
         let launch_init = b.create_block();
-        b.ins().jump(
-            if kind == FnKind::Lanes {
-                lane_head
-            } else {
-                launch_init
-            },
-            &[],
-        );
 
         let n = p.insts().len();
         let mut tr = Tr {
@@ -505,10 +480,36 @@ impl<'a, 'p> Tr<'a, 'p> {
             kind,
             lanes_fn,
         };
-        if kind == FnKind::Kernel {
-            tr.emit_block_loop();
+        match kind {
+            FnKind::Kernel => {
+                tr.b.ins().jump(launch_init, &[]);
+                tr.emit_block_loop();
+            }
+            FnKind::Lanes => {
+                // The arguments from the call record, then the lane loop.
+                let at = tr.layout.call as i32;
+                for (var, ty, field) in tr.call_args() {
+                    let v = tr.b.ins().load(ty, fl, scratch, at + field);
+                    tr.b.def_var(var, v);
+                }
+                tr.b.ins().jump(lane_head, &[]);
+            }
         }
         tr
+    }
+
+    /// The argument fields of the per-lane function's [`call`] record: the variables they
+    /// carry, their types and offsets. The kernel stores them, the function loads them.
+    fn call_args(&self) -> [(Variable, Type, i32); 7] {
+        [
+            (self.blk, types::I32, call::BLOCK),
+            (self.s_lane, types::I32, call::LANE_LO),
+            (self.s_end, types::I32, call::LANE_HI),
+            (self.s_resume, types::I8, call::RESUMED),
+            (self.bail_pc, types::I32, call::BAIL_PC),
+            (self.lane0, types::I32, call::LANE0),
+            (self.bail_fuel, types::I64, call::BAIL_FUEL),
+        ]
     }
 
     /// The loop over blocks and the group loop head.
@@ -717,14 +718,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         b.def_var(self.s_lane, lane);
         b.ins().jump(self.lane_head, &[]);
 
-        // bad: an internal inconsistency (never expected); report code 2.
-        b.switch_to_block(self.bad_blk);
-        let two = b.ins().iconst(types::I32, 2);
-        if self.kind == FnKind::Lanes {
-            self.lanes_return(two, two);
-        } else {
-            b.ins().return_(&[two]);
-        }
+        self.emit_bad_exit();
         let b = &mut self.b;
 
         // trap: write the record and stop.
@@ -848,23 +842,13 @@ impl<'a, 'p> Tr<'a, 'p> {
                 .brif(none, ok, &[BlockArg::Value(hi)], call_blk, &[]);
             b.switch_to_block(call_blk);
         }
-        let b = &mut self.b;
         let fl = MemFlagsData::trusted();
         let at = self.layout.call as i32;
-        let resumed = b.use_var(self.s_resume);
-        let resumed = b.ins().uextend(types::I32, resumed);
-        for (var, field) in [
-            (self.blk, call::BLOCK),
-            (self.s_lane, call::LANE_LO),
-            (self.s_end, call::LANE_HI),
-            (self.bail_pc, call::BAIL_PC),
-            (self.lane0, call::LANE0),
-            (self.bail_fuel, call::BAIL_FUEL),
-        ] {
-            let v = b.use_var(var);
-            b.ins().store(fl, v, self.scratch, at + field);
+        for (var, _, field) in self.call_args() {
+            let v = self.b.use_var(var);
+            self.b.ins().store(fl, v, self.scratch, at + field);
         }
-        b.ins().store(fl, resumed, self.scratch, at + call::RESUMED);
+        let b = &mut self.b;
         let env = b.ins().load(types::I64, fl, self.scratch, at + call::ENV);
         b.ins().call(f, &[env, self.scratch, self.trap]);
         let code = b.ins().load(types::I32, fl, self.scratch, at + call::CODE);
@@ -884,10 +868,18 @@ impl<'a, 'p> Tr<'a, 'p> {
             b.ins()
                 .brif(resume, self.group_next, &[], self.block_next, &[]);
         }
-        let b = &mut self.b;
-        b.switch_to_block(self.bad_blk);
-        let two = b.ins().iconst(types::I32, 2);
-        b.ins().return_(&[two]);
+        self.emit_bad_exit();
+    }
+
+    /// `bad_blk`: an internal inconsistency (never expected); reports code 2.
+    fn emit_bad_exit(&mut self) {
+        self.b.switch_to_block(self.bad_blk);
+        let two = self.b.ins().iconst(types::I32, 2);
+        if self.kind == FnKind::Lanes {
+            self.lanes_return(two, two);
+        } else {
+            self.b.ins().return_(&[two]);
+        }
     }
 
     /// Address of the current scalar lane's entry in a per-lane array of `size`-byte
