@@ -2,17 +2,18 @@
 //!
 //! After a barrier is resolved its lanes are READY at the instruction after it, their
 //! registers in the phased strategy's per-lane file. Each later phase first walks the block
-//! in vector groups: a group whose G lanes are all READY at the same pc, below the lowest
-//! trapped lane, with equal fuel and no call frames, and whose registers still fit the
-//! vector code's storage (uniform registers equal in every lane, lane-affine ones `v + l`)
-//! is loaded into vector variables and runs the vector code from that pc, parking again at
-//! the next barrier. Any other group is left READY for the phase's scalar lane loop, which
-//! runs after the groups. Resuming skips programs whose lane-affine predicates are live at
-//! the resume point (their lane-0 pair is not in the file).
+//! in vector groups: a group that the vector code parked whole at the barrier (and whose
+//! lanes ran no scalar code since: its flag, see [`Tr::group_parked_slot`]), below the
+//! lowest trapped lane and READY, has every lane at the same pc with the same fuel, no call
+//! frames and registers that fit the vector storage they were spilled from; it is loaded
+//! into vector variables and runs the vector code from that pc, parking again at the next
+//! barrier. Any other group is left READY for the phase's scalar lane loop, which runs
+//! after the groups. Resuming skips programs whose lane-affine predicates are live at the
+//! resume point (their lane-0 pair is not in the file).
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, Endianness, InstBuilder, MemFlagsData, Type, Value};
-use holovm_isa::{Inst, Ty};
+use holovm_isa::Inst;
 
 use crate::ops::{bitcast, konst};
 use crate::translate::{status, Tr, TrError, TrResult};
@@ -44,6 +45,10 @@ impl Tr<'_, '_> {
 
     /// Emits `try_block`: checks the group at `lane0` and dispatches to the vector code of
     /// its pc (one of `pcs`, from [`Tr::vector_resume_pcs`]), or goes on with the next group.
+    /// A group resumes when the vector code parked it whole (its flag, see
+    /// [`Tr::group_parked_slot`]), it is below the lowest trapped lane and its first lane is
+    /// READY: then every lane is, at the same pc, with the same fuel, no call frames and
+    /// registers spilled from the vector storage, so they fit it.
     pub(crate) fn emit_vector_resume(&mut self, try_block: Block, pcs: &[u32]) -> TrResult<()> {
         let fl = MemFlagsData::new().with_notrap();
         let g = self.g;
@@ -56,11 +61,25 @@ impl Tr<'_, '_> {
             .b
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, end, s_end);
+        let flag = self.lane_slot_of(self.layout.group_parked, 4, l0);
+        let parked = self.b.ins().load(types::I32, fl, flag, 0);
+        let parked = self.b.ins().icmp_imm_s(IntCC::NotEqual, parked, 0);
         let l0_64 = self.b.ins().uextend(types::I64, l0);
         let o32 = self.b.ins().ishl_imm_s(l0_64, 2);
         let base32 = self.b.ins().iadd(self.scratch, o32);
         let o64 = self.b.ins().ishl_imm_s(l0_64, 3);
         let base64 = self.b.ins().iadd(self.scratch, o64);
+        let st0 = self
+            .b
+            .ins()
+            .load(types::I32, fl, base32, self.layout.lane_status as i32);
+        let ready = self.b.ins().icmp_imm_s(IntCC::Equal, st0, status::READY);
+        let ok = self.b.ins().band(parked, ready);
+        let ok = self.b.ins().band(ok, below);
+        let dispatch = self.b.create_block();
+        self.b.ins().brif(ok, dispatch, &[], next, &[]);
+
+        self.b.switch_to_block(dispatch);
         let pc0 = self
             .b
             .ins()
@@ -69,29 +88,6 @@ impl Tr<'_, '_> {
             .b
             .ins()
             .load(types::I64, fl, base64, self.layout.lane_fuel as i32);
-        let ready = self.b.ins().iconst(types::I32, status::READY);
-        let zero = self.b.ins().iconst(types::I32, 0);
-        let mut ok: Option<Value> = None;
-        for (off, want, base) in [
-            (self.layout.lane_status, ready, base32),
-            (self.layout.lane_pc, pc0, base32),
-            (self.layout.lane_depth, zero, base32),
-            (self.layout.lane_fuel, fuel0, base64),
-        ] {
-            let m = self.all_lanes_equal(base, off, want);
-            ok = Some(match ok {
-                Some(o) => self.b.ins().band(o, m),
-                None => m,
-            });
-        }
-        let ok = match ok {
-            Some(o) => self.b.ins().band(o, below),
-            None => below,
-        };
-        let dispatch = self.b.create_block();
-        self.b.ins().brif(ok, dispatch, &[], next, &[]);
-
-        self.b.switch_to_block(dispatch);
         let entries: Vec<(u32, Block)> =
             pcs.iter().map(|&pc| (pc, self.b.create_block())).collect();
         self.switch_on_pc(pc0, &entries, next);
@@ -103,31 +99,18 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    /// `I8`: every lane of the group has `want` (`I32` or `I64`) in the per-lane array at
-    /// scratch offset `off` (addressed from the group's `base`).
-    fn all_lanes_equal(&mut self, base: Value, off: u32, want: Value) -> Value {
-        let t = self.b.func.dfg.value_type(want);
-        let vt = vec_of(t);
-        let fl = MemFlagsData::new().with_notrap();
-        let w = self.b.ins().splat(vt, want);
-        let mut acc: Option<Value> = None;
-        for k in 0..self.g / vt.lane_count() {
-            let v = self.b.ins().load(vt, fl, base, (off + k * 16) as i32);
-            let eq = self.b.ins().icmp(IntCC::Equal, v, w);
-            acc = Some(match acc {
-                Some(a) => self.b.ins().band(a, eq),
-                None => eq,
-            });
-        }
-        match acc {
-            Some(a) => self.b.ins().vall_true(a),
-            None => self.b.ins().iconst(types::I8, 1),
-        }
+    /// The address of the parked flag of the vector group that lane `lane` (`I32`) belongs
+    /// to: 1 when the vector code parked the whole group at a barrier (the bail-out block
+    /// with status WAIT), 0 when it left the group's lanes to scalar code (status READY) and
+    /// whenever the per-lane code runs one of them. Groups start at multiples of G.
+    pub(crate) fn group_parked_slot(&mut self, lane: Value) -> Value {
+        let l0 = self.b.ins().band_imm_s(lane, -(self.g as i64));
+        self.lane_slot_of(self.layout.group_parked, 4, l0)
     }
 
     /// Loads the group's registers and predicates live at `pc` from the per-lane file into
-    /// the vector variables, checking that they fit their storage, then enters the vector
-    /// code at `pc` (or leaves the group to the scalar loop).
+    /// the vector variables (a uniform or lane-affine one from the first lane: the group was
+    /// spilled from vector storage), then enters the vector code at `pc`.
     fn emit_resume_entry(&mut self, pc: u32, base64: Value, fuel0: Value) -> TrResult<()> {
         let fl = MemFlagsData::new().with_notrap();
         let stride8 = self.layout.stride as i32 * 8;
@@ -145,19 +128,16 @@ impl Tr<'_, '_> {
         let (uregs, aregs, vregs, upreds, vpreds) = (v.uregs, v.aregs, v.vregs, v.upreds, v.vpreds);
         // Affine predicates are not live here (see `vector_resume_pcs`): all false.
         self.def_affine_false(&v.apreds);
-        // Every 64-bit image must match what the vector storage would spill (I64X2 masks).
-        let mut checks: Vec<Value> = Vec::new();
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {
             let lane = class.lane_type();
             let live = live_r[r / 64] & (1 << (r % 64)) != 0;
             let off = self.layout.regfile as i32 + r as i32 * stride8;
-            let images = self.images(live, base64, off);
-            let first = if live {
-                self.b.ins().load(types::I64, fl, base64, off)
-            } else {
-                self.b.ins().iconst(types::I64, 0)
-            };
             if let Some(u) = uregs[r].or(aregs[r]) {
+                let first = if live {
+                    self.b.ins().load(types::I64, fl, base64, off)
+                } else {
+                    self.b.ins().iconst(types::I64, 0)
+                };
                 let x = if lane.bits() == 32 {
                     let i = self.b.ins().ireduce(types::I32, first);
                     bitcast(&mut self.b, lane, i)
@@ -165,29 +145,9 @@ impl Tr<'_, '_> {
                     bitcast(&mut self.b, lane, first)
                 };
                 self.b.def_var(u, x);
-                if live {
-                    let expect: Vec<Value> = if uregs[r].is_some() {
-                        let s = self.b.ins().splat(types::I64X2, first);
-                        vec![s; images.len()]
-                    } else if lane.bits() == 32 {
-                        let parts = self.v_iota(Ty::U32, x);
-                        parts
-                            .into_iter()
-                            .flat_map(|p| {
-                                let lo = self.b.ins().uwiden_low(p);
-                                let hi = self.b.ins().uwiden_high(p);
-                                [lo, hi]
-                            })
-                            .collect()
-                    } else {
-                        self.v_iota(Ty::U64, x)
-                    };
-                    for (img, e) in images.iter().zip(expect) {
-                        checks.push(self.b.ins().icmp(IntCC::Equal, *img, e));
-                    }
-                }
             } else {
                 let vt = vec_of(lane);
+                let images = self.images(live, base64, off);
                 let parts = if !live {
                     vec![konst(&mut self.b, vt, 0); vregs[r].len()]
                 } else if lane.bits() == 32 {
@@ -206,20 +166,15 @@ impl Tr<'_, '_> {
         for (p, &bits) in self.an.pred_bits.clone().iter().enumerate() {
             let live = live_p & (1 << (p % 16)) != 0;
             let off = self.layout.predfile as i32 + p as i32 * stride8;
-            let images = self.images(live, base64, off);
             if let Some(u) = upreds[p] {
-                let first = if live {
-                    self.b.ins().load(types::I64, fl, base64, off)
+                let x = if live {
+                    self.b.ins().load(types::I8, fl, base64, off)
                 } else {
-                    self.b.ins().iconst(types::I64, 0)
+                    self.b.ins().iconst(types::I8, 0)
                 };
-                let x = self.b.ins().ireduce(types::I8, first);
                 self.b.def_var(u, x);
-                let s = self.b.ins().splat(types::I64X2, first);
-                for img in &images {
-                    checks.push(self.b.ins().icmp(IntCC::Equal, *img, s));
-                }
             } else if !vpreds[p].is_empty() {
+                let images = self.images(live, base64, off);
                 let vt = if bits == 64 {
                     types::I64X2
                 } else {
@@ -250,15 +205,7 @@ impl Tr<'_, '_> {
         self.b.def_var(v.vfuel, fuel0);
         self.def_param_vars()?;
         let target = self.v_block(pc)?;
-        match checks.into_iter().reduce(|a, b| self.b.ins().band(a, b)) {
-            Some(all) => {
-                let fits = self.b.ins().vall_true(all);
-                self.b.ins().brif(fits, target, &[], self.group_next, &[]);
-            }
-            None => {
-                self.b.ins().jump(target, &[]);
-            }
-        }
+        self.b.ins().jump(target, &[]);
         Ok(())
     }
 

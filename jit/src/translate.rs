@@ -78,6 +78,10 @@ pub(crate) struct ScratchLayout {
     pub lane_fuel: u32,
     /// Phased strategy: per-lane call depth (u32 x 1024).
     pub lane_depth: u32,
+    /// Phased strategy with vector code: per vector group, at its first lane's entry
+    /// (u32 x 1024), 1 when the vector code parked the whole group at a barrier and no lane
+    /// of it has run scalar code since (see [`Tr::group_parked_slot`]).
+    pub group_parked: u32,
     /// Phased strategy with calls: per-lane call stacks (64 x u32 each).
     pub lane_stack: u32,
     /// The arguments and results of a call to a vector kernel's per-lane function
@@ -147,15 +151,16 @@ impl ScratchLayout {
         let regfile = shared_bytes.div_ceil(64) * 64;
         let predfile = regfile + program.num_regs() as u32 * stride * 8;
         let mut end = predfile + program.num_preds() as u32 * stride * 8;
-        let (mut lane_status, mut lane_pc, mut lane_fuel, mut lane_depth, mut lane_stack) =
-            (0, 0, 0, 0, 0);
+        let (mut lane_status, mut lane_pc, mut lane_fuel) = (0, 0, 0);
+        let (mut lane_depth, mut group_parked, mut lane_stack) = (0, 0, 0);
         if phased {
             let lanes = holovm_isa::MAX_BLOCK;
             lane_status = end.div_ceil(64) * 64;
             lane_pc = lane_status + lanes * 4;
             lane_fuel = lane_pc + lanes * 4;
             lane_depth = lane_fuel + lanes * 8;
-            lane_stack = lane_depth + lanes * 4;
+            group_parked = lane_depth + lanes * 4;
+            lane_stack = group_parked + lanes * 4;
             end = lane_stack
                 + if has_call {
                     lanes * CALL_STACK_DEPTH * 4
@@ -174,6 +179,7 @@ impl ScratchLayout {
             lane_pc,
             lane_fuel,
             lane_depth,
+            group_parked,
             lane_stack,
             call,
             total: end.max(64),
@@ -618,6 +624,8 @@ impl<'a, 'p> Tr<'a, 'p> {
 
         // A fresh lane: zero registers, full fuel, from pc 0.
         b.switch_to_block(fresh);
+        self.unpark_group();
+        let b = &mut self.b;
         let z64 = b.ins().iconst(types::I64, 0);
         let z8 = b.ins().iconst(types::I8, 0);
         let z32 = b.ins().iconst(types::I32, 0);
@@ -636,8 +644,9 @@ impl<'a, 'p> Tr<'a, 'p> {
         self.b.ins().jump(pc0, &[]);
 
         // A lane resumed after a vector bail-out: registers from the register file.
+        self.b.switch_to_block(resumed);
+        self.unpark_group();
         let b = &mut self.b;
-        b.switch_to_block(resumed);
         if self.g > 0 || self.phased {
             // The register file holds the group's lanes after a bail-out, or every lane of
             // the block in the phased strategy.
@@ -887,6 +896,17 @@ impl<'a, 'p> Tr<'a, 'p> {
     pub(crate) fn lane_slot(&mut self, off: u32, size: u32) -> Value {
         let lane = self.b.use_var(self.s_lane);
         self.lane_slot_of(off, size, lane)
+    }
+
+    /// Phased vector kernels: the current lane runs scalar code, so its group no longer
+    /// holds what the vector code parked (see [`Tr::group_parked_slot`]).
+    fn unpark_group(&mut self) {
+        if self.phased && self.g > 0 {
+            let lane = self.b.use_var(self.s_lane);
+            let a = self.group_parked_slot(lane);
+            let z = self.b.ins().iconst(types::I32, 0);
+            self.b.ins().store(MemFlagsData::trusted(), z, a, 0);
+        }
     }
 
     /// As [`Tr::lane_slot`] for lane `lane` (`I32`).

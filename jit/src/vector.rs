@@ -874,6 +874,13 @@ impl Tr<'_, '_> {
         let zero64 = self.b.ins().iconst(types::I64, 0);
         let f = self.b.ins().smax(f, zero64);
         if let Some(status) = status {
+            // The group parked whole (WAIT) may resume as vector code in the next phase;
+            // lanes left READY run scalar code first.
+            let l0 = self.b.use_var(self.lane0);
+            let flag = self.group_parked_slot(l0);
+            let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
+            let parked = self.b.ins().uextend(types::I32, parked);
+            self.b.ins().store(fl, parked, flag, 0);
             let zero = self.b.ins().iconst(types::I32, 0);
             for (off, v) in [
                 (self.layout.lane_pc, pc),

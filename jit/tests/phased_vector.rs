@@ -165,3 +165,24 @@ fn later_phases_resume_vector_groups_when_their_registers_fit() {
         }
     }
 }
+
+#[test]
+fn groups_whose_lanes_ran_scalar_code_do_not_resume_as_vector_code() {
+    // The vector code parks every group at the first barrier, but cannot resume after it
+    // (the lane-affine predicate p1 is live there), so the second phase runs in scalar
+    // code: lanes at or past k exit, the others wait at the second barrier, where vector
+    // code could resume again. A group holding both kinds must stay scalar code: its
+    // parked state from the first barrier is stale.
+    let p = asm(".kernel stale\n.param out: ptr u32\n.param k: u32\n\
+        setp.ge.u32 p1, %lane, k\nbar.sync\n@p1 bra @done\nadd.u32 r1, %gid, 1\n\
+        bar.sync\nstg.u32 [out + %gid*4], r1\ndone:\nexit\n");
+    for (grid, block, k) in [(1u32, 64u32, 3u32), (2, 64, 40), (1, 96, 70), (2, 32, 32)] {
+        let lanes = (grid * block) as usize;
+        let out = run_all(&p, grid, block, &[zeros(lanes * 4), Arg::Scalar(k as u64)]);
+        assert_eq!(out.trap.kind, 0);
+        let want: Vec<u32> = (0..lanes as u32)
+            .map(|g| if g % block < k { g + 1 } else { 0 })
+            .collect();
+        assert_eq!(to_u32(out.buf(0)), want, "{grid}x{block} k {k}");
+    }
+}

@@ -1,0 +1,39 @@
+//! Compiles one example kernel many times and prints the fastest compile: the loop to run
+//! under `valgrind --tool=callgrind` when comparing compile costs (instruction counts are
+//! steady where wall-clock times on a shared machine are not).
+//!
+//! `cargo run --release -p holovm-jit --example compile_loop -- sum 20` (`SEQ=1` in the
+//! environment compiles the per-lane function on the same thread, so a profile separates
+//! the two functions).
+
+use std::time::{Duration, Instant};
+
+use holovm_jit::{compile, JitOptions};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let name = args.next().unwrap_or_else(|| "sum".to_string());
+    let times: usize = args.next().map_or(Ok(10), |s| s.parse())?;
+    let path = format!(
+        "{}/../examples/kernels/{name}.hasm",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let program = holovm_asm::assemble(&std::fs::read_to_string(&path)?)?;
+    let opts = JitOptions {
+        verify: false,
+        parallel: std::env::var_os("SEQ").is_none(),
+        ..Default::default()
+    };
+    let mut best = Duration::MAX;
+    for _ in 0..times.max(1) {
+        let start = Instant::now();
+        let kernel = compile(&program, &opts)?;
+        best = best.min(start.elapsed());
+        drop(kernel);
+    }
+    println!(
+        "{name}: best of {times} compiles {:.3} ms",
+        best.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
