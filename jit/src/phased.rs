@@ -66,15 +66,16 @@ impl Tr<'_, '_> {
         let (live_r, live_p) = self.spill_set();
         let lane = self.b.use_var(self.s_lane);
         let l = self.b.ins().uextend(types::I64, lane);
-        let l8 = self.b.ins().ishl_imm_s(l, 3);
-        let base = self.b.ins().iadd(self.scratch, l8);
+        let bases = self.file_bases(l);
+        let base = bases[1];
         let stride8 = self.layout.stride as i32 * 8;
         let fl = MemFlagsData::trusted();
         for i in 0..self.s_regs.len() {
             if live_r[i / 64] & (1 << (i % 64)) != 0 {
-                let v = self.s_image(i);
-                let o = self.layout.regfile as i32 + i as i32 * stride8;
-                self.b.ins().store(fl, v, base, o);
+                // In its home type, whose width is the slot's.
+                let v = self.b.use_var(self.s_regs[i]);
+                let (base, off) = self.reg_slot(i, bases);
+                self.b.ins().store(fl, v, base, off);
             }
         }
         for i in 0..self.s_preds.len() {
@@ -111,12 +112,8 @@ impl Tr<'_, '_> {
         let v = match src {
             Src::Reg(r) => {
                 let li = self.b.ins().uextend(types::I64, l);
-                let o = self.b.ins().ishl_imm_s(li, 3);
-                let a = self.b.ins().iadd(self.scratch, o);
-                let off = self.layout.regfile as i32 + r.0 as i32 * self.layout.stride as i32 * 8;
-                self.b
-                    .ins()
-                    .load(types::I64, MemFlagsData::trusted(), a, off)
+                let bases = self.file_bases(li);
+                self.load_reg_image(r.0 as usize, bases)
             }
             Src::Special(Special::Lane) => self.b.ins().uextend(types::I64, l),
             Src::Special(Special::GlobalId) => {
@@ -263,12 +260,10 @@ impl Tr<'_, '_> {
                 });
                 let a = self.b.use_var(acc);
                 let bits = ops::to_storage(&mut self.b, ty, a);
-                let off = self.layout.regfile as i32 + dst.0 as i32 * self.layout.stride as i32 * 8;
                 self.for_waiting(first, &mut |t, l| {
                     let li = t.b.ins().uextend(types::I64, l);
-                    let o = t.b.ins().ishl_imm_s(li, 3);
-                    let ad = t.b.ins().iadd(t.scratch, o);
-                    t.b.ins().store(fl, bits, ad, off);
+                    let bases = t.file_bases(li);
+                    t.store_reg_image(dst.0 as usize, bases, bits);
                 });
             }
             // Release the waiting lanes after the barrier.

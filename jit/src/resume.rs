@@ -15,7 +15,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use holovm_isa::Inst;
 
-use crate::ops::{bitcast, konst};
+use crate::ops::konst;
 use crate::translate::{status, Tr, TrError, TrResult};
 use crate::vector::vec_of;
 
@@ -94,7 +94,7 @@ impl Tr<'_, '_> {
 
         for (pc, e) in entries {
             self.b.switch_to_block(e);
-            self.emit_resume_entry(pc, base64, fuel0)?;
+            self.emit_resume_entry(pc, [base32, base64], fuel0)?;
         }
         Ok(())
     }
@@ -111,8 +111,9 @@ impl Tr<'_, '_> {
     /// Loads the group's registers and predicates live at `pc` from the per-lane file into
     /// the vector variables (a uniform or lane-affine one from the first lane: the group was
     /// spilled from vector storage), then enters the vector code at `pc`.
-    fn emit_resume_entry(&mut self, pc: u32, base64: Value, fuel0: Value) -> TrResult<()> {
+    fn emit_resume_entry(&mut self, pc: u32, bases: [Value; 2], fuel0: Value) -> TrResult<()> {
         let fl = MemFlagsData::new().with_notrap();
+        let base64 = bases[1];
         let stride8 = self.layout.stride as i32 * 8;
         let live_r = self
             .an
@@ -128,37 +129,26 @@ impl Tr<'_, '_> {
         let (uregs, aregs, vregs, upreds, vpreds) = (v.uregs, v.aregs, v.vregs, v.upreds, v.vpreds);
         // Affine predicates are not live here (see `vector_resume_pcs`): all false.
         self.def_affine_false(&v.apreds);
+        // Registers as the vector code spilled them (`emit_bail`).
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {
             let lane = class.lane_type();
             let live = live_r[r / 64] & (1 << (r % 64)) != 0;
-            let off = self.layout.regfile as i32 + r as i32 * stride8;
+            let (at, off) = self.reg_slot(r, bases);
             if let Some(u) = uregs[r].or(aregs[r]) {
                 let first = if live {
-                    self.b.ins().load(types::I64, fl, base64, off)
+                    self.b.ins().load(lane, fl, at, off)
                 } else {
-                    self.b.ins().iconst(types::I64, 0)
+                    konst(&mut self.b, lane, 0)
                 };
-                let x = if lane.bits() == 32 {
-                    let i = self.b.ins().ireduce(types::I32, first);
-                    bitcast(&mut self.b, lane, i)
-                } else {
-                    bitcast(&mut self.b, lane, first)
-                };
-                self.b.def_var(u, x);
+                self.b.def_var(u, first);
             } else {
                 let vt = vec_of(lane);
-                let images = self.images(live, base64, off);
-                let parts = if !live {
-                    vec![konst(&mut self.b, vt, 0); vregs[r].len()]
-                } else if lane.bits() == 32 {
-                    images.chunks(2).map(|pair| self.narrow(pair, vt)).collect()
-                } else {
-                    images
-                        .iter()
-                        .map(|&i| bitcast(&mut self.b, vt, i))
-                        .collect()
-                };
-                for (var, p) in vregs[r].iter().zip(parts) {
+                let zero = (!live).then(|| konst(&mut self.b, vt, 0));
+                for (k, var) in vregs[r].iter().enumerate() {
+                    let p = match zero {
+                        Some(z) => z,
+                        None => self.b.ins().load(vt, fl, at, off + k as i32 * 16),
+                    };
                     self.b.def_var(*var, p);
                 }
             }

@@ -658,26 +658,24 @@ impl<'a, 'p> Tr<'a, 'p> {
                 b.ins().isub(lane, l0)
             };
             let rel = b.ins().uextend(types::I64, rel);
-            let rel8 = b.ins().ishl_imm_s(rel, 3);
-            let base = b.ins().iadd(self.scratch, rel8);
+            let bases = self.file_bases(rel);
+            let base = bases[1];
             let g8 = self.layout.stride as i32 * 8;
             let (live_r, live_p) = self.spill_set();
-            let b = &mut self.b;
-            let z64 = b.ins().iconst(types::I64, 0);
-            let z8 = b.ins().iconst(types::I8, 0);
-            let _ = z64;
+            // Registers come back in their home types, as `s_arrive` and the vector code
+            // stored them.
             for i in 0..self.s_regs.len() {
+                let home = s_home(self.an, i);
                 let v = if live_r[i / 64] & (1 << (i % 64)) == 0 {
-                    self.b.ins().iconst(types::I64, 0)
+                    ops::konst(&mut self.b, home, 0)
                 } else {
-                    let o = self.layout.regfile as i32 + i as i32 * g8;
-                    self.b
-                        .ins()
-                        .load(types::I64, MemFlagsData::trusted(), base, o)
+                    let (base, off) = self.reg_slot(i, bases);
+                    self.b.ins().load(home, MemFlagsData::trusted(), base, off)
                 };
-                self.s_set_image(i, v);
+                self.b.def_var(self.s_regs[i], v);
             }
             let b = &mut self.b;
+            let z8 = b.ins().iconst(types::I8, 0);
             for (i, &p) in self.s_preds.iter().enumerate() {
                 if live_p & (1 << (i % 16)) == 0 {
                     b.def_var(p, z8);
@@ -898,6 +896,58 @@ impl<'a, 'p> Tr<'a, 'p> {
         self.lane_slot_of(off, size, lane)
     }
 
+    /// Bytes per lane of register `r`'s slots in the spill register file: the width of the
+    /// type the scalar code keeps it in ([`s_home`]). A register kept as a 32-bit value has
+    /// a zero high half in its 64-bit image, so 4 bytes hold it, and the vector code spills
+    /// and reloads its 4-lane vectors as they are.
+    pub(crate) fn reg_slot_bytes(&self, r: usize) -> u32 {
+        s_home(self.an, r).bytes()
+    }
+
+    /// Register `r`'s slots in the spill register file: the base of the lane's slots of its
+    /// width (one of `bases`, from [`Tr::file_bases`]) and the offset from it.
+    pub(crate) fn reg_slot(&self, r: usize, bases: [Value; 2]) -> (Value, i32) {
+        let base = if self.reg_slot_bytes(r) == 4 {
+            bases[0]
+        } else {
+            bases[1]
+        };
+        let off = self.layout.regfile + r as u32 * self.layout.stride * 8;
+        (base, off as i32)
+    }
+
+    /// The bases of the 4- and 8-byte slots of the lane with index `rel` (`I64`) in the
+    /// spill register file.
+    pub(crate) fn file_bases(&mut self, rel: Value) -> [Value; 2] {
+        [2, 3].map(|sh| {
+            let o = self.b.ins().ishl_imm_s(rel, sh);
+            self.b.ins().iadd(self.scratch, o)
+        })
+    }
+
+    /// Register `r`'s 64-bit image from its slot (see [`Tr::reg_slot`]).
+    pub(crate) fn load_reg_image(&mut self, r: usize, bases: [Value; 2]) -> Value {
+        let (base, off) = self.reg_slot(r, bases);
+        let fl = MemFlagsData::trusted();
+        if self.reg_slot_bytes(r) == 4 {
+            let v = self.b.ins().load(types::I32, fl, base, off);
+            self.b.ins().uextend(types::I64, v)
+        } else {
+            self.b.ins().load(types::I64, fl, base, off)
+        }
+    }
+
+    /// Stores register `r`'s 64-bit `image` into its slot (see [`Tr::reg_slot`]).
+    pub(crate) fn store_reg_image(&mut self, r: usize, bases: [Value; 2], image: Value) {
+        let (base, off) = self.reg_slot(r, bases);
+        let v = if self.reg_slot_bytes(r) == 4 {
+            self.b.ins().ireduce(types::I32, image)
+        } else {
+            image
+        };
+        self.b.ins().store(MemFlagsData::trusted(), v, base, off);
+    }
+
     /// Phased vector kernels: the current lane runs scalar code, so its group no longer
     /// holds what the vector code parked (see [`Tr::group_parked_slot`]).
     fn unpark_group(&mut self) {
@@ -1093,18 +1143,6 @@ impl<'a, 'p> Tr<'a, 'p> {
             let i = ops::bitcast(&mut self.b, types::I32, v);
             self.b.ins().uextend(types::I64, i)
         }
-    }
-
-    /// Sets register `r` from a 64-bit image.
-    fn s_set_image(&mut self, r: usize, v: Value) {
-        let home = s_home(self.an, r);
-        let x = if home.bits() == 64 {
-            ops::bitcast(&mut self.b, home, v)
-        } else {
-            let i = self.b.ins().ireduce(types::I32, v);
-            ops::bitcast(&mut self.b, home, i)
-        };
-        self.b.def_var(self.s_regs[r], x);
     }
 
     // ---------------------------------------------------------------------------------

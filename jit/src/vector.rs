@@ -788,51 +788,41 @@ impl Tr<'_, '_> {
         let fl = MemFlagsData::new().with_notrap();
         let (live_r, live_p) = self.spill_set();
         // The register file: the group's G lanes, or the whole block's (phased), where the
-        // group starts at lane `lane0`.
+        // group starts at lane `lane0`. Registers go in as their vectors are, 4 bytes per
+        // lane for 32-bit ones (see `Tr::reg_slot_bytes`).
         let stride = self.layout.stride;
-        let file = if self.phased {
+        let (bases, file) = if self.phased {
             let l0 = self.b.use_var(self.lane0);
             let l0 = self.b.ins().uextend(types::I64, l0);
-            let o = self.b.ins().ishl_imm_s(l0, 3);
-            self.b.ins().iadd(self.scratch, o)
+            let bases = self.file_bases(l0);
+            (bases, bases[1])
         } else {
-            self.scratch
+            ([self.scratch; 2], self.scratch)
         };
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {
             if live_r[r / 64] & (1 << (r % 64)) == 0 {
                 continue;
             }
-            let lane = class.lane_type();
-            let base = self.layout.regfile as i32 + (r as u32 * stride * 8) as i32;
-            if let Some(u) = uregs[r] {
-                let v = self.b.use_var(u);
-                let i = self.u_to_i64(v);
-                let s = self.b.ins().splat(types::I64X2, i);
-                for k in 0..g / 2 {
-                    self.b.ins().store(fl, s, file, base + k as i32 * 16);
+            let vt = vec_of(class.lane_type());
+            let (at, base) = self.reg_slot(r, bases);
+            let vals: Vec<Value> = match (uregs[r], aregs[r]) {
+                (Some(u), _) => {
+                    let v = self.b.use_var(u);
+                    vec![self.b.ins().splat(vt, v); (g / vt.lane_count()) as usize]
                 }
-            } else {
-                let vals: Vec<Value> = match aregs[r] {
-                    Some(a) => {
-                        let x = self.b.use_var(a);
-                        let ty = if lane.bits() == 32 { Ty::U32 } else { Ty::U64 };
-                        self.v_iota(ty, x)
-                    }
-                    None => vregs[r].iter().map(|&pv| self.b.use_var(pv)).collect(),
-                };
-                for (k, v) in vals.into_iter().enumerate() {
-                    if lane.bits() == 32 {
-                        let iv = bitcast(&mut self.b, types::I32X4, v);
-                        let lo = self.b.ins().uwiden_low(iv);
-                        let hi = self.b.ins().uwiden_high(iv);
-                        let o = base + k as i32 * 32;
-                        self.b.ins().store(fl, lo, file, o);
-                        self.b.ins().store(fl, hi, file, o + 16);
+                (None, Some(a)) => {
+                    let x = self.b.use_var(a);
+                    let ty = if vt.lane_bits() == 32 {
+                        Ty::U32
                     } else {
-                        let iv = bitcast(&mut self.b, types::I64X2, v);
-                        self.b.ins().store(fl, iv, file, base + k as i32 * 16);
-                    }
+                        Ty::U64
+                    };
+                    self.v_iota(ty, x)
                 }
+                (None, None) => vregs[r].iter().map(|&pv| self.b.use_var(pv)).collect(),
+            };
+            for (k, v) in vals.into_iter().enumerate() {
+                self.b.ins().store(fl, v, at, base + k as i32 * 16);
             }
         }
         for (p, &bits) in self.an.pred_bits.clone().iter().enumerate() {
