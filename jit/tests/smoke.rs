@@ -144,9 +144,9 @@ fn automatic_group_sizes() {
     }
 }
 
-/// A vector kernel's per-lane code is a function of its own, compiled on a second thread
-/// unless `parallel` is off: both ways give the same code and the same results, and the
-/// scalar strategy keeps one function.
+/// A vector kernel's per-lane code is a function of its own, compiled by a second compile
+/// worker unless `parallel` is off: both ways give the same code and the same results, and
+/// the scalar strategy keeps one function.
 #[test]
 fn per_lane_function_compiles_alike_on_one_or_two_threads() {
     let p = asm(include_str!("../../examples/kernels/relu.hasm"));
