@@ -23,6 +23,10 @@ use crate::abi::{off, TrapKind};
 use crate::ops;
 use crate::translate::{status, Tr};
 
+/// Lanes per step of the phase machinery's loops over the block's lanes: one `I32X4` of
+/// their status words.
+const STEP: i64 = 4;
+
 impl Tr<'_, '_> {
     /// Records the barrier instructions and their resume points.
     pub(crate) fn prepare_phased(&mut self) {
@@ -37,27 +41,14 @@ impl Tr<'_, '_> {
     /// `block_init` of the phased strategy: every lane of the block starts fresh; then
     /// continues at `next`.
     pub(crate) fn emit_phased_init(&mut self, next: Block) {
+        self.b.switch_to_block(self.block_init);
+        let z = self.b.ins().iconst(types::I32, 0);
+        let fresh = self.splat_status(status::FRESH);
+        self.for_lane_steps(z, self.bdim, &mut |t, l, _| {
+            let a = t.lane_slot_of(t.layout.lane_status, 4, l);
+            t.b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
+        });
         let b = &mut self.b;
-        b.switch_to_block(self.block_init);
-        let head = b.create_block();
-        let body = b.create_block();
-        let done = b.create_block();
-        let l = b.append_block_param(head, types::I32);
-        let z = b.ins().iconst(types::I32, 0);
-        b.ins().jump(head, &[BlockArg::Value(z)]);
-        b.switch_to_block(head);
-        let end = b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, l, self.bdim);
-        b.ins().brif(end, done, &[], body, &[]);
-        b.switch_to_block(body);
-        let a = self.lane_slot_of(self.layout.lane_status, 4, l);
-        let b = &mut self.b;
-        let fresh = b.ins().iconst(types::I32, status::FRESH);
-        b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
-        let l1 = b.ins().iadd_imm_s(l, 1);
-        b.ins().jump(head, &[BlockArg::Value(l1)]);
-        b.switch_to_block(done);
         b.ins().jump(next, &[]);
     }
 
@@ -134,6 +125,94 @@ impl Tr<'_, '_> {
         ops::from_storage(&mut self.b, ty, v)
     }
 
+    /// `value` (`I32`) in each lane of an `I32X4`, computed here: a vector of a constant
+    /// would be hoisted to the function's entry and kept live through the vector code.
+    fn splat_status(&mut self, value: i64) -> Value {
+        let v = self.b.ins().iconst(types::I32, value);
+        let v = self.pin(v);
+        self.b.ins().splat(types::I32X4, v)
+    }
+
+    /// Emits a loop over the block's lanes `from..end` (`I32`) in steps of [`STEP`] lanes,
+    /// from `from` rounded down to a multiple of it (the per-lane arrays have room for the
+    /// step that covers `end - 1`); `body` emits a step for the lanes `lane..lane + STEP`
+    /// given `lane` and the `I32X4` mask of those in `from..end`. The builder continues
+    /// after the loop.
+    pub(crate) fn for_lane_steps(
+        &mut self,
+        from: Value,
+        end: Value,
+        body: &mut dyn FnMut(&mut Self, Value, Value),
+    ) {
+        let iota = self.cold_iota(types::I32X4);
+        let (lo, hi) = (
+            self.b.ins().splat(types::I32X4, from),
+            self.b.ins().splat(types::I32X4, end),
+        );
+        let head = self.b.create_block();
+        let step = self.b.create_block();
+        let done = self.b.create_block();
+        let l = self.b.append_block_param(head, types::I32);
+        let start = self.b.ins().band_imm_s(from, -STEP);
+        self.b.ins().jump(head, &[BlockArg::Value(start)]);
+        self.b.switch_to_block(head);
+        let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, end);
+        self.b.ins().brif(past, done, &[], step, &[]);
+        self.b.switch_to_block(step);
+        let lanes = self.b.ins().splat(types::I32X4, l);
+        let lanes = self.b.ins().iadd(lanes, iota);
+        let above = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, lanes, lo);
+        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, lanes, hi);
+        let in_range = self.b.ins().band(above, below);
+        body(self, l, in_range);
+        let l1 = self.b.ins().iadd_imm_s(l, STEP);
+        self.b.ins().jump(head, &[BlockArg::Value(l1)]);
+        self.b.switch_to_block(done);
+    }
+
+    /// The `I32X4` mask of the lanes `lane..lane + STEP` whose status is `cc` `want` and
+    /// that are `in_range`.
+    fn status_mask(&mut self, lane: Value, in_range: Value, cc: IntCC, want: Value) -> Value {
+        let a = self.lane_slot_of(self.layout.lane_status, 4, lane);
+        let fl = MemFlagsData::new().with_notrap();
+        let st = self.b.ins().load(types::I32X4, fl, a, 0);
+        let m = self.b.ins().icmp(cc, st, want);
+        self.b.ins().band(m, in_range)
+    }
+
+    /// Emits a search for the first lane in `from..end` (`I32`) whose status is `cc` `want`
+    /// (a status from [`status`]): continues in a new block (returned, the builder is in
+    /// it) with that lane, or jumps to `none` with `none_args` if there is none.
+    pub(crate) fn find_lane(
+        &mut self,
+        from: Value,
+        end: Value,
+        cc: IntCC,
+        want: i64,
+        none: Block,
+        none_args: &[BlockArg],
+    ) -> (Block, Value) {
+        let found = self.b.create_block();
+        let first = self.b.append_block_param(found, types::I32);
+        let want = self.splat_status(want);
+        self.for_lane_steps(from, end, &mut |t, l, in_range| {
+            let m = t.status_mask(l, in_range, cc, want);
+            let bits = t.b.ins().vhigh_bits(types::I32, m);
+            let at = t.b.ins().ctz(bits);
+            let lane = t.b.ins().iadd(l, at);
+            let next = t.b.create_block();
+            t.b.ins()
+                .brif(bits, found, &[BlockArg::Value(lane)], next, &[]);
+            t.b.switch_to_block(next);
+        });
+        self.b.ins().jump(none, none_args);
+        self.b.switch_to_block(found);
+        (found, first)
+    }
+
     /// Emits a loop over lanes `from..s_end` whose status is WAIT, calling `body` for each
     /// (with the lane as `I32`); returns with the builder after the loop.
     fn for_waiting(&mut self, from: Value, body: &mut dyn FnMut(&mut Self, Value)) {
@@ -161,6 +240,41 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(done);
     }
 
+    /// Stores the 64-bit register image `bits` into register `r` of every waiting lane
+    /// from `first` on (below `s_end`), four lanes a step.
+    fn write_waiting(&mut self, first: Value, r: usize, bits: Value) {
+        let end = self.b.use_var(self.s_end);
+        let wait = self.splat_status(status::WAIT);
+        let wide = self.reg_slot_bytes(r) == 8;
+        let value = if wide {
+            self.b.ins().splat(types::I64X2, bits)
+        } else {
+            let b32 = self.b.ins().ireduce(types::I32, bits);
+            self.b.ins().splat(types::I32X4, b32)
+        };
+        let vfl = MemFlagsData::new().with_notrap();
+        self.for_lane_steps(first, end, &mut |t, l, in_range| {
+            let m = t.status_mask(l, in_range, IntCC::Equal, wait);
+            let li = t.b.ins().uextend(types::I64, l);
+            let bases = t.file_bases(li);
+            let (at, off) = t.reg_slot(r, bases);
+            let halves = if wide {
+                let lo = t.b.ins().swiden_low(m);
+                let hi = t.b.ins().swiden_high(m);
+                vec![(lo, off), (hi, off + 16)]
+            } else {
+                vec![(m, off)]
+            };
+            for (m, o) in halves {
+                let vt = t.b.func.dfg.value_type(value);
+                let old = t.b.ins().load(vt, vfl, at, o);
+                let m = crate::ops::bitcast(&mut t.b, vt, m);
+                let new = t.b.ins().bitselect(m, value, old);
+                t.b.ins().store(vfl, new, at, o);
+            }
+        });
+    }
+
     /// Starts the next phase: vector groups first when the program has vector code
     /// (resume.rs), then the scalar lane loop.
     fn restart_phase(&mut self) {
@@ -183,28 +297,10 @@ impl Tr<'_, '_> {
         let fl = MemFlagsData::trusted();
         self.b.switch_to_block(self.resolve);
         // First waiting lane.
-        let head = self.b.create_block();
-        let check = self.b.create_block();
-        let next = self.b.create_block();
         let none = self.b.create_block();
-        let found = self.b.create_block();
-        let l = self.b.append_block_param(head, types::I32);
-        let first = self.b.append_block_param(found, types::I32);
         let z = self.b.ins().iconst(types::I32, 0);
-        self.b.ins().jump(head, &[BlockArg::Value(z)]);
-        self.b.switch_to_block(head);
         let end = self.b.use_var(self.s_end);
-        let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, end);
-        self.b.ins().brif(past, none, &[], check, &[]);
-        self.b.switch_to_block(check);
-        let st = self.status_of(l);
-        let w = self.b.ins().icmp_imm_s(IntCC::Equal, st, status::WAIT);
-        self.b
-            .ins()
-            .brif(w, found, &[BlockArg::Value(l)], next, &[]);
-        self.b.switch_to_block(next);
-        let l1 = self.b.ins().iadd_imm_s(l, 1);
-        self.b.ins().jump(head, &[BlockArg::Value(l1)]);
+        let (found, first) = self.find_lane(z, end, IntCC::Equal, status::WAIT, none, &[]);
 
         // Nobody waits: the block is finished (trapped if a record was written).
         self.b.switch_to_block(none);
@@ -220,13 +316,21 @@ impl Tr<'_, '_> {
         let a = self.lane_slot_of(self.layout.lane_pc, 4, first);
         let pc0 = self.b.ins().load(types::I32, fl, a, 0);
         let diverged = self.b.create_block();
-        let from = self.b.ins().iadd_imm_s(first, 1);
-        self.for_waiting(from, &mut |t, l| {
+        let end = self.b.use_var(self.s_end);
+        let (wait, pcs) = (
+            self.splat_status(status::WAIT),
+            self.b.ins().splat(types::I32X4, pc0),
+        );
+        let vfl = MemFlagsData::new().with_notrap();
+        self.for_lane_steps(first, end, &mut |t, l, in_range| {
+            let m = t.status_mask(l, in_range, IntCC::Equal, wait);
             let a = t.lane_slot_of(t.layout.lane_pc, 4, l);
-            let pc = t.b.ins().load(types::I32, fl, a, 0);
-            let differs = t.b.ins().icmp(IntCC::NotEqual, pc, pc0);
+            let pc = t.b.ins().load(types::I32X4, vfl, a, 0);
+            let differs = t.b.ins().icmp(IntCC::NotEqual, pc, pcs);
+            let bad = t.b.ins().band(m, differs);
+            let any = t.b.ins().vany_true(bad);
             let same = t.b.create_block();
-            t.b.ins().brif(differs, diverged, &[], same, &[]);
+            t.b.ins().brif(any, diverged, &[], same, &[]);
             t.b.switch_to_block(same);
         });
         // Dispatch on the barrier instruction.
@@ -260,20 +364,25 @@ impl Tr<'_, '_> {
                 });
                 let a = self.b.use_var(acc);
                 let bits = ops::to_storage(&mut self.b, ty, a);
-                self.for_waiting(first, &mut |t, l| {
-                    let li = t.b.ins().uextend(types::I64, l);
-                    let bases = t.file_bases(li);
-                    t.store_reg_image(dst.0 as usize, bases, bits);
-                });
+                self.write_waiting(first, dst.0 as usize, bits);
             }
             // Release the waiting lanes after the barrier.
-            self.for_waiting(first, &mut |t, l| {
-                let a = t.lane_slot_of(t.layout.lane_pc, 4, l);
-                let p = t.b.ins().iconst(types::I32, pc as i64 + 1);
-                t.b.ins().store(fl, p, a, 0);
-                let a = t.lane_slot_of(t.layout.lane_status, 4, l);
-                let r = t.b.ins().iconst(types::I32, status::READY);
-                t.b.ins().store(fl, r, a, 0);
+            let end = self.b.use_var(self.s_end);
+            let wait = self.splat_status(status::WAIT);
+            let ready = self.splat_status(status::READY);
+            let next_pc = self.splat_status(pc as i64 + 1);
+            let vfl = MemFlagsData::new().with_notrap();
+            self.for_lane_steps(first, end, &mut |t, l, in_range| {
+                let sa = t.lane_slot_of(t.layout.lane_status, 4, l);
+                let st = t.b.ins().load(types::I32X4, vfl, sa, 0);
+                let m = t.b.ins().icmp(IntCC::Equal, st, wait);
+                let m = t.b.ins().band(m, in_range);
+                let st = t.b.ins().bitselect(m, ready, st);
+                t.b.ins().store(vfl, st, sa, 0);
+                let pa = t.lane_slot_of(t.layout.lane_pc, 4, l);
+                let p = t.b.ins().load(types::I32X4, vfl, pa, 0);
+                let p = t.b.ins().bitselect(m, next_pc, p);
+                t.b.ins().store(vfl, p, pa, 0);
             });
             self.restart_phase();
         }

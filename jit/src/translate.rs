@@ -822,27 +822,17 @@ impl<'a, 'p> Tr<'a, 'p> {
         let hi = b.use_var(self.s_end);
         if self.phased {
             // The first lane below `hi` that is fresh or ready (status 0 or 1), if any.
-            let head = b.create_block();
-            let check = b.create_block();
-            let next = b.create_block();
-            let l = b.append_block_param(head, types::I32);
-            b.ins().jump(head, &[BlockArg::Value(lane)]);
-            b.switch_to_block(head);
-            let past = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, hi);
-            b.ins().brif(past, ok, &[BlockArg::Value(hi)], check, &[]);
-            b.switch_to_block(check);
-            let st = self.lane_slot_of(self.layout.lane_status, 4, l);
-            let b = &mut self.b;
-            let st = b.ins().load(types::I32, MemFlagsData::trusted(), st, 0);
-            let runs = b
-                .ins()
-                .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, st, status::READY);
-            b.ins().brif(runs, call_blk, &[], next, &[]);
-            b.switch_to_block(next);
-            let l1 = b.ins().iadd_imm_s(l, 1);
-            b.ins().jump(head, &[BlockArg::Value(l1)]);
-            b.switch_to_block(call_blk);
-            b.def_var(self.s_lane, l);
+            let (_, l) = self.find_lane(
+                lane,
+                hi,
+                IntCC::UnsignedLessThanOrEqual,
+                status::READY,
+                ok,
+                &[BlockArg::Value(hi)],
+            );
+            self.b.def_var(self.s_lane, l);
+            self.b.ins().jump(call_blk, &[]);
+            self.b.switch_to_block(call_blk);
         } else {
             let none = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, lane, hi);
             b.ins()
@@ -935,17 +925,6 @@ impl<'a, 'p> Tr<'a, 'p> {
         } else {
             self.b.ins().load(types::I64, fl, base, off)
         }
-    }
-
-    /// Stores register `r`'s 64-bit `image` into its slot (see [`Tr::reg_slot`]).
-    pub(crate) fn store_reg_image(&mut self, r: usize, bases: [Value; 2], image: Value) {
-        let (base, off) = self.reg_slot(r, bases);
-        let v = if self.reg_slot_bytes(r) == 4 {
-            self.b.ins().ireduce(types::I32, image)
-        } else {
-            image
-        };
-        self.b.ins().store(MemFlagsData::trusted(), v, base, off);
     }
 
     /// Phased vector kernels: the current lane runs scalar code, so its group no longer

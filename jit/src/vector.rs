@@ -631,7 +631,7 @@ impl Tr<'_, '_> {
     /// `v`, computed here once: Cranelift's optimiser re-places pure values at their uses and
     /// hoists them out of loops, but a constant operand that it rematerialises inside the
     /// loop keeps the whole computation there. A two-result instruction is opaque to it.
-    fn pin(&mut self, v: Value) -> Value {
+    pub(crate) fn pin(&mut self, v: Value) -> Value {
         let ty = self.b.func.dfg.value_type(v);
         let zero = self.b.ins().iconst(ty, 0);
         self.b.ins().uadd_overflow(v, zero).0
@@ -971,7 +971,7 @@ impl Tr<'_, '_> {
     /// `[0, 1, ..]` of `vt` for cold blocks (the bail-out path), built in place: Cranelift
     /// hoists a vector constant out of loops, so one used only by the bail-out path would be
     /// kept live (and spilled and reloaded) across the whole group loop.
-    fn cold_iota(&mut self, vt: Type) -> Value {
+    pub(crate) fn cold_iota(&mut self, vt: Type) -> Value {
         let lane = vt.lane_type();
         let zero = self.b.ins().iconst(lane, 0);
         let zero = self.pin(zero);
