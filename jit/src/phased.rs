@@ -27,6 +27,17 @@ use crate::translate::{status, Tr};
 /// their status words.
 const STEP: i64 = 4;
 
+/// Which lanes of a step [`Tr::for_lane_steps`] marks as in range.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// None needed (the mask is meaningless): every lane of every step is written alike.
+    None,
+    /// Those below `end`: lanes below `from` need no mask (none of them is waiting).
+    Upper,
+    /// Those in `from..end`.
+    Both,
+}
+
 impl Tr<'_, '_> {
     /// Records the barrier instructions and their resume points.
     pub(crate) fn prepare_phased(&mut self) {
@@ -44,7 +55,7 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(self.block_init);
         let z = self.b.ins().iconst(types::I32, 0);
         let fresh = self.splat_status(status::FRESH);
-        self.for_lane_steps(z, self.bdim, &mut |t, l, _| {
+        self.for_lane_steps(z, self.bdim, Bound::None, &mut |t, l, _| {
             let a = t.lane_slot_of(t.layout.lane_status, 4, l);
             t.b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
         });
@@ -136,19 +147,18 @@ impl Tr<'_, '_> {
     /// Emits a loop over the block's lanes `from..end` (`I32`) in steps of [`STEP`] lanes,
     /// from `from` rounded down to a multiple of it (the per-lane arrays have room for the
     /// step that covers `end - 1`); `body` emits a step for the lanes `lane..lane + STEP`
-    /// given `lane` and the `I32X4` mask of those in `from..end`. The builder continues
+    /// given `lane` and the `I32X4` mask of those in range (`bound`). The builder continues
     /// after the loop.
     pub(crate) fn for_lane_steps(
         &mut self,
         from: Value,
         end: Value,
+        bound: Bound,
         body: &mut dyn FnMut(&mut Self, Value, Value),
     ) {
-        let iota = self.cold_iota(types::I32X4);
-        let (lo, hi) = (
-            self.b.ins().splat(types::I32X4, from),
-            self.b.ins().splat(types::I32X4, end),
-        );
+        let iota = (bound != Bound::None).then(|| self.cold_iota(types::I32X4));
+        let lo = (bound == Bound::Both).then(|| self.b.ins().splat(types::I32X4, from));
+        let hi = self.b.ins().splat(types::I32X4, end);
         let head = self.b.create_block();
         let step = self.b.create_block();
         let done = self.b.create_block();
@@ -159,14 +169,24 @@ impl Tr<'_, '_> {
         let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, end);
         self.b.ins().brif(past, done, &[], step, &[]);
         self.b.switch_to_block(step);
-        let lanes = self.b.ins().splat(types::I32X4, l);
-        let lanes = self.b.ins().iadd(lanes, iota);
-        let above = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, lanes, lo);
-        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, lanes, hi);
-        let in_range = self.b.ins().band(above, below);
+        let in_range = match iota {
+            None => hi,
+            Some(iota) => {
+                let lanes = self.b.ins().splat(types::I32X4, l);
+                let lanes = self.b.ins().iadd(lanes, iota);
+                let below = self.b.ins().icmp(IntCC::UnsignedLessThan, lanes, hi);
+                match lo {
+                    Some(lo) => {
+                        let above = self
+                            .b
+                            .ins()
+                            .icmp(IntCC::UnsignedGreaterThanOrEqual, lanes, lo);
+                        self.b.ins().band(above, below)
+                    }
+                    None => below,
+                }
+            }
+        };
         body(self, l, in_range);
         let l1 = self.b.ins().iadd_imm_s(l, STEP);
         self.b.ins().jump(head, &[BlockArg::Value(l1)]);
@@ -198,7 +218,7 @@ impl Tr<'_, '_> {
         let found = self.b.create_block();
         let first = self.b.append_block_param(found, types::I32);
         let want = self.splat_status(want);
-        self.for_lane_steps(from, end, &mut |t, l, in_range| {
+        self.for_lane_steps(from, end, Bound::Both, &mut |t, l, in_range| {
             let m = t.status_mask(l, in_range, cc, want);
             let bits = t.b.ins().vhigh_bits(types::I32, m);
             let at = t.b.ins().ctz(bits);
@@ -253,7 +273,7 @@ impl Tr<'_, '_> {
             self.b.ins().splat(types::I32X4, b32)
         };
         let vfl = MemFlagsData::new().with_notrap();
-        self.for_lane_steps(first, end, &mut |t, l, in_range| {
+        self.for_lane_steps(first, end, Bound::Upper, &mut |t, l, in_range| {
             let m = t.status_mask(l, in_range, IntCC::Equal, wait);
             let li = t.b.ins().uextend(types::I64, l);
             let bases = t.file_bases(li);
@@ -322,7 +342,7 @@ impl Tr<'_, '_> {
             self.b.ins().splat(types::I32X4, pc0),
         );
         let vfl = MemFlagsData::new().with_notrap();
-        self.for_lane_steps(first, end, &mut |t, l, in_range| {
+        self.for_lane_steps(first, end, Bound::Upper, &mut |t, l, in_range| {
             let m = t.status_mask(l, in_range, IntCC::Equal, wait);
             let a = t.lane_slot_of(t.layout.lane_pc, 4, l);
             let pc = t.b.ins().load(types::I32X4, vfl, a, 0);
@@ -342,6 +362,7 @@ impl Tr<'_, '_> {
             .collect();
         self.switch_on_pc(pc0, &blocks, self.bad_blk);
 
+        let release = self.b.create_block();
         for (pc, blk) in blocks {
             self.b.switch_to_block(blk);
             if let Some(&Inst::Reduce { op, ty, dst, src }) = self.p.insts().get(pc as usize) {
@@ -366,26 +387,30 @@ impl Tr<'_, '_> {
                 let bits = ops::to_storage(&mut self.b, ty, a);
                 self.write_waiting(first, dst.0 as usize, bits);
             }
-            // Release the waiting lanes after the barrier.
-            let end = self.b.use_var(self.s_end);
-            let wait = self.splat_status(status::WAIT);
-            let ready = self.splat_status(status::READY);
-            let next_pc = self.splat_status(pc as i64 + 1);
-            let vfl = MemFlagsData::new().with_notrap();
-            self.for_lane_steps(first, end, &mut |t, l, in_range| {
-                let sa = t.lane_slot_of(t.layout.lane_status, 4, l);
-                let st = t.b.ins().load(types::I32X4, vfl, sa, 0);
-                let m = t.b.ins().icmp(IntCC::Equal, st, wait);
-                let m = t.b.ins().band(m, in_range);
-                let st = t.b.ins().bitselect(m, ready, st);
-                t.b.ins().store(vfl, st, sa, 0);
-                let pa = t.lane_slot_of(t.layout.lane_pc, 4, l);
-                let p = t.b.ins().load(types::I32X4, vfl, pa, 0);
-                let p = t.b.ins().bitselect(m, next_pc, p);
-                t.b.ins().store(vfl, p, pa, 0);
-            });
-            self.restart_phase();
+            self.b.ins().jump(release, &[]);
         }
+
+        // Release the waiting lanes after the barrier (all at `pc0`, checked above).
+        self.b.switch_to_block(release);
+        let end = self.b.use_var(self.s_end);
+        let wait = self.splat_status(status::WAIT);
+        let ready = self.splat_status(status::READY);
+        let next = self.b.ins().iadd_imm_s(pc0, 1);
+        let next_pc = self.b.ins().splat(types::I32X4, next);
+        let vfl = MemFlagsData::new().with_notrap();
+        self.for_lane_steps(first, end, Bound::Upper, &mut |t, l, in_range| {
+            let sa = t.lane_slot_of(t.layout.lane_status, 4, l);
+            let st = t.b.ins().load(types::I32X4, vfl, sa, 0);
+            let m = t.b.ins().icmp(IntCC::Equal, st, wait);
+            let m = t.b.ins().band(m, in_range);
+            let st = t.b.ins().bitselect(m, ready, st);
+            t.b.ins().store(vfl, st, sa, 0);
+            let pa = t.lane_slot_of(t.layout.lane_pc, 4, l);
+            let p = t.b.ins().load(types::I32X4, vfl, pa, 0);
+            let p = t.b.ins().bitselect(m, next_pc, p);
+            t.b.ins().store(vfl, p, pa, 0);
+        });
+        self.restart_phase();
 
         // Divergent barrier: every waiting lane traps; the lowest one (at its barrier) is
         // reported.
