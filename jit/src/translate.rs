@@ -825,8 +825,8 @@ impl<'a, 'p> Tr<'a, 'p> {
             let (_, l) = self.find_lane(
                 lane,
                 hi,
-                IntCC::UnsignedLessThanOrEqual,
-                status::READY,
+                IntCC::SignedLessThan,
+                status::READY + 1,
                 ok,
                 &[BlockArg::Value(hi)],
             );
