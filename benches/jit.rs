@@ -352,28 +352,31 @@ fn reductions_and_linalg(c: &mut Criterion) {
     g.finish();
 }
 
-/// Compile time of every example kernel (printed; compiles are one-off, not a criterion loop).
+/// Compile time of every example kernel (printed; compiles are one-off, not a criterion loop):
+/// the fastest of 20 compiles each, taken in 20 rounds over all the kernels so that a slow
+/// spell of the machine does not land on one kernel's compiles only.
 fn compile_times(_c: &mut Criterion) {
-    println!("\ncompile times (best of 5, without dump texts):");
-    for ex in examples::all() {
-        let p = ex.program().unwrap();
-        let best = (0..5)
-            .map(|_| {
-                let start = Instant::now();
-                let k = holovm::jit::compile(
-                    &p,
-                    &holovm::jit::JitOptions {
-                        verify: false,
-                        ..Default::default()
-                    },
-                );
-                let t = start.elapsed();
-                assert!(k.is_ok());
-                t
-            })
-            .min()
-            .unwrap_or(Duration::ZERO);
-        println!("  {:<13} {:>8.3} ms", ex.name, best.as_secs_f64() * 1e3);
+    const ROUNDS: usize = 20;
+    let programs: Vec<(&str, Program)> = examples::all()
+        .iter()
+        .map(|ex| (ex.name, ex.program().unwrap()))
+        .collect();
+    let opts = holovm::jit::JitOptions {
+        verify: false,
+        ..Default::default()
+    };
+    let mut best = vec![Duration::MAX; programs.len()];
+    for _ in 0..ROUNDS {
+        for ((_, p), best) in programs.iter().zip(&mut best) {
+            let start = Instant::now();
+            let k = holovm::jit::compile(p, &opts);
+            *best = (*best).min(start.elapsed());
+            assert!(k.is_ok());
+        }
+    }
+    println!("\ncompile times (best of {ROUNDS}, in rounds over the kernels, without dump texts):");
+    for ((name, _), best) in programs.iter().zip(&best) {
+        println!("  {:<13} {:>8.3} ms", name, best.as_secs_f64() * 1e3);
     }
 }
 
