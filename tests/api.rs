@@ -450,7 +450,7 @@ fn config_defaults() {
     let c = VmConfig::default();
     assert_eq!(c.fuel, 1 << 26);
     assert!(!c.single_thread);
-    assert_eq!(c.parallel_min_time, std::time::Duration::from_micros(100));
+    assert_eq!(c.parallel_min_time, std::time::Duration::from_micros(30));
     let vm = Vm::with_config(c.clone().fuel(5));
     assert_eq!(vm.config().fuel, 5);
     assert_eq!(Vm::default().config(), &c);

@@ -59,7 +59,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("within the kernel's tolerance. Times: fastest of 3 launches, whole Vm::launch,");
     println!("the default threading (large launches on both cores; compiled ones once they");
     println!(
-        "take 100 us or more); the JIT time excludes the one-off compile (`holovm jit-dump`)."
+        "take {} us or more); the JIT time excludes the one-off compile (`holovm jit-dump`).",
+        VmConfig::default().parallel_min_time.as_micros()
     );
     if failed.is_empty() {
         Ok(())
