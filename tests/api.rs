@@ -445,6 +445,42 @@ fn compiled_launches_split_when_long_enough() {
     }
 }
 
+/// A kernel whose launches split runs one in `RETIME_EVERY` on the calling thread, so its
+/// single-thread estimate is measured again (a parallel launch's time cannot tell it).
+#[test]
+fn split_launches_are_retimed_on_one_thread() {
+    let p = asm("
+.kernel inc
+.param x: ptr u32
+    ldg.u32 r1, [x + %gid*4]
+    add.u32 r1, r1, 1
+    stg.u32 [x + %gid*4], r1
+    exit
+");
+    let n = 64 * 1024u32;
+    let vm = Vm::with_config(
+        VmConfig::default()
+            .tier(Tier::Jit)
+            .threads(2)
+            .parallel_min_time(std::time::Duration::from_nanos(1)),
+    );
+    let x = vm.alloc::<u32>(n as usize).unwrap();
+    let every = holovm::jit::RETIME_EVERY as usize;
+    let launches = every + 6;
+    let got: Vec<bool> = (0..launches)
+        .map(|_| {
+            vm.launch(&p, LaunchConfig::cover(n as u64, 256), &args![&x])
+                .unwrap()
+                .parallel
+        })
+        .collect();
+    // The first launch is timed on one thread; of the launches the estimate splits, every
+    // RETIME_EVERY-th runs on one thread again.
+    let want: Vec<bool> = (0..launches).map(|i| i != 0 && i != every).collect();
+    assert_eq!(got, want);
+    assert_eq!(vm.read(&x).unwrap(), vec![launches as u32; n as usize]);
+}
+
 #[test]
 fn config_defaults() {
     let c = VmConfig::default();

@@ -711,5 +711,6 @@ fn compile_with(
         name: program.name().to_string(),
         dump,
         lane_cost_ps: AtomicU64::new(0),
+        split_launches: AtomicU64::new(0),
     })
 }

@@ -77,7 +77,13 @@ pub struct CompiledKernel {
     /// The measured cost of one lane of a launch in picoseconds ([`CompiledKernel::estimated_time`]);
     /// 0 until a launch records one.
     pub(crate) lane_cost_ps: AtomicU64,
+    /// Launches the estimate said to split ([`CompiledKernel::retime_due`]).
+    pub(crate) split_launches: AtomicU64,
 }
+
+/// Every how many launches that the estimate would split one runs on one thread instead, to
+/// be timed again ([`CompiledKernel::retime_due`]).
+pub const RETIME_EVERY: u64 = 64;
 
 impl std::fmt::Debug for CompiledKernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,13 +120,23 @@ impl CompiledKernel {
         (ps != 0).then(|| Duration::from_nanos(ps.saturating_mul(lanes) / 1000))
     }
 
-    /// Records that a launch of `lanes` lanes took `elapsed` of single-thread time (for a
-    /// parallel launch, its wall time times the threads: an upper bound). The last record
+    /// Records that a launch of `lanes` lanes took `elapsed` on one thread. The last record
     /// wins, so the estimate follows a kernel whose cost depends on its arguments.
+    /// (Parallel launches are not recorded: their wall time times the threads is only an
+    /// upper bound, and for a launch the split made slower it would keep the estimate above
+    /// the bar that made it split.)
     pub fn record_lane_cost(&self, elapsed: Duration, lanes: u64) {
         let ps = elapsed.as_nanos().saturating_mul(1000) / u128::from(lanes.max(1));
         let ps = u64::try_from(ps).unwrap_or(u64::MAX).max(1);
         self.lane_cost_ps.store(ps, Ordering::Relaxed);
+    }
+
+    /// Counts a launch that the estimate would split across threads; true for every
+    /// [`RETIME_EVERY`]th, which should run on one thread instead so that
+    /// [`CompiledKernel::record_lane_cost`] refreshes the estimate (one launch in 64 at
+    /// single-thread speed, so a kernel whose lanes got cheaper does not stay split).
+    pub fn retime_due(&self) -> bool {
+        self.split_launches.fetch_add(1, Ordering::Relaxed) % RETIME_EVERY == RETIME_EVERY - 1
     }
 
     /// Bytes of scratch memory one thread needs to run this kernel.

@@ -86,4 +86,4 @@ pub use abi::{LaunchEnv, ParamSlot, TrapKind, TrapRecord, SPACE_POOL, SPACE_SHAR
 pub use compile::{compile, JitError, JitOptions};
 pub use dump::{JitDump, Strategy, CLIF_LOCATIONS};
 pub use holovm_isa as isa;
-pub use kernel::{CompiledKernel, LaunchError, Scratch};
+pub use kernel::{CompiledKernel, LaunchError, Scratch, RETIME_EVERY};

@@ -40,10 +40,10 @@ pub struct VmConfig {
     pub parallel_threshold: u64,
     /// Compiled code only: a launch above [`VmConfig::parallel_threshold`] runs in parallel
     /// when its expected single-thread time is at least this. The expectation comes from
-    /// the kernel's last launch above the threshold (timed; the first one runs on the
-    /// calling thread), because compiled lanes cost from a tenth of a nanosecond to
-    /// microseconds each, and waking the workers and waiting for them costs microseconds:
-    /// a short launch split in two takes longer. `Duration::ZERO` splits every launch above
+    /// the kernel's last launch above the threshold that ran on the calling thread (timed:
+    /// the first one, and every 64th that would split), because compiled lanes cost from a
+    /// tenth of a nanosecond to microseconds each, and waking the workers and waiting for
+    /// them costs microseconds: a short launch split in two takes longer. `Duration::ZERO` splits every launch above
     /// the lane threshold. Default 30 µs: on the 2-core machine this project measures on,
     /// a split costs 10-15 µs (vector_add at 64K lanes: 6.3 µs on one thread, 22.6 on two),
     /// so launches of 30 µs or more gain (relu at 256K lanes 40 -> 26 µs, gelu at 64K 70 ->
@@ -1045,7 +1045,8 @@ impl Vm {
     /// long enough to gain from it ([`VmConfig::parallel_min_time`]).
     fn worth_splitting(&self, kernel: &holovm_jit::CompiledKernel, lanes: u64) -> bool {
         let min = self.config.parallel_min_time;
-        min.is_zero() || kernel.estimated_time(lanes).is_some_and(|t| t >= min)
+        min.is_zero()
+            || (kernel.estimated_time(lanes).is_some_and(|t| t >= min) && !kernel.retime_due())
     }
 
     /// Runs a launch of `program` with its compiled `kernel` under the VM lock (`mem`,
@@ -1086,11 +1087,10 @@ impl Vm {
         // pool behind the slots and `env.pool` stay allocated and no Rust reference to their
         // bytes exists during the call; `slots` is not touched until the call returns and has
         // one slot per parameter (the count was checked against `args`).
-        let t0 = candidate.is_some().then(Instant::now);
+        let t0 = (candidate.is_some() && workers.is_none()).then(Instant::now);
         let result = unsafe { tier::run(kernel, &env, scratch, workers) };
         if let Some(t0) = t0 {
-            let threads = workers.map_or(1, |w| w.current_num_threads() as u32);
-            kernel.record_lane_cost(t0.elapsed() * threads, config.lanes());
+            kernel.record_lane_cost(t0.elapsed(), config.lanes());
         }
         let trap = result.map_err(|e| Error::InvalidProgram {
             kernel: program.name().to_string(),
