@@ -120,14 +120,21 @@ impl CompiledKernel {
         (ps != 0).then(|| Duration::from_nanos(ps.saturating_mul(lanes) / 1000))
     }
 
-    /// Records that a launch of `lanes` lanes took `elapsed` on one thread. The last record
-    /// wins, so the estimate follows a kernel whose cost depends on its arguments.
-    /// (Parallel launches are not recorded: their wall time times the threads is only an
-    /// upper bound, and for a launch the split made slower it would keep the estimate above
-    /// the bar that made it split.)
+    /// Records that a launch of `lanes` lanes took `elapsed` on one thread. The estimate
+    /// follows the records (a kernel's cost can depend on its arguments): down at once, up
+    /// by at most twice per record, so that one launch slowed by the machine (an interrupt,
+    /// another process) does not make the next 64 split. (Parallel launches are not
+    /// recorded: their wall time times the threads is only an upper bound, and for a launch
+    /// the split made slower it would keep the estimate above the bar that made it split.)
     pub fn record_lane_cost(&self, elapsed: Duration, lanes: u64) {
         let ps = elapsed.as_nanos().saturating_mul(1000) / u128::from(lanes.max(1));
         let ps = u64::try_from(ps).unwrap_or(u64::MAX).max(1);
+        let old = self.lane_cost_ps.load(Ordering::Relaxed);
+        let ps = if old == 0 {
+            ps
+        } else {
+            ps.min(old.saturating_mul(2))
+        };
         self.lane_cost_ps.store(ps, Ordering::Relaxed);
     }
 

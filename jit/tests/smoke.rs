@@ -263,3 +263,27 @@ fn per_lane_calls_leave_the_kernels_registers_alone() {
     let got: Vec<u32> = to_f32(out.buf(1)).iter().map(|v| v.to_bits()).collect();
     assert_eq!(got, want);
 }
+
+/// The single-thread estimate a VM splits launches by: down at once, up by at most twice
+/// per record (one launch slowed by the machine must not make the next ones split).
+#[test]
+fn lane_cost_estimate_rises_at_most_twofold_per_record() {
+    use std::time::Duration;
+    let k = holovm_jit::compile(
+        &asm(include_str!("../../examples/kernels/relu.hasm")),
+        &holovm_jit::JitOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(k.estimated_time(1000), None);
+    let us = Duration::from_micros;
+    for (record, want) in [(1, 1), (100, 2), (100, 4), (3, 3), (0, 0)] {
+        k.record_lane_cost(us(record), 1000);
+        let ns = k.estimated_time(1000).unwrap().as_nanos();
+        // A zero time is kept as the smallest cost, 1 ps a lane.
+        assert_eq!(
+            ns,
+            if want == 0 { 1 } else { want * 1000 },
+            "after {record} us"
+        );
+    }
+}
