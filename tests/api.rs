@@ -401,19 +401,22 @@ fn stats_and_threading_modes() {
     );
 }
 
-/// Compiled launches above the lane threshold split across threads only once the kernel's
-/// last timed launch says they take at least `parallel_min_time` (the first runs on the
-/// calling thread to be timed), or always with a zero minimum.
-#[test]
-fn compiled_launches_split_when_long_enough() {
-    let p = asm("
+/// Adds 1 to each element of `x`, one lane per element.
+const INC: &str = "
 .kernel inc
 .param x: ptr u32
     ldg.u32 r1, [x + %gid*4]
     add.u32 r1, r1, 1
     stg.u32 [x + %gid*4], r1
     exit
-");
+";
+
+/// Compiled launches above the lane threshold split across threads only once the kernel's
+/// last timed launch says they take at least `parallel_min_time` (the first runs on the
+/// calling thread to be timed), or always with a zero minimum.
+#[test]
+fn compiled_launches_split_when_long_enough() {
+    let p = asm(INC);
     let n = 64 * 1024u32;
     let hour = std::time::Duration::from_secs(3600);
     let nano = std::time::Duration::from_nanos(1);
@@ -449,14 +452,7 @@ fn compiled_launches_split_when_long_enough() {
 /// single-thread estimate is measured again (a parallel launch's time cannot tell it).
 #[test]
 fn split_launches_are_retimed_on_one_thread() {
-    let p = asm("
-.kernel inc
-.param x: ptr u32
-    ldg.u32 r1, [x + %gid*4]
-    add.u32 r1, r1, 1
-    stg.u32 [x + %gid*4], r1
-    exit
-");
+    let p = asm(INC);
     let n = 64 * 1024u32;
     let vm = Vm::with_config(
         VmConfig::default()
