@@ -19,6 +19,7 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleRel
 use holovm_isa::{Addr, Inst, Program, Src};
 
 use crate::analysis::{analyse, Analysis, Class};
+use crate::beside::run_beside;
 use crate::dump::{JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
@@ -40,10 +41,10 @@ pub struct JitOptions {
     /// Append the kernel's code to `/tmp/perf-<pid>.map` for `perf report`, one symbol per
     /// stretch that implements one ISA instruction (default false).
     pub perf_map: bool,
-    /// Compile on the JIT's own thread pool, where a vector kernel's per-lane function is
-    /// compiled by a second worker while the first compiles the vector code (default true):
-    /// the same work, finished sooner. (When no worker is free the first compiles both.)
-    /// Without it the calling thread compiles both.
+    /// Hand a vector kernel's per-lane function to a worker of the JIT's compile pool while
+    /// the calling thread compiles the vector code (default true): the same work, finished
+    /// sooner. If no worker has started it when the vector code is done, the calling thread
+    /// compiles it too, as it always does without this option.
     pub parallel: bool,
 }
 
@@ -469,28 +470,20 @@ fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
 /// interpreter) is returned only if a translation fails internally.
 pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, JitError> {
     let t0 = Instant::now();
-    let here = || {
-        CONTEXTS.with(|cx| match cx.try_borrow_mut() {
-            Ok(mut cx) => compile_with(program, opts, &mut cx, t0),
-            // Not expected (compiles do not nest), but never worth a panic.
-            Err(_) => compile_with(program, opts, &mut Contexts::new(), t0),
-        })
-    };
-    match compile_pool() {
-        Some(pool) if opts.parallel => pool.install(here),
-        _ => here(),
-    }
+    CONTEXTS.with(|cx| match cx.try_borrow_mut() {
+        Ok(mut cx) => compile_with(program, opts, &mut cx, t0),
+        // Not expected (compiles do not nest), but never worth a panic.
+        Err(_) => compile_with(program, opts, &mut Contexts::new(), t0),
+    })
 }
 
 /// The JIT's compile workers (as many as the machine has cores, 2 to 4), started on first
 /// use; `None` if the threads cannot be started (compiles then run on the caller's thread).
 /// A pool rather than a thread per compile: starting a thread cost 20-70 us here, and a new
 /// thread could wait for a core until the compile was over, so only per-lane functions of
-/// 300 CLIF instructions or more were worth one; `rayon::join` hands the per-lane function
-/// to an idle worker or, if none takes it, compiles it after the kernel on the same one.
-/// (Measured with the compiles of the example kernels interleaved in one process: vector_add
-/// 0.51 -> 0.34 ms, relu 0.53 -> 0.38, gemm 1.21 -> 1.11, sum 1.61 -> 1.48, softmax_rows
-/// 2.11 -> 1.62, minima of 60 in a slow phase of the machine.)
+/// 300 CLIF instructions or more were worth one. The caller compiles the kernel and hands
+/// the per-lane function to a worker ([`run_beside`]), taking it back if no worker started
+/// it by then.
 fn compile_pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -611,21 +604,15 @@ fn compile_with(
         )
     };
     let split = entries.is_some();
-    let lanes_clif = match entries {
-        // The per-lane code is translated and compiled by another worker meanwhile, if one
-        // is free (see `compile_pool`).
-        Some(entries)
-            if compile_pool()
-                .and_then(|p| p.current_thread_index())
-                .is_some() =>
-        {
-            let (kernel, cold) = rayon::join(
+    let pool = compile_pool().filter(|_| opts.parallel);
+    let lanes_clif = match (entries, pool) {
+        // The per-lane code is translated and compiled by a compile worker meanwhile, if one
+        // starts it in time (see `compile_pool`).
+        (Some(entries), Some(pool)) => {
+            let (kernel, cold) = run_beside(
+                pool,
                 || define_kernel(&mut module, ctx),
-                || {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        job(lanes, lanes_builder, entries)
-                    }))
-                },
+                || job(lanes, lanes_builder, entries),
             );
             kernel?;
             let text =
@@ -633,13 +620,13 @@ fn compile_with(
             define_cold(&mut module, lanes_id, lanes, cold_isa.as_ref())?;
             Some(text)
         }
-        Some(entries) => {
+        (Some(entries), None) => {
             let text = job(lanes, lanes_builder, entries)?;
             define_kernel(&mut module, ctx)?;
             define_cold(&mut module, lanes_id, lanes, cold_isa.as_ref())?;
             Some(text)
         }
-        None => {
+        (None, _) => {
             define_kernel(&mut module, ctx)?;
             None
         }

@@ -70,6 +70,7 @@
 
 pub mod abi;
 mod analysis;
+mod beside;
 mod compile;
 mod dump;
 mod kernel;

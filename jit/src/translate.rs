@@ -231,8 +231,8 @@ pub(crate) enum FnKind {
     Kernel,
     /// A vector kernel's per-lane code as a function of its own ([`lanes_signature`]), which
     /// the kernel calls for its tail lanes, bail-outs and the lanes a phase's vector groups
-    /// left. It is cold: compiled without Cranelift's optimiser, by a second compile worker
-    /// while the kernel compiles when one is free.
+    /// left. It is cold: compiled without Cranelift's optimiser, by a compile worker while
+    /// the calling thread compiles the kernel when one starts it in time.
     Lanes,
 }
 
