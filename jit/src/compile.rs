@@ -605,28 +605,30 @@ fn compile_with(
     };
     let split = entries.is_some();
     let pool = compile_pool().filter(|_| opts.parallel);
-    let lanes_clif = match (entries, pool) {
-        // The per-lane code is translated and compiled by a compile worker meanwhile, if one
-        // starts it in time (see `compile_pool`).
-        (Some(entries), Some(pool)) => {
-            let (kernel, cold) = run_beside(
-                pool,
-                || define_kernel(&mut module, ctx),
-                || job(lanes, lanes_builder, entries),
-            );
-            kernel?;
-            let text =
-                cold.map_err(|_| JitError::Codegen("the per-lane compile panicked".into()))??;
+    let lanes_clif = match entries {
+        Some(entries) => {
+            let text = match pool {
+                // The per-lane code is translated and compiled by a compile worker meanwhile,
+                // if one starts it in time (see `compile_pool`).
+                Some(pool) => {
+                    let (kernel, cold) = run_beside(
+                        pool,
+                        || define_kernel(&mut module, ctx),
+                        || job(lanes, lanes_builder, entries),
+                    );
+                    kernel?;
+                    cold.map_err(|_| JitError::Codegen("the per-lane compile panicked".into()))??
+                }
+                None => {
+                    let text = job(lanes, lanes_builder, entries)?;
+                    define_kernel(&mut module, ctx)?;
+                    text
+                }
+            };
             define_cold(&mut module, lanes_id, lanes, cold_isa.as_ref())?;
             Some(text)
         }
-        (Some(entries), None) => {
-            let text = job(lanes, lanes_builder, entries)?;
-            define_kernel(&mut module, ctx)?;
-            define_cold(&mut module, lanes_id, lanes, cold_isa.as_ref())?;
-            Some(text)
-        }
-        (None, _) => {
+        None => {
             define_kernel(&mut module, ctx)?;
             None
         }

@@ -274,6 +274,7 @@ impl Tr<'_, '_> {
             let b32 = self.b.ins().ireduce(types::I32, bits);
             self.b.ins().splat(types::I32X4, b32)
         };
+        let vt = self.b.func.dfg.value_type(value);
         let vfl = MemFlagsData::new().with_notrap();
         self.for_lane_steps(first, end, Bound::Upper, &mut |t, l, in_range| {
             let m = t.status_mask(l, in_range, IntCC::Equal, wait);
@@ -288,7 +289,6 @@ impl Tr<'_, '_> {
                 vec![(m, off)]
             };
             for (m, o) in halves {
-                let vt = t.b.func.dfg.value_type(value);
                 let old = t.b.ins().load(vt, vfl, at, o);
                 let m = crate::ops::bitcast(&mut t.b, vt, m);
                 let new = t.b.ins().bitselect(m, value, old);

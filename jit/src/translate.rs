@@ -18,10 +18,10 @@
 //!
 //! With the vector strategy the scalar copy (the lane loop and the per-lane code) is a
 //! second function ([`FnKind::Lanes`]) that the kernel calls with a range of lanes. It is
-//! cold (compiled without the optimiser, on another thread while the vector code compiles
-//! when it is large), and its calling convention saves every register it uses, so a call
-//! disturbs none of the kernel's (the arguments and results pass through the scratch
-//! memory's [`call`] record).
+//! cold (compiled without the optimiser, by a compile worker while the calling thread
+//! compiles the vector code), and its calling convention saves every register it uses, so
+//! a call disturbs none of the kernel's (the arguments and results pass through the
+//! scratch memory's [`call`] record).
 //!
 //! Lanes run in increasing lane order and each runs to its end before the next starts
 //! (a vector group runs its lanes together, but falls back to lane order before anything

@@ -791,14 +791,15 @@ impl Tr<'_, '_> {
         // group starts at lane `lane0`. Registers go in as their vectors are, 4 bytes per
         // lane for 32-bit ones (see `Tr::reg_slot_bytes`).
         let stride = self.layout.stride;
-        let (bases, file) = if self.phased {
+        let bases = if self.phased {
             let l0 = self.b.use_var(self.lane0);
             let l0 = self.b.ins().uextend(types::I64, l0);
-            let bases = self.file_bases(l0);
-            (bases, bases[1])
+            self.file_bases(l0)
         } else {
-            ([self.scratch; 2], self.scratch)
+            [self.scratch; 2]
         };
+        // Predicates take 8 bytes a lane.
+        let file = bases[1];
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {
             if live_r[r / 64] & (1 << (r % 64)) == 0 {
                 continue;

@@ -185,18 +185,24 @@ fn per_lane_function_compiles_alike_on_one_or_two_threads() {
     let x: Vec<f32> = (0..1000).map(|i| i as f32 - 600.5).collect();
     let want: Vec<u32> = x.iter().map(|v| v.max(0.0).to_bits()).collect();
     for k in [&two, &one, &scalar] {
-        let out = run_kernel(
-            k,
-            11,
-            96,
-            &[f32s(&x), zeros(4000), Arg::Scalar(1000)],
-            None,
-            1 << 20,
-        );
-        assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
-        let got: Vec<u32> = to_f32(out.buf(1)).iter().map(|v| v.to_bits()).collect();
-        assert_eq!(got, want);
+        assert_eq!(map_f32_bits(k, 11, 96, &x), want);
     }
+}
+
+/// Runs a kernel of `(x: ptr f32, y: ptr f32, n: u32)` over `x` (n = its length) on
+/// `grid x block` lanes, checks that nothing trapped, and returns the bits of `y`.
+fn map_f32_bits(k: &holovm_jit::CompiledKernel, grid: u32, block: u32, x: &[f32]) -> Vec<u32> {
+    let n = x.len();
+    let out = run_kernel(
+        k,
+        grid,
+        block,
+        &[f32s(x), zeros(4 * n), Arg::Scalar(n as u64)],
+        None,
+        1 << 20,
+    );
+    assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
+    to_f32(out.buf(1)).iter().map(|v| v.to_bits()).collect()
 }
 
 /// Groups that bail out to the per-lane function (a lane per 40 takes the other branch) sit
@@ -251,17 +257,7 @@ fn per_lane_calls_leave_the_kernels_registers_alone() {
             v.to_bits()
         })
         .collect();
-    let out = run_kernel(
-        &k,
-        4,
-        256,
-        &[f32s(&x), zeros(4 * n), Arg::Scalar(n as u64)],
-        None,
-        1 << 20,
-    );
-    assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
-    let got: Vec<u32> = to_f32(out.buf(1)).iter().map(|v| v.to_bits()).collect();
-    assert_eq!(got, want);
+    assert_eq!(map_f32_bits(&k, 4, 256, &x), want);
 }
 
 /// The single-thread estimate a VM splits launches by: down at once, up by at most twice
