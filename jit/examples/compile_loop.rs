@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release -p holovm-jit --example compile_loop -- sum 20` (`SEQ=1` in the
 //! environment compiles the per-lane function on the same thread, so a profile separates
-//! the two functions).
+//! the two functions; `GROUP=16` fixes the vector group's lanes).
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = JitOptions {
         verify: false,
         parallel: std::env::var_os("SEQ").is_none(),
+        group: std::env::var("GROUP").map_or(Ok(0), |g| g.parse())?,
         ..Default::default()
     };
     let mut best = Duration::MAX;

@@ -19,6 +19,7 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleRel
 use holovm_isa::{Addr, Inst, Program, Src};
 
 use crate::analysis::{analyse, Analysis, Class};
+use crate::barrier::Barriers;
 use crate::beside::run_beside;
 use crate::dump::{JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
@@ -187,6 +188,7 @@ fn build(
     g: u32,
     isa: &OwnedTargetIsa,
     lanes_id: FuncId,
+    barriers: Option<&Barriers>,
     cx: &mut Contexts,
 ) -> Result<(bool, Option<LaneEntries>), TrError> {
     let cc = isa.default_call_conv();
@@ -209,6 +211,7 @@ fn build(
     });
     let b = FunctionBuilder::new(func, cx.builder.start());
     let mut tr = Tr::new(b, program, an, g, FnKind::Kernel, lanes_fn);
+    tr.barriers = barriers;
     let tail = tr.b.create_block();
     if g > 0 {
         // Phased programs run their phases as vector code after the lanes' status
@@ -536,16 +539,23 @@ fn compile_with(
     } else {
         an.no_vector.clone()
     };
+    // Phased kernels resolve their barriers by a call with this table (its address is in
+    // their code: it lives as long as the compiled kernel). The layout of the per-lane
+    // arrays and the register file does not depend on the group size.
+    let barriers = an.has_barrier.then(|| {
+        let layout = ScratchLayout::new(program, 1, true, an.has_call);
+        Box::new(Barriers::new(program, &an, &layout))
+    });
     let mut built = None;
     if scalar_reason.is_none() {
-        match build(program, &an, group, &isa, lanes_id, cx) {
+        match build(program, &an, group, &isa, lanes_id, barriers.as_deref(), cx) {
             Ok((guard, entries)) => built = Some((guard, group, entries)),
             Err(TrError(e)) => scalar_reason = Some(format!("vector translation failed: {e}")),
         }
     }
     let (guard, g, entries) = match built {
         Some(x) => x,
-        None => match build(program, &an, 0, &isa, lanes_id, cx) {
+        None => match build(program, &an, 0, &isa, lanes_id, barriers.as_deref(), cx) {
             Ok(_) => (false, 0, None),
             Err(TrError(e)) => return Err(JitError::Unsupported { reason: e }),
         },
@@ -556,7 +566,8 @@ fn compile_with(
                 "{}; each phase runs as vector code in groups of {g} lanes ({}) where the \
                  group's lanes are ready at the same instruction with registers that fit it \
                  (always in the first phase), the other lanes and those that bail out in \
-                 scalar code",
+                 scalar code; between phases a call to holovm's resolve_barrier resolves the \
+                 barrier",
                 an.barrier_note,
                 vector_detail(&an, g, guard)
             ),
@@ -566,7 +577,11 @@ fn compile_with(
             detail: vector_detail(&an, g, guard),
         },
         Some(r) if an.has_barrier => Strategy::Phased {
-            reason: format!("{}; every lane in scalar code: {r}", an.barrier_note),
+            reason: format!(
+                "{}; every lane in scalar code: {r}; between phases a call to holovm's \
+                 resolve_barrier resolves the barrier",
+                an.barrier_note
+            ),
         },
         Some(r) => Strategy::Scalar { reason: r.clone() },
     };
@@ -701,5 +716,6 @@ fn compile_with(
         dump,
         lane_cost_ps: AtomicU64::new(0),
         split_launches: AtomicU64::new(0),
+        _barriers: barriers,
     })
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use cranelift_jit::JITModule;
 
 use crate::abi::{LaunchEnv, TrapRecord};
+use crate::barrier::Barriers;
 use crate::dump::{JitDump, Strategy};
 use crate::translate::ScratchLayout;
 
@@ -79,6 +80,9 @@ pub struct CompiledKernel {
     pub(crate) lane_cost_ps: AtomicU64,
     /// Launches the estimate said to split ([`CompiledKernel::retime_due`]).
     pub(crate) split_launches: AtomicU64,
+    /// Phased kernels: the barrier table their code passes to the resolution (barrier.rs)
+    /// by address, so it must live as long as the code.
+    pub(crate) _barriers: Option<Box<Barriers>>,
 }
 
 /// Every how many launches that the estimate would split one runs on one thread instead, to

@@ -14,7 +14,8 @@
 //! - **scalar**: per-lane code, one lane after another (translate.rs), for programs the
 //!   vector translation cannot take (narrow types, registers used with two widths);
 //! - **phased**: for programs with `bar.sync`/`reduce`, the scalar code runs each lane up
-//!   to the next barrier, then the barrier is resolved for the block (phased.rs).
+//!   to the next barrier, then the barrier is resolved for the block (phased.rs, by a call
+//!   to barrier.rs).
 //!
 //! Every verified program compiles; [`JitError::Unsupported`] is kept for programs a future
 //! limit might reject, and tells the VM to use the interpreter.
@@ -70,6 +71,7 @@
 
 pub mod abi;
 mod analysis;
+mod barrier;
 mod beside;
 mod compile;
 mod dump;

@@ -4,7 +4,7 @@
 //! that trapped so far) runs in the per-lane scalar code, in lane order, until it exits,
 //! traps or arrives at a barrier; at a barrier it saves its live registers, pc, fuel and call
 //! depth to the scratch memory (per-lane arrays of 1024 entries) and the next lane runs.
-//! When every lane has had its turn the barrier is *resolved*: if no lane waits, the block
+//! When every lane has had its turn the barrier is *resolved* (by a call to barrier.rs): if no lane waits, the block
 //! is done; if the waiting lanes are not all at the same instruction the block traps with
 //! `divergent barrier`; otherwise a `reduce` folds its operand over the waiting lanes in
 //! ascending lane order and gives every waiting lane the result, the lanes are released and
@@ -16,11 +16,12 @@
 //! exited for the barrier.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, MemFlagsData, Value};
-use holovm_isa::{BinOp, Inst, RedOp, Special, Src};
+use cranelift_codegen::ir::{
+    types, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, Signature, Value,
+};
+use holovm_isa::Inst;
 
-use crate::abi::{off, TrapKind};
-use crate::ops;
+use crate::barrier::{outcome, resolve_barrier, Barriers, ResolveFn};
 use crate::translate::{status, Tr};
 
 /// Lanes per step of the phase machinery's loops over the block's lanes: one `I32X4` of
@@ -32,8 +33,6 @@ const STEP: i64 = 4;
 pub(crate) enum Bound {
     /// None needed (the mask is meaningless): every lane of every step is written alike.
     None,
-    /// Those below `end`: lanes below `from` need no mask (none of them is waiting).
-    Upper,
     /// Those in `from..end`.
     Both,
 }
@@ -103,39 +102,6 @@ impl Tr<'_, '_> {
         self.b.ins().jump(self.lane_next, &[]);
     }
 
-    /// Loads lane `l`'s status word.
-    fn status_of(&mut self, l: Value) -> Value {
-        let a = self.lane_slot_of(self.layout.lane_status, 4, l);
-        self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0)
-    }
-
-    /// The value of `src` read as `ty` in waiting lane `l` (registers from the file).
-    fn lane_src(&mut self, src: Src, ty: holovm_isa::Ty, l: Value) -> Value {
-        let v = match src {
-            Src::Reg(r) => {
-                let li = self.b.ins().uextend(types::I64, l);
-                let bases = self.file_bases(li);
-                self.load_reg_image(r.0 as usize, bases)
-            }
-            Src::Special(Special::Lane) => self.b.ins().uextend(types::I64, l),
-            Src::Special(Special::GlobalId) => {
-                let blk = self.b.use_var(self.blk);
-                let base = self.b.ins().imul(blk, self.bdim);
-                let g = self.b.ins().iadd(base, l);
-                self.b.ins().uextend(types::I64, g)
-            }
-            Src::Special(Special::Block) => {
-                let blk = self.b.use_var(self.blk);
-                self.b.ins().uextend(types::I64, blk)
-            }
-            Src::Special(Special::BlockDim) => self.b.ins().uextend(types::I64, self.bdim),
-            Src::Special(Special::GridDim) => self.b.ins().uextend(types::I64, self.gdim),
-            Src::Param(i) => self.param_scalar(i),
-            Src::Imm(bits) => return ops::imm(&mut self.b, ty, bits),
-        };
-        ops::from_storage(&mut self.b, ty, v)
-    }
-
     /// `value` (`I32`) in each lane of an `I32X4`, computed here: a vector of a constant
     /// would be hoisted to the function's entry and kept live through the vector code.
     fn splat_status(&mut self, value: i64) -> Value {
@@ -158,10 +124,12 @@ impl Tr<'_, '_> {
     ) {
         // Lane numbers are below 2^31: signed compares are one instruction each on x86-64
         // (`lo` is `from - 1`, so that `lane > lo` means `lane >= from`).
-        let iota = (bound != Bound::None).then(|| self.cold_iota(types::I32X4));
-        let lo = (bound == Bound::Both).then(|| {
+        let bounds = (bound == Bound::Both).then(|| {
             let f = self.b.ins().iadd_imm_s(from, -1);
-            self.b.ins().splat(types::I32X4, f)
+            (
+                self.cold_iota(types::I32X4),
+                self.b.ins().splat(types::I32X4, f),
+            )
         });
         let hi = self.b.ins().splat(types::I32X4, end);
         let head = self.b.create_block();
@@ -174,19 +142,14 @@ impl Tr<'_, '_> {
         let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, end);
         self.b.ins().brif(past, done, &[], step, &[]);
         self.b.switch_to_block(step);
-        let in_range = match iota {
+        let in_range = match bounds {
             None => hi,
-            Some(iota) => {
+            Some((iota, lo)) => {
                 let lanes = self.b.ins().splat(types::I32X4, l);
                 let lanes = self.b.ins().iadd(lanes, iota);
                 let below = self.b.ins().icmp(IntCC::SignedLessThan, lanes, hi);
-                match lo {
-                    Some(lo) => {
-                        let above = self.b.ins().icmp(IntCC::SignedGreaterThan, lanes, lo);
-                        self.b.ins().band(above, below)
-                    }
-                    None => below,
-                }
+                let above = self.b.ins().icmp(IntCC::SignedGreaterThan, lanes, lo);
+                self.b.ins().band(above, below)
             }
         };
         body(self, l, in_range);
@@ -235,68 +198,6 @@ impl Tr<'_, '_> {
         (found, first)
     }
 
-    /// Emits a loop over lanes `from..s_end` whose status is WAIT, calling `body` for each
-    /// (with the lane as `I32`); returns with the builder after the loop.
-    fn for_waiting(&mut self, from: Value, body: &mut dyn FnMut(&mut Self, Value)) {
-        let head = self.b.create_block();
-        let check = self.b.create_block();
-        let run = self.b.create_block();
-        let next = self.b.create_block();
-        let done = self.b.create_block();
-        let l = self.b.append_block_param(head, types::I32);
-        self.b.ins().jump(head, &[BlockArg::Value(from)]);
-        self.b.switch_to_block(head);
-        let end = self.b.use_var(self.s_end);
-        let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, l, end);
-        self.b.ins().brif(past, done, &[], check, &[]);
-        self.b.switch_to_block(check);
-        let st = self.status_of(l);
-        let w = self.b.ins().icmp_imm_s(IntCC::Equal, st, status::WAIT);
-        self.b.ins().brif(w, run, &[], next, &[]);
-        self.b.switch_to_block(run);
-        body(self, l);
-        self.b.ins().jump(next, &[]);
-        self.b.switch_to_block(next);
-        let l1 = self.b.ins().iadd_imm_s(l, 1);
-        self.b.ins().jump(head, &[BlockArg::Value(l1)]);
-        self.b.switch_to_block(done);
-    }
-
-    /// Stores the 64-bit register image `bits` into register `r` of every waiting lane
-    /// from `first` on (below `s_end`), four lanes a step.
-    fn write_waiting(&mut self, first: Value, r: usize, bits: Value) {
-        let end = self.b.use_var(self.s_end);
-        let wait = self.splat_status(status::WAIT);
-        let wide = self.reg_slot_bytes(r) == 8;
-        let value = if wide {
-            self.b.ins().splat(types::I64X2, bits)
-        } else {
-            let b32 = self.b.ins().ireduce(types::I32, bits);
-            self.b.ins().splat(types::I32X4, b32)
-        };
-        let vt = self.b.func.dfg.value_type(value);
-        let vfl = MemFlagsData::new().with_notrap();
-        self.for_lane_steps(first, end, Bound::Upper, &mut |t, l, in_range| {
-            let m = t.status_mask(l, in_range, IntCC::Equal, wait);
-            let li = t.b.ins().uextend(types::I64, l);
-            let bases = t.file_bases(li);
-            let (at, off) = t.reg_slot(r, bases);
-            let halves = if wide {
-                let lo = t.b.ins().swiden_low(m);
-                let hi = t.b.ins().swiden_high(m);
-                vec![(lo, off), (hi, off + 16)]
-            } else {
-                vec![(m, off)]
-            };
-            for (m, o) in halves {
-                let old = t.b.ins().load(vt, vfl, at, o);
-                let m = crate::ops::bitcast(&mut t.b, vt, m);
-                let new = t.b.ins().bitselect(m, value, old);
-                t.b.ins().store(vfl, new, at, o);
-            }
-        });
-    }
-
     /// Starts the next phase: vector groups first when the program has vector code
     /// (resume.rs), then the scalar lane loop.
     fn restart_phase(&mut self) {
@@ -314,126 +215,52 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// The end of a phase: resolve the barrier the waiting lanes are at.
+    /// The end of a phase: resolve the barrier the waiting lanes are at, by a call to
+    /// [`resolve_barrier`] (barrier.rs); then the next phase, the next block, or the exit.
     pub(crate) fn emit_resolve(&mut self) {
-        let fl = MemFlagsData::trusted();
         self.b.switch_to_block(self.resolve);
-        // First waiting lane.
-        let none = self.b.create_block();
-        let z = self.b.ins().iconst(types::I32, 0);
-        let end = self.b.use_var(self.s_end);
-        let (found, first) = self.find_lane(z, end, IntCC::Equal, status::WAIT, none, &[]);
-
-        // Nobody waits: the block is finished (trapped if a record was written).
-        self.b.switch_to_block(none);
-        let kind = self.b.ins().load(types::I32, fl, self.trap, off::TRAP_KIND);
-        let ret = self.b.create_block();
-        self.b.ins().brif(kind, ret, &[], self.block_next, &[]);
-        self.b.switch_to_block(ret);
-        let one = self.b.ins().iconst(types::I32, 1);
-        self.b.ins().return_(&[one]);
-
-        // Every waiting lane must be at the same barrier.
-        self.b.switch_to_block(found);
-        let a = self.lane_slot_of(self.layout.lane_pc, 4, first);
-        let pc0 = self.b.ins().load(types::I32, fl, a, 0);
-        let diverged = self.b.create_block();
-        let end = self.b.use_var(self.s_end);
-        let (wait, pcs) = (
-            self.splat_status(status::WAIT),
-            self.b.ins().splat(types::I32X4, pc0),
-        );
-        let vfl = MemFlagsData::new().with_notrap();
-        self.for_lane_steps(first, end, Bound::Upper, &mut |t, l, in_range| {
-            let m = t.status_mask(l, in_range, IntCC::Equal, wait);
-            let a = t.lane_slot_of(t.layout.lane_pc, 4, l);
-            let pc = t.b.ins().load(types::I32X4, vfl, a, 0);
-            let differs = t.b.ins().icmp(IntCC::NotEqual, pc, pcs);
-            let bad = t.b.ins().band(m, differs);
-            let any = t.b.ins().vany_true(bad);
-            let same = t.b.create_block();
-            t.b.ins().brif(any, diverged, &[], same, &[]);
-            t.b.switch_to_block(same);
-        });
-        // Dispatch on the barrier instruction.
-        let blocks: Vec<(u32, Block)> = self
-            .barrier_pcs
-            .clone()
-            .into_iter()
-            .map(|pc| (pc, self.b.create_block()))
-            .collect();
-        self.switch_on_pc(pc0, &blocks, self.bad_blk);
-
-        let release = self.b.create_block();
-        for (pc, blk) in blocks {
-            self.b.switch_to_block(blk);
-            if let Some(&Inst::Reduce { op, ty, dst, src }) = self.p.insts().get(pc as usize) {
-                let bop = match op {
-                    RedOp::Add => BinOp::Add,
-                    RedOp::Min => BinOp::Min,
-                    RedOp::Max => BinOp::Max,
-                    RedOp::Mul => BinOp::Mul,
-                };
-                let acc_t = ops::compute_lane(ty);
-                let acc = self.b.declare_var(acc_t);
-                let init = self.lane_src(src, ty, first);
-                self.b.def_var(acc, init);
-                let from = self.b.ins().iadd_imm_s(first, 1);
-                self.for_waiting(from, &mut |t, l| {
-                    let v = t.lane_src(src, ty, l);
-                    let a = t.b.use_var(acc);
-                    let r = ops::simple_bin(&mut t.b, bop, ty, a, v);
-                    t.b.def_var(acc, r);
-                });
-                let a = self.b.use_var(acc);
-                let bits = ops::to_storage(&mut self.b, ty, a);
-                self.write_waiting(first, dst.0 as usize, bits);
-            }
-            self.b.ins().jump(release, &[]);
+        let mut sig = Signature::new(self.b.func.signature.call_conv);
+        for t in [types::I64, types::I64, types::I64, types::I32, types::I32] {
+            sig.params.push(AbiParam::new(t));
         }
-
-        // Release the waiting lanes after the barrier (all at `pc0`, checked above).
-        self.b.switch_to_block(release);
+        sig.returns.push(AbiParam::new(types::I32));
+        let sig = self.b.import_signature(sig);
+        let resolve: ResolveFn = resolve_barrier;
+        let callee = self.b.ins().iconst(types::I64, resolve as usize as i64);
+        let table = self.barriers.map_or(0, |t| t as *const Barriers as usize);
+        let table = self.b.ins().iconst(types::I64, table as i64);
+        let blk = self.b.use_var(self.blk);
         let end = self.b.use_var(self.s_end);
-        let wait = self.splat_status(status::WAIT);
-        let ready = self.splat_status(status::READY);
-        let next = self.b.ins().iadd_imm_s(pc0, 1);
-        let next_pc = self.b.ins().splat(types::I32X4, next);
-        let vfl = MemFlagsData::new().with_notrap();
-        self.for_lane_steps(first, end, Bound::Upper, &mut |t, l, in_range| {
-            let sa = t.lane_slot_of(t.layout.lane_status, 4, l);
-            let st = t.b.ins().load(types::I32X4, vfl, sa, 0);
-            let m = t.b.ins().icmp(IntCC::Equal, st, wait);
-            let m = t.b.ins().band(m, in_range);
-            let st = t.b.ins().bitselect(m, ready, st);
-            t.b.ins().store(vfl, st, sa, 0);
-            let pa = t.lane_slot_of(t.layout.lane_pc, 4, l);
-            let p = t.b.ins().load(types::I32X4, vfl, pa, 0);
-            let p = t.b.ins().bitselect(m, next_pc, p);
-            t.b.ins().store(vfl, p, pa, 0);
-        });
-        self.restart_phase();
-
-        // Divergent barrier: every waiting lane traps; the lowest one (at its barrier) is
-        // reported.
-        self.b.switch_to_block(diverged);
-        let (dl, dpc) = (first, pc0);
-        let fl = MemFlagsData::trusted();
-        let k = self
+        let args = [table, self.scratch, self.trap, blk, end];
+        let call = self.b.ins().call_indirect(sig, callee, &args);
+        let r = self.b.inst_results(call)[0];
+        let (not_done, released, not_released, trapped) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        let done = self
             .b
             .ins()
-            .iconst(types::I32, TrapKind::DivergentBarrier.code() as i64);
-        let blk = self.b.use_var(self.blk);
-        let z32 = self.b.ins().iconst(types::I32, 0);
-        let z64 = self.b.ins().iconst(types::I64, 0);
-        self.b.ins().store(fl, k, self.trap, off::TRAP_KIND);
-        self.b.ins().store(fl, dpc, self.trap, off::TRAP_PC);
-        self.b.ins().store(fl, blk, self.trap, off::TRAP_BLOCK);
-        self.b.ins().store(fl, dl, self.trap, off::TRAP_LANE);
-        self.b.ins().store(fl, z32, self.trap, off::TRAP_SPACE);
-        self.b.ins().store(fl, z64, self.trap, off::TRAP_OFFSET);
-        self.b.ins().store(fl, z64, self.trap, off::TRAP_OFFSET_HI);
+            .icmp_imm_s(IntCC::Equal, r, outcome::DONE as i64);
+        self.b.ins().brif(done, self.block_next, &[], not_done, &[]);
+        self.b.switch_to_block(not_done);
+        let rel = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, r, outcome::RELEASED as i64);
+        self.b.ins().brif(rel, released, &[], not_released, &[]);
+        self.b.switch_to_block(not_released);
+        let tr = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, r, outcome::TRAPPED as i64);
+        self.b.ins().brif(tr, trapped, &[], self.bad_blk, &[]);
+        self.b.switch_to_block(trapped);
         let one = self.b.ins().iconst(types::I32, 1);
         self.b.ins().return_(&[one]);
+        self.b.switch_to_block(released);
+        self.restart_phase();
     }
 }

@@ -51,6 +51,7 @@ use holovm_isa::{
 
 use crate::abi::{off, TrapKind, SPACE_POOL, SPACE_SHARED};
 use crate::analysis::Analysis;
+use crate::barrier::Barriers;
 use crate::listing;
 use crate::ops;
 use crate::vector::VState;
@@ -329,6 +330,9 @@ pub(crate) struct Tr<'a, 'p> {
     pub kind: FnKind,
     /// A kernel whose per-lane code is a separate function: the call to it.
     pub lanes_fn: Option<FuncRef>,
+    /// Phased kernels: the program's barriers, which the kernel's code passes by address
+    /// to [`crate::barrier::resolve_barrier`] (the compiled kernel owns the table).
+    pub barriers: Option<&'p Barriers>,
 }
 
 /// An internal translation failure; the caller may retry with the scalar strategy.
@@ -416,7 +420,9 @@ impl<'a, 'p> Tr<'a, 'p> {
         }
         b.def_var(s_resume, zero8);
         b.def_var(bail_fuel, zero64);
-        if lanes_fn.is_some() {
+        // The per-lane function and the barrier resolution (barrier.rs) read the launch
+        // environment from the call record.
+        if lanes_fn.is_some() || (phased && kind == FnKind::Kernel) {
             let at = layout.call as i32;
             b.ins().store(fl, env, scratch, at + call::ENV);
             b.ins().store(fl, gdim, scratch, at + call::GRID);
@@ -485,6 +491,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             v: None,
             kind,
             lanes_fn,
+            barriers: None,
         };
         match kind {
             FnKind::Kernel => {
@@ -913,18 +920,6 @@ impl<'a, 'p> Tr<'a, 'p> {
             let o = self.b.ins().ishl_imm_s(rel, sh);
             self.b.ins().iadd(self.scratch, o)
         })
-    }
-
-    /// Register `r`'s 64-bit image from its slot (see [`Tr::reg_slot`]).
-    pub(crate) fn load_reg_image(&mut self, r: usize, bases: [Value; 2]) -> Value {
-        let (base, off) = self.reg_slot(r, bases);
-        let fl = MemFlagsData::trusted();
-        if self.reg_slot_bytes(r) == 4 {
-            let v = self.b.ins().load(types::I32, fl, base, off);
-            self.b.ins().uextend(types::I64, v)
-        } else {
-            self.b.ins().load(types::I64, fl, base, off)
-        }
     }
 
     /// Phased vector kernels: the current lane runs scalar code, so its group no longer

@@ -4,7 +4,7 @@
 //! the vector width.
 mod common;
 use common::*;
-use holovm_isa::{math, BinOp, Cmp, Ty, UnOp};
+use holovm_isa::{math, BinOp, Cmp, RedOp, Ty, UnOp};
 
 const ALL_TYPES: [Ty; 10] = Ty::ALL;
 
@@ -695,5 +695,93 @@ fn narrow_types_and_int_registers_of_two_widths() {
             .wrapping_add((0xef + 0x20) & 0xff)
             .wrapping_add(g as u64);
         assert_eq!(x, want);
+    }
+}
+
+/// `reduce.op.ty` over every type: each block folds its lanes below `n` (the others exit
+/// before the barrier) in lane order, including NaNs, signed zeros and wrapping values.
+#[test]
+fn reduce_all_ops_and_types() {
+    for ty in ALL_TYPES {
+        for op in RedOp::ALL {
+            let bop = match op {
+                RedOp::Add => BinOp::Add,
+                RedOp::Mul => BinOp::Mul,
+                RedOp::Min => BinOp::Min,
+                RedOp::Max => BinOp::Max,
+            };
+            let vals = values(ty);
+            let (n, block) = (vals.len(), 7u32);
+            let p = asm(&format!(
+                ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
+                 setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+                 ldg.{ty} r1, [a + %gid*{s}]\nreduce.{op}.{ty} r2, r1\n\
+                 stg.{ty} [c + %gid*{s}], r2\ndone:\nexit\n",
+                op = op.name(),
+                s = ty.size()
+            ));
+            let out = run_all(
+                &p,
+                (n as u32).div_ceil(block),
+                block,
+                &[
+                    Arg::Buf(to_bytes(ty, &vals)),
+                    Arg::Buf(vec![0; n * ty.size() as usize]),
+                    Arg::Scalar(n as u64),
+                ],
+            );
+            assert_eq!(out.trap.kind, 0, "{op:?} {ty}: {:?}", out.trap);
+            let got = from_bytes(ty, out.buf(1));
+            for (b, lanes) in vals.chunks(block as usize).enumerate() {
+                let want = lanes[1..]
+                    .iter()
+                    .fold(lanes[0], |acc, &x| ref_bin(bop, ty, acc, x).unwrap());
+                for l in 0..lanes.len() {
+                    let g = b * block as usize + l;
+                    assert!(
+                        same(ty, want, got[g]),
+                        "reduce.{}.{ty} block {b} lane {l}: want {want:#x} got {:#x}",
+                        op.name(),
+                        got[g]
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `reduce` of operands that are not registers: special registers, a scalar parameter and
+/// an immediate.
+#[test]
+fn reduce_of_specials_params_and_immediates() {
+    let p = asm(
+        ".kernel t\n.param c: ptr u32\n.param d: ptr u64\n.param k: u32\n\
+        reduce.add.u32 r1, %gid\nreduce.max.u32 r2, %block\nreduce.mul.u32 r3, k\n\
+        reduce.add.u64 r4, 5\nreduce.min.u32 r5, %bdim\nreduce.max.u32 r6, %gdim\n\
+        reduce.max.u32 r7, %lane\n\
+        mul.u32 r2, r2, 1000\nadd.u32 r2, r2, r5\nmul.u32 r2, r2, 1000\nadd.u32 r2, r2, r6\n\
+        mul.u32 r2, r2, 1000\nadd.u32 r2, r2, r7\nstg.u32 [c + %gid*4], r2\n\
+        cvt.u64.u32 r8, r1\nshl.u64 r8, r8, 32\ncvt.u64.u32 r9, r3\nadd.u64 r8, r8, r9\n\
+        add.u64 r8, r8, r4\nstg.u64 [d + %gid*8], r8\nexit\n",
+    );
+    for (grid, block) in [(1u32, 1u32), (3, 5), (2, 16), (1, 33)] {
+        let n = (grid * block) as usize;
+        let k = 0x1234_5679u32;
+        let out = run_all(
+            &p,
+            grid,
+            block,
+            &[zeros(4 * n), zeros(8 * n), Arg::Scalar(k.into())],
+        );
+        let (c, d) = (to_u32(out.buf(0)), to_u64(out.buf(1)));
+        for g in 0..n as u32 {
+            let b = g / block;
+            let want_c = ((b * 1000 + block) * 1000 + grid) * 1000 + (block - 1);
+            assert_eq!(c[g as usize], want_c, "grid {grid} block {block} gid {g}");
+            let gids = (0..block).fold(0u32, |s, l| s.wrapping_add(b * block + l));
+            let kk = (0..block).fold(1u32, |s, _| s.wrapping_mul(k));
+            let want_d = (u64::from(gids) << 32) + u64::from(kk) + 5 * u64::from(block);
+            assert_eq!(d[g as usize], want_d, "grid {grid} block {block} gid {g}");
+        }
     }
 }

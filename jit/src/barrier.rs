@@ -1,0 +1,475 @@
+//! Resolving a barrier at the end of a phase (the phased strategy, see phased.rs), in Rust:
+//! the compiled kernel calls [`resolve_barrier`] when every lane of its block has had its
+//! turn. In compiled code the same loops over the lanes' status words were a quarter of a
+//! phased kernel's compile time (Cranelift's register allocator most of it), for code that
+//! runs once per phase; as a call they cost nothing to compile and run as fast.
+//!
+//! The call reads and writes the block's per-lane arrays in the scratch memory
+//! ([`ScratchLayout`]): if no lane waits, the block is done (or trapped, if a record was
+//! written); if the waiting lanes are not all at the same instruction the block traps with
+//! `divergent barrier` at the lowest one; otherwise a `reduce` folds its operand over the
+//! waiting lanes in ascending lane order (docs/ISA.md) and gives each of them the result,
+//! and the lanes are released to resume after the barrier.
+
+use holovm_isa::{Inst, Program, RedOp, Special, Src, Ty};
+
+use crate::abi::{LaunchEnv, TrapKind, TrapRecord};
+use crate::analysis::Analysis;
+use crate::translate::{call, s_home, status, ScratchLayout};
+
+/// What [`resolve_barrier`] returns to the kernel.
+pub(crate) mod outcome {
+    /// No lane waits and nothing trapped: the block is finished.
+    pub const DONE: u32 = 0;
+    /// The block trapped; the record is written.
+    pub const TRAPPED: u32 = 1;
+    /// The waiting lanes were released: the next phase runs them.
+    pub const RELEASED: u32 = 2;
+    /// The lanes wait at an instruction that is not a barrier (a JIT bug).
+    pub const BROKEN: u32 = 3;
+}
+
+/// A program's barriers and where the scratch memory keeps what resolving them reads:
+/// built at compile time, owned by the compiled kernel (whose code holds its address).
+#[derive(Debug)]
+pub(crate) struct Barriers {
+    /// Offsets of the per-lane status words and resume pcs (`u32` each).
+    status: usize,
+    pc: usize,
+    /// Offset of the saved `LaunchEnv` pointer (the per-lane call record's).
+    env: usize,
+    /// The program's parameter count (a `Param` operand past it reads 0, as in the kernel).
+    nparams: usize,
+    /// The barrier instructions in ascending pc order, with the reduction each does.
+    list: Vec<(u32, Option<Fold>)>,
+}
+
+/// A `reduce`: `dst = op over the waiting lanes of src`, computed in `ty`.
+#[derive(Clone, Copy, Debug)]
+struct Fold {
+    op: RedOp,
+    ty: Ty,
+    src: Operand,
+    dst: Slot,
+}
+
+/// Where a lane's operand value comes from.
+#[derive(Clone, Copy, Debug)]
+enum Operand {
+    /// A register, read from the register file.
+    Reg(Slot),
+    /// Anything else, computed per lane by [`operand`].
+    Other(Other),
+}
+
+/// An operand that is not a register.
+#[derive(Clone, Copy, Debug)]
+enum Other {
+    Special(Special),
+    Param(u8),
+    /// The canonical image.
+    Imm(u64),
+}
+
+/// A register's slots in the spill register file: lane `l`'s at `offset + l * bytes`, 4 or
+/// 8 bytes (a 4-byte slot holds the low half of the register image; the high half is 0).
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    offset: usize,
+    bytes: usize,
+}
+
+impl Barriers {
+    /// The barriers of a phased program whose scratch memory is laid out as `layout`.
+    pub(crate) fn new(program: &Program, an: &Analysis, layout: &ScratchLayout) -> Self {
+        let slot = |r: usize| Slot {
+            offset: (layout.regfile + r as u32 * layout.stride * 8) as usize,
+            bytes: s_home(an, r).bytes() as usize,
+        };
+        let list = program
+            .insts()
+            .iter()
+            .enumerate()
+            .filter_map(|(pc, inst)| match *inst {
+                Inst::BarSync => Some((pc as u32, None)),
+                Inst::Reduce { op, ty, dst, src } => {
+                    let src = match src {
+                        Src::Reg(r) => Operand::Reg(slot(r.0 as usize)),
+                        Src::Special(s) => Operand::Other(Other::Special(s)),
+                        Src::Param(i) => Operand::Other(Other::Param(i)),
+                        Src::Imm(bits) => Operand::Other(Other::Imm(ty.canon(bits))),
+                    };
+                    let dst = slot(dst.0 as usize);
+                    Some((pc as u32, Some(Fold { op, ty, src, dst })))
+                }
+                _ => None,
+            })
+            .collect();
+        Barriers {
+            status: layout.lane_status as usize,
+            pc: layout.lane_pc as usize,
+            env: (layout.call as i32 + call::ENV) as usize,
+            nparams: program.params().len(),
+            list,
+        }
+    }
+}
+
+/// The type of [`resolve_barrier`], which the kernel calls by address.
+pub(crate) type ResolveFn =
+    unsafe extern "C" fn(*const Barriers, *mut u8, *mut TrapRecord, u32, u32) -> u32;
+
+/// Resolves the barrier of block `block` whose first `end` lanes may run (the others
+/// trapped or are beyond the block): returns an [`outcome`].
+///
+/// # Safety
+///
+/// `barriers` must be the table built for the kernel's program and layout; `scratch` must
+/// point to that layout's scratch memory, with the per-lane arrays written by the kernel
+/// for this block and the saved `LaunchEnv` pointer valid; `trap` must be valid for
+/// writes; `end` must not exceed `holovm_isa::MAX_BLOCK` (the arrays' length). Nothing
+/// else may access that memory during the call.
+pub(crate) unsafe extern "C" fn resolve_barrier(
+    barriers: *const Barriers,
+    scratch: *mut u8,
+    trap: *mut TrapRecord,
+    block: u32,
+    end: u32,
+) -> u32 {
+    // SAFETY: the caller passes the kernel's own table, which lives as long as its code.
+    let t = unsafe { &*barriers };
+    let lanes = end.min(holovm_isa::MAX_BLOCK) as usize;
+    // SAFETY (each array): the layout gives each per-lane array MAX_BLOCK u32 entries at a
+    // 4-byte aligned offset of the 64-byte aligned scratch memory, which the caller hands
+    // over for the call; the two arrays do not overlap.
+    let st = unsafe { std::slice::from_raw_parts_mut(scratch.add(t.status).cast::<u32>(), lanes) };
+    let pcs = unsafe { std::slice::from_raw_parts_mut(scratch.add(t.pc).cast::<u32>(), lanes) };
+    const WAIT: u32 = status::WAIT as u32;
+    let Some(first) = first_waiting(st) else {
+        // SAFETY: `trap` is valid for reads and writes (caller).
+        let trapped = unsafe { (*trap).kind } != 0;
+        return if trapped {
+            outcome::TRAPPED
+        } else {
+            outcome::DONE
+        };
+    };
+    let (st, pcs) = (&mut st[first..], &mut pcs[first..]);
+    let pc0 = pcs[0];
+    // Branch-free passes over the lanes from `first` on compile to vector code.
+    let (diverged, all_wait) = st
+        .iter()
+        .zip(pcs.iter())
+        .fold((false, true), |(d, a), (&s, &pc)| {
+            (d | (s == WAIT && pc != pc0), a & (s == WAIT))
+        });
+    if diverged {
+        // Every waiting lane traps; the lowest one (at its barrier) is reported.
+        let record = TrapRecord {
+            kind: TrapKind::DivergentBarrier.code(),
+            pc: pc0,
+            block,
+            lane: first as u32,
+            ..TrapRecord::default()
+        };
+        // SAFETY: as above.
+        unsafe { *trap = record };
+        return outcome::TRAPPED;
+    }
+    let Some(&(_, fold)) = t.list.iter().find(|(pc, _)| *pc == pc0) else {
+        return outcome::BROKEN;
+    };
+    if let Some(f) = fold {
+        let n = st.len();
+        let image = match f.src {
+            // SAFETY: the slot's lanes `first..first + n` lie in the register file, apart
+            // from the status and pc arrays.
+            Operand::Reg(s) if s.bytes == 4 => {
+                let v = unsafe { slot_lanes::<u32>(scratch, s, first, n) };
+                fold_lanes(f.op, f.ty, v, st, all_wait)
+            }
+            Operand::Reg(s) => {
+                let v = unsafe { slot_lanes::<u64>(scratch, s, first, n) };
+                fold_lanes(f.op, f.ty, v, st, all_wait)
+            }
+            Operand::Other(src) => {
+                // SAFETY: the saved pointer is the launch's environment (caller).
+                let env = unsafe {
+                    &*scratch
+                        .add(t.env)
+                        .cast::<*const LaunchEnv>()
+                        .read_unaligned()
+                };
+                let vals = (0..n)
+                    .filter(|&l| st[l] == WAIT)
+                    .map(|l| operand(t, src, env, block, first + l));
+                fold_all(f.op, f.ty, Seq(vals))
+            }
+        };
+        // SAFETY: as above, for the destination's slots (the operand's slice, which may
+        // be the same register's, is no longer used).
+        if f.dst.bytes == 4 {
+            let d = unsafe { slot_lanes_mut::<u32>(scratch, f.dst, first, n) };
+            give(d, st, image as u32);
+        } else {
+            let d = unsafe { slot_lanes_mut::<u64>(scratch, f.dst, first, n) };
+            give(d, st, image);
+        }
+    }
+    // Release the waiting lanes after the barrier.
+    for (s, pc) in st.iter_mut().zip(pcs.iter_mut()) {
+        let w = *s == WAIT;
+        *pc = if w { pc0 + 1 } else { *pc };
+        *s = if w { status::READY as u32 } else { *s };
+    }
+    outcome::RELEASED
+}
+
+/// The first lane whose status is WAIT. (The last phase of a block has none: every lane
+/// is scanned, 16 a step without a branch.)
+fn first_waiting(st: &[u32]) -> Option<usize> {
+    const WAIT: u32 = status::WAIT as u32;
+    let mut base = 0;
+    for c in st.chunks(16) {
+        if c.iter().fold(false, |a, &s| a | (s == WAIT)) {
+            return c.iter().position(|&s| s == WAIT).map(|p| base + p);
+        }
+        base += c.len();
+    }
+    None
+}
+
+/// Register slot `s` of the lanes `first..first + n` as a slice of its element type (`u32`
+/// for 4-byte slots, `u64` for 8-byte ones).
+///
+/// # Safety
+///
+/// The lanes' slots lie in the scratch memory, aligned for `T`, and nothing writes them
+/// while the slice lives.
+unsafe fn slot_lanes<'s, T>(scratch: *mut u8, s: Slot, first: usize, n: usize) -> &'s [T] {
+    // SAFETY: the caller's.
+    unsafe { std::slice::from_raw_parts(scratch.add(s.offset + first * s.bytes).cast(), n) }
+}
+
+/// As [`slot_lanes`], for writing.
+///
+/// # Safety
+///
+/// As [`slot_lanes`], and nothing else refers to the slots while the slice lives.
+unsafe fn slot_lanes_mut<'s, T>(scratch: *mut u8, s: Slot, first: usize, n: usize) -> &'s mut [T] {
+    // SAFETY: the caller's.
+    unsafe { std::slice::from_raw_parts_mut(scratch.add(s.offset + first * s.bytes).cast(), n) }
+}
+
+/// The fold of `vals` over the lanes whose status is WAIT (all of them when `all_wait`).
+fn fold_lanes<T: Copy + Into<u64>>(
+    op: RedOp,
+    ty: Ty,
+    vals: &[T],
+    st: &[u32],
+    all_wait: bool,
+) -> u64 {
+    const WAIT: u32 = status::WAIT as u32;
+    if all_wait {
+        fold_all(op, ty, Slice(vals))
+    } else {
+        let waiting = vals.iter().zip(st).filter(|(_, &s)| s == WAIT);
+        fold_all(op, ty, Seq(waiting.map(|(&v, _)| v.into())))
+    }
+}
+
+/// Writes `value` into the slots of the waiting lanes (a branch-free select per lane).
+fn give<T: Copy>(slots: &mut [T], st: &[u32], value: T) {
+    for (d, &s) in slots.iter_mut().zip(st) {
+        *d = if s == status::WAIT as u32 { value } else { *d };
+    }
+}
+
+/// Lane `l`'s value of an operand that is not a register, zero-extended to 64 bits.
+fn operand(t: &Barriers, src: Other, env: &LaunchEnv, block: u32, l: usize) -> u64 {
+    let lane = l as u32;
+    match src {
+        Other::Special(Special::Lane) => lane.into(),
+        Other::Special(Special::Block) => block.into(),
+        Other::Special(Special::BlockDim) => env.block.into(),
+        Other::Special(Special::GridDim) => env.grid.into(),
+        Other::Special(Special::GlobalId) => {
+            block.wrapping_mul(env.block).wrapping_add(lane).into()
+        }
+        // SAFETY: `params` holds `nparams` slots for the whole launch (run_blocks' contract).
+        Other::Param(i) if (i as usize) < t.nparams => unsafe {
+            (*env.params.add(i as usize)).scalar
+        },
+        Other::Param(_) => 0,
+        Other::Imm(bits) => bits,
+    }
+}
+
+/// Values to fold, in lane order.
+pub(crate) trait Values {
+    /// `f(...f(f(v0, v1), v2)..., vn)`; `None` for no values.
+    fn fold_in_order(self, f: impl Fn(u64, u64) -> u64) -> Option<u64>;
+    /// The same for an associative and commutative `f`, in any order.
+    fn fold_any_order(self, f: impl Fn(u64, u64) -> u64) -> Option<u64>
+    where
+        Self: Sized,
+    {
+        self.fold_in_order(f)
+    }
+}
+
+/// Values from an iterator.
+pub(crate) struct Seq<I>(pub I);
+
+impl<I: Iterator<Item = u64>> Values for Seq<I> {
+    fn fold_in_order(mut self, f: impl Fn(u64, u64) -> u64) -> Option<u64> {
+        let v0 = self.0.next()?;
+        Some(self.0.fold(v0, f))
+    }
+}
+
+/// Values in a slice of register slots.
+struct Slice<'a, T>(&'a [T]);
+
+impl<T: Copy + Into<u64>> Values for Slice<'_, T> {
+    fn fold_in_order(self, f: impl Fn(u64, u64) -> u64) -> Option<u64> {
+        Seq(self.0.iter().map(|&v| v.into())).fold_in_order(f)
+    }
+
+    /// Eight accumulators side by side: a fold in order waits for each step's result
+    /// (a float `max` step is a compare and a select, 4 cycles or more).
+    fn fold_any_order(self, f: impl Fn(u64, u64) -> u64) -> Option<u64> {
+        const W: usize = 8;
+        if self.0.len() < 2 * W {
+            return self.fold_in_order(f);
+        }
+        let (head, rest) = self.0.split_at(W);
+        let mut acc: [u64; W] = std::array::from_fn(|k| head[k].into());
+        let chunks = rest.chunks_exact(W);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for k in 0..W {
+                acc[k] = f(acc[k], c[k].into());
+            }
+        }
+        let r = acc.into_iter().reduce(&f)?;
+        Some(tail.iter().fold(r, |a, &v| f(a, v.into())))
+    }
+}
+
+/// The fold of `vals` in lane order, in `ty` on register images (only the low `ty.bits()`
+/// bits are read): docs/ISA.md's `reduce`. Integers wrap; float `min`/`max` are IEEE
+/// 754-2019 `minimum`/`maximum`, a NaN's payload is unspecified, so they and the integer
+/// folds give the same result in any order; float sums and products do not. Returns the
+/// canonical image; 0 for no values.
+pub(crate) fn fold_all(op: RedOp, ty: Ty, vals: impl Values) -> u64 {
+    let sh = 64 - ty.bits();
+    let sext = move |v: u64| ((v << sh) as i64) >> sh;
+    let r = match (ty, op) {
+        (Ty::F32, RedOp::Add) => vals.fold_in_order(f32s(|a, x| a + x)),
+        (Ty::F32, RedOp::Mul) => vals.fold_in_order(f32s(|a, x| a * x)),
+        // f32 values widen to f64 and back exactly.
+        (Ty::F32, RedOp::Min) => {
+            vals.fold_any_order(f32s(|a, x| min_max(a.into(), x.into(), true) as f32))
+        }
+        (Ty::F32, RedOp::Max) => {
+            vals.fold_any_order(f32s(|a, x| min_max(a.into(), x.into(), false) as f32))
+        }
+        (Ty::F64, RedOp::Add) => vals.fold_in_order(f64s(|a, x| a + x)),
+        (Ty::F64, RedOp::Mul) => vals.fold_in_order(f64s(|a, x| a * x)),
+        (Ty::F64, RedOp::Min) => vals.fold_any_order(f64s(|a, x| min_max(a, x, true))),
+        (Ty::F64, RedOp::Max) => vals.fold_any_order(f64s(|a, x| min_max(a, x, false))),
+        // Sums and products wrap modulo 2^64, so also modulo 2^bits.
+        (_, RedOp::Add) => vals.fold_any_order(u64::wrapping_add),
+        (_, RedOp::Mul) => vals.fold_any_order(u64::wrapping_mul),
+        (_, RedOp::Min) if ty.is_signed_int() => {
+            vals.fold_any_order(|a, x| if sext(x) < sext(a) { x } else { a })
+        }
+        (_, RedOp::Max) if ty.is_signed_int() => {
+            vals.fold_any_order(|a, x| if sext(x) > sext(a) { x } else { a })
+        }
+        (_, RedOp::Min) => {
+            vals.fold_any_order(|a, x| if ty.canon(x) < ty.canon(a) { x } else { a })
+        }
+        (_, RedOp::Max) => {
+            vals.fold_any_order(|a, x| if ty.canon(x) > ty.canon(a) { x } else { a })
+        }
+    };
+    ty.canon(r.unwrap_or(0))
+}
+
+/// `f` on f32 values as a function of their register images.
+fn f32s(f: impl Fn(f32, f32) -> f32) -> impl Fn(u64, u64) -> u64 {
+    move |a, x| {
+        f(f32::from_bits(a as u32), f32::from_bits(x as u32))
+            .to_bits()
+            .into()
+    }
+}
+
+/// `f` on f64 values as a function of their register images.
+fn f64s(f: impl Fn(f64, f64) -> f64) -> impl Fn(u64, u64) -> u64 {
+    move |a, x| f(f64::from_bits(a), f64::from_bits(x)).to_bits()
+}
+
+/// IEEE 754-2019 `minimum` (`min`) or `maximum` of two floats: NaN if either is NaN,
+/// `-0.0` below `+0.0`.
+fn min_max(a: f64, b: f64, min: bool) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        a + b
+    } else if a == b {
+        // Equal: only the zeros' signs can differ; min takes the negative one.
+        if a.is_sign_negative() == min {
+            a
+        } else {
+            b
+        }
+    } else if (a < b) == min {
+        a
+    } else {
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold_step(op: RedOp, ty: Ty, a: u64, b: u64) -> u64 {
+        fold_all(op, ty, Seq([a, b].into_iter()))
+    }
+
+    fn f32s(op: RedOp, a: f32, b: f32) -> f32 {
+        f32::from_bits(fold_step(op, Ty::F32, a.to_bits().into(), b.to_bits().into()) as u32)
+    }
+
+    #[test]
+    fn float_min_max_are_ieee_minimum_maximum() {
+        assert_eq!(f32s(RedOp::Min, 0.0, -0.0).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(f32s(RedOp::Min, -0.0, 0.0).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(f32s(RedOp::Max, -0.0, 0.0).to_bits(), 0.0f32.to_bits());
+        assert_eq!(f32s(RedOp::Max, 0.0, -0.0).to_bits(), 0.0f32.to_bits());
+        assert!(f32s(RedOp::Min, f32::NAN, 1.0).is_nan());
+        assert!(f32s(RedOp::Max, 1.0, f32::NAN).is_nan());
+        assert_eq!(f32s(RedOp::Max, f32::NEG_INFINITY, 2.0), 2.0);
+        assert_eq!(f32s(RedOp::Min, 3.0, 2.0), 2.0);
+        assert_eq!(f32s(RedOp::Add, 1.5, 2.25), 3.75);
+        let m = fold_step(RedOp::Min, Ty::F64, (-0.0f64).to_bits(), 0.0f64.to_bits());
+        assert_eq!(m, (-0.0f64).to_bits());
+    }
+
+    #[test]
+    fn integers_wrap_and_compare_in_their_type() {
+        let i8c = |v: i8| Ty::I8.canon(v as u8 as u64);
+        assert_eq!(fold_step(RedOp::Add, Ty::I8, i8c(127), i8c(1)), i8c(-128));
+        assert_eq!(fold_step(RedOp::Min, Ty::I8, i8c(5), i8c(-3)), i8c(-3));
+        assert_eq!(fold_step(RedOp::Max, Ty::U8, 0xff, 1), 0xff);
+        assert_eq!(fold_step(RedOp::Mul, Ty::U32, 0x1_0000, 0x1_0000), 0);
+        assert_eq!(fold_step(RedOp::Min, Ty::I64, u64::MAX, 0), u64::MAX);
+        assert_eq!(fold_step(RedOp::Max, Ty::U64, u64::MAX, 0), u64::MAX);
+        assert_eq!(
+            fold_step(RedOp::Max, Ty::I32, Ty::I32.canon(-1i64 as u64), 0),
+            0
+        );
+    }
+}
