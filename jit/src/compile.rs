@@ -47,6 +47,11 @@ pub struct JitOptions {
     /// sooner. If no worker has started it when the vector code is done, the calling thread
     /// compiles it too, as it always does without this option.
     pub parallel: bool,
+    /// Run Cranelift's optimiser on the kernel function: `None` (the default) lets the
+    /// compiler choose (on, except for programs with transcendentals or barriers; the
+    /// dump's `optimiser` line says why), `Some(on)` decides. A vector kernel's per-lane
+    /// function is never optimised.
+    pub optimise: Option<bool>,
 }
 
 impl Default for JitOptions {
@@ -58,6 +63,7 @@ impl Default for JitOptions {
             verify: cfg!(debug_assertions),
             perf_map: false,
             parallel: true,
+            optimise: None,
         }
     }
 }
@@ -87,7 +93,7 @@ pub enum JitError {
 /// vector kernel's per-lane function (run for tail lanes, bail-outs and later phases),
 /// translated instruction by instruction with little for the optimiser to find (divergent
 /// kernels ran no slower without it; the optimiser is a quarter of a compile), and kernels
-/// with transcendentals (see [`optimise_kernel`]). (The single-pass register allocator would
+/// without it for a reason (see [`no_optimiser`]). (The single-pass register allocator would
 /// halve a per-lane function's compile time, but made its code 6x slower.)
 fn host_isa(dump: bool, optimise: bool) -> Result<OwnedTargetIsa, JitError> {
     // For dumps, also the offsets of the machine code's blocks (the listing shows them);
@@ -424,14 +430,35 @@ fn has_transcendentals(program: &Program) -> bool {
     })
 }
 
-/// Whether the kernel function is compiled with Cranelift's optimiser: not for programs with
-/// transcendentals. Its value numbering shares their constants between a group's vectors,
-/// which keeps each one live across the whole group, and the register allocator spilled
-/// them to the stack between vectors (gelu's kernel: 73 stack accesses, 23 without);
-/// unoptimised, each use reads its constant from the constant pool. gelu runs 13% faster,
-/// sigmoid 2%, and both compile in 0.56-0.61 ms instead of 0.76-0.81.
-fn optimise_kernel(program: &Program) -> bool {
-    !has_transcendentals(program)
+/// Why the kernel function is compiled without Cranelift's optimiser, or `None` to compile
+/// it with: programs with transcendentals and (unless `opts` decides) programs with barriers
+/// go without.
+///
+/// - Transcendentals: value numbering shares their constants between a group's vectors,
+///   which keeps each one live across the whole group, and the register allocator spilled
+///   them to the stack between vectors (gelu's kernel: 73 stack accesses, 23 without);
+///   unoptimised, each use reads its constant from the constant pool. gelu runs 13% faster,
+///   sigmoid 2%, and both compile in 0.56-0.61 ms instead of 0.76-0.81.
+/// - Barriers: a phased kernel is mostly cold machinery (each group's parking and resuming,
+///   the phase loop) where the optimiser found nothing to gain; it was 16% of sum's kernel
+///   compile (9.7M -> 8.2M instructions), and sum ran as fast without it (1M elements 48 us
+///   either way; 16K elements, in cache, 1.26 -> 1.30 us; 16 blocks 13.3 -> 13.0 us). The
+///   programs it does speed up access memory lane by lane (matvec and gemm run 20% slower
+///   without it) or through the pool (phi_scale 11%), and have no barriers.
+fn no_optimiser(program: &Program, an: &Analysis, opts: &JitOptions) -> Option<&'static str> {
+    match opts.optimise {
+        Some(true) => None,
+        Some(false) => Some("JitOptions::optimise is false"),
+        None if has_transcendentals(program) => Some(
+            "the program has transcendentals: in vector code the optimiser keeps their \
+             constants live across a group, and they spill",
+        ),
+        None if an.has_barrier => Some(
+            "the program has barriers: the phased kernel is mostly cold machinery, where \
+             the optimiser costs compile time for no speed",
+        ),
+        None => None,
+    }
 }
 
 /// Whether some load or store addresses memory through a register that is neither uniform
@@ -523,7 +550,8 @@ fn compile_with(
             reason: reason.clone(),
         });
     }
-    let optimise = optimise_kernel(program);
+    let why_not = no_optimiser(program, &an, opts);
+    let optimise = why_not.is_none();
     let isa = host_isa(opts.dump, optimise)?;
     let mut module = JITModule::new(JITBuilder::with_isa(isa.clone(), default_libcall_names()));
     let sig = kernel_signature(isa.default_call_conv());
@@ -686,12 +714,11 @@ fn compile_with(
     // (System V on x86-64 Linux) calling convention, which is `extern "C"` here; the code
     // stays mapped as long as `module`, which the kernel owns.
     let func: KernelFn = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
-    let optimiser = match (optimise, split) {
-        (true, false) => "on".to_string(),
-        (true, true) => "on for the kernel, off for the per-lane function (cold)".to_string(),
-        (false, split) => format!(
-            "off{} (the program has transcendentals: in vector code the optimiser keeps \
-             their constants live across a group, and they spill)",
+    let optimiser = match (why_not, split) {
+        (None, false) => "on".to_string(),
+        (None, true) => "on for the kernel, off for the per-lane function (cold)".to_string(),
+        (Some(why), split) => format!(
+            "off{} ({why})",
             if split { " for both functions" } else { "" }
         ),
     };

@@ -83,6 +83,44 @@ fn dump_has_everything() {
     assert!(d.code_size > 0);
 }
 
+/// The optimiser's default (off for phased kernels, with the reason in the dump) and the
+/// option that overrides it; the results are the same either way.
+#[test]
+fn optimiser_choice_and_override() {
+    let p = asm(include_str!("../../examples/kernels/sum.hasm"));
+    let x: Vec<f32> = (0..1000).map(|i| (i % 17) as f32 * 0.25 - 1.0).collect();
+    let mut sums = Vec::new();
+    for optimise in [None, Some(true), Some(false)] {
+        let opts = holovm_jit::JitOptions {
+            optimise,
+            ..Default::default()
+        };
+        let k = holovm_jit::compile(&p, &opts).unwrap();
+        let text = &k.dump().optimiser;
+        match optimise {
+            None => assert!(
+                text.starts_with("off for both functions (the program has barriers"),
+                "{text}"
+            ),
+            Some(true) => assert_eq!(
+                text,
+                "on for the kernel, off for the per-lane function (cold)"
+            ),
+            Some(false) => assert!(text.contains("JitOptions::optimise is false"), "{text}"),
+        }
+        let out = run_kernel(
+            &k,
+            1,
+            64,
+            &[f32s(&x), zeros(4), Arg::Scalar(1000)],
+            None,
+            1 << 20,
+        );
+        sums.push(to_f32(out.buf(1))[0].to_bits());
+    }
+    assert!(sums.iter().all(|&s| s == sums[0]), "{sums:?}");
+}
+
 #[test]
 fn listing_names_the_isa_instruction_of_each_stretch_of_code() {
     let p = asm(include_str!("../../examples/kernels/gelu.hasm"));
