@@ -42,6 +42,7 @@ use holovm_isa::{Addr, BinOp, Cmp, Inst, ParamKind, Reg, SharedAddr, Special, Sr
 use crate::analysis::Class;
 use crate::listing;
 use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
+use crate::phased::Bound;
 use crate::translate::{call, status, MemOff, SpaceRef, Tr, TrError, TrResult};
 
 /// Variables of the vector copy of the program.
@@ -764,6 +765,38 @@ impl Tr<'_, '_> {
         }
     }
 
+    /// Phased strategy, bail-out block: the group's lanes' words of the per-lane arrays, pc,
+    /// `status`, fuel `fuel` and call depth 0, in a loop of 4 lanes a step (unrolled, the
+    /// stores made a group of 32 lanes' bail-out block 40 stores, 6% of sum's kernel compile).
+    fn park_group(&mut self, pc: Value, status: Value, fuel: Value) {
+        let vpc = self.b.ins().splat(types::I32X4, pc);
+        let vstatus = self.b.ins().splat(types::I32X4, status);
+        let vfuel = self.b.ins().splat(types::I64X2, fuel);
+        let zero = self.b.ins().iconst(types::I32, 0);
+        let zero = self.pin(zero);
+        let vzero = self.b.ins().splat(types::I32X4, zero);
+        let l0 = self.b.use_var(self.lane0);
+        let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
+        let fl = MemFlagsData::new().with_notrap();
+        let lay = self.layout;
+        self.for_lane_steps(l0, end, Bound::None, &mut |t, l, _| {
+            let l = t.b.ins().uextend(types::I64, l);
+            let o32 = t.b.ins().ishl_imm_s(l, 2);
+            let a32 = t.b.ins().iadd(t.scratch, o32);
+            for (v, off) in [
+                (vpc, lay.lane_pc),
+                (vstatus, lay.lane_status),
+                (vzero, lay.lane_depth),
+            ] {
+                t.b.ins().store(fl, v, a32, off as i32);
+            }
+            let o64 = t.b.ins().ishl_imm_s(l, 3);
+            let a64 = t.b.ins().iadd(t.scratch, o64);
+            t.b.ins().store(fl, vfuel, a64, lay.lane_fuel as i32);
+            t.b.ins().store(fl, vfuel, a64, lay.lane_fuel as i32 + 16);
+        });
+    }
+
     /// The bail-out block: spill every register of the group, then run its lanes in scalar
     /// code from the bail pc (phased strategy: park the lanes with the status argument and
     /// go on with the next group).
@@ -872,15 +905,7 @@ impl Tr<'_, '_> {
             let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
             let parked = self.b.ins().uextend(types::I32, parked);
             self.b.ins().store(fl, parked, flag, 0);
-            let zero = self.b.ins().iconst(types::I32, 0);
-            for (off, v) in [
-                (self.layout.lane_pc, pc),
-                (self.layout.lane_status, status),
-                (self.layout.lane_fuel, f),
-                (self.layout.lane_depth, zero),
-            ] {
-                self.park_words(off, v);
-            }
+            self.park_group(pc, status, f);
             self.b.ins().jump(self.group_next, &[]);
             return Ok(());
         }
