@@ -458,6 +458,47 @@ mod tests {
         assert_eq!(m, (-0.0f64).to_bits());
     }
 
+    /// The fast path's eight accumulators give what the fold in lane order gives, for the
+    /// folds it takes (min/max of floats with signed zeros, NaN-free or not; integers).
+    #[test]
+    fn any_order_folds_match_lane_order() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let f32_pool = [0.0f32, -0.0, 1.5, -2.0, 3.0, -0.0, 0.0, 7.25, -7.25];
+        for len in [16usize, 17, 40, 97, 256] {
+            for nan in [false, true] {
+                let mut v: Vec<u32> = (0..len)
+                    .map(|_| f32_pool[(next() % f32_pool.len() as u64) as usize].to_bits())
+                    .collect();
+                if nan {
+                    v[len / 2] = f32::NAN.to_bits();
+                }
+                for op in [RedOp::Min, RedOp::Max] {
+                    let wide = fold_all(op, Ty::F32, Slice(&v));
+                    let seq = fold_all(op, Ty::F32, Seq(v.iter().map(|&x| u64::from(x))));
+                    let (w, q) = (f32::from_bits(wide as u32), f32::from_bits(seq as u32));
+                    assert!(
+                        w.is_nan() == q.is_nan() && (w.is_nan() || wide == seq),
+                        "{op:?} {v:?}"
+                    );
+                }
+            }
+            let ints: Vec<u64> = (0..len).map(|_| next()).collect();
+            for ty in [Ty::I8, Ty::U16, Ty::I32, Ty::U32, Ty::I64, Ty::U64] {
+                for op in RedOp::ALL {
+                    let wide = fold_all(op, ty, Slice(&ints));
+                    let seq = fold_all(op, ty, Seq(ints.iter().copied()));
+                    assert_eq!(wide, seq, "{op:?} {ty}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn integers_wrap_and_compare_in_their_type() {
         let i8c = |v: i8| Ty::I8.canon(v as u8 as u64);

@@ -700,6 +700,8 @@ fn narrow_types_and_int_registers_of_two_widths() {
 
 /// `reduce.op.ty` over every type: each block folds its lanes below `n` (the others exit
 /// before the barrier) in lane order, including NaNs, signed zeros and wrapping values.
+/// Blocks of 37 lanes: whole blocks take the fold's fast path (every lane waits), the last
+/// one (below `n`) the general one.
 #[test]
 fn reduce_all_ops_and_types() {
     for ty in ALL_TYPES {
@@ -710,42 +712,59 @@ fn reduce_all_ops_and_types() {
                 RedOp::Min => BinOp::Min,
                 RedOp::Max => BinOp::Max,
             };
-            let vals = values(ty);
-            let (n, block) = (vals.len(), 7u32);
-            let p = asm(&format!(
-                ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
-                 setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
-                 ldg.{ty} r1, [a + %gid*{s}]\nreduce.{op}.{ty} r2, r1\n\
-                 stg.{ty} [c + %gid*{s}], r2\ndone:\nexit\n",
-                op = op.name(),
-                s = ty.size()
-            ));
-            let out = run_all(
-                &p,
-                (n as u32).div_ceil(block),
-                block,
-                &[
-                    Arg::Buf(to_bytes(ty, &vals)),
-                    Arg::Buf(vec![0; n * ty.size() as usize]),
-                    Arg::Scalar(n as u64),
-                ],
-            );
-            assert_eq!(out.trap.kind, 0, "{op:?} {ty}: {:?}", out.trap);
-            let got = from_bytes(ty, out.buf(1));
-            for (b, lanes) in vals.chunks(block as usize).enumerate() {
-                let want = lanes[1..]
-                    .iter()
-                    .fold(lanes[0], |acc, &x| ref_bin(bop, ty, acc, x).unwrap());
-                for l in 0..lanes.len() {
-                    let g = b * block as usize + l;
-                    assert!(
-                        same(ty, want, got[g]),
-                        "reduce.{}.{ty} block {b} lane {l}: want {want:#x} got {:#x}",
-                        op.name(),
-                        got[g]
-                    );
+            // Float data with and without NaNs (a NaN makes every fold NaN).
+            for nans in [true, false] {
+                if !nans && !ty.is_float() {
+                    continue;
                 }
+                let base: Vec<u64> = values(ty)
+                    .into_iter()
+                    .filter(|&v| nans || !is_nan(ty, v))
+                    .collect();
+                reduce_case(op, bop, ty, &base);
             }
+        }
+    }
+}
+
+/// One `reduce_all_ops_and_types` case: `base` in a scrambled order, cycled over 3 blocks.
+fn reduce_case(op: RedOp, bop: BinOp, ty: Ty, base: &[u64]) {
+    let (block, n) = (37usize, 100usize);
+    let vals: Vec<u64> = (0..3 * block)
+        .map(|i| base[(i * 7 + i / 5) % base.len()])
+        .collect();
+    let p = asm(&format!(
+        ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
+         setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+         ldg.{ty} r1, [a + %gid*{s}]\nreduce.{op}.{ty} r2, r1\n\
+         stg.{ty} [c + %gid*{s}], r2\ndone:\nexit\n",
+        op = op.name(),
+        s = ty.size()
+    ));
+    let out = run_all(
+        &p,
+        3,
+        block as u32,
+        &[
+            Arg::Buf(to_bytes(ty, &vals)),
+            Arg::Buf(vec![0; vals.len() * ty.size() as usize]),
+            Arg::Scalar(n as u64),
+        ],
+    );
+    assert_eq!(out.trap.kind, 0, "{op:?} {ty}: {:?}", out.trap);
+    let got = from_bytes(ty, out.buf(1));
+    for (b, lanes) in vals[..n].chunks(block).enumerate() {
+        let want = lanes[1..]
+            .iter()
+            .fold(lanes[0], |acc, &x| ref_bin(bop, ty, acc, x).unwrap());
+        for l in 0..lanes.len() {
+            let g = b * block + l;
+            assert!(
+                same(ty, want, got[g]),
+                "reduce.{}.{ty} block {b} lane {l}: want {want:#x} got {:#x}",
+                op.name(),
+                got[g]
+            );
         }
     }
 }
