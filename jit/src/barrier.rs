@@ -120,7 +120,8 @@ pub(crate) type ResolveFn =
     unsafe extern "C" fn(*const Barriers, *mut u8, *mut TrapRecord, u32, u32) -> u32;
 
 /// Resolves the barrier of block `block` whose first `end` lanes may run (the others
-/// trapped or are beyond the block): returns an [`outcome`].
+/// trapped or are beyond the block): returns an [`outcome`]. Nothing in it can panic (a
+/// panic cannot unwind through the compiled code that calls it: the process would abort).
 ///
 /// # Safety
 ///
@@ -219,7 +220,7 @@ pub(crate) unsafe extern "C" fn resolve_barrier(
     // Release the waiting lanes after the barrier.
     for (s, pc) in st.iter_mut().zip(pcs.iter_mut()) {
         let w = *s == WAIT;
-        *pc = if w { pc0 + 1 } else { *pc };
+        *pc = if w { pc0.wrapping_add(1) } else { *pc };
         *s = if w { status::READY as u32 } else { *s };
     }
     outcome::RELEASED
