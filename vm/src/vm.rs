@@ -59,8 +59,7 @@ pub struct VmConfig {
     /// Which tier runs programs. Default [`Tier::Auto`].
     pub tier: Tier,
     /// Under [`Tier::Auto`], the interpreter time after which a program is compiled.
-    /// Default 2 ms (the example kernels compile in 0.4-1 ms, those with barriers in
-    /// 1.5-2 ms: BENCHMARKS.md).
+    /// Default 2 ms (the example kernels compile in 0.3-1.3 ms: BENCHMARKS.md).
     pub jit_threshold: Duration,
     /// Most compiled kernels kept before the JIT cache is emptied (their code is freed once
     /// no launch uses it). Default 256.
