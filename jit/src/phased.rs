@@ -219,6 +219,12 @@ impl Tr<'_, '_> {
     /// [`resolve_barrier`] (barrier.rs); then the next phase, the next block, or the exit.
     pub(crate) fn emit_resolve(&mut self) {
         self.b.switch_to_block(self.resolve);
+        let Some(table) = self.barriers else {
+            // Not reached: every phased kernel gets its table (compile.rs). Without one the
+            // launch reports an internal error rather than calling with a null table.
+            self.b.ins().jump(self.bad_blk, &[]);
+            return;
+        };
         let mut sig = Signature::new(self.b.func.signature.call_conv);
         for t in [types::I64, types::I64, types::I64, types::I32, types::I32] {
             sig.params.push(AbiParam::new(t));
@@ -227,7 +233,7 @@ impl Tr<'_, '_> {
         let sig = self.b.import_signature(sig);
         let resolve: ResolveFn = resolve_barrier;
         let callee = self.b.ins().iconst(types::I64, resolve as usize as i64);
-        let table = self.barriers.map_or(0, |t| t as *const Barriers as usize);
+        let table = table as *const Barriers as usize;
         let table = self.b.ins().iconst(types::I64, table as i64);
         let blk = self.b.use_var(self.blk);
         let end = self.b.use_var(self.s_end);
