@@ -17,6 +17,11 @@ use crate::abi::{LaunchEnv, TrapKind, TrapRecord};
 use crate::analysis::Analysis;
 use crate::translate::{call, s_home, status, ScratchLayout};
 
+/// [`status::WAIT`] as stored.
+const WAIT: u32 = status::WAIT as u32;
+/// [`status::READY`] as stored.
+const READY: u32 = status::READY as u32;
+
 /// What [`resolve_barrier`] returns to the kernel.
 pub(crate) mod outcome {
     /// No lane waits and nothing trapped: the block is finished.
@@ -83,7 +88,7 @@ impl Barriers {
     /// The barriers of a phased program whose scratch memory is laid out as `layout`.
     pub(crate) fn new(program: &Program, an: &Analysis, layout: &ScratchLayout) -> Self {
         let slot = |r: usize| Slot {
-            offset: (layout.regfile + r as u32 * layout.stride * 8) as usize,
+            offset: layout.reg_offset(r) as usize,
             bytes: s_home(an, r).bytes() as usize,
         };
         let list = program
@@ -145,7 +150,6 @@ pub(crate) unsafe extern "C" fn resolve_barrier(
     // over for the call; the two arrays do not overlap.
     let st = unsafe { std::slice::from_raw_parts_mut(scratch.add(t.status).cast::<u32>(), lanes) };
     let pcs = unsafe { std::slice::from_raw_parts_mut(scratch.add(t.pc).cast::<u32>(), lanes) };
-    const WAIT: u32 = status::WAIT as u32;
     let Some(first) = first_waiting(st) else {
         // SAFETY: `trap` is valid for reads and writes (caller).
         let trapped = unsafe { (*trap).kind } != 0;
@@ -221,7 +225,7 @@ pub(crate) unsafe extern "C" fn resolve_barrier(
     for (s, pc) in st.iter_mut().zip(pcs.iter_mut()) {
         let w = *s == WAIT;
         *pc = if w { pc0.wrapping_add(1) } else { *pc };
-        *s = if w { status::READY as u32 } else { *s };
+        *s = if w { READY } else { *s };
     }
     outcome::RELEASED
 }
@@ -229,7 +233,6 @@ pub(crate) unsafe extern "C" fn resolve_barrier(
 /// The first lane whose status is WAIT. (The last phase of a block has none: every lane
 /// is scanned, 16 a step without a branch.)
 fn first_waiting(st: &[u32]) -> Option<usize> {
-    const WAIT: u32 = status::WAIT as u32;
     let mut base = 0;
     for c in st.chunks(16) {
         if c.iter().fold(false, |a, &s| a | (s == WAIT)) {
@@ -270,7 +273,6 @@ fn fold_lanes<T: Copy + Into<u64>>(
     st: &[u32],
     all_wait: bool,
 ) -> u64 {
-    const WAIT: u32 = status::WAIT as u32;
     if all_wait {
         fold_all(op, ty, Slice(vals))
     } else {
@@ -282,7 +284,7 @@ fn fold_lanes<T: Copy + Into<u64>>(
 /// Writes `value` into the slots of the waiting lanes (a branch-free select per lane).
 fn give<T: Copy>(slots: &mut [T], st: &[u32], value: T) {
     for (d, &s) in slots.iter_mut().zip(st) {
-        *d = if s == status::WAIT as u32 { value } else { *d };
+        *d = if s == WAIT { value } else { *d };
     }
 }
 

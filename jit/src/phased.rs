@@ -4,11 +4,11 @@
 //! that trapped so far) runs in the per-lane scalar code, in lane order, until it exits,
 //! traps or arrives at a barrier; at a barrier it saves its live registers, pc, fuel and call
 //! depth to the scratch memory (per-lane arrays of 1024 entries) and the next lane runs.
-//! When every lane has had its turn the barrier is *resolved* (by a call to barrier.rs): if no lane waits, the block
-//! is done; if the waiting lanes are not all at the same instruction the block traps with
-//! `divergent barrier`; otherwise a `reduce` folds its operand over the waiting lanes in
-//! ascending lane order and gives every waiting lane the result, the lanes are released and
-//! the next phase resumes them after the barrier.
+//! When every lane has had its turn the barrier is *resolved* (by a call to barrier.rs): if
+//! no lane waits, the block is done; if the waiting lanes are not all at the same
+//! instruction the block traps with `divergent barrier`; otherwise a `reduce` folds its
+//! operand over the waiting lanes in ascending lane order and gives every waiting lane the
+//! result, the lanes are released and the next phase resumes them after the barrier.
 //!
 //! A trap stops the trapping lane and every higher lane; lower lanes keep running in later
 //! phases (and a trap of theirs replaces the record), so the reported trap is the lowest

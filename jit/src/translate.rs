@@ -142,6 +142,12 @@ pub(crate) mod status {
 }
 
 impl ScratchLayout {
+    /// Offset of register `r`'s slots in the spill register file (`stride` lanes of 8
+    /// bytes each; a 4-byte register uses the first half of its room).
+    pub(crate) fn reg_offset(&self, r: usize) -> u32 {
+        self.regfile + r as u32 * self.stride * 8
+    }
+
     pub(crate) fn new(program: &Program, group: u32, phased: bool, has_call: bool) -> Self {
         let shared_bytes = program.shared_bytes();
         let stride = if phased {
@@ -909,8 +915,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         } else {
             bases[1]
         };
-        let off = self.layout.regfile + r as u32 * self.layout.stride * 8;
-        (base, off as i32)
+        (base, self.layout.reg_offset(r) as i32)
     }
 
     /// The bases of the 4- and 8-byte slots of the lane with index `rel` (`I64`) in the

@@ -749,51 +749,33 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    /// Phased strategy: stores `value` (`I32` or `I64`) into the group's lanes' entries of
-    /// the per-lane array at scratch offset `off`.
-    fn park_words(&mut self, off: u32, value: Value) {
-        let t = self.b.func.dfg.value_type(value);
-        let vt = vec_of(t);
-        let v = self.b.ins().splat(vt, value);
-        let l0 = self.b.use_var(self.lane0);
-        let l0 = self.b.ins().uextend(types::I64, l0);
-        let lo = self.b.ins().imul_imm_s(l0, t.bytes() as i64);
-        let base = self.b.ins().iadd(self.scratch, lo);
-        let fl = MemFlagsData::new().with_notrap();
-        for k in 0..self.g / vt.lane_count() {
-            self.b.ins().store(fl, v, base, (off + k * 16) as i32);
-        }
-    }
-
-    /// Phased strategy, bail-out block: the group's lanes' words of the per-lane arrays, pc,
-    /// `status`, fuel `fuel` and call depth 0, in a loop of 4 lanes a step (unrolled, the
-    /// stores made a group of 32 lanes' bail-out block 40 stores, 6% of sum's kernel compile).
-    fn park_group(&mut self, pc: Value, status: Value, fuel: Value) {
-        let vpc = self.b.ins().splat(types::I32X4, pc);
-        let vstatus = self.b.ins().splat(types::I32X4, status);
-        let vfuel = self.b.ins().splat(types::I64X2, fuel);
-        let zero = self.b.ins().iconst(types::I32, 0);
-        let zero = self.pin(zero);
-        let vzero = self.b.ins().splat(types::I32X4, zero);
+    /// Phased strategy: stores each `(off, value)` (`I32` or `I64`) into the group's lanes'
+    /// entries of the per-lane array at scratch offset `off`, in a loop of 4 lanes a step
+    /// (unrolled, a 32-lane group's bail-out block was 40 stores, 6% of sum's kernel
+    /// compile).
+    fn park_words(&mut self, words: &[(u32, Value)]) {
+        let splats: Vec<(u32, Value, bool)> = words
+            .iter()
+            .map(|&(off, v)| {
+                let wide = self.b.func.dfg.value_type(v).bits() == 64;
+                let vt = if wide { types::I64X2 } else { types::I32X4 };
+                (off, self.b.ins().splat(vt, v), wide)
+            })
+            .collect();
         let l0 = self.b.use_var(self.lane0);
         let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
         let fl = MemFlagsData::new().with_notrap();
-        let lay = self.layout;
         self.for_lane_steps(l0, end, Bound::None, &mut |t, l, _| {
             let l = t.b.ins().uextend(types::I64, l);
-            let o32 = t.b.ins().ishl_imm_s(l, 2);
-            let a32 = t.b.ins().iadd(t.scratch, o32);
-            for (v, off) in [
-                (vpc, lay.lane_pc),
-                (vstatus, lay.lane_status),
-                (vzero, lay.lane_depth),
-            ] {
-                t.b.ins().store(fl, v, a32, off as i32);
+            let bases = t.file_bases(l);
+            for &(off, v, wide) in &splats {
+                if wide {
+                    t.b.ins().store(fl, v, bases[1], off as i32);
+                    t.b.ins().store(fl, v, bases[1], off as i32 + 16);
+                } else {
+                    t.b.ins().store(fl, v, bases[0], off as i32);
+                }
             }
-            let o64 = t.b.ins().ishl_imm_s(l, 3);
-            let a64 = t.b.ins().iadd(t.scratch, o64);
-            t.b.ins().store(fl, vfuel, a64, lay.lane_fuel as i32);
-            t.b.ins().store(fl, vfuel, a64, lay.lane_fuel as i32 + 16);
         });
     }
 
@@ -905,7 +887,14 @@ impl Tr<'_, '_> {
             let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
             let parked = self.b.ins().uextend(types::I32, parked);
             self.b.ins().store(fl, parked, flag, 0);
-            self.park_group(pc, status, f);
+            let zero = self.b.ins().iconst(types::I32, 0);
+            let zero = self.pin(zero);
+            self.park_words(&[
+                (self.layout.lane_pc, pc),
+                (self.layout.lane_status, status),
+                (self.layout.lane_fuel, f),
+                (self.layout.lane_depth, zero),
+            ]);
             self.b.ins().jump(self.group_next, &[]);
             return Ok(());
         }
@@ -2295,7 +2284,7 @@ impl Tr<'_, '_> {
             Inst::Exit => {
                 if self.phased {
                     let done = self.b.ins().iconst(types::I32, status::DONE);
-                    self.park_words(self.layout.lane_status, done);
+                    self.park_words(&[(self.layout.lane_status, done)]);
                 }
                 self.b.ins().jump(self.group_next, &[]);
                 return Ok(false);
