@@ -4,7 +4,9 @@
 //!
 //! `cargo run --release -p holovm-jit --example compile_loop -- sum 20` (`SEQ=1` in the
 //! environment compiles the per-lane function on the same thread, so a profile separates
-//! the two functions; `GROUP=16` fixes the vector group's lanes).
+//! the two functions; `GROUP=16` fixes the vector group's lanes; `OPT=0` or `OPT=1` sets
+//! Cranelift's optimiser; `KPATH=file.hasm` compiles that file instead of an example;
+//! `DUMP=1` prints the CLIF once instead, `AFTER=1` as it is after the optimiser passes).
 
 use std::time::{Duration, Instant};
 
@@ -14,17 +16,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "sum".to_string());
     let times: usize = args.next().map_or(Ok(10), |s| s.parse())?;
-    let path = format!(
-        "{}/../examples/kernels/{name}.hasm",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = std::env::var("KPATH").unwrap_or_else(|_| {
+        format!(
+            "{}/../examples/kernels/{name}.hasm",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
     let program = holovm_asm::assemble(&std::fs::read_to_string(&path)?)?;
     let opts = JitOptions {
         verify: false,
         parallel: std::env::var_os("SEQ").is_none(),
         group: std::env::var("GROUP").map_or(Ok(0), |g| g.parse())?,
+        optimise: std::env::var("OPT").ok().map(|v| v == "1"),
         ..Default::default()
     };
+    if std::env::var_os("DUMP").is_some() {
+        let k = compile(
+            &program,
+            &JitOptions {
+                dump: true,
+                ..opts.clone()
+            },
+        )?;
+        let d = k.dump();
+        let t = if std::env::var_os("AFTER").is_some() {
+            &d.clif_after
+        } else {
+            &d.clif_before
+        };
+        println!("{}", t.as_deref().unwrap_or(""));
+        return Ok(());
+    }
     let mut best = Duration::MAX;
     for _ in 0..times.max(1) {
         let start = Instant::now();

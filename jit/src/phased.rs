@@ -54,7 +54,8 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(self.block_init);
         let z = self.b.ins().iconst(types::I32, 0);
         let fresh = self.splat_status(status::FRESH);
-        self.for_lane_steps(z, self.bdim, Bound::None, &mut |t, l, _| {
+        let bdim = self.bdim();
+        self.for_lane_steps(z, bdim, Bound::None, &mut |t, l, _| {
             let a = t.lane_slot_of(t.layout.lane_status, 4, l);
             t.b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
         });

@@ -88,6 +88,11 @@ pub(crate) struct ScratchLayout {
     /// The arguments and results of a call to a vector kernel's per-lane function
     /// ([`call`] gives the fields).
     pub call: u32,
+    /// The launch record ([`launch`] gives the fields): values the kernel computes once
+    /// on entry and its code loads where it uses them, so that no register holds them
+    /// through the whole kernel (long-lived values are most of the register allocator's
+    /// work).
+    pub launch: u32,
     /// Total bytes.
     pub total: u32,
 }
@@ -127,6 +132,22 @@ pub(crate) mod call {
     pub const BLOCK_DIM: i32 = 52;
     /// Bytes of the record.
     pub const SIZE: u32 = 64;
+}
+
+/// The launch record (offsets from [`ScratchLayout::launch`]), written on the kernel's
+/// entry; the per-lane function reads it too.
+pub(crate) mod launch {
+    /// The parameter slots' address (`I64`).
+    pub const PARAMS: i32 = 0;
+    /// The pool's base address (`I64`).
+    pub const POOL: i32 = 8;
+    /// The pool's length in bytes (`I64`).
+    pub const POOL_LEN: i32 = 16;
+    /// Each lane's fuel budget, at most 2^63 - 1 (`I64`).
+    pub const FUEL: i32 = 24;
+    /// Vector strategies: the launch's bounds-check limits, 8 bytes each (see
+    /// [`Tr::emit_limits`](crate::translate::Tr)).
+    pub const LIMITS: i32 = 32;
 }
 
 /// Lane status words of the phased strategy.
@@ -176,7 +197,8 @@ impl ScratchLayout {
                 };
         }
         let call = end.div_ceil(64) * 64;
-        end = call + call::SIZE;
+        let launch = call + call::SIZE;
+        end = launch + launch::LIMITS as u32 + 8 * crate::vector::limit_slots(program);
         ScratchLayout {
             shared_bytes,
             stride,
@@ -189,6 +211,7 @@ impl ScratchLayout {
             group_parked,
             lane_stack,
             call,
+            launch,
             total: end.max(64),
         }
     }
@@ -267,6 +290,17 @@ pub(crate) struct MemOff {
     pub hi: Option<Value>,
 }
 
+/// The launch values a kernel holds in registers ([`Tr::held`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Held {
+    params: Value,
+    pool: Value,
+    pool_len: Value,
+    gdim: Value,
+    bdim: Value,
+    fuel: Value,
+}
+
 /// Translation state for one kernel function.
 pub(crate) struct Tr<'a, 'p> {
     pub b: FunctionBuilder<'a>,
@@ -280,15 +314,12 @@ pub(crate) struct Tr<'a, 'p> {
 
     pub scratch: Value,
     pub trap: Value,
-    pub params_ptr: Value,
+    /// The kernel's launch values, loaded on its entry; `None` in the per-lane function
+    /// (it loads them from the launch record where it uses them).
+    pub held: Option<Held>,
     /// Number of declared parameters (their slots are loaded where used, so no value stays
     /// live across the whole function).
     pub nparams: usize,
-    pub pool: Value,
-    pub pool_len: Value,
-    pub bdim: Value,
-    pub gdim: Value,
-    pub fuel: Value,
     pub block_hi: Value,
     /// Bit i set when parameter i is a buffer.
     pub buf_mask: u64,
@@ -375,16 +406,37 @@ impl<'a, 'p> Tr<'a, 'p> {
             }
         };
         let fl = MemFlagsData::trusted();
-        let params_ptr = b.ins().load(types::I64, fl, env, off::ENV_PARAMS);
-        let pool = b.ins().load(types::I64, fl, env, off::ENV_POOL);
-        let pool_len = b.ins().load(types::I64, fl, env, off::ENV_POOL_LEN);
-        let gdim = b.ins().load(types::I32, fl, env, off::ENV_GRID);
-        let bdim = b.ins().load(types::I32, fl, env, off::ENV_BLOCK);
-        let fuel = b.ins().load(types::I64, fl, env, off::ENV_FUEL);
-        // Budgets above 2^63 - 1 act as 2^63 - 1 (docs/ISA.md section 7), so vector code can
-        // mark "taken with no fuel" as -1.
-        let max = b.ins().iconst(types::I64, i64::MAX);
-        let fuel = b.ins().umin(fuel, max);
+        // The kernel keeps the launch's values in registers (its group loop enters vector
+        // code per group, where a load chain would cost every group) and writes them to
+        // the launch record for the per-lane function, which loads them where it uses them.
+        let held = (kind == FnKind::Kernel).then(|| {
+            let at = layout.launch as i32;
+            let mut copy = |ty, from, to| {
+                let v = b.ins().load(ty, fl, env, from);
+                b.ins().store(fl, v, scratch, to);
+                v
+            };
+            let params = copy(types::I64, off::ENV_PARAMS, at + launch::PARAMS);
+            let pool = copy(types::I64, off::ENV_POOL, at + launch::POOL);
+            let pool_len = copy(types::I64, off::ENV_POOL_LEN, at + launch::POOL_LEN);
+            let call_at = layout.call as i32;
+            let gdim = copy(types::I32, off::ENV_GRID, call_at + call::GRID);
+            let bdim = copy(types::I32, off::ENV_BLOCK, call_at + call::BLOCK_DIM);
+            let fuel = b.ins().load(types::I64, fl, env, off::ENV_FUEL);
+            // Budgets above 2^63 - 1 act as 2^63 - 1 (docs/ISA.md section 7), so vector
+            // code can mark "taken with no fuel" as -1.
+            let max = b.ins().iconst(types::I64, i64::MAX);
+            let fuel = b.ins().umin(fuel, max);
+            b.ins().store(fl, fuel, scratch, at + launch::FUEL);
+            Held {
+                params,
+                pool,
+                pool_len,
+                gdim,
+                bdim,
+                fuel,
+            }
+        });
         let mut buf_mask = 0u64;
         let zero64 = b.ins().iconst(types::I64, 0);
         for (i, prm) in p.params().iter().enumerate() {
@@ -431,8 +483,6 @@ impl<'a, 'p> Tr<'a, 'p> {
         if lanes_fn.is_some() || (phased && kind == FnKind::Kernel) {
             let at = layout.call as i32;
             b.ins().store(fl, env, scratch, at + call::ENV);
-            b.ins().store(fl, gdim, scratch, at + call::GRID);
-            b.ins().store(fl, bdim, scratch, at + call::BLOCK_DIM);
         }
 
         let block_head = b.create_block();
@@ -456,15 +506,10 @@ impl<'a, 'p> Tr<'a, 'p> {
             g,
             phased,
             layout,
+            held,
             scratch,
             trap,
-            params_ptr,
             nparams,
-            pool,
-            pool_len,
-            bdim,
-            gdim,
-            fuel,
             block_hi,
             buf_mask,
             blk,
@@ -651,7 +696,9 @@ impl<'a, 'p> Tr<'a, 'p> {
         for &p in &self.s_preds {
             b.def_var(p, z8);
         }
-        b.def_var(self.s_fuel, self.fuel);
+        let fuel = self.fuel();
+        let b = &mut self.b;
+        b.def_var(self.s_fuel, fuel);
         b.def_var(self.s_depth, z32);
         let pc0 = self.s_block(0);
         self.b.ins().jump(pc0, &[]);
@@ -800,7 +847,9 @@ impl<'a, 'p> Tr<'a, 'p> {
         b.switch_to_block(tail);
         let l0 = b.use_var(self.lane0);
         b.def_var(self.s_lane, l0);
-        b.def_var(self.s_end, self.bdim);
+        let bdim = self.bdim();
+        let b = &mut self.b;
+        b.def_var(self.s_end, bdim);
         let z8 = b.ins().iconst(types::I8, 0);
         b.def_var(self.s_resume, z8);
         if self.phased {
@@ -1049,20 +1098,21 @@ impl<'a, 'p> Tr<'a, 'p> {
 
     /// The value of a special register for the current scalar lane, as `I64`.
     fn s_special(&mut self, s: Special) -> Value {
-        let b = &mut self.b;
         let v = match s {
-            Special::Lane => b.use_var(self.s_lane),
-            Special::Block => b.use_var(self.blk),
-            Special::BlockDim => self.bdim,
-            Special::GridDim => self.gdim,
+            Special::Lane => self.b.use_var(self.s_lane),
+            Special::Block => self.b.use_var(self.blk),
+            Special::BlockDim => self.bdim(),
+            Special::GridDim => self.gdim(),
             Special::GlobalId => {
+                let bdim = self.bdim();
+                let b = &mut self.b;
                 let blk = b.use_var(self.blk);
                 let lane = b.use_var(self.s_lane);
-                let base = b.ins().imul(blk, self.bdim);
+                let base = b.ins().imul(blk, bdim);
                 b.ins().iadd(base, lane)
             }
         };
-        b.ins().uextend(types::I64, v)
+        self.b.ins().uextend(types::I64, v)
     }
 
     /// Reads `src` as type `ty` (compute form) in scalar code.
@@ -1285,9 +1335,10 @@ impl<'a, 'p> Tr<'a, 'p> {
     /// The 64-bit field at byte `field` (an `off::SLOT_*`) of parameter `i`'s slot.
     fn slot_field(&mut self, i: u8, field: i32) -> Value {
         let o = i as i32 * off::SLOT_SIZE + field;
+        let params = self.launch_value(types::I64, launch::PARAMS);
         self.b
             .ins()
-            .load(types::I64, MemFlagsData::trusted(), self.params_ptr, o)
+            .load(types::I64, MemFlagsData::trusted(), params, o)
     }
 
     /// The trap-record space code of a space (`I32`).
@@ -1298,6 +1349,52 @@ impl<'a, 'p> Tr<'a, 'p> {
             SpaceRef::Shared => self.b.ins().iconst(types::I32, SPACE_SHARED as i64),
             SpaceRef::Dynamic(hi) => self.b.ins().ireduce(types::I32, hi),
         }
+    }
+
+    /// A field of the launch record ([`launch`]): the kernel's value, or loaded here.
+    pub(crate) fn launch_value(&mut self, ty: Type, field: i32) -> Value {
+        if let Some(h) = self.held {
+            match field {
+                launch::PARAMS => return h.params,
+                launch::POOL => return h.pool,
+                launch::POOL_LEN => return h.pool_len,
+                launch::FUEL => return h.fuel,
+                _ => {}
+            }
+        }
+        let at = self.layout.launch as i32 + field;
+        self.b
+            .ins()
+            .load(ty, MemFlagsData::trusted(), self.scratch, at)
+    }
+
+    /// The launch's fuel budget per lane (`I64`).
+    pub(crate) fn fuel(&mut self) -> Value {
+        self.launch_value(types::I64, launch::FUEL)
+    }
+
+    /// `%bdim` (`I32`): the kernel's value, or from the call record.
+    pub(crate) fn bdim(&mut self) -> Value {
+        match self.held {
+            Some(h) => h.bdim,
+            None => self.call_value(call::BLOCK_DIM),
+        }
+    }
+
+    /// `%gdim` (`I32`): the kernel's value, or from the call record.
+    pub(crate) fn gdim(&mut self) -> Value {
+        match self.held {
+            Some(h) => h.gdim,
+            None => self.call_value(call::GRID),
+        }
+    }
+
+    /// An `I32` field of the call record, loaded here.
+    fn call_value(&mut self, field: i32) -> Value {
+        let at = self.layout.call as i32 + field;
+        self.b
+            .ins()
+            .load(types::I32, MemFlagsData::trusted(), self.scratch, at)
     }
 
     /// Switches to `blk`, whose predecessors are all emitted, and seals it: variables read
@@ -1312,7 +1409,7 @@ impl<'a, 'p> Tr<'a, 'p> {
     pub(crate) fn space_ptr(&mut self, s: SpaceRef) -> Value {
         match s {
             SpaceRef::Param(i) if (i as usize) < self.nparams => self.slot_field(i, off::SLOT_PTR),
-            SpaceRef::Pool => self.pool,
+            SpaceRef::Pool => self.launch_value(types::I64, launch::POOL),
             SpaceRef::Shared => self.scratch,
             _ => self.space_base(s).0,
         }
@@ -1339,7 +1436,10 @@ impl<'a, 'p> Tr<'a, 'p> {
                 let len = self.slot_field(i, off::SLOT_LEN);
                 (ptr, len)
             }
-            SpaceRef::Pool => (self.pool, self.pool_len),
+            SpaceRef::Pool => (
+                self.launch_value(types::I64, launch::POOL),
+                self.launch_value(types::I64, launch::POOL_LEN),
+            ),
             SpaceRef::Shared => {
                 let len = self
                     .b
@@ -1348,20 +1448,19 @@ impl<'a, 'p> Tr<'a, 'p> {
                 (self.scratch, len)
             }
             SpaceRef::Dynamic(hi) => {
+                let merge = self.b.create_block();
+                let ptr = self.b.append_block_param(merge, types::I64);
+                let len = self.b.append_block_param(merge, types::I64);
+                let pool_b = self.b.create_block();
+                let chk = self.b.create_block();
+                let none = self.b.create_block();
+                let is_pool = self.b.ins().icmp_imm_s(IntCC::Equal, hi, SPACE_POOL as i64);
+                self.b.ins().brif(is_pool, pool_b, &[], chk, &[]);
+                self.b.switch_to_block(pool_b);
+                let (pool, pool_len) = self.space_base(SpaceRef::Pool);
                 let b = &mut self.b;
-                let merge = b.create_block();
-                let ptr = b.append_block_param(merge, types::I64);
-                let len = b.append_block_param(merge, types::I64);
-                let pool_b = b.create_block();
-                let chk = b.create_block();
-                let none = b.create_block();
-                let is_pool = b.ins().icmp_imm_s(IntCC::Equal, hi, SPACE_POOL as i64);
-                b.ins().brif(is_pool, pool_b, &[], chk, &[]);
-                b.switch_to_block(pool_b);
-                b.ins().jump(
-                    merge,
-                    &[BlockArg::Value(self.pool), BlockArg::Value(self.pool_len)],
-                );
+                b.ins()
+                    .jump(merge, &[BlockArg::Value(pool), BlockArg::Value(pool_len)]);
                 b.switch_to_block(chk);
                 let nparams = self.nparams as i64;
                 if self.buf_mask != 0 {
@@ -1375,7 +1474,9 @@ impl<'a, 'p> Tr<'a, 'p> {
                     b.ins().brif(valid, load_b, &[], none, &[]);
                     b.switch_to_block(load_b);
                     let o = b.ins().imul_imm_s(hi, off::SLOT_SIZE as i64);
-                    let a = b.ins().iadd(self.params_ptr, o);
+                    let params = self.launch_value(types::I64, launch::PARAMS);
+                    let b = &mut self.b;
+                    let a = b.ins().iadd(params, o);
                     let fl = MemFlagsData::trusted();
                     let p = b.ins().load(types::I64, fl, a, off::SLOT_PTR);
                     let l = b.ins().load(types::I64, fl, a, off::SLOT_LEN);
@@ -1384,6 +1485,7 @@ impl<'a, 'p> Tr<'a, 'p> {
                 } else {
                     b.ins().jump(none, &[]);
                 }
+                let b = &mut self.b;
                 b.switch_to_block(none);
                 let z = b.ins().iconst(types::I64, 0);
                 b.ins()

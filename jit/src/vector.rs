@@ -43,7 +43,7 @@ use crate::analysis::Class;
 use crate::listing;
 use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
 use crate::phased::Bound;
-use crate::translate::{call, status, MemOff, SpaceRef, Tr, TrError, TrResult};
+use crate::translate::{call, launch, status, MemOff, SpaceRef, Tr, TrError, TrResult};
 
 /// Variables of the vector copy of the program.
 #[derive(Clone)]
@@ -93,6 +93,12 @@ pub(crate) struct VState {
     pub bbase: Variable,
     /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
     pub guard: Option<EntryGuard>,
+    /// The launch-wide limits of contiguous sites ([`VState::acnt`]) and their offsets in
+    /// the scratch memory, where `launch_init` stores them and their uses load them.
+    pub saved: Vec<(Variable, Type, i32)>,
+    /// As `saved` for the gather sites' limits ([`VState::glim`]), loaded into their
+    /// variables where vector code is entered: a gather checks them once per lane.
+    pub entry_saved: Vec<(Variable, Type, i32)>,
 }
 
 /// An entry guard on `%gid` (see [`Tr::entry_guard`]): lanes pass it while `%gid < bound`,
@@ -225,6 +231,13 @@ impl GatherSite {
             r,
         ))
     }
+}
+
+/// Slots of the launch record's limits ([`launch::LIMITS`]) a program's vector code may
+/// use: the two reaches of its contiguous accesses and up to four limits per access (one as
+/// a contiguous site, three as a gather site).
+pub(crate) fn limit_slots(program: &holovm_isa::Program) -> u32 {
+    2 + 4 * mem_accesses(program.insts()).count() as u32
 }
 
 /// The memory accesses of a program: (global address, shared address, access size).
@@ -490,6 +503,8 @@ impl Tr<'_, '_> {
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
             guard,
+            saved: Vec::new(),
+            entry_saved: Vec::new(),
         }
     }
 
@@ -503,29 +518,53 @@ impl Tr<'_, '_> {
             (v.acnt.clone(), v.glim.clone(), v.bbase, v.vphase)
         };
         self.b.switch_to_block(self.launch_init);
+        // Stored, not kept in registers: loaded where a block or vector code starts.
+        let mut slot = self.layout.launch as i32 + launch::LIMITS;
+        let mut save = |t: &mut Self, v: Value| {
+            t.b.ins().store(MemFlagsData::trusted(), v, t.scratch, slot);
+            slot += 8;
+            (t.b.func.dfg.value_type(v), slot - 8)
+        };
         let (gid_reach, lane_reach) = self.contig_reach();
-        let (gid_reach, lane_reach) = (self.pin(gid_reach), self.pin(lane_reach));
+        let reach = [save(self, gid_reach).1, save(self, lane_reach).1];
+        let (mut saved, mut entry_saved) = (Vec::new(), Vec::new());
         for (site, var) in acnt {
             let firsts = self.affine_firsts(site);
-            let firsts = self.pin(firsts);
-            self.b.def_var(var, firsts);
+            let (ty, at) = save(self, firsts);
+            saved.push((var, ty, at));
         }
         for (site, vars) in glim {
             let (lim64, none) = self.gather_limit(site);
-            let (lim64, none) = (self.pin(lim64), self.pin(none));
             let lim32 = self.cap_u32(lim64);
-            self.b.def_var(vars.lim64, lim64);
-            self.b.def_var(vars.lim32, lim32);
-            self.b.def_var(vars.none, none);
+            for (var, v) in [(vars.lim64, lim64), (vars.lim32, lim32), (vars.none, none)] {
+                let (ty, at) = save(self, v);
+                entry_saved.push((var, ty, at));
+            }
         }
+        if slot as u32 > self.layout.total {
+            // Not reached: `limit_slots` counts every site. Refused rather than written
+            // past the scratch memory.
+            return Err(TrError("the launch limits exceed their room".into()));
+        }
+        let v = self
+            .v
+            .as_mut()
+            .ok_or_else(|| TrError("no vector state".into()))?;
+        (v.saved, v.entry_saved) = (saved, entry_saved);
         self.b.ins().jump(self.block_head, &[]);
 
         self.b.switch_to_block(init);
         let vlimit = self.b.declare_var(types::I32);
         let blk = self.b.use_var(self.blk);
-        let base = self.b.ins().imul(blk, self.bdim);
+        let bdim = self.bdim();
+        let base = self.b.ins().imul(blk, bdim);
         self.b.def_var(bbase, base);
         let start = self.b.ins().uextend(types::I64, base);
+        let [gid_reach, lane_reach] = reach.map(|o| {
+            self.b
+                .ins()
+                .load(types::I64, MemFlagsData::trusted(), self.scratch, o)
+        });
         let gid_lanes = self.sat_sub(gid_reach, start);
         let limit = self.b.ins().umin(lane_reach, gid_lanes);
         let limit = self.b.ins().ireduce(types::I32, limit);
@@ -623,7 +662,8 @@ impl Tr<'_, '_> {
         }
         self.def_affine_false(apreds_init);
         self.def_param_vars()?;
-        self.b.def_var(vfuel, self.fuel);
+        let fuel = self.fuel();
+        self.b.def_var(vfuel, fuel);
         let b0 = self.v_block(0)?;
         self.b.ins().jump(b0, &[]);
         Ok(())
@@ -643,6 +683,14 @@ impl Tr<'_, '_> {
     pub(crate) fn def_param_vars(&mut self) -> TrResult<()> {
         let v = self.vs()?;
         let (params, bases) = (v.params.clone(), v.bases.clone());
+        for (var, ty, at) in v.entry_saved.clone() {
+            let x = self
+                .b
+                .ins()
+                .load(ty, MemFlagsData::trusted(), self.scratch, at);
+            self.b.def_var(var, x);
+        }
+
         for (i, (param, base)) in params.into_iter().zip(bases).enumerate() {
             if let Some(var) = param {
                 let v = self.param_scalar(i as u8);
@@ -665,6 +713,21 @@ impl Tr<'_, '_> {
         match cached {
             Some(var) => self.b.use_var(var),
             None => self.space_ptr(s),
+        }
+    }
+
+    /// A launch-wide limit (a variable in [`VState::saved`]), loaded from the scratch memory.
+    fn load_limit(&mut self, var: Variable) -> Value {
+        let found = self
+            .v
+            .as_ref()
+            .and_then(|v| v.saved.iter().find(|s| s.0 == var).copied());
+        match found {
+            Some((_, ty, at)) => self
+                .b
+                .ins()
+                .load(ty, MemFlagsData::trusted(), self.scratch, at),
+            None => self.b.use_var(var),
         }
     }
 
@@ -936,7 +999,8 @@ impl Tr<'_, '_> {
             Some(v) => self.b.use_var(v.bbase),
             None => {
                 let blk = self.b.use_var(self.blk);
-                self.b.ins().imul(blk, self.bdim)
+                let bdim = self.bdim();
+                self.b.ins().imul(blk, bdim)
             }
         };
         let l0 = self.b.use_var(self.lane0);
@@ -1366,7 +1430,8 @@ impl Tr<'_, '_> {
     /// groups cover the lanes below both.
     fn contig_reach(&mut self) -> (Value, Value) {
         let mut gid: Option<Value> = None;
-        let mut lane = self.b.ins().uextend(types::I64, self.bdim);
+        let bdim = self.bdim();
+        let mut lane = self.b.ins().uextend(types::I64, bdim);
         for c in self.contig_sites() {
             let cnt = self.site_count(c.site);
             match c.index {
@@ -1484,7 +1549,7 @@ impl Tr<'_, '_> {
                     };
                     let x = self.b.use_var(a);
                     let x = self.u_to_i64(x);
-                    let firsts = self.b.use_var(cnt);
+                    let firsts = self.load_limit(cnt);
                     let bad = self
                         .b
                         .ins()
