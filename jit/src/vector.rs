@@ -390,6 +390,16 @@ impl Tr<'_, '_> {
 
         let resume_pcs = self.vector_resume_pcs();
         self.emit_vector_program(&resume_pcs)?;
+        // Every pc's block has all its predecessors now, but for the resume points (the
+        // resume dispatch jumps to them later). Sealed before the stubs and the bail-out
+        // block read the group's variables, those reads resolve to the values directly
+        // instead of through provisional block parameters.
+        let blocks = self.vs()?.blocks.clone();
+        for (pc, blk) in blocks.into_iter().enumerate() {
+            if let Some(blk) = blk.filter(|_| !resume_pcs.contains(&(pc as u32))) {
+                self.b.seal_block(blk);
+            }
+        }
         self.emit_stubs()?;
         self.emit_bail()?;
         if let Some(resume) = resume {
@@ -798,7 +808,7 @@ impl Tr<'_, '_> {
     /// The bail-out stubs: each jumps to the bail-out block with its pc.
     fn emit_stubs(&mut self) -> TrResult<()> {
         for (pc, stub) in self.vs()?.stubs.clone() {
-            self.b.switch_to_block(stub);
+            self.enter(stub);
             self.v_bail(pc)?;
         }
         Ok(())
@@ -858,7 +868,7 @@ impl Tr<'_, '_> {
             vfuel,
             ..
         } = self.vs()?.clone();
-        self.b.switch_to_block(bail);
+        self.enter(bail);
         let pc = self.b.append_block_param(bail, types::I32);
         let status = self
             .phased
