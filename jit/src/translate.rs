@@ -32,8 +32,9 @@
 //!
 //! Scalar code keeps each register in its class's lane type when all its accesses have one
 //! width (floats stay in XMM registers), else as its zero-extended 64-bit image. Launch
-//! parameters are loaded from the `LaunchEnv` where they are used, so no value stays live
-//! across the whole function.
+//! parameters' slots are loaded where they are used, and the per-lane function loads the
+//! launch's values from the launch record ([`ScratchLayout::launch`]), so that few values
+//! stay live across a whole function.
 
 use std::collections::BTreeSet;
 
@@ -89,9 +90,10 @@ pub(crate) struct ScratchLayout {
     /// ([`call`] gives the fields).
     pub call: u32,
     /// The launch record ([`launch`] gives the fields): values the kernel computes once
-    /// on entry and its code loads where it uses them, so that no register holds them
-    /// through the whole kernel (long-lived values are most of the register allocator's
-    /// work).
+    /// on entry. The per-lane function loads them where it uses them, as the vector code
+    /// does its limits, so that no register holds them through the whole function
+    /// (long-lived values are most of the register allocator's work); the kernel keeps its
+    /// own copies of the others ([`Tr::held`]).
     pub launch: u32,
     /// Total bytes.
     pub total: u32,
@@ -123,8 +125,8 @@ pub(crate) mod call {
     /// The kernel's `LaunchEnv` pointer, saved on entry so that no register holds it
     /// through the kernel (`I64`).
     pub const ENV: i32 = 40;
-    /// The launch's grid and block sizes (`I32` each), saved on entry for the vector
-    /// code's `%gdim` and `%bdim`: read from memory where the program reads them, values
+    /// The launch's grid and block sizes (`I32` each), saved on the kernel's entry for the
+    /// per-lane function's `%gdim` and `%bdim`: read from memory where it reads them, values
     /// derived from them stay where the program computes them (Cranelift's optimiser
     /// would recompute a product of the two entry values inside loops).
     pub const GRID: i32 = 48;
