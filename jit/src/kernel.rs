@@ -63,7 +63,30 @@ impl Scratch {
     fn grow(&mut self, lines: usize) {
         self.buf.resize(lines, Line([0; 64]));
     }
+
+    /// Debug builds: makes room for a guard line after `bytes` and fills it, so that
+    /// [`Scratch::guard_intact`] can tell whether a kernel wrote past its layout.
+    #[cfg(debug_assertions)]
+    fn set_guard(&mut self, bytes: u32) {
+        let at = (bytes as usize).div_ceil(64).max(1);
+        if self.buf.len() <= at {
+            self.grow(at + 1);
+        }
+        self.buf[at] = Line(GUARD);
+    }
+
+    /// Debug builds: whether the guard line after `bytes` is as [`Scratch::set_guard`] left
+    /// it.
+    #[cfg(debug_assertions)]
+    fn guard_intact(&self, bytes: u32) -> bool {
+        let at = (bytes as usize).div_ceil(64).max(1);
+        self.buf.get(at).is_some_and(|l| l.0 == GUARD)
+    }
 }
+
+/// The guard line's pattern (debug builds).
+#[cfg(debug_assertions)]
+const GUARD: [u8; 64] = [0xA5; 64];
 
 /// A kernel compiled to machine code. It owns its code memory (one `JITModule` per kernel),
 /// which is freed when the kernel is dropped. The VM keeps it in an `Arc` while launches run,
@@ -193,6 +216,8 @@ impl CompiledKernel {
         if self.num_params > 0 && env.params.is_null() {
             return Err(self.invalid_launch(env, &blocks));
         }
+        #[cfg(debug_assertions)]
+        scratch.set_guard(self.layout.total);
         let base = scratch.ensure(self.layout.total);
         // SAFETY: `func` was produced by `compile` for this kernel's signature and stays
         // mapped while `self` lives (the module is only freed in `Drop`). The launch values
@@ -201,6 +226,14 @@ impl CompiledKernel {
         // `layout.total` bytes of 64-byte aligned scratch memory owned by `scratch`, which is
         // exclusively borrowed for the call, and `trap` is a valid exclusive reference.
         let status = unsafe { (self.func)(env, base, trap, blocks.start, blocks.end) };
+        // Debug builds (the test suite): compiled code stays inside its scratch layout.
+        #[cfg(debug_assertions)]
+        assert!(
+            scratch.guard_intact(self.layout.total),
+            "kernel `{}` wrote past its {} bytes of scratch memory",
+            self.name,
+            self.layout.total
+        );
         match status {
             0 | 1 => Ok(()),
             _ => Err(self.internal_error()),
