@@ -51,7 +51,7 @@ impl Scratch {
     /// Makes room for `bytes` bytes and returns the base pointer.
     #[inline]
     fn ensure(&mut self, bytes: u32) -> *mut u8 {
-        let lines = (bytes as usize).div_ceil(64).max(1);
+        let lines = lines(bytes);
         if self.buf.len() < lines {
             self.grow(lines);
         }
@@ -68,7 +68,7 @@ impl Scratch {
     /// [`Scratch::guard_intact`] can tell whether a kernel wrote past its layout.
     #[cfg(debug_assertions)]
     fn set_guard(&mut self, bytes: u32) {
-        let at = (bytes as usize).div_ceil(64).max(1);
+        let at = lines(bytes);
         if self.buf.len() <= at {
             self.grow(at + 1);
         }
@@ -79,9 +79,15 @@ impl Scratch {
     /// it.
     #[cfg(debug_assertions)]
     fn guard_intact(&self, bytes: u32) -> bool {
-        let at = (bytes as usize).div_ceil(64).max(1);
+        let at = lines(bytes);
         self.buf.get(at).is_some_and(|l| l.0 == GUARD)
     }
+}
+
+/// The lines [`Scratch::ensure`] makes room for to hold `bytes` bytes (the guard line of
+/// debug builds is the one after them).
+fn lines(bytes: u32) -> usize {
+    (bytes as usize).div_ceil(64).max(1)
 }
 
 /// The guard line's pattern (debug builds).

@@ -1337,7 +1337,7 @@ impl<'a, 'p> Tr<'a, 'p> {
     /// The 64-bit field at byte `field` (an `off::SLOT_*`) of parameter `i`'s slot.
     fn slot_field(&mut self, i: u8, field: i32) -> Value {
         let o = i as i32 * off::SLOT_SIZE + field;
-        let params = self.launch_value(types::I64, launch::PARAMS);
+        let params = self.params_ptr();
         self.b
             .ins()
             .load(types::I64, MemFlagsData::trusted(), params, o)
@@ -1353,50 +1353,52 @@ impl<'a, 'p> Tr<'a, 'p> {
         }
     }
 
-    /// A field of the launch record ([`launch`]): the kernel's value, or loaded here.
-    pub(crate) fn launch_value(&mut self, ty: Type, field: i32) -> Value {
-        if let Some(h) = self.held {
-            match field {
-                launch::PARAMS => return h.params,
-                launch::POOL => return h.pool,
-                launch::POOL_LEN => return h.pool_len,
-                launch::FUEL => return h.fuel,
-                _ => {}
-            }
+    /// A launch value: the kernel's copy ([`Tr::held`]), or in the per-lane function loaded
+    /// here from scratch offset `at` as `ty`.
+    fn launch_value(&mut self, held: fn(&Held) -> Value, ty: Type, at: i32) -> Value {
+        match &self.held {
+            Some(h) => held(h),
+            None => self
+                .b
+                .ins()
+                .load(ty, MemFlagsData::trusted(), self.scratch, at),
         }
-        let at = self.layout.launch as i32 + field;
-        self.b
-            .ins()
-            .load(ty, MemFlagsData::trusted(), self.scratch, at)
+    }
+
+    /// The address of the launch's parameter slots (`I64`).
+    fn params_ptr(&mut self) -> Value {
+        let at = self.layout.launch as i32 + launch::PARAMS;
+        self.launch_value(|h| h.params, types::I64, at)
+    }
+
+    /// The pool's base address (`I64`).
+    fn pool_ptr(&mut self) -> Value {
+        let at = self.layout.launch as i32 + launch::POOL;
+        self.launch_value(|h| h.pool, types::I64, at)
+    }
+
+    /// The pool's length in bytes (`I64`).
+    fn pool_len(&mut self) -> Value {
+        let at = self.layout.launch as i32 + launch::POOL_LEN;
+        self.launch_value(|h| h.pool_len, types::I64, at)
     }
 
     /// The launch's fuel budget per lane (`I64`).
     pub(crate) fn fuel(&mut self) -> Value {
-        self.launch_value(types::I64, launch::FUEL)
+        let at = self.layout.launch as i32 + launch::FUEL;
+        self.launch_value(|h| h.fuel, types::I64, at)
     }
 
-    /// `%bdim` (`I32`): the kernel's value, or from the call record.
+    /// `%bdim` (`I32`).
     pub(crate) fn bdim(&mut self) -> Value {
-        match self.held {
-            Some(h) => h.bdim,
-            None => self.call_value(call::BLOCK_DIM),
-        }
+        let at = self.layout.call as i32 + call::BLOCK_DIM;
+        self.launch_value(|h| h.bdim, types::I32, at)
     }
 
-    /// `%gdim` (`I32`): the kernel's value, or from the call record.
+    /// `%gdim` (`I32`).
     pub(crate) fn gdim(&mut self) -> Value {
-        match self.held {
-            Some(h) => h.gdim,
-            None => self.call_value(call::GRID),
-        }
-    }
-
-    /// An `I32` field of the call record, loaded here.
-    fn call_value(&mut self, field: i32) -> Value {
-        let at = self.layout.call as i32 + field;
-        self.b
-            .ins()
-            .load(types::I32, MemFlagsData::trusted(), self.scratch, at)
+        let at = self.layout.call as i32 + call::GRID;
+        self.launch_value(|h| h.gdim, types::I32, at)
     }
 
     /// Switches to `blk`, whose predecessors are all emitted, and seals it: variables read
@@ -1411,7 +1413,7 @@ impl<'a, 'p> Tr<'a, 'p> {
     pub(crate) fn space_ptr(&mut self, s: SpaceRef) -> Value {
         match s {
             SpaceRef::Param(i) if (i as usize) < self.nparams => self.slot_field(i, off::SLOT_PTR),
-            SpaceRef::Pool => self.launch_value(types::I64, launch::POOL),
+            SpaceRef::Pool => self.pool_ptr(),
             SpaceRef::Shared => self.scratch,
             _ => self.space_base(s).0,
         }
@@ -1438,10 +1440,7 @@ impl<'a, 'p> Tr<'a, 'p> {
                 let len = self.slot_field(i, off::SLOT_LEN);
                 (ptr, len)
             }
-            SpaceRef::Pool => (
-                self.launch_value(types::I64, launch::POOL),
-                self.launch_value(types::I64, launch::POOL_LEN),
-            ),
+            SpaceRef::Pool => (self.pool_ptr(), self.pool_len()),
             SpaceRef::Shared => {
                 let len = self
                     .b
@@ -1476,7 +1475,7 @@ impl<'a, 'p> Tr<'a, 'p> {
                     b.ins().brif(valid, load_b, &[], none, &[]);
                     b.switch_to_block(load_b);
                     let o = b.ins().imul_imm_s(hi, off::SLOT_SIZE as i64);
-                    let params = self.launch_value(types::I64, launch::PARAMS);
+                    let params = self.params_ptr();
                     let b = &mut self.b;
                     let a = b.ins().iadd(params, o);
                     let fl = MemFlagsData::trusted();

@@ -62,9 +62,10 @@ pub(crate) struct VState {
     /// keep the lane-affine operand's lane-0 value and the uniform operand; masks are built
     /// on demand and branches test the first and last lane.
     pub apreds: Vec<Option<(Affine, Variable, Variable)>>,
-    /// Per contiguous site indexed by a lane-affine register: how many first indices leave
-    /// the whole group in bounds (`I64`, computed once per launch).
-    pub acnt: Vec<(Site, Variable)>,
+    /// Per contiguous site indexed by a lane-affine register: where the launch record
+    /// keeps how many first indices leave the whole group in bounds (`I64`, computed once
+    /// per launch and loaded at each check).
+    pub acnt: Vec<(Site, i32)>,
     /// Per site indexed by a register (per-lane: gathers and scatters; or uniform): the
     /// largest index in bounds as `I32` (capped) and `I64`, and whether no index is (`I8`),
     /// computed once per launch (see [`Tr::gather_limit`]).
@@ -93,12 +94,6 @@ pub(crate) struct VState {
     pub bbase: Variable,
     /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
     pub guard: Option<EntryGuard>,
-    /// The launch-wide limits of contiguous sites ([`VState::acnt`]) and their offsets in
-    /// the scratch memory, where `launch_init` stores them and their uses load them.
-    pub saved: Vec<(Variable, Type, i32)>,
-    /// As `saved` for the gather sites' limits ([`VState::glim`]), loaded into their
-    /// variables where vector code is entered: a gather checks them once per lane.
-    pub entry_saved: Vec<(Variable, Type, i32)>,
 }
 
 /// An entry guard on `%gid` (see [`Tr::entry_guard`]): lanes pass it while `%gid < bound`,
@@ -253,12 +248,15 @@ fn mem_accesses(insts: &[Inst]) -> impl Iterator<Item = (Option<&Addr>, Option<&
     })
 }
 
-/// The variables holding a [`GatherSite`]'s bounds (see [`Tr::gather_limit`]).
+/// The variables holding a [`GatherSite`]'s bounds (see [`Tr::gather_limit`]), loaded
+/// where vector code is entered (a gather checks them once per lane) from the launch
+/// record's slots at `at` (`lim64`), `at + 8` (`lim32`) and `at + 16` (`none`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SiteLimit {
     lim32: Variable,
     lim64: Variable,
     none: Variable,
+    at: i32,
 }
 
 /// A value in vector code: one scalar for all lanes, a lane-affine value (lane `l` holds
@@ -471,10 +469,14 @@ impl Tr<'_, '_> {
         }
         let bail = self.b.create_block();
         self.b.set_cold_block(bail);
-        let mut acnt: Vec<(Site, Variable)> = Vec::new();
+        // The launch record's limit slots: the two reaches (see `emit_limits`), then one
+        // per contiguous site, then three per gather site.
+        let mut slot = self.layout.launch as i32 + launch::LIMITS + 16;
+        let mut acnt: Vec<(Site, i32)> = Vec::new();
         for c in self.contig_sites() {
             if matches!(c.index, Index::Reg(_)) && !acnt.iter().any(|(s, _)| *s == c.site) {
-                acnt.push((c.site, self.b.declare_var(types::I64)));
+                acnt.push((c.site, slot));
+                slot += 8;
             }
         }
         let mut glim: Vec<(GatherSite, SiteLimit)> = Vec::new();
@@ -484,8 +486,10 @@ impl Tr<'_, '_> {
                     lim32: self.b.declare_var(types::I32),
                     lim64: self.b.declare_var(types::I64),
                     none: self.b.declare_var(types::I8),
+                    at: slot,
                 };
                 glim.push((site, vars));
+                slot += 24;
             }
         }
         let guard = self.entry_guard();
@@ -513,8 +517,6 @@ impl Tr<'_, '_> {
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
             guard,
-            saved: Vec::new(),
-            entry_saved: Vec::new(),
         }
     }
 
@@ -528,39 +530,36 @@ impl Tr<'_, '_> {
             (v.acnt.clone(), v.glim.clone(), v.bbase, v.vphase)
         };
         self.b.switch_to_block(self.launch_init);
-        // Stored, not kept in registers: loaded where a block or vector code starts.
-        let mut slot = self.layout.launch as i32 + launch::LIMITS;
-        let mut save = |t: &mut Self, v: Value| {
-            t.b.ins().store(MemFlagsData::trusted(), v, t.scratch, slot);
-            slot += 8;
-            (t.b.func.dfg.value_type(v), slot - 8)
-        };
-        let (gid_reach, lane_reach) = self.contig_reach();
-        let reach = [save(self, gid_reach).1, save(self, lane_reach).1];
-        let (mut saved, mut entry_saved) = (Vec::new(), Vec::new());
-        for (site, var) in acnt {
-            let firsts = self.affine_firsts(site);
-            let (ty, at) = save(self, firsts);
-            saved.push((var, ty, at));
-        }
-        for (site, vars) in glim {
-            let (lim64, none) = self.gather_limit(site);
-            let lim32 = self.cap_u32(lim64);
-            for (var, v) in [(vars.lim64, lim64), (vars.lim32, lim32), (vars.none, none)] {
-                let (ty, at) = save(self, v);
-                entry_saved.push((var, ty, at));
-            }
-        }
-        if slot as u32 > self.layout.total {
+        // Stored in the launch record, not kept in registers through the kernel: loaded
+        // where a block starts, at each check, or where vector code is entered.
+        let limits = self.layout.launch as i32 + launch::LIMITS;
+        let end = glim
+            .last()
+            .map_or(limits + 16 + 8 * acnt.len() as i32, |(_, v)| v.at + 24);
+        if end as u32 > self.layout.total {
             // Not reached: `limit_slots` counts every site. Refused rather than written
             // past the scratch memory.
             return Err(TrError("the launch limits exceed their room".into()));
         }
-        let v = self
-            .v
-            .as_mut()
-            .ok_or_else(|| TrError("no vector state".into()))?;
-        (v.saved, v.entry_saved) = (saved, entry_saved);
+        let fl = MemFlagsData::trusted();
+        let (gid_reach, lane_reach) = self.contig_reach();
+        let reach = [(gid_reach, limits), (lane_reach, limits + 8)];
+        for (v, at) in reach {
+            self.b.ins().store(fl, v, self.scratch, at);
+        }
+        for (site, at) in acnt {
+            let firsts = self.affine_firsts(site);
+            self.b.ins().store(fl, firsts, self.scratch, at);
+        }
+        for (site, vars) in glim {
+            let (lim64, none) = self.gather_limit(site);
+            let lim32 = self.cap_u32(lim64);
+            for (k, v) in [lim64, lim32, none].into_iter().enumerate() {
+                self.b
+                    .ins()
+                    .store(fl, v, self.scratch, vars.at + 8 * k as i32);
+            }
+        }
         self.b.ins().jump(self.block_head, &[]);
 
         self.b.switch_to_block(init);
@@ -570,11 +569,8 @@ impl Tr<'_, '_> {
         let base = self.b.ins().imul(blk, bdim);
         self.b.def_var(bbase, base);
         let start = self.b.ins().uextend(types::I64, base);
-        let [gid_reach, lane_reach] = reach.map(|o| {
-            self.b
-                .ins()
-                .load(types::I64, MemFlagsData::trusted(), self.scratch, o)
-        });
+        let [gid_reach, lane_reach] =
+            reach.map(|(_, at)| self.b.ins().load(types::I64, fl, self.scratch, at));
         let gid_lanes = self.sat_sub(gid_reach, start);
         let limit = self.b.ins().umin(lane_reach, gid_lanes);
         let limit = self.b.ins().ireduce(types::I32, limit);
@@ -692,13 +688,21 @@ impl Tr<'_, '_> {
     /// access, into their variables (on entering vector code).
     pub(crate) fn def_param_vars(&mut self) -> TrResult<()> {
         let v = self.vs()?;
-        let (params, bases) = (v.params.clone(), v.bases.clone());
-        for (var, ty, at) in v.entry_saved.clone() {
-            let x = self
-                .b
-                .ins()
-                .load(ty, MemFlagsData::trusted(), self.scratch, at);
-            self.b.def_var(var, x);
+        let (params, bases, glim) = (v.params.clone(), v.bases.clone(), v.glim.clone());
+        for (_, vars) in glim {
+            let kinds = [
+                (vars.lim64, types::I64),
+                (vars.lim32, types::I32),
+                (vars.none, types::I8),
+            ];
+            for (k, (var, ty)) in kinds.into_iter().enumerate() {
+                let at = vars.at + 8 * k as i32;
+                let x = self
+                    .b
+                    .ins()
+                    .load(ty, MemFlagsData::trusted(), self.scratch, at);
+                self.b.def_var(var, x);
+            }
         }
 
         for (i, (param, base)) in params.into_iter().zip(bases).enumerate() {
@@ -723,21 +727,6 @@ impl Tr<'_, '_> {
         match cached {
             Some(var) => self.b.use_var(var),
             None => self.space_ptr(s),
-        }
-    }
-
-    /// A launch-wide limit (a variable in [`VState::saved`]), loaded from the scratch memory.
-    fn load_limit(&mut self, var: Variable) -> Value {
-        let found = self
-            .v
-            .as_ref()
-            .and_then(|v| v.saved.iter().find(|s| s.0 == var).copied());
-        match found {
-            Some((_, ty, at)) => self
-                .b
-                .ins()
-                .load(ty, MemFlagsData::trusted(), self.scratch, at),
-            None => self.b.use_var(var),
         }
     }
 
@@ -1559,7 +1548,8 @@ impl Tr<'_, '_> {
                     };
                     let x = self.b.use_var(a);
                     let x = self.u_to_i64(x);
-                    let firsts = self.load_limit(cnt);
+                    let fl = MemFlagsData::trusted();
+                    let firsts = self.b.ins().load(types::I64, fl, self.scratch, cnt);
                     let bad = self
                         .b
                         .ins()
