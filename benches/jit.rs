@@ -249,13 +249,20 @@ fn reductions_and_linalg(c: &mut Criterion) {
             b.iter(|| unsafe { sum_avx2(black_box(&x)) })
         });
     }
-    for (label, tier) in [("sum_jit", Tier::Jit), ("sum_interp", Tier::Interpret)] {
+    // One block of 256 lanes, and one of 32 (a single vector group): with 256 the JIT runs
+    // its 32-lane groups one after another, so each sweeps the array in 1 KiB strides (eight
+    // sweeps); with 32 the one group streams through it as the native loop does.
+    for (label, tier, block) in [
+        ("sum_jit", Tier::Jit, 256),
+        ("sum_jit_block32", Tier::Jit, 32),
+        ("sum_interp", Tier::Interpret, 256),
+    ] {
         let vm = vm(tier, true);
         let p = program("sum");
         let (dx, out) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(1).unwrap());
         let args = args![&dx, &out, n as u32];
         g.bench_function(label, |b| {
-            b.iter(|| vm.launch(&p, LaunchConfig::new(1, 256), &args).unwrap())
+            b.iter(|| vm.launch(&p, LaunchConfig::new(1, block), &args).unwrap())
         });
     }
     // softmax over 64 rows of 1000
