@@ -1,6 +1,6 @@
 //! The Cranelift JIT tier of holovm.
 //!
-//! [`compile`] turns a verified [`holovm_isa::Program`] into machine code for the host CPU
+//! [`compile()`] turns a verified [`holovm_isa::Program`] into machine code for the host CPU
 //! (x86-64 with every SIMD feature it has); [`CompiledKernel::run_blocks`] runs a range of a
 //! launch's blocks through the launch ABI in [`abi`]. The code implements docs/ISA.md
 //! exactly, including traps (never hardware traps: a failing check writes a
@@ -22,7 +22,7 @@
 //!
 //! # Driving it from the VM
 //!
-//! - Compile once per program ([`compile`]); keep the kernel in an `Arc` while launches run
+//! - Compile once per program ([`compile()`]); keep the kernel in an `Arc` while launches run
 //!   (dropping it frees the code).
 //! - Per launch, build one [`ParamSlot`] per declared parameter (buffers: pointer and byte
 //!   length; scalars: the value bits zero-extended from the parameter's type) and a

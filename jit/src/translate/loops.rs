@@ -1,0 +1,419 @@
+//! The function skeleton: the loops over blocks, groups and lanes, the per-lane function's
+//! entries, calls and return, and the internal-error exit.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    types, Block, BlockArg, FuncRef, InstBuilder, JumpTableData, MemFlagsData, Type, Value,
+};
+use cranelift_frontend::Variable;
+
+use super::{call, s_home, status, FnKind, Tr};
+use crate::abi::off;
+use crate::ops;
+
+impl Tr<'_, '_> {
+    /// The argument fields of the per-lane function's [`call`] record: the variables they
+    /// carry, their types and offsets. The kernel stores them, the function loads them.
+    pub(super) fn call_args(&self) -> [(Variable, Type, i32); 7] {
+        [
+            (self.blk, types::I32, call::BLOCK),
+            (self.s_lane, types::I32, call::LANE_LO),
+            (self.s_end, types::I32, call::LANE_HI),
+            (self.s_resume, types::I8, call::RESUMED),
+            (self.bail_pc, types::I32, call::BAIL_PC),
+            (self.lane0, types::I32, call::LANE0),
+            (self.bail_fuel, types::I64, call::BAIL_FUEL),
+        ]
+    }
+
+    /// The loop over blocks and the group loop head.
+    pub(super) fn emit_block_loop(&mut self) {
+        let block_head = self.block_head;
+        let b = &mut self.b;
+        // block_head: stop at block_hi, else zero shared memory and start the lanes.
+        b.switch_to_block(block_head);
+        let blk = b.use_var(self.blk);
+        let done = b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, blk, self.block_hi);
+        let ret_blk = b.create_block();
+        let body = b.create_block();
+        b.ins().brif(done, ret_blk, &[], body, &[]);
+        b.switch_to_block(ret_blk);
+        let z = b.ins().iconst(types::I32, 0);
+        b.ins().return_(&[z]);
+
+        b.switch_to_block(body);
+        let chunks = self.layout.shared_bytes.div_ceil(16);
+        if chunks > 0 {
+            // Zero the shared memory, 16 bytes at a time.
+            let zl = b.create_block();
+            let zdone = b.create_block();
+            let i = b.append_block_param(zl, types::I64);
+            let z0 = b.ins().iconst(types::I64, 0);
+            b.ins().jump(zl, &[BlockArg::Value(z0)]);
+            b.switch_to_block(zl);
+            let zero = ops::konst(b, types::I64X2, 0);
+            let addr = b.ins().iadd(self.scratch, i);
+            b.ins().store(MemFlagsData::trusted(), zero, addr, 0);
+            let i2 = b.ins().iadd_imm_s(i, 16);
+            let more = b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, i2, chunks as i64 * 16);
+            b.ins().brif(more, zl, &[BlockArg::Value(i2)], zdone, &[]);
+            b.switch_to_block(zdone);
+        }
+        let z = b.ins().iconst(types::I32, 0);
+        b.def_var(self.lane0, z);
+        b.ins().jump(self.block_init, &[]);
+
+        // block_next
+        b.switch_to_block(self.block_next);
+        let blk = b.use_var(self.blk);
+        let blk = b.ins().iadd_imm_s(blk, 1);
+        b.def_var(self.blk, blk);
+        b.ins().jump(block_head, &[]);
+    }
+
+    /// The scalar lane loop and tail: `group_head` goes straight to the scalar lanes for the
+    /// scalar strategy; the vector strategy emits its own group head (vector.rs) and jumps
+    /// to `tail` when fewer than G lanes remain.
+    pub(crate) fn emit_lane_loop(&mut self, tail: Block) {
+        if self.kind == FnKind::Kernel {
+            self.emit_lane_entries(tail);
+        }
+        if let Some(f) = self.lanes_fn {
+            self.emit_lanes_call(f);
+            return;
+        }
+        let b = &mut self.b;
+
+        // lane_head: next lane or leave.
+        b.switch_to_block(self.lane_head);
+        let lane = b.use_var(self.s_lane);
+        let end = b.use_var(self.s_end);
+        let done = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, lane, end);
+        let lanes_done = b.create_block();
+        let run = b.create_block();
+        b.ins().brif(done, lanes_done, &[], run, &[]);
+        b.switch_to_block(lanes_done);
+        if self.kind == FnKind::Lanes {
+            let z = b.ins().iconst(types::I32, 0);
+            let end = b.use_var(self.s_end);
+            self.lanes_return(z, end);
+        } else if self.phased {
+            b.ins().jump(self.resolve, &[]);
+        } else {
+            let resume = b.use_var(self.s_resume);
+            b.ins()
+                .brif(resume, self.group_next, &[], self.block_next, &[]);
+        }
+        let b = &mut self.b;
+
+        b.switch_to_block(run);
+        let fresh = b.create_block();
+        let resumed = b.create_block();
+        if self.phased {
+            // Dispatch on the lane's status.
+            let st = self.lane_slot(self.layout.lane_status, 4);
+            let b = &mut self.b;
+            let st = b.ins().load(types::I32, MemFlagsData::trusted(), st, 0);
+            let is_fresh = b.ins().icmp_imm_s(IntCC::Equal, st, status::FRESH);
+            let not_fresh = b.create_block();
+            b.ins().brif(is_fresh, fresh, &[], not_fresh, &[]);
+            b.switch_to_block(not_fresh);
+            let ready = b.ins().icmp_imm_s(IntCC::Equal, st, status::READY);
+            b.ins().brif(ready, resumed, &[], self.lane_next, &[]);
+        } else {
+            let resume = b.use_var(self.s_resume);
+            b.ins().brif(resume, resumed, &[], fresh, &[]);
+        }
+        let b = &mut self.b;
+
+        // A fresh lane: zero registers, full fuel, from pc 0.
+        b.switch_to_block(fresh);
+        self.unpark_group();
+        let b = &mut self.b;
+        let z64 = b.ins().iconst(types::I64, 0);
+        let z8 = b.ins().iconst(types::I8, 0);
+        let z32 = b.ins().iconst(types::I32, 0);
+        let _ = z64;
+        for (i, &r) in self.s_regs.iter().enumerate() {
+            let z = ops::konst(b, s_home(self.an, i), 0);
+            b.def_var(r, z);
+        }
+        let b = &mut self.b;
+        for &p in &self.s_preds {
+            b.def_var(p, z8);
+        }
+        let fuel = self.fuel();
+        let b = &mut self.b;
+        b.def_var(self.s_fuel, fuel);
+        b.def_var(self.s_depth, z32);
+        let pc0 = self.s_block(0);
+        self.b.ins().jump(pc0, &[]);
+
+        // A lane resumed after a vector bail-out: registers from the register file.
+        self.b.switch_to_block(resumed);
+        self.unpark_group();
+        let b = &mut self.b;
+        if self.g > 0 || self.phased {
+            // The register file holds the group's lanes after a bail-out, or every lane of
+            // the block in the phased strategy.
+            let lane = b.use_var(self.s_lane);
+            let rel = if self.phased {
+                lane
+            } else {
+                let l0 = b.use_var(self.lane0);
+                b.ins().isub(lane, l0)
+            };
+            let rel = b.ins().uextend(types::I64, rel);
+            let bases = self.file_bases(rel);
+            let base = bases[1];
+            let g8 = self.layout.stride as i32 * 8;
+            let (live_r, live_p) = self.spill_set();
+            // Registers come back in their home types, as `s_arrive` and the vector code
+            // stored them.
+            for i in 0..self.s_regs.len() {
+                let home = s_home(self.an, i);
+                let v = if live_r[i / 64] & (1 << (i % 64)) == 0 {
+                    ops::konst(&mut self.b, home, 0)
+                } else {
+                    let (base, off) = self.reg_slot(i, bases);
+                    self.b.ins().load(home, MemFlagsData::trusted(), base, off)
+                };
+                self.b.def_var(self.s_regs[i], v);
+            }
+            let b = &mut self.b;
+            let z8 = b.ins().iconst(types::I8, 0);
+            for (i, &p) in self.s_preds.iter().enumerate() {
+                if live_p & (1 << (i % 16)) == 0 {
+                    b.def_var(p, z8);
+                    continue;
+                }
+                let o = self.layout.predfile as i32 + i as i32 * g8;
+                let v = b.ins().load(types::I64, MemFlagsData::trusted(), base, o);
+                let v = b.ins().ireduce(types::I8, v);
+                b.def_var(p, v);
+            }
+            let pc = if self.phased {
+                let a = self.lane_slot(self.layout.lane_fuel, 8);
+                let f = self.b.ins().load(types::I64, MemFlagsData::trusted(), a, 0);
+                self.b.def_var(self.s_fuel, f);
+                let a = self.lane_slot(self.layout.lane_depth, 4);
+                let d = self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0);
+                self.b.def_var(self.s_depth, d);
+                let a = self.lane_slot(self.layout.lane_pc, 4);
+                self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0)
+            } else {
+                let b = &mut self.b;
+                let f = b.use_var(self.bail_fuel);
+                b.def_var(self.s_fuel, f);
+                let z32 = b.ins().iconst(types::I32, 0);
+                b.def_var(self.s_depth, z32);
+                b.use_var(self.bail_pc)
+            };
+            let n = self.p.insts().len() as u32;
+            let pcs: Vec<u32> = self
+                .resume_pcs
+                .iter()
+                .copied()
+                .filter(|&x| x <= n)
+                .collect();
+            let targets: Vec<(u32, Block)> =
+                pcs.into_iter().map(|p| (p, self.s_block(p))).collect();
+            self.switch_on_pc(pc, &targets, self.bad_blk);
+        } else {
+            self.b.ins().jump(self.bad_blk, &[]);
+        }
+
+        // lane_next: a lane exited.
+        let b = &mut self.b;
+        b.switch_to_block(self.lane_next);
+        let lane = b.use_var(self.s_lane);
+        let lane = b.ins().iadd_imm_s(lane, 1);
+        b.def_var(self.s_lane, lane);
+        b.ins().jump(self.lane_head, &[]);
+
+        self.emit_bad_exit();
+        let b = &mut self.b;
+
+        // trap: write the record and stop.
+        b.switch_to_block(self.trap_blk);
+        let kind = b.append_block_param(self.trap_blk, types::I32);
+        let pc = b.append_block_param(self.trap_blk, types::I32);
+        let space = b.append_block_param(self.trap_blk, types::I32);
+        let offv = b.append_block_param(self.trap_blk, types::I64);
+        let offhi = b.append_block_param(self.trap_blk, types::I64);
+        let blk = b.use_var(self.blk);
+        let lane = b.use_var(self.s_lane);
+        let fl = MemFlagsData::trusted();
+        b.ins().store(fl, kind, self.trap, off::TRAP_KIND);
+        b.ins().store(fl, pc, self.trap, off::TRAP_PC);
+        b.ins().store(fl, blk, self.trap, off::TRAP_BLOCK);
+        b.ins().store(fl, lane, self.trap, off::TRAP_LANE);
+        b.ins().store(fl, space, self.trap, off::TRAP_SPACE);
+        b.ins().store(fl, offv, self.trap, off::TRAP_OFFSET);
+        b.ins().store(fl, offhi, self.trap, off::TRAP_OFFSET_HI);
+        if self.phased {
+            // Stop this lane and every higher one; lower lanes keep running (they may still
+            // trap, replacing this record).
+            b.def_var(self.s_end, lane);
+            let a = self.lane_slot(self.layout.lane_status, 4);
+            let d = self.b.ins().iconst(types::I32, status::DONE);
+            self.b.ins().store(MemFlagsData::trusted(), d, a, 0);
+            if self.kind == FnKind::Lanes {
+                // The kernel resolves the barrier for the lanes below this one.
+                let z = self.b.ins().iconst(types::I32, 0);
+                self.lanes_return(z, lane);
+            } else {
+                self.b.ins().jump(self.resolve, &[]);
+                self.emit_resolve();
+            }
+        } else if self.kind == FnKind::Lanes {
+            let one = b.ins().iconst(types::I32, 1);
+            self.lanes_return(one, one);
+        } else {
+            let one = b.ins().iconst(types::I32, 1);
+            b.ins().return_(&[one]);
+        }
+    }
+
+    /// Returns from the per-lane function with results `code` and `end` (see [`call`]).
+    fn lanes_return(&mut self, code: Value, end: Value) {
+        let fl = MemFlagsData::trusted();
+        let at = self.layout.call as i32;
+        self.b.ins().store(fl, code, self.scratch, at + call::CODE);
+        self.b.ins().store(fl, end, self.scratch, at + call::END);
+        self.b.ins().return_(&[]);
+    }
+
+    /// The kernel's ways into the lane loop: `tail` (the lanes past the last full group, or
+    /// every lane for the scalar strategy) and, for phased programs, `phase_start` (every
+    /// lane below the lowest trapping one, again); and `group_next`, where vector groups and
+    /// bail-outs continue.
+    fn emit_lane_entries(&mut self, tail: Block) {
+        let b = &mut self.b;
+        b.switch_to_block(tail);
+        let l0 = b.use_var(self.lane0);
+        b.def_var(self.s_lane, l0);
+        let bdim = self.bdim();
+        let b = &mut self.b;
+        b.def_var(self.s_end, bdim);
+        let z8 = b.ins().iconst(types::I8, 0);
+        b.def_var(self.s_resume, z8);
+        if self.phased {
+            b.ins().jump(self.phase_start, &[]);
+            // phase_start: run every lane below s_end (the trapping lane, if any) again.
+            b.switch_to_block(self.phase_start);
+            let z = b.ins().iconst(types::I32, 0);
+            b.def_var(self.s_lane, z);
+        }
+        b.ins().jump(self.lane_head, &[]);
+
+        // group_next: advance the group (vector strategy).
+        b.switch_to_block(self.group_next);
+        let l0 = b.use_var(self.lane0);
+        let l0 = b.ins().iadd_imm_s(l0, self.g.max(1) as i64);
+        b.def_var(self.lane0, l0);
+        b.ins().jump(self.group_head, &[]);
+    }
+
+    /// `lane_head` of a kernel whose per-lane code is the function `f`: call it for lanes
+    /// `s_lane..s_end`, then go on as the lane loop would (next group or block; resolve the
+    /// barrier with the trap limit it returns).
+    fn emit_lanes_call(&mut self, f: FuncRef) {
+        let b = &mut self.b;
+        b.switch_to_block(self.lane_head);
+        // No lanes to run (a block of full groups, or a phase whose lanes the vector code
+        // parked): no call, whose register saves would cost more than a small block's groups.
+        let ok = b.create_block();
+        let end = b.append_block_param(ok, types::I32);
+        let call_blk = b.create_block();
+        let lane = b.use_var(self.s_lane);
+        let hi = b.use_var(self.s_end);
+        if self.phased {
+            // The first lane below `hi` that is fresh or ready (status 0 or 1), if any.
+            let (_, l) = self.find_lane(
+                lane,
+                hi,
+                IntCC::SignedLessThan,
+                status::READY + 1,
+                ok,
+                &[BlockArg::Value(hi)],
+            );
+            self.b.def_var(self.s_lane, l);
+            self.b.ins().jump(call_blk, &[]);
+            self.b.switch_to_block(call_blk);
+        } else {
+            let none = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, lane, hi);
+            b.ins()
+                .brif(none, ok, &[BlockArg::Value(hi)], call_blk, &[]);
+            b.switch_to_block(call_blk);
+        }
+        let fl = MemFlagsData::trusted();
+        let at = self.layout.call as i32;
+        for (var, _, field) in self.call_args() {
+            let v = self.b.use_var(var);
+            self.b.ins().store(fl, v, self.scratch, at + field);
+        }
+        let b = &mut self.b;
+        let env = b.ins().load(types::I64, fl, self.scratch, at + call::ENV);
+        b.ins().call(f, &[env, self.scratch, self.trap]);
+        let code = b.ins().load(types::I32, fl, self.scratch, at + call::CODE);
+        let new_end = b.ins().load(types::I32, fl, self.scratch, at + call::END);
+        let ret = b.create_block();
+        b.ins()
+            .brif(code, ret, &[], ok, &[BlockArg::Value(new_end)]);
+        b.switch_to_block(ret);
+        b.ins().return_(&[code]);
+        b.switch_to_block(ok);
+        if self.phased {
+            b.def_var(self.s_end, end);
+            b.ins().jump(self.resolve, &[]);
+            self.emit_resolve();
+        } else {
+            let resume = b.use_var(self.s_resume);
+            b.ins()
+                .brif(resume, self.group_next, &[], self.block_next, &[]);
+        }
+        self.emit_bad_exit();
+    }
+
+    /// `bad_blk`: an internal inconsistency (never expected); reports code 2.
+    fn emit_bad_exit(&mut self) {
+        self.b.switch_to_block(self.bad_blk);
+        let two = self.b.ins().iconst(types::I32, 2);
+        if self.kind == FnKind::Lanes {
+            self.lanes_return(two, two);
+        } else {
+            self.b.ins().return_(&[two]);
+        }
+    }
+
+    /// Phased vector kernels: the current lane runs scalar code, so its group no longer
+    /// holds what the vector code parked (see [`Tr::group_parked_slot`]).
+    fn unpark_group(&mut self) {
+        if self.phased && self.g > 0 {
+            let lane = self.b.use_var(self.s_lane);
+            let a = self.group_parked_slot(lane);
+            let z = self.b.ins().iconst(types::I32, 0);
+            self.b.ins().store(MemFlagsData::trusted(), z, a, 0);
+        }
+    }
+
+    /// Jumps on `pc` (`I32`) with a jump table: to the block of each `(pc, block)` of
+    /// `targets`, to `default` for any other value.
+    pub(crate) fn switch_on_pc(&mut self, pc: Value, targets: &[(u32, Block)], default: Block) {
+        let max = targets.iter().map(|t| t.0).max().unwrap_or(0);
+        let table: Vec<_> = (0..=max)
+            .map(|p| {
+                let blk = targets.iter().find(|t| t.0 == p).map_or(default, |t| t.1);
+                self.b.func.dfg.block_call(blk, &[])
+            })
+            .collect();
+        let def = self.b.func.dfg.block_call(default, &[]);
+        let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
+        self.b.ins().br_table(pc, jt);
+    }
+}

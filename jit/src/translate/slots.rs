@@ -1,0 +1,67 @@
+//! Addresses of a lane's entries in the scratch memory's per-lane arrays and spill register
+//! file, and which registers and predicates a bail-out spills.
+
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+
+use super::{s_home, Tr};
+
+impl Tr<'_, '_> {
+    /// Address of the current scalar lane's entry in a per-lane array of `size`-byte
+    /// entries at scratch offset `off`.
+    pub(crate) fn lane_slot(&mut self, off: u32, size: u32) -> Value {
+        let lane = self.b.use_var(self.s_lane);
+        self.lane_slot_of(off, size, lane)
+    }
+
+    /// Bytes per lane of register `r`'s slots in the spill register file: the width of the
+    /// type the scalar code keeps it in ([`s_home`]). A register kept as a 32-bit value has
+    /// a zero high half in its 64-bit image, so 4 bytes hold it, and the vector code spills
+    /// and reloads its 4-lane vectors as they are.
+    pub(crate) fn reg_slot_bytes(&self, r: usize) -> u32 {
+        s_home(self.an, r).bytes()
+    }
+
+    /// Register `r`'s slots in the spill register file: the base of the lane's slots of its
+    /// width (one of `bases`, from [`Tr::file_bases`]) and the offset from it.
+    pub(crate) fn reg_slot(&self, r: usize, bases: [Value; 2]) -> (Value, i32) {
+        let base = if self.reg_slot_bytes(r) == 4 {
+            bases[0]
+        } else {
+            bases[1]
+        };
+        (base, self.layout.reg_offset(r) as i32)
+    }
+
+    /// The bases of the 4- and 8-byte slots of the lane with index `rel` (`I64`) in the
+    /// spill register file.
+    pub(crate) fn file_bases(&mut self, rel: Value) -> [Value; 2] {
+        [2, 3].map(|sh| {
+            let o = self.b.ins().ishl_imm_s(rel, sh);
+            self.b.ins().iadd(self.scratch, o)
+        })
+    }
+
+    /// As [`Tr::lane_slot`] for lane `lane` (`I32`).
+    pub(crate) fn lane_slot_of(&mut self, off: u32, size: u32, lane: Value) -> Value {
+        let l = self.b.ins().uextend(types::I64, lane);
+        let o = self.b.ins().imul_imm_s(l, size as i64);
+        let a = self.b.ins().iadd(self.scratch, o);
+        self.b.ins().iadd_imm_s(a, off as i64)
+    }
+
+    /// Registers and predicates live at some bail-out pc: the only ones a bail-out spills and
+    /// a resumed lane reloads.
+    pub(crate) fn spill_set(&self) -> ([u64; 4], u16) {
+        let mut r = [0u64; 4];
+        let mut p = 0u16;
+        for &pc in self.resume_pcs.iter().chain(&self.barrier_pcs) {
+            if let Some(l) = self.an.live_regs.get(pc as usize) {
+                for w in 0..4 {
+                    r[w] |= l[w];
+                }
+            }
+            p |= self.an.live_preds.get(pc as usize).copied().unwrap_or(0);
+        }
+        (r, p)
+    }
+}

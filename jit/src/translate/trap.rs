@@ -1,0 +1,61 @@
+//! Traps in scalar code: jumps to the trap block with the trap's kind and pc.
+
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder, Value};
+
+use super::Tr;
+use crate::abi::TrapKind;
+
+impl Tr<'_, '_> {
+    /// Jumps to the trap block with a non-memory trap.
+    fn trap_args(
+        &mut self,
+        kind: TrapKind,
+        pc: u32,
+        space: Value,
+        offv: Value,
+        hi: Option<Value>,
+    ) -> [BlockArg; 5] {
+        let hi = match hi {
+            Some(h) => h,
+            None => self.b.ins().iconst(types::I64, 0),
+        };
+        let k = self.b.ins().iconst(types::I32, kind.code() as i64);
+        let p = self.b.ins().iconst(types::I32, pc as i64);
+        [
+            BlockArg::Value(k),
+            BlockArg::Value(p),
+            BlockArg::Value(space),
+            BlockArg::Value(offv),
+            BlockArg::Value(hi),
+        ]
+    }
+
+    /// `if cond { trap(kind, pc) }`, continuing in a new block.
+    pub(super) fn s_trap_if(
+        &mut self,
+        cond: Value,
+        kind: TrapKind,
+        pc: u32,
+        space: Value,
+        offv: Value,
+        hi: Option<Value>,
+    ) {
+        let args = self.trap_args(kind, pc, space, offv, hi);
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, self.trap_blk, &args, cont, &[]);
+        self.enter(cont);
+    }
+
+    pub(super) fn s_trap_plain_if(&mut self, cond: Value, kind: TrapKind, pc: u32) {
+        let z32 = self.b.ins().iconst(types::I32, 0);
+        let z64 = self.b.ins().iconst(types::I64, 0);
+        self.s_trap_if(cond, kind, pc, z32, z64, None);
+    }
+
+    pub(super) fn s_trap_now(&mut self, kind: TrapKind, pc: u32) {
+        let z32 = self.b.ins().iconst(types::I32, 0);
+        let z64 = self.b.ins().iconst(types::I64, 0);
+        let args = self.trap_args(kind, pc, z32, z64, None);
+        self.b.ins().jump(self.trap_blk, &args);
+    }
+}

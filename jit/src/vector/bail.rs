@@ -1,0 +1,229 @@
+//! Leaving vector code: the bail-out stubs and block, which spill a group's registers and
+//! run its lanes in scalar code (phased strategy: park them).
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Value};
+use holovm_isa::Ty;
+
+use super::{vec_of, VState};
+use crate::phased::Bound;
+use crate::translate::{status, Tr, TrResult};
+
+impl Tr<'_, '_> {
+    /// The bail-out block's arguments for resuming at `pc` (phased: ready to resume).
+    fn bail_args(&mut self, pc: u32, status: i64) -> Vec<BlockArg> {
+        let mut args = vec![BlockArg::Value(self.b.ins().iconst(types::I32, pc as i64))];
+        if self.phased {
+            args.push(BlockArg::Value(self.b.ins().iconst(types::I32, status)));
+        }
+        args
+    }
+
+    /// Jumps to the bail-out block, resuming at `pc`.
+    pub(super) fn v_bail(&mut self, pc: u32) -> TrResult<()> {
+        let bail = self.vs()?.bail;
+        self.resume_pcs.insert(pc);
+        let args = self.bail_args(pc, status::READY);
+        self.b.ins().jump(bail, &args);
+        Ok(())
+    }
+
+    /// `if cond { bail(pc) }`, continuing in a new block.
+    pub(super) fn v_bail_if(&mut self, cond: Value, pc: u32) -> TrResult<()> {
+        let existing = self.vs()?.stubs.iter().find(|s| s.0 == pc).map(|s| s.1);
+        let stub = match existing {
+            Some(s) => s,
+            None => {
+                // Filled by `emit_stubs` once the program is translated.
+                let stub = self.b.create_block();
+                self.b.set_cold_block(stub);
+                if let Some(v) = self.v.as_mut() {
+                    v.stubs.push((pc, stub));
+                }
+                stub
+            }
+        };
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, stub, &[], cont, &[]);
+        self.enter(cont);
+        Ok(())
+    }
+
+    /// The bail-out stubs: each jumps to the bail-out block with its pc.
+    pub(super) fn emit_stubs(&mut self) -> TrResult<()> {
+        for (pc, stub) in self.vs()?.stubs.clone() {
+            self.enter(stub);
+            self.v_bail(pc)?;
+        }
+        Ok(())
+    }
+
+    /// Phased strategy: the group arrives at the barrier at `pc` and parks there.
+    pub(super) fn v_arrive(&mut self, pc: u32) -> TrResult<()> {
+        let bail = self.vs()?.bail;
+        let args = self.bail_args(pc, status::WAIT);
+        self.b.ins().jump(bail, &args);
+        Ok(())
+    }
+
+    /// Phased strategy: stores each `(off, value)` (`I32` or `I64`) into the group's lanes'
+    /// entries of the per-lane array at scratch offset `off`, in a loop of 4 lanes a step
+    /// (unrolled, a 32-lane group's bail-out block was 40 stores, 6% of sum's kernel
+    /// compile).
+    pub(super) fn park_words(&mut self, words: &[(u32, Value)]) {
+        let splats: Vec<(u32, Value, bool)> = words
+            .iter()
+            .map(|&(off, v)| {
+                let wide = self.b.func.dfg.value_type(v).bits() == 64;
+                let vt = if wide { types::I64X2 } else { types::I32X4 };
+                (off, self.b.ins().splat(vt, v), wide)
+            })
+            .collect();
+        let l0 = self.b.use_var(self.lane0);
+        let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
+        let fl = MemFlagsData::new().with_notrap();
+        self.for_lane_steps(l0, end, Bound::None, &mut |t, l, _| {
+            let l = t.b.ins().uextend(types::I64, l);
+            let bases = t.file_bases(l);
+            for &(off, v, wide) in &splats {
+                if wide {
+                    t.b.ins().store(fl, v, bases[1], off as i32);
+                    t.b.ins().store(fl, v, bases[1], off as i32 + 16);
+                } else {
+                    t.b.ins().store(fl, v, bases[0], off as i32);
+                }
+            }
+        });
+    }
+
+    /// The bail-out block: spill every register of the group, then run its lanes in scalar
+    /// code from the bail pc (phased strategy: park the lanes with the status argument and
+    /// go on with the next group).
+    pub(super) fn emit_bail(&mut self) -> TrResult<()> {
+        let g = self.g;
+        let VState {
+            bail,
+            uregs,
+            aregs,
+            vregs,
+            upreds,
+            vpreds,
+            apreds,
+            vfuel,
+            ..
+        } = self.vs()?.clone();
+        self.enter(bail);
+        let pc = self.b.append_block_param(bail, types::I32);
+        let status = self
+            .phased
+            .then(|| self.b.append_block_param(bail, types::I32));
+        let fl = MemFlagsData::new().with_notrap();
+        let (live_r, live_p) = self.spill_set();
+        // The register file: the group's G lanes, or the whole block's (phased), where the
+        // group starts at lane `lane0`. Registers go in as their vectors are, 4 bytes per
+        // lane for 32-bit ones (see `Tr::reg_slot_bytes`).
+        let stride = self.layout.stride;
+        let bases = if self.phased {
+            let l0 = self.b.use_var(self.lane0);
+            let l0 = self.b.ins().uextend(types::I64, l0);
+            self.file_bases(l0)
+        } else {
+            [self.scratch; 2]
+        };
+        // Predicates take 8 bytes a lane.
+        let file = bases[1];
+        for (r, class) in self.an.reg_class.clone().iter().enumerate() {
+            if live_r[r / 64] & (1 << (r % 64)) == 0 {
+                continue;
+            }
+            let vt = vec_of(class.lane_type());
+            let (at, base) = self.reg_slot(r, bases);
+            let vals: Vec<Value> = match (uregs[r], aregs[r]) {
+                (Some(u), _) => {
+                    let v = self.b.use_var(u);
+                    vec![self.b.ins().splat(vt, v); (g / vt.lane_count()) as usize]
+                }
+                (None, Some(a)) => {
+                    let x = self.b.use_var(a);
+                    let ty = if vt.lane_bits() == 32 {
+                        Ty::U32
+                    } else {
+                        Ty::U64
+                    };
+                    self.v_iota(ty, x)
+                }
+                (None, None) => vregs[r].iter().map(|&pv| self.b.use_var(pv)).collect(),
+            };
+            for (k, v) in vals.into_iter().enumerate() {
+                self.b.ins().store(fl, v, at, base + k as i32 * 16);
+            }
+        }
+        for (p, &bits) in self.an.pred_bits.clone().iter().enumerate() {
+            if live_p & (1 << (p % 16)) == 0 {
+                continue;
+            }
+            let base = self.layout.predfile as i32 + (p as u32 * stride * 8) as i32;
+            if let Some(u) = upreds[p] {
+                let v = self.b.use_var(u);
+                let i = self.b.ins().uextend(types::I64, v);
+                let s = self.b.ins().splat(types::I64X2, i);
+                for k in 0..g / 2 {
+                    self.b.ins().store(fl, s, file, base + k as i32 * 16);
+                }
+            } else {
+                let masks: Vec<Value> = match apreds[p] {
+                    Some((a, x, u)) => self.affine_masks(a, x, u),
+                    None => vpreds[p].iter().map(|&pv| self.b.use_var(pv)).collect(),
+                };
+                // All-ones lanes become 1 by a shift: a constant would be hoisted (see
+                // `cold_iota`).
+                for (k, &m) in masks.iter().enumerate() {
+                    if bits == 64 {
+                        let v = self.b.ins().ushr_imm_u(m, 63);
+                        self.b.ins().store(fl, v, file, base + k as i32 * 16);
+                    } else {
+                        let v = self.b.ins().ushr_imm_u(m, 31);
+                        let lo = self.b.ins().uwiden_low(v);
+                        let hi = self.b.ins().uwiden_high(v);
+                        let o = base + k as i32 * 32;
+                        self.b.ins().store(fl, lo, file, o);
+                        self.b.ins().store(fl, hi, file, o + 16);
+                    }
+                }
+            }
+        }
+        // -1: a backward `bra` taken without fuel, about to trap at the bail pc.
+        let f = self.b.use_var(vfuel);
+        let zero64 = self.b.ins().iconst(types::I64, 0);
+        let f = self.b.ins().smax(f, zero64);
+        if let Some(status) = status {
+            // The group parked whole (WAIT) may resume as vector code in the next phase;
+            // lanes left READY run scalar code first.
+            let l0 = self.b.use_var(self.lane0);
+            let flag = self.group_parked_slot(l0);
+            let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
+            let parked = self.b.ins().uextend(types::I32, parked);
+            self.b.ins().store(fl, parked, flag, 0);
+            let zero = self.b.ins().iconst(types::I32, 0);
+            let zero = self.pin(zero);
+            self.park_words(&[
+                (self.layout.lane_pc, pc),
+                (self.layout.lane_status, status),
+                (self.layout.lane_fuel, f),
+                (self.layout.lane_depth, zero),
+            ]);
+            self.b.ins().jump(self.group_next, &[]);
+            return Ok(());
+        }
+        let l0 = self.b.use_var(self.lane0);
+        self.b.def_var(self.s_lane, l0);
+        let end = self.b.ins().iadd_imm_s(l0, g as i64);
+        self.b.def_var(self.s_end, end);
+        let one = self.b.ins().iconst(types::I8, 1);
+        self.b.def_var(self.s_resume, one);
+        self.b.def_var(self.bail_pc, pc);
+        self.b.def_var(self.bail_fuel, f);
+        self.b.ins().jump(self.lane_head, &[]);
+        Ok(())
+    }
+}

@@ -1,0 +1,511 @@
+//! The vector translation of one instruction: per-pc blocks, branches, arithmetic and
+//! conversions.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
+use cranelift_frontend::Variable;
+use holovm_isa::{BinOp, Cmp, Inst, Ty};
+
+use super::values::VV;
+use crate::ops::{self, bitcast, compute_vec, konst};
+use crate::translate::{status, Tr, TrError, TrResult};
+
+impl Tr<'_, '_> {
+    pub(crate) fn v_block(&mut self, pc: u32) -> TrResult<Block> {
+        let existing = self.vs()?.blocks.get(pc as usize).copied().flatten();
+        if let Some(b) = existing {
+            return Ok(b);
+        }
+        let blk = self.b.create_block();
+        if let Some(v) = self.v.as_mut() {
+            if let Some(slot) = v.blocks.get_mut(pc as usize) {
+                *slot = Some(blk);
+            }
+        }
+        Ok(blk)
+    }
+
+    /// Taken branch from `pc` to `target`: consume fuel when going backward.
+    fn v_goto(&mut self, pc: u32, target: u32) -> TrResult<()> {
+        if target <= pc {
+            let (vfuel, late) = {
+                let v = self.vs()?;
+                (v.vfuel, v.late_fuel.get(target as usize) == Some(&Some(pc)))
+            };
+            let f = self.b.use_var(vfuel);
+            if !late {
+                let empty = self.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
+                self.v_bail_if(empty, pc)?;
+            }
+            let f = self.b.ins().iadd_imm_s(f, -1);
+            self.b.def_var(vfuel, f);
+        }
+        let t = self.v_block(target)?;
+        self.b.ins().jump(t, &[]);
+        Ok(())
+    }
+
+    /// Emits one instruction in vector code; returns whether the block stays open.
+    pub(super) fn v_inst(&mut self, pc: u32, inst: &Inst) -> TrResult<bool> {
+        match *inst {
+            Inst::Ldg { ty, dst, addr } => {
+                let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
+                let v = self.v_load(ty, mode, &addrs);
+                self.v_write(dst.0, ty, v)?;
+            }
+            Inst::Stg { ty, src, addr } => {
+                let val = self.v_read(src, ty)?;
+                let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
+                self.v_store(ty, mode, &addrs, val);
+            }
+            Inst::Lds { ty, dst, addr } => {
+                let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
+                let v = self.v_load(ty, mode, &addrs);
+                self.v_write(dst.0, ty, v)?;
+            }
+            Inst::Sts { ty, src, addr } => {
+                let val = self.v_read(src, ty)?;
+                let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
+                self.v_store(ty, mode, &addrs, val);
+            }
+            Inst::Mov { ty, dst, src } => {
+                let v = self.v_read(src, ty)?;
+                self.v_write(dst.0, ty, v)?;
+            }
+            Inst::Cvt { to, from, dst, src } => {
+                let v = self.v_read(src, from)?;
+                let r = match v {
+                    VV::U(x) => VV::U(ops::cvt(&mut self.b, to, from, x)),
+                    v => {
+                        let parts = self.parts(from, v);
+                        VV::V(self.v_cvt(to, from, parts))
+                    }
+                };
+                self.v_write(dst.0, to, r)?;
+            }
+            Inst::Bin { op, ty, dst, a, b } => {
+                let x = self.v_read(a, ty)?;
+                let y = self.v_read(b, ty)?;
+                let r = self.v_bin(pc, op, ty, x, y)?;
+                self.v_write(dst.0, ty, r)?;
+            }
+            Inst::Un { op, ty, dst, a } => {
+                let x = self.v_read(a, ty)?;
+                let r = match x {
+                    VV::U(x) => VV::U(ops::simple_un(&mut self.b, op, ty, x)),
+                    v => VV::V(
+                        self.parts(ty, v)
+                            .into_iter()
+                            .map(|p| ops::simple_un(&mut self.b, op, ty, p))
+                            .collect(),
+                    ),
+                };
+                self.v_write(dst.0, ty, r)?;
+            }
+            Inst::Fma { ty, dst, a, b, c } => {
+                let x = self.v_read(a, ty)?;
+                let y = self.v_read(b, ty)?;
+                let z = self.v_read(c, ty)?;
+                let r = match (x, y, z) {
+                    (VV::U(x), VV::U(y), VV::U(z)) => VV::U(ops::fma(&mut self.b, ty, x, y, z)),
+                    (x, y, z) => {
+                        let (xs, ys, zs) =
+                            (self.parts(ty, x), self.parts(ty, y), self.parts(ty, z));
+                        VV::V(
+                            (0..xs.len())
+                                .map(|k| ops::fma(&mut self.b, ty, xs[k], ys[k], zs[k]))
+                                .collect(),
+                        )
+                    }
+                };
+                self.v_write(dst.0, ty, r)?;
+            }
+            Inst::Setp { cmp, ty, dst, a, b } => {
+                let p = dst.0 as usize;
+                if let Some((af, xvar, uvar)) = self.vs()?.apreds[p] {
+                    let Some((this, x, u)) = self.affine_setp(inst).filter(|s| s.0 == af) else {
+                        return Err(TrError(format!("p{p}: inconsistent affine compare")));
+                    };
+                    let (VV::A(xv), VV::U(uv)) = (self.v_read(x, ty)?, self.v_read(u, ty)?) else {
+                        return Err(TrError(format!("p{p}: operands of {this:?} not affine")));
+                    };
+                    self.b.def_var(xvar, xv);
+                    self.b.def_var(uvar, uv);
+                    return Ok(true);
+                }
+                let x = self.v_read(a, ty)?;
+                let y = self.v_read(b, ty)?;
+                let (u, parts) = {
+                    let v = self.vs()?;
+                    (v.upreds[p], v.vpreds[p].clone())
+                };
+                match (x, y, u) {
+                    (VV::U(x), VV::U(y), Some(u)) => {
+                        let c = ops::compare(&mut self.b, cmp, ty, x, y);
+                        self.b.def_var(u, c);
+                    }
+                    (VV::U(x), VV::U(y), None) => {
+                        let c = ops::compare(&mut self.b, cmp, ty, x, y);
+                        let mt = compute_vec(ty).as_int();
+                        let m = self.b.ins().bmask(mt.lane_type(), c);
+                        let m = self.b.ins().splat(mt, m);
+                        for pv in parts {
+                            self.b.def_var(pv, m);
+                        }
+                    }
+                    (x, y, None) => {
+                        let xs = self.parts(ty, x);
+                        let ys = self.parts(ty, y);
+                        for (k, pv) in parts.iter().enumerate() {
+                            let c = ops::compare(&mut self.b, cmp, ty, xs[k], ys[k]);
+                            self.b.def_var(*pv, c);
+                        }
+                    }
+                    (_, _, Some(_)) => {
+                        return Err(TrError(format!("per-lane compare into uniform p{p}")));
+                    }
+                }
+            }
+            Inst::Sel {
+                ty,
+                dst,
+                pred,
+                a,
+                b,
+            } => {
+                let x = self.v_read(a, ty)?;
+                let y = self.v_read(b, ty)?;
+                let p = pred.0 as usize;
+                let (u, parts, ap) = {
+                    let v = self.vs()?;
+                    (v.upreds[p], v.vpreds[p].clone(), v.apreds[p])
+                };
+                if let Some((af, xv, uv)) = ap {
+                    let masks = self.affine_masks(af, xv, uv);
+                    let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
+                    if masks.len() != xs.len() {
+                        return Err(TrError(format!("p{p} mask width differs from sel")));
+                    }
+                    let vt = compute_vec(ty);
+                    let r: Vec<Value> = (0..xs.len())
+                        .map(|k| {
+                            let m = bitcast(&mut self.b, vt, masks[k]);
+                            self.b.ins().bitselect(m, xs[k], ys[k])
+                        })
+                        .collect();
+                    self.v_write(dst.0, ty, VV::V(r))?;
+                    return Ok(true);
+                }
+                let r = match (u, x, y) {
+                    (Some(u), VV::U(x), VV::U(y)) => {
+                        let c = self.b.use_var(u);
+                        VV::U(self.b.ins().select(c, x, y))
+                    }
+                    (Some(u), x, y) => {
+                        let c = self.b.use_var(u);
+                        let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
+                        VV::V(
+                            (0..xs.len())
+                                .map(|k| self.b.ins().select(c, xs[k], ys[k]))
+                                .collect(),
+                        )
+                    }
+                    (None, x, y) => {
+                        let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
+                        let vt = compute_vec(ty);
+                        if parts.len() != xs.len() {
+                            return Err(TrError(format!("p{p} mask width differs from sel")));
+                        }
+                        VV::V(
+                            (0..xs.len())
+                                .map(|k| {
+                                    let m = self.b.use_var(parts[k]);
+                                    let m = bitcast(&mut self.b, vt, m);
+                                    self.b.ins().bitselect(m, xs[k], ys[k])
+                                })
+                                .collect(),
+                        )
+                    }
+                };
+                self.v_write(dst.0, ty, r)?;
+            }
+            Inst::Bra { target, guard } => {
+                let Some(g) = guard else {
+                    self.v_goto(pc, target)?;
+                    return Ok(false);
+                };
+                let p = g.pred.0 as usize;
+                let (u, parts, ap) = {
+                    let v = self.vs()?;
+                    (v.upreds[p], v.vpreds[p].clone(), v.apreds[p])
+                };
+                let fall = self.v_block(pc + 1)?;
+                let taken = self.b.create_block();
+                // Lanes that disagree resume at the `setp` that computed the guard when it
+                // comes right before: the per-lane code recomputes the predicate, so it need
+                // not be saved (its lane masks were most of the bail-out block).
+                let setp_before = pc > 0
+                    && !self.an.leader[pc as usize]
+                    && matches!(self.p.insts()[pc as usize - 1],
+                        Inst::Setp { dst, .. } if dst == g.pred);
+                let split_pc = if setp_before { pc - 1 } else { pc };
+                if let Some(u) = u {
+                    let c = self.b.use_var(u);
+                    if g.negate {
+                        self.b.ins().brif(c, fall, &[], taken, &[]);
+                    } else {
+                        self.b.ins().brif(c, taken, &[], fall, &[]);
+                    }
+                } else {
+                    let (any, all) = match ap {
+                        Some((af, xv, uv)) => {
+                            // The common case of a loop or bounds test first: one compare
+                            // that settles every lane; the full test only when it fails.
+                            if let Some(below) = self.affine_below(af, xv, uv) {
+                                let everywhere = matches!(af.cmp, Cmp::Lt | Cmp::Le);
+                                let dest = if everywhere != g.negate { taken } else { fall };
+                                let slow = self.b.create_block();
+                                self.b.ins().brif(below, dest, &[], slow, &[]);
+                                self.enter(slow);
+                            }
+                            self.affine_any_all(split_pc, af, xv, uv)?
+                        }
+                        None => self.v_any_all(&parts),
+                    };
+                    let mixed = self.b.create_block();
+                    if g.negate {
+                        // Taken where the predicate is false in every lane.
+                        self.b.ins().brif(any, mixed, &[], taken, &[]);
+                        self.enter(mixed);
+                        let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
+                        self.v_bail_if(notall, split_pc)?;
+                        self.b.ins().jump(fall, &[]);
+                    } else {
+                        self.b.ins().brif(all, taken, &[], mixed, &[]);
+                        self.enter(mixed);
+                        self.v_bail_if(any, split_pc)?;
+                        self.b.ins().jump(fall, &[]);
+                    }
+                }
+                self.enter(taken);
+                self.v_goto(pc, target)?;
+                return Ok(false);
+            }
+            Inst::Loop { counter, target } => {
+                let r = counter.0 as usize;
+                let (u, parts) = {
+                    let v = self.vs()?;
+                    (v.uregs[r], v.vregs[r].clone())
+                };
+                let fall = self.v_block(pc + 1)?;
+                let taken = self.b.create_block();
+                let not_taken = self.b.create_block();
+                if let Some(u) = u {
+                    let v = self.b.use_var(u);
+                    let home = self.b.func.dfg.value_type(v);
+                    let iv = bitcast(&mut self.b, home.as_int(), v);
+                    let more = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThan, iv, 1);
+                    self.b.ins().brif(more, taken, &[], not_taken, &[]);
+                    self.enter(not_taken);
+                    let z = konst(&mut self.b, home, 0);
+                    self.b.def_var(u, z);
+                    self.b.ins().jump(fall, &[]);
+                    self.enter(taken);
+                    let d = self.b.ins().iadd_imm_s(iv, -1);
+                    let d = bitcast(&mut self.b, home, d);
+                    // Fuel is checked before the counter changes (a bail-out re-executes).
+                    self.v_loop_taken(pc, target, &[(u, d)])?;
+                } else {
+                    let vals: Vec<Value> = parts.iter().map(|&p| self.b.use_var(p)).collect();
+                    let vt = self.b.func.dfg.value_type(vals[0]);
+                    let it = vt.as_int();
+                    let ivs: Vec<Value> =
+                        vals.iter().map(|&v| bitcast(&mut self.b, it, v)).collect();
+                    let one = konst(&mut self.b, it, 1);
+                    let mut masks = Vec::new();
+                    for &iv in &ivs {
+                        masks.push(self.b.ins().icmp(IntCC::UnsignedGreaterThan, iv, one));
+                    }
+                    let (mut or, mut and) = (masks[0], masks[0]);
+                    for &m in &masks[1..] {
+                        or = self.b.ins().bor(or, m);
+                        and = self.b.ins().band(and, m);
+                    }
+                    let any = self.b.ins().vany_true(or);
+                    let all = self.b.ins().vall_true(and);
+                    let mixed = self.b.create_block();
+                    self.b.ins().brif(all, taken, &[], mixed, &[]);
+                    self.enter(mixed);
+                    self.v_bail_if(any, pc)?;
+                    self.b.ins().jump(not_taken, &[]);
+                    self.enter(not_taken);
+                    let z = konst(&mut self.b, vt, 0);
+                    for &p in &parts {
+                        self.b.def_var(p, z);
+                    }
+                    self.b.ins().jump(fall, &[]);
+                    self.enter(taken);
+                    let mut defs = Vec::new();
+                    for (k, &iv) in ivs.iter().enumerate() {
+                        let d = self.b.ins().isub(iv, one);
+                        let d = bitcast(&mut self.b, vt, d);
+                        defs.push((parts[k], d));
+                    }
+                    self.v_loop_taken(pc, target, &defs)?;
+                }
+                return Ok(false);
+            }
+            Inst::Call { .. } | Inst::Ret => {
+                self.v_bail(pc)?;
+                return Ok(false);
+            }
+            Inst::Exit => {
+                if self.phased {
+                    let done = self.b.ins().iconst(types::I32, status::DONE);
+                    self.park_words(&[(self.layout.lane_status, done)]);
+                }
+                self.b.ins().jump(self.group_next, &[]);
+                return Ok(false);
+            }
+            Inst::MemFence => {}
+            Inst::BarSync | Inst::Reduce { .. } => {
+                if !self.phased {
+                    return Err(TrError("barriers need the phased strategy".into()));
+                }
+                self.v_arrive(pc)?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The taken edge of a loop: fuel first (bailing out with the counter unchanged), then
+    /// the counter update and the jump.
+    fn v_loop_taken(&mut self, pc: u32, target: u32, defs: &[(Variable, Value)]) -> TrResult<()> {
+        if target <= pc {
+            let vfuel = self.vs()?.vfuel;
+            let f = self.b.use_var(vfuel);
+            let empty = self.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
+            self.v_bail_if(empty, pc)?;
+            let f = self.b.ins().iadd_imm_s(f, -1);
+            self.b.def_var(vfuel, f);
+        }
+        for &(v, d) in defs {
+            self.b.def_var(v, d);
+        }
+        let t = self.v_block(target)?;
+        self.b.ins().jump(t, &[]);
+        Ok(())
+    }
+
+    fn v_bin(&mut self, pc: u32, op: BinOp, ty: Ty, x: VV, y: VV) -> TrResult<VV> {
+        // A lane-affine value plus or minus a uniform one stays lane-affine.
+        match (op, &x, &y) {
+            (BinOp::Add, VV::A(a), VV::U(u)) | (BinOp::Add, VV::U(u), VV::A(a)) => {
+                return Ok(VV::A(self.b.ins().iadd(*a, *u)));
+            }
+            (BinOp::Sub, VV::A(a), VV::U(u)) => return Ok(VV::A(self.b.ins().isub(*a, *u))),
+            _ => {}
+        }
+        let int_div = matches!(op, BinOp::Div | BinOp::Rem) && ty.is_int();
+        if let (VV::U(x), VV::U(y)) = (&x, &y) {
+            let (x, y) = (*x, *y);
+            return Ok(VV::U(if int_div {
+                let (zero, ovf) = ops::div_checks(&mut self.b, ty, x, y);
+                let bad = self.or_flag(ovf, zero);
+                self.v_bail_if(bad, pc)?;
+                ops::divrem(&mut self.b, op, ty, x, y)
+            } else if matches!(op, BinOp::Shl | BinOp::Shr) {
+                ops::shift(&mut self.b, op, ty, x, y)
+            } else {
+                ops::simple_bin(&mut self.b, op, ty, x, y)
+            }));
+        }
+        if int_div {
+            let (xs, ys) = (self.parts(ty, x.clone()), self.parts(ty, y.clone()));
+            let mut bad: Option<Value> = None;
+            for k in 0..xs.len() {
+                let (zero, ovf) = ops::div_checks(&mut self.b, ty, xs[k], ys[k]);
+                let f = match ovf {
+                    Some(o) => self.b.ins().bor(zero, o),
+                    None => zero,
+                };
+                bad = Some(self.or_flag(bad, f));
+            }
+            if let Some(bad) = bad {
+                let any = self.b.ins().vany_true(bad);
+                self.v_bail_if(any, pc)?;
+            }
+            let xl = self.lanes(ty, &x);
+            let yl = self.lanes(ty, &y);
+            let rl: Vec<Value> = xl
+                .iter()
+                .zip(&yl)
+                .map(|(&a, &b)| ops::divrem(&mut self.b, op, ty, a, b))
+                .collect();
+            return Ok(VV::V(self.build_parts(ty, &rl)));
+        }
+        if matches!(op, BinOp::Shl | BinOp::Shr) {
+            if let VV::U(amt) = y {
+                let xs = self.parts(ty, x);
+                return Ok(VV::V(
+                    xs.into_iter()
+                        .map(|p| ops::shift(&mut self.b, op, ty, p, amt))
+                        .collect(),
+                ));
+            }
+            let xl = self.lanes(ty, &x);
+            let yl = self.lanes(ty, &y);
+            let rl: Vec<Value> = xl
+                .iter()
+                .zip(&yl)
+                .map(|(&a, &b)| ops::shift(&mut self.b, op, ty, a, b))
+                .collect();
+            return Ok(VV::V(self.build_parts(ty, &rl)));
+        }
+        let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
+        Ok(VV::V(
+            (0..xs.len())
+                .map(|k| ops::simple_bin(&mut self.b, op, ty, xs[k], ys[k]))
+                .collect(),
+        ))
+    }
+
+    /// `cvt` of per-lane values: native vector conversions where the x86-64 backend has them,
+    /// lane by lane otherwise.
+    fn v_cvt(&mut self, to: Ty, from: Ty, parts: Vec<Value>) -> Vec<Value> {
+        use types::{F32X4, I32X4};
+        if to == from {
+            return parts;
+        }
+        let native = matches!(
+            (from, to),
+            (Ty::F32, Ty::I32)
+                | (Ty::F32, Ty::U32)
+                | (Ty::I32, Ty::F32)
+                | (Ty::U32, Ty::F32)
+                | (Ty::I32, Ty::U32)
+                | (Ty::U32, Ty::I32)
+                | (Ty::I64, Ty::U64)
+                | (Ty::U64, Ty::I64)
+        );
+        if native {
+            return parts
+                .into_iter()
+                .map(|p| match (from, to) {
+                    (Ty::F32, Ty::I32) => self.b.ins().fcvt_to_sint_sat(I32X4, p),
+                    (Ty::F32, Ty::U32) => self.b.ins().fcvt_to_uint_sat(I32X4, p),
+                    (Ty::I32, Ty::F32) => self.b.ins().fcvt_from_sint(F32X4, p),
+                    (Ty::U32, Ty::F32) => self.b.ins().fcvt_from_uint(F32X4, p),
+                    _ => p,
+                })
+                .collect();
+        }
+        let xl = self.lanes(from, &VV::V(parts));
+        let rl: Vec<Value> = xl
+            .into_iter()
+            .map(|x| ops::cvt(&mut self.b, to, from, x))
+            .collect();
+        self.build_parts(to, &rl)
+    }
+}

@@ -1,0 +1,405 @@
+//! Vector loads and stores: how a group addresses memory, its addresses and their checks.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
+use holovm_isa::{Addr, Reg, SharedAddr, Special, Src, Ty};
+
+use super::limits::{Contig, GatherSite, Index, Site, SiteLimit};
+use super::values::VV;
+use crate::analysis::Class;
+use crate::ops::{bitcast, compute_lane, compute_vec, konst};
+use crate::translate::{MemOff, SpaceRef, Tr, TrError, TrResult};
+
+/// How the lanes of a group address memory.
+pub(super) enum Mode {
+    /// The same address in every lane.
+    Uniform,
+    /// `base + (first index + lane) * size`: one contiguous run.
+    Contig,
+    /// Anything else.
+    Lanes,
+}
+
+impl Tr<'_, '_> {
+    // ---------------------------------------------------------------------------------
+    // Memory
+    // ---------------------------------------------------------------------------------
+
+    /// Base pointer of a space, from its variable where a loop accesses the buffer.
+    fn v_space_ptr(&mut self, s: SpaceRef) -> Value {
+        let cached = match (s, self.v.as_ref()) {
+            (SpaceRef::Param(i), Some(v)) => v.bases.get(i as usize).copied().flatten(),
+            _ => None,
+        };
+        match cached {
+            Some(var) => self.b.use_var(var),
+            None => self.space_ptr(s),
+        }
+    }
+
+    /// An indexed access `base + index * scale` (space, constant base, index, scale).
+    pub(super) fn indexed(
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+    ) -> Option<(SpaceRef, u64, Src, u32)> {
+        Some(match (global, shared) {
+            (Some(Addr::BufferIndex { buf, index, scale }), _) => {
+                (SpaceRef::Param(*buf), 0u64, *index, *scale as u32)
+            }
+            (
+                Some(Addr::Phi {
+                    class,
+                    page,
+                    byte,
+                    index: Some((index, scale)),
+                }),
+                _,
+            ) => {
+                let base = *class as u64 * holovm_isa::POOL_CLASS_BYTES as u64
+                    + *page as u64 * holovm_isa::POOL_PAGE_BYTES as u64
+                    + *byte as u64;
+                (SpaceRef::Pool, base, *index, *scale as u32)
+            }
+            (
+                None,
+                Some(SharedAddr {
+                    index: Some((index, scale)),
+                    offset,
+                }),
+            ) => (SpaceRef::Shared, *offset as u64, *index, *scale as u32),
+            _ => return None,
+        })
+    }
+
+    /// The contiguous-site description of an access, if it is one: a lane-affine index
+    /// scaled by the access size, from an aligned constant base.
+    pub(super) fn contig(
+        &self,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> Option<Contig> {
+        let (space, base, index, scale) = Self::indexed(global, shared)?;
+        let (index, wide) = match index {
+            Src::Special(Special::GlobalId) => (Index::Gid, false),
+            Src::Special(Special::Lane) => (Index::Lane, false),
+            Src::Reg(r) if self.is_affine_reg(r.0 as usize) => (
+                Index::Reg(r.0),
+                self.an.reg_class[r.0 as usize].lane_type().bits() == 64,
+            ),
+            _ => return None,
+        };
+        if scale != size || !base.is_multiple_of(size as u64) {
+            return None;
+        }
+        Some(Contig {
+            site: Site {
+                space,
+                base,
+                size,
+                wide,
+            },
+            index,
+        })
+    }
+
+    /// Computes and checks the addresses of an access (bailing out if any lane would trap).
+    /// Returns the mode and the addresses (one for uniform/contiguous, G for per-lane).
+    pub(super) fn v_addrs(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> TrResult<(Mode, Vec<Value>)> {
+        if let Some(c) = self.contig(global, shared, size) {
+            let first = match c.index {
+                // In bounds for the whole group: the group lies below the block's `vlimit`.
+                Index::Gid => self.v_gid0(),
+                Index::Lane => self.v_lane0(),
+                Index::Reg(r) => {
+                    let (a, cnt) = {
+                        let v = self.vs()?;
+                        let cnt = v.acnt.iter().find(|(s, _)| s == &c.site).map(|x| x.1);
+                        (v.aregs[r as usize], cnt)
+                    };
+                    let (Some(a), Some(cnt)) = (a, cnt) else {
+                        return Err(TrError(format!("r{r}: no lane-affine state")));
+                    };
+                    let x = self.b.use_var(a);
+                    let x = self.u_to_i64(x);
+                    let fl = MemFlagsData::trusted();
+                    let firsts = self.b.ins().load(types::I64, fl, self.scratch, cnt);
+                    let bad = self
+                        .b
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThanOrEqual, x, firsts);
+                    self.v_bail_if(bad, pc)?;
+                    x
+                }
+            };
+            let first = if self.b.func.dfg.value_type(first) == types::I32 {
+                self.b.ins().uextend(types::I64, first)
+            } else {
+                first
+            };
+            let off = self.b.ins().imul_imm_s(first, size as i64);
+            let off = self.b.ins().iadd_imm_s(off, c.site.base as i64);
+            let ptr = self.v_space_ptr(c.site.space);
+            let a = self.b.ins().iadd(ptr, off);
+            return Ok((Mode::Contig, vec![a]));
+        }
+        let uniform = match (global, shared) {
+            (Some(a), _) => match a {
+                Addr::BufferOffset { .. } | Addr::Phi { index: None, .. } => true,
+                Addr::BufferIndex { index, .. } => self.is_uniform_src(index),
+                Addr::Phi {
+                    index: Some((s, _)),
+                    ..
+                } => self.is_uniform_src(s),
+                Addr::RegisterIndirect { base, .. } => self.is_uniform_src(&Src::Reg(*base)),
+                Addr::RegisterIndirectComputed { handle, offset } => {
+                    self.is_uniform_src(&Src::Reg(*handle))
+                        && self.is_uniform_src(&Src::Reg(*offset))
+                }
+            },
+            (None, Some(s)) => match s.index {
+                None => true,
+                Some((src, _)) => self.is_uniform_src(&src),
+            },
+            (None, None) => return Err(TrError("no address".into())),
+        };
+        let mode = if uniform { Mode::Uniform } else { Mode::Lanes };
+        if uniform {
+            if let Some(addr) = self.v_uniform_indexed(pc, global, shared, size)? {
+                return Ok((Mode::Uniform, vec![addr]));
+            }
+        } else {
+            if let Some(addrs) = self.v_gather32(pc, global, shared, size)? {
+                return Ok((Mode::Lanes, addrs));
+            }
+        }
+        let off_of = |t: &mut Self, l: u32| -> MemOff {
+            let mut rd = |t2: &mut Self, s: Src| t2.v_lane_u64(s, l);
+            match (global, shared) {
+                (Some(a), _) => t.global_off(a, &mut rd),
+                (None, Some(s)) => t.shared_off(s, &mut rd),
+                (None, None) => unreachable!("checked above"),
+            }
+        };
+        match mode {
+            Mode::Uniform | Mode::Contig => {
+                let m = off_of(self, 0);
+                let (ptr, len) = self.space_base(m.space);
+                let (oob, _) = self.bad_flags(&m, len, size);
+                let bad = if size > 1 {
+                    let low = self.b.ins().band_imm_s(m.off, size as i64 - 1);
+                    let mis = self.b.ins().icmp_imm_s(IntCC::NotEqual, low, 0);
+                    self.b.ins().bor(oob, mis)
+                } else {
+                    oob
+                };
+                self.v_bail_if(bad, pc)?;
+                let a = self.b.ins().iadd(ptr, m.off);
+                Ok((mode, vec![a]))
+            }
+            Mode::Lanes => {
+                let ms: Vec<MemOff> = (0..self.g).map(|l| off_of(self, l)).collect();
+                // Dynamic spaces: every lane must name lane 0's space (else bail).
+                let mut bad: Option<Value> = None;
+                if let SpaceRef::Dynamic(h0) = ms[0].space {
+                    for m in &ms[1..] {
+                        if let SpaceRef::Dynamic(h) = m.space {
+                            let d = self.b.ins().icmp(IntCC::NotEqual, h, h0);
+                            bad = Some(self.or_flag(bad, d));
+                        }
+                    }
+                }
+                let (ptr, len) = self.space_base(ms[0].space);
+                let mut addrs = Vec::with_capacity(ms.len());
+                for m in &ms {
+                    let (oob, mis) = self.bad_flags(m, len, size);
+                    let f = match mis {
+                        Some(mis) => self.b.ins().bor(oob, mis),
+                        None => oob,
+                    };
+                    bad = Some(self.or_flag(bad, f));
+                    addrs.push(m.off);
+                }
+                if let Some(bad) = bad {
+                    self.v_bail_if(bad, pc)?;
+                }
+                let addrs = addrs
+                    .into_iter()
+                    .map(|o| self.b.ins().iadd(ptr, o))
+                    .collect();
+                Ok((mode, addrs))
+            }
+        }
+    }
+
+    /// The register-indexed site of an access ([`GatherSite::of`]) with its index register
+    /// and its launch-wide limit variables.
+    fn index_site(
+        &self,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> TrResult<Option<(GatherSite, Reg, SiteLimit)>> {
+        let Some((site, r)) = GatherSite::of(global, shared, size) else {
+            return Ok(None);
+        };
+        let vars = self.vs()?.glim.iter().find(|(s, _)| *s == site);
+        Ok(vars.map(|&(_, v)| (site, r, v)))
+    }
+
+    /// The address `base + idx * scale` of an access through a uniform index register,
+    /// checked with one compare against the site's limit (computed once per launch)
+    /// instead of the general offset arithmetic and its overflow checks. `None` when the
+    /// access has another shape.
+    fn v_uniform_indexed(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> TrResult<Option<Value>> {
+        let Some((site, r, vars)) = self.index_site(global, shared, size)? else {
+            return Ok(None);
+        };
+        let GatherSite {
+            space, base, scale, ..
+        } = site;
+        let idx = self.v_lane_u64(Src::Reg(r), 0);
+        let lim = self.b.use_var(vars.lim64);
+        let none = self.b.use_var(vars.none);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, idx, lim);
+        let mut bad = self.b.ins().bor(over, none);
+        if scale < size {
+            // Aligned <=> the index is a multiple of size / scale (the base is aligned).
+            let low = self.b.ins().band_imm_s(idx, (size / scale - 1) as i64);
+            let mis = self.b.ins().icmp_imm_s(IntCC::NotEqual, low, 0);
+            bad = self.b.ins().bor(bad, mis);
+        }
+        self.v_bail_if(bad, pc)?;
+        let off = self.b.ins().ishl_imm_s(idx, scale.trailing_zeros() as i64);
+        let off = self.b.ins().iadd_imm_s(off, base as i64);
+        let ptr = self.space_ptr(space);
+        Ok(Some(self.b.ins().iadd(ptr, off)))
+    }
+
+    /// Per-lane addresses `base + idx * scale` where `idx` is a per-lane 32-bit register:
+    /// the bounds and alignment checks run on the index vectors (one compare per 4 lanes)
+    /// instead of lane by lane. `None` when the access has another shape.
+    fn v_gather32(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        size: u32,
+    ) -> TrResult<Option<Vec<Value>>> {
+        let Some((site, r, vars)) = self.index_site(global, shared, size)? else {
+            return Ok(None);
+        };
+        let GatherSite {
+            space, base, scale, ..
+        } = site;
+        let r = r.0 as usize;
+        let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
+        let parts = self.vs()?.vregs.get(r).cloned().unwrap_or_default();
+        if class.lane_type().bits() != 32 || parts.is_empty() {
+            return Ok(None);
+        }
+        let sh = scale.trailing_zeros() as i64;
+        let (lim, short) = (self.b.use_var(vars.lim32), self.b.use_var(vars.none));
+        let ptr = self.space_ptr(space);
+        let limv = self.b.ins().splat(types::I32X4, lim);
+        let mut ok: Option<Value> = None;
+        let mut idxs = Vec::with_capacity(parts.len());
+        for &pv in &parts {
+            let v = self.b.use_var(pv);
+            let iv = bitcast(&mut self.b, types::I32X4, v);
+            idxs.push(iv);
+            let mut good = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, iv, limv);
+            if scale < size {
+                let m = konst(&mut self.b, types::I32X4, (size / scale - 1) as u64);
+                let low = self.b.ins().band(iv, m);
+                let z = konst(&mut self.b, types::I32X4, 0);
+                let al = self.b.ins().icmp(IntCC::Equal, low, z);
+                good = self.b.ins().band(good, al);
+            }
+            ok = Some(match ok {
+                Some(o) => self.b.ins().band(o, good),
+                None => good,
+            });
+        }
+        let Some(ok) = ok else { return Ok(None) };
+        let all = self.b.ins().vall_true(ok);
+        let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
+        let bad = self.b.ins().bor(notall, short);
+        self.v_bail_if(bad, pc)?;
+        let basep = self.b.ins().iadd_imm_s(ptr, base as i64);
+        let mut addrs = Vec::with_capacity(self.g as usize);
+        for iv in idxs {
+            for l in 0..4u8 {
+                let x = self.b.ins().extractlane(iv, l);
+                let x = self.b.ins().uextend(types::I64, x);
+                let o = self.b.ins().ishl_imm_s(x, sh);
+                addrs.push(self.b.ins().iadd(basep, o));
+            }
+        }
+        Ok(Some(addrs))
+    }
+
+    pub(super) fn v_load(&mut self, ty: Ty, mode: Mode, addrs: &[Value]) -> VV {
+        let ct = compute_lane(ty);
+        match mode {
+            Mode::Uniform => VV::U(self.b.ins().load(ct, MemFlagsData::trusted(), addrs[0], 0)),
+            Mode::Contig => {
+                let vt = compute_vec(ty);
+                let fl = MemFlagsData::new().with_notrap();
+                VV::V(
+                    (0..self.g / vt.lane_count())
+                        .map(|k| self.b.ins().load(vt, fl, addrs[0], (k * 16) as i32))
+                        .collect(),
+                )
+            }
+            Mode::Lanes => {
+                let lanes: Vec<Value> = addrs
+                    .iter()
+                    .map(|&a| self.b.ins().load(ct, MemFlagsData::trusted(), a, 0))
+                    .collect();
+                VV::V(self.build_parts(ty, &lanes))
+            }
+        }
+    }
+
+    pub(super) fn v_store(&mut self, ty: Ty, mode: Mode, addrs: &[Value], val: VV) {
+        match mode {
+            Mode::Uniform => {
+                // Every lane stores to the same place, in lane order: the last lane wins.
+                let x = match &val {
+                    VV::U(x) => *x,
+                    _ => {
+                        let ls = self.lanes(ty, &val);
+                        ls[ls.len() - 1]
+                    }
+                };
+                self.b.ins().store(MemFlagsData::trusted(), x, addrs[0], 0);
+            }
+            Mode::Contig => {
+                let fl = MemFlagsData::new().with_notrap();
+                let ps = self.parts(ty, val);
+                for (k, p) in ps.into_iter().enumerate() {
+                    self.b.ins().store(fl, p, addrs[0], (k * 16) as i32);
+                }
+            }
+            Mode::Lanes => {
+                let ls = self.lanes(ty, &val);
+                for (x, &a) in ls.into_iter().zip(addrs) {
+                    self.b.ins().store(MemFlagsData::trusted(), x, a, 0);
+                }
+            }
+        }
+    }
+}

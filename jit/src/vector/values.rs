@@ -1,0 +1,361 @@
+//! Values in vector code ([`VV`]): reading and writing registers and operands as uniform,
+//! lane-affine or vector values, and converting between these forms.
+
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use holovm_isa::{Special, Src, Ty};
+
+use super::vec_of;
+use crate::analysis::Class;
+use crate::ops::{self, bitcast, compute_lane, compute_vec};
+use crate::translate::{call, Tr, TrError, TrResult};
+
+/// A value in vector code: one scalar for all lanes, a lane-affine value (lane `l` holds
+/// the scalar `+ l`, wrapping in its integer type), or vector parts.
+#[derive(Clone, Debug)]
+pub(crate) enum VV {
+    U(Value),
+    A(Value),
+    V(Vec<Value>),
+}
+
+impl Tr<'_, '_> {
+    // ---------------------------------------------------------------------------------
+    // Operands
+    // ---------------------------------------------------------------------------------
+
+    /// `v`, computed here once: Cranelift's optimiser re-places pure values at their uses and
+    /// hoists them out of loops, but a constant operand that it rematerialises inside the
+    /// loop keeps the whole computation there. A two-result instruction is opaque to it.
+    pub(crate) fn pin(&mut self, v: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(v);
+        let zero = self.b.ins().iconst(ty, 0);
+        self.b.ins().uadd_overflow(v, zero).0
+    }
+
+    /// A uniform register value (its storage lane type) as its 64-bit register image.
+    pub(super) fn u_to_i64(&mut self, v: Value) -> Value {
+        let t = self.b.func.dfg.value_type(v);
+        if t.bits() == 64 {
+            bitcast(&mut self.b, types::I64, v)
+        } else {
+            let i = bitcast(&mut self.b, types::I32, v);
+            self.b.ins().uextend(types::I64, i)
+        }
+    }
+
+    /// First lane index of the group (`%lane` of lane 0), `I32`.
+    pub(super) fn v_lane0(&mut self) -> Value {
+        self.b.use_var(self.lane0)
+    }
+
+    /// `%gid` of the group's lane 0, `I32`.
+    pub(super) fn v_gid0(&mut self) -> Value {
+        let base = match self.v.as_ref() {
+            Some(v) => self.b.use_var(v.bbase),
+            None => {
+                let blk = self.b.use_var(self.blk);
+                let bdim = self.bdim();
+                self.b.ins().imul(blk, bdim)
+            }
+        };
+        let l0 = self.b.use_var(self.lane0);
+        self.b.ins().iadd(base, l0)
+    }
+
+    /// `first + [0, 1, 2, ...]` as vector parts of `ty`'s compute type; `first` is an `I32`
+    /// (zero-extended for 64-bit types) or a value of the compute type.
+    /// (Read as a float type, a special register's bits are reinterpreted, as in scalar code.)
+    pub(crate) fn v_iota(&mut self, ty: Ty, first: Value) -> Vec<Value> {
+        let ft = compute_vec(ty);
+        let vt = ft.as_int();
+        let lanes = vt.lane_count();
+        let first = if vt.lane_bits() == 64 && self.b.func.dfg.value_type(first) == types::I32 {
+            self.b.ins().uextend(types::I64, first)
+        } else {
+            first
+        };
+        let mut bytes = Vec::new();
+        for i in 0..lanes as u64 {
+            if vt.lane_bits() == 64 {
+                bytes.extend_from_slice(&i.to_le_bytes());
+            } else {
+                bytes.extend_from_slice(&(i as u32).to_le_bytes());
+            }
+        }
+        let cold = self
+            .b
+            .current_block()
+            .is_some_and(|blk| self.b.func.layout.is_cold(blk));
+        let iota = if cold {
+            self.cold_iota(vt)
+        } else {
+            let c = self.b.func.dfg.constants.insert(bytes.into());
+            self.b.ins().vconst(vt, c)
+        };
+        (0..self.g / lanes)
+            .map(|k| {
+                let s = self.b.ins().iadd_imm_s(first, (k * lanes) as i64);
+                let sp = self.b.ins().splat(vt, s);
+                let v = self.b.ins().iadd(sp, iota);
+                bitcast(&mut self.b, ft, v)
+            })
+            .collect()
+    }
+
+    /// `[0, 1, ..]` of `vt` for cold blocks (the bail-out path), built in place: Cranelift
+    /// hoists a vector constant out of loops, so one used only by the bail-out path would be
+    /// kept live (and spilled and reloaded) across the whole group loop.
+    pub(crate) fn cold_iota(&mut self, vt: Type) -> Value {
+        let lane = vt.lane_type();
+        let zero = self.b.ins().iconst(lane, 0);
+        let zero = self.pin(zero);
+        let mut v = self.b.ins().splat(vt, zero);
+        for i in 1..vt.lane_count() {
+            let c = self.b.ins().iconst(lane, i as i64);
+            v = self.b.ins().insertlane(v, c, i as u8);
+        }
+        v
+    }
+
+    pub(super) fn v_read(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
+        let ct = compute_lane(ty);
+        Ok(match src {
+            Src::Reg(r) => {
+                let r = r.0 as usize;
+                let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
+                if class.lane_type().bits() != ct.bits() {
+                    return Err(TrError(format!("r{r} read with a different width")));
+                }
+                let (u, a, parts) = {
+                    let v = self.vs()?;
+                    (v.uregs[r], v.aregs[r], v.vregs[r].clone())
+                };
+                if let Some(u) = u {
+                    let v = self.b.use_var(u);
+                    VV::U(bitcast(&mut self.b, ct, v))
+                } else if let Some(a) = a {
+                    let v = self.b.use_var(a);
+                    if crate::analysis::affine_type(ty) {
+                        VV::A(v)
+                    } else {
+                        VV::V(self.v_iota(ty, v))
+                    }
+                } else {
+                    let vt = compute_vec(ty);
+                    VV::V(
+                        parts
+                            .iter()
+                            .map(|&p| {
+                                let v = self.b.use_var(p);
+                                bitcast(&mut self.b, vt, v)
+                            })
+                            .collect(),
+                    )
+                }
+            }
+            Src::Special(sp @ (Special::Lane | Special::GlobalId)) => {
+                let f = if sp == Special::Lane {
+                    self.v_lane0()
+                } else {
+                    self.v_gid0()
+                };
+                if crate::analysis::affine_type(ty) {
+                    let f = if ct == types::I64 {
+                        self.b.ins().uextend(types::I64, f)
+                    } else {
+                        f
+                    };
+                    VV::A(f)
+                } else {
+                    VV::V(self.v_iota(ty, f))
+                }
+            }
+            other => VV::U(self.s_read_uniform(other, ty)),
+        })
+    }
+
+    /// Reads a uniform operand (parameter, immediate, `%block`, `%bdim`, `%gdim`) as `ty`.
+    fn s_read_uniform(&mut self, src: Src, ty: Ty) -> Value {
+        let v = match src {
+            Src::Imm(bits) => return ops::imm(&mut self.b, ty, bits),
+            Src::Param(i) => {
+                let cached = self
+                    .v
+                    .as_ref()
+                    .and_then(|v| v.params.get(i as usize).copied());
+                match cached.flatten() {
+                    Some(var) => self.b.use_var(var),
+                    None => self.param_scalar(i),
+                }
+            }
+            Src::Special(Special::Block) => {
+                let v = self.b.use_var(self.blk);
+                self.b.ins().uextend(types::I64, v)
+            }
+            Src::Special(s @ (Special::BlockDim | Special::GridDim)) => {
+                let field = if s == Special::GridDim {
+                    call::GRID
+                } else {
+                    call::BLOCK_DIM
+                };
+                let at = self.layout.call as i32 + field;
+                let v = self
+                    .b
+                    .ins()
+                    .load(types::I32, MemFlagsData::trusted(), self.scratch, at);
+                self.b.ins().uextend(types::I64, v)
+            }
+            _ => self.b.ins().iconst(types::I64, 0),
+        };
+        ops::from_storage(&mut self.b, ty, v)
+    }
+
+    pub(super) fn v_write(&mut self, dst: u8, ty: Ty, val: VV) -> TrResult<()> {
+        let r = dst as usize;
+        let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
+        let lane = class.lane_type();
+        if lane.bits() != ty.bits() {
+            return Err(TrError(format!("r{r} written with a different width")));
+        }
+        let (u, a, parts) = {
+            let v = self.vs()?;
+            (v.uregs[r], v.aregs[r], v.vregs[r].clone())
+        };
+        match (u, a, val) {
+            (Some(u), _, VV::U(x)) => {
+                let x = bitcast(&mut self.b, lane, x);
+                self.b.def_var(u, x);
+            }
+            (Some(_), _, _) => {
+                return Err(TrError(format!("per-lane value written to uniform r{r}")));
+            }
+            (None, Some(a), VV::A(x)) => self.b.def_var(a, x),
+            (None, Some(_), _) => {
+                return Err(TrError(format!("not a lane-affine value for r{r}")));
+            }
+            (None, None, val) => {
+                let ps = self.parts(ty, val);
+                let vt = vec_of(lane);
+                for (pv, x) in parts.iter().zip(ps) {
+                    let x = bitcast(&mut self.b, vt, x);
+                    self.b.def_var(*pv, x);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Vector parts of a value of `ty` (splatting a uniform one).
+    pub(super) fn parts(&mut self, ty: Ty, v: VV) -> Vec<Value> {
+        match v {
+            VV::V(p) => p,
+            VV::A(x) => self.v_iota(ty, x),
+            VV::U(x) => {
+                let vt = compute_vec(ty);
+                let s = self.b.ins().splat(vt, x);
+                vec![s; (self.g / vt.lane_count()) as usize]
+            }
+        }
+    }
+
+    /// The G lane values of a value of `ty`.
+    pub(super) fn lanes(&mut self, ty: Ty, v: &VV) -> Vec<Value> {
+        match v {
+            VV::U(x) => vec![*x; self.g as usize],
+            VV::A(x) => (0..self.g)
+                .map(|l| self.b.ins().iadd_imm_s(*x, l as i64))
+                .collect(),
+            VV::V(parts) => {
+                let per = compute_vec(ty).lane_count();
+                let mut out = Vec::with_capacity(self.g as usize);
+                for &p in parts {
+                    for l in 0..per {
+                        out.push(self.b.ins().extractlane(p, l as u8));
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Vector parts of `ty` from G lane values.
+    pub(super) fn build_parts(&mut self, ty: Ty, lanes: &[Value]) -> Vec<Value> {
+        let vt = compute_vec(ty);
+        let per = vt.lane_count() as usize;
+        lanes
+            .chunks(per)
+            .map(|ch| {
+                let mut v = self.b.ins().splat(vt, ch[0]);
+                for (i, &x) in ch.iter().enumerate().skip(1) {
+                    v = self.b.ins().insertlane(v, x, i as u8);
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// Lane `l` of an index operand, as `u64`.
+    pub(super) fn v_lane_u64(&mut self, src: Src, l: u32) -> Value {
+        match src {
+            Src::Reg(r) => {
+                let r = r.0 as usize;
+                let (u, a, parts) = match self.v.as_ref() {
+                    Some(v) => (v.uregs[r], v.aregs[r], v.vregs[r].clone()),
+                    None => (None, None, Vec::new()),
+                };
+                if let Some(u) = u {
+                    let v = self.b.use_var(u);
+                    return self.u_to_i64(v);
+                }
+                if let Some(a) = a {
+                    let v = self.b.use_var(a);
+                    let x = self.b.ins().iadd_imm_s(v, l as i64);
+                    return self.u_to_i64(x);
+                }
+                if parts.is_empty() {
+                    return self.b.ins().iconst(types::I64, 0);
+                }
+                let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
+                let vt = vec_of(class.lane_type());
+                let per = vt.lane_count();
+                let p = self.b.use_var(parts[(l / per) as usize]);
+                let iv = bitcast(&mut self.b, vt.as_int(), p);
+                let x = self.b.ins().extractlane(iv, (l % per) as u8);
+                if vt.lane_bits() == 64 {
+                    x
+                } else {
+                    self.b.ins().uextend(types::I64, x)
+                }
+            }
+            Src::Special(Special::Lane) => {
+                let f = self.v_lane0();
+                let x = self.b.ins().iadd_imm_s(f, l as i64);
+                self.b.ins().uextend(types::I64, x)
+            }
+            Src::Special(Special::GlobalId) => {
+                let f = self.v_gid0();
+                let x = self.b.ins().iadd_imm_s(f, l as i64);
+                self.b.ins().uextend(types::I64, x)
+            }
+            other => self.s_read_uniform(other, Ty::U64),
+        }
+    }
+
+    /// Whether register `r` is kept lane-affine (its lane-0 value only).
+    pub(super) fn is_affine_reg(&self, r: usize) -> bool {
+        self.an.reg_affine.get(r).copied().unwrap_or(false)
+    }
+
+    pub(super) fn is_uniform_src(&self, s: &Src) -> bool {
+        match s {
+            Src::Reg(r) => self
+                .an
+                .reg_uniform
+                .get(r.0 as usize)
+                .copied()
+                .unwrap_or(false),
+            Src::Special(Special::Lane) | Src::Special(Special::GlobalId) => false,
+            _ => true,
+        }
+    }
+}
