@@ -129,6 +129,9 @@ pub(crate) struct Tr<'a, 'p> {
     /// The kernel's launch values, loaded on its entry; `None` in the per-lane function
     /// (it loads them from the launch record where it uses them).
     pub held: Option<Held>,
+    /// A vector kernel without barriers: the base pointers of its buffer parameters, loaded
+    /// on entry (its group loop would otherwise load them for every group).
+    pub held_bases: Vec<Option<Value>>,
     /// Number of declared parameters (their slots are loaded where used, so no value stays
     /// live across the whole function).
     pub nparams: usize,
@@ -249,6 +252,19 @@ impl<'a, 'p> Tr<'a, 'p> {
                 fuel,
             }
         });
+        let held_bases = match held {
+            Some(h) if g > 0 && !phased => p
+                .params()
+                .iter()
+                .enumerate()
+                .map(|(i, prm)| {
+                    let o = i as i32 * off::SLOT_SIZE + off::SLOT_PTR;
+                    matches!(prm.kind, ParamKind::Buffer(_))
+                        .then(|| b.ins().load(types::I64, fl, h.params, o))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         let mut buf_mask = 0u64;
         let zero64 = b.ins().iconst(types::I64, 0);
         for (i, prm) in p.params().iter().enumerate() {
@@ -319,6 +335,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             phased,
             layout,
             held,
+            held_bases,
             scratch,
             trap,
             nparams,

@@ -27,6 +27,11 @@ impl Tr<'_, '_> {
 
     /// Base pointer of a space, from its variable where a loop accesses the buffer.
     fn v_space_ptr(&mut self, s: SpaceRef) -> Value {
+        if let SpaceRef::Param(i) = s {
+            if let Some(Some(v)) = self.held_bases.get(i as usize) {
+                return *v;
+            }
+        }
         let cached = match (s, self.v.as_ref()) {
             (SpaceRef::Param(i), Some(v)) => v.bases.get(i as usize).copied().flatten(),
             _ => None,

@@ -86,7 +86,8 @@ pub(crate) struct VState {
     /// Per scalar parameter read inside a loop: its slot value, loaded once when a group
     /// enters vector code instead of on every iteration.
     pub params: Vec<Option<Variable>>,
-    /// Per buffer parameter accessed inside a loop: its base pointer, likewise.
+    /// Per buffer parameter accessed inside a loop and not held ([`Tr::held_bases`]): its base
+    /// pointer, likewise.
     pub bases: Vec<Option<Variable>>,
     /// Phased strategy: 0 in the first phase (groups start at pc 0), 1 in later phases
     /// (groups resume from the per-lane file, resume.rs).
@@ -288,10 +289,11 @@ impl Tr<'_, '_> {
         let mut params = Vec::new();
         let mut bases = Vec::new();
         let in_loops = loop_params(self.p.insts(), self.nparams);
-        for (used, prm) in in_loops.into_iter().zip(self.p.params()) {
+        for (i, (used, prm)) in in_loops.into_iter().zip(self.p.params()).enumerate() {
             let buffer = matches!(prm.kind, ParamKind::Buffer(_));
+            let held = matches!(self.held_bases.get(i), Some(Some(_)));
             params.push((used && !buffer).then(|| self.b.declare_var(types::I64)));
-            bases.push((used && buffer).then(|| self.b.declare_var(types::I64)));
+            bases.push((used && buffer && !held).then(|| self.b.declare_var(types::I64)));
         }
         let bail = self.b.create_block();
         self.b.set_cold_block(bail);
