@@ -289,7 +289,7 @@ impl Tr<'_, '_> {
         self.v_bail_if(bad, pc)?;
         let off = self.b.ins().ishl_imm_s(idx, scale.trailing_zeros() as i64);
         let off = self.b.ins().iadd_imm_s(off, base as i64);
-        let ptr = self.space_ptr(space);
+        let ptr = self.v_space_ptr(space);
         Ok(Some(self.b.ins().iadd(ptr, off)))
     }
 
@@ -317,7 +317,7 @@ impl Tr<'_, '_> {
         }
         let sh = scale.trailing_zeros() as i64;
         let (lim, short) = (self.b.use_var(vars.lim32), self.b.use_var(vars.none));
-        let ptr = self.space_ptr(space);
+        let ptr = self.v_space_ptr(space);
         let limv = self.b.ins().splat(types::I32X4, lim);
         let mut ok: Option<Value> = None;
         let mut idxs = Vec::with_capacity(parts.len());
