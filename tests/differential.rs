@@ -66,10 +66,27 @@ fn run(tier: Tier, p: &Program, cfg: LaunchConfig, seed: u64) -> Outcome {
             }
         })
         .collect();
-    match vm.launch(p, cfg, &args) {
+    let result = vm.launch(p, cfg, &args);
+    if tier == Tier::Jit {
+        // Tier::Jit falls back to the interpreter when a compile fails: that would make
+        // this an interpreter-vs-interpreter comparison.
+        if let Some(e) = vm.jit_error(p) {
+            panic!(
+                "the JIT failed to compile ({e}):\n{}",
+                holovm::asm::disassemble(p)
+            );
+        }
+        if !vm.is_compiled(p) {
+            panic!("not compiled:\n{}", holovm::asm::disassemble(p));
+        }
+    }
+    match result {
         Err(Error::Trap(t)) => Outcome::Trap(t),
         Err(e) => panic!("launch error {e}"),
-        Ok(_) => {
+        Ok(s) => {
+            if s.lanes > 0 && s.jit != (tier == Tier::Jit) {
+                panic!("ran in the wrong tier:\n{}", holovm::asm::disassemble(p));
+            }
             let memory = bufs
                 .iter()
                 .map(|b| {

@@ -28,6 +28,12 @@ fn every_example_matches_its_reference_in_both_tiers() {
                     );
                 }
             }
+            if tier == Tier::Jit {
+                // Tier::Jit falls back to the interpreter when a compile fails.
+                let p = ex.program().expect("example program");
+                assert_eq!(vm.jit_error(&p), None, "{}", ex.name);
+                assert!(vm.is_compiled(&p), "{} was not compiled", ex.name);
+            }
         }
     }
 }

@@ -149,14 +149,15 @@ out:
     stg.u64 [out + %gid*8], r1
     exit
 ";
-    let vm = serial_vm();
-    let out = vm.alloc::<u64>(8).unwrap();
-    run(&vm, &asm(src), LaunchConfig::new(1, 8), &[Arg::from(&out)]);
-    assert!(vm
-        .read(&out)
-        .unwrap()
-        .iter()
-        .all(|&x| x == (1u64 << 32) - 1));
+    for vm in all_vms() {
+        let out = vm.alloc::<u64>(8).unwrap();
+        run(&vm, &asm(src), LaunchConfig::new(1, 8), &[Arg::from(&out)]);
+        assert!(vm
+            .read(&out)
+            .unwrap()
+            .iter()
+            .all(|&x| x == (1u64 << 32) - 1));
+    }
 }
 
 #[test]
@@ -219,10 +220,11 @@ f:
 back:
     ret
 ";
-    let vm = serial_vm();
-    let out = vm.alloc::<u32>(64).unwrap();
-    run(&vm, &asm(src), LaunchConfig::new(1, 64), &[Arg::from(&out)]);
-    assert_eq!(vm.read(&out).unwrap(), (1..=64).collect::<Vec<u32>>());
+    for vm in all_vms() {
+        let out = vm.alloc::<u32>(64).unwrap();
+        run(&vm, &asm(src), LaunchConfig::new(1, 64), &[Arg::from(&out)]);
+        assert_eq!(vm.read(&out).unwrap(), (1..=64).collect::<Vec<u32>>());
+    }
 }
 
 #[test]
@@ -343,13 +345,14 @@ meet:
     stg.u32 [out + %gid*4], r4
     exit
 ";
-    let vm = serial_vm();
-    let out = vm.alloc::<u32>(64).unwrap();
-    run(&vm, &asm(src), LaunchConfig::new(1, 64), &[Arg::from(&out)]);
-    let got = vm.read(&out).unwrap();
-    for l in 0..64u32 {
-        let m = l ^ 1;
-        assert_eq!(got[l as usize], if m % 2 == 0 { m * 5 } else { m * 3 });
+    for vm in all_vms() {
+        let out = vm.alloc::<u32>(64).unwrap();
+        run(&vm, &asm(src), LaunchConfig::new(1, 64), &[Arg::from(&out)]);
+        let got = vm.read(&out).unwrap();
+        for l in 0..64u32 {
+            let m = l ^ 1;
+            assert_eq!(got[l as usize], if m % 2 == 0 { m * 5 } else { m * 3 });
+        }
     }
 }
 
@@ -401,13 +404,14 @@ keep:
     stg.u32 [out + %gid*4], r1
     exit
 ";
-    let vm = serial_vm();
-    let out = vm.alloc::<u32>(32).unwrap();
-    vm.write(&out, &[7u32; 32]).unwrap();
-    run(&vm, &asm(src), LaunchConfig::new(1, 32), &[Arg::from(&out)]);
-    let got = vm.read(&out).unwrap();
-    for l in 0..32u32 {
-        assert_eq!(got[l as usize], if l < 10 { 9 + l } else { 7 });
+    for vm in all_vms() {
+        let out = vm.alloc::<u32>(32).unwrap();
+        vm.write(&out, &[7u32; 32]).unwrap();
+        run(&vm, &asm(src), LaunchConfig::new(1, 32), &[Arg::from(&out)]);
+        let got = vm.read(&out).unwrap();
+        for l in 0..32u32 {
+            assert_eq!(got[l as usize], if l < 10 { 9 + l } else { 7 });
+        }
     }
 }
 

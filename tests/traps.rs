@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use holovm::isa::Program;
-use holovm::{args, Arg, LaunchConfig, MemAccess, Space, Trap, TrapKind, Vm, VmConfig};
+use holovm::{args, Arg, LaunchConfig, MemAccess, Space, Tier, Trap, TrapKind, Vm, VmConfig};
 
 fn vms() -> [Vm; 4] {
     all_vms()
@@ -379,10 +379,14 @@ quit:
 #[test]
 fn out_of_fuel_on_an_infinite_loop() {
     let p = asm(".kernel spin\n.param o: ptr u32\ntop:\n    add.u32 r1, r1, 1\n    bra @top\n");
-    for fuel in [1000u64, 1 << 16] {
+    for (tier, fuel) in [Tier::Interpret, Tier::Jit]
+        .into_iter()
+        .flat_map(|t| [(t, 1000u64), (t, 1 << 16)])
+    {
         for single in [true, false] {
             let vm = Vm::with_config(
                 VmConfig::default()
+                    .tier(tier)
                     .fuel(fuel)
                     .single_thread(single)
                     .parallel_threshold(0)
@@ -419,15 +423,20 @@ top:
 f:
     ret
 ");
-    for vm in [
-        Vm::with_config(VmConfig::default().fuel(10).single_thread(true)),
-        Vm::with_config(
-            VmConfig::default()
-                .fuel(10)
-                .parallel_threshold(0)
-                .parallel_min_time(std::time::Duration::ZERO),
-        ),
-    ] {
+    for (tier, vm) in [Tier::Interpret, Tier::Jit].into_iter().flat_map(|tier| {
+        let config = VmConfig::default().tier(tier).fuel(10);
+        [
+            (tier, Vm::with_config(config.clone().single_thread(true))),
+            (
+                tier,
+                Vm::with_config(
+                    config
+                        .parallel_threshold(0)
+                        .parallel_min_time(std::time::Duration::ZERO),
+                ),
+            ),
+        ]
+    }) {
         // n iterations take n - 1 backward branches, plus one call: n = 10 uses exactly 10.
         let n = vm.alloc_from(&[10u32, 3, 10, 1, 10, 2, 10, 5]).unwrap();
         let o = vm.alloc::<u32>(8).unwrap();
@@ -456,7 +465,7 @@ f:
             (TrapKind::OutOfFuel, 3, 0, 0)
         );
         // With fuel 9, n = 10 uses 9 loop branches and the call runs out.
-        let vm2 = Vm::with_config(VmConfig::default().fuel(9).single_thread(true));
+        let vm2 = Vm::with_config(VmConfig::default().tier(tier).fuel(9).single_thread(true));
         let n = vm2.alloc_from(&[10u32; 4]).unwrap();
         let o2 = vm2.alloc::<u32>(4).unwrap();
         let t = trap_of(&vm2, &p, LaunchConfig::new(1, 4), &args![&n, &o2]);

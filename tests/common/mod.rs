@@ -53,19 +53,44 @@ pub fn parallel_vm() -> Vm {
     )
 }
 
-/// Launches and expects a trap.
+/// On a [`Tier::Jit`] VM, checks that `p` was compiled: that tier falls back to the
+/// interpreter when a compile fails, which would hide a JIT bug from a tier comparison.
+pub fn check_compiled(vm: &Vm, p: &Program) {
+    if vm.config().tier == Tier::Jit {
+        assert_eq!(
+            vm.jit_error(p),
+            None,
+            "the JIT failed to compile `{}`",
+            p.name()
+        );
+        assert!(vm.is_compiled(p), "`{}` was not compiled", p.name());
+    }
+}
+
+/// Launches and expects a trap (on a JIT-tier VM, from compiled code).
 pub fn expect_trap(vm: &Vm, p: &Program, cfg: LaunchConfig, args: &[Arg]) -> Trap {
-    match vm.launch(p, cfg, args) {
+    let result = vm.launch(p, cfg, args);
+    check_compiled(vm, p);
+    match result {
         Err(Error::Trap(t)) => *t,
         Err(e) => panic!("expected a trap, got error {e}"),
         Ok(s) => panic!("expected a trap, got success {s:?}"),
     }
 }
 
-/// Launches and expects success.
+/// Launches and expects success (on a JIT-tier VM, by compiled code).
 pub fn run(vm: &Vm, p: &Program, cfg: LaunchConfig, args: &[Arg]) -> LaunchStats {
-    match vm.launch(p, cfg, args) {
-        Ok(s) => s,
+    let result = vm.launch(p, cfg, args);
+    check_compiled(vm, p);
+    match result {
+        Ok(s) => {
+            let tier = vm.config().tier;
+            if tier != Tier::Auto && s.lanes > 0 {
+                let want = tier == Tier::Jit;
+                assert_eq!(s.jit, want, "`{}` ran in the wrong tier", p.name());
+            }
+            s
+        }
         Err(e) => panic!("launch of `{}` failed: {e}", p.name()),
     }
 }
