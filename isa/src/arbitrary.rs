@@ -41,31 +41,48 @@ pub fn program_def_with(max_insts: usize) -> impl Strategy<Value = ProgramDef> {
         shared_bytes(),
         prop::option::of((1u32..=64, 1u32..=MAX_BLOCK)),
         1..=max_insts.max(1),
+        (
+            prop::bool::weighted(0.5),
+            prop_oneof![2 => Just(None), 1 => Just(Some(32)), 1 => Just(Some(64))],
+        ),
     );
-    header.prop_flat_map(|(name, params, shared_bytes, launch, len)| {
-        let mut unique: Vec<Param> = Vec::with_capacity(params.len());
-        for (mut name, kind) in params {
-            // Suffixing keeps the name an identifier and cannot make it reserved.
-            while unique.iter().any(|p| p.name == name) {
-                name.push('_');
+    header.prop_flat_map(
+        |(name, params, shared_bytes, launch, len, (private, width))| {
+            let mut unique: Vec<Param> = Vec::with_capacity(params.len());
+            for (mut name, kind) in params {
+                // Suffixing keeps the name an identifier and cannot make it reserved.
+                while unique.iter().any(|p| p.name == name) {
+                    name.push('_');
+                }
+                unique.push(Param { name, kind });
             }
-            unique.push(Param { name, kind });
-        }
-        let cx = Arc::new(Ctx {
-            params: unique,
-            shared_bytes,
-            len: len as u32,
-        });
-        let insts = prop::collection::vec(inst(&cx), len);
-        let cx2 = Arc::clone(&cx);
-        insts.prop_map(move |insts| ProgramDef {
-            name: name.clone(),
-            params: cx2.params.clone(),
-            shared_bytes: cx2.shared_bytes,
-            launch: launch.map(|(grid, block)| LaunchConfig { grid, block }),
-            insts,
-        })
-    })
+            let cx = Arc::new(Ctx {
+                params: unique,
+                shared_bytes,
+                len: len as u32,
+                private,
+                width,
+            });
+            let insts = prop::collection::vec(inst(&cx), len);
+            let cx2 = Arc::clone(&cx);
+            insts.prop_map(move |mut insts| {
+                // Private-memory programs end in `exit` (they are there to compare memory, which
+                // a trapped launch leaves partly written).
+                if cx2.private {
+                    if let Some(last) = insts.last_mut() {
+                        *last = Inst::Exit;
+                    }
+                }
+                ProgramDef {
+                    name: name.clone(),
+                    params: cx2.params.clone(),
+                    shared_bytes: cx2.shared_bytes,
+                    launch: launch.map(|(grid, block)| LaunchConfig { grid, block }),
+                    insts,
+                }
+            })
+        },
+    )
 }
 
 /// What an instruction may refer to.
@@ -73,9 +90,34 @@ struct Ctx {
     params: Vec<Param>,
     shared_bytes: u32,
     len: u32,
+    /// Every memory access lane-private where it can be (`[buf + %gid*size]`,
+    /// `[shared + %lane*size]`), so that programs which store still run on many lanes in
+    /// the differential tests (see [`lanes_may_share_memory`]).
+    private: bool,
+    /// Only the types of this many bits (32 or 64) in instructions, so that the program
+    /// can run as vector code (narrow types and registers used at two widths run in scalar
+    /// code only).
+    width: Option<u32>,
 }
 
 impl Ctx {
+    /// The types instructions may use.
+    fn tys(&self) -> Vec<Ty> {
+        Ty::ALL
+            .iter()
+            .copied()
+            .filter(|t| self.width.is_none_or(|w| t.bits() == w))
+            .collect()
+    }
+
+    fn int_tys(&self) -> Vec<Ty> {
+        self.tys().into_iter().filter(|t| !t.is_float()).collect()
+    }
+
+    fn float_tys(&self) -> Vec<Ty> {
+        self.tys().into_iter().filter(|t| t.is_float()).collect()
+    }
+
     /// Indices of the parameters with this kind.
     fn params_of(&self, kind: ParamKind) -> Vec<u8> {
         (0u8..)
@@ -122,14 +164,6 @@ fn ident() -> impl Strategy<Value = String> {
 
 fn ty() -> impl Strategy<Value = Ty> {
     select(Ty::ALL.to_vec())
-}
-
-fn int_ty() -> impl Strategy<Value = Ty> {
-    select(Ty::ALL[..8].to_vec())
-}
-
-fn float_ty() -> impl Strategy<Value = Ty> {
-    select(Ty::ALL[8..].to_vec())
 }
 
 fn param_kind() -> impl Strategy<Value = ParamKind> {
@@ -200,7 +234,12 @@ fn imm(ty: Ty) -> BoxedStrategy<u64> {
 fn src(cx: &Ctx, ty: Ty) -> BoxedStrategy<Src> {
     let mut arms = vec![
         (4, reg().prop_map(Src::Reg).boxed()),
-        (1, special().prop_map(Src::Special).boxed()),
+        // Private-memory programs read `%gid` and `%lane` more often: their stores should
+        // write per-lane values, which show lanes mixed up.
+        (
+            if cx.private { 3 } else { 1 },
+            special().prop_map(Src::Special).boxed(),
+        ),
         (2, imm(ty).prop_map(Src::Imm).boxed()),
     ];
     let scalars = cx.params_of(ParamKind::Scalar(ty));
@@ -247,6 +286,15 @@ fn addr(cx: &Ctx, ty: Ty) -> BoxedStrategy<Addr> {
         ),
     ];
     let bufs = cx.params_of(ParamKind::Buffer(ty));
+    if cx.private && !bufs.is_empty() {
+        return select(bufs)
+            .prop_map(move |buf| Addr::BufferIndex {
+                buf,
+                index: Src::Special(Special::GlobalId),
+                scale: size as u8,
+            })
+            .boxed();
+    }
     if !bufs.is_empty() {
         arms.push((
             2,
@@ -275,6 +323,13 @@ fn addr(cx: &Ctx, ty: Ty) -> BoxedStrategy<Addr> {
 fn shared_addr(cx: &Ctx, ty: Ty) -> BoxedStrategy<SharedAddr> {
     let size = ty.size();
     let shared = cx.shared_bytes;
+    if cx.private {
+        return Just(SharedAddr {
+            index: Some((Src::Special(Special::Lane), size as u8)),
+            offset: 0,
+        })
+        .boxed();
+    }
     let indexed = (index(), 0..=shared)
         .prop_map(|(index, offset)| SharedAddr {
             index: Some(index),
@@ -297,17 +352,25 @@ fn shared_addr(cx: &Ctx, ty: Ty) -> BoxedStrategy<SharedAddr> {
 /// A type for a global memory access: often a declared buffer's element type, so the buffer
 /// modes get used.
 fn mem_ty(cx: &Ctx) -> BoxedStrategy<Ty> {
-    let tys = cx.buffer_tys();
+    let tys: Vec<Ty> = cx
+        .buffer_tys()
+        .into_iter()
+        .filter(|t| cx.width.is_none_or(|w| t.bits() == w))
+        .collect();
     if tys.is_empty() {
-        ty().boxed()
+        select(cx.tys()).boxed()
+    } else if cx.private {
+        select(tys).boxed()
     } else {
-        prop_oneof![1 => ty(), 3 => select(tys)].boxed()
+        prop_oneof![1 => select(cx.tys()), 3 => select(tys)].boxed()
     }
 }
 
 /// An instruction valid in a program described by `cx`.
 fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
     let target = 0..cx.len;
+    let (tys, ints, floats) = (cx.tys(), cx.int_tys(), cx.float_tys());
+    let any_ty = || select(tys.clone());
     let c = Arc::clone(cx);
     let ldg = mem_ty(cx).prop_flat_map(move |ty| {
         (reg(), addr(&c, ty)).prop_map(move |(dst, addr)| Inst::Ldg { ty, dst, addr })
@@ -317,20 +380,21 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
         (src(&c, ty), addr(&c, ty)).prop_map(move |(src, addr)| Inst::Stg { ty, src, addr })
     });
     let c = Arc::clone(cx);
-    let mov = ty().prop_flat_map(move |ty| {
+    let mov = any_ty().prop_flat_map(move |ty| {
         (reg(), src(&c, ty)).prop_map(move |(dst, src)| Inst::Mov { ty, dst, src })
     });
     let c = Arc::clone(cx);
-    let cvt = (ty(), ty()).prop_flat_map(move |(to, from)| {
+    let cvt = (any_ty(), any_ty()).prop_flat_map(move |(to, from)| {
         (reg(), src(&c, from)).prop_map(move |(dst, src)| Inst::Cvt { to, from, dst, src })
     });
     let c = Arc::clone(cx);
+    let (t, i) = (tys.clone(), ints.clone());
     let bin = select(BinOp::ALL.to_vec())
-        .prop_flat_map(|op| {
+        .prop_flat_map(move |op| {
             let ty = if op.int_only() {
-                int_ty().boxed()
+                select(i.clone()).boxed()
             } else {
-                ty().boxed()
+                select(t.clone()).boxed()
             };
             (Just(op), ty)
         })
@@ -344,14 +408,15 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
             })
         });
     let c = Arc::clone(cx);
+    let (t, i) = (tys.clone(), ints.clone());
     let un = select(UnOp::ALL.to_vec())
-        .prop_flat_map(|op| {
+        .prop_flat_map(move |op| {
             let ty = if op.int_only() {
-                int_ty().boxed()
+                select(i.clone()).boxed()
             } else if op.float_only() {
-                float_ty().boxed()
+                select(floats.clone()).boxed()
             } else {
-                ty().boxed()
+                select(t.clone()).boxed()
             };
             (Just(op), ty)
         })
@@ -360,12 +425,12 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
         });
     let c = Arc::clone(cx);
     let fma =
-        ty().prop_flat_map(move |ty| {
+        any_ty().prop_flat_map(move |ty| {
             (reg(), src(&c, ty), src(&c, ty), src(&c, ty))
                 .prop_map(move |(dst, a, b, c)| Inst::Fma { ty, dst, a, b, c })
         });
     let c = Arc::clone(cx);
-    let setp = (select(Cmp::ALL.to_vec()), ty()).prop_flat_map(move |(cmp, ty)| {
+    let setp = (select(Cmp::ALL.to_vec()), any_ty()).prop_flat_map(move |(cmp, ty)| {
         (pred(), src(&c, ty), src(&c, ty)).prop_map(move |(dst, a, b)| Inst::Setp {
             cmp,
             ty,
@@ -375,7 +440,7 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
         })
     });
     let c = Arc::clone(cx);
-    let sel = ty().prop_flat_map(move |ty| {
+    let sel = any_ty().prop_flat_map(move |ty| {
         (reg(), pred(), src(&c, ty), src(&c, ty)).prop_map(move |(dst, pred, a, b)| Inst::Sel {
             ty,
             dst,
@@ -385,7 +450,7 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
         })
     });
     let c = Arc::clone(cx);
-    let reduce = (select(RedOp::ALL.to_vec()), ty()).prop_flat_map(move |(op, ty)| {
+    let reduce = (select(RedOp::ALL.to_vec()), any_ty()).prop_flat_map(move |(op, ty)| {
         (reg(), src(&c, ty)).prop_map(move |(dst, src)| Inst::Reduce { op, ty, dst, src })
     });
     let bra =
@@ -397,7 +462,13 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
         });
     let lp = (reg(), target.clone()).prop_map(|(counter, target)| Inst::Loop { counter, target });
     let call = target.prop_map(|target| Inst::Call { target });
-    let simple = select(&[Inst::Ret, Inst::Exit, Inst::BarSync, Inst::MemFence][..]);
+    // Private-memory programs rarely call (a `ret` without a call, a call that never
+    // returns, or recursion past the stack limit traps).
+    let simple = if cx.private {
+        select(&[Inst::Exit, Inst::BarSync, Inst::MemFence][..])
+    } else {
+        select(&[Inst::Ret, Inst::Exit, Inst::BarSync, Inst::MemFence][..])
+    };
 
     let mut arms: Vec<(u32, BoxedStrategy<Inst>)> = vec![
         (3, ldg.boxed()),
@@ -412,16 +483,18 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
         (1, reduce.boxed()),
         (2, bra.boxed()),
         (1, lp.boxed()),
-        (1, call.boxed()),
         (2, simple.boxed()),
     ];
+    if !cx.private {
+        arms.push((1, call.boxed()));
+    }
     if cx.shared_bytes > 0 {
         let c = Arc::clone(cx);
-        let lds = ty().prop_flat_map(move |ty| {
+        let lds = any_ty().prop_flat_map(move |ty| {
             (reg(), shared_addr(&c, ty)).prop_map(move |(dst, addr)| Inst::Lds { ty, dst, addr })
         });
         let c = Arc::clone(cx);
-        let sts = ty().prop_flat_map(move |ty| {
+        let sts = any_ty().prop_flat_map(move |ty| {
             (src(&c, ty), shared_addr(&c, ty)).prop_map(move |(src, addr)| Inst::Sts {
                 ty,
                 src,
@@ -434,55 +507,78 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
     Union::new_weighted(arms).boxed()
 }
 
-/// Whether lanes running `insts` may exchange data through memory: some instruction stores,
-/// and not every memory access is *lane-private*, that is `[buf + %gid*s]` or
-/// `[shared + %lane*s + c]` with `s` the access size, in one form (size and offset) per
-/// buffer and for shared memory. The ISA leaves the order of different lanes' memory
-/// accesses between barriers unspecified (docs/ISA.md, section 1), so execution tiers and
-/// strategies may legitimately disagree on such programs; differential tests run them on a
-/// single lane.
+/// Whether lanes running `insts` may exchange data through memory: some space (a buffer,
+/// the boundary pool or shared memory) is stored to and not every access to it is
+/// *lane-private*, that is `[buf + %gid*s]` or `[shared + %lane*s + c]` with `s` the access
+/// size, in one form (size and offset) per space. Spaces only loaded from may be read
+/// anyhow; register-indirect addresses may name any space. The ISA leaves the order of
+/// different lanes' memory accesses between barriers unspecified (docs/ISA.md, section 1),
+/// so execution tiers and strategies may legitimately disagree on such programs;
+/// differential tests run them on a single lane.
 ///
 /// ```
 /// use holovm_isa::{arbitrary::lanes_may_share_memory, Addr, Inst, Special, Src, Ty};
 /// let gid = Src::Special(Special::GlobalId);
-/// let store = |index| Inst::Stg { ty: Ty::U32, src: gid, addr: Addr::BufferIndex { buf: 0, index, scale: 4 } };
-/// assert!(!lanes_may_share_memory(&[store(gid)]));
-/// assert!(lanes_may_share_memory(&[store(Src::Imm(0))]));
+/// let store = |buf, index| Inst::Stg { ty: Ty::U32, src: gid, addr: Addr::BufferIndex { buf, index, scale: 4 } };
+/// let load = |buf, index| Inst::Ldg { ty: Ty::U32, dst: holovm_isa::Reg(1), addr: Addr::BufferIndex { buf, index, scale: 4 } };
+/// assert!(!lanes_may_share_memory(&[store(0, gid)]));
+/// assert!(lanes_may_share_memory(&[store(0, Src::Imm(0))]));
+/// // Another buffer, only read, may be read at any index.
+/// assert!(!lanes_may_share_memory(&[load(1, Src::Imm(0)), store(0, gid)]));
+/// assert!(lanes_may_share_memory(&[load(0, Src::Imm(0)), store(0, gid)]));
 /// ```
 pub fn lanes_may_share_memory(insts: &[Inst]) -> bool {
-    // Per space (a buffer, or shared memory as `None`): the one private form seen.
-    let mut forms: Vec<(Option<u8>, u32, u32)> = Vec::new();
-    let mut stores = false;
-    let mut private = true;
+    /// A space: `Some(buffer)`, `None` for shared memory; the pool and register-indirect
+    /// addresses are handled as "anywhere".
+    type Space = Option<u8>;
+    /// A private access's form: size and constant offset.
+    type Form = Option<(u32, u32)>;
+    // Per space: whether it is stored to, and its accesses' private form, or `None` once
+    // an access is not private or has another form.
+    let mut spaces: Vec<(Space, bool, Form)> = Vec::new();
+    let (mut stores_anywhere, mut reads_anywhere, mut stores) = (false, false, false);
     for inst in insts {
-        let form = match *inst {
+        let store = matches!(inst, Inst::Stg { .. } | Inst::Sts { .. });
+        let access: Option<(Space, Form)> = match *inst {
             Inst::Ldg { ty, addr, .. } | Inst::Stg { ty, addr, .. } => match addr {
-                Addr::BufferIndex {
-                    buf,
-                    index: Src::Special(Special::GlobalId),
-                    scale,
-                } if scale as u32 == ty.size() => Some((Some(buf), ty.size(), 0)),
-                _ => None,
-            },
-            Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => match addr.index {
-                Some((Src::Special(Special::Lane), s)) if s as u32 == ty.size() => {
-                    Some((None, ty.size(), addr.offset))
+                Addr::BufferIndex { buf, index, scale } => {
+                    let private =
+                        index == Src::Special(Special::GlobalId) && scale as u32 == ty.size();
+                    Some((Some(buf), private.then_some((ty.size(), 0))))
                 }
-                _ => None,
+                Addr::BufferOffset { buf, .. } => Some((Some(buf), None)),
+                Addr::Phi { .. }
+                | Addr::RegisterIndirect { .. }
+                | Addr::RegisterIndirectComputed { .. } => None,
             },
+            Inst::Lds { ty, addr, .. } | Inst::Sts { ty, addr, .. } => {
+                let private = match addr.index {
+                    Some((Src::Special(Special::Lane), s)) => s as u32 == ty.size(),
+                    _ => false,
+                };
+                Some((None, private.then_some((ty.size(), addr.offset))))
+            }
             _ => continue,
         };
-        stores |= matches!(inst, Inst::Stg { .. } | Inst::Sts { .. });
-        private &= match form {
-            Some(f) => match forms.iter().find(|g| g.0 == f.0) {
-                Some(g) => *g == f,
-                None => {
-                    forms.push(f);
-                    true
-                }
-            },
-            None => false,
+        stores |= store;
+        let Some((space, form)) = access else {
+            stores_anywhere |= store;
+            reads_anywhere |= !store;
+            continue;
         };
+        match spaces.iter_mut().find(|e| e.0 == space) {
+            Some(e) => {
+                e.1 |= store;
+                if e.2 != form {
+                    e.2 = None;
+                }
+            }
+            None => spaces.push((space, store, form)),
+        }
     }
-    stores && !private
+    stores_anywhere
+        || (reads_anywhere && stores)
+        || spaces
+            .iter()
+            .any(|&(_, stored, form)| stored && form.is_none())
 }

@@ -211,3 +211,32 @@ fn generator_covers_the_instruction_set() {
         "the generator never produced {missing:?}"
     );
 }
+
+/// The differential tests run programs that may exchange data through memory on one lane
+/// only; enough generated programs must store and still run on many lanes, or their
+/// multi-lane shapes would compare only traps.
+#[test]
+fn many_programs_that_store_run_on_many_lanes() {
+    let mut runner = TestRunner::deterministic();
+    let (mut stores, mut many_lanes) = (0, 0);
+    let total = 1000;
+    for _ in 0..total {
+        let def = program_def_with(32)
+            .new_tree(&mut runner)
+            .expect("generate")
+            .current();
+        let Ok(p) = Program::new(def) else { continue };
+        let insts = p.insts();
+        if insts
+            .iter()
+            .any(|i| matches!(i, Inst::Stg { .. } | Inst::Sts { .. }))
+        {
+            stores += 1;
+            if !arbitrary::lanes_may_share_memory(insts) {
+                many_lanes += 1;
+            }
+        }
+    }
+    eprintln!("{stores} of {total} programs store; {many_lanes} of them run on many lanes");
+    assert!(many_lanes * 6 >= stores, "{many_lanes} of {stores}");
+}
