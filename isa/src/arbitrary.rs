@@ -517,10 +517,11 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
 /// differential tests run them on a single lane.
 ///
 /// ```
-/// use holovm_isa::{arbitrary::lanes_may_share_memory, Addr, Inst, Special, Src, Ty};
+/// use holovm_isa::{arbitrary::lanes_may_share_memory, Addr, Inst, Reg, Special, Src, Ty};
 /// let gid = Src::Special(Special::GlobalId);
-/// let store = |buf, index| Inst::Stg { ty: Ty::U32, src: gid, addr: Addr::BufferIndex { buf, index, scale: 4 } };
-/// let load = |buf, index| Inst::Ldg { ty: Ty::U32, dst: holovm_isa::Reg(1), addr: Addr::BufferIndex { buf, index, scale: 4 } };
+/// let at = |buf, index| Addr::BufferIndex { buf, index, scale: 4 };
+/// let store = |buf, index| Inst::Stg { ty: Ty::U32, src: gid, addr: at(buf, index) };
+/// let load = |buf, index| Inst::Ldg { ty: Ty::U32, dst: Reg(1), addr: at(buf, index) };
 /// assert!(!lanes_may_share_memory(&[store(0, gid)]));
 /// assert!(lanes_may_share_memory(&[store(0, Src::Imm(0))]));
 /// // Another buffer, only read, may be read at any index.
