@@ -347,3 +347,25 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn corrupt_bytecode_is_an_error_naming_the_file_and_byte() {
+    let hbc = scratch("corrupt.hbc");
+    let hbc_s = hbc.to_str().expect("utf-8 path");
+    let o = holovm(&["asm", "examples/kernels/vector_add.hasm", "-o", hbc_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    let bytes = std::fs::read(&hbc).expect("bytecode written");
+    std::fs::write(&hbc, &bytes[..50]).expect("truncate");
+    for cmd in ["run", "check", "jit-dump"] {
+        let o = holovm(&[cmd, hbc_s]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {}", text(&o));
+        let t = text(&o);
+        assert!(
+            t.contains("corrupt.hbc is not valid holovm bytecode")
+                && t.contains("truncated bytecode")
+                && t.contains("at byte 50"),
+            "{cmd}: {t}"
+        );
+        assert!(!t.contains("panicked"), "{cmd}: {t}");
+    }
+}

@@ -1269,10 +1269,23 @@ mod tests {
         }
         assert!(vm.compiled_programs() <= 2);
         // Every remembered kernel is of the cache's current generation or the memo is empty.
-        let st = vm.lock();
-        assert_eq!(st.memo.generation, vm.jit.generation());
-        let remembered = st.memo.sets.iter().flatten().flatten().count();
-        assert!(remembered <= 2, "{remembered} kernels remembered");
+        {
+            let st = vm.lock();
+            assert_eq!(st.memo.generation, vm.jit.generation());
+            let remembered = st.memo.sets.iter().flatten().flatten().count();
+            assert!(remembered <= 2, "{remembered} kernels remembered");
+        }
+        assert_eq!(
+            vm.read(&x).unwrap(),
+            vec![120.0f32; 4],
+            "1 * 1 * 2 * 3 * 4 * 5"
+        );
+        // An evicted program compiles again and computes the same.
+        let again = vm
+            .launch(&scale(2), LaunchConfig::new(1, 4), &args)
+            .unwrap();
+        assert!(again.jit);
+        assert_eq!(vm.read(&x).unwrap(), vec![240.0f32; 4]);
     }
 
     #[test]
