@@ -10,14 +10,40 @@ use holovm::{Tier, Vm, VmConfig};
 pub const LENGTHS: [usize; 7] = [1, 7, 256, 3072, 3073, 65_536, 1_000_003];
 
 /// One VM per tier: the interpreter and the JIT (both parallel over blocks).
-pub fn tier_vms() -> [(&'static str, Vm); 2] {
+pub fn tier_vms() -> [(&'static str, TierVm); 2] {
     [
         (
             "interpreter",
-            Vm::with_config(VmConfig::default().tier(Tier::Interpret)),
+            TierVm(Vm::with_config(VmConfig::default().tier(Tier::Interpret))),
         ),
-        ("jit", Vm::with_config(VmConfig::default().tier(Tier::Jit))),
+        (
+            "jit",
+            TierVm(Vm::with_config(VmConfig::default().tier(Tier::Jit))),
+        ),
     ]
+}
+
+/// A VM of [`tier_vms`]. `Tier::Jit` falls back to the interpreter when a compile fails, so
+/// a JIT VM checks, when a test drops it, that it holds compiled kernels (a JIT failing its
+/// compiles would otherwise pass as the interpreter).
+pub struct TierVm(pub Vm);
+
+impl std::ops::Deref for TierVm {
+    type Target = Vm;
+    fn deref(&self) -> &Vm {
+        &self.0
+    }
+}
+
+impl Drop for TierVm {
+    fn drop(&mut self) {
+        if self.0.config().tier == Tier::Jit && !std::thread::panicking() {
+            assert!(
+                self.0.compiled_programs() > 0,
+                "the JIT VM compiled nothing: its launches fell back to the interpreter"
+            );
+        }
+    }
 }
 
 /// SplitMix64: small, deterministic, good enough for test data.
