@@ -16,8 +16,9 @@ use rayon::prelude::*;
 pub enum Tier {
     /// Always the interpreter.
     Interpret,
-    /// Compile before the first launch and always run compiled code (programs the JIT
-    /// cannot compile still run, in the interpreter).
+    /// Compile before the first launch and always run compiled code. A program the JIT
+    /// fails to compile still runs, in the interpreter: [`LaunchStats::jit`](crate::LaunchStats)
+    /// is then false and [`Vm::jit_error`](crate::Vm::jit_error) says why.
     Jit,
     /// Interpret a program until it is hot, then compile it on a background thread and run
     /// the compiled code once it is published (the default). A program is hot once the
