@@ -186,6 +186,16 @@ fn reg() -> impl Strategy<Value = Reg> {
     prop_oneof![4 => 0u8..8, 1 => any::<u8>()].prop_map(Reg)
 }
 
+/// A register; private-memory programs use only r0-r3, so their values flow from one
+/// instruction to the next (and into their stores) more often.
+fn reg_of(private: bool) -> BoxedStrategy<Reg> {
+    if private {
+        (0u8..4).prop_map(Reg).boxed()
+    } else {
+        reg().boxed()
+    }
+}
+
 fn pred() -> impl Strategy<Value = Pred> {
     (0u8..16).prop_map(Pred)
 }
@@ -233,7 +243,7 @@ fn imm(ty: Ty) -> BoxedStrategy<u64> {
 /// parameter of type `ty` if one is declared.
 fn src(cx: &Ctx, ty: Ty) -> BoxedStrategy<Src> {
     let mut arms = vec![
-        (4, reg().prop_map(Src::Reg).boxed()),
+        (4, reg_of(cx.private).prop_map(Src::Reg).boxed()),
         // Private-memory programs read `%gid` and `%lane` more often: their stores should
         // write per-lane values, which show lanes mixed up.
         (
@@ -369,11 +379,12 @@ fn mem_ty(cx: &Ctx) -> BoxedStrategy<Ty> {
 /// An instruction valid in a program described by `cx`.
 fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
     let target = 0..cx.len;
+    let private = cx.private;
     let (tys, ints, floats) = (cx.tys(), cx.int_tys(), cx.float_tys());
     let any_ty = || select(tys.clone());
     let c = Arc::clone(cx);
     let ldg = mem_ty(cx).prop_flat_map(move |ty| {
-        (reg(), addr(&c, ty)).prop_map(move |(dst, addr)| Inst::Ldg { ty, dst, addr })
+        (reg_of(private), addr(&c, ty)).prop_map(move |(dst, addr)| Inst::Ldg { ty, dst, addr })
     });
     let c = Arc::clone(cx);
     let stg = mem_ty(cx).prop_flat_map(move |ty| {
@@ -381,11 +392,16 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
     });
     let c = Arc::clone(cx);
     let mov = any_ty().prop_flat_map(move |ty| {
-        (reg(), src(&c, ty)).prop_map(move |(dst, src)| Inst::Mov { ty, dst, src })
+        (reg_of(private), src(&c, ty)).prop_map(move |(dst, src)| Inst::Mov { ty, dst, src })
     });
     let c = Arc::clone(cx);
     let cvt = (any_ty(), any_ty()).prop_flat_map(move |(to, from)| {
-        (reg(), src(&c, from)).prop_map(move |(dst, src)| Inst::Cvt { to, from, dst, src })
+        (reg_of(private), src(&c, from)).prop_map(move |(dst, src)| Inst::Cvt {
+            to,
+            from,
+            dst,
+            src,
+        })
     });
     let c = Arc::clone(cx);
     let (t, i) = (tys.clone(), ints.clone());
@@ -399,7 +415,7 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
             (Just(op), ty)
         })
         .prop_flat_map(move |(op, ty)| {
-            (reg(), src(&c, ty), src(&c, ty)).prop_map(move |(dst, a, b)| Inst::Bin {
+            (reg_of(private), src(&c, ty), src(&c, ty)).prop_map(move |(dst, a, b)| Inst::Bin {
                 op,
                 ty,
                 dst,
@@ -421,14 +437,13 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
             (Just(op), ty)
         })
         .prop_flat_map(move |(op, ty)| {
-            (reg(), src(&c, ty)).prop_map(move |(dst, a)| Inst::Un { op, ty, dst, a })
+            (reg_of(private), src(&c, ty)).prop_map(move |(dst, a)| Inst::Un { op, ty, dst, a })
         });
     let c = Arc::clone(cx);
-    let fma =
-        any_ty().prop_flat_map(move |ty| {
-            (reg(), src(&c, ty), src(&c, ty), src(&c, ty))
-                .prop_map(move |(dst, a, b, c)| Inst::Fma { ty, dst, a, b, c })
-        });
+    let fma = any_ty().prop_flat_map(move |ty| {
+        (reg_of(private), src(&c, ty), src(&c, ty), src(&c, ty))
+            .prop_map(move |(dst, a, b, c)| Inst::Fma { ty, dst, a, b, c })
+    });
     let c = Arc::clone(cx);
     let setp = (select(Cmp::ALL.to_vec()), any_ty()).prop_flat_map(move |(cmp, ty)| {
         (pred(), src(&c, ty), src(&c, ty)).prop_map(move |(dst, a, b)| Inst::Setp {
@@ -441,17 +456,19 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
     });
     let c = Arc::clone(cx);
     let sel = any_ty().prop_flat_map(move |ty| {
-        (reg(), pred(), src(&c, ty), src(&c, ty)).prop_map(move |(dst, pred, a, b)| Inst::Sel {
-            ty,
-            dst,
-            pred,
-            a,
-            b,
+        (reg_of(private), pred(), src(&c, ty), src(&c, ty)).prop_map(move |(dst, pred, a, b)| {
+            Inst::Sel {
+                ty,
+                dst,
+                pred,
+                a,
+                b,
+            }
         })
     });
     let c = Arc::clone(cx);
     let reduce = (select(RedOp::ALL.to_vec()), any_ty()).prop_flat_map(move |(op, ty)| {
-        (reg(), src(&c, ty)).prop_map(move |(dst, src)| Inst::Reduce { op, ty, dst, src })
+        (reg_of(private), src(&c, ty)).prop_map(move |(dst, src)| Inst::Reduce { op, ty, dst, src })
     });
     let bra =
         (target.clone(), prop::option::of((pred(), any::<bool>()))).prop_map(|(target, guard)| {
@@ -460,7 +477,8 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
                 guard: guard.map(|(pred, negate)| Guard { pred, negate }),
             }
         });
-    let lp = (reg(), target.clone()).prop_map(|(counter, target)| Inst::Loop { counter, target });
+    let lp = (reg_of(private), target.clone())
+        .prop_map(|(counter, target)| Inst::Loop { counter, target });
     let call = target.prop_map(|target| Inst::Call { target });
     // Private-memory programs rarely call (a `ret` without a call, a call that never
     // returns, or recursion past the stack limit traps).
@@ -481,17 +499,23 @@ fn inst(cx: &Arc<Ctx>) -> BoxedStrategy<Inst> {
         (2, setp.boxed()),
         (1, sel.boxed()),
         (1, reduce.boxed()),
-        (2, bra.boxed()),
-        (1, lp.boxed()),
+        (if cx.private { 1 } else { 2 }, bra.boxed()),
         (2, simple.boxed()),
     ];
+    // Private-memory programs branch less (divergent lanes leave vector code) and do not
+    // call (a `ret` without a call, or a call that never returns, traps).
     if !cx.private {
+        arms.push((1, lp.boxed()));
         arms.push((1, call.boxed()));
     }
     if cx.shared_bytes > 0 {
         let c = Arc::clone(cx);
         let lds = any_ty().prop_flat_map(move |ty| {
-            (reg(), shared_addr(&c, ty)).prop_map(move |(dst, addr)| Inst::Lds { ty, dst, addr })
+            (reg_of(private), shared_addr(&c, ty)).prop_map(move |(dst, addr)| Inst::Lds {
+                ty,
+                dst,
+                addr,
+            })
         });
         let c = Arc::clone(cx);
         let sts = any_ty().prop_flat_map(move |ty| {
