@@ -356,6 +356,24 @@ pub(crate) fn src_uniform(s: &Src, reg_uniform: &[bool]) -> bool {
     }
 }
 
+/// A *row/column split*: `div` or `rem` of `%gid` or `%lane` by a value `b` in an unsigned
+/// type (`row = %gid / n`, `col = %gid % n`). The vector code computes it for the group's
+/// first lane only and bails out when the group's lanes straddle a multiple of `b` (or `b`
+/// is 0); otherwise the quotient is the same in every lane (uniform) and the remainder is
+/// lane-affine. Returns the operation and `b`.
+pub(crate) fn split_index(inst: &Inst) -> Option<(BinOp, Src)> {
+    match *inst {
+        Inst::Bin {
+            op: op @ (BinOp::Div | BinOp::Rem),
+            ty: Ty::U32 | Ty::U64,
+            a: Src::Special(Special::GlobalId | Special::Lane),
+            b,
+            ..
+        } => Some((op, b)),
+        _ => None,
+    }
+}
+
 /// Integer types whose values the vector strategy can keep lane-affine.
 pub(crate) fn affine_type(ty: Ty) -> bool {
     matches!(ty, Ty::I32 | Ty::U32 | Ty::I64 | Ty::U64)
@@ -364,7 +382,8 @@ pub(crate) fn affine_type(ty: Ty) -> bool {
 /// The lane-affine registers: the greatest set of per-lane registers, typed only with
 /// 32- or 64-bit integer types, never a `loop` counter nor read before written, whose every
 /// write is `mov` of `%gid`, `%lane` or a lane-affine register, `add` of a lane-affine and a
-/// uniform value, or `sub` of a uniform value from a lane-affine one. Lanes of a group are
+/// uniform value, `sub` of a uniform value from a lane-affine one, or the remainder of a
+/// [`split_index`] by a uniform value. Lanes of a group are
 /// consecutive, so each such write keeps "lane `l` holds `v + l`" (a grid-stride index
 /// `i = %gid; ...; i += %gdim * %bdim` is the typical case).
 fn lane_affine(
@@ -424,7 +443,7 @@ fn lane_affine(
                     b,
                     ..
                 } => affine_type(ty) && is_aff(&a) && uni(&b),
-                _ => false,
+                _ => matches!(split_index(inst), Some((BinOp::Rem, b)) if uni(&b)),
             };
             if !keeps {
                 aff[dst as usize] = false;
@@ -572,6 +591,9 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                     .is_some_and(|p| !pred_uniform.get(p as usize).copied().unwrap_or(true));
             if matches!(inst, Inst::Reduce { .. }) {
                 varying = false;
+            }
+            if let Some((BinOp::Div, b)) = split_index(inst) {
+                varying = src_varying(&b, &reg_uniform);
             }
             if varying {
                 if let Some((r, _)) = o.dst {

@@ -386,8 +386,9 @@ fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
 /// addresses (gathers and scatters, one load or store per lane) take 8 lanes: matvec runs
 /// 20% faster than with 16 (fewer rows in flight) and compiles in 35% less time; 4 when
 /// more than 8 vectors would be live (a gather's extracts, inserts and limits need the
-/// rest): gemm's loop (5 per-lane registers) spilled a third of its vectors with 8 lanes
-/// and runs 30% faster with 4, matvec's (3) runs 15% slower with 4.
+/// rest): a gemm with per-lane indices (5 per-lane registers) spilled a third of its vectors
+/// with 8 lanes and ran 30% faster with 4, matvec's (3) runs 15% slower with 4. Programs with
+/// row/column splits take at most 8 (see below).
 fn auto_group(program: &Program, an: &Analysis) -> u32 {
     let mut max_pressure = [0u32; 3]; // for G = 8, 16, 32
     for live in &an.live_regs {
@@ -411,9 +412,15 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
     }
     let has_math = has_transcendentals(program);
     let limit = if has_math { 8 } else { 16 };
-    if max_pressure[2] <= limit && !has_math {
+    // Row/column splits (`%gid / n`, `%gid % n`) bail out to scalar code in groups that
+    // straddle a multiple of n: 8 lanes keep those few (with n = 100, 8% of the groups).
+    let split = program
+        .insts()
+        .iter()
+        .any(|i| crate::analysis::split_index(i).is_some());
+    if max_pressure[2] <= limit && !has_math && !split {
         32
-    } else if max_pressure[1] <= limit {
+    } else if max_pressure[1] <= limit && !split {
         16
     } else {
         8

@@ -374,3 +374,101 @@ fn random_affine_programs_agree_with_scalar_code() {
         );
     }
 }
+
+/// Row/column splits: `%gid / n` is uniform and `%gid % n` lane-affine in a group that does
+/// not straddle a multiple of n; groups that do, and n = 0 (the trap), run scalar code.
+/// Every strategy (group sizes 4, 8, 32 and scalar) agrees, for `%gid` and `%lane`, 32- and
+/// 64-bit, n dividing the group size or not, smaller and larger than a group.
+#[test]
+fn row_column_splits() {
+    for (ty, size, special, barrier) in [
+        ("u32", 4, "%gid", ""),
+        ("u64", 8, "%gid", ""),
+        ("u32", 4, "%lane", ""),
+        // Phased: later phases resume whole groups with the quotient read back as uniform.
+        ("u32", 4, "%gid", "bar.sync\n"),
+    ] {
+        let cvt = if ty == "u64" {
+            "cvt.u64.u32 r9, n\n"
+        } else {
+            "mov.u32 r9, n\n"
+        };
+        // out[gid] = row * 1000 + col, read back through a row-indexed load of x.
+        let src = format!(
+            ".kernel split\n.param x: ptr {ty}\n.param out: ptr {ty}\n.param n: u32\n\
+             {cvt}div.{ty} r1, {special}, r9\nrem.{ty} r2, {special}, r9\n\
+             ldg.{ty} r3, [x + r1*{size}]\n{barrier}mul.{ty} r3, r3, 1000\nadd.{ty} r3, r3, r2\n\
+             stg.{ty} [out + %gid*{size}], r3\nexit\n"
+        );
+        let p = asm(&src);
+        let k = compile(&p, &JitOptions::default()).expect("compile");
+        let detail = match k.strategy() {
+            Strategy::Vector { detail, .. } => detail.clone(),
+            Strategy::Phased { reason } => reason.clone(),
+            other => panic!("{other}"),
+        };
+        assert!(
+            detail.contains("uniform (scalar) registers: r1"),
+            "{detail}"
+        );
+        assert!(detail.contains("one scalar): r2"), "{detail}");
+        for (grid, block, n) in [
+            (1u32, 64u32, 8u64),
+            (2, 40, 16),
+            (3, 24, 5),
+            (1, 64, 100),
+            (2, 33, 1),
+            (1, 32, 3),
+            (4, 16, 64),
+        ] {
+            let lanes = (grid * block) as u64;
+            let x: Vec<u64> = (0..lanes).map(|i| i * 7 + 1).collect();
+            let xs = if ty == "u64" {
+                u64s(&x)
+            } else {
+                u32s(&x.iter().map(|&v| v as u32).collect::<Vec<_>>())
+            };
+            let out = run_all(
+                &p,
+                grid,
+                block,
+                &[xs, zeros((lanes as usize) * size), Arg::Scalar(n)],
+            );
+            assert_eq!(out.trap.kind, 0, "{src} n={n}");
+            let got: Vec<u64> = if ty == "u64" {
+                to_u64(out.buf(1))
+            } else {
+                to_u32(out.buf(1)).into_iter().map(u64::from).collect()
+            };
+            for g in 0..lanes {
+                let v = if special == "%gid" {
+                    g
+                } else {
+                    g % block as u64
+                };
+                let want = (x[(v / n) as usize] * 1000 + v % n)
+                    & if ty == "u64" {
+                        u64::MAX
+                    } else {
+                        u32::MAX as u64
+                    };
+                assert_eq!(
+                    got[g as usize], want,
+                    "{src} grid={grid} block={block} n={n} gid {g}"
+                );
+            }
+        }
+        // n = 0: the lowest lane traps at the division (pc 1), in every strategy alike.
+        let out = run_all(
+            &p,
+            2,
+            16,
+            &[zeros(32 * size), zeros(32 * size), Arg::Scalar(0)],
+        );
+        assert_eq!(
+            out.trap,
+            trap(TrapKind::DivideByZero, 1, 0, 0, 0, 0),
+            "{src}"
+        );
+    }
+}

@@ -166,17 +166,27 @@ fn listing_names_the_isa_instruction_of_each_stretch_of_code() {
 }
 
 /// The automatic group size: 32 lanes for straight-line and affine kernels, 16 with
-/// transcendentals, 8 with per-lane addresses (gathers), 4 when those keep more than 8
-/// vectors live.
+/// transcendentals, 8 with per-lane addresses (gathers) or row/column splits (gemm's
+/// `%gid / n`, `%gid % n`), 4 when gathers keep more than 8 vectors live (gemm with its
+/// indices computed per lane).
 #[test]
 fn automatic_group_sizes() {
+    let gemm = include_str!("../../examples/kernels/gemm.hasm");
+    let gemm_gathers = gemm
+        .replace(
+            "div.u32 r2, %gid, n",
+            "mul.u32 r10, %gid, 1\n    div.u32 r2, r10, n",
+        )
+        .replace("rem.u32 r3, %gid, n", "rem.u32 r3, r10, n");
+    assert_ne!(gemm, gemm_gathers);
     for (src, want) in [
         (include_str!("../../examples/kernels/vector_add.hasm"), 32),
         (include_str!("../../examples/kernels/scalar_loop.hasm"), 32),
         (include_str!("../../examples/kernels/gelu.hasm"), 16),
         (include_str!("../../examples/kernels/sigmoid.hasm"), 16),
         (include_str!("../../examples/kernels/matvec.hasm"), 8),
-        (include_str!("../../examples/kernels/gemm.hasm"), 4),
+        (gemm, 8),
+        (&gemm_gathers, 4),
     ] {
         let p = asm(src);
         let k = holovm_jit::compile(&p, &holovm_jit::JitOptions::default()).unwrap();

@@ -7,6 +7,7 @@ use cranelift_frontend::Variable;
 use holovm_isa::{BinOp, Cmp, Inst, Ty};
 
 use super::values::VV;
+use crate::analysis::split_index;
 use crate::ops::{self, bitcast, compute_vec, konst};
 use crate::translate::{status, Tr, TrError, TrResult};
 
@@ -84,9 +85,14 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, to, r)?;
             }
             Inst::Bin { op, ty, dst, a, b } => {
-                let x = self.v_read(a, ty)?;
-                let y = self.v_read(b, ty)?;
-                let r = self.v_bin(pc, op, ty, x, y)?;
+                let r = match self.v_split(pc, inst, dst.0 as usize)? {
+                    Some(r) => r,
+                    None => {
+                        let x = self.v_read(a, ty)?;
+                        let y = self.v_read(b, ty)?;
+                        self.v_bin(pc, op, ty, x, y)?
+                    }
+                };
                 self.v_write(dst.0, ty, r)?;
             }
             Inst::Un { op, ty, dst, a } => {
@@ -396,6 +402,41 @@ impl Tr<'_, '_> {
         let t = self.v_block(target)?;
         self.b.ins().jump(t, &[]);
         Ok(())
+    }
+
+    /// A row/column split ([`split_index`]) whose result the analysis keeps uniform (the
+    /// quotient) or lane-affine (the remainder) in register `dst`: computed for the group's
+    /// first lane, after bailing out when the divisor is 0 or the group's lanes straddle a
+    /// multiple of it (their quotients would differ). `None` for other instructions.
+    fn v_split(&mut self, pc: u32, inst: &Inst, dst: usize) -> TrResult<Option<VV>> {
+        let (Some((op, b)), Inst::Bin { ty, a, .. }) = (split_index(inst), *inst) else {
+            return Ok(None);
+        };
+        let v = self.vs()?;
+        let kept = match op {
+            BinOp::Div => v.uregs.get(dst).is_some_and(Option::is_some),
+            _ => v.aregs.get(dst).is_some_and(Option::is_some),
+        };
+        if !kept {
+            return Ok(None);
+        }
+        let (VV::A(first), VV::U(n)) = (self.v_read(a, ty)?, self.v_read(b, ty)?) else {
+            return Ok(None);
+        };
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
+        self.v_bail_if(zero, pc)?;
+        let rem = self.b.ins().urem(first, n);
+        // Lanes first .. first + G - 1 share the quotient iff n - rem >= G.
+        let room = self.b.ins().isub(n, rem);
+        let straddle = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThan, room, self.g as i64);
+        self.v_bail_if(straddle, pc)?;
+        Ok(Some(match op {
+            BinOp::Div => VV::U(self.b.ins().udiv(first, n)),
+            _ => VV::A(rem),
+        }))
     }
 
     fn v_bin(&mut self, pc: u32, op: BinOp, ty: Ty, x: VV, y: VV) -> TrResult<VV> {
