@@ -203,16 +203,24 @@ fn launch_arguments_are_checked() {
 fn launch_shapes_are_checked() {
     let vm = Vm::new();
     let p = asm(".kernel k\n    exit\n");
-    for cfg in [
-        LaunchConfig::new(1, 0),
-        LaunchConfig::new(1, 1025),
-        LaunchConfig::new(0, 1),
-        LaunchConfig::new(u32::MAX, 2),
+    for (cfg, why) in [
+        (LaunchConfig::new(1, 0), "block size 0 is not in 1..=1024"),
+        (
+            LaunchConfig::new(1, 1025),
+            "block size 1025 is not in 1..=1024",
+        ),
+        (LaunchConfig::new(0, 1), "grid size must be at least 1"),
+        (
+            LaunchConfig::new(u32::MAX, 2),
+            "grid 4294967295 x block 2 = 8589934590 lanes exceeds 2^32 - 1",
+        ),
     ] {
-        assert!(
-            matches!(vm.launch(&p, cfg, &[]), Err(Error::InvalidLaunch(_))),
-            "{cfg:?}"
-        );
+        match vm.launch(&p, cfg, &[]) {
+            Err(e @ Error::InvalidLaunch(_)) => {
+                assert_eq!(e.to_string(), format!("invalid launch shape: {why}"))
+            }
+            other => panic!("{cfg:?}: {other:?}"),
+        }
     }
     let s = vm.launch(&p, LaunchConfig::new(1, 1024), &[]).unwrap();
     assert_eq!((s.blocks, s.lanes), (1, 1024));
@@ -339,24 +347,37 @@ fn programs_built_by_hand_and_from_bytecode() {
 
 #[test]
 fn decoded_programs_are_cached() {
-    let vm = Vm::with_config(VmConfig::default().cache_capacity(2));
+    let vm = Vm::with_config(
+        VmConfig::default()
+            .cache_capacity(2)
+            .tier(holovm::Tier::Interpret),
+    );
+    // Each program adds its own constant to o[0]: a launch that ran another program's
+    // decoded form would show in the sum.
     let progs: Vec<Program> = (0..3)
         .map(|i| {
             asm(&format!(
-                ".kernel k{i}\n    add.u32 r0, r0, {i}\n    exit\n"
+                ".kernel k{i}\n.param o: ptr u32\n    ldg.u32 r0, [o + 0]\n    \
+                 add.u32 r0, r0, {}\n    stg.u32 [o + 0], r0\n    exit\n",
+                10u32.pow(i)
             ))
         })
         .collect();
+    let o = vm.alloc::<u32>(1).unwrap();
     let cfg = LaunchConfig::new(1, 1);
-    vm.launch(&progs[0], cfg, &[]).unwrap();
-    vm.launch(&progs[0], cfg, &[]).unwrap();
+    let run = |i: usize| vm.launch(&progs[i], cfg, &args![&o]).unwrap();
+    run(0);
+    run(0);
     assert_eq!(vm.cached_programs(), 1);
-    vm.launch(&progs[1], cfg, &[]).unwrap();
+    run(1);
     assert_eq!(vm.cached_programs(), 2);
-    vm.launch(&progs[2], cfg, &[]).unwrap();
+    run(2);
     assert!(vm.cached_programs() <= 2, "bounded by the capacity");
+    run(0);
     vm.clear_cache();
     assert_eq!(vm.cached_programs(), 0);
+    run(1);
+    assert_eq!(vm.read(&o).unwrap(), vec![1 + 1 + 10 + 100 + 1 + 10]);
 }
 
 #[test]

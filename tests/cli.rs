@@ -153,9 +153,11 @@ fn run_reports_traps_with_the_instruction() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     let t = text(&o);
-    assert!(t.contains("out of bounds"), "{t}");
     assert!(
-        t.contains("ldg.f32 r2, [b + %gid*4]") && t.contains("lane 10"),
+        t.contains(
+            "out of bounds: ldg.f32 r2, [b + %gid*4] at pc 3, block 0, lane 10: byte offset 40 \
+             of buffer `b` (length 40 bytes)"
+        ),
         "{t}"
     );
 }

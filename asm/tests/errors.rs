@@ -332,6 +332,10 @@ fn verifier_errors_map_to_the_instruction_line() {
     // Buffer element type mismatch, also from the verifier.
     let e = errors(&with_body("    ldg.u32 r0, [a + 4]\n    exit\n"));
     assert!(e[0].starts_with("4:5: "), "{e:?}");
+    assert!(
+        e[0].contains("`ldg.u32` accesses buffer `a` whose element type is f32"),
+        "{e:?}"
+    );
     // Program-level verifier errors point at the `.kernel` line.
     let e = errors(".kernel k\n.param n: u32\n");
     assert_eq!(e.len(), 1, "{e:?}");
