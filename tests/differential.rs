@@ -194,6 +194,16 @@ fn structured_kernel(seed: u64) -> String {
         };
         src.push_str(&format!("    {op}\n"));
         if pick(6) == 0 {
+            // A row/column split by k (0 traps): the row is uniform in a group that does
+            // not straddle a multiple of k, the column lane-affine.
+            label += 1;
+            src.push_str(&format!(
+                "    div.u32 r12, %gid, k\n    rem.u32 r13, %gid, k\n    add.u32 r13, r13, r12\n    \
+                 setp.lt.u32 p3, r13, 60\n    @!p3 bra @L{label}\n    ldg.{t} {d}, [y + r13*{size}]\n\
+                 L{label}:\n"
+            ));
+        }
+        if pick(6) == 0 {
             // A lane-affine index that may be out of bounds for the highest lanes.
             label += 1;
             src.push_str(&format!(
