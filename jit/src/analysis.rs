@@ -50,7 +50,9 @@ pub(crate) struct Analysis {
     pub reg_mixed: Vec<bool>,
     /// Width (32 or 64) of the vector mask per predicate (vector strategy).
     pub pred_bits: Vec<u32>,
-    /// Per register: the same value in every lane whenever the lanes run converged.
+    /// Per register: the same value in every lane of a group whenever the group runs
+    /// vector code (converged; for a [`split_index`] quotient, the vector code checks it and
+    /// bails out where it does not hold).
     pub reg_uniform: Vec<bool>,
     /// Per predicate: as `reg_uniform`.
     pub pred_uniform: Vec<bool>,
@@ -578,7 +580,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
 
     // Uniformity: a flow-insensitive fixed point. Vector code only runs while the lanes of a
     // group are converged, so a register is uniform if every write to it computes a uniform
-    // value from uniform operands.
+    // value from uniform operands (or is a split's quotient by a uniform value).
     let mut reg_uniform = vec![true; nregs];
     let mut pred_uniform = vec![true; npreds];
     loop {
