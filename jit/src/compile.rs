@@ -18,7 +18,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use holovm_isa::{Addr, Inst, Program, Src};
 
-use crate::analysis::{analyse, Analysis, Class};
+use crate::analysis::{analyse, split_index, Analysis, Class};
 use crate::barrier::Barriers;
 use crate::beside::run_beside;
 use crate::dump::{JitDump, Strategy};
@@ -328,7 +328,7 @@ fn both_texts(kernel: String, lanes: Option<String>) -> String {
     }
 }
 
-fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
+fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> String {
     let mut uni = Vec::new();
     let mut aff = Vec::new();
     let mut v32 = Vec::new();
@@ -360,7 +360,7 @@ fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
          one scalar): {}; accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
-         of its own); lanes past the last full group run scalar code{}",
+         of its own); lanes past the last full group run scalar code{}{}",
         g / 4,
         list(&v32),
         g / 2,
@@ -372,7 +372,38 @@ fn vector_detail(an: &Analysis, g: u32, guard: bool) -> String {
              its bound skip it, lanes at or past it run scalar code"
         } else {
             ""
-        }
+        },
+        split_note(program, an)
+    )
+}
+
+/// The row/column splits the vector code computes once per group ([`split_index`]), for
+/// the strategy text.
+fn split_note(program: &Program, an: &Analysis) -> String {
+    let pcs: Vec<String> = program
+        .insts()
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| {
+            let dst = match i {
+                Inst::Bin { dst, .. } => dst.0 as usize,
+                _ => return false,
+            };
+            match split_index(i) {
+                Some((holovm_isa::BinOp::Div, _)) => an.reg_uniform[dst],
+                Some(_) => an.reg_affine[dst],
+                None => false,
+            }
+        })
+        .map(|(pc, _)| pc.to_string())
+        .collect();
+    if pcs.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; row/column splits (div/rem of %gid or %lane, pc {}) computed once per group: \
+         groups that straddle a multiple of the divisor run scalar code from there",
+        pcs.join(", ")
     )
 }
 
@@ -604,12 +635,12 @@ fn compile_with(
                  scalar code; between phases a call to holovm's resolve_barrier resolves the \
                  barrier",
                 an.barrier_note,
-                vector_detail(&an, g, guard)
+                vector_detail(program, &an, g, guard)
             ),
         },
         None => Strategy::Vector {
             group: g,
-            detail: vector_detail(&an, g, guard),
+            detail: vector_detail(program, &an, g, guard),
         },
         Some(r) if an.has_barrier => Strategy::Phased {
             reason: format!(

@@ -408,6 +408,10 @@ fn row_column_splits() {
             other => panic!("{other}"),
         };
         assert!(
+            detail.contains("row/column splits (div/rem of %gid or %lane, pc 1, 2)"),
+            "{detail}"
+        );
+        assert!(
             detail.contains("uniform (scalar) registers: r1"),
             "{detail}"
         );
