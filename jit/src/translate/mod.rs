@@ -252,19 +252,6 @@ impl<'a, 'p> Tr<'a, 'p> {
                 fuel,
             }
         });
-        let held_bases = match held {
-            Some(h) if g > 0 && !phased => p
-                .params()
-                .iter()
-                .enumerate()
-                .map(|(i, prm)| {
-                    let o = i as i32 * off::SLOT_SIZE + off::SLOT_PTR;
-                    matches!(prm.kind, ParamKind::Buffer(_))
-                        .then(|| b.ins().load(types::I64, fl, h.params, o))
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
         let mut buf_mask = 0u64;
         let zero64 = b.ins().iconst(types::I64, 0);
         for (i, prm) in p.params().iter().enumerate() {
@@ -335,7 +322,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             phased,
             layout,
             held,
-            held_bases,
+            held_bases: Vec::new(),
             scratch,
             trap,
             nparams,
@@ -375,6 +362,13 @@ impl<'a, 'p> Tr<'a, 'p> {
         };
         match kind {
             FnKind::Kernel => {
+                if g > 0 && !phased {
+                    for i in 0..nparams as u8 {
+                        let buffer = tr.buf_mask & (1 << i) != 0;
+                        let base = buffer.then(|| tr.slot_field(i, off::SLOT_PTR));
+                        tr.held_bases.push(base);
+                    }
+                }
                 tr.b.ins().jump(launch_init, &[]);
                 tr.emit_block_loop();
             }
