@@ -376,6 +376,25 @@ pub(crate) fn split_index(inst: &Inst) -> Option<(BinOp, Src)> {
     }
 }
 
+impl Analysis {
+    /// The row/column split at `inst` ([`split_index`]) whose result this program keeps
+    /// uniform (the quotient) or lane-affine (the remainder): its operation and divisor.
+    pub(crate) fn kept_split(&self, inst: &Inst) -> Option<(BinOp, Src)> {
+        let (op, b) = split_index(inst)?;
+        let Inst::Bin { dst, .. } = *inst else {
+            return None;
+        };
+        let kept = match op {
+            BinOp::Div => &self.reg_uniform,
+            _ => &self.reg_affine,
+        };
+        kept.get(dst.0 as usize)
+            .copied()
+            .unwrap_or(false)
+            .then_some((op, b))
+    }
+}
+
 /// Integer types whose values the vector strategy can keep lane-affine.
 pub(crate) fn affine_type(ty: Ty) -> bool {
     matches!(ty, Ty::I32 | Ty::U32 | Ty::I64 | Ty::U64)

@@ -377,24 +377,14 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
     )
 }
 
-/// The row/column splits the vector code computes once per group ([`split_index`]), for
-/// the strategy text.
+/// The row/column splits the vector code computes once per group
+/// ([`Analysis::kept_split`]), for the strategy text.
 fn split_note(program: &Program, an: &Analysis) -> String {
     let pcs: Vec<String> = program
         .insts()
         .iter()
         .enumerate()
-        .filter(|(_, i)| {
-            let dst = match i {
-                Inst::Bin { dst, .. } => dst.0 as usize,
-                _ => return false,
-            };
-            match split_index(i) {
-                Some((holovm_isa::BinOp::Div, _)) => an.reg_uniform[dst],
-                Some(_) => an.reg_affine[dst],
-                None => false,
-            }
-        })
+        .filter(|(_, i)| an.kept_split(i).is_some())
         .map(|(pc, _)| pc.to_string())
         .collect();
     if pcs.is_empty() {
@@ -445,10 +435,7 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
     let limit = if has_math { 8 } else { 16 };
     // Row/column splits (`%gid / n`, `%gid % n`) bail out to scalar code in groups that
     // straddle a multiple of n: 8 lanes keep those few (with n = 100, 8% of the groups).
-    let split = program
-        .insts()
-        .iter()
-        .any(|i| crate::analysis::split_index(i).is_some());
+    let split = program.insts().iter().any(|i| split_index(i).is_some());
     if max_pressure[2] <= limit && !has_math && !split {
         32
     } else if max_pressure[1] <= limit && !split {

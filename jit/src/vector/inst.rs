@@ -7,7 +7,6 @@ use cranelift_frontend::Variable;
 use holovm_isa::{BinOp, Cmp, Inst, Ty};
 
 use super::values::VV;
-use crate::analysis::split_index;
 use crate::ops::{self, bitcast, compute_vec, konst};
 use crate::translate::{status, Tr, TrError, TrResult};
 
@@ -85,7 +84,7 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, to, r)?;
             }
             Inst::Bin { op, ty, dst, a, b } => {
-                let r = match self.v_split(pc, inst, dst.0 as usize)? {
+                let r = match self.v_split(pc, inst)? {
                     Some(r) => r,
                     None => {
                         let x = self.v_read(a, ty)?;
@@ -404,22 +403,15 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    /// A row/column split ([`split_index`]) whose result the analysis keeps uniform (the
-    /// quotient) or lane-affine (the remainder) in register `dst`: computed for the group's
-    /// first lane, after bailing out when the divisor is 0 or the group's lanes straddle a
-    /// multiple of it (their quotients would differ). `None` for other instructions.
-    fn v_split(&mut self, pc: u32, inst: &Inst, dst: usize) -> TrResult<Option<VV>> {
-        let (Some((op, b)), Inst::Bin { ty, a, .. }) = (split_index(inst), *inst) else {
+    /// A row/column split whose result the analysis keeps uniform (the quotient) or
+    /// lane-affine (the remainder; see [`crate::analysis::Analysis::kept_split`]): computed
+    /// for the group's first lane, after bailing out when the divisor is 0 or the group's
+    /// lanes straddle a multiple of it (their quotients would differ). `None` for other
+    /// instructions.
+    fn v_split(&mut self, pc: u32, inst: &Inst) -> TrResult<Option<VV>> {
+        let (Some((op, b)), Inst::Bin { ty, a, .. }) = (self.an.kept_split(inst), *inst) else {
             return Ok(None);
         };
-        let v = self.vs()?;
-        let kept = match op {
-            BinOp::Div => v.uregs.get(dst).is_some_and(Option::is_some),
-            _ => v.aregs.get(dst).is_some_and(Option::is_some),
-        };
-        if !kept {
-            return Ok(None);
-        }
         let (VV::A(first), VV::U(n)) = (self.v_read(a, ty)?, self.v_read(b, ty)?) else {
             return Ok(None);
         };
