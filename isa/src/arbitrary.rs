@@ -101,13 +101,14 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// Whether instructions may use type `t` (see [`Ctx::width`]).
+    fn fits(&self, t: Ty) -> bool {
+        self.width.is_none_or(|w| t.bits() == w)
+    }
+
     /// The types instructions may use.
     fn tys(&self) -> Vec<Ty> {
-        Ty::ALL
-            .iter()
-            .copied()
-            .filter(|t| self.width.is_none_or(|w| t.bits() == w))
-            .collect()
+        Ty::ALL.iter().copied().filter(|&t| self.fits(t)).collect()
     }
 
     fn int_tys(&self) -> Vec<Ty> {
@@ -365,7 +366,7 @@ fn mem_ty(cx: &Ctx) -> BoxedStrategy<Ty> {
     let tys: Vec<Ty> = cx
         .buffer_tys()
         .into_iter()
-        .filter(|t| cx.width.is_none_or(|w| t.bits() == w))
+        .filter(|&t| cx.fits(t))
         .collect();
     if tys.is_empty() {
         select(cx.tys()).boxed()
