@@ -67,19 +67,9 @@ fn run(tier: Tier, p: &Program, cfg: LaunchConfig, seed: u64) -> Outcome {
         })
         .collect();
     let result = vm.launch(p, cfg, &args);
-    if tier == Tier::Jit {
-        // Tier::Jit falls back to the interpreter when a compile fails: that would make
-        // this an interpreter-vs-interpreter comparison.
-        if let Some(e) = vm.jit_error(p) {
-            panic!(
-                "the JIT failed to compile ({e}):\n{}",
-                holovm::asm::disassemble(p)
-            );
-        }
-        if !vm.is_compiled(p) {
-            panic!("not compiled:\n{}", holovm::asm::disassemble(p));
-        }
-    }
+    // Tier::Jit falls back to the interpreter when a compile fails: that would make this an
+    // interpreter-vs-interpreter comparison.
+    common::check_compiled(&vm, p);
     match result {
         Err(Error::Trap(t)) => Outcome::Trap(t),
         Err(e) => panic!("launch error {e}"),

@@ -56,14 +56,17 @@ pub fn parallel_vm() -> Vm {
 /// On a [`Tier::Jit`] VM, checks that `p` was compiled: that tier falls back to the
 /// interpreter when a compile fails, which would hide a JIT bug from a tier comparison.
 pub fn check_compiled(vm: &Vm, p: &Program) {
-    if vm.config().tier == Tier::Jit {
-        assert_eq!(
-            vm.jit_error(p),
-            None,
-            "the JIT failed to compile `{}`",
-            p.name()
+    if vm.config().tier != Tier::Jit {
+        return;
+    }
+    if let Some(e) = vm.jit_error(p) {
+        panic!(
+            "the JIT failed to compile ({e}):\n{}",
+            holovm::asm::disassemble(p)
         );
-        assert!(vm.is_compiled(p), "`{}` was not compiled", p.name());
+    }
+    if !vm.is_compiled(p) {
+        panic!("not compiled:\n{}", holovm::asm::disassemble(p));
     }
 }
 
