@@ -53,9 +53,9 @@ proptest! {
                 Some(f) => {
                     prop_assert_eq!(f.trap, out.trap, "group {} vector {}\n{:?}", group, vector, p.insts());
                     if f.trap.kind == 0 {
-                        prop_assert!(same_modulo_nan(&f.bufs, &out.bufs), "buffers differ\n{:?}", p.insts());
+                        prop_assert!(same_buffers(&p, &f.bufs, &out.bufs), "buffers differ\n{:?}", p.insts());
                         prop_assert!(
-                            same_modulo_nan(std::slice::from_ref(&f.pool), std::slice::from_ref(&out.pool)),
+                            same_untyped(&f.pool, &out.pool),
                             "pool differs"
                         );
                     }

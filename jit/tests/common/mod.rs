@@ -2,7 +2,7 @@
 //! runs a compiled kernel over a whole grid.
 #![allow(dead_code)]
 
-use holovm_isa::{Program, POOL_BYTES};
+use holovm_isa::{ParamKind, Program, Ty, POOL_BYTES};
 use holovm_jit::*;
 
 /// A launch argument.
@@ -161,7 +161,8 @@ pub fn run_all_fuel(program: &Program, grid: u32, block: u32, args: &[Arg], fuel
             None => first = Some((out, o)),
             Some((f, fo)) => {
                 // After a trap, outputs may legitimately differ (docs/ISA.md section 7).
-                if f.trap != out.trap || (f.trap.kind == 0 && !same_modulo_nan(&f.bufs, &out.bufs))
+                if f.trap != out.trap
+                    || (f.trap.kind == 0 && !same_buffers(program, &f.bufs, &out.bufs))
                 {
                     let diff = f
                         .bufs
@@ -207,28 +208,38 @@ pub fn trap(
     }
 }
 
-/// Buffers equal except for NaNs whose sign/payload differ (the ISA compares NaN-ness only).
-pub fn same_modulo_nan(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).all(|(x, y)| {
-        if x.len() != y.len() {
-            return false;
-        }
-        if x == y {
-            return true;
-        }
-        let nan32 = |c: &[u8]| f32::from_le_bytes(c.try_into().unwrap()).is_nan();
-        let nan64 = |c: &[u8]| f64::from_le_bytes(c.try_into().unwrap()).is_nan();
-        let ok32 = x.len() % 4 == 0
-            && x.chunks(4)
-                .zip(y.chunks(4))
-                .all(|(p, q)| p == q || (nan32(p) && nan32(q)));
-        let ok64 = x.len() % 8 == 0
-            && x.chunks(8)
-                .zip(y.chunks(8))
-                .all(|(p, q)| p == q || (nan64(p) && nan64(q)));
-        ok32 || ok64
-    })
+/// The buffers of `program`'s arguments equal, bit for bit, except for NaNs whose sign or
+/// payload differ in float buffers (the ISA compares NaN-ness only; integer buffers compare
+/// exactly).
+pub fn same_buffers(program: &Program, a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).zip(program.params()).all(|((x, y), p)| {
+            let size = match p.kind {
+                ParamKind::Buffer(Ty::F32) => 4,
+                ParamKind::Buffer(Ty::F64) => 8,
+                _ => return x == y,
+            };
+            same_floats(size, x, y)
+        })
+}
+
+/// Untyped memory (the pool) equal except for NaNs, read as all f32 or all f64 values: any
+/// access type may have written it.
+pub fn same_untyped(a: &[u8], b: &[u8]) -> bool {
+    same_floats(4, a, b) || same_floats(8, a, b)
+}
+
+/// `x` and `y` equal as `size`-byte floats, all NaNs equal.
+fn same_floats(size: usize, x: &[u8], y: &[u8]) -> bool {
+    // `chunks_exact` gives `size`-byte chunks (the lengths are multiples of it).
+    let nan = |c: &[u8]| match size {
+        4 => f32::from_le_bytes(c.try_into().expect("4 bytes")).is_nan(),
+        _ => f64::from_le_bytes(c.try_into().expect("8 bytes")).is_nan(),
+    };
+    x == y
+        || (x.len() == y.len()
+            && x.len() % size == 0
+            && x.chunks_exact(size)
+                .zip(y.chunks_exact(size))
+                .all(|(p, q)| p == q || (nan(p) && nan(q))))
 }
