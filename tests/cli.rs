@@ -254,6 +254,48 @@ fn run_in_every_tier_gives_the_same_output() {
     assert_eq!(outputs[0], outputs[2]);
 }
 
+/// `--tier auto` interprets the first launches and, once the kernel is hot, runs the code
+/// compiled in the background: the output says how many launches ran in each tier.
+#[test]
+fn auto_tier_moves_to_compiled_code_when_hot() {
+    let out = scratch("gelu-auto-hot.npy");
+    let args = |tier: &str, repeat: &str| {
+        let o = holovm(&[
+            "run",
+            "examples/kernels/gelu.hasm",
+            "-n",
+            "3000",
+            "--tier",
+            tier,
+            "--jit-threshold",
+            "0",
+            "--repeat",
+            repeat,
+            "--out",
+            &format!("y={}", out.display()),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        (text(&o), std::fs::read(&out).expect("output written"))
+    };
+    let (interp_text, interp_out) = args("interp", "1");
+    assert!(interp_text.contains("tier: interpreter"), "{interp_text}");
+    // The first launch is interpreted (nothing is compiled yet) and makes the kernel hot; the
+    // background compile takes milliseconds, the 400 launches far longer.
+    let (t, auto_out) = args("auto", "400");
+    let ran = t
+        .lines()
+        .find(|l| l.contains("tier: jit (compiled code);"))
+        .unwrap_or_else(|| panic!("no launch ran compiled code: {t}"));
+    let interpreted: u32 = ran
+        .split("; ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of interpreted launches: {ran}"));
+    assert!((1..400).contains(&interpreted), "{ran}");
+    assert_eq!(interp_out, auto_out, "interpreter and JIT differ");
+}
+
 #[test]
 fn jit_dump_shows_strategy_clif_and_machine_code() {
     let o = holovm(&["jit-dump", "examples/kernels/vector_add.hasm"]);

@@ -52,6 +52,7 @@ fn time(bench: &BenchArgs, tier: Tier, n: u64) -> anyhow::Result<Duration> {
         show_pool: Vec::new(),
         single_thread: bench.single_thread,
         tier: TierArg::Auto,
+        jit_threshold: 2000,
         perf_map: false,
     };
     let shape = shape(&run, &program)?;

@@ -51,6 +51,11 @@ pub struct RunArgs {
     /// Execution tier: interp, jit, or auto (interpret until hot, then compile).
     #[arg(long, value_enum, default_value_t = TierArg::Auto)]
     pub tier: TierArg,
+    /// With `--tier auto`: the interpreter time, in microseconds, after which the kernel is
+    /// compiled (on a background thread; later launches run the compiled code once it is
+    /// ready).
+    #[arg(long, value_name = "MICROS", default_value_t = 2000)]
+    pub jit_threshold: u64,
     /// Append compiled kernels to /tmp/perf-<pid>.map, one symbol per ISA instruction
     /// (for `perf record` + `perf report`).
     #[arg(long)]
@@ -180,6 +185,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         VmConfig::default()
             .single_thread(args.single_thread)
             .tier(args.tier.into())
+            .jit_threshold(Duration::from_micros(args.jit_threshold))
             .perf_map(args.perf_map),
     );
     let (bound, buffers) = bind(&vm, &program, &args, shape.lanes())?;
@@ -207,10 +213,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let mut times = Vec::with_capacity(args.repeat as usize);
     let mut stats = None;
+    let mut compiled_runs = 0;
     for _ in 0..args.repeat.max(1) {
         let start = Instant::now();
         let s = vm.launch(&program, shape, &bound)?;
         times.push(start.elapsed());
+        compiled_runs += u32::from(s.jit);
         stats = Some(s);
     }
     times.sort();
@@ -223,7 +231,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     );
     if let Some(s) = stats {
         let threads = if s.parallel { ", parallel" } else { "" };
-        if s.jit {
+        let interpreted = times.len() as u32 - compiled_runs;
+        if s.jit && interpreted > 0 {
+            // Auto: the launches before the compiled code was ready were interpreted.
+            println!(
+                "  tier: jit (compiled code){threads}; {interpreted} of {} launches ran in \
+                 the interpreter, before the code was ready",
+                times.len()
+            );
+        } else if s.jit {
             println!("  tier: jit (compiled code){threads}");
         } else {
             println!(
