@@ -238,7 +238,7 @@ fn same_floats(size: usize, x: &[u8], y: &[u8]) -> bool {
     };
     x == y
         || (x.len() == y.len()
-            && x.len() % size == 0
+            && x.len().is_multiple_of(size)
             && x.chunks_exact(size)
                 .zip(y.chunks_exact(size))
                 .all(|(p, q)| p == q || (nan(p) && nan(q))))
