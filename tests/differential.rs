@@ -118,7 +118,8 @@ proptest! {
 
 /// A structured random kernel (assembly source): loads at `%gid`, random arithmetic,
 /// comparisons and selects, divergent branches on the lane, uniform loops, lane-affine
-/// indices that may run out of bounds, an optional block-wide `reduce`, and a store. Unlike
+/// indices that may run out of bounds, row/column splits, gathers and scatters (either may
+/// run out of bounds), an optional block-wide `reduce`, and a store. Unlike
 /// the byte-level generator above, most of these run to completion, so the tiers' results
 /// (not only their traps) are compared.
 fn structured_kernel(seed: u64) -> String {
@@ -136,13 +137,14 @@ fn structured_kernel(seed: u64) -> String {
     };
     let mut src = format!(
         ".kernel structured\n.param x: ptr {t}\n.param y: ptr {t}\n.param out: ptr {t}\n\
-         .param k: u32\n.param s: {t}\n\
+         .param k: u32\n.param s: {t}\n.param z: ptr {t}\n\
          ldg.{t} r1, [x + %gid*{size}]\nldg.{t} r2, [y + %gid*{size}]\nmov.{t} r3, s\n\
          add.u32 r11, %gid, k\n"
     );
     let reg = |p: &mut dyn FnMut(u64) -> u64| format!("r{}", 1 + p(4));
     let mut label = 0;
     let mut reduced = false;
+    let (scatter_mul, scatter_mask) = (1 + 2 * pick(20), [63, 63, 63, 127][pick(4) as usize]);
     for _ in 0..3 + pick(8) {
         if !reduced && pick(6) == 0 {
             // A block-wide reduction: later instructions run in a second phase.
@@ -191,6 +193,24 @@ fn structured_kernel(seed: u64) -> String {
                 "    div.u32 r12, %gid, k\n    rem.u32 r13, %gid, k\n    add.u32 r13, r13, r12\n    \
                  setp.lt.u32 p3, r13, 60\n    @!p3 bra @L{label}\n    ldg.{t} {d}, [y + r13*{size}]\n\
                  L{label}:\n"
+            ));
+        }
+        if pick(6) == 0 {
+            // A gather: a per-lane index that is not affine in the lane (x holds 64
+            // elements: some lanes may read out of bounds).
+            src.push_str(&format!(
+                "    mul.u32 r14, %gid, {}\n    rem.u32 r14, r14, {}\n    ldg.{t} {d}, [x + r14*{size}]\n",
+                3 + pick(9),
+                40 + pick(28)
+            ));
+        }
+        if pick(6) == 0 {
+            // A scatter to z (64 elements), which nothing reads: distinct lanes write
+            // distinct elements (the program's odd multiplier permutes 0..64 or 0..128),
+            // and a mask of 127 lets some lanes write out of bounds.
+            src.push_str(&format!(
+                "    mul.u32 r15, %gid, {scatter_mul}\n    and.u32 r15, r15, {scatter_mask}\n    \
+                 stg.{t} [z + r15*{size}], {a}\n"
             ));
         }
         if pick(6) == 0 {
