@@ -30,6 +30,8 @@ cases=(
     "softmax 64x1000|$k/softmax_rows.hasm x=random:64000 y=zeros:64000 cols=1000 --grid 64 --block 256 --single-thread"
     "matvec 512|$k/matvec.hasm a=random:262144 x=random:512 y=zeros:512 m=512 k=512 --grid 8 --block 64 --single-thread"
     "gemm 128|$k/gemm.hasm a=random:16384 b=random:16384 c=zeros:16384 m=128 n=128 k=128 --grid 64 --block 256 --single-thread"
+    "gemm 100|$k/gemm.hasm a=random:10000 b=random:10000 c=zeros:10000 m=100 n=100 k=100 --grid 40 --block 256 --single-thread"
+    "gemm 17|$k/gemm.hasm a=random:289 b=random:289 c=zeros:289 m=17 n=17 k=17 --grid 2 --block 256 --single-thread"
 )
 
 min_of() {
@@ -38,6 +40,7 @@ min_of() {
 }
 
 for c in "${cases[@]}"; do
+    [ -n "${ONLY:-}" ] && [[ "$c" != $ONLY* ]] && continue
     name=${c%%|*}
     run_args=${c#*|}
     line="$(printf '%-16s' "$name")"

@@ -393,6 +393,13 @@ impl Analysis {
             .unwrap_or(false)
             .then_some((op, b))
     }
+
+    /// Whether `inst` is a kept split whose divisor is known before the program runs (a
+    /// parameter, an immediate or a uniform special register, not a register): the group
+    /// head can realign groups to its rows (vector/realign.rs).
+    pub(crate) fn realignable_split(&self, inst: &Inst) -> bool {
+        matches!(self.kept_split(inst), Some((_, b)) if !matches!(b, Src::Reg(_)))
+    }
 }
 
 /// Integer types whose values the vector strategy can keep lane-affine.

@@ -390,10 +390,18 @@ fn split_note(program: &Program, an: &Analysis) -> String {
     if pcs.is_empty() {
         return String::new();
     }
+    let realigned = !an.has_barrier && program.insts().iter().any(|i| an.realignable_split(i));
     format!(
         "; row/column splits (div/rem of %gid or %lane, pc {}) computed once per group: \
-         groups that straddle a multiple of the divisor run scalar code from there",
-        pcs.join(", ")
+         groups that straddle a multiple of the divisor run scalar code from there{}",
+        pcs.join(", "),
+        if realigned {
+            "; groups are realigned to rows where the divisor is a parameter or constant of \
+             at least a group: the lanes before a row's end run scalar code from pc 0, and the \
+             next group starts at the row"
+        } else {
+            ""
+        }
     )
 }
 
@@ -433,8 +441,9 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
     }
     let has_math = has_transcendentals(program);
     let limit = if has_math { 8 } else { 16 };
-    // Row/column splits (`%gid / n`, `%gid % n`) bail out to scalar code in groups that
-    // straddle a multiple of n: 8 lanes keep those few (with n = 100, 8% of the groups).
+    // Row/column splits (`%gid / n`, `%gid % n`): with the group head realigning groups to
+    // rows, 16 lanes ran rows of 128 35-40% faster than 8, but rows of 100 and 33 10-20%
+    // slower (gemm, the kernel alone, in one process); 8 is kept.
     let split = program.insts().iter().any(|i| split_index(i).is_some());
     if max_pressure[2] <= limit && !has_math && !split {
         32

@@ -378,25 +378,33 @@ fn random_affine_programs_agree_with_scalar_code() {
 /// Row/column splits: `%gid / n` is uniform and `%gid % n` lane-affine in a group that does
 /// not straddle a multiple of n; groups that do, and n = 0 (the trap), run scalar code.
 /// Every strategy (group sizes 4, 8, 32 and scalar) agrees, for `%gid` and `%lane`, 32- and
-/// 64-bit, n dividing the group size or not, smaller and larger than a group.
+/// 64-bit, n dividing the group size or not, smaller and larger than a group, n in a register
+/// (groups that straddle a row bail out) or a parameter (the group head realigns groups to
+/// rows when n is at least a group).
 #[test]
 fn row_column_splits() {
-    for (ty, size, special, barrier) in [
-        ("u32", 4, "%gid", ""),
-        ("u64", 8, "%gid", ""),
-        ("u32", 4, "%lane", ""),
+    for (ty, size, special, barrier, direct) in [
+        ("u32", 4, "%gid", "", false),
+        ("u64", 8, "%gid", "", false),
+        ("u32", 4, "%lane", "", false),
         // Phased: later phases resume whole groups with the quotient read back as uniform.
-        ("u32", 4, "%gid", "bar.sync\n"),
+        ("u32", 4, "%gid", "bar.sync\n", false),
+        ("u32", 4, "%gid", "", true),
+        ("u64", 8, "%gid", "", true),
+        ("u32", 4, "%lane", "", true),
+        ("u32", 4, "%gid", "bar.sync\n", true),
     ] {
-        let cvt = if ty == "u64" {
-            "cvt.u64.u32 r9, n\n"
-        } else {
-            "mov.u32 r9, n\n"
+        // The divisor: the parameter itself, or a register holding it.
+        let (decl, cvt, div) = match (direct, ty) {
+            (true, _) => (ty, String::new(), "n"),
+            (false, "u64") => ("u32", "cvt.u64.u32 r9, n\n".to_string(), "r9"),
+            (false, _) => ("u32", "mov.u32 r9, n\n".to_string(), "r9"),
         };
+        let pcs = if direct { "pc 0, 1" } else { "pc 1, 2" };
         // out[gid] = row * 1000 + col, read back through a row-indexed load of x.
         let src = format!(
-            ".kernel split\n.param x: ptr {ty}\n.param out: ptr {ty}\n.param n: u32\n\
-             {cvt}div.{ty} r1, {special}, r9\nrem.{ty} r2, {special}, r9\n\
+            ".kernel split\n.param x: ptr {ty}\n.param out: ptr {ty}\n.param n: {decl}\n\
+             {cvt}div.{ty} r1, {special}, {div}\nrem.{ty} r2, {special}, {div}\n\
              ldg.{ty} r3, [x + r1*{size}]\n{barrier}mul.{ty} r3, r3, 1000\nadd.{ty} r3, r3, r2\n\
              stg.{ty} [out + %gid*{size}], r3\nexit\n"
         );
@@ -408,7 +416,14 @@ fn row_column_splits() {
             other => panic!("{other}"),
         };
         assert!(
-            detail.contains("row/column splits (div/rem of %gid or %lane, pc 1, 2)"),
+            detail.contains(&format!(
+                "row/column splits (div/rem of %gid or %lane, {pcs})"
+            )),
+            "{detail}"
+        );
+        assert_eq!(
+            detail.contains("realigned"),
+            direct && barrier.is_empty(),
             "{detail}"
         );
         assert!(
@@ -424,6 +439,10 @@ fn row_column_splits() {
             (2, 33, 1),
             (1, 32, 3),
             (4, 16, 64),
+            (2, 100, 9),
+            (1, 256, 17),
+            (3, 70, 33),
+            (2, 128, 12),
         ] {
             let lanes = (grid * block) as u64;
             let x: Vec<u64> = (0..lanes).map(|i| i * 7 + 1).collect();
@@ -462,17 +481,64 @@ fn row_column_splits() {
                 );
             }
         }
-        // n = 0: the lowest lane traps at the division (pc 1), in every strategy alike.
+        // n = 0: the lowest lane traps at the division, in every strategy alike.
         let out = run_all(
             &p,
             2,
             16,
             &[zeros(32 * size), zeros(32 * size), Arg::Scalar(0)],
         );
+        let div_pc = if direct { 0 } else { 1 };
         assert_eq!(
             out.trap,
-            trap(TrapKind::DivideByZero, 1, 0, 0, 0, 0),
+            trap(TrapKind::DivideByZero, div_pc, 0, 0, 0, 0),
             "{src}"
+        );
+    }
+}
+
+/// Realigned groups (rows of n >= G lanes, n a parameter) trap where scalar code does: in
+/// the lanes before a row's end, which run in the per-lane code, and in a realigned group.
+#[test]
+fn realigned_groups_trap_like_scalar_code() {
+    // out[gid] = x[col] + y[row]: x too short traps at a column, y at a row.
+    let p = asm(
+        ".kernel split\n.param x: ptr u32\n.param y: ptr u32\n.param out: ptr u32\n\
+         .param n: u32\ndiv.u32 r1, %gid, n\nrem.u32 r2, %gid, n\nldg.u32 r3, [x + r2*4]\n\
+         ldg.u32 r4, [y + r1*4]\nadd.u32 r3, r3, r4\nstg.u32 [out + %gid*4], r3\nexit\n",
+    );
+    for (n, xlen, ylen, lane, pc, offset) in [
+        // Column 16 of row 0: lane 16, the last of the row, before a realigned group.
+        (17u64, 16u64, 99u64, 16u32, 2u32, 64i128),
+        // Row 3 (lanes 51..68): its first lane starts a realigned group.
+        (17, 17, 3, 51, 3, 12),
+        // Column 20 of row 0: inside a vector group.
+        (41, 20, 99, 20, 2, 80),
+        (12, 11, 99, 11, 2, 44),
+    ] {
+        let lanes = 256usize;
+        let out = run_all(
+            &p,
+            1,
+            lanes as u32,
+            &[
+                zeros(xlen as usize * 4),
+                zeros(ylen as usize * 4),
+                zeros(lanes * 4),
+                Arg::Scalar(n),
+            ],
+        );
+        assert_eq!(
+            out.trap,
+            trap(
+                TrapKind::OutOfBounds,
+                pc,
+                0,
+                lane,
+                if pc == 2 { 0 } else { 1 },
+                offset
+            ),
+            "n={n} xlen={xlen} ylen={ylen}"
         );
     }
 }

@@ -372,6 +372,21 @@ impl Tr<'_, '_> {
             b.def_var(self.s_end, end);
             b.ins().jump(self.resolve, &[]);
             self.emit_resolve();
+        } else if self.v.as_ref().is_some_and(|v| v.realign) {
+            // Fresh lanes before a row's end (realign.rs) go on with the group loop after
+            // them; the tail's (up to the block's end) with the next block.
+            let resume = b.use_var(self.s_resume);
+            let fresh = b.create_block();
+            b.ins().brif(resume, self.group_next, &[], fresh, &[]);
+            b.switch_to_block(fresh);
+            let bdim = self.bdim();
+            let b = &mut self.b;
+            let more = b.ins().icmp(IntCC::UnsignedLessThan, end, bdim);
+            let again = b.create_block();
+            b.ins().brif(more, again, &[], self.block_next, &[]);
+            b.switch_to_block(again);
+            b.def_var(self.lane0, end);
+            b.ins().jump(self.group_head, &[]);
         } else {
             let resume = b.use_var(self.s_resume);
             b.ins()

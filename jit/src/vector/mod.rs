@@ -37,6 +37,7 @@ mod bail;
 mod inst;
 mod limits;
 mod memory;
+mod realign;
 mod values;
 
 pub(crate) use limits::limit_slots;
@@ -103,6 +104,9 @@ pub(crate) struct VState {
     pub bbase: Variable,
     /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
     pub guard: Option<EntryGuard>,
+    /// The group head realigns groups to rows (realign.rs): after running fresh lanes in
+    /// the per-lane code, the group loop goes on after them.
+    pub realign: bool,
 }
 
 /// Which of `nparams` parameters are read, or accessed as buffers, by an instruction inside
@@ -345,11 +349,12 @@ impl Tr<'_, '_> {
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
             guard,
+            realign: false,
         }
     }
 
     /// The group head: a full group below the block's limit `vlimit` enters vector code at
-    /// `entry`, the rest goes to the scalar `tail`. Phased strategy: in later phases, full
+    /// `entry` (after realignment to a row, realign.rs), the rest goes to the scalar `tail`. Phased strategy: in later phases, full
     /// groups resume from the per-lane file at the returned block instead.
     fn emit_group_head(
         &mut self,
@@ -357,13 +362,15 @@ impl Tr<'_, '_> {
         entry: Block,
         tail: Block,
     ) -> TrResult<Option<Block>> {
+        // A full group goes to the realignment check, if the program needs one.
+        let first = self.emit_realign(entry)?.unwrap_or(entry);
         self.b.switch_to_block(self.group_head);
         let l0 = self.b.use_var(self.lane0);
         let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
         let lim = self.b.use_var(vlimit);
         let full = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, lim);
         if !self.phased {
-            self.b.ins().brif(full, entry, &[], tail, &[]);
+            self.b.ins().brif(full, first, &[], tail, &[]);
             return Ok(None);
         }
         let vphase = self.vs()?.vphase;

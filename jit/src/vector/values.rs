@@ -175,7 +175,7 @@ impl Tr<'_, '_> {
     }
 
     /// Reads a uniform operand (parameter, immediate, `%block`, `%bdim`, `%gdim`) as `ty`.
-    fn s_read_uniform(&mut self, src: Src, ty: Ty) -> Value {
+    pub(super) fn s_read_uniform(&mut self, src: Src, ty: Ty) -> Value {
         let v = match src {
             Src::Imm(bits) => return ops::imm(&mut self.b, ty, bits),
             Src::Param(i) => {
