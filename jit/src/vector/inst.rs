@@ -440,6 +440,15 @@ impl Tr<'_, '_> {
             (BinOp::Sub, VV::A(a), VV::U(u)) => return Ok(VV::A(self.b.ins().isub(*a, *u))),
             _ => {}
         }
+        if matches!(op, BinOp::Min | BinOp::Max) && ty.is_float() {
+            match (&x, &y) {
+                (VV::U(c), VV::V(parts)) | (VV::V(parts), VV::U(c)) => {
+                    let (c, parts) = (*c, parts.clone());
+                    return Ok(VV::V(self.v_minmax_uniform(op, ty, parts, c)));
+                }
+                _ => {}
+            }
+        }
         let int_div = matches!(op, BinOp::Div | BinOp::Rem) && ty.is_int();
         if let (VV::U(x), VV::U(y)) = (&x, &y) {
             let (x, y) = (*x, *y);

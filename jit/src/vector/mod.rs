@@ -37,6 +37,7 @@ mod bail;
 mod inst;
 mod limits;
 mod memory;
+mod minmax;
 mod realign;
 mod values;
 

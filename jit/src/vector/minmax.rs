@@ -1,0 +1,135 @@
+//! Float `min`/`max` of per-lane values and a uniform one (`max x, 0.0` is ReLU; a clamp is
+//! a `max` and a `min` by parameters).
+//!
+//! The ISA's `min`/`max` are IEEE 754-2019 `minimum`/`maximum` (a NaN operand gives NaN,
+//! `-0 < +0`), which Cranelift's `fmin`/`fmax` lower to eight instructions per vector on
+//! x86-64. With one operand `c` uniform, x86's `maxps c, x` (`c > x ? c : x`) already returns
+//! `x` when `x` is NaN and is exact for every other `x`, except that `maxps +0, -0` is `-0`:
+//! clearing the sign bits afterwards fixes that (when `c` is `+0`, every result is `+0`, NaN
+//! or positive). Likewise `minps c, x` (`c < x ? c : x`) is exact but for `minps -0, +0`,
+//! fixed by setting the sign bits when `c` is `-0`. A NaN `c` makes every result NaN. So the
+//! operation takes one instruction, plus one mask where `c` is a signed zero or NaN (known at
+//! compile time for immediates; masks computed once per group for other uniform values).
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, InstBuilder, InstructionData, Opcode, Value, ValueDef};
+use holovm_isa::{BinOp, Ty};
+
+use crate::ops::{bitcast, compute_vec, konst};
+use crate::translate::Tr;
+
+impl Tr<'_, '_> {
+    /// `op` (`Min` or `Max`) of the float vectors `parts` of `ty` and the uniform `c`.
+    pub(super) fn v_minmax_uniform(
+        &mut self,
+        op: BinOp,
+        ty: Ty,
+        parts: Vec<Value>,
+        c: Value,
+    ) -> Vec<Value> {
+        let vt = compute_vec(ty);
+        let it = if ty == Ty::F64 {
+            types::I64X2
+        } else {
+            types::I32X4
+        };
+        let sign = 1u64 << (ty.bits() - 1);
+        let all = if ty == Ty::F64 {
+            u64::MAX
+        } else {
+            u32::MAX as u64
+        };
+        // The masks: the result is `(minps/maxps & and) | or`.
+        let (cv, and, or) = match self.float_const_bits(c) {
+            Some(bits) => {
+                let cv = konst(&mut self.b, vt, bits);
+                let nan = if ty == Ty::F64 {
+                    f64::from_bits(bits).is_nan()
+                } else {
+                    f32::from_bits(bits as u32).is_nan()
+                };
+                if nan {
+                    return vec![cv; parts.len()];
+                }
+                let and =
+                    (op == BinOp::Max && bits == 0).then(|| konst(&mut self.b, it, !sign & all));
+                let or = (op == BinOp::Min && bits == sign).then(|| konst(&mut self.b, it, sign));
+                (cv, and, or)
+            }
+            None => {
+                let cv = self.b.ins().splat(vt, c);
+                let (and, or) = self.minmax_masks(op, ty, c, sign, all);
+                (cv, Some(and), Some(or))
+            }
+        };
+        parts
+            .into_iter()
+            .map(|x| {
+                // The shapes Cranelift's x86-64 backend lowers to one `maxps c, x` /
+                // `minps c, x`: `x < c ? c : x` and `c < x ? c : x`.
+                let lt = match op {
+                    BinOp::Max => self.b.ins().fcmp(FloatCC::LessThan, x, cv),
+                    _ => self.b.ins().fcmp(FloatCC::LessThan, cv, x),
+                };
+                let lt = bitcast(&mut self.b, vt, lt);
+                let mut r = self.b.ins().bitselect(lt, cv, x);
+                if let Some(m) = and {
+                    let m = bitcast(&mut self.b, vt, m);
+                    r = self.b.ins().band(r, m);
+                }
+                if let Some(m) = or {
+                    let m = bitcast(&mut self.b, vt, m);
+                    r = self.b.ins().bor(r, m);
+                }
+                r
+            })
+            .collect()
+    }
+
+    /// The masks for a uniform `c` known only at run time, as integer vectors: `max` by `+0`
+    /// clears the sign bits, `min` by `-0` sets them, a NaN `c` is or-ed in (every result is
+    /// then NaN); otherwise `and` is all ones and `or` 0.
+    fn minmax_masks(&mut self, op: BinOp, ty: Ty, c: Value, sign: u64, all: u64) -> (Value, Value) {
+        let (st, it) = if ty == Ty::F64 {
+            (types::I64, types::I64X2)
+        } else {
+            (types::I32, types::I32X4)
+        };
+        let b = &mut self.b;
+        let bits = bitcast(b, st, c);
+        let nan = b.ins().fcmp(FloatCC::Unordered, c, c);
+        let ones = b.ins().iconst(st, all as i64);
+        let zero = b.ins().iconst(st, 0);
+        let s = b.ins().iconst(st, sign as i64);
+        let (and, or) = if op == BinOp::Max {
+            let pos_zero = b.ins().icmp(IntCC::Equal, bits, zero);
+            let abs = b.ins().iconst(st, (!sign & all) as i64);
+            (b.ins().select(pos_zero, abs, ones), zero)
+        } else {
+            let neg_zero = b.ins().icmp(IntCC::Equal, bits, s);
+            (ones, b.ins().select(neg_zero, s, zero))
+        };
+        // Or-ing any NaN's bits into a value makes it a NaN (all exponent bits set, a mantissa
+        // bit too), whatever the and-mask kept.
+        let or = b.ins().select(nan, bits, or);
+        (b.ins().splat(it, and), b.ins().splat(it, or))
+    }
+
+    /// The bits of `v` if it is a float constant (an immediate operand).
+    fn float_const_bits(&self, v: Value) -> Option<u64> {
+        let ValueDef::Result(inst, 0) = self.b.func.dfg.value_def(v) else {
+            return None;
+        };
+        match self.b.func.dfg.insts[inst] {
+            InstructionData::UnaryIeee32 {
+                opcode: Opcode::F32const,
+                imm,
+            } => Some(imm.bits() as u64),
+            InstructionData::UnaryIeee64 {
+                opcode: Opcode::F64const,
+                imm,
+            } => Some(imm.bits()),
+            _ => None,
+        }
+    }
+}
