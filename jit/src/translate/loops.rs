@@ -351,6 +351,25 @@ impl Tr<'_, '_> {
                 .brif(none, ok, &[BlockArg::Value(hi)], call_blk, &[]);
             b.switch_to_block(call_blk);
         }
+        self.emit_call(f, ok);
+        let b = &mut self.b;
+        b.switch_to_block(ok);
+        if self.phased {
+            b.def_var(self.s_end, end);
+            b.ins().jump(self.resolve, &[]);
+            self.emit_resolve();
+        } else {
+            let resume = b.use_var(self.s_resume);
+            b.ins()
+                .brif(resume, self.group_next, &[], self.block_next, &[]);
+        }
+        self.emit_bad_exit();
+    }
+
+    /// Calls the per-lane function `f` for lanes `s_lane..s_end` (fresh or resumed as
+    /// `s_resume` says) and goes on to `ok` with the lane it stopped at (`I32`), or returns
+    /// its code if it trapped.
+    pub(crate) fn emit_call(&mut self, f: FuncRef, ok: Block) {
         let fl = MemFlagsData::trusted();
         let at = self.layout.call as i32;
         for (var, _, field) in self.call_args() {
@@ -367,32 +386,6 @@ impl Tr<'_, '_> {
             .brif(code, ret, &[], ok, &[BlockArg::Value(new_end)]);
         b.switch_to_block(ret);
         b.ins().return_(&[code]);
-        b.switch_to_block(ok);
-        if self.phased {
-            b.def_var(self.s_end, end);
-            b.ins().jump(self.resolve, &[]);
-            self.emit_resolve();
-        } else if self.v.as_ref().is_some_and(|v| v.realign) {
-            // Fresh lanes before a row's end (realign.rs) go on with the group loop after
-            // them; the tail's (up to the block's end) with the next block.
-            let resume = b.use_var(self.s_resume);
-            let fresh = b.create_block();
-            b.ins().brif(resume, self.group_next, &[], fresh, &[]);
-            b.switch_to_block(fresh);
-            let bdim = self.bdim();
-            let b = &mut self.b;
-            let more = b.ins().icmp(IntCC::UnsignedLessThan, end, bdim);
-            let again = b.create_block();
-            b.ins().brif(more, again, &[], self.block_next, &[]);
-            b.switch_to_block(again);
-            b.def_var(self.lane0, end);
-            b.ins().jump(self.group_head, &[]);
-        } else {
-            let resume = b.use_var(self.s_resume);
-            b.ins()
-                .brif(resume, self.group_next, &[], self.block_next, &[]);
-        }
-        self.emit_bad_exit();
     }
 
     /// `bad_blk`: an internal inconsistency (never expected); reports code 2.

@@ -105,9 +105,6 @@ pub(crate) struct VState {
     pub bbase: Variable,
     /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
     pub guard: Option<EntryGuard>,
-    /// The group head realigns groups to rows (realign.rs): after running fresh lanes in
-    /// the per-lane code, the group loop goes on after them.
-    pub realign: bool,
 }
 
 /// Which of `nparams` parameters are read, or accessed as buffers, by an instruction inside
@@ -350,7 +347,6 @@ impl Tr<'_, '_> {
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
             guard,
-            realign: false,
         }
     }
 
