@@ -446,6 +446,7 @@ impl Tr<'_, '_> {
                     let (c, parts) = (*c, parts.clone());
                     return Ok(VV::V(self.v_minmax_uniform(op, ty, parts, c)));
                 }
+                (VV::V(xs), VV::V(ys)) => return Ok(VV::V(self.v_minmax(op, ty, xs, ys))),
                 _ => {}
             }
         }

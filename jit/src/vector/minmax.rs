@@ -1,5 +1,5 @@
-//! Float `min`/`max` of per-lane values and a uniform one (`max x, 0.0` is ReLU; a clamp is
-//! a `max` and a `min` by parameters).
+//! Float `min`/`max` in vector code: of per-lane values and a uniform one (`max x, 0.0` is
+//! ReLU; a clamp is a `max` and a `min` by parameters), and of two per-lane values.
 //!
 //! The ISA's `min`/`max` are IEEE 754-2019 `minimum`/`maximum` (a NaN operand gives NaN,
 //! `-0 < +0`), which Cranelift's `fmin`/`fmax` lower to eight instructions per vector on
@@ -12,7 +12,7 @@
 //! compile time for immediates; masks computed once per group for other uniform values).
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, InstBuilder, InstructionData, Opcode, Value, ValueDef};
+use cranelift_codegen::ir::{types, InstBuilder, InstructionData, Opcode, Type, Value, ValueDef};
 use holovm_isa::{BinOp, Ty};
 
 use crate::ops::{bitcast, compute_vec, konst};
@@ -65,14 +65,7 @@ impl Tr<'_, '_> {
         parts
             .into_iter()
             .map(|x| {
-                // The shapes Cranelift's x86-64 backend lowers to one `maxps c, x` /
-                // `minps c, x`: `x < c ? c : x` and `c < x ? c : x`.
-                let lt = match op {
-                    BinOp::Max => self.b.ins().fcmp(FloatCC::LessThan, x, cv),
-                    _ => self.b.ins().fcmp(FloatCC::LessThan, cv, x),
-                };
-                let lt = bitcast(&mut self.b, vt, lt);
-                let mut r = self.b.ins().bitselect(lt, cv, x);
+                let mut r = self.x86_minmax(op, vt, cv, x);
                 if let Some(m) = and {
                     let m = bitcast(&mut self.b, vt, m);
                     r = self.b.ins().band(r, m);
@@ -84,6 +77,41 @@ impl Tr<'_, '_> {
                 r
             })
             .collect()
+    }
+
+    /// `op` (`Min` or `Max`) of two float vectors, lane by lane: x86's `minps`/`maxps` both
+    /// ways round, where Cranelift's `fmin`/`fmax` take eight instructions. `minps a, b` and
+    /// `minps b, a` agree but for a pair of zeros (then `-0` and `+0`: or-ing them gives
+    /// `-0`) and a NaN (then the NaN in one of them: or-ing a NaN's bits into any value
+    /// gives a NaN), so `min` is their bitwise or. `max` is the bitwise and of the two
+    /// `maxps` (`+0` from a pair of zeros), or-ed with an all-ones (NaN) lane wherever an
+    /// input is NaN, as and-ing may clear a NaN's exponent bits.
+    pub(super) fn v_minmax(&mut self, op: BinOp, ty: Ty, xs: &[Value], ys: &[Value]) -> Vec<Value> {
+        let vt = compute_vec(ty);
+        xs.iter()
+            .zip(ys)
+            .map(|(&x, &y)| {
+                let (p, q) = (self.x86_minmax(op, vt, x, y), self.x86_minmax(op, vt, y, x));
+                if op == BinOp::Min {
+                    return self.b.ins().bor(p, q);
+                }
+                let both = self.b.ins().band(p, q);
+                let nan = self.b.ins().fcmp(FloatCC::Unordered, x, y);
+                let nan = bitcast(&mut self.b, vt, nan);
+                self.b.ins().bor(both, nan)
+            })
+            .collect()
+    }
+
+    /// x86's `minps a, b` (`a < b ? a : b`) or `maxps a, b` (`b < a ? a : b`), in the shape
+    /// Cranelift's x86-64 backend lowers to that one instruction.
+    fn x86_minmax(&mut self, op: BinOp, vt: Type, a: Value, b: Value) -> Value {
+        let lt = match op {
+            BinOp::Max => self.b.ins().fcmp(FloatCC::LessThan, b, a),
+            _ => self.b.ins().fcmp(FloatCC::LessThan, a, b),
+        };
+        let lt = bitcast(&mut self.b, vt, lt);
+        self.b.ins().bitselect(lt, a, b)
     }
 
     /// The masks for a uniform `c` known only at run time, as integer vectors: `max` by `+0`
