@@ -444,7 +444,7 @@ impl Tr<'_, '_> {
             match (&x, &y) {
                 (VV::U(c), VV::V(parts)) | (VV::V(parts), VV::U(c)) => {
                     let (c, parts) = (*c, parts.clone());
-                    return Ok(VV::V(self.v_minmax_uniform(op, ty, parts, c)));
+                    return Ok(VV::V(self.v_minmax_uniform(pc, op, ty, parts, c)?));
                 }
                 (VV::V(xs), VV::V(ys)) => return Ok(VV::V(self.v_minmax(op, ty, xs, ys))),
                 _ => {}

@@ -9,24 +9,26 @@
 //! or positive). Likewise `minps c, x` (`c < x ? c : x`) is exact but for `minps -0, +0`,
 //! fixed by setting the sign bits when `c` is `-0`. A NaN `c` makes every result NaN. So the
 //! operation takes one instruction, plus one mask where `c` is a signed zero or NaN (known at
-//! compile time for immediates; masks computed once per group for other uniform values).
+//! compile time for immediates; for other uniform values one mask computed once per group,
+//! and `max` by a NaN bails out to scalar code).
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, InstructionData, Opcode, Type, Value, ValueDef};
 use holovm_isa::{BinOp, Ty};
 
 use crate::ops::{bitcast, compute_vec, konst};
-use crate::translate::Tr;
+use crate::translate::{Tr, TrResult};
 
 impl Tr<'_, '_> {
     /// `op` (`Min` or `Max`) of the float vectors `parts` of `ty` and the uniform `c`.
     pub(super) fn v_minmax_uniform(
         &mut self,
+        pc: u32,
         op: BinOp,
         ty: Ty,
         parts: Vec<Value>,
         c: Value,
-    ) -> Vec<Value> {
+    ) -> TrResult<Vec<Value>> {
         let vt = compute_vec(ty);
         let it = if ty == Ty::F64 {
             types::I64X2
@@ -49,7 +51,7 @@ impl Tr<'_, '_> {
                     f32::from_bits(bits as u32).is_nan()
                 };
                 if nan {
-                    return vec![cv; parts.len()];
+                    return Ok(vec![cv; parts.len()]);
                 }
                 let and =
                     (op == BinOp::Max && bits == 0).then(|| konst(&mut self.b, it, !sign & all));
@@ -58,11 +60,11 @@ impl Tr<'_, '_> {
             }
             None => {
                 let cv = self.b.ins().splat(vt, c);
-                let (and, or) = self.minmax_masks(op, ty, c, sign, all);
-                (cv, Some(and), Some(or))
+                let (and, or) = self.minmax_masks(pc, op, ty, c, sign, all)?;
+                (cv, and, or)
             }
         };
-        parts
+        Ok(parts
             .into_iter()
             .map(|x| {
                 let mut r = self.x86_minmax(op, vt, cv, x);
@@ -76,7 +78,7 @@ impl Tr<'_, '_> {
                 }
                 r
             })
-            .collect()
+            .collect())
     }
 
     /// `op` (`Min` or `Max`) of two float vectors, lane by lane: x86's `minps`/`maxps` both
@@ -114,33 +116,43 @@ impl Tr<'_, '_> {
         self.b.ins().bitselect(lt, a, b)
     }
 
-    /// The masks for a uniform `c` known only at run time, as integer vectors: `max` by `+0`
-    /// clears the sign bits, `min` by `-0` sets them, a NaN `c` is or-ed in (every result is
-    /// then NaN); otherwise `and` is all ones and `or` 0.
-    fn minmax_masks(&mut self, op: BinOp, ty: Ty, c: Value, sign: u64, all: u64) -> (Value, Value) {
+    /// The mask for a uniform `c` known only at run time, as an integer vector: `max` by
+    /// `+0` and-s the sign bits away (all ones otherwise); `min` by `-0` or-s them in, and a
+    /// NaN `c` its own bits (or-ing any NaN's bits into a value makes it a NaN; 0 otherwise).
+    /// `max` by a NaN, which would need both masks, bails out to scalar code instead (at
+    /// `pc`), so each operation costs one mask.
+    fn minmax_masks(
+        &mut self,
+        pc: u32,
+        op: BinOp,
+        ty: Ty,
+        c: Value,
+        sign: u64,
+        all: u64,
+    ) -> TrResult<(Option<Value>, Option<Value>)> {
         let (st, it) = if ty == Ty::F64 {
             (types::I64, types::I64X2)
         } else {
             (types::I32, types::I32X4)
         };
-        let b = &mut self.b;
-        let bits = bitcast(b, st, c);
-        let nan = b.ins().fcmp(FloatCC::Unordered, c, c);
-        let ones = b.ins().iconst(st, all as i64);
-        let zero = b.ins().iconst(st, 0);
-        let s = b.ins().iconst(st, sign as i64);
-        let (and, or) = if op == BinOp::Max {
+        let bits = bitcast(&mut self.b, st, c);
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, c, c);
+        let zero = self.b.ins().iconst(st, 0);
+        if op == BinOp::Max {
+            self.v_bail_if(nan, pc)?;
+            let b = &mut self.b;
             let pos_zero = b.ins().icmp(IntCC::Equal, bits, zero);
             let abs = b.ins().iconst(st, (!sign & all) as i64);
-            (b.ins().select(pos_zero, abs, ones), zero)
-        } else {
-            let neg_zero = b.ins().icmp(IntCC::Equal, bits, s);
-            (ones, b.ins().select(neg_zero, s, zero))
-        };
-        // Or-ing any NaN's bits into a value makes it a NaN (all exponent bits set, a mantissa
-        // bit too), whatever the and-mask kept.
+            let ones = b.ins().iconst(st, all as i64);
+            let and = b.ins().select(pos_zero, abs, ones);
+            return Ok((Some(b.ins().splat(it, and)), None));
+        }
+        let b = &mut self.b;
+        let s = b.ins().iconst(st, sign as i64);
+        let neg_zero = b.ins().icmp(IntCC::Equal, bits, s);
+        let or = b.ins().select(neg_zero, s, zero);
         let or = b.ins().select(nan, bits, or);
-        (b.ins().splat(it, and), b.ins().splat(it, or))
+        Ok((None, Some(b.ins().splat(it, or))))
     }
 
     /// The bits of `v` if it is a float constant (an immediate operand).
