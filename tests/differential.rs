@@ -186,11 +186,13 @@ fn structured_kernel(seed: u64) -> String {
         };
         src.push_str(&format!("    {op}\n"));
         if pick(6) == 0 {
-            // A row/column split by k (0 traps): the row is uniform in a group that does
-            // not straddle a multiple of k, the column lane-affine.
+            // A row/column split by k (0 traps) of %gid or of the lane-affine r11: the row is
+            // uniform in a group that does not straddle a multiple of k, the column
+            // lane-affine.
             label += 1;
+            let of = ["%gid", "r11"][pick(2) as usize];
             src.push_str(&format!(
-                "    div.u32 r12, %gid, k\n    rem.u32 r13, %gid, k\n    add.u32 r13, r13, r12\n    \
+                "    div.u32 r12, {of}, k\n    rem.u32 r13, {of}, k\n    add.u32 r13, r13, r12\n    \
                  setp.lt.u32 p3, r13, 60\n    @!p3 bra @L{label}\n    ldg.{t} {d}, [y + r13*{size}]\n\
                  L{label}:\n"
             ));

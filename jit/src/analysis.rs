@@ -358,20 +358,25 @@ pub(crate) fn src_uniform(s: &Src, reg_uniform: &[bool]) -> bool {
     }
 }
 
-/// A *row/column split*: `div` or `rem` of `%gid` or `%lane` by a value `b` in an unsigned
-/// type (`row = %gid / n`, `col = %gid % n`). The vector code computes it for the group's
-/// first lane only and bails out when the group's lanes straddle a multiple of `b` (or `b`
-/// is 0); otherwise the quotient is the same in every lane (uniform) and the remainder is
-/// lane-affine. Returns the operation and `b`.
-pub(crate) fn split_index(inst: &Inst) -> Option<(BinOp, Src)> {
+/// A *row/column split*: `div` or `rem` of `%gid`, `%lane` or a lane-affine register (those
+/// set in `affine`, such as a grid-stride index) by a value `b` in an unsigned type
+/// (`row = %gid / n`, `col = %gid % n`). The vector code computes it for the group's first
+/// lane only and bails out when the group's lanes straddle a multiple of `b` (or `b` is 0,
+/// or a register's lanes would wrap around); otherwise the quotient is the same in every
+/// lane (uniform) and the remainder is lane-affine. Returns the operation and `b`.
+pub(crate) fn split_index(inst: &Inst, affine: &[bool]) -> Option<(BinOp, Src)> {
     match *inst {
         Inst::Bin {
             op: op @ (BinOp::Div | BinOp::Rem),
             ty: Ty::U32 | Ty::U64,
-            a: Src::Special(Special::GlobalId | Special::Lane),
+            a,
             b,
             ..
-        } => Some((op, b)),
+        } => match a {
+            Src::Special(Special::GlobalId | Special::Lane) => Some((op, b)),
+            Src::Reg(r) if affine.get(r.0 as usize).copied().unwrap_or(false) => Some((op, b)),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -380,7 +385,7 @@ impl Analysis {
     /// The row/column split at `inst` ([`split_index`]) whose result this program keeps
     /// uniform (the quotient) or lane-affine (the remainder): its operation and divisor.
     pub(crate) fn kept_split(&self, inst: &Inst) -> Option<(BinOp, Src)> {
-        let (op, b) = split_index(inst)?;
+        let (op, b) = split_index(inst, &self.reg_affine)?;
         let Inst::Bin { dst, .. } = *inst else {
             return None;
         };
@@ -394,11 +399,17 @@ impl Analysis {
             .then_some((op, b))
     }
 
-    /// Whether `inst` is a kept split whose divisor is known before the program runs (a
-    /// parameter, an immediate or a uniform special register, not a register): the group
-    /// head can realign groups to its rows (vector/realign.rs).
+    /// Whether `inst` is a kept split of `%gid` or `%lane` whose divisor is known before the
+    /// program runs (a parameter, an immediate or a uniform special register, not a
+    /// register): the group head can realign groups to its rows (vector/realign.rs).
     pub(crate) fn realignable_split(&self, inst: &Inst) -> bool {
-        matches!(self.kept_split(inst), Some((_, b)) if !matches!(b, Src::Reg(_)))
+        matches!(
+            inst,
+            Inst::Bin {
+                a: Src::Special(_),
+                ..
+            }
+        ) && matches!(self.kept_split(inst), Some((_, b)) if !matches!(b, Src::Reg(_)))
     }
 }
 
@@ -407,11 +418,64 @@ pub(crate) fn affine_type(ty: Ty) -> bool {
     matches!(ty, Ty::I32 | Ty::U32 | Ty::I64 | Ty::U64)
 }
 
+/// Uniformity: a flow-insensitive fixed point. Vector code only runs while the lanes of a
+/// group are converged, so a register (predicate) is uniform if every write to it computes a
+/// uniform value from uniform operands, or is a split's quotient by a uniform value (splits
+/// of the lane-affine registers in `affine` included). Returns the uniform registers and
+/// predicates.
+fn uniformity(
+    insts: &[Inst],
+    nregs: usize,
+    npreds: usize,
+    affine: &[bool],
+) -> (Vec<bool>, Vec<bool>) {
+    let mut reg_uniform = vec![true; nregs];
+    let mut pred_uniform = vec![true; npreds];
+    loop {
+        let mut changed = false;
+        for inst in insts {
+            let o = operands(inst);
+            let mut varying = o.reads.iter().any(|(s, _)| src_varying(s, &reg_uniform))
+                || o.addr.iter().any(|s| src_varying(s, &reg_uniform))
+                || o.pred_read
+                    .is_some_and(|p| !pred_uniform.get(p as usize).copied().unwrap_or(true));
+            if matches!(inst, Inst::Reduce { .. }) {
+                varying = false;
+            }
+            if let Some((BinOp::Div, b)) = split_index(inst, affine) {
+                varying = src_varying(&b, &reg_uniform);
+            }
+            if varying {
+                if let Some((r, _)) = o.dst {
+                    if let Some(u) = reg_uniform.get_mut(r as usize) {
+                        if *u {
+                            *u = false;
+                            changed = true;
+                        }
+                    }
+                }
+                if let Some(p) = o.pred_dst {
+                    if let Some(u) = pred_uniform.get_mut(p as usize) {
+                        if *u {
+                            *u = false;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+        if !changed {
+            return (reg_uniform, pred_uniform);
+        }
+    }
+}
+
 /// The lane-affine registers: the greatest set of per-lane registers, typed only with
 /// 32- or 64-bit integer types, never a `loop` counter nor read before written, whose every
 /// write is `mov` of `%gid`, `%lane` or a lane-affine register, `add` of a lane-affine and a
 /// uniform value, `sub` of a uniform value from a lane-affine one, or the remainder of a
-/// [`split_index`] by a uniform value. Lanes of a group are
+/// [`split_index`] (of `%gid`, `%lane` or a lane-affine register) by a uniform value. Lanes
+/// of a group are
 /// consecutive, so each such write keeps "lane `l` holds `v + l`" (a grid-stride index
 /// `i = %gid; ...; i += %gdim * %bdim` is the typical case).
 fn lane_affine(
@@ -471,7 +535,7 @@ fn lane_affine(
                     b,
                     ..
                 } => affine_type(ty) && is_aff(&a) && uni(&b),
-                _ => matches!(split_index(inst), Some((BinOp::Rem, b)) if uni(&b)),
+                _ => matches!(split_index(inst, &aff), Some((BinOp::Rem, b)) if uni(&b)),
             };
             if !keeps {
                 aff[dst as usize] = false;
@@ -604,55 +668,26 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     }
     let pred_bits = pred_bits_opt.iter().map(|b| b.unwrap_or(32)).collect();
 
-    // Uniformity: a flow-insensitive fixed point. Vector code only runs while the lanes of a
-    // group are converged, so a register is uniform if every write to it computes a uniform
-    // value from uniform operands (or is a split's quotient by a uniform value).
-    let mut reg_uniform = vec![true; nregs];
-    let mut pred_uniform = vec![true; npreds];
-    loop {
-        let mut changed = false;
-        for inst in insts {
-            let o = operands(inst);
-            let mut varying = o.reads.iter().any(|(s, _)| src_varying(s, &reg_uniform))
-                || o.addr.iter().any(|s| src_varying(s, &reg_uniform))
-                || o.pred_read
-                    .is_some_and(|p| !pred_uniform.get(p as usize).copied().unwrap_or(true));
-            if matches!(inst, Inst::Reduce { .. }) {
-                varying = false;
-            }
-            if let Some((BinOp::Div, b)) = split_index(inst) {
-                varying = src_varying(&b, &reg_uniform);
-            }
-            if varying {
-                if let Some((r, _)) = o.dst {
-                    if let Some(u) = reg_uniform.get_mut(r as usize) {
-                        if *u {
-                            *u = false;
-                            changed = true;
-                        }
-                    }
-                }
-                if let Some(p) = o.pred_dst {
-                    if let Some(u) = pred_uniform.get_mut(p as usize) {
-                        if *u {
-                            *u = false;
-                            changed = true;
-                        }
-                    }
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-
+    // Uniformity, then the lane-affine registers; once more if a split of a lane-affine
+    // register (a grid-stride row index) can make its quotient uniform.
     let (live_regs, live_preds) = liveness(insts);
-    let reg_affine = lane_affine(insts, &reg_uniform, &reg_mixed, &live_regs[0])
-        .into_iter()
-        .zip(&reg_class)
-        .map(|(a, c)| a && c.lane_type().is_int())
-        .collect();
+    let affine_of = |reg_uniform: &[bool]| -> Vec<bool> {
+        lane_affine(insts, reg_uniform, &reg_mixed, &live_regs[0])
+            .into_iter()
+            .zip(&reg_class)
+            .map(|(a, c)| a && c.lane_type().is_int())
+            .collect()
+    };
+    let (mut reg_uniform, mut pred_uniform) = uniformity(insts, nregs, npreds, &[]);
+    let mut reg_affine = affine_of(&reg_uniform);
+    let affine_div = insts.iter().any(|i| {
+        matches!(i, Inst::Bin { a: Src::Reg(_), .. })
+            && matches!(split_index(i, &reg_affine), Some((BinOp::Div, b)) if src_uniform(&b, &reg_uniform))
+    });
+    if affine_div {
+        (reg_uniform, pred_uniform) = uniformity(insts, nregs, npreds, &reg_affine);
+        reg_affine = affine_of(&reg_uniform);
+    }
     Analysis {
         reg_affine,
         live_regs,

@@ -18,7 +18,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use holovm_isa::{Addr, Inst, Program, Src};
 
-use crate::analysis::{analyse, split_index, Analysis, Class};
+use crate::analysis::{analyse, Analysis, Class};
 use crate::barrier::Barriers;
 use crate::beside::run_beside;
 use crate::dump::{JitDump, Strategy};
@@ -392,7 +392,8 @@ fn split_note(program: &Program, an: &Analysis) -> String {
     }
     let realigned = !an.has_barrier && program.insts().iter().any(|i| an.realignable_split(i));
     format!(
-        "; row/column splits (div/rem of %gid or %lane, pc {}) computed once per group: \
+        "; row/column splits (div/rem of %gid, %lane or a lane-affine register, pc {}) \
+         computed once per group: \
          groups that straddle a multiple of the divisor run scalar code from there{}",
         pcs.join(", "),
         if realigned {
@@ -444,7 +445,7 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
     // Row/column splits (`%gid / n`, `%gid % n`): with the group head realigning groups to
     // rows, 16 lanes ran rows of 128 35-40% faster than 8, but rows of 100 and 33 10-20%
     // slower (gemm, the kernel alone, in one process); 8 is kept.
-    let split = program.insts().iter().any(|i| split_index(i).is_some());
+    let split = program.insts().iter().any(|i| an.kept_split(i).is_some());
     if max_pressure[2] <= limit && !has_math && !split {
         32
     } else if max_pressure[1] <= limit && !split {

@@ -417,7 +417,7 @@ fn row_column_splits() {
         };
         assert!(
             detail.contains(&format!(
-                "row/column splits (div/rem of %gid or %lane, {pcs})"
+                "row/column splits (div/rem of %gid, %lane or a lane-affine register, {pcs})"
             )),
             "{detail}"
         );
@@ -540,5 +540,68 @@ fn realigned_groups_trap_like_scalar_code() {
             ),
             "n={n} xlen={xlen} ylen={ylen}"
         );
+    }
+}
+
+/// Splits of a lane-affine register (`%gid + off`) by a parameter: the quotient uniform, the
+/// remainder lane-affine, under every strategy; groups whose lanes wrap around 2^32 bail out.
+#[test]
+fn affine_register_splits() {
+    let p = asm(
+        ".kernel s\n.param x: ptr u32\n.param out: ptr u32\n.param n: u32\n\
+         .param off: u32\nadd.u32 r8, %gid, off\ndiv.u32 r1, r8, n\nrem.u32 r2, r8, n\n\
+         ldg.u32 r3, [x + r1*4]\nmul.u32 r3, r3, 1000\nadd.u32 r3, r3, r2\n\
+         stg.u32 [out + %gid*4], r3\nexit\n",
+    );
+    let k = compile(&p, &JitOptions::default()).expect("compile");
+    let Strategy::Vector { detail, .. } = k.strategy() else {
+        panic!("{}", k.strategy());
+    };
+    assert!(
+        detail.contains("uniform (scalar) registers: r1"),
+        "{detail}"
+    );
+    assert!(detail.contains("one scalar): r2 r8"), "{detail}");
+    assert!(
+        detail.contains("lane-affine register, pc 1, 2)"),
+        "{detail}"
+    );
+    assert!(!detail.contains("realigned"), "{detail}");
+    for (off, n) in [
+        (0u32, 8u32),
+        (3, 16),
+        (5, 7),
+        (100, 33),
+        (7, 1),
+        // The lanes wrap from 2^32 - 4 to 0 in the first group, where no multiple of n
+        // (which does not divide 2^32) lies between them.
+        (0xffff_fffc, 0x3000_0000),
+        (0xffff_fff8, 0x4000_0000),
+    ] {
+        for (grid, block) in [(1u32, 64u32), (2, 40), (3, 24)] {
+            let lanes = grid * block;
+            let v = |g: u32| g.wrapping_add(off);
+            let rows = (0..lanes).map(|g| v(g) / n).max().unwrap_or(0) + 1;
+            let x: Vec<u32> = (0..rows).map(|i| i * 7 + 1).collect();
+            let out = run_all(
+                &p,
+                grid,
+                block,
+                &[
+                    u32s(&x),
+                    zeros(lanes as usize * 4),
+                    Arg::Scalar(n as u64),
+                    Arg::Scalar(off as u64),
+                ],
+            );
+            assert_eq!(out.trap.kind, 0, "off={off} n={n}");
+            let got = to_u32(out.buf(1));
+            for g in 0..lanes {
+                let want = x[(v(g) / n) as usize]
+                    .wrapping_mul(1000)
+                    .wrapping_add(v(g) % n);
+                assert_eq!(got[g as usize], want, "off={off} n={n} grid={grid} gid {g}");
+            }
+        }
     }
 }

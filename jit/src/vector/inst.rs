@@ -4,7 +4,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
 use cranelift_frontend::Variable;
-use holovm_isa::{BinOp, Cmp, Inst, Ty};
+use holovm_isa::{BinOp, Cmp, Inst, Src, Ty};
 
 use super::values::VV;
 use crate::ops::{self, bitcast, compute_vec, konst};
@@ -417,6 +417,22 @@ impl Tr<'_, '_> {
         };
         let zero = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
         self.v_bail_if(zero, pc)?;
+        if let Src::Reg(_) = a {
+            // A lane-affine register's lanes hold first + l: consecutive only if that does
+            // not wrap around the type within the group.
+            let top = if ty == Ty::U64 {
+                u64::MAX
+            } else {
+                u32::MAX as u64
+            };
+            let t = self.b.func.dfg.value_type(first);
+            let last_ok = konst(&mut self.b, t, top - (self.g as u64 - 1));
+            let wraps = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThan, first, last_ok);
+            self.v_bail_if(wraps, pc)?;
+        }
         let rem = self.b.ins().urem(first, n);
         // Lanes first .. first + G - 1 share the quotient iff n - rem >= G.
         let room = self.b.ins().isub(n, rem);
