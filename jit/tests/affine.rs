@@ -605,3 +605,51 @@ fn affine_register_splits() {
         }
     }
 }
+
+/// Realignment happens before a group starts, so what the program does before the split
+/// happens once per lane: here an increment in place (which running a lane twice would
+/// repeat), and a split inside a loop.
+#[test]
+fn realigned_lanes_run_once() {
+    let store_first = asm(
+        ".kernel s\n.param x: ptr u32\n.param out: ptr u32\n.param n: u32\n\
+         ldg.u32 r5, [x + %gid*4]\nadd.u32 r5, r5, 1\nstg.u32 [x + %gid*4], r5\n\
+         div.u32 r1, %gid, n\nrem.u32 r2, %gid, n\nmul.u32 r3, r1, 1000\nadd.u32 r3, r3, r2\n\
+         stg.u32 [out + %gid*4], r3\nexit\n",
+    );
+    let in_loop = asm(
+        ".kernel s\n.param x: ptr u32\n.param out: ptr u32\n.param n: u32\n\
+         mov_imm.u32 r7, 3\nmov_imm.u32 r3, 0\nL:\ndiv.u32 r1, %gid, n\nrem.u32 r2, %gid, n\n\
+         mul.u32 r4, r1, 1000\nadd.u32 r3, r3, r4\nadd.u32 r3, r3, r2\nloop r7, @L\n\
+         stg.u32 [out + %gid*4], r3\nexit\n",
+    );
+    for (p, times) in [(&store_first, 1u32), (&in_loop, 3)] {
+        let k = compile(p, &JitOptions::default()).expect("compile");
+        let Strategy::Vector { detail, .. } = k.strategy() else {
+            panic!("{}", k.strategy());
+        };
+        assert!(detail.contains("row/column splits"), "{detail}");
+        assert!(detail.contains("realigned"), "{detail}");
+        for n in [17u32, 9, 33] {
+            let lanes = 200u32;
+            let x: Vec<u32> = (0..lanes).map(|i| i * 3).collect();
+            let out = run_all(
+                p,
+                1,
+                lanes,
+                &[u32s(&x), zeros(lanes as usize * 4), Arg::Scalar(n as u64)],
+            );
+            assert_eq!(out.trap.kind, 0);
+            let (xs, got) = (to_u32(out.buf(0)), to_u32(out.buf(1)));
+            for g in 0..lanes {
+                let want_x = if times == 1 { g * 3 + 1 } else { g * 3 };
+                assert_eq!(xs[g as usize], want_x, "x[{g}], n={n}");
+                assert_eq!(
+                    got[g as usize],
+                    times * ((g / n) * 1000 + g % n),
+                    "gid {g}, n={n}"
+                );
+            }
+        }
+    }
+}
