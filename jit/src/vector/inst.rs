@@ -420,13 +420,8 @@ impl Tr<'_, '_> {
         if let Src::Reg(_) = a {
             // A lane-affine register's lanes hold first + l: consecutive only if that does
             // not wrap around the type within the group.
-            let top = if ty == Ty::U64 {
-                u64::MAX
-            } else {
-                u32::MAX as u64
-            };
             let t = self.b.func.dfg.value_type(first);
-            let last_ok = konst(&mut self.b, t, top - (self.g as u64 - 1));
+            let last_ok = konst(&mut self.b, t, ty.mask() - (self.g as u64 - 1));
             let wraps = self
                 .b
                 .ins()

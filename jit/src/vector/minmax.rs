@@ -36,11 +36,7 @@ impl Tr<'_, '_> {
             types::I32X4
         };
         let sign = 1u64 << (ty.bits() - 1);
-        let all = if ty == Ty::F64 {
-            u64::MAX
-        } else {
-            u32::MAX as u64
-        };
+        let all = ty.mask();
         // The masks: the result is `(minps/maxps & and) | or`.
         let (cv, and, or) = match self.float_const_bits(c) {
             Some(bits) => {
@@ -60,7 +56,7 @@ impl Tr<'_, '_> {
             }
             None => {
                 let cv = self.b.ins().splat(vt, c);
-                let (and, or) = self.minmax_masks(pc, op, ty, c, sign, all)?;
+                let (and, or) = self.minmax_masks(pc, op, it, c, sign, all)?;
                 (cv, and, or)
             }
         };
@@ -120,21 +116,17 @@ impl Tr<'_, '_> {
     /// `+0` and-s the sign bits away (all ones otherwise); `min` by `-0` or-s them in, and a
     /// NaN `c` its own bits (or-ing any NaN's bits into a value makes it a NaN; 0 otherwise).
     /// `max` by a NaN, which would need both masks, bails out to scalar code instead (at
-    /// `pc`), so each operation costs one mask.
+    /// `pc`), so each operation costs one mask. `it` is the mask's vector type.
     fn minmax_masks(
         &mut self,
         pc: u32,
         op: BinOp,
-        ty: Ty,
+        it: Type,
         c: Value,
         sign: u64,
         all: u64,
     ) -> TrResult<(Option<Value>, Option<Value>)> {
-        let (st, it) = if ty == Ty::F64 {
-            (types::I64, types::I64X2)
-        } else {
-            (types::I32, types::I32X4)
-        };
+        let st = it.lane_type();
         let bits = bitcast(&mut self.b, st, c);
         let nan = self.b.ins().fcmp(FloatCC::Unordered, c, c);
         let zero = self.b.ins().iconst(st, 0);

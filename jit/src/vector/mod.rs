@@ -351,8 +351,9 @@ impl Tr<'_, '_> {
     }
 
     /// The group head: a full group below the block's limit `vlimit` enters vector code at
-    /// `entry` (after realignment to a row, realign.rs), the rest goes to the scalar `tail`. Phased strategy: in later phases, full
-    /// groups resume from the per-lane file at the returned block instead.
+    /// `entry` (after realignment to a row, realign.rs), the rest goes to the scalar `tail`.
+    /// Phased strategy: in later phases, full groups resume from the per-lane file at the
+    /// returned block instead.
     fn emit_group_head(
         &mut self,
         vlimit: Variable,

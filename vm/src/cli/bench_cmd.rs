@@ -7,7 +7,7 @@ use holovm::{Tier, Vm, VmConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::load::load_program;
-use super::run_cmd::{bind, shape, RunArgs, TierArg};
+use super::run_cmd::{bind, shape, RunArgs, TierArg, JIT_THRESHOLD_MICROS};
 
 /// Options of `holovm bench`.
 #[derive(clap::Args, Debug)]
@@ -52,7 +52,7 @@ fn time(bench: &BenchArgs, tier: Tier, n: u64) -> anyhow::Result<Duration> {
         show_pool: Vec::new(),
         single_thread: bench.single_thread,
         tier: TierArg::Auto,
-        jit_threshold: 2000,
+        jit_threshold: JIT_THRESHOLD_MICROS,
         perf_map: false,
     };
     let shape = shape(&run, &program)?;

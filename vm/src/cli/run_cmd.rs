@@ -11,6 +11,9 @@ use holovm::{npy, AnyBuffer, Arg, Tier, Vm, VmConfig};
 use super::data::{parse_value, preview, Fill, Rng};
 use super::load::load_program;
 
+/// `--jit-threshold`'s default: the VM's own (`VmConfig::jit_threshold`, 2 ms).
+pub const JIT_THRESHOLD_MICROS: u64 = 2000;
+
 /// Options of `holovm run`.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -54,7 +57,7 @@ pub struct RunArgs {
     /// With `--tier auto`: the interpreter time, in microseconds, after which the kernel is
     /// compiled (on a background thread; later launches run the compiled code once it is
     /// ready).
-    #[arg(long, value_name = "MICROS", default_value_t = 2000)]
+    #[arg(long, value_name = "MICROS", default_value_t = JIT_THRESHOLD_MICROS)]
     pub jit_threshold: u64,
     /// Append compiled kernels to /tmp/perf-<pid>.map, one symbol per ISA instruction
     /// (for `perf record` + `perf report`).
