@@ -75,6 +75,9 @@ pub(crate) struct Analysis {
     pub live_regs: Vec<[u64; 4]>,
     /// Predicates live on entry to each instruction.
     pub live_preds: Vec<u16>,
+    /// Per pc: for a conditional forward `bra` that vector code runs both ways under lane
+    /// masks, its target (see [`masked_branches`]).
+    pub masked: Vec<Option<u32>>,
 }
 
 /// Backward liveness of registers and predicates.
@@ -191,11 +194,11 @@ pub(crate) struct Operands {
     /// Address component reads (as `u64`).
     pub addr: Vec<Src>,
     /// Predicate read.
-    pred_read: Option<u8>,
+    pub pred_read: Option<u8>,
     /// Register written, with its type.
-    dst: Option<(u8, Ty)>,
+    pub dst: Option<(u8, Ty)>,
     /// Predicate written.
-    pred_dst: Option<u8>,
+    pub pred_dst: Option<u8>,
 }
 
 pub(crate) fn operands(inst: &Inst) -> Operands {
@@ -549,6 +552,86 @@ fn lane_affine(
     aff
 }
 
+/// The conditional forward branches whose lanes may disagree and that vector code runs
+/// both ways ("if-conversion"): per pc, `Some(target)` when the guard predicate is per-lane
+/// and the instructions it skips (its *body*, `pc + 1 .. target`) are straight-line code
+/// entered only from the branch, made of moves, arithmetic, compares, selects, loads and at
+/// most one store, writing only per-lane (neither uniform nor lane-affine) registers and
+/// predicates held as lane masks (no compare of a lane-affine value). The vector code runs the body for the whole group and keeps the old value of
+/// every register a skipping lane would not have written; a check that fails inside the
+/// body sends the group back to the branch in scalar code with its registers as they were
+/// there, so nothing after the store may fail (no load, division or second store: the
+/// store would be repeated).
+fn masked_branches(
+    insts: &[Inst],
+    reg_uniform: &[bool],
+    reg_affine: &[bool],
+    pred_uniform: &[bool],
+) -> Vec<Option<u32>> {
+    let n = insts.len();
+    let mut targeted = vec![false; n + 1];
+    for t in insts.iter().filter_map(|i| i.target()) {
+        if let Some(x) = targeted.get_mut(t as usize) {
+            *x = true;
+        }
+    }
+    let per_lane_reg = |r: u8| {
+        !reg_uniform.get(r as usize).copied().unwrap_or(true)
+            && !reg_affine.get(r as usize).copied().unwrap_or(true)
+    };
+    let per_lane_pred = |p: u8| !pred_uniform.get(p as usize).copied().unwrap_or(true);
+    let body_ok = |body: &[Inst]| {
+        let mut stored = false;
+        body.iter().all(|inst| {
+            let o = operands(inst);
+            let writes_ok =
+                o.dst.is_none_or(|(r, _)| per_lane_reg(r)) && o.pred_dst.is_none_or(per_lane_pred);
+            let may_fail_ok = !stored;
+            let allowed = match inst {
+                Inst::Mov { .. }
+                | Inst::Cvt { .. }
+                | Inst::Un { .. }
+                | Inst::Fma { .. }
+                | Inst::Sel { .. }
+                | Inst::MemFence => true,
+                // A compare of a lane-affine value is kept as that value, not as lane masks.
+                Inst::Setp { a, b, .. } => ![a, b].iter().any(|s| match s {
+                    Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
+                    Src::Reg(r) => reg_affine.get(r.0 as usize).copied().unwrap_or(false),
+                    _ => false,
+                }),
+                Inst::Bin { op, .. } => {
+                    may_fail_ok || !matches!(op, BinOp::Div | BinOp::Rem | BinOp::Min | BinOp::Max)
+                }
+                Inst::Ldg { .. } | Inst::Lds { .. } => may_fail_ok,
+                Inst::Stg { .. } | Inst::Sts { .. } => !std::mem::replace(&mut stored, true),
+                _ => false,
+            };
+            writes_ok && allowed
+        })
+    };
+    insts
+        .iter()
+        .enumerate()
+        .map(|(pc, inst)| {
+            let Inst::Bra {
+                target,
+                guard: Some(g),
+            } = *inst
+            else {
+                return None;
+            };
+            let t = target as usize;
+            let ok = t > pc
+                && t <= n
+                && per_lane_pred(g.pred.0)
+                && !targeted[pc + 1..t].contains(&true)
+                && body_ok(&insts[pc + 1..t]);
+            ok.then_some(target)
+        })
+        .collect()
+}
+
 /// Analyses `program`.
 pub(crate) fn analyse(program: &Program) -> Analysis {
     let insts = program.insts();
@@ -688,7 +771,9 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         (reg_uniform, pred_uniform) = uniformity(insts, nregs, npreds, &reg_affine);
         reg_affine = affine_of(&reg_uniform);
     }
+    let masked = masked_branches(insts, &reg_uniform, &reg_affine, &pred_uniform);
     Analysis {
+        masked,
         reg_affine,
         live_regs,
         live_preds,

@@ -360,7 +360,7 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
          one scalar): {}; accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
-         of its own); lanes past the last full group run scalar code{}{}",
+         of its own); lanes past the last full group run scalar code{}{}{}",
         g / 4,
         list(&v32),
         g / 2,
@@ -373,7 +373,28 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
         } else {
             ""
         },
-        split_note(program, an)
+        split_note(program, an),
+        masked_note(an, guard)
+    )
+}
+
+/// The divergent branches whose lanes run both ways under masks ([`Analysis::masked`]), for
+/// the strategy text; `guard`: the entry guard's branch (pc 1) is not in the vector code.
+fn masked_note(an: &Analysis, guard: bool) -> String {
+    let pcs: Vec<String> = an
+        .masked
+        .iter()
+        .enumerate()
+        .filter(|&(pc, m)| m.is_some() && !(guard && pc < 2))
+        .map(|(pc, _)| pc.to_string())
+        .collect();
+    if pcs.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; divergent forward branches (pc {}) run both ways under lane masks: the skipped \
+         instructions run in every lane and keep the old values in the lanes that branch",
+        pcs.join(", ")
     )
 }
 

@@ -9,7 +9,8 @@
 //!
 //! Strategies (see [`Strategy`]):
 //! - **vector**: lanes are the vector dimension; groups of G lanes (8 by default) run a
-//!   vector translation while they stay converged and fall back to per-lane code otherwise
+//!   vector translation while they stay converged (or diverge only over straight-line
+//!   code they can run under lane masks) and fall back to per-lane code otherwise
 //!   (vector.rs);
 //! - **scalar**: per-lane code, one lane after another (translate.rs), for programs the
 //!   vector translation cannot take (narrow types, registers used with two widths);

@@ -217,7 +217,7 @@ impl Tr<'_, '_> {
 
     /// The low 32 bits of each 64-bit lane of two `I64X2` images, as one vector of `vt`
     /// (`I32X4` or `F32X4`).
-    fn narrow(&mut self, pair: &[Value], vt: Type) -> Value {
+    pub(crate) fn narrow(&mut self, pair: &[Value], vt: Type) -> Value {
         // Lane-count-changing bitcasts need an explicit byte order.
         let le = MemFlagsData::new().with_endianness(Endianness::Little);
         let lo = self.b.ins().bitcast(types::I8X16, le, pair[0]);

@@ -29,7 +29,14 @@ impl Tr<'_, '_> {
     }
 
     /// `if cond { bail(pc) }`, continuing in a new block.
+    /// Inside a masked body, the body's stub (masked.rs) instead.
     pub(super) fn v_bail_if(&mut self, cond: Value, pc: u32) -> TrResult<()> {
+        if let Some(stub) = self.masked_stub() {
+            let cont = self.b.create_block();
+            self.b.ins().brif(cond, stub, &[], cont, &[]);
+            self.enter(cont);
+            return Ok(());
+        }
         let existing = self.vs()?.stubs.iter().find(|s| s.0 == pc).map(|s| s.1);
         let stub = match existing {
             Some(s) => s,
@@ -49,11 +56,19 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    /// The bail-out stubs: each jumps to the bail-out block with its pc.
+    /// The bail-out stubs: each jumps to the bail-out block with its pc (a masked body's
+    /// first restores the registers the body wrote).
     pub(super) fn emit_stubs(&mut self) -> TrResult<()> {
         for (pc, stub) in self.vs()?.stubs.clone() {
             self.enter(stub);
             self.v_bail(pc)?;
+        }
+        for stub in self.vs()?.masked_stubs.clone() {
+            self.enter(stub.block);
+            for (var, x) in stub.restore {
+                self.b.def_var(var, x);
+            }
+            self.v_bail(stub.pc)?;
         }
         Ok(())
     }

@@ -56,7 +56,9 @@ impl Tr<'_, '_> {
             Inst::Stg { ty, src, addr } => {
                 let val = self.v_read(src, ty)?;
                 let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
-                self.v_store(ty, mode, &addrs, val);
+                if !self.v_store_masked(ty, mode, &addrs, val.clone())? {
+                    self.v_store(ty, mode, &addrs, val);
+                }
             }
             Inst::Lds { ty, dst, addr } => {
                 let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
@@ -66,7 +68,9 @@ impl Tr<'_, '_> {
             Inst::Sts { ty, src, addr } => {
                 let val = self.v_read(src, ty)?;
                 let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
-                self.v_store(ty, mode, &addrs, val);
+                if !self.v_store_masked(ty, mode, &addrs, val.clone())? {
+                    self.v_store(ty, mode, &addrs, val);
+                }
             }
             Inst::Mov { ty, dst, src } => {
                 let v = self.v_read(src, ty)?;
@@ -154,17 +158,17 @@ impl Tr<'_, '_> {
                         let mt = compute_vec(ty).as_int();
                         let m = self.b.ins().bmask(mt.lane_type(), c);
                         let m = self.b.ins().splat(mt, m);
-                        for pv in parts {
-                            self.b.def_var(pv, m);
-                        }
+                        let live = self.live_after_body(None, Some(p));
+                        self.v_def_parts(&parts, vec![m; parts.len()], live);
                     }
                     (x, y, None) => {
                         let xs = self.parts(ty, x);
                         let ys = self.parts(ty, y);
-                        for (k, pv) in parts.iter().enumerate() {
-                            let c = ops::compare(&mut self.b, cmp, ty, xs[k], ys[k]);
-                            self.b.def_var(*pv, c);
-                        }
+                        let cs = (0..parts.len())
+                            .map(|k| ops::compare(&mut self.b, cmp, ty, xs[k], ys[k]))
+                            .collect();
+                        let live = self.live_after_body(None, Some(p));
+                        self.v_def_parts(&parts, cs, live);
                     }
                     (_, _, Some(_)) => {
                         return Err(TrError(format!("per-lane compare into uniform p{p}")));
@@ -246,6 +250,12 @@ impl Tr<'_, '_> {
                 };
                 let fall = self.v_block(pc + 1)?;
                 let taken = self.b.create_block();
+                // A masked body is entered through its own block, where the masks are made.
+                let masked = match u {
+                    Some(_) => None,
+                    None => self.masked_join(pc)?.map(|j| (j, self.b.create_block())),
+                };
+                let fall_to = masked.map_or(fall, |m| m.1);
                 // Lanes that disagree resume at the `setp` that computed the guard when it
                 // comes right before: the per-lane code recomputes the predicate, so it need
                 // not be saved (its lane masks were most of the bail-out block).
@@ -268,7 +278,11 @@ impl Tr<'_, '_> {
                             // that settles every lane; the full test only when it fails.
                             if let Some(below) = self.affine_below(af, xv, uv) {
                                 let everywhere = matches!(af.cmp, Cmp::Lt | Cmp::Le);
-                                let dest = if everywhere != g.negate { taken } else { fall };
+                                let dest = if everywhere != g.negate {
+                                    taken
+                                } else {
+                                    fall_to
+                                };
                                 let slow = self.b.create_block();
                                 self.b.ins().brif(below, dest, &[], slow, &[]);
                                 self.enter(slow);
@@ -277,6 +291,27 @@ impl Tr<'_, '_> {
                         }
                         None => self.v_any_all(&parts),
                     };
+                    if let Some((join, body)) = masked {
+                        // Skip the body when every lane takes the branch, else run it masked.
+                        if g.negate {
+                            self.b.ins().brif(any, body, &[], taken, &[]);
+                        } else {
+                            self.b.ins().brif(all, taken, &[], body, &[]);
+                        }
+                        self.enter(body);
+                        let (masks, bits) = match ap {
+                            Some((af, xv, uv)) => (self.affine_masks(af, xv, uv), af.ty.bits()),
+                            None => (
+                                parts.iter().map(|&v| self.b.use_var(v)).collect(),
+                                self.an.pred_bits.get(p).copied().unwrap_or(32),
+                            ),
+                        };
+                        self.begin_masked(pc, split_pc, join, g, masks, bits)?;
+                        self.b.ins().jump(fall, &[]);
+                        self.enter(taken);
+                        self.v_goto(pc, target)?;
+                        return Ok(false);
+                    }
                     let mixed = self.b.create_block();
                     if g.negate {
                         // Taken where the predicate is false in every lane.

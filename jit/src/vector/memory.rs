@@ -11,6 +11,7 @@ use crate::ops::{bitcast, compute_lane, compute_vec, konst};
 use crate::translate::{MemOff, SpaceRef, Tr, TrError, TrResult};
 
 /// How the lanes of a group address memory.
+#[derive(Clone, Copy)]
 pub(super) enum Mode {
     /// The same address in every lane.
     Uniform,

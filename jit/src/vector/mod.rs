@@ -6,8 +6,9 @@
 //! G/4 `I32X4`/`F32X4` or G/2 `I64X2`/`F64X2` vectors. Vector code only runs while the lanes
 //! of the group are converged, so uniform branches and loops are ordinary CLIF control flow.
 //!
-//! Anything that would need lanes to separate *bails out*: a conditional branch or loop whose
-//! lanes disagree, an access that fails its bounds/alignment check in some lane, a division
+//! A forward branch whose lanes disagree over straight-line code runs both ways under lane
+//! masks (masked.rs). Anything else that would need lanes to separate *bails out*: a
+//! conditional branch or loop whose lanes disagree, an access that fails its bounds/alignment check in some lane, a division
 //! that traps in some lane, fuel exhaustion, `call`/`ret`, or running off the end. A bail-out
 //! at instruction `pc` stores the group's registers to the scratch register file and runs
 //! the group's lanes one after another in the scalar code, each resuming at `pc`: that code
@@ -36,6 +37,7 @@ mod affine;
 mod bail;
 mod inst;
 mod limits;
+mod masked;
 mod memory;
 mod minmax;
 mod realign;
@@ -105,6 +107,12 @@ pub(crate) struct VState {
     pub bbase: Variable,
     /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
     pub guard: Option<EntryGuard>,
+    /// The masked branch body being translated (masked.rs).
+    pub masked: Option<masked::Masked>,
+    /// The masked bodies' bail-out stubs.
+    pub masked_stubs: Vec<masked::MaskedStub>,
+    /// The masked stores' stack slot (masked.rs).
+    pub store_slot: Option<cranelift_codegen::ir::StackSlot>,
 }
 
 /// Which of `nparams` parameters are read, or accessed as buffers, by an instruction inside
@@ -347,6 +355,9 @@ impl Tr<'_, '_> {
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
             guard,
+            masked: None,
+            masked_stubs: Vec::new(),
+            store_slot: None,
         }
     }
 
@@ -488,6 +499,7 @@ impl Tr<'_, '_> {
         let skip_guard = self.vs()?.guard.is_some();
         let mut open = false;
         for pc in 0..n {
+            self.end_masked_at(pc);
             if !reach[pc as usize] {
                 // Code only scalar lanes run (after a barrier, a call or an exit) is not
                 // translated twice.
@@ -518,6 +530,7 @@ impl Tr<'_, '_> {
             self.b.set_srcloc(listing::loc(pc, false));
             open = self.v_inst(pc, &insts[pc as usize])?;
         }
+        self.end_masked_at(n);
         let end = self.v_block(n)?;
         if open {
             self.b.ins().jump(end, &[]);

@@ -236,10 +236,12 @@ impl Tr<'_, '_> {
             (None, None, val) => {
                 let ps = self.parts(ty, val);
                 let vt = vec_of(lane);
-                for (pv, x) in parts.iter().zip(ps) {
-                    let x = bitcast(&mut self.b, vt, x);
-                    self.b.def_var(*pv, x);
-                }
+                let ps = ps
+                    .into_iter()
+                    .map(|x| bitcast(&mut self.b, vt, x))
+                    .collect();
+                let live = self.live_after_body(Some(r), None);
+                self.v_def_parts(&parts, ps, live);
             }
         }
         Ok(())

@@ -1,0 +1,350 @@
+//! Divergent forward branches run both ways under lane masks ("if-conversion").
+//!
+//! For a branch the analysis accepts ([`crate::analysis::Analysis::masked`]), a group whose
+//! lanes all take it jumps as before; otherwise it runs the skipped instructions (the *body*)
+//! for every lane, and each register or predicate write keeps the old value in the lanes
+//! that took the branch (a `bitselect` by the branch's lane mask), so at the target every
+//! lane holds what it would hold had it run alone. A store in the body writes only the
+//! lanes that run it. A check that fails inside the body (a bounds check, a zero divisor)
+//! restores the registers written since the branch and bails out to the branch (or the
+//! `setp` before it), where the per-lane code takes each lane its own way.
+
+use cranelift_codegen::ir::{
+    types, Block, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value,
+};
+use cranelift_frontend::Variable;
+use holovm_isa::{Guard, Inst, Ty};
+
+use super::memory::Mode;
+use super::values::VV;
+use crate::ops::{bitcast, compute_lane};
+use crate::translate::{Tr, TrResult};
+
+/// The body of a masked branch while it is being translated.
+#[derive(Clone)]
+pub(crate) struct Masked {
+    /// The branch target, where the body ends.
+    pub join: u32,
+    /// Where a failing check inside the body resumes in scalar code.
+    pub bail_pc: u32,
+    /// Per lane: all ones where the lane took the branch (its registers stay as they were),
+    /// in vectors of `bits`-bit lanes.
+    pub keep: Vec<Value>,
+    pub bits: u32,
+    /// `keep` in the other lane width, built on first use.
+    pub other: Option<Vec<Value>>,
+    /// The variables the body writes, with their values at the branch (restored by the
+    /// bail-out stub).
+    pub restore: Vec<(Variable, Value)>,
+    /// The body's bail-out stub, made on first use.
+    pub stub: Option<Block>,
+}
+
+/// A masked body's bail-out stub: it restores `restore` and bails out at `pc`.
+#[derive(Clone)]
+pub(crate) struct MaskedStub {
+    pub block: Block,
+    pub pc: u32,
+    pub restore: Vec<(Variable, Value)>,
+}
+
+impl Tr<'_, '_> {
+    /// The target of the branch at `pc` if its body runs under masks: the analysis accepts it
+    /// and every predicate the body writes is held as lane masks.
+    pub(super) fn masked_join(&self, pc: u32) -> TrResult<Option<u32>> {
+        let Some(join) = self.an.masked.get(pc as usize).copied().flatten() else {
+            return Ok(None);
+        };
+        let v = self.vs()?;
+        let body = &self.p.insts()[pc as usize + 1..join as usize];
+        let masks_only = body.iter().all(|i| match i {
+            Inst::Setp { dst, .. } => v.apreds.get(dst.0 as usize).is_some_and(|a| a.is_none()),
+            _ => true,
+        });
+        Ok(masks_only.then_some(join))
+    }
+
+    /// Starts the body of the masked branch at `pc` (guard `g`, target `join`) in the
+    /// current block: `taken` is the branch predicate's lane masks (`bits`-bit lanes).
+    pub(super) fn begin_masked(
+        &mut self,
+        pc: u32,
+        bail_pc: u32,
+        join: u32,
+        g: Guard,
+        taken: Vec<Value>,
+        bits: u32,
+    ) -> TrResult<()> {
+        let keep = if g.negate {
+            taken.iter().map(|&m| self.b.ins().bnot(m)).collect()
+        } else {
+            taken
+        };
+        let mut restore = Vec::new();
+        let body = self.p.insts()[pc as usize + 1..join as usize].to_vec();
+        for inst in &body {
+            let o = crate::analysis::operands(inst);
+            let v = self.vs()?;
+            let mut vars: Vec<Variable> = Vec::new();
+            if let Some((r, _)) = o.dst {
+                vars.extend(v.vregs.get(r as usize).into_iter().flatten());
+            }
+            if let Some(p) = o.pred_dst {
+                vars.extend(v.vpreds.get(p as usize).into_iter().flatten());
+            }
+            for var in vars {
+                if !restore.iter().any(|(w, _)| *w == var) {
+                    let x = self.b.use_var(var);
+                    restore.push((var, x));
+                }
+            }
+        }
+        if let Some(v) = self.v.as_mut() {
+            v.masked = Some(Masked {
+                join,
+                bail_pc,
+                keep,
+                bits,
+                other: None,
+                restore,
+                stub: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the masked body if `pc` is its target.
+    pub(super) fn end_masked_at(&mut self, pc: u32) {
+        if let Some(v) = self.v.as_mut() {
+            if v.masked.as_ref().is_some_and(|m| m.join == pc) {
+                v.masked = None;
+            }
+        }
+    }
+
+    /// Inside a masked body: its bail-out stub (made on first use), which restores the
+    /// registers the body wrote and bails out at the branch.
+    pub(super) fn masked_stub(&mut self) -> Option<Block> {
+        let v = self.v.as_mut()?;
+        let m = v.masked.as_mut()?;
+        if let Some(s) = m.stub {
+            return Some(s);
+        }
+        let stub = self.b.create_block();
+        self.b.set_cold_block(stub);
+        m.stub = Some(stub);
+        let entry = MaskedStub {
+            block: stub,
+            pc: m.bail_pc,
+            restore: m.restore.clone(),
+        };
+        v.masked_stubs.push(entry);
+        Some(stub)
+    }
+
+    /// The lanes that keep their old values, as masks of `bits`-bit lanes; `None` outside
+    /// a masked body.
+    fn keep_masks(&mut self, bits: u32) -> Option<Vec<Value>> {
+        let m = self.v.as_ref()?.masked.as_ref()?;
+        if m.bits == bits {
+            return Some(m.keep.clone());
+        }
+        if let Some(o) = &m.other {
+            return Some(o.clone());
+        }
+        let keep = m.keep.clone();
+        let other: Vec<Value> = if bits == 64 {
+            keep.iter()
+                .flat_map(|&k| [self.b.ins().swiden_low(k), self.b.ins().swiden_high(k)])
+                .collect()
+        } else {
+            keep.chunks(2)
+                .map(|c| self.narrow(c, types::I32X4))
+                .collect()
+        };
+        if let Some(m) = self.v.as_mut().and_then(|v| v.masked.as_mut()) {
+            m.other = Some(other.clone());
+        }
+        Some(other)
+    }
+
+    /// Defines the vector parts `vars` (of a register or predicate that is live at the
+    /// target, inside a masked body: only in the lanes that run it).
+    pub(super) fn v_def_parts(&mut self, vars: &[Variable], vals: Vec<Value>, live: bool) {
+        let bits = vals
+            .first()
+            .map_or(32, |&x| self.b.func.dfg.value_type(x).lane_bits());
+        let keep = if live { self.keep_masks(bits) } else { None };
+        for (k, (&var, x)) in vars.iter().zip(vals).enumerate() {
+            let x = match keep.as_ref().and_then(|m| m.get(k)) {
+                Some(&m) => {
+                    let vt = self.b.func.dfg.value_type(x);
+                    let m = bitcast(&mut self.b, vt, m);
+                    let old = self.b.use_var(var);
+                    self.b.ins().bitselect(m, old, x)
+                }
+                None => x,
+            };
+            self.b.def_var(var, x);
+        }
+    }
+
+    /// Whether register `r` (predicate `p`) is live where the current masked body ends, or
+    /// `true` outside one.
+    pub(super) fn live_after_body(&self, r: Option<usize>, p: Option<usize>) -> bool {
+        let Some(join) = self
+            .v
+            .as_ref()
+            .and_then(|v| v.masked.as_ref())
+            .map(|m| m.join)
+        else {
+            return true;
+        };
+        let j = join as usize;
+        let reg = r.is_some_and(|r| {
+            self.an
+                .live_regs
+                .get(j)
+                .is_none_or(|l| l[r / 64] & (1 << (r % 64)) != 0)
+        });
+        let pred = p.is_some_and(|p| {
+            self.an
+                .live_preds
+                .get(j)
+                .is_none_or(|l| l & (1 << (p % 16)) != 0)
+        });
+        reg || pred
+    }
+
+    /// A store inside a masked body: every lane's store when no lane took the branch,
+    /// otherwise only the lanes that run the body, in lane order. Returns false outside a
+    /// masked body.
+    pub(super) fn v_store_masked(
+        &mut self,
+        ty: Ty,
+        mode: Mode,
+        addrs: &[Value],
+        val: VV,
+    ) -> TrResult<bool> {
+        let Some(keep) = self
+            .v
+            .as_ref()
+            .and_then(|v| v.masked.as_ref())
+            .map(|m| m.keep.clone())
+        else {
+            return Ok(false);
+        };
+        // Every running lane stores the same value to the same place.
+        if let (Mode::Uniform, VV::U(_)) = (&mode, &val) {
+            self.v_store(ty, mode, addrs, val);
+            return Ok(true);
+        }
+        // Bit l: lane l took the branch.
+        let per = self.b.func.dfg.value_type(keep[0]).lane_count();
+        let mut kept = self.b.ins().iconst(types::I64, 0);
+        for (k, &m) in keep.iter().enumerate() {
+            let bits = self.b.ins().vhigh_bits(types::I64, m);
+            let bits = self.b.ins().ishl_imm_s(bits, (k as u32 * per) as i64);
+            kept = self.b.ins().bor(kept, bits);
+        }
+        let (all, some, done) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().brif(kept, some, &[], all, &[]);
+        self.enter(all);
+        self.v_store(ty, mode, addrs, val.clone());
+        self.b.ins().jump(done, &[]);
+
+        self.enter(some);
+        let full = (1i64 << self.g) - 1;
+        let run = self.b.ins().bnot(kept);
+        let run = self.b.ins().band_imm_s(run, full);
+        match mode {
+            Mode::Lanes => {
+                // Scattered: each lane's own address, or the scratch slot where it branched.
+                let lanes = self.lanes(ty, &val);
+                let slot = self.store_slot();
+                let junk = self.b.ins().stack_addr(types::I64, slot, 0);
+                for (l, x) in lanes.into_iter().enumerate() {
+                    let bit = self.b.ins().band_imm_s(run, 1 << l);
+                    let at = self.b.ins().select(bit, addrs[l], junk);
+                    self.b.ins().store(MemFlagsData::trusted(), x, at, 0);
+                }
+            }
+            Mode::Uniform => {
+                // One address: the last running lane's store is the one that stays.
+                let buf = self.lanes_to_slot(ty, val);
+                let top = self.b.ins().clz(run);
+                let last = self.b.ins().iconst(types::I64, 63);
+                let l = self.b.ins().isub(last, top);
+                let x = self.slot_lane(ty, buf, l);
+                self.b.ins().store(MemFlagsData::trusted(), x, addrs[0], 0);
+            }
+            Mode::Contig => {
+                // A loop over the running lanes (lowest first): compact code, since the
+                // register allocator's choices for the rest of the kernel suffer from a
+                // long unrolled one.
+                let buf = self.lanes_to_slot(ty, val);
+                let (head, body) = (self.b.create_block(), self.b.create_block());
+                let m = self.b.append_block_param(head, types::I64);
+                self.b.ins().jump(head, &[run.into()]);
+                self.b.switch_to_block(head);
+                self.b.ins().brif(m, body, &[], done, &[]);
+                self.enter(body);
+                let l = self.b.ins().ctz(m);
+                let x = self.slot_lane(ty, buf, l);
+                let off = self.b.ins().imul_imm_s(l, ty.size() as i64);
+                let at = self.b.ins().iadd(addrs[0], off);
+                self.b.ins().store(MemFlagsData::trusted(), x, at, 0);
+                let m1 = self.b.ins().iadd_imm_s(m, -1);
+                let rest = self.b.ins().band(m, m1);
+                self.b.ins().jump(head, &[rest.into()]);
+                self.b.seal_block(head);
+                self.enter(done);
+                return Ok(true);
+            }
+        }
+        self.b.ins().jump(done, &[]);
+        self.enter(done);
+        Ok(true)
+    }
+
+    /// Stores the group's lanes of `val` in order into the lane slot; returns its address.
+    fn lanes_to_slot(&mut self, ty: Ty, val: VV) -> Value {
+        let slot = self.store_slot();
+        let buf = self.b.ins().stack_addr(types::I64, slot, 0);
+        let fl = MemFlagsData::trusted();
+        for (k, p) in self.parts(ty, val).into_iter().enumerate() {
+            self.b.ins().store(fl, p, buf, (k * 16) as i32);
+        }
+        buf
+    }
+
+    /// Lane `l` (`I64`) of the values [`Tr::lanes_to_slot`] stored at `buf`.
+    fn slot_lane(&mut self, ty: Ty, buf: Value, l: Value) -> Value {
+        let off = self.b.ins().imul_imm_s(l, ty.size() as i64);
+        let at = self.b.ins().iadd(buf, off);
+        self.b
+            .ins()
+            .load(compute_lane(ty), MemFlagsData::trusted(), at, 0)
+    }
+
+    /// A stack slot of 8 bytes per lane of the group, for masked stores.
+    fn store_slot(&mut self) -> StackSlot {
+        if let Some(s) = self.v.as_ref().and_then(|v| v.store_slot) {
+            return s;
+        }
+        let bytes = self.g * 8;
+        let s = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            bytes,
+            4,
+        ));
+        if let Some(v) = self.v.as_mut() {
+            v.store_slot = Some(s);
+        }
+        s
+    }
+}

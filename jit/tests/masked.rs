@@ -1,0 +1,216 @@
+//! Divergent forward branches that vector code runs both ways under lane masks: the values
+//! of the lanes that branch, stores of the lanes that run the body only, traps inside the
+//! body, mixed widths of masks and registers, under every strategy (`run_all` checks that
+//! they agree; the scalar strategy is the reference) and against Rust.
+mod common;
+use common::*;
+use holovm_jit::{compile, JitOptions, Strategy, TrapKind};
+
+fn detail(src: &str) -> String {
+    let k = compile(&asm(src), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Vector { detail, .. } => detail.clone(),
+        other => panic!("expected the vector strategy, got {other}"),
+    }
+}
+
+/// Values with both signs in every group, in an order no group size lines up with.
+fn signed(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 37 + 11) % 23) as f32 - 11.0 + 0.25)
+        .collect()
+}
+
+#[test]
+fn leaky_relu_by_a_branch_keeps_the_lanes_that_branch() {
+    for sense in ["@p1", "@!p1"] {
+        let src = format!(
+            ".kernel leaky\n.param x: ptr f32\n.param y: ptr f32\n.param n: u32\n\
+             setp.ge.u32 p0, %gid, n\n@p0 bra @done\nldg.f32 r1, [x + %gid*4]\n\
+             setp.gt.f32 p1, r1, 0.0\n{sense} bra @store\nmul.f32 r1, r1, 0.01\n\
+             store:\nstg.f32 [y + %gid*4], r1\ndone:\nexit\n"
+        );
+        assert!(
+            detail(&src).contains("divergent forward branches (pc 4) run both ways"),
+            "{}",
+            detail(&src)
+        );
+        let x = signed(200);
+        let out = run_all(&asm(&src), 4, 64, &[f32s(&x), zeros(800), Arg::Scalar(200)]);
+        assert_eq!(out.trap.kind, 0);
+        let want: Vec<f32> = x
+            .iter()
+            .map(|&v| {
+                let scaled = (v > 0.0) == (sense == "@!p1");
+                if scaled {
+                    v * 0.01
+                } else {
+                    v
+                }
+            })
+            .collect();
+        assert_eq!(to_f32(out.buf(1)), want, "{sense}");
+    }
+}
+
+#[test]
+fn a_store_in_the_body_writes_only_the_lanes_that_run_it() {
+    // Contiguous (y[gid]), scattered (z[perm]) and same-address (w[0]: the last lane that
+    // runs the body wins) stores, each alone in its body.
+    let src = ".kernel cs\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
+        .param w: ptr u32\n\
+        ldg.u32 r1, [x + %gid*4]\nand.u32 r2, r1, 1\nsetp.ne.u32 p0, r2, 0\n\
+        @p0 bra @a\nmul.u32 r3, r1, 3\nstg.u32 [y + %gid*4], r3\n\
+        a:\nsetp.lt.u32 p1, r1, 40\n@p1 bra @b\nmul.u32 r4, %gid, 7\nrem.u32 r4, r4, 64\n\
+        stg.u32 [z + r4*4], r1\n\
+        b:\nsetp.gt.u32 p2, r1, 50\n@!p2 bra @c\nstg.u32 [w + 0], %gid\nc:\nexit\n";
+    assert!(
+        detail(src).contains("(pc 3, 7, 12) run both ways"),
+        "{}",
+        detail(src)
+    );
+    let x: Vec<u32> = (0..64).map(|i| (i * 29 + 5) % 61).collect();
+    let out = run_all(
+        &asm(src),
+        2,
+        32,
+        &[u32s(&x), u32s(&[9; 64]), u32s(&[9; 64]), u32s(&[9; 1])],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let y: Vec<u32> = x
+        .iter()
+        .map(|&v| if v % 2 == 0 { v * 3 } else { 9 })
+        .collect();
+    assert_eq!(to_u32(out.buf(1)), y);
+    let mut z = vec![9u32; 64];
+    for (g, &v) in x.iter().enumerate() {
+        if v >= 40 {
+            z[g * 7 % 64] = v;
+        }
+    }
+    assert_eq!(to_u32(out.buf(2)), z);
+    // Blocks run in order under `run_all`, lanes in order within a block.
+    let last = x.iter().rposition(|&v| v > 50).expect("some lane") as u32;
+    assert_eq!(to_u32(out.buf(3)), vec![last]);
+}
+
+#[test]
+fn checks_that_fail_in_the_body_trap_only_for_lanes_that_run_it() {
+    // The gathered load is out of bounds for odd values, the division by zero for values
+    // below 8: only lanes that run the body may trap, and the lowest such lane does.
+    let src = ".kernel t\n.param x: ptr u32\n.param y: ptr u32\n.param lim: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nsetp.ge.u32 p0, r1, lim\n@p0 bra @skip\n\
+        mul.u32 r2, r1, 100\nsub.u32 r4, r1, 8\ndiv.u32 r5, 1000, r4\nldg.u32 r3, [x + r2*4]\n\
+        add.u32 r1, r3, r5\nskip:\nstg.u32 [y + %gid*4], r1\nexit\n";
+    let x: Vec<u32> = (0..48)
+        .map(|i| if i % 5 == 0 { 0 } else { 100 + i })
+        .collect();
+    // Lanes with x = 0 run the body (0 < 50), read x[0] and divide by 0 - 8 (wrapping, not
+    // zero): no trap; the others skip it.
+    let out = run_all(&asm(src), 1, 48, &[u32s(&x), zeros(192), Arg::Scalar(50)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<u32> = x
+        .iter()
+        .map(|&v| {
+            if v < 50 {
+                x[0] + 1000 / 0u32.wrapping_sub(8)
+            } else {
+                v
+            }
+        })
+        .collect();
+    assert_eq!(to_u32(out.buf(1)), want);
+    // With lim = 110, lanes with 100 + i < 110 run the body too: 101 * 100 is out of bounds
+    // (lane 1 first).
+    let out = run_all(&asm(src), 1, 48, &[u32s(&x), zeros(192), Arg::Scalar(110)]);
+    assert_eq!(out.trap, trap(TrapKind::OutOfBounds, 6, 0, 1, 0, 101 * 400));
+    // A zero divisor only in a lane that skips the body: x = 8 with lim = 8.
+    let x8: Vec<u32> = (0..48).map(|i| if i == 13 { 8 } else { 0 }).collect();
+    let out = run_all(&asm(src), 1, 48, &[u32s(&x8), zeros(192), Arg::Scalar(8)]);
+    assert_eq!(out.trap.kind, 0);
+    // ... and in a lane that runs it: lane 13 traps at the division.
+    let out = run_all(&asm(src), 1, 48, &[u32s(&x8), zeros(192), Arg::Scalar(9)]);
+    assert_eq!(out.trap.kind, TrapKind::DivideByZero.code());
+    assert_eq!((out.trap.pc, out.trap.lane), (5, 13));
+}
+
+#[test]
+fn masks_convert_between_32_and_64_bit_lanes() {
+    // A 32-bit compare guarding 64-bit writes, and a 64-bit compare guarding 32-bit ones and
+    // a predicate written in the body and read after it.
+    let src = ".kernel w\n.param x: ptr f64\n.param y: ptr u32\n.param z: ptr f64\n\
+        ldg.f64 r1, [x + %gid*8]\nldg.u32 r2, [y + %gid*4]\n\
+        setp.lt.u32 p0, r2, 5\n@p0 bra @a\nmul.f64 r1, r1, -2.0\n\
+        a:\nsetp.gt.f64 p1, r1, 1.5\n@p1 bra @b\nadd.u32 r2, r2, 1000\nsetp.eq.u32 p2, r2, 1003\n\
+        b:\nsel.u32 r3, p2, 7, r2\nstg.f64 [z + %gid*8], r1\nstg.u32 [y + %gid*4], r3\nexit\n";
+    assert!(
+        detail(src).contains("(pc 3, 6) run both ways"),
+        "{}",
+        detail(src)
+    );
+    let x: Vec<f64> = (0..40).map(|i| (i % 7) as f64 - 2.5).collect();
+    let y: Vec<u32> = (0..40).map(|i| (i * 3) % 11).collect();
+    let out = run_all(&asm(src), 1, 40, &[f64s(&x), u32s(&y), zeros(320)]);
+    assert_eq!(out.trap.kind, 0);
+    let (mut wz, mut wy) = (Vec::new(), Vec::new());
+    for (&xv, &yv) in x.iter().zip(&y) {
+        let r1 = if yv < 5 { xv } else { xv * -2.0 };
+        let (r2, p2) = if r1 > 1.5 {
+            (yv, false)
+        } else {
+            (yv + 1000, yv + 1000 == 1003)
+        };
+        wz.push(r1);
+        wy.push(if p2 { 7 } else { r2 });
+    }
+    assert_eq!(to_f64(out.buf(2)), wz);
+    assert_eq!(to_u32(out.buf(1)), wy);
+}
+
+#[test]
+fn bodies_that_cannot_be_masked_still_agree() {
+    // A body with a loop, a body entered from elsewhere, a body storing twice, and one that
+    // loads after its store: none is masked, all give the interpreter's results.
+    let src = ".kernel n\n.param x: ptr u32\n.param y: ptr u32\n\
+        ldg.u32 r1, [x + %gid*4]\nsetp.lt.u32 p0, r1, 5\n@p0 bra @a\nmov.u32 r2, 3\n\
+        l:\nadd.u32 r1, r1, 2\nloop r2, @l\n\
+        a:\nsetp.lt.u32 p1, r1, 9\n@p1 bra @b\nstg.u32 [y + %gid*4], r1\nstg.u32 [y + %gid*4], r2\n\
+        b:\nsetp.lt.u32 p2, r1, 12\n@p2 bra @c\nstg.u32 [y + %gid*4], r1\nldg.u32 r1, [x + 0]\n\
+        c:\nstg.u32 [x + %gid*4], r1\nexit\n";
+    assert!(
+        !detail(src).contains("divergent forward branches"),
+        "{}",
+        detail(src)
+    );
+    let x: Vec<u32> = (0..24).map(|i| (i * 5) % 17).collect();
+    let out = run_all(&asm(src), 1, 24, &[u32s(&x), zeros(96)]);
+    assert_eq!(out.trap.kind, 0);
+}
+
+#[test]
+fn a_check_that_fails_for_a_lane_that_branches_reruns_the_body_from_the_branch() {
+    // The zero divisor is in lane 13, which skips the body: the group leaves vector code at
+    // the branch with r1 as it was there, so the other lanes add 7 once, not twice.
+    let src = ".kernel r\n.param x: ptr u32\n.param y: ptr u32\n.param lim: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nsub.u32 r4, r1, 8\nsetp.ge.u32 p0, r1, lim\n@p0 bra @skip\n\
+        add.u32 r1, r1, 7\nsetp.lt.u32 p1, r1, 9\ndiv.u32 r5, 1000, r4\nadd.u32 r1, r1, r5\n\
+        skip:\nsel.u32 r1, p1, 1, r1\nstg.u32 [y + %gid*4], r1\nexit\n";
+    let x: Vec<u32> = (0..40).map(|i| if i == 13 { 8 } else { i % 7 }).collect();
+    let out = run_all(&asm(src), 1, 40, &[u32s(&x), zeros(160), Arg::Scalar(8)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<u32> = x
+        .iter()
+        .map(|&v| {
+            if v >= 8 {
+                return v;
+            }
+            let r1 = v + 7;
+            if r1 < 9 {
+                1
+            } else {
+                r1 + 1000 / v.wrapping_sub(8)
+            }
+        })
+        .collect();
+    assert_eq!(to_u32(out.buf(1)), want);
+}
