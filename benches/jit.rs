@@ -161,6 +161,23 @@ fn gelu_avx2(x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// Leaky ReLU with a divergent branch around the negative side's multiply.
+const LEAKY_BRANCH: &str = ".kernel leaky_branch
+.param x: ptr f32
+.param y: ptr f32
+.param n: u32
+    setp.ge.u32 p0, %gid, n
+    @p0 bra @done
+    ldg.f32 r1, [x + %gid*4]
+    setp.gt.f32 p1, r1, 0.0
+    @p1 bra @store
+    mul.f32 r1, r1, 0.01
+store:
+    stg.f32 [y + %gid*4], r1
+done:
+    exit
+";
+
 fn elementwise(c: &mut Criterion) {
     let n = 65536usize;
     let mut g = c.benchmark_group("jit_elementwise");
@@ -194,6 +211,29 @@ fn elementwise(c: &mut Criterion) {
         let cfg = LaunchConfig::cover(n as u64, 256);
         g.bench_function(BenchmarkId::new(label, n), |b| {
             b.iter(|| vm.launch(&p, cfg, &args).unwrap())
+        });
+    }
+    // A divergent branch: leaky ReLU written as `if x <= 0 { x *= 0.01 }` (input() mixes
+    // signs within every vector group). The JIT runs the skipped multiply under lane masks.
+    g.bench_function(BenchmarkId::new("leaky_branch_native", n), |b| {
+        b.iter(|| {
+            for (y, &x) in y.iter_mut().zip(&x) {
+                *y = if x > 0.0 { x } else { x * 0.01 };
+            }
+            black_box(&mut y);
+        })
+    });
+    let leaky = holovm::asm::assemble(LEAKY_BRANCH).expect("leaky kernel");
+    for (label, tier) in [
+        ("leaky_branch_jit", Tier::Jit),
+        ("leaky_branch_interp", Tier::Interpret),
+    ] {
+        let vm = vm(tier, true);
+        let (dx, dy) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(n).unwrap());
+        let args = args![&dx, &dy, n as u32];
+        let cfg = LaunchConfig::cover(n as u64, 256);
+        g.bench_function(BenchmarkId::new(label, n), |b| {
+            b.iter(|| vm.launch(&leaky, cfg, &args).unwrap())
         });
     }
     // The per-element loop: x = x*1.0001 + 0.5, 64 times (two roundings each).
