@@ -117,7 +117,8 @@ proptest! {
 }
 
 /// A structured random kernel (assembly source): loads at `%gid`, random arithmetic,
-/// comparisons and selects, divergent branches on the lane, uniform loops, lane-affine
+/// comparisons and selects, divergent branches on the lane and on per-lane data (`if` around
+/// a division, `if`/`else`), uniform loops, lane-affine
 /// indices that may run out of bounds, row/column splits, gathers and scatters (either may
 /// run out of bounds), an optional block-wide `reduce`, and a store. Unlike
 /// the byte-level generator above, most of these run to completion, so the tiers' results
@@ -153,7 +154,7 @@ fn structured_kernel(seed: u64) -> String {
             src.push_str(&format!("    reduce.{op}.{t} r4, r{}\n", 1 + pick(4)));
         }
         let (d, a, b) = (reg(&mut pick), reg(&mut pick), reg(&mut pick));
-        let op = match pick(9) {
+        let op = match pick(11) {
             0 => format!("add.{t} {d}, {a}, {b}"),
             1 => format!("sub.{t} {d}, {a}, {}", imm(pick(5))),
             2 => format!("mul.{t} {d}, {a}, {b}"),
@@ -174,6 +175,25 @@ fn structured_kernel(seed: u64) -> String {
                 format!(
                     "setp.{cmp}.u32 p1, %lane, {}\n    @p1 bra @L{label}\n    add.{t} {d}, {a}, {b}\nL{label}:",
                     pick(20)
+                )
+            }
+            8 => {
+                // An if/else on per-lane data (run under lane masks by the JIT).
+                label += 1;
+                let cmp = ["lt", "ge", "ne"][pick(3) as usize];
+                format!(
+                    "setp.{cmp}.{t} p1, {a}, {b}\n    @p1 bra @E{label}\n    add.{t} {d}, {a}, {b}\n    \
+                     bra @L{label}\nE{label}:\n    mul.{t} {d}, {d}, {}\nL{label}:",
+                    imm(pick(4))
+                )
+            }
+            9 => {
+                // An if on per-lane data around a division (by zero in some lanes).
+                label += 1;
+                let cmp = ["lt", "gt"][pick(2) as usize];
+                format!(
+                    "setp.{cmp}.{t} p1, {a}, {}\n    @!p1 bra @L{label}\n    div.{t} {d}, {a}, {b}\nL{label}:",
+                    imm(pick(6))
                 )
             }
             _ => {

@@ -76,8 +76,8 @@ pub(crate) struct Analysis {
     /// Predicates live on entry to each instruction.
     pub live_preds: Vec<u16>,
     /// Per pc: for a conditional forward `bra` that vector code runs both ways under lane
-    /// masks, its target (see [`masked_branches`]).
-    pub masked: Vec<Option<u32>>,
+    /// masks, where its code ends (see [`masked_branches`]).
+    pub masked: Vec<Option<MaskedBranch>>,
 }
 
 /// Backward liveness of registers and predicates.
@@ -552,27 +552,40 @@ fn lane_affine(
     aff
 }
 
+/// A conditional forward branch that vector code runs both ways under lane masks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MaskedBranch {
+    /// Where both ways meet again: the branch target, or for an `if`/`else` the target of
+    /// the unconditional `bra` that ends the fall-through side.
+    pub join: u32,
+    /// For an `if`/`else`: the branch target, where the taken side's code starts.
+    pub else_at: Option<u32>,
+}
+
 /// The conditional forward branches whose lanes may disagree and that vector code runs
-/// both ways ("if-conversion"): per pc, `Some(target)` when the guard predicate is per-lane
-/// and the instructions it skips (its *body*, `pc + 1 .. target`) are straight-line code
-/// entered only from the branch, made of moves, arithmetic, compares, selects, loads and at
-/// most one store, writing only per-lane (neither uniform nor lane-affine) registers and
-/// predicates held as lane masks (no compare of a lane-affine value). The vector code runs the body for the whole group and keeps the old value of
-/// every register a skipping lane would not have written; a check that fails inside the
-/// body sends the group back to the branch in scalar code with its registers as they were
-/// there, so nothing after the store may fail (no load, division or second store: the
+/// both ways ("if-conversion"): an `if` (`@p bra @join`, then the *body* `pc + 1 .. join`)
+/// or an `if`/`else` (`@p bra @else`, the fall-through side ending in `bra @join`, then the
+/// `else .. join` side), when the guard predicate is per-lane and the code of both sides is
+/// straight-line, entered only from the branch, made of moves, arithmetic, compares,
+/// selects, loads and at most one store, writing only per-lane (neither uniform nor
+/// lane-affine) registers and predicates held as lane masks (no compare of a lane-affine
+/// value). The vector code runs each side for the whole group and keeps the old value of
+/// every register a lane not on that side would not have written; a check that fails
+/// inside sends the group back to the branch in scalar code with its registers as they
+/// were there, so nothing after the store may fail (no load, division or second store: the
 /// store would be repeated).
 fn masked_branches(
     insts: &[Inst],
     reg_uniform: &[bool],
     reg_affine: &[bool],
     pred_uniform: &[bool],
-) -> Vec<Option<u32>> {
+) -> Vec<Option<MaskedBranch>> {
     let n = insts.len();
-    let mut targeted = vec![false; n + 1];
+    // How many instructions branch (or call) to each pc.
+    let mut targeted = vec![0u32; n + 1];
     for t in insts.iter().filter_map(|i| i.target()) {
         if let Some(x) = targeted.get_mut(t as usize) {
-            *x = true;
+            *x += 1;
         }
     }
     let per_lane_reg = |r: u8| {
@@ -622,12 +635,41 @@ fn masked_branches(
                 return None;
             };
             let t = target as usize;
-            let ok = t > pc
-                && t <= n
-                && per_lane_pred(g.pred.0)
-                && !targeted[pc + 1..t].contains(&true)
-                && body_ok(&insts[pc + 1..t]);
-            ok.then_some(target)
+            let entered = |r: std::ops::Range<usize>| targeted[r].iter().any(|&c| c > 0);
+            if t <= pc || t > n || !per_lane_pred(g.pred.0) || entered(pc + 1..t) {
+                return None;
+            }
+            // An `if`/`else`: the fall-through side ends in `bra @join` past the target,
+            // and only this branch enters the taken side.
+            let join = match insts.get(t - 1) {
+                Some(&Inst::Bra {
+                    target: j,
+                    guard: None,
+                }) if t > pc + 1
+                    && j as usize >= t
+                    && j as usize <= n
+                    && targeted[t] == 1
+                    && !entered(t + 1..j as usize) =>
+                {
+                    Some(j as usize)
+                }
+                _ => None,
+            };
+            let ok = match join {
+                Some(j) => {
+                    let both: Vec<Inst> = insts[pc + 1..t - 1]
+                        .iter()
+                        .chain(&insts[t..j])
+                        .copied()
+                        .collect();
+                    body_ok(&both)
+                }
+                None => body_ok(&insts[pc + 1..t]),
+            };
+            ok.then_some(MaskedBranch {
+                join: join.map_or(target, |j| j as u32),
+                else_at: join.map(|_| target),
+            })
         })
         .collect()
 }

@@ -392,8 +392,9 @@ fn masked_note(an: &Analysis, guard: bool) -> String {
         return String::new();
     }
     format!(
-        "; divergent forward branches (pc {}) run both ways under lane masks: the skipped \
-         instructions run in every lane and keep the old values in the lanes that branch",
+        "; divergent forward branches (pc {}) run both ways under lane masks: the code of \
+         each side (an if, or an if/else) runs in every lane, and the lanes that do not take \
+         that side keep their values and store nothing",
         pcs.join(", ")
     )
 }

@@ -214,3 +214,153 @@ fn a_check_that_fails_for_a_lane_that_branches_reruns_the_body_from_the_branch()
         .collect();
     assert_eq!(to_u32(out.buf(1)), want);
 }
+
+/// `if x > lim { y = x * x } else { y = -x; z[i] = 1 }` with a gathered load on the else
+/// side (`x[x as u32]`; the then side's lanes have added 100 to x there): `@p0` or `@!p0` on
+/// a compare of a loaded value, 32-bit lanes.
+fn if_else(sense: &str) -> String {
+    format!(
+        ".kernel ie\n.param x: ptr f32\n.param y: ptr f32\n.param z: ptr u32\n.param lim: f32\n.param w: ptr f32\n\
+         ldg.f32 r1, [x + %gid*4]\nsetp.le.f32 p0, r1, lim\n{sense} bra @else\n\
+         mul.f32 r2, r1, r1\nadd.f32 r1, r1, 100.0\nbra @join\n\
+         else:\nneg.f32 r2, r1\ncvt.u32.f32 r3, r1\nldg.f32 r4, [x + r3*4]\nadd.f32 r2, r2, r4\n\
+         stg.u32 [z + %gid*4], 1\n\
+         join:\nstg.f32 [y + %gid*4], r2\nstg.f32 [w + %gid*4], r1\nexit\n"
+    )
+}
+
+#[test]
+fn if_else_runs_each_side_under_its_own_masks() {
+    for sense in ["@p0", "@!p0"] {
+        let src = if_else(sense);
+        assert!(
+            detail(&src).contains("(pc 2) run both ways"),
+            "{}",
+            detail(&src)
+        );
+        // Mixed groups; whole groups one way (the first 16 lanes small, the next 16 large).
+        let mixed: Vec<f32> = (0..64).map(|i| ((i * 37) % 23) as f32 - 11.0).collect();
+        let grouped: Vec<f32> = (0..64)
+            .map(|i| {
+                if (i / 16) % 2 == 0 {
+                    (i % 5) as f32 - 9.0
+                } else {
+                    30.0 + (i % 30) as f32
+                }
+            })
+            .collect();
+        for x in [mixed, grouped] {
+            let out = run_all(
+                &asm(&src),
+                2,
+                32,
+                &[
+                    f32s(&x),
+                    zeros(256),
+                    u32s(&[7; 64]),
+                    Arg::Scalar((-2.0f32).to_bits() as u64),
+                    zeros(256),
+                ],
+            );
+            assert_eq!(out.trap.kind, 0);
+            let (mut wx, mut wy, mut wz) = (x.clone(), Vec::new(), Vec::new());
+            for (i, &v) in x.iter().enumerate() {
+                // `@p0` branches to the else side where x <= lim, `@!p0` where x > lim.
+                let to_else = (v <= -2.0) == (sense == "@p0");
+                if to_else {
+                    wy.push(-v + x[v as u32 as usize]);
+                    wz.push(1);
+                } else {
+                    wy.push(v * v);
+                    wz.push(7);
+                    wx[i] = v + 100.0;
+                }
+            }
+            assert_eq!(to_f32(out.buf(1)), wy, "{sense}");
+            assert_eq!(to_u32(out.buf(2)), wz, "{sense}");
+            assert_eq!(to_f32(out.buf(4)), wx, "{sense}");
+        }
+    }
+}
+
+#[test]
+fn if_else_checks_fail_for_the_lanes_of_the_other_side_without_a_trap() {
+    // lim = 50: values above it go to the then side (`@p0`: x <= lim branches to else),
+    // which adds 100 to them; the else side's gather would read far out of bounds for those
+    // lanes, which do not run it, so the group leaves vector code at the branch (undoing the
+    // then side's writes: they would add 100 twice) and the per-lane code gives the
+    // interpreter's results.
+    let src = if_else("@p0");
+    let x: Vec<f32> = (0..32)
+        .map(|i| {
+            if i % 3 == 0 {
+                60.0 + i as f32
+            } else {
+                (i % 7) as f32
+            }
+        })
+        .collect();
+    let out = run_all(
+        &asm(&src),
+        1,
+        32,
+        &[
+            f32s(&x),
+            zeros(128),
+            u32s(&[7; 32]),
+            Arg::Scalar(50f32.to_bits() as u64),
+            zeros(128),
+        ],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let wy: Vec<f32> = x
+        .iter()
+        .map(|&v| if v <= 50.0 { -v + x[v as usize] } else { v * v })
+        .collect();
+    let ww: Vec<f32> = x
+        .iter()
+        .map(|&v| if v <= 50.0 { v } else { v + 100.0 })
+        .collect();
+    assert_eq!(to_f32(out.buf(1)), wy);
+    assert_eq!(to_f32(out.buf(4)), ww);
+    // A lane on the else side whose index is out of bounds traps there.
+    let mut bad = x.clone();
+    bad[7] = 40.0;
+    let out = run_all(
+        &asm(&src),
+        1,
+        32,
+        &[
+            f32s(&bad),
+            zeros(128),
+            u32s(&[7; 32]),
+            Arg::Scalar(50f32.to_bits() as u64),
+            zeros(128),
+        ],
+    );
+    assert_eq!(out.trap, trap(TrapKind::OutOfBounds, 8, 0, 7, 0, 160));
+}
+
+#[test]
+fn if_else_sides_convert_their_own_masks() {
+    // A 32-bit compare choosing between two 64-bit results.
+    let src = ".kernel iw\n.param k: ptr u32\n.param x: ptr f64\n.param y: ptr f64\n\
+        ldg.u32 r1, [k + %gid*4]\nldg.f64 r2, [x + %gid*8]\nsetp.lt.u32 p0, r1, 3\n\
+        @p0 bra @small\nmul.f64 r2, r2, 10.0\nbra @join\nsmall:\nadd.f64 r2, r2, 0.5\n\
+        join:\nstg.f64 [y + %gid*8], r2\nexit\n";
+    assert!(
+        detail(src).contains("(pc 3) run both ways"),
+        "{}",
+        detail(src)
+    );
+    let k: Vec<u32> = (0..40).map(|i| (i * 7) % 6).collect();
+    let x: Vec<f64> = (0..40).map(|i| i as f64).collect();
+    let out = run_all(&asm(src), 1, 40, &[u32s(&k), f64s(&x), zeros(320)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<f64> = k
+        .iter()
+        .zip(&x)
+        .map(|(&k, &x)| if k < 3 { x + 0.5 } else { x * 10.0 })
+        .collect();
+    assert_eq!(to_f64(out.buf(2)), want);
+}

@@ -240,7 +240,9 @@ impl Tr<'_, '_> {
             }
             Inst::Bra { target, guard } => {
                 let Some(g) = guard else {
-                    self.v_goto(pc, target)?;
+                    if !self.v_else_jump(pc, target)? {
+                        self.v_goto(pc, target)?;
+                    }
                     return Ok(false);
                 };
                 let p = g.pred.0 as usize;
@@ -250,12 +252,10 @@ impl Tr<'_, '_> {
                 };
                 let fall = self.v_block(pc + 1)?;
                 let taken = self.b.create_block();
-                // A masked body is entered through its own block, where the masks are made.
                 let masked = match u {
                     Some(_) => None,
-                    None => self.masked_join(pc)?.map(|j| (j, self.b.create_block())),
+                    None => self.masked_join(pc)?,
                 };
-                let fall_to = masked.map_or(fall, |m| m.1);
                 // Lanes that disagree resume at the `setp` that computed the guard when it
                 // comes right before: the per-lane code recomputes the predicate, so it need
                 // not be saved (its lane masks were most of the bail-out block).
@@ -276,13 +276,14 @@ impl Tr<'_, '_> {
                         Some((af, xv, uv)) => {
                             // The common case of a loop or bounds test first: one compare
                             // that settles every lane; the full test only when it fails.
-                            if let Some(below) = self.affine_below(af, xv, uv) {
+                            // (Not for masked branches, whose masks the test's block makes.)
+                            let below = match masked {
+                                Some(_) => None,
+                                None => self.affine_below(af, xv, uv),
+                            };
+                            if let Some(below) = below {
                                 let everywhere = matches!(af.cmp, Cmp::Lt | Cmp::Le);
-                                let dest = if everywhere != g.negate {
-                                    taken
-                                } else {
-                                    fall_to
-                                };
+                                let dest = if everywhere != g.negate { taken } else { fall };
                                 let slow = self.b.create_block();
                                 self.b.ins().brif(below, dest, &[], slow, &[]);
                                 self.enter(slow);
@@ -291,14 +292,7 @@ impl Tr<'_, '_> {
                         }
                         None => self.v_any_all(&parts),
                     };
-                    if let Some((join, body)) = masked {
-                        // Skip the body when every lane takes the branch, else run it masked.
-                        if g.negate {
-                            self.b.ins().brif(any, body, &[], taken, &[]);
-                        } else {
-                            self.b.ins().brif(all, taken, &[], body, &[]);
-                        }
-                        self.enter(body);
+                    if let Some(mb) = masked {
                         let (masks, bits) = match ap {
                             Some((af, xv, uv)) => (self.affine_masks(af, xv, uv), af.ty.bits()),
                             None => (
@@ -306,8 +300,17 @@ impl Tr<'_, '_> {
                                 self.an.pred_bits.get(p).copied().unwrap_or(32),
                             ),
                         };
-                        self.begin_masked(pc, split_pc, join, g, masks, bits)?;
-                        self.b.ins().jump(fall, &[]);
+                        // Whether every lane / some lane branches.
+                        let (every, some) = if g.negate {
+                            let none = self.b.ins().icmp_imm_s(IntCC::Equal, any, 0);
+                            let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
+                            (none, notall)
+                        } else {
+                            (all, any)
+                        };
+                        self.begin_masked(pc, split_pc, mb, g, masks, bits, some)?;
+                        // Skip the fall-through side when every lane branches.
+                        self.b.ins().brif(every, taken, &[], fall, &[]);
                         self.enter(taken);
                         self.v_goto(pc, target)?;
                         return Ok(false);

@@ -4,10 +4,11 @@
 //! lanes all take it jumps as before; otherwise it runs the skipped instructions (the *body*)
 //! for every lane, and each register or predicate write keeps the old value in the lanes
 //! that took the branch (a `bitselect` by the branch's lane mask), so at the target every
-//! lane holds what it would hold had it run alone. A store in the body writes only the
-//! lanes that run it. A check that fails inside the body (a bounds check, a zero divisor)
-//! restores the registers written since the branch and bails out to the branch (or the
-//! `setp` before it), where the per-lane code takes each lane its own way.
+//! lane holds what it would hold had it run alone. An `if`/`else` runs its taken side the
+//! same way after the fall-through side (with the inverse masks), unless no lane branched.
+//! A store writes only the lanes that run it. A check that fails inside (a bounds check, a
+//! zero divisor) restores the registers written since the branch and bails out to the
+//! branch (or the `setp` before it), where the per-lane code takes each lane its own way.
 
 use cranelift_codegen::ir::{
     types, Block, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value,
@@ -15,16 +16,24 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::Variable;
 use holovm_isa::{Guard, Inst, Ty};
 
+use crate::analysis::MaskedBranch;
+
 use super::memory::Mode;
 use super::values::VV;
 use crate::ops::{bitcast, compute_lane};
 use crate::translate::{Tr, TrResult};
 
-/// The body of a masked branch while it is being translated.
+/// A masked branch's code while it is being translated.
 #[derive(Clone)]
 pub(crate) struct Masked {
-    /// The branch target, where the body ends.
+    /// Where both sides meet again, where the masking ends.
     pub join: u32,
+    /// For an `if`/`else`: where the taken side starts, its masks `keep_else` (the lanes
+    /// that did not branch keep their values), and whether any lane branched (else the
+    /// fall-through side jumps past it).
+    pub else_at: Option<u32>,
+    pub keep_else: Vec<Value>,
+    pub some: Value,
     /// Where a failing check inside the body resumes in scalar code.
     pub bail_pc: u32,
     /// Per lane: all ones where the lane took the branch (its registers stay as they were),
@@ -49,39 +58,46 @@ pub(crate) struct MaskedStub {
 }
 
 impl Tr<'_, '_> {
-    /// The target of the branch at `pc` if its body runs under masks: the analysis accepts it
-    /// and every predicate the body writes is held as lane masks.
-    pub(super) fn masked_join(&self, pc: u32) -> TrResult<Option<u32>> {
-        let Some(join) = self.an.masked.get(pc as usize).copied().flatten() else {
+    /// The branch at `pc` if it runs both ways under masks: the analysis accepts it and
+    /// every predicate its code writes is held as lane masks.
+    pub(super) fn masked_join(&self, pc: u32) -> TrResult<Option<MaskedBranch>> {
+        let Some(mb) = self.an.masked.get(pc as usize).copied().flatten() else {
             return Ok(None);
         };
         let v = self.vs()?;
-        let body = &self.p.insts()[pc as usize + 1..join as usize];
+        let body = &self.p.insts()[pc as usize + 1..mb.join as usize];
         let masks_only = body.iter().all(|i| match i {
             Inst::Setp { dst, .. } => v.apreds.get(dst.0 as usize).is_some_and(|a| a.is_none()),
             _ => true,
         });
-        Ok(masks_only.then_some(join))
+        Ok(masks_only.then_some(mb))
     }
 
-    /// Starts the body of the masked branch at `pc` (guard `g`, target `join`) in the
-    /// current block: `taken` is the branch predicate's lane masks (`bits`-bit lanes).
+    /// Starts the masked branch at `pc` (guard `g`) in the current block, before it
+    /// branches: `taken` is the branch predicate's lane masks (`bits`-bit lanes), `some`
+    /// whether any lane branches.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn begin_masked(
         &mut self,
         pc: u32,
         bail_pc: u32,
-        join: u32,
+        mb: MaskedBranch,
         g: Guard,
         taken: Vec<Value>,
         bits: u32,
+        some: Value,
     ) -> TrResult<()> {
-        let keep = if g.negate {
+        let keep: Vec<Value> = if g.negate {
             taken.iter().map(|&m| self.b.ins().bnot(m)).collect()
         } else {
             taken
         };
+        let keep_else = match mb.else_at {
+            Some(_) => keep.iter().map(|&m| self.b.ins().bnot(m)).collect(),
+            None => Vec::new(),
+        };
         let mut restore = Vec::new();
-        let body = self.p.insts()[pc as usize + 1..join as usize].to_vec();
+        let body = self.p.insts()[pc as usize + 1..mb.join as usize].to_vec();
         for inst in &body {
             let o = crate::analysis::operands(inst);
             let v = self.vs()?;
@@ -101,7 +117,10 @@ impl Tr<'_, '_> {
         }
         if let Some(v) = self.v.as_mut() {
             v.masked = Some(Masked {
-                join,
+                join: mb.join,
+                else_at: mb.else_at,
+                keep_else,
+                some,
                 bail_pc,
                 keep,
                 bits,
@@ -113,13 +132,33 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    /// Ends the masked body if `pc` is its target.
+    /// At `pc`: ends the masked branch's code at its join, or switches to the masks of
+    /// its taken side where that starts.
     pub(super) fn end_masked_at(&mut self, pc: u32) {
-        if let Some(v) = self.v.as_mut() {
-            if v.masked.as_ref().is_some_and(|m| m.join == pc) {
-                v.masked = None;
-            }
+        let Some(v) = self.v.as_mut() else { return };
+        let Some(m) = v.masked.as_mut() else { return };
+        if m.join == pc {
+            v.masked = None;
+        } else if m.else_at == Some(pc) {
+            m.keep = std::mem::take(&mut m.keep_else);
+            // Made on the other side, which does not dominate this one.
+            m.other = None;
         }
+    }
+
+    /// The `bra @join` that ends an `if`/`else`'s fall-through side: on to the taken side
+    /// when some lane branched, else past it. Returns false for other branches.
+    pub(super) fn v_else_jump(&mut self, pc: u32, target: u32) -> TrResult<bool> {
+        let Some(m) = self.v.as_ref().and_then(|v| v.masked.as_ref()) else {
+            return Ok(false);
+        };
+        if m.else_at != Some(pc + 1) || m.join != target {
+            return Ok(false);
+        }
+        let some = m.some;
+        let (other_side, join) = (self.v_block(pc + 1)?, self.v_block(target)?);
+        self.b.ins().brif(some, other_side, &[], join, &[]);
+        Ok(true)
     }
 
     /// Inside a masked body: its bail-out stub (made on first use), which restores the
