@@ -565,15 +565,15 @@ pub(crate) struct MaskedBranch {
 /// The conditional forward branches whose lanes may disagree and that vector code runs
 /// both ways ("if-conversion"): an `if` (`@p bra @join`, then the *body* `pc + 1 .. join`)
 /// or an `if`/`else` (`@p bra @else`, the fall-through side ending in `bra @join`, then the
-/// `else .. join` side), when the guard predicate is per-lane and the code of both sides is
-/// straight-line, entered only from the branch, made of moves, arithmetic, compares,
-/// selects, loads and at most one store, writing only per-lane (neither uniform nor
-/// lane-affine) registers and predicates held as lane masks (no compare of a lane-affine
-/// value). The vector code runs each side for the whole group and keeps the old value of
-/// every register a lane not on that side would not have written; a check that fails
-/// inside sends the group back to the branch in scalar code with its registers as they
-/// were there, so nothing after the store may fail (no load, division or second store: the
-/// store would be repeated).
+/// `else .. join` side), when the guard predicate is per-lane, nothing outside enters the
+/// code between the branch and the join, and that code is made of moves, arithmetic,
+/// compares, selects, loads, at most one store and such branches nested inside one side,
+/// writing only per-lane (neither uniform nor lane-affine) registers and predicates held as
+/// lane masks (no compare of a lane-affine value). The vector code runs each side for the
+/// whole group and keeps the old value of every register a lane not on that side would not
+/// have written; a check that fails inside sends the group back to the outermost such
+/// branch in scalar code with its registers as they were there, so nothing after the store
+/// may fail (no load, division or second store: the store would be repeated).
 fn masked_branches(
     insts: &[Inst],
     reg_uniform: &[bool],
@@ -581,11 +581,15 @@ fn masked_branches(
     pred_uniform: &[bool],
 ) -> Vec<Option<MaskedBranch>> {
     let n = insts.len();
-    // How many instructions branch (or call) to each pc.
-    let mut targeted = vec![0u32; n + 1];
-    for t in insts.iter().filter_map(|i| i.target()) {
-        if let Some(x) = targeted.get_mut(t as usize) {
-            *x += 1;
+    // The instructions that branch (or call) to each pc.
+    let mut sources: Vec<Vec<usize>> = vec![Vec::new(); n + 1];
+    for (pc, t) in insts
+        .iter()
+        .enumerate()
+        .filter_map(|(pc, i)| Some((pc, i.target()?)))
+    {
+        if let Some(x) = sources.get_mut(t as usize) {
+            x.push(pc);
         }
     }
     let per_lane_reg = |r: u8| {
@@ -593,85 +597,89 @@ fn masked_branches(
             && !reg_affine.get(r as usize).copied().unwrap_or(true)
     };
     let per_lane_pred = |p: u8| !pred_uniform.get(p as usize).copied().unwrap_or(true);
-    let body_ok = |body: &[Inst]| {
-        let mut stored = false;
-        body.iter().all(|inst| {
-            let o = operands(inst);
-            let writes_ok =
-                o.dst.is_none_or(|(r, _)| per_lane_reg(r)) && o.pred_dst.is_none_or(per_lane_pred);
-            let may_fail_ok = !stored;
-            let allowed = match inst {
-                Inst::Mov { .. }
-                | Inst::Cvt { .. }
-                | Inst::Un { .. }
-                | Inst::Fma { .. }
-                | Inst::Sel { .. }
-                | Inst::MemFence => true,
-                // A compare of a lane-affine value is kept as that value, not as lane masks.
-                Inst::Setp { a, b, .. } => ![a, b].iter().any(|s| match s {
-                    Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
-                    Src::Reg(r) => reg_affine.get(r.0 as usize).copied().unwrap_or(false),
-                    _ => false,
-                }),
-                Inst::Bin { op, .. } => {
-                    may_fail_ok || !matches!(op, BinOp::Div | BinOp::Rem | BinOp::Min | BinOp::Max)
-                }
-                Inst::Ldg { .. } | Inst::Lds { .. } => may_fail_ok,
-                Inst::Stg { .. } | Inst::Sts { .. } => !std::mem::replace(&mut stored, true),
+    // Whether `inst` may be part of a masked side, given whether a store came before it.
+    let inst_ok = |inst: &Inst, stored: &mut bool| {
+        let o = operands(inst);
+        let writes_ok =
+            o.dst.is_none_or(|(r, _)| per_lane_reg(r)) && o.pred_dst.is_none_or(per_lane_pred);
+        let may_fail_ok = !*stored;
+        let allowed = match inst {
+            Inst::Mov { .. }
+            | Inst::Cvt { .. }
+            | Inst::Un { .. }
+            | Inst::Fma { .. }
+            | Inst::Sel { .. }
+            | Inst::MemFence => true,
+            // A compare of a lane-affine value is kept as that value, not as lane masks.
+            Inst::Setp { a, b, .. } => ![a, b].iter().any(|s| match s {
+                Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
+                Src::Reg(r) => reg_affine.get(r.0 as usize).copied().unwrap_or(false),
                 _ => false,
-            };
-            writes_ok && allowed
-        })
-    };
-    insts
-        .iter()
-        .enumerate()
-        .map(|(pc, inst)| {
-            let Inst::Bra {
-                target,
-                guard: Some(g),
-            } = *inst
-            else {
-                return None;
-            };
-            let t = target as usize;
-            let entered = |r: std::ops::Range<usize>| targeted[r].iter().any(|&c| c > 0);
-            if t <= pc || t > n || !per_lane_pred(g.pred.0) || entered(pc + 1..t) {
-                return None;
+            }),
+            Inst::Bin { op, .. } => {
+                may_fail_ok || !matches!(op, BinOp::Div | BinOp::Rem | BinOp::Min | BinOp::Max)
             }
-            // An `if`/`else`: the fall-through side ends in `bra @join` past the target,
-            // and only this branch enters the taken side.
-            let join = match insts.get(t - 1) {
-                Some(&Inst::Bra {
-                    target: j,
-                    guard: None,
-                }) if t > pc + 1
-                    && j as usize >= t
-                    && j as usize <= n
-                    && targeted[t] == 1
-                    && !entered(t + 1..j as usize) =>
-                {
-                    Some(j as usize)
-                }
-                _ => None,
-            };
-            let ok = match join {
-                Some(j) => {
-                    let both: Vec<Inst> = insts[pc + 1..t - 1]
-                        .iter()
-                        .chain(&insts[t..j])
-                        .copied()
-                        .collect();
-                    body_ok(&both)
-                }
-                None => body_ok(&insts[pc + 1..t]),
-            };
-            ok.then_some(MaskedBranch {
-                join: join.map_or(target, |j| j as u32),
-                else_at: join.map(|_| target),
-            })
-        })
-        .collect()
+            Inst::Ldg { .. } | Inst::Lds { .. } => may_fail_ok,
+            Inst::Stg { .. } | Inst::Sts { .. } => !std::mem::replace(stored, true),
+            _ => false,
+        };
+        writes_ok && allowed
+    };
+    // From the last branch to the first, so nested branches are known first.
+    let mut out: Vec<Option<MaskedBranch>> = vec![None; n];
+    for pc in (0..n).rev() {
+        let Inst::Bra {
+            target,
+            guard: Some(g),
+        } = insts[pc]
+        else {
+            continue;
+        };
+        let t = target as usize;
+        if t <= pc || t > n || !per_lane_pred(g.pred.0) {
+            continue;
+        }
+        // An `if`/`else`: the fall-through side ends in `bra @join` at or past the target.
+        let else_jump = match insts[t - 1] {
+            Inst::Bra {
+                target: j,
+                guard: None,
+            } if t > pc + 1 && j as usize >= t && j as usize <= n => Some(j as usize),
+            _ => None,
+        };
+        let join = else_jump.unwrap_or(t);
+        let sides = match else_jump {
+            Some(j) => vec![(pc + 1, t - 1), (t, j)],
+            None => vec![(pc + 1, t)],
+        };
+        let closed = (pc + 1..join).all(|x| sources[x].iter().all(|&s| (pc..join).contains(&s)));
+        let mut stored = false;
+        let mut ok = closed;
+        for &(start, end) in &sides {
+            // The `bra @join` pcs that end nested if/else sides.
+            let mut else_jumps: Vec<usize> = Vec::new();
+            for q in start..end {
+                ok &= match insts[q] {
+                    Inst::Bra { guard: Some(_), .. } => match out[q] {
+                        Some(inner) if inner.join as usize <= end => {
+                            else_jumps.extend(inner.else_at.map(|e| e as usize - 1));
+                            true
+                        }
+                        _ => false,
+                    },
+                    Inst::Bra { guard: None, .. } => else_jumps.contains(&q),
+                    ref inst => inst_ok(inst, &mut stored),
+                };
+            }
+        }
+        if ok {
+            out[pc] = Some(MaskedBranch {
+                join: join as u32,
+                else_at: else_jump.map(|_| target),
+            });
+        }
+    }
+    out
 }
 
 /// Analyses `program`.

@@ -364,3 +364,97 @@ fn if_else_sides_convert_their_own_masks() {
         .collect();
     assert_eq!(to_f64(out.buf(2)), want);
 }
+
+#[test]
+fn nested_branches_and_else_if_chains_run_under_combined_masks() {
+    // if x < -1 { y = -1 } else if x > 1 { y = 1; z = x } else { y = x * x }, then
+    // if x > 0 { w = 2x; if x > 3 { w = w + 100 } } (w kept where x <= 0).
+    let src = ".kernel nest\n.param x: ptr f32\n.param y: ptr f32\n.param z: ptr f32\n\
+        .param w: ptr f32\n\
+        ldg.f32 r1, [x + %gid*4]\nldg.f32 r4, [w + %gid*4]\nsetp.lt.f32 p0, r1, -1.0\n\
+        @!p0 bra @not_low\nmov_imm.f32 r2, -1.0\nbra @done\n\
+        not_low:\nsetp.gt.f32 p1, r1, 1.0\n@!p1 bra @middle\nmov_imm.f32 r2, 1.0\n\
+        stg.f32 [z + %gid*4], r1\nbra @done\n\
+        middle:\nmul.f32 r2, r1, r1\n\
+        done:\nstg.f32 [y + %gid*4], r2\n\
+        setp.gt.f32 p2, r1, 0.0\n@!p2 bra @end\nadd.f32 r4, r1, r1\nsetp.gt.f32 p3, r1, 3.0\n\
+        @!p3 bra @end\nadd.f32 r4, r4, 100.0\n\
+        end:\nstg.f32 [w + %gid*4], r4\nexit\n";
+    assert!(
+        detail(src).contains("(pc 3, 7, 14, 17) run both ways"),
+        "{}",
+        detail(src)
+    );
+    let mixed: Vec<f32> = (0..64)
+        .map(|i| ((i * 29) % 19) as f32 * 0.5 - 4.5)
+        .collect();
+    let grouped: Vec<f32> = (0..64)
+        .map(|i| [-3.0, 0.5, 2.0, 5.0][i / 16] + 0.25)
+        .collect();
+    for x in [mixed, grouped] {
+        let out = run_all(
+            &asm(src),
+            2,
+            32,
+            &[f32s(&x), zeros(256), f32s(&[7.0; 64]), f32s(&[9.0; 64])],
+        );
+        assert_eq!(out.trap.kind, 0);
+        let (mut wy, mut wz, mut ww) = (Vec::new(), Vec::new(), Vec::new());
+        for &v in &x {
+            let (y, z) = if v < -1.0 {
+                (-1.0, 7.0)
+            } else if v > 1.0 {
+                (1.0, v)
+            } else {
+                (v * v, 7.0)
+            };
+            wy.push(y);
+            wz.push(z);
+            ww.push(match v {
+                v if v > 3.0 => 2.0 * v + 100.0,
+                v if v > 0.0 => 2.0 * v,
+                _ => 9.0,
+            });
+        }
+        assert_eq!(to_f32(out.buf(1)), wy);
+        assert_eq!(to_f32(out.buf(2)), wz);
+        assert_eq!(to_f32(out.buf(3)), ww);
+    }
+}
+
+#[test]
+fn nested_code_keeps_the_lanes_an_enclosing_branch_leaves_out() {
+    // The inner condition is independent of the outer one, and r5 is dead where the inner
+    // `if` ends (overwritten there) but live where the outer one does: lanes the outer
+    // branch leaves out must keep r5 through both writes, whatever b says.
+    let src = ".kernel keep\n.param a: ptr i32\n.param b: ptr i32\n.param y: ptr i32\n\
+        ldg.i32 r1, [a + %gid*4]\nldg.i32 r2, [b + %gid*4]\nmul.i32 r5, r1, 10\n\
+        setp.gt.i32 p0, r1, 0\n@!p0 bra @outer_end\n\
+        setp.gt.i32 p1, r2, 0\n@!p1 bra @inner_end\nmov.i32 r5, 1\n\
+        inner_end:\nmov.i32 r5, 2\n\
+        outer_end:\nstg.i32 [y + %gid*4], r5\nexit\n";
+    assert!(
+        detail(src).contains("(pc 4, 6) run both ways"),
+        "{}",
+        detail(src)
+    );
+    let a: Vec<i32> = (0..48).map(|i| (i % 3) - 1).collect();
+    let b: Vec<i32> = (0..48).map(|i| (i % 4) - 1).collect();
+    let out = run_all(
+        &asm(src),
+        1,
+        48,
+        &[
+            Arg::Buf(a.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            Arg::Buf(b.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            zeros(192),
+        ],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<u32> = a
+        .iter()
+        .zip(&b)
+        .map(|(&a, _)| if a > 0 { 2 } else { (a * 10) as u32 })
+        .collect();
+    assert_eq!(to_u32(out.buf(2)), want);
+}

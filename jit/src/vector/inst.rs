@@ -300,15 +300,8 @@ impl Tr<'_, '_> {
                                 self.an.pred_bits.get(p).copied().unwrap_or(32),
                             ),
                         };
-                        // Whether every lane / some lane branches.
-                        let (every, some) = if g.negate {
-                            let none = self.b.ins().icmp_imm_s(IntCC::Equal, any, 0);
-                            let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
-                            (none, notall)
-                        } else {
-                            (all, any)
-                        };
-                        self.begin_masked(pc, split_pc, mb, g, masks, bits, some)?;
+                        let every =
+                            self.begin_masked(pc, split_pc, mb, g, masks, bits, (any, all))?;
                         // Skip the fall-through side when every lane branches.
                         self.b.ins().brif(every, taken, &[], fall, &[]);
                         self.enter(taken);

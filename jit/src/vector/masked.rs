@@ -10,6 +10,7 @@
 //! zero divisor) restores the registers written since the branch and bails out to the
 //! branch (or the `setp` before it), where the per-lane code takes each lane its own way.
 
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     types, Block, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value,
 };
@@ -23,33 +24,39 @@ use super::values::VV;
 use crate::ops::{bitcast, compute_lane};
 use crate::translate::{Tr, TrResult};
 
-/// A masked branch's code while it is being translated.
+/// A masked branch's code while it is being translated (one level of nesting).
 #[derive(Clone)]
 pub(crate) struct Masked {
     /// Where both sides meet again, where the masking ends.
     pub join: u32,
-    /// For an `if`/`else`: where the taken side starts, its masks `keep_else` (the lanes
-    /// that did not branch keep their values), and whether any lane branched (else the
-    /// fall-through side jumps past it).
-    pub else_at: Option<u32>,
-    pub keep_else: Vec<Value>,
-    pub some: Value,
-    /// Where a failing check inside the body resumes in scalar code.
-    pub bail_pc: u32,
-    /// Per lane: all ones where the lane took the branch (its registers stay as they were),
-    /// in vectors of `bits`-bit lanes.
+    /// Per lane: all ones where the lane does not run the current side (its registers
+    /// stay as they were; it includes the lanes enclosing levels leave out), in vectors of
+    /// `bits`-bit lanes.
     pub keep: Vec<Value>,
     pub bits: u32,
     /// `keep` in the other lane width, built on first use.
     pub other: Option<Vec<Value>>,
-    /// The variables the body writes, with their values at the branch (restored by the
-    /// bail-out stub).
+    /// For an `if`/`else`: where the taken side starts, its masks, and whether any lane
+    /// runs it (else the fall-through side jumps past it).
+    pub else_at: Option<u32>,
+    pub keep_else: Vec<Value>,
+    pub some: Value,
+}
+
+/// The outermost masked branch's bail-out: a check that fails anywhere inside its code
+/// restores the registers written since the branch and resumes there in scalar code.
+#[derive(Clone)]
+pub(crate) struct MaskedBail {
+    /// Where to resume (the branch, or the `setp` right before it).
+    pub pc: u32,
+    /// The variables written between the branch and its join, with their values at the
+    /// branch.
     pub restore: Vec<(Variable, Value)>,
-    /// The body's bail-out stub, made on first use.
+    /// The stub, made on first use.
     pub stub: Option<Block>,
 }
 
-/// A masked body's bail-out stub: it restores `restore` and bails out at `pc`.
+/// A masked code's bail-out stub: it restores `restore` and bails out at `pc`.
 #[derive(Clone)]
 pub(crate) struct MaskedStub {
     pub block: Block,
@@ -74,8 +81,9 @@ impl Tr<'_, '_> {
     }
 
     /// Starts the masked branch at `pc` (guard `g`) in the current block, before it
-    /// branches: `taken` is the branch predicate's lane masks (`bits`-bit lanes), `some`
-    /// whether any lane branches.
+    /// branches: `taken` is the branch predicate's lane masks (`bits`-bit lanes), `any` and
+    /// `all` whether it holds in some / every lane. Returns whether every lane that runs
+    /// this code branches (then the fall-through side is skipped).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn begin_masked(
         &mut self,
@@ -85,19 +93,97 @@ impl Tr<'_, '_> {
         g: Guard,
         taken: Vec<Value>,
         bits: u32,
-        some: Value,
-    ) -> TrResult<()> {
-        let keep: Vec<Value> = if g.negate {
+        (any, all): (Value, Value),
+    ) -> TrResult<Value> {
+        let taken: Vec<Value> = if g.negate {
             taken.iter().map(|&m| self.b.ins().bnot(m)).collect()
         } else {
             taken
         };
-        let keep_else = match mb.else_at {
-            Some(_) => keep.iter().map(|&m| self.b.ins().bnot(m)).collect(),
-            None => Vec::new(),
+        // Lanes that an enclosing level leaves out keep their values on both sides.
+        let outer = self.keep_masks(bits);
+        let (keep, keep_else, every, some) = match &outer {
+            None => {
+                let keep_else = match mb.else_at {
+                    Some(_) => taken.iter().map(|&m| self.b.ins().bnot(m)).collect(),
+                    None => Vec::new(),
+                };
+                let (every, some) = if g.negate {
+                    let none = self.b.ins().icmp_imm_s(IntCC::Equal, any, 0);
+                    let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
+                    (none, notall)
+                } else {
+                    (all, any)
+                };
+                (taken, keep_else, every, some)
+            }
+            Some(o) => {
+                let keep: Vec<Value> = taken
+                    .iter()
+                    .zip(o)
+                    .map(|(&t, &o)| self.b.ins().bor(t, o))
+                    .collect();
+                // The lanes of this level that branch: taken and not left out.
+                let branching: Vec<Value> = taken
+                    .iter()
+                    .zip(o)
+                    .map(|(&t, &o)| self.b.ins().band_not(t, o))
+                    .collect();
+                let keep_else: Vec<Value> = match mb.else_at {
+                    Some(_) => branching.iter().map(|&b| self.b.ins().bnot(b)).collect(),
+                    None => Vec::new(),
+                };
+                let every = self.all_lanes(&keep, true);
+                let some = self.all_lanes(&branching, false);
+                (keep, keep_else, every, some)
+            }
         };
-        let mut restore = Vec::new();
-        let body = self.p.insts()[pc as usize + 1..mb.join as usize].to_vec();
+        if outer.is_none() {
+            let restore = self.written_vars(pc, mb.join)?;
+            if let Some(v) = self.v.as_mut() {
+                v.masked_bail = Some(MaskedBail {
+                    pc: bail_pc,
+                    restore,
+                    stub: None,
+                });
+            }
+        }
+        if let Some(v) = self.v.as_mut() {
+            v.masked.push(Masked {
+                join: mb.join,
+                keep,
+                bits,
+                other: None,
+                else_at: mb.else_at,
+                keep_else,
+                some,
+            });
+        }
+        Ok(every)
+    }
+
+    /// Whether every lane's mask is set (`every`) or some lane's.
+    fn all_lanes(&mut self, masks: &[Value], every: bool) -> Value {
+        let mut acc = masks[0];
+        for &m in &masks[1..] {
+            acc = if every {
+                self.b.ins().band(acc, m)
+            } else {
+                self.b.ins().bor(acc, m)
+            };
+        }
+        if every {
+            self.b.ins().vall_true(acc)
+        } else {
+            self.b.ins().vany_true(acc)
+        }
+    }
+
+    /// The vector variables written between the branch at `pc` and `join`, with their
+    /// current values.
+    fn written_vars(&mut self, pc: u32, join: u32) -> TrResult<Vec<(Variable, Value)>> {
+        let mut restore: Vec<(Variable, Value)> = Vec::new();
+        let body = self.p.insts()[pc as usize + 1..join as usize].to_vec();
         for inst in &body {
             let o = crate::analysis::operands(inst);
             let v = self.vs()?;
@@ -115,31 +201,20 @@ impl Tr<'_, '_> {
                 }
             }
         }
-        if let Some(v) = self.v.as_mut() {
-            v.masked = Some(Masked {
-                join: mb.join,
-                else_at: mb.else_at,
-                keep_else,
-                some,
-                bail_pc,
-                keep,
-                bits,
-                other: None,
-                restore,
-                stub: None,
-            });
-        }
-        Ok(())
+        Ok(restore)
     }
 
-    /// At `pc`: ends the masked branch's code at its join, or switches to the masks of
-    /// its taken side where that starts.
+    /// At `pc`: ends the masked levels that join here, or switches the innermost to the
+    /// masks of its taken side where that starts.
     pub(super) fn end_masked_at(&mut self, pc: u32) {
         let Some(v) = self.v.as_mut() else { return };
-        let Some(m) = v.masked.as_mut() else { return };
-        if m.join == pc {
-            v.masked = None;
-        } else if m.else_at == Some(pc) {
+        while v.masked.last().is_some_and(|m| m.join == pc) {
+            v.masked.pop();
+        }
+        if v.masked.is_empty() {
+            v.masked_bail = None;
+        }
+        if let Some(m) = v.masked.last_mut().filter(|m| m.else_at == Some(pc)) {
             m.keep = std::mem::take(&mut m.keep_else);
             // Made on the other side, which does not dominate this one.
             m.other = None;
@@ -149,7 +224,7 @@ impl Tr<'_, '_> {
     /// The `bra @join` that ends an `if`/`else`'s fall-through side: on to the taken side
     /// when some lane branched, else past it. Returns false for other branches.
     pub(super) fn v_else_jump(&mut self, pc: u32, target: u32) -> TrResult<bool> {
-        let Some(m) = self.v.as_ref().and_then(|v| v.masked.as_ref()) else {
+        let Some(m) = self.v.as_ref().and_then(|v| v.masked.last()) else {
             return Ok(false);
         };
         if m.else_at != Some(pc + 1) || m.join != target {
@@ -161,11 +236,11 @@ impl Tr<'_, '_> {
         Ok(true)
     }
 
-    /// Inside a masked body: its bail-out stub (made on first use), which restores the
-    /// registers the body wrote and bails out at the branch.
+    /// Inside masked code: its bail-out stub (made on first use), which restores the
+    /// registers written since the outermost masked branch and bails out there.
     pub(super) fn masked_stub(&mut self) -> Option<Block> {
         let v = self.v.as_mut()?;
-        let m = v.masked.as_mut()?;
+        let m = v.masked_bail.as_mut()?;
         if let Some(s) = m.stub {
             return Some(s);
         }
@@ -174,7 +249,7 @@ impl Tr<'_, '_> {
         m.stub = Some(stub);
         let entry = MaskedStub {
             block: stub,
-            pc: m.bail_pc,
+            pc: m.pc,
             restore: m.restore.clone(),
         };
         v.masked_stubs.push(entry);
@@ -182,9 +257,9 @@ impl Tr<'_, '_> {
     }
 
     /// The lanes that keep their old values, as masks of `bits`-bit lanes; `None` outside
-    /// a masked body.
+    /// masked code.
     fn keep_masks(&mut self, bits: u32) -> Option<Vec<Value>> {
-        let m = self.v.as_ref()?.masked.as_ref()?;
+        let m = self.v.as_ref()?.masked.last()?;
         if m.bits == bits {
             return Some(m.keep.clone());
         }
@@ -201,7 +276,7 @@ impl Tr<'_, '_> {
                 .map(|c| self.narrow(c, types::I32X4))
                 .collect()
         };
-        if let Some(m) = self.v.as_mut().and_then(|v| v.masked.as_mut()) {
+        if let Some(m) = self.v.as_mut().and_then(|v| v.masked.last_mut()) {
             m.other = Some(other.clone());
         }
         Some(other)
@@ -228,31 +303,28 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// Whether register `r` (predicate `p`) is live where the current masked body ends, or
-    /// `true` outside one.
+    /// Whether register `r` (predicate `p`) is live where some enclosing masked code ends
+    /// (its lanes that do not run the code need their old value), or `true` outside any.
     pub(super) fn live_after_body(&self, r: Option<usize>, p: Option<usize>) -> bool {
-        let Some(join) = self
-            .v
-            .as_ref()
-            .and_then(|v| v.masked.as_ref())
-            .map(|m| m.join)
-        else {
+        let Some(levels) = self.v.as_ref().map(|v| &v.masked).filter(|l| !l.is_empty()) else {
             return true;
         };
-        let j = join as usize;
-        let reg = r.is_some_and(|r| {
-            self.an
-                .live_regs
-                .get(j)
-                .is_none_or(|l| l[r / 64] & (1 << (r % 64)) != 0)
-        });
-        let pred = p.is_some_and(|p| {
-            self.an
-                .live_preds
-                .get(j)
-                .is_none_or(|l| l & (1 << (p % 16)) != 0)
-        });
-        reg || pred
+        levels.iter().any(|m| {
+            let j = m.join as usize;
+            let reg = r.is_some_and(|r| {
+                self.an
+                    .live_regs
+                    .get(j)
+                    .is_none_or(|l| l[r / 64] & (1 << (r % 64)) != 0)
+            });
+            let pred = p.is_some_and(|p| {
+                self.an
+                    .live_preds
+                    .get(j)
+                    .is_none_or(|l| l & (1 << (p % 16)) != 0)
+            });
+            reg || pred
+        })
     }
 
     /// A store inside a masked body: every lane's store when no lane took the branch,
@@ -268,7 +340,7 @@ impl Tr<'_, '_> {
         let Some(keep) = self
             .v
             .as_ref()
-            .and_then(|v| v.masked.as_ref())
+            .and_then(|v| v.masked.last())
             .map(|m| m.keep.clone())
         else {
             return Ok(false);

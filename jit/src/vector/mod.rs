@@ -107,8 +107,10 @@ pub(crate) struct VState {
     pub bbase: Variable,
     /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
     pub guard: Option<EntryGuard>,
-    /// The masked branch body being translated (masked.rs).
-    pub masked: Option<masked::Masked>,
+    /// The masked branches being translated, innermost last (masked.rs).
+    pub masked: Vec<masked::Masked>,
+    /// The outermost masked branch's bail-out.
+    pub masked_bail: Option<masked::MaskedBail>,
     /// The masked bodies' bail-out stubs.
     pub masked_stubs: Vec<masked::MaskedStub>,
     /// The masked stores' stack slot (masked.rs).
@@ -355,7 +357,8 @@ impl Tr<'_, '_> {
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
             guard,
-            masked: None,
+            masked: Vec::new(),
+            masked_bail: None,
             masked_stubs: Vec::new(),
             store_slot: None,
         }
