@@ -178,6 +178,31 @@ done:
     exit
 ";
 
+/// A three-piece function as an else-if chain of divergent branches.
+const PIECEWISE_BRANCH: &str = ".kernel piecewise_branch
+.param x: ptr f32
+.param y: ptr f32
+.param n: u32
+    setp.ge.u32 p0, %gid, n
+    @p0 bra @done
+    ldg.f32 r1, [x + %gid*4]
+    setp.lt.f32 p1, r1, -0.5
+    @!p1 bra @not_low
+    mov_imm.f32 r2, -1.0
+    bra @store
+not_low:
+    setp.gt.f32 p2, r1, 0.5
+    @!p2 bra @middle
+    mov_imm.f32 r2, 1.0
+    bra @store
+middle:
+    mul.f32 r2, r1, r1
+store:
+    stg.f32 [y + %gid*4], r2
+done:
+    exit
+";
+
 fn elementwise(c: &mut Criterion) {
     let n = 65536usize;
     let mut g = c.benchmark_group("jit_elementwise");
@@ -234,6 +259,34 @@ fn elementwise(c: &mut Criterion) {
         let cfg = LaunchConfig::cover(n as u64, 256);
         g.bench_function(BenchmarkId::new(label, n), |b| {
             b.iter(|| vm.launch(&leaky, cfg, &args).unwrap())
+        });
+    }
+    // An else-if chain: y = -1 below -0.5, 1 above 0.5, else x * x (nested masked branches).
+    g.bench_function(BenchmarkId::new("piecewise_branch_native", n), |b| {
+        b.iter(|| {
+            for (y, &x) in y.iter_mut().zip(&x) {
+                *y = if x < -0.5 {
+                    -1.0
+                } else if x > 0.5 {
+                    1.0
+                } else {
+                    x * x
+                };
+            }
+            black_box(&mut y);
+        })
+    });
+    let piecewise = holovm::asm::assemble(PIECEWISE_BRANCH).expect("piecewise kernel");
+    for (label, tier) in [
+        ("piecewise_branch_jit", Tier::Jit),
+        ("piecewise_branch_interp", Tier::Interpret),
+    ] {
+        let vm = vm(tier, true);
+        let (dx, dy) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(n).unwrap());
+        let args = args![&dx, &dy, n as u32];
+        let cfg = LaunchConfig::cover(n as u64, 256);
+        g.bench_function(BenchmarkId::new(label, n), |b| {
+            b.iter(|| vm.launch(&piecewise, cfg, &args).unwrap())
         });
     }
     // The per-element loop: x = x*1.0001 + 0.5, 64 times (two roundings each).

@@ -303,7 +303,11 @@ impl Tr<'_, '_> {
                         let every =
                             self.begin_masked(pc, split_pc, mb, g, masks, bits, (any, all))?;
                         // Skip the fall-through side when every lane branches.
-                        self.b.ins().brif(every, taken, &[], fall, &[]);
+                        if mb.skip {
+                            self.b.ins().brif(every, taken, &[], fall, &[]);
+                        } else {
+                            self.b.ins().jump(fall, &[]);
+                        }
                         self.enter(taken);
                         self.v_goto(pc, target)?;
                         return Ok(false);

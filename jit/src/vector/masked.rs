@@ -41,6 +41,8 @@ pub(crate) struct Masked {
     pub else_at: Option<u32>,
     pub keep_else: Vec<Value>,
     pub some: Value,
+    /// [`MaskedBranch::skip`].
+    pub skip: bool,
 }
 
 /// The outermost masked branch's bail-out: a check that fails anywhere inside its code
@@ -157,6 +159,7 @@ impl Tr<'_, '_> {
                 else_at: mb.else_at,
                 keep_else,
                 some,
+                skip: mb.skip,
             });
         }
         Ok(every)
@@ -230,9 +233,13 @@ impl Tr<'_, '_> {
         if m.else_at != Some(pc + 1) || m.join != target {
             return Ok(false);
         }
-        let some = m.some;
+        let (some, skip) = (m.some, m.skip);
         let (other_side, join) = (self.v_block(pc + 1)?, self.v_block(target)?);
-        self.b.ins().brif(some, other_side, &[], join, &[]);
+        if skip {
+            self.b.ins().brif(some, other_side, &[], join, &[]);
+        } else {
+            self.b.ins().jump(other_side, &[]);
+        }
         Ok(true)
     }
 
