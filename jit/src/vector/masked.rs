@@ -41,6 +41,11 @@ pub(crate) struct Masked {
     pub else_at: Option<u32>,
     pub keep_else: Vec<Value>,
     pub some: Value,
+    /// The outermost level's branch predicate masks as they came (an `icmp`/`fcmp`, which
+    /// a `bitselect` lowers to one blend), and whether they are `keep` or its complement;
+    /// `raw_else` likewise for the taken side.
+    pub raw: Option<(Vec<Value>, bool)>,
+    pub raw_else: Option<(Vec<Value>, bool)>,
     /// [`MaskedBranch::skip`].
     pub skip: bool,
 }
@@ -97,6 +102,7 @@ impl Tr<'_, '_> {
         bits: u32,
         (any, all): (Value, Value),
     ) -> TrResult<Value> {
+        let raw = taken.clone();
         let taken: Vec<Value> = if g.negate {
             taken.iter().map(|&m| self.b.ins().bnot(m)).collect()
         } else {
@@ -140,6 +146,13 @@ impl Tr<'_, '_> {
                 (keep, keep_else, every, some)
             }
         };
+        let (raw, raw_else) = match outer {
+            Some(_) => (None, None),
+            None => (
+                Some((raw.clone(), !g.negate)),
+                mb.else_at.map(|_| (raw, g.negate)),
+            ),
+        };
         if outer.is_none() {
             let restore = self.written_vars(pc, mb.join)?;
             if let Some(v) = self.v.as_mut() {
@@ -160,6 +173,8 @@ impl Tr<'_, '_> {
                 keep_else,
                 some,
                 skip: mb.skip,
+                raw,
+                raw_else,
             });
         }
         Ok(every)
@@ -219,6 +234,7 @@ impl Tr<'_, '_> {
         }
         if let Some(m) = v.masked.last_mut().filter(|m| m.else_at == Some(pc)) {
             m.keep = std::mem::take(&mut m.keep_else);
+            m.raw = m.raw_else.take();
             // Made on the other side, which does not dominate this one.
             m.other = None;
         }
@@ -295,14 +311,32 @@ impl Tr<'_, '_> {
         let bits = vals
             .first()
             .map_or(32, |&x| self.b.func.dfg.value_type(x).lane_bits());
-        let keep = if live { self.keep_masks(bits) } else { None };
+        // Masks where set lanes keep their value (`true`) or take the new one.
+        let raw = self
+            .v
+            .as_ref()
+            .and_then(|v| v.masked.last())
+            .filter(|m| m.bits == bits)
+            .and_then(|m| m.raw.clone());
+        let masks = match (live, raw) {
+            (false, _) => None,
+            (true, Some(r)) => Some(r),
+            (true, None) => self.keep_masks(bits).map(|k| (k, true)),
+        };
         for (k, (&var, x)) in vars.iter().zip(vals).enumerate() {
-            let x = match keep.as_ref().and_then(|m| m.get(k)) {
-                Some(&m) => {
+            let x = match masks
+                .as_ref()
+                .and_then(|(m, keep)| Some((*m.get(k)?, *keep)))
+            {
+                Some((m, keep)) => {
                     let vt = self.b.func.dfg.value_type(x);
                     let m = bitcast(&mut self.b, vt, m);
                     let old = self.b.use_var(var);
-                    self.b.ins().bitselect(m, old, x)
+                    if keep {
+                        self.b.ins().bitselect(m, old, x)
+                    } else {
+                        self.b.ins().bitselect(m, x, old)
+                    }
                 }
                 None => x,
             };
