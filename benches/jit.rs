@@ -9,7 +9,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use holovm::isa::Program;
 use holovm::{args, examples, LaunchConfig, Tier, Vm, VmConfig};
 
@@ -161,6 +164,21 @@ fn gelu_avx2(x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// Benchmarks `p` (parameters x, y: f32 buffers, n) over `x` under the JIT and the
+/// interpreter, single thread, as `{prefix}_jit` and `{prefix}_interp`.
+fn bench_tiers(g: &mut BenchmarkGroup<'_, WallTime>, prefix: &str, p: &Program, x: &[f32]) {
+    let n = x.len();
+    for (suffix, tier) in [("jit", Tier::Jit), ("interp", Tier::Interpret)] {
+        let vm = vm(tier, true);
+        let (dx, dy) = (vm.alloc_from(x).unwrap(), vm.alloc::<f32>(n).unwrap());
+        let args = args![&dx, &dy, n as u32];
+        let cfg = LaunchConfig::cover(n as u64, 256);
+        g.bench_function(BenchmarkId::new(format!("{prefix}_{suffix}"), n), |b| {
+            b.iter(|| vm.launch(p, cfg, &args).unwrap())
+        });
+    }
+}
+
 /// Leaky ReLU with a divergent branch around the negative side's multiply.
 const LEAKY_BRANCH: &str = ".kernel leaky_branch
 .param x: ptr f32
@@ -228,16 +246,7 @@ fn elementwise(c: &mut Criterion) {
             },
         );
     }
-    for (label, tier) in [("gelu_jit", Tier::Jit), ("gelu_interp", Tier::Interpret)] {
-        let vm = vm(tier, true);
-        let p = program("gelu");
-        let (dx, dy) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(n).unwrap());
-        let args = args![&dx, &dy, n as u32];
-        let cfg = LaunchConfig::cover(n as u64, 256);
-        g.bench_function(BenchmarkId::new(label, n), |b| {
-            b.iter(|| vm.launch(&p, cfg, &args).unwrap())
-        });
-    }
+    bench_tiers(&mut g, "gelu", &program("gelu"), &x);
     // A divergent branch: leaky ReLU written as `if x <= 0 { x *= 0.01 }` (input() mixes
     // signs within every vector group). The JIT runs the skipped multiply under lane masks.
     g.bench_function(BenchmarkId::new("leaky_branch_native", n), |b| {
@@ -249,18 +258,7 @@ fn elementwise(c: &mut Criterion) {
         })
     });
     let leaky = holovm::asm::assemble(LEAKY_BRANCH).expect("leaky kernel");
-    for (label, tier) in [
-        ("leaky_branch_jit", Tier::Jit),
-        ("leaky_branch_interp", Tier::Interpret),
-    ] {
-        let vm = vm(tier, true);
-        let (dx, dy) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(n).unwrap());
-        let args = args![&dx, &dy, n as u32];
-        let cfg = LaunchConfig::cover(n as u64, 256);
-        g.bench_function(BenchmarkId::new(label, n), |b| {
-            b.iter(|| vm.launch(&leaky, cfg, &args).unwrap())
-        });
-    }
+    bench_tiers(&mut g, "leaky_branch", &leaky, &x);
     // An else-if chain: y = -1 below -0.5, 1 above 0.5, else x * x (nested masked branches).
     g.bench_function(BenchmarkId::new("piecewise_branch_native", n), |b| {
         b.iter(|| {
@@ -277,18 +275,7 @@ fn elementwise(c: &mut Criterion) {
         })
     });
     let piecewise = holovm::asm::assemble(PIECEWISE_BRANCH).expect("piecewise kernel");
-    for (label, tier) in [
-        ("piecewise_branch_jit", Tier::Jit),
-        ("piecewise_branch_interp", Tier::Interpret),
-    ] {
-        let vm = vm(tier, true);
-        let (dx, dy) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(n).unwrap());
-        let args = args![&dx, &dy, n as u32];
-        let cfg = LaunchConfig::cover(n as u64, 256);
-        g.bench_function(BenchmarkId::new(label, n), |b| {
-            b.iter(|| vm.launch(&piecewise, cfg, &args).unwrap())
-        });
-    }
+    bench_tiers(&mut g, "piecewise_branch", &piecewise, &x);
     // The per-element loop: x = x*1.0001 + 0.5, 64 times (two roundings each).
     let mut z = x.clone();
     g.bench_function(BenchmarkId::new("loop_native", n), |b| {

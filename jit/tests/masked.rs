@@ -229,6 +229,18 @@ fn if_else(sense: &str) -> String {
     )
 }
 
+/// The arguments of [`if_else`] for input `x` and `lim`: y zeroed, z all 7, w zeroed.
+fn if_else_args(x: &[f32], lim: f32) -> [Arg; 5] {
+    let n = x.len();
+    [
+        f32s(x),
+        zeros(n * 4),
+        u32s(&vec![7; n]),
+        Arg::Scalar(lim.to_bits() as u64),
+        zeros(n * 4),
+    ]
+}
+
 #[test]
 fn if_else_runs_each_side_under_its_own_masks() {
     for sense in ["@p0", "@!p0"] {
@@ -250,18 +262,7 @@ fn if_else_runs_each_side_under_its_own_masks() {
             })
             .collect();
         for x in [mixed, grouped] {
-            let out = run_all(
-                &asm(&src),
-                2,
-                32,
-                &[
-                    f32s(&x),
-                    zeros(256),
-                    u32s(&[7; 64]),
-                    Arg::Scalar((-2.0f32).to_bits() as u64),
-                    zeros(256),
-                ],
-            );
+            let out = run_all(&asm(&src), 2, 32, &if_else_args(&x, -2.0));
             assert_eq!(out.trap.kind, 0);
             let (mut wx, mut wy, mut wz) = (x.clone(), Vec::new(), Vec::new());
             for (i, &v) in x.iter().enumerate() {
@@ -300,18 +301,7 @@ fn if_else_checks_fail_for_the_lanes_of_the_other_side_without_a_trap() {
             }
         })
         .collect();
-    let out = run_all(
-        &asm(&src),
-        1,
-        32,
-        &[
-            f32s(&x),
-            zeros(128),
-            u32s(&[7; 32]),
-            Arg::Scalar(50f32.to_bits() as u64),
-            zeros(128),
-        ],
-    );
+    let out = run_all(&asm(&src), 1, 32, &if_else_args(&x, 50.0));
     assert_eq!(out.trap.kind, 0);
     let wy: Vec<f32> = x
         .iter()
@@ -326,18 +316,7 @@ fn if_else_checks_fail_for_the_lanes_of_the_other_side_without_a_trap() {
     // A lane on the else side whose index is out of bounds traps there.
     let mut bad = x.clone();
     bad[7] = 40.0;
-    let out = run_all(
-        &asm(&src),
-        1,
-        32,
-        &[
-            f32s(&bad),
-            zeros(128),
-            u32s(&[7; 32]),
-            Arg::Scalar(50f32.to_bits() as u64),
-            zeros(128),
-        ],
-    );
+    let out = run_all(&asm(&src), 1, 32, &if_else_args(&bad, 50.0));
     assert_eq!(out.trap, trap(TrapKind::OutOfBounds, 8, 0, 7, 0, 160));
 }
 
