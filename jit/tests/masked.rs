@@ -437,3 +437,48 @@ fn nested_code_keeps_the_lanes_an_enclosing_branch_leaves_out() {
         .collect();
     assert_eq!(to_u32(out.buf(2)), want);
 }
+
+#[test]
+fn gathers_in_masked_code_ignore_the_indices_of_lanes_not_running_it() {
+    // Lanes whose index is the -1 sentinel skip the gather and the scatter; the others read
+    // x[idx] and write z[idx].
+    let src = ".kernel sentinel\n.param idx: ptr i32\n.param x: ptr f32\n.param y: ptr f32\n\
+        .param z: ptr f32\n\
+        ldg.i32 r1, [idx + %gid*4]\nmov_imm.f32 r2, 5.0\nsetp.lt.i32 p0, r1, 0\n@p0 bra @skip\n\
+        ldg.f32 r2, [x + r1*4]\nstg.f32 [z + r1*4], r2\nskip:\nstg.f32 [y + %gid*4], r2\nexit\n";
+    assert!(
+        detail(src).contains("(pc 3) run both ways"),
+        "{}",
+        detail(src)
+    );
+    let idx: Vec<i32> = (0..64)
+        .map(|i| if i % 3 == 1 { -1 } else { (i * 5) % 64 })
+        .collect();
+    let x: Vec<f32> = (0..64).map(|i| i as f32 * 0.5).collect();
+    let out = run_all(
+        &asm(src),
+        2,
+        32,
+        &[
+            Arg::Buf(idx.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            f32s(&x),
+            zeros(256),
+            f32s(&[3.0; 64]),
+        ],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let mut z = vec![3.0f32; 64];
+    let y: Vec<f32> = idx
+        .iter()
+        .map(|&i| {
+            if i < 0 {
+                5.0
+            } else {
+                z[i as usize] = x[i as usize];
+                x[i as usize]
+            }
+        })
+        .collect();
+    assert_eq!(to_f32(out.buf(2)), y);
+    assert_eq!(to_f32(out.buf(3)), z);
+}

@@ -281,7 +281,7 @@ impl Tr<'_, '_> {
 
     /// The lanes that keep their old values, as masks of `bits`-bit lanes; `None` outside
     /// masked code.
-    fn keep_masks(&mut self, bits: u32) -> Option<Vec<Value>> {
+    pub(super) fn keep_masks(&mut self, bits: u32) -> Option<Vec<Value>> {
         let m = self.v.as_ref()?.masked.last()?;
         if m.bits == bits {
             return Some(m.keep.clone());

@@ -320,11 +320,18 @@ impl Tr<'_, '_> {
         let (lim, short) = (self.b.use_var(vars.lim32), self.b.use_var(vars.none));
         let ptr = self.v_space_ptr(space);
         let limv = self.b.ins().splat(types::I32X4, lim);
+        // In masked code, the lanes not running it use index 0: their own may be anything
+        // (a -1 sentinel the branch tests for), and must not make the group bail out.
+        let keep = self.keep_masks(32);
         let mut ok: Option<Value> = None;
         let mut idxs = Vec::with_capacity(parts.len());
-        for &pv in &parts {
+        for (k, &pv) in parts.iter().enumerate() {
             let v = self.b.use_var(pv);
             let iv = bitcast(&mut self.b, types::I32X4, v);
+            let iv = match keep.as_ref().and_then(|m| m.get(k)) {
+                Some(&m) => self.b.ins().band_not(iv, m),
+                None => iv,
+            };
             idxs.push(iv);
             let mut good = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, iv, limv);
             if scale < size {
