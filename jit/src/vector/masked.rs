@@ -1,14 +1,17 @@
 //! Divergent forward branches run both ways under lane masks ("if-conversion").
 //!
-//! For a branch the analysis accepts ([`crate::analysis::Analysis::masked`]), a group whose
-//! lanes all take it jumps as before; otherwise it runs the skipped instructions (the *body*)
-//! for every lane, and each register or predicate write keeps the old value in the lanes
-//! that took the branch (a `bitselect` by the branch's lane mask), so at the target every
-//! lane holds what it would hold had it run alone. An `if`/`else` runs its taken side the
-//! same way after the fall-through side (with the inverse masks), unless no lane branched.
-//! A store writes only the lanes that run it. A check that fails inside (a bounds check, a
-//! zero divisor) restores the registers written since the branch and bails out to the
-//! branch (or the `setp` before it), where the per-lane code takes each lane its own way.
+//! For a branch the analysis accepts ([`crate::analysis::Analysis::masked`]), a group runs
+//! the skipped instructions (the *body*) for every lane, and each register or predicate
+//! write keeps the old value in the lanes that took the branch (a `bitselect` by the
+//! branch's lane mask), so at the target every lane holds what it would hold had it run
+//! alone. An `if`/`else` runs its taken side the same way after the fall-through side, with
+//! the inverse masks. Branches nest: an inner level's masks also keep the lanes its
+//! enclosing levels leave out. Code with memory accesses, divisions, transcendentals or more
+//! than a few instructions skips a side no lane runs; shorter code runs branch-free.
+//! A store writes only the lanes that run it; gathers and scatters use index 0 for the
+//! others. A check that fails inside (a bounds check, a zero divisor) restores the
+//! registers written since the outermost masked branch and bails out there (or at the
+//! `setp` before it), where the per-lane code takes each lane its own way.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
