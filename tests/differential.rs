@@ -118,7 +118,7 @@ proptest! {
 
 /// A structured random kernel (assembly source): loads at `%gid`, random arithmetic,
 /// comparisons and selects, divergent branches on the lane and on per-lane data (`if` around
-/// a division, `if`/`else`), uniform loops, lane-affine
+/// a division, `if`/`else`, an `if` nested in an `if`/`else`), uniform loops, lane-affine
 /// indices that may run out of bounds, row/column splits, gathers and scatters (either may
 /// run out of bounds), an optional block-wide `reduce`, and a store. Unlike
 /// the byte-level generator above, most of these run to completion, so the tiers' results
@@ -154,7 +154,7 @@ fn structured_kernel(seed: u64) -> String {
             src.push_str(&format!("    reduce.{op}.{t} r4, r{}\n", 1 + pick(4)));
         }
         let (d, a, b) = (reg(&mut pick), reg(&mut pick), reg(&mut pick));
-        let op = match pick(11) {
+        let op = match pick(12) {
             0 => format!("add.{t} {d}, {a}, {b}"),
             1 => format!("sub.{t} {d}, {a}, {}", imm(pick(5))),
             2 => format!("mul.{t} {d}, {a}, {b}"),
@@ -185,6 +185,17 @@ fn structured_kernel(seed: u64) -> String {
                     "setp.{cmp}.{t} p1, {a}, {b}\n    @p1 bra @E{label}\n    add.{t} {d}, {a}, {b}\n    \
                      bra @L{label}\nE{label}:\n    mul.{t} {d}, {d}, {}\nL{label}:",
                     imm(pick(4))
+                )
+            }
+            10 => {
+                // An if nested in an if/else on per-lane data.
+                label += 1;
+                format!(
+                    "setp.lt.{t} p4, {a}, {b}\n    @p4 bra @E{label}\n    setp.gt.{t} p5, {b}, {}\n    \
+                     @!p5 bra @F{label}\n    add.{t} {d}, {a}, {b}\nF{label}:\n    bra @L{label}\n\
+                     E{label}:\n    sub.{t} {d}, {a}, {}\nL{label}:",
+                    imm(pick(6)),
+                    imm(pick(3))
                 )
             }
             9 => {
