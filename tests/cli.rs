@@ -19,10 +19,33 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("holovm-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+/// A file path in a temporary directory of its own, removed with the value (a shared
+/// directory per test process was left behind in /tmp by every run).
+struct Scratch {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix("holovm-cli-")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join(name);
+    Scratch { _dir: dir, path }
 }
 
 fn kernels() -> Vec<PathBuf> {
