@@ -419,16 +419,7 @@ fn nested_code_keeps_the_lanes_an_enclosing_branch_leaves_out() {
     );
     let a: Vec<i32> = (0..48).map(|i| (i % 3) - 1).collect();
     let b: Vec<i32> = (0..48).map(|i| (i % 4) - 1).collect();
-    let out = run_all(
-        &asm(src),
-        1,
-        48,
-        &[
-            Arg::Buf(a.iter().flat_map(|v| v.to_le_bytes()).collect()),
-            Arg::Buf(b.iter().flat_map(|v| v.to_le_bytes()).collect()),
-            zeros(192),
-        ],
-    );
+    let out = run_all(&asm(src), 1, 48, &[i32s(&a), i32s(&b), zeros(192)]);
     assert_eq!(out.trap.kind, 0);
     let want: Vec<u32> = a
         .iter()
@@ -459,12 +450,7 @@ fn gathers_in_masked_code_ignore_the_indices_of_lanes_not_running_it() {
         &asm(src),
         2,
         32,
-        &[
-            Arg::Buf(idx.iter().flat_map(|v| v.to_le_bytes()).collect()),
-            f32s(&x),
-            zeros(256),
-            f32s(&[3.0; 64]),
-        ],
+        &[i32s(&idx), f32s(&x), zeros(256), f32s(&[3.0; 64])],
     );
     assert_eq!(out.trap.kind, 0);
     let mut z = vec![3.0f32; 64];

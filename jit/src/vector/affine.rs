@@ -207,14 +207,23 @@ impl Tr<'_, '_> {
     /// (any lane true, all lanes true) of a per-lane predicate, as `I8`s.
     pub(super) fn v_any_all(&mut self, parts: &[Variable]) -> (Value, Value) {
         let vals: Vec<Value> = parts.iter().map(|&p| self.b.use_var(p)).collect();
-        let mut or = vals[0];
-        let mut and = vals[0];
-        for &v in &vals[1..] {
-            or = self.b.ins().bor(or, v);
-            and = self.b.ins().band(and, v);
+        (self.lanes_true(&vals, false), self.lanes_true(&vals, true))
+    }
+
+    /// Whether the lane masks `masks` are set in every lane (`every`) or in some lane.
+    pub(super) fn lanes_true(&mut self, masks: &[Value], every: bool) -> Value {
+        let mut acc = masks[0];
+        for &m in &masks[1..] {
+            acc = if every {
+                self.b.ins().band(acc, m)
+            } else {
+                self.b.ins().bor(acc, m)
+            };
         }
-        let any = self.b.ins().vany_true(or);
-        let all = self.b.ins().vall_true(and);
-        (any, all)
+        if every {
+            self.b.ins().vall_true(acc)
+        } else {
+            self.b.ins().vany_true(acc)
+        }
     }
 }

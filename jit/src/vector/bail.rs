@@ -63,12 +63,13 @@ impl Tr<'_, '_> {
             self.enter(stub);
             self.v_bail(pc)?;
         }
-        for stub in self.vs()?.masked_stubs.clone() {
-            self.enter(stub.block);
-            for (var, x) in stub.restore {
+        for m in self.vs()?.masked_stubs.clone() {
+            let Some(stub) = m.stub else { continue };
+            self.enter(stub);
+            for (var, x) in m.restore {
                 self.b.def_var(var, x);
             }
-            self.v_bail(stub.pc)?;
+            self.v_bail(m.pc)?;
         }
         Ok(())
     }

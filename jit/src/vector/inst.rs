@@ -132,6 +132,11 @@ impl Tr<'_, '_> {
             Inst::Setp { cmp, ty, dst, a, b } => {
                 let p = dst.0 as usize;
                 if let Some((af, xvar, uvar)) = self.vs()?.apreds[p] {
+                    if self.in_masked() {
+                        // Kept as (value, bound), not as masks (the analysis keeps such
+                        // compares out of masked code; scalar code takes any that get in).
+                        return Err(TrError(format!("p{p}: affine compare in masked code")));
+                    }
                     let Some((this, x, u)) = self.affine_setp(inst).filter(|s| s.0 == af) else {
                         return Err(TrError(format!("p{p}: inconsistent affine compare")));
                     };
@@ -158,8 +163,7 @@ impl Tr<'_, '_> {
                         let mt = compute_vec(ty).as_int();
                         let m = self.b.ins().bmask(mt.lane_type(), c);
                         let m = self.b.ins().splat(mt, m);
-                        let live = self.live_after_body(None, Some(p));
-                        self.v_def_parts(&parts, vec![m; parts.len()], live);
+                        self.v_def_parts(&parts, vec![m; parts.len()], (None, Some(p)));
                     }
                     (x, y, None) => {
                         let xs = self.parts(ty, x);
@@ -167,8 +171,7 @@ impl Tr<'_, '_> {
                         let cs = (0..parts.len())
                             .map(|k| ops::compare(&mut self.b, cmp, ty, xs[k], ys[k]))
                             .collect();
-                        let live = self.live_after_body(None, Some(p));
-                        self.v_def_parts(&parts, cs, live);
+                        self.v_def_parts(&parts, cs, (None, Some(p)));
                     }
                     (_, _, Some(_)) => {
                         return Err(TrError(format!("per-lane compare into uniform p{p}")));
@@ -254,7 +257,7 @@ impl Tr<'_, '_> {
                 let taken = self.b.create_block();
                 let masked = match u {
                     Some(_) => None,
-                    None => self.masked_join(pc)?,
+                    None => self.masked_join(pc),
                 };
                 // Lanes that disagree resume at the `setp` that computed the guard when it
                 // comes right before: the per-lane code recomputes the predicate, so it need
@@ -366,13 +369,8 @@ impl Tr<'_, '_> {
                     for &iv in &ivs {
                         masks.push(self.b.ins().icmp(IntCC::UnsignedGreaterThan, iv, one));
                     }
-                    let (mut or, mut and) = (masks[0], masks[0]);
-                    for &m in &masks[1..] {
-                        or = self.b.ins().bor(or, m);
-                        and = self.b.ins().band(and, m);
-                    }
-                    let any = self.b.ins().vany_true(or);
-                    let all = self.b.ins().vall_true(and);
+                    let any = self.lanes_true(&masks, false);
+                    let all = self.lanes_true(&masks, true);
                     let mixed = self.b.create_block();
                     self.b.ins().brif(all, taken, &[], mixed, &[]);
                     self.enter(mixed);

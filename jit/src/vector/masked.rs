@@ -18,7 +18,7 @@ use cranelift_codegen::ir::{
     types, Block, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value,
 };
 use cranelift_frontend::Variable;
-use holovm_isa::{Guard, Inst, Ty};
+use holovm_isa::{Guard, Ty};
 
 use crate::analysis::MaskedBranch;
 
@@ -66,28 +66,15 @@ pub(crate) struct MaskedBail {
     pub stub: Option<Block>,
 }
 
-/// A masked code's bail-out stub: it restores `restore` and bails out at `pc`.
-#[derive(Clone)]
-pub(crate) struct MaskedStub {
-    pub block: Block,
-    pub pc: u32,
-    pub restore: Vec<(Variable, Value)>,
-}
-
 impl Tr<'_, '_> {
-    /// The branch at `pc` if it runs both ways under masks: the analysis accepts it and
-    /// every predicate its code writes is held as lane masks.
-    pub(super) fn masked_join(&self, pc: u32) -> TrResult<Option<MaskedBranch>> {
-        let Some(mb) = self.an.masked.get(pc as usize).copied().flatten() else {
-            return Ok(None);
-        };
-        let v = self.vs()?;
-        let body = &self.p.insts()[pc as usize + 1..mb.join as usize];
-        let masks_only = body.iter().all(|i| match i {
-            Inst::Setp { dst, .. } => v.apreds.get(dst.0 as usize).is_some_and(|a| a.is_none()),
-            _ => true,
-        });
-        Ok(masks_only.then_some(mb))
+    /// The branch at `pc` if it runs both ways under masks ([`crate::analysis::Analysis::masked`]).
+    pub(super) fn masked_join(&self, pc: u32) -> Option<MaskedBranch> {
+        self.an.masked.get(pc as usize).copied().flatten()
+    }
+
+    /// Whether masked code is being translated.
+    pub(super) fn in_masked(&self) -> bool {
+        self.v.as_ref().is_some_and(|v| !v.masked.is_empty())
     }
 
     /// Starts the masked branch at `pc` (guard `g`) in the current block, before it
@@ -144,8 +131,8 @@ impl Tr<'_, '_> {
                     Some(_) => branching.iter().map(|&b| self.b.ins().bnot(b)).collect(),
                     None => Vec::new(),
                 };
-                let every = self.all_lanes(&keep, true);
-                let some = self.all_lanes(&branching, false);
+                let every = self.lanes_true(&keep, true);
+                let some = self.lanes_true(&branching, false);
                 (keep, keep_else, every, some)
             }
         };
@@ -181,23 +168,6 @@ impl Tr<'_, '_> {
             });
         }
         Ok(every)
-    }
-
-    /// Whether every lane's mask is set (`every`) or some lane's.
-    fn all_lanes(&mut self, masks: &[Value], every: bool) -> Value {
-        let mut acc = masks[0];
-        for &m in &masks[1..] {
-            acc = if every {
-                self.b.ins().band(acc, m)
-            } else {
-                self.b.ins().bor(acc, m)
-            };
-        }
-        if every {
-            self.b.ins().vall_true(acc)
-        } else {
-            self.b.ins().vany_true(acc)
-        }
     }
 
     /// The vector variables written between the branch at `pc` and `join`, with their
@@ -273,12 +243,8 @@ impl Tr<'_, '_> {
         let stub = self.b.create_block();
         self.b.set_cold_block(stub);
         m.stub = Some(stub);
-        let entry = MaskedStub {
-            block: stub,
-            pc: m.pc,
-            restore: m.restore.clone(),
-        };
-        v.masked_stubs.push(entry);
+        let made = m.clone();
+        v.masked_stubs.push(made);
         Some(stub)
     }
 
@@ -308,9 +274,15 @@ impl Tr<'_, '_> {
         Some(other)
     }
 
-    /// Defines the vector parts `vars` (of a register or predicate that is live at the
-    /// target, inside a masked body: only in the lanes that run it).
-    pub(super) fn v_def_parts(&mut self, vars: &[Variable], vals: Vec<Value>, live: bool) {
+    /// Defines the vector parts `vars` of register `r` or predicate `p`: inside masked code
+    /// only in the lanes that run it, where the old value is live past the code.
+    pub(super) fn v_def_parts(
+        &mut self,
+        vars: &[Variable],
+        vals: Vec<Value>,
+        (r, p): (Option<usize>, Option<usize>),
+    ) {
+        let live = self.live_after_body(r, p);
         let bits = vals
             .first()
             .map_or(32, |&x| self.b.func.dfg.value_type(x).lane_bits());
@@ -349,7 +321,7 @@ impl Tr<'_, '_> {
 
     /// Whether register `r` (predicate `p`) is live where some enclosing masked code ends
     /// (its lanes that do not run the code need their old value), or `true` outside any.
-    pub(super) fn live_after_body(&self, r: Option<usize>, p: Option<usize>) -> bool {
+    fn live_after_body(&self, r: Option<usize>, p: Option<usize>) -> bool {
         let Some(levels) = self.v.as_ref().map(|v| &v.masked).filter(|l| !l.is_empty()) else {
             return true;
         };

@@ -8,8 +8,9 @@
 //!
 //! A forward branch whose lanes disagree over straight-line code runs both ways under lane
 //! masks (masked.rs). Anything else that would need lanes to separate *bails out*: a
-//! conditional branch or loop whose lanes disagree, an access that fails its bounds/alignment check in some lane, a division
-//! that traps in some lane, fuel exhaustion, `call`/`ret`, or running off the end. A bail-out
+//! conditional branch or loop whose lanes disagree, an access that fails its
+//! bounds/alignment check in some lane, a division that traps in some lane, fuel
+//! exhaustion, `call`/`ret`, or running off the end. A bail-out
 //! at instruction `pc` stores the group's registers to the scratch register file and runs
 //! the group's lanes one after another in the scalar code, each resuming at `pc`: that code
 //! re-executes the instruction per lane and reports traps exactly like the scalar strategy
@@ -111,8 +112,8 @@ pub(crate) struct VState {
     pub masked: Vec<masked::Masked>,
     /// The outermost masked branch's bail-out.
     pub masked_bail: Option<masked::MaskedBail>,
-    /// The masked bodies' bail-out stubs.
-    pub masked_stubs: Vec<masked::MaskedStub>,
+    /// The masked branches' bail-outs whose stubs were made, to fill in.
+    pub masked_stubs: Vec<masked::MaskedBail>,
     /// The masked stores' stack slot (masked.rs).
     pub store_slot: Option<cranelift_codegen::ir::StackSlot>,
 }

@@ -240,8 +240,7 @@ impl Tr<'_, '_> {
                     .into_iter()
                     .map(|x| bitcast(&mut self.b, vt, x))
                     .collect();
-                let live = self.live_after_body(Some(r), None);
-                self.v_def_parts(&parts, ps, live);
+                self.v_def_parts(&parts, ps, (Some(r), None));
             }
         }
         Ok(())

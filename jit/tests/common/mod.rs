@@ -24,6 +24,9 @@ pub fn f64s(v: &[f64]) -> Arg {
 pub fn u32s(v: &[u32]) -> Arg {
     Arg::Buf(v.iter().flat_map(|x| x.to_le_bytes()).collect())
 }
+pub fn i32s(v: &[i32]) -> Arg {
+    Arg::Buf(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+}
 pub fn u64s(v: &[u64]) -> Arg {
     Arg::Buf(v.iter().flat_map(|x| x.to_le_bytes()).collect())
 }
