@@ -118,7 +118,8 @@ proptest! {
 
 /// A structured random kernel (assembly source): loads at `%gid`, random arithmetic,
 /// comparisons and selects, divergent branches on the lane and on per-lane data (`if` around
-/// a division, `if`/`else`, an `if` nested in an `if`/`else`), uniform loops, lane-affine
+/// a division, `if`/`else`, an `if` nested in an `if`/`else`, an `if`/`else` storing on both
+/// sides), uniform loops, lane-affine
 /// indices that may run out of bounds, row/column splits, gathers and scatters (either may
 /// run out of bounds), an optional block-wide `reduce`, and a store. Unlike
 /// the byte-level generator above, most of these run to completion, so the tiers' results
@@ -138,7 +139,7 @@ fn structured_kernel(seed: u64) -> String {
     };
     let mut src = format!(
         ".kernel structured\n.param x: ptr {t}\n.param y: ptr {t}\n.param out: ptr {t}\n\
-         .param k: u32\n.param s: {t}\n.param z: ptr {t}\n\
+         .param k: u32\n.param s: {t}\n.param z: ptr {t}\n.param w: ptr {t}\n\
          ldg.{t} r1, [x + %gid*{size}]\nldg.{t} r2, [y + %gid*{size}]\nmov.{t} r3, s\n\
          add.u32 r11, %gid, k\n"
     );
@@ -154,7 +155,7 @@ fn structured_kernel(seed: u64) -> String {
             src.push_str(&format!("    reduce.{op}.{t} r4, r{}\n", 1 + pick(4)));
         }
         let (d, a, b) = (reg(&mut pick), reg(&mut pick), reg(&mut pick));
-        let op = match pick(12) {
+        let op = match pick(13) {
             0 => format!("add.{t} {d}, {a}, {b}"),
             1 => format!("sub.{t} {d}, {a}, {}", imm(pick(5))),
             2 => format!("mul.{t} {d}, {a}, {b}"),
@@ -205,6 +206,21 @@ fn structured_kernel(seed: u64) -> String {
                 format!(
                     "setp.{cmp}.{t} p1, {a}, {}\n    @!p1 bra @L{label}\n    div.{t} {d}, {a}, {b}\nL{label}:",
                     imm(pick(6))
+                )
+            }
+            11 => {
+                // An if/else on per-lane data whose sides both update w (which only this
+                // reads and writes), one after reading it, the other after a lane-affine load
+                // that may run out of bounds and reading what the first side wrote: the
+                // JIT's masked stores wait for the join, and its masked first side keeps
+                // the other side's registers.
+                label += 1;
+                format!(
+                    "setp.lt.{t} p1, {a}, {b}\n    @p1 bra @E{label}\n    \
+                     ldg.{t} {d}, [w + %gid*{size}]\n    add.{t} {d}, {d}, {a}\n    \
+                     stg.{t} [w + %gid*{size}], {d}\n    bra @L{label}\nE{label}:\n    \
+                     add.{t} r6, {d}, {b}\n    ldg.{t} {d}, [x + r11*{size}]\n    \
+                     add.{t} {d}, {d}, r6\n    stg.{t} [w + %gid*{size}], {d}\nL{label}:"
                 )
             }
             _ => {

@@ -565,6 +565,12 @@ pub(crate) struct MaskedBranch {
     /// [`BRANCH_FREE_LIMIT`] instructions. Shorter code runs every side unconditionally,
     /// branch-free (the tests' branches mispredict when lanes disagree at random).
     pub skip: bool,
+    /// Whether the code's stores wait for the join (as the outermost masked branch): some
+    /// store that comes after a load on its path is followed by a second store or by a
+    /// check that can fail, whose bail-out would run the code again in scalar code, where
+    /// the load would read what the store wrote. (Without such a load, running the code
+    /// again repeats the same stores with the same values: no harm.)
+    pub defer: bool,
 }
 
 /// The most instructions a masked branch's code may have to run branch-free (see
@@ -577,13 +583,15 @@ const BRANCH_FREE_LIMIT: usize = 8;
 /// or an `if`/`else` (`@p bra @else`, the fall-through side ending in `bra @join`, then the
 /// `else .. join` side), when the guard predicate is per-lane, nothing outside enters the
 /// code between the branch and the join, and that code is made of moves, arithmetic,
-/// compares, selects, loads, at most one store and such branches nested inside one side,
-/// writing only per-lane (neither uniform nor lane-affine) registers and predicates held as
-/// lane masks (no compare of a lane-affine value). The vector code runs each side for the
-/// whole group and keeps the old value of every register a lane not on that side would not
-/// have written; a check that fails inside sends the group back to the outermost such
-/// branch in scalar code with its registers as they were there, so nothing after the store
-/// may fail (no load, division or second store: the store would be repeated).
+/// compares, selects, loads, stores and such branches nested inside one side, writing only
+/// per-lane (neither uniform nor lane-affine) registers and predicates held as lane masks
+/// (no compare of a lane-affine value). The vector code runs each side for the whole group
+/// and keeps the old value of every register a lane not on that side would not have
+/// written; a check that fails inside sends the group back to the outermost such branch in
+/// scalar code with its registers as they were there. So that a lane never reads there
+/// what it stored before, stores after a load on their path and followed by another store
+/// or a check that can fail wait for the join ([`MaskedBranch::defer`]), and no load may
+/// follow a store on the same path (it would not see a store that waits).
 fn masked_branches(
     insts: &[Inst],
     reg_uniform: &[bool],
@@ -602,39 +610,6 @@ fn masked_branches(
             x.push(pc);
         }
     }
-    let per_lane_reg = |r: u8| {
-        !reg_uniform.get(r as usize).copied().unwrap_or(true)
-            && !reg_affine.get(r as usize).copied().unwrap_or(true)
-    };
-    let per_lane_pred = |p: u8| !pred_uniform.get(p as usize).copied().unwrap_or(true);
-    // Whether `inst` may be part of a masked side, given whether a store came before it.
-    let inst_ok = |inst: &Inst, stored: &mut bool| {
-        let o = operands(inst);
-        let writes_ok =
-            o.dst.is_none_or(|(r, _)| per_lane_reg(r)) && o.pred_dst.is_none_or(per_lane_pred);
-        let may_fail_ok = !*stored;
-        let allowed = match inst {
-            Inst::Mov { .. }
-            | Inst::Cvt { .. }
-            | Inst::Un { .. }
-            | Inst::Fma { .. }
-            | Inst::Sel { .. }
-            | Inst::MemFence => true,
-            // A compare of a lane-affine value is kept as that value, not as lane masks.
-            Inst::Setp { a, b, .. } => ![a, b].iter().any(|s| match s {
-                Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
-                Src::Reg(r) => reg_affine.get(r.0 as usize).copied().unwrap_or(false),
-                _ => false,
-            }),
-            Inst::Bin { op, .. } => {
-                may_fail_ok || !matches!(op, BinOp::Div | BinOp::Rem | BinOp::Min | BinOp::Max)
-            }
-            Inst::Ldg { .. } | Inst::Lds { .. } => may_fail_ok,
-            Inst::Stg { .. } | Inst::Sts { .. } => !std::mem::replace(stored, true),
-            _ => false,
-        };
-        writes_ok && allowed
-    };
     // From the last branch to the first, so nested branches are known first.
     let mut out: Vec<Option<MaskedBranch>> = vec![None; n];
     for pc in (0..n).rev() {
@@ -646,7 +621,16 @@ fn masked_branches(
             continue;
         };
         let t = target as usize;
-        if t <= pc || t > n || !per_lane_pred(g.pred.0) {
+        let mut scan = MaskScan {
+            insts,
+            inner: &out,
+            reg_uniform,
+            reg_affine,
+            pred_uniform,
+            risky: false,
+            defer: false,
+        };
+        if t <= pc || t > n || scan.uniform_pred(g.pred.0) {
             continue;
         }
         // An `if`/`else`: the fall-through side ends in `bra @join` at or past the target.
@@ -658,30 +642,15 @@ fn masked_branches(
             _ => None,
         };
         let join = else_jump.unwrap_or(t);
-        let sides = match else_jump {
-            Some(j) => vec![(pc + 1, t - 1), (t, j)],
-            None => vec![(pc + 1, t)],
-        };
         let closed = (pc + 1..join).all(|x| sources[x].iter().all(|&s| (pc..join).contains(&s)));
-        let mut stored = false;
-        let mut ok = closed;
-        for &(start, end) in &sides {
-            // The `bra @join` pcs that end nested if/else sides.
-            let mut else_jumps: Vec<usize> = Vec::new();
-            for q in start..end {
-                ok &= match insts[q] {
-                    Inst::Bra { guard: Some(_), .. } => match out[q] {
-                        Some(inner) if inner.join as usize <= end => {
-                            else_jumps.extend(inner.else_at.map(|e| e as usize - 1));
-                            true
-                        }
-                        _ => false,
-                    },
-                    Inst::Bra { guard: None, .. } => else_jumps.contains(&q),
-                    ref inst => inst_ok(inst, &mut stored),
-                };
-            }
-        }
+        let ok = closed
+            && match else_jump {
+                Some(j) => {
+                    scan.side(pc + 1, t - 1, Path::default()).is_some()
+                        && scan.side(t, j, Path::default()).is_some()
+                }
+                None => scan.side(pc + 1, t, Path::default()).is_some(),
+            };
         if ok {
             let code = &insts[pc + 1..join];
             let costly = code.iter().any(|i| match i {
@@ -694,10 +663,127 @@ fn masked_branches(
                 join: join as u32,
                 else_at: else_jump.map(|_| target),
                 skip: costly || code.len() > BRANCH_FREE_LIMIT,
+                defer: scan.defer,
             });
         }
     }
     out
+}
+
+/// Checks the code of one masked branch for [`masked_branches`], a side at a time in
+/// program order.
+struct MaskScan<'a> {
+    insts: &'a [Inst],
+    /// The masked branches after the one being checked (nested ones are among them).
+    inner: &'a [Option<MaskedBranch>],
+    reg_uniform: &'a [bool],
+    reg_affine: &'a [bool],
+    pred_uniform: &'a [bool],
+    /// Whether a store that a load came before on its path came before, in program order.
+    risky: bool,
+    /// Whether such a store is followed by another store or a check that can fail.
+    defer: bool,
+}
+
+/// What a path through masked code did before an instruction.
+#[derive(Clone, Copy, Default)]
+struct Path {
+    loaded: bool,
+    stored: bool,
+}
+
+impl Path {
+    /// Where two paths meet.
+    fn or(self, o: Path) -> Path {
+        Path {
+            loaded: self.loaded || o.loaded,
+            stored: self.stored || o.stored,
+        }
+    }
+}
+
+impl MaskScan<'_> {
+    fn uniform_pred(&self, p: u8) -> bool {
+        self.pred_uniform.get(p as usize).copied().unwrap_or(true)
+    }
+
+    fn per_lane_reg(&self, r: u8) -> bool {
+        !self.reg_uniform.get(r as usize).copied().unwrap_or(true)
+            && !self.reg_affine.get(r as usize).copied().unwrap_or(true)
+    }
+
+    /// Checks the side `start..end`, entered on `path`; returns the path at its end,
+    /// `None` if it cannot be masked.
+    fn side(&mut self, start: usize, end: usize, mut path: Path) -> Option<Path> {
+        let mut q = start;
+        while q < end {
+            if let Inst::Bra { guard: Some(_), .. } = self.insts[q] {
+                // A nested masked branch: each side's path from here on its own.
+                let m = self.inner[q].filter(|m| m.join as usize <= end)?;
+                let join = m.join as usize;
+                path = match m.else_at {
+                    Some(e) => {
+                        let a = self.side(q + 1, e as usize - 1, path)?;
+                        self.side(e as usize, join, path)?.or(a)
+                    }
+                    None => self.side(q + 1, join, path)?.or(path),
+                };
+                q = join;
+                continue;
+            }
+            self.inst(&self.insts[q], &mut path)?;
+            q += 1;
+        }
+        Some(path)
+    }
+
+    /// Checks one instruction of a side on `path`.
+    fn inst(&mut self, inst: &Inst, path: &mut Path) -> Option<()> {
+        let o = operands(inst);
+        let writes_ok = o.dst.is_none_or(|(r, _)| self.per_lane_reg(r))
+            && o.pred_dst.is_none_or(|p| !self.uniform_pred(p));
+        let (may_fail, load, store) = match inst {
+            Inst::Mov { .. }
+            | Inst::Cvt { .. }
+            | Inst::Un { .. }
+            | Inst::Fma { .. }
+            | Inst::Sel { .. }
+            | Inst::MemFence => (false, false, false),
+            // A compare of a lane-affine value is kept as that value, not as lane masks.
+            Inst::Setp { a, b, .. } => {
+                let affine = [a, b].iter().any(|s| match s {
+                    Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
+                    Src::Reg(r) => self.reg_affine.get(r.0 as usize).copied().unwrap_or(false),
+                    _ => false,
+                });
+                if affine {
+                    return None;
+                }
+                (false, false, false)
+            }
+            Inst::Bin { op, .. } => (
+                matches!(op, BinOp::Div | BinOp::Rem | BinOp::Min | BinOp::Max),
+                false,
+                false,
+            ),
+            // A load after a store on its path would not see a store that waits.
+            Inst::Ldg { .. } | Inst::Lds { .. } if path.stored => return None,
+            Inst::Ldg { .. } | Inst::Lds { .. } => (true, true, false),
+            Inst::Stg { .. } | Inst::Sts { .. } => (true, false, true),
+            _ => return None,
+        };
+        if !writes_ok {
+            return None;
+        }
+        // Run again, a lane would read what it stored here (a lane's loads on other paths
+        // read other lanes' locations: a data race, docs/ISA.md section 1). Without such a
+        // load, running the code again repeats the same stores.
+        self.defer |= self.risky && may_fail;
+        self.risky |= store && path.loaded;
+        path.loaded |= load;
+        path.stored |= store;
+        Some(())
+    }
 }
 
 /// Analyses `program`.

@@ -18,7 +18,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use holovm_isa::{Addr, Inst, Program, Src};
 
-use crate::analysis::{analyse, Analysis, Class};
+use crate::analysis::{analyse, Analysis, Class, MaskedBranch};
 use crate::barrier::Barriers;
 use crate::beside::run_beside;
 use crate::dump::{JitDump, Strategy};
@@ -381,20 +381,53 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
 /// The divergent branches whose lanes run both ways under masks ([`Analysis::masked`]), for
 /// the strategy text; `guard`: the entry guard's branch (pc 1) is not in the vector code.
 fn masked_note(an: &Analysis, guard: bool) -> String {
-    let pcs: Vec<String> = an
+    let branches: Vec<(usize, MaskedBranch)> = an
         .masked
         .iter()
         .enumerate()
-        .filter(|&(pc, m)| m.is_some() && !(guard && pc < 2))
-        .map(|(pc, _)| pc.to_string())
+        .filter_map(|(pc, m)| Some((pc, (*m)?)))
+        .filter(|&(pc, _)| !(guard && pc < 2))
         .collect();
-    if pcs.is_empty() {
+    if branches.is_empty() {
         return String::new();
     }
+    let pcs: Vec<String> = branches.iter().map(|(pc, _)| pc.to_string()).collect();
+    let outermost = |pc: usize| {
+        !branches
+            .iter()
+            .any(|&(o, om)| o < pc && (pc as u32) < om.join)
+    };
+    let list = |keep: &dyn Fn(&MaskedBranch) -> bool| -> Vec<String> {
+        branches
+            .iter()
+            .filter(|&&(pc, m)| keep(&m) && outermost(pc))
+            .map(|(pc, _)| pc.to_string())
+            .collect()
+    };
+    let copied = list(&|m| m.skip || m.defer);
+    let deferred = list(&|m| m.defer);
+    let copy = if copied.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; groups whose lanes agree at pc {} run an unmasked copy of its code instead",
+            copied.join(", ")
+        )
+    };
+    let wait = if deferred.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the masked stores of the code after pc {} wait for its join (a check after a \
+             store could fail, and the lanes would then run the code again in scalar code, \
+             reading what they stored)",
+            deferred.join(", ")
+        )
+    };
     format!(
         "; divergent forward branches (pc {}) run both ways under lane masks: the code of \
          each side (an if, or an if/else) runs in every lane, and the lanes that do not take \
-         that side keep their values and store nothing",
+         that side keep their values and store nothing{copy}{wait}",
         pcs.join(", ")
     )
 }

@@ -169,12 +169,13 @@ fn masks_convert_between_32_and_64_bit_lanes() {
 
 #[test]
 fn bodies_that_cannot_be_masked_still_agree() {
-    // A body with a loop, a body entered from elsewhere, a body storing twice, and one that
-    // loads after its store: none is masked, all give the interpreter's results.
+    // A body with a loop, a body entered from elsewhere, and one that loads after its
+    // store (the load would not see a store that waits for the join): none is masked, all
+    // give the interpreter's results.
     let src = ".kernel n\n.param x: ptr u32\n.param y: ptr u32\n\
         ldg.u32 r1, [x + %gid*4]\nsetp.lt.u32 p0, r1, 5\n@p0 bra @a\nmov.u32 r2, 3\n\
         l:\nadd.u32 r1, r1, 2\nloop r2, @l\n\
-        a:\nsetp.lt.u32 p1, r1, 9\n@p1 bra @b\nstg.u32 [y + %gid*4], r1\nstg.u32 [y + %gid*4], r2\n\
+        a:\nsetp.lt.u32 p1, r1, 9\n@p1 bra @b\nstg.u32 [y + %gid*4], r1\nbra @c\n\
         b:\nsetp.lt.u32 p2, r1, 12\n@p2 bra @c\nstg.u32 [y + %gid*4], r1\nldg.u32 r1, [x + 0]\n\
         c:\nstg.u32 [x + %gid*4], r1\nexit\n";
     assert!(
@@ -185,6 +186,260 @@ fn bodies_that_cannot_be_masked_still_agree() {
     let x: Vec<u32> = (0..24).map(|i| (i * 5) % 17).collect();
     let out = run_all(&asm(src), 1, 24, &[u32s(&x), zeros(96)]);
     assert_eq!(out.trap.kind, 0);
+}
+
+#[test]
+fn stores_followed_by_checks_that_can_fail_wait_for_the_join() {
+    // The body increments x in place, then writes y twice around a division that fails
+    // where x = 8. Run once more lane by lane after a failing check, an increment already
+    // written would be applied twice; written at the join, y's second store wins.
+    let src = ".kernel d\n.param x: ptr u32\n.param y: ptr u32\n.param lim: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nsetp.ge.u32 p0, r1, lim\n@p0 bra @skip\n\
+        ldg.u32 r2, [x + %gid*4]\nadd.u32 r2, r2, 1\nstg.u32 [x + %gid*4], r2\n\
+        stg.u32 [y + %gid*4], r2\nsub.u32 r4, r1, 8\ndiv.u32 r5, 1000, r4\n\
+        stg.u32 [y + %gid*4], r5\nskip:\nexit\n";
+    let d = detail(src);
+    assert!(d.contains("(pc 2) run both ways"), "{d}");
+    assert!(
+        d.contains("stores of the code after pc 2 wait for its join"),
+        "{d}"
+    );
+    let x: Vec<u32> = (0..40).map(|i| if i == 13 { 8 } else { i % 7 }).collect();
+    // Lane 13 (x = 8) skips the body with lim = 8, yet its zero divisor fails the group's
+    // check: the group runs the body again lane by lane.
+    let out = run_all(
+        &asm(src),
+        1,
+        40,
+        &[u32s(&x), u32s(&[5; 40]), Arg::Scalar(8)],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let want_x: Vec<u32> = x.iter().map(|&v| if v < 8 { v + 1 } else { v }).collect();
+    let want_y: Vec<u32> = x
+        .iter()
+        .map(|&v| if v < 8 { 1000 / v.wrapping_sub(8) } else { 5 })
+        .collect();
+    assert_eq!(to_u32(out.buf(0)), want_x);
+    assert_eq!(to_u32(out.buf(1)), want_y);
+    // With lim = 9 lane 13 runs the body and traps at the division.
+    let out = run_all(
+        &asm(src),
+        1,
+        40,
+        &[u32s(&x), u32s(&[5; 40]), Arg::Scalar(9)],
+    );
+    assert_eq!(out.trap.kind, TrapKind::DivideByZero.code());
+    assert_eq!((out.trap.pc, out.trap.lane), (8, 13));
+}
+
+#[test]
+fn stores_without_a_load_before_them_are_written_at_once() {
+    // Leaky relu storing on each side, and `if x > 0 { y = x; z = 2x }` with z 3 elements
+    // short: the last group's check on z fails (its last lanes skip the body) and the group
+    // runs again lane by lane, which writes y again with the same values.
+    let leaky = ".kernel lk\n.param x: ptr f32\n.param y: ptr f32\n\
+        ldg.f32 r0, [x + %gid*4]\nsetp.gt.f32 p1, r0, 0.0\n@p1 bra @pos\n\
+        mul.f32 r1, r0, 0.01\nstg.f32 [y + %gid*4], r1\nbra @done\n\
+        pos:\nstg.f32 [y + %gid*4], r0\ndone:\nexit\n";
+    let d = detail(leaky);
+    assert!(
+        d.contains("(pc 2) run both ways") && !d.contains("wait"),
+        "{d}"
+    );
+    let x = signed(100);
+    let out = run_all(&asm(leaky), 2, 50, &[f32s(&x), zeros(400)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<f32> = x
+        .iter()
+        .map(|&v| if v > 0.0 { v } else { v * 0.01 })
+        .collect();
+    assert_eq!(to_f32(out.buf(1)), want);
+
+    let twice = ".kernel tw\n.param x: ptr f32\n.param y: ptr f32\n.param z: ptr f32\n\
+        ldg.f32 r0, [x + %gid*4]\nsetp.gt.f32 p1, r0, 0.0\n@!p1 bra @done\n\
+        stg.f32 [y + %gid*4], r0\nadd.f32 r1, r0, r0\nstg.f32 [z + %gid*4], r1\n\
+        done:\nexit\n";
+    let d = detail(twice);
+    assert!(
+        d.contains("(pc 2) run both ways") && !d.contains("wait"),
+        "{d}"
+    );
+    let n = 64;
+    let mut x = signed(n);
+    x[n - 3..].iter_mut().for_each(|v| *v = -1.0);
+    let out = run_all(
+        &asm(twice),
+        2,
+        32,
+        &[f32s(&x), zeros(n * 4), zeros((n - 3) * 4)],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let pos = |v: f32, y: f32| if v > 0.0 { y } else { 0.0 };
+    let want_y: Vec<f32> = x.iter().map(|&v| pos(v, v)).collect();
+    let want_z: Vec<f32> = x[..n - 3].iter().map(|&v| pos(v, v + v)).collect();
+    assert_eq!(to_f32(out.buf(1)), want_y);
+    assert_eq!(to_f32(out.buf(2)), want_z);
+}
+
+#[test]
+fn a_register_written_on_the_fall_through_side_keeps_its_value_for_the_taken_side() {
+    // r3 is dead at the join but read on the taken side, which runs after the
+    // fall-through side: the load must not reach the lanes that take the branch.
+    let src = ".kernel f\n.param x: ptr i32\n.param y: ptr i32\n\
+        ldg.i32 r2, [x + %gid*4]\nmul.i32 r3, r2, 3\nsetp.lt.i32 p1, r2, 0\n@p1 bra @else\n\
+        ldg.i32 r3, [y + %gid*4]\nbra @join\n\
+        else:\nstg.i32 [y + %gid*4], r3\njoin:\nexit\n";
+    let d = detail(src);
+    assert!(d.contains("(pc 3) run both ways"), "{d}");
+    let x: Vec<i32> = (0..40).map(|i| (i * 7 % 11) - 5).collect();
+    let y: Vec<i32> = (0..40).map(|i| 1000 + i).collect();
+    let out = run_all(&asm(src), 1, 40, &[i32s(&x), i32s(&y)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<i32> = (0..40)
+        .map(|i| if x[i] < 0 { x[i] * 3 } else { y[i] })
+        .collect();
+    let got: Vec<i32> = to_u32(out.buf(1)).into_iter().map(|v| v as i32).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn groups_whose_lanes_agree_run_code_whose_stores_wait_unmasked() {
+    // `if x < lim { y += 1; z = 100 / (x - 8) }`, groups of 8 lanes: every lane runs the
+    // body in the first, none in the second, some in the third; in the fourth every lane
+    // runs it and lane 27 divides by zero there (with lim = 20), after its y was written.
+    let src = ".kernel u\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
+        .param lim: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nsetp.ge.u32 p0, r1, lim\n@p0 bra @skip\n\
+        ldg.u32 r2, [y + %gid*4]\nadd.u32 r2, r2, 1\nstg.u32 [y + %gid*4], r2\n\
+        sub.u32 r4, r1, 8\ndiv.u32 r5, 100, r4\nstg.u32 [z + %gid*4], r5\n\
+        skip:\nexit\n";
+    let d = detail(src);
+    assert!(d.contains("agree at pc 2 run an unmasked copy"), "{d}");
+    let x: Vec<u32> = (0..32u32)
+        .map(|i| match i / 8 {
+            0 => 1 + i % 5,
+            1 => 30 + i,
+            2 => [2, 40, 3, 50, 4, 60, 5, 70][i as usize % 8],
+            _ if i == 27 => 8,
+            _ => 10 + i % 3,
+        })
+        .collect();
+    let y: Vec<u32> = (0..32).map(|i| 100 * i).collect();
+    let args = |lim: u32| [u32s(&x), u32s(&y), zeros(128), Arg::Scalar(lim.into())];
+    let out = run_all(&asm(src), 1, 32, &args(8));
+    assert_eq!(out.trap.kind, 0);
+    let runs = |i: usize, lim: u32| x[i] < lim;
+    let want_y: Vec<u32> = (0..32).map(|i| y[i] + runs(i, 8) as u32).collect();
+    let want_z: Vec<u32> = (0..32)
+        .map(|i| match runs(i, 8) {
+            true => 100 / x[i].wrapping_sub(8),
+            false => 0,
+        })
+        .collect();
+    assert_eq!(to_u32(out.buf(1)), want_y);
+    assert_eq!(to_u32(out.buf(2)), want_z);
+    let out = run_all(&asm(src), 1, 32, &args(20));
+    assert_eq!(out.trap.kind, TrapKind::DivideByZero.code());
+    assert_eq!((out.trap.pc, out.trap.lane), (7, 27));
+}
+
+#[test]
+fn if_else_sides_that_both_store_wait_for_the_join() {
+    // `if x > 0 { y += 1 } else { y = z[gid] }`: z is 3 elements short, so the last group's
+    // contiguous check on the else side fails (its last lanes take the then side) and the
+    // group runs again lane by lane: y must be incremented once.
+    let src = ".kernel ie\n.param x: ptr f32\n.param y: ptr f32\n.param z: ptr f32\n\
+        ldg.f32 r1, [x + %gid*4]\nsetp.gt.f32 p0, r1, 0.0\n@!p0 bra @else\n\
+        ldg.f32 r2, [y + %gid*4]\nadd.f32 r2, r2, 1.0\nstg.f32 [y + %gid*4], r2\nbra @join\n\
+        else:\nldg.f32 r3, [z + %gid*4]\nstg.f32 [y + %gid*4], r3\njoin:\nexit\n";
+    let d = detail(src);
+    assert!(d.contains("(pc 2) run both ways"), "{d}");
+    assert!(d.contains("wait for its join"), "{d}");
+    let n = 64;
+    let mut x = signed(n);
+    x[n - 3..].iter_mut().for_each(|v| *v = 1.0);
+    let y: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+    let z: Vec<f32> = (0..n - 3).map(|i| 100.0 + i as f32).collect();
+    let out = run_all(&asm(src), 2, 32, &[f32s(&x), f32s(&y), f32s(&z)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<f32> = (0..n)
+        .map(|i| if x[i] > 0.0 { y[i] + 1.0 } else { z[i] })
+        .collect();
+    assert_eq!(to_f32(out.buf(1)), want);
+}
+
+#[test]
+fn a_join_reached_from_outside_the_code_stores_nothing_that_waited() {
+    // The join (`loop`) is also reached from `other`, in the last round, after y = 999:
+    // the stores that waited in an earlier round must not be written again there.
+    let src = ".kernel j\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
+        .param lim: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nmov.u32 r3, 3\n\
+        head:\nadd.u32 r1, r1, 10\nsetp.eq.u32 p1, r3, 1\n@p1 bra @other\n\
+        setp.lt.u32 p0, r1, lim\n@p0 bra @join\nstg.u32 [y + %gid*4], r1\n\
+        stg.u32 [z + %gid*4], r1\n\
+        join:\nloop r3, @head\nexit\n\
+        other:\nstg.u32 [y + %gid*4], 999\nbra @join\n";
+    let d = detail(src);
+    assert!(d.contains("(pc 6) run both ways"), "{d}");
+    let x: Vec<u32> = (0..48).map(|i| (i * 7) % 30).collect();
+    let out = run_all(
+        &asm(src),
+        1,
+        48,
+        &[u32s(&x), zeros(192), zeros(192), Arg::Scalar(35)],
+    );
+    assert_eq!(out.trap.kind, 0);
+    assert_eq!(to_u32(out.buf(1)), vec![999; 48]);
+    let z: Vec<u32> = x
+        .iter()
+        .map(|&v| match (v + 10 >= 35, v + 20 >= 35) {
+            (_, true) => v + 20,
+            (true, false) => v + 10,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(to_u32(out.buf(2)), z);
+}
+
+#[test]
+fn a_bail_out_leaves_nothing_waiting_for_a_later_group() {
+    // Block 0's groups bail out of the body (lanes with x = 0 skip it, but their zero
+    // divisor fails the group's check) after its first store waited; block 1 reaches the
+    // join only from `other`. Were the waiting store still marked, block 1 would write
+    // block 0's y from the first round over the third.
+    let src = ".kernel b\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
+        .param lim: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nmov.u32 r3, 3\n\
+        head:\nsetp.eq.u32 p1, %block, 1\n@p1 bra @other\n\
+        setp.lt.u32 p0, r1, lim\n@p0 bra @join\nldg.u32 r2, [y + %gid*4]\n\
+        add.u32 r2, r2, 1\nstg.u32 [y + %gid*4], r2\ndiv.u32 r5, 100, r1\n\
+        stg.u32 [z + %gid*4], r5\n\
+        join:\nloop r3, @head\nexit\n\
+        other:\nstg.u32 [z + %gid*4], 7\nbra @join\n";
+    let d = detail(src);
+    assert!(d.contains("(pc 5) run both ways"), "{d}");
+    assert!(d.contains("wait for its join"), "{d}");
+    let x: Vec<u32> = (0..64).map(|i| (i * 5) % 9).collect();
+    let y: Vec<u32> = (0..64).map(|i| 1000 * i).collect();
+    let out = run_all(
+        &asm(src),
+        2,
+        32,
+        &[u32s(&x), u32s(&y), zeros(256), Arg::Scalar(5)],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let run = |i: usize| i < 32 && x[i] >= 5;
+    let want_y: Vec<u32> = (0..64).map(|i| y[i] + if run(i) { 3 } else { 0 }).collect();
+    let want_z: Vec<u32> = (0..64)
+        .map(|i| match (i < 32, run(i)) {
+            (false, _) => 7,
+            (true, true) => 100 / x[i],
+            (true, false) => 0,
+        })
+        .collect();
+    assert_eq!(to_u32(out.buf(1)), want_y);
+    assert_eq!(to_u32(out.buf(2)), want_z);
 }
 
 #[test]

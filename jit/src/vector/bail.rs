@@ -28,6 +28,19 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
+    /// Where the lanes disagree (`cond`) at the branch at `pc`: to the masked copy of its
+    /// code if this is the unmasked one, else out of vector code at `split_pc`.
+    pub(super) fn v_diverge_if(&mut self, cond: Value, pc: u32, split_pc: u32) -> TrResult<()> {
+        let copy = self.v.as_ref().and_then(|v| v.unmasked);
+        let Some((_, _, masked)) = copy.filter(|c| c.0 == pc) else {
+            return self.v_bail_if(cond, split_pc);
+        };
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, masked, &[], cont, &[]);
+        self.enter(cont);
+        Ok(())
+    }
+
     /// `if cond { bail(pc) }`, continuing in a new block.
     /// Inside a masked body, the body's stub (masked.rs) instead.
     pub(super) fn v_bail_if(&mut self, cond: Value, pc: u32) -> TrResult<()> {
@@ -69,6 +82,7 @@ impl Tr<'_, '_> {
             for (var, x) in m.restore {
                 self.b.def_var(var, x);
             }
+            self.clear_masked_runs(m.runs);
             self.v_bail(m.pc)?;
         }
         Ok(())

@@ -12,6 +12,9 @@ use crate::translate::{status, Tr, TrError, TrResult};
 
 impl Tr<'_, '_> {
     pub(crate) fn v_block(&mut self, pc: u32) -> TrResult<Block> {
+        if let Some(f) = self.flush_block(pc) {
+            return Ok(f);
+        }
         let existing = self.vs()?.blocks.get(pc as usize).copied().flatten();
         if let Some(b) = existing {
             return Ok(b);
@@ -56,7 +59,7 @@ impl Tr<'_, '_> {
             Inst::Stg { ty, src, addr } => {
                 let val = self.v_read(src, ty)?;
                 let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
-                if !self.v_store_masked(ty, mode, &addrs, val.clone())? {
+                if !self.v_store_masked(pc, ty, mode, &addrs, val.clone())? {
                     self.v_store(ty, mode, &addrs, val);
                 }
             }
@@ -68,7 +71,7 @@ impl Tr<'_, '_> {
             Inst::Sts { ty, src, addr } => {
                 let val = self.v_read(src, ty)?;
                 let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
-                if !self.v_store_masked(ty, mode, &addrs, val.clone())? {
+                if !self.v_store_masked(pc, ty, mode, &addrs, val.clone())? {
                     self.v_store(ty, mode, &addrs, val);
                 }
             }
@@ -321,12 +324,12 @@ impl Tr<'_, '_> {
                         self.b.ins().brif(any, mixed, &[], taken, &[]);
                         self.enter(mixed);
                         let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
-                        self.v_bail_if(notall, split_pc)?;
+                        self.v_diverge_if(notall, pc, split_pc)?;
                         self.b.ins().jump(fall, &[]);
                     } else {
                         self.b.ins().brif(all, taken, &[], mixed, &[]);
                         self.enter(mixed);
-                        self.v_bail_if(any, split_pc)?;
+                        self.v_diverge_if(any, pc, split_pc)?;
                         self.b.ins().jump(fall, &[]);
                     }
                 }

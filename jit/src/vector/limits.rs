@@ -158,6 +158,7 @@ impl Tr<'_, '_> {
                     .store(fl, v, self.scratch, vars.at + 8 * k as i32);
             }
         }
+        self.zero_masked_runs()?;
         self.b.ins().jump(self.block_head, &[]);
 
         self.b.switch_to_block(init);

@@ -7,25 +7,30 @@
 //! alone. An `if`/`else` runs its taken side the same way after the fall-through side, with
 //! the inverse masks. Branches nest: an inner level's masks also keep the lanes its
 //! enclosing levels leave out. Code with memory accesses, divisions, transcendentals or more
-//! than a few instructions skips a side no lane runs; shorter code runs branch-free.
-//! A store writes only the lanes that run it; gathers and scatters use index 0 for the
-//! others. A check that fails inside (a bounds check, a zero divisor) restores the
-//! registers written since the outermost masked branch and bails out there (or at the
-//! `setp` before it), where the per-lane code takes each lane its own way.
+//! than a few instructions skips a side no lane runs, and groups whose lanes agree at the
+//! outermost such branch run an unmasked copy of the code instead (mod.rs); shorter code
+//! runs branch-free. A store writes only the lanes that run it; gathers and scatters use
+//! index 0 for the others. A check that fails inside (a bounds check, a zero divisor)
+//! restores the registers written since the outermost masked branch and bails out there (or
+//! at the `setp` before it), where the per-lane code takes each lane its own way. Since that
+//! runs the code again, a store after a load and followed by such a check or another store
+//! waits ([`Deferred`]): the code goes to its outermost join through a block that writes
+//! the waiting stores in program order.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, Block, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value,
+    types, Block, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Type, Value,
 };
 use cranelift_frontend::Variable;
-use holovm_isa::{Guard, Ty};
+use holovm_isa::{Guard, Inst, Ty};
 
 use crate::analysis::MaskedBranch;
 
 use super::memory::Mode;
 use super::values::VV;
+use crate::listing;
 use crate::ops::{bitcast, compute_lane};
-use crate::translate::{Tr, TrResult};
+use crate::translate::{Tr, TrError, TrResult};
 
 /// A masked branch's code while it is being translated (one level of nesting).
 #[derive(Clone)]
@@ -64,11 +69,51 @@ pub(crate) struct MaskedBail {
     pub restore: Vec<(Variable, Value)>,
     /// The stub, made on first use.
     pub stub: Option<Block>,
+    /// For code whose stores wait for the join ([`MaskedBranch::defer`]): where in the
+    /// store slot each of its `.1` stores has 8 bytes with its running lanes (bit l: lane
+    /// l; see [`Tr::zero_masked_runs`]), and the stores translated so far.
+    pub runs: Option<(i32, u32)>,
+    pub deferred: Vec<Deferred>,
+    /// Where the code goes to its join when stores wait: the block that writes them, on
+    /// the way (paths into the join from elsewhere have nothing waiting).
+    pub flush: Option<Block>,
+}
+
+/// The stores that wait for a join, and the block on the way there that writes them
+/// ([`Tr::flush_deferred`]).
+pub(crate) struct Waiting {
+    runs: i32,
+    stores: Vec<Deferred>,
+    pub block: Block,
+}
+
+/// A store of masked code that waits for the join. Its data waits in memory, not in
+/// variables: those would be live around every loop enclosing the code (a path that skips
+/// the store still needs a value), and spilled. All of it sits in the one store slot,
+/// addressed from one base: Cranelift hoists each slot address out of the group loop, so
+/// a slot or offset per store would hold a register each through the whole loop.
+#[derive(Clone)]
+pub(crate) struct Deferred {
+    /// The store's pc, for the listing.
+    pc: u32,
+    ty: Ty,
+    mode: Mode,
+    /// Where in the store slot: the addresses (8 bytes each), then 16-byte aligned the
+    /// value: one scalar for every lane or the vector parts (16 bytes each).
+    at: i32,
+    addrs: usize,
+    /// The value's type and number of parts, and whether it is one scalar.
+    val: (Type, usize, bool),
 }
 
 impl Tr<'_, '_> {
     /// The branch at `pc` if it runs both ways under masks ([`crate::analysis::Analysis::masked`]).
     pub(super) fn masked_join(&self, pc: u32) -> Option<MaskedBranch> {
+        let copy = self.v.as_ref().and_then(|v| v.unmasked);
+        if copy.is_some_and(|(p, j, _)| (p..j).contains(&pc)) {
+            // Its unmasked copy (see `emit_vector_program`).
+            return None;
+        }
         self.an.masked.get(pc as usize).copied().flatten()
     }
 
@@ -145,11 +190,20 @@ impl Tr<'_, '_> {
         };
         if outer.is_none() {
             let restore = self.written_vars(pc, mb.join)?;
+            let runs = match mb.defer {
+                true => self.vs()?.runs_at.get(pc as usize).copied().flatten(),
+                false => None,
+            };
+            let flush = runs.map(|_| self.b.create_block());
             if let Some(v) = self.v.as_mut() {
+                v.store_top = v.store_floor;
                 v.masked_bail = Some(MaskedBail {
                     pc: bail_pc,
                     restore,
                     stub: None,
+                    runs,
+                    deferred: Vec::new(),
+                    flush,
                 });
             }
         }
@@ -196,14 +250,24 @@ impl Tr<'_, '_> {
     }
 
     /// At `pc`: ends the masked levels that join here, or switches the innermost to the
-    /// masks of its taken side where that starts.
-    pub(super) fn end_masked_at(&mut self, pc: u32) {
-        let Some(v) = self.v.as_mut() else { return };
+    /// masks of its taken side where that starts. Returns the stores that wait for this
+    /// join.
+    pub(super) fn end_masked_at(&mut self, pc: u32) -> Option<Waiting> {
+        let v = self.v.as_mut()?;
         while v.masked.last().is_some_and(|m| m.join == pc) {
             v.masked.pop();
         }
+        let mut waiting = None;
         if v.masked.is_empty() {
-            v.masked_bail = None;
+            if let Some(m) = v.masked_bail.take() {
+                if let (Some((runs, _)), Some(block)) = (m.runs, m.flush) {
+                    waiting = Some(Waiting {
+                        runs,
+                        stores: m.deferred,
+                        block,
+                    });
+                }
+            }
         }
         if let Some(m) = v.masked.last_mut().filter(|m| m.else_at == Some(pc)) {
             m.keep = std::mem::take(&mut m.keep_else);
@@ -211,6 +275,15 @@ impl Tr<'_, '_> {
             // Made on the other side, which does not dominate this one.
             m.other = None;
         }
+        waiting
+    }
+
+    /// The block the outermost masked code jumps to for its join at `pc`, if its stores
+    /// wait there: the one that writes them ([`MaskedBail::flush`]).
+    pub(super) fn flush_block(&self, pc: u32) -> Option<Block> {
+        let v = self.v.as_ref()?;
+        v.masked.first().filter(|m| m.join == pc)?;
+        v.masked_bail.as_ref()?.flush
     }
 
     /// The `bra @join` that ends an `if`/`else`'s fall-through side: on to the taken side
@@ -320,13 +393,20 @@ impl Tr<'_, '_> {
     }
 
     /// Whether register `r` (predicate `p`) is live where some enclosing masked code ends
-    /// (its lanes that do not run the code need their old value), or `true` outside any.
+    /// (its lanes that do not run the code need their old value), or where the taken side
+    /// of an `if`/`else` whose fall-through side this is starts (that side runs after this
+    /// one, in the lanes that keep their values), or `true` outside any.
     fn live_after_body(&self, r: Option<usize>, p: Option<usize>) -> bool {
         let Some(levels) = self.v.as_ref().map(|v| &v.masked).filter(|l| !l.is_empty()) else {
             return true;
         };
-        levels.iter().any(|m| {
-            let j = m.join as usize;
+        let points = levels.iter().flat_map(|m| {
+            // The taken side's masks are taken when that side starts.
+            let fall_side = m.else_at.filter(|_| !m.keep_else.is_empty());
+            std::iter::once(m.join).chain(fall_side)
+        });
+        points.into_iter().any(|j| {
+            let j = j as usize;
             let reg = r.is_some_and(|r| {
                 self.an
                     .live_regs
@@ -344,10 +424,11 @@ impl Tr<'_, '_> {
     }
 
     /// A store inside a masked body: every lane's store when no lane took the branch,
-    /// otherwise only the lanes that run the body, in lane order. Returns false outside a
-    /// masked body.
+    /// otherwise only the lanes that run the body, in lane order; or recorded for the
+    /// join ([`MaskedBranch::defer`]). Returns false outside a masked body.
     pub(super) fn v_store_masked(
         &mut self,
+        pc: u32,
         ty: Ty,
         mode: Mode,
         addrs: &[Value],
@@ -361,18 +442,181 @@ impl Tr<'_, '_> {
         else {
             return Ok(false);
         };
-        // Every running lane stores the same value to the same place.
-        if let (Mode::Uniform, VV::U(_)) = (&mode, &val) {
+        let defer = self
+            .vs()?
+            .masked_bail
+            .as_ref()
+            .is_some_and(|m| m.runs.is_some());
+        if let (false, Mode::Uniform, VV::U(_)) = (defer, &mode, &val) {
+            // Every running lane stores the same value to the same place.
             self.v_store(ty, mode, addrs, val);
             return Ok(true);
         }
-        // Bit l: lane l took the branch.
+        let kept = self.kept_bits(&keep);
+        if defer {
+            self.defer_store(pc, ty, mode, addrs, val, kept);
+        } else {
+            self.store_running(ty, mode, addrs, val, kept);
+        }
+        Ok(true)
+    }
+
+    /// The lanes that `keep` leaves out, as bits of an `I64` (bit l: lane l).
+    fn kept_bits(&mut self, keep: &[Value]) -> Value {
         let per = self.b.func.dfg.value_type(keep[0]).lane_count();
         let mut kept = self.b.ins().iconst(types::I64, 0);
         for (k, &m) in keep.iter().enumerate() {
             let bits = self.b.ins().vhigh_bits(types::I64, m);
             let bits = self.b.ins().ishl_imm_s(bits, (k as u32 * per) as i64);
             kept = self.b.ins().bor(kept, bits);
+        }
+        kept
+    }
+
+    /// Where the kernel function starts: room in the store slot for the running-lanes
+    /// words of every masked branch whose stores wait ([`MaskedBail::runs`]), zeroed. A word
+    /// is zero but between its store and the join, where it is written and zeroed again,
+    /// or the code's bail-out, which zeroes them: a path into the join from elsewhere, or
+    /// from the unmasked copy of the code, finds nothing waiting.
+    pub(super) fn zero_masked_runs(&mut self) -> TrResult<()> {
+        let insts = self.p.insts();
+        let mut runs_at = vec![None; insts.len()];
+        let mut at = self.g * 8;
+        for (pc, mb) in self.an.masked.iter().enumerate() {
+            let Some(mb) = mb.filter(|m| m.defer) else {
+                continue;
+            };
+            let stores = insts[pc + 1..mb.join as usize]
+                .iter()
+                .filter(|i| matches!(i, Inst::Stg { .. } | Inst::Sts { .. }))
+                .count() as u32;
+            runs_at[pc] = Some((at as i32, stores));
+            at += stores * 8;
+        }
+        if at == self.g * 8 {
+            return Ok(());
+        }
+        let slot = self.store_slot();
+        let data = &mut self.b.func.sized_stack_slots[slot];
+        data.size = data.size.max(at);
+        let base = self.store_slot_addr();
+        let zero = self.b.ins().iconst(types::I64, 0);
+        for off in (self.g * 8..at).step_by(8) {
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), zero, base, off as i32);
+        }
+        let v = self
+            .v
+            .as_mut()
+            .ok_or_else(|| TrError("no vector state".into()))?;
+        v.runs_at = runs_at;
+        v.store_floor = at;
+        Ok(())
+    }
+
+    /// In a masked branch's bail-out: zeroes its running-lanes words.
+    pub(super) fn clear_masked_runs(&mut self, runs: Option<(i32, u32)>) {
+        let Some((at, stores)) = runs else { return };
+        let base = self.store_slot_addr();
+        let zero = self.b.ins().iconst(types::I64, 0);
+        for k in 0..stores as i32 {
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), zero, base, at + k * 8);
+        }
+    }
+
+    /// Records a store for the join: its running lanes, addresses and value in memory.
+    fn defer_store(&mut self, pc: u32, ty: Ty, mode: Mode, addrs: &[Value], val: VV, kept: Value) {
+        let Some((runs, k)) = self
+            .v
+            .as_ref()
+            .and_then(|v| v.masked_bail.as_ref())
+            .and_then(|m| Some((m.runs?.0, m.deferred.len())))
+        else {
+            return;
+        };
+        let fl = MemFlagsData::trusted();
+        let full = (1i64 << self.g) - 1;
+        let run = self.b.ins().bnot(kept);
+        let run = self.b.ins().band_imm_s(run, full);
+        let parts = match val {
+            VV::U(x) => vec![x],
+            other => self.parts(ty, other),
+        };
+        let vt = self.b.func.dfg.value_type(parts[0]);
+        let uniform = !vt.is_vector();
+        let vals = (addrs.len() as u32 * 8).next_multiple_of(16);
+        let (base, at) = self.store_slot_room(vals + parts.len() as u32 * 16);
+        self.b.ins().store(fl, run, base, runs + k as i32 * 8);
+        for (i, &a) in addrs.iter().enumerate() {
+            self.b.ins().store(fl, a, base, at + i as i32 * 8);
+        }
+        for (i, &x) in parts.iter().enumerate() {
+            self.b
+                .ins()
+                .store(fl, x, base, at + (vals + i as u32 * 16) as i32);
+        }
+        let d = Deferred {
+            pc,
+            ty,
+            mode,
+            at,
+            addrs: addrs.len(),
+            val: (vt, parts.len(), uniform),
+        };
+        if let Some(m) = self.v.as_mut().and_then(|v| v.masked_bail.as_mut()) {
+            m.deferred.push(d);
+        }
+    }
+
+    /// On the way from masked code to its join: the stores that waited, in program order,
+    /// each in the lanes that ran it, which then clears its running lanes. Enters the
+    /// waiting block and stays in the block after it.
+    pub(super) fn flush_deferred(&mut self, waiting: Waiting) {
+        let Waiting {
+            runs,
+            stores,
+            block,
+        } = waiting;
+        self.enter(block);
+        let fl = MemFlagsData::trusted();
+        for (k, d) in stores.into_iter().enumerate() {
+            self.b.set_srcloc(listing::loc(d.pc, false));
+            let base = self.store_slot_addr();
+            let run_at = runs + k as i32 * 8;
+            let run = self.b.ins().load(types::I64, fl, base, run_at);
+            let (write, next) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(run, write, &[], next, &[]);
+            self.enter(write);
+            let addrs: Vec<Value> = (0..d.addrs as i32)
+                .map(|i| self.b.ins().load(types::I64, fl, base, d.at + i * 8))
+                .collect();
+            let (vt, count, uniform) = d.val;
+            let vals = d.at + (d.addrs as u32 * 8).next_multiple_of(16) as i32;
+            let mut parts: Vec<Value> = (0..count as i32)
+                .map(|i| self.b.ins().load(vt, fl, base, vals + i * 16))
+                .collect();
+            let val = match uniform {
+                true => VV::U(parts.remove(0)),
+                false => VV::V(parts),
+            };
+            let full = (1i64 << self.g) - 1;
+            let kept = self.b.ins().bxor_imm_s(run, full);
+            self.store_running(d.ty, d.mode, &addrs, val, kept);
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.ins().store(fl, zero, base, run_at);
+            self.b.ins().jump(next, &[]);
+            self.enter(next);
+        }
+    }
+
+    /// Stores `val` in the lanes not in `kept` (bit l: lane l), at least one.
+    fn store_running(&mut self, ty: Ty, mode: Mode, addrs: &[Value], val: VV, kept: Value) {
+        if let (Mode::Uniform, VV::U(_)) = (&mode, &val) {
+            self.v_store(ty, mode, addrs, val);
+            return;
         }
         let (all, some, done) = (
             self.b.create_block(),
@@ -390,10 +634,9 @@ impl Tr<'_, '_> {
         let run = self.b.ins().band_imm_s(run, full);
         match mode {
             Mode::Lanes => {
-                // Scattered: each lane's own address, or the scratch slot where it branched.
+                // Scattered: each lane's own address, or the store slot where it branched.
                 let lanes = self.lanes(ty, &val);
-                let slot = self.store_slot();
-                let junk = self.b.ins().stack_addr(types::I64, slot, 0);
+                let junk = self.store_slot_addr();
                 for (l, x) in lanes.into_iter().enumerate() {
                     let bit = self.b.ins().band_imm_s(run, 1 << l);
                     let at = self.b.ins().select(bit, addrs[l], junk);
@@ -430,18 +673,16 @@ impl Tr<'_, '_> {
                 self.b.ins().jump(head, &[rest.into()]);
                 self.b.seal_block(head);
                 self.enter(done);
-                return Ok(true);
+                return;
             }
         }
         self.b.ins().jump(done, &[]);
         self.enter(done);
-        Ok(true)
     }
 
     /// Stores the group's lanes of `val` in order into the lane slot; returns its address.
     fn lanes_to_slot(&mut self, ty: Ty, val: VV) -> Value {
-        let slot = self.store_slot();
-        let buf = self.b.ins().stack_addr(types::I64, slot, 0);
+        let buf = self.store_slot_addr();
         let fl = MemFlagsData::trusted();
         for (k, p) in self.parts(ty, val).into_iter().enumerate() {
             self.b.ins().store(fl, p, buf, (k * 16) as i32);
@@ -458,7 +699,32 @@ impl Tr<'_, '_> {
             .load(compute_lane(ty), MemFlagsData::trusted(), at, 0)
     }
 
-    /// A stack slot of 8 bytes per lane of the group, for masked stores.
+    /// The store slot's address: 8 bytes per lane of the group for masked stores, then the
+    /// running-lanes words and the data of the stores that wait for a join.
+    fn store_slot_addr(&mut self) -> Value {
+        let slot = self.store_slot();
+        self.b.ins().stack_addr(types::I64, slot, 0)
+    }
+
+    /// `bytes` of the store slot for a store that waits, 16-byte aligned: the slot's address
+    /// and the offset. The slot grows to fit; each masked branch's code starts over.
+    fn store_slot_room(&mut self, bytes: u32) -> (Value, i32) {
+        let slot = self.store_slot();
+        let v = self.v.as_mut();
+        let at = v
+            .as_ref()
+            .map_or(0, |v| v.store_top)
+            .max(self.g * 8)
+            .next_multiple_of(16);
+        if let Some(v) = v {
+            v.store_top = at + bytes;
+        }
+        let data = &mut self.b.func.sized_stack_slots[slot];
+        data.size = data.size.max(at + bytes);
+        (self.store_slot_addr(), at as i32)
+    }
+
+    /// The store slot (made on first use).
     fn store_slot(&mut self) -> StackSlot {
         if let Some(s) = self.v.as_ref().and_then(|v| v.store_slot) {
             return s;
