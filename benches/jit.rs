@@ -196,6 +196,25 @@ done:
     exit
 ";
 
+/// Leaky ReLU as an if/else that stores on each side.
+const STORE_BRANCH: &str = ".kernel store_branch
+.param x: ptr f32
+.param y: ptr f32
+.param n: u32
+    setp.ge.u32 p0, %gid, n
+    @p0 bra @done
+    ldg.f32 r1, [x + %gid*4]
+    setp.gt.f32 p1, r1, 0.0
+    @p1 bra @pos
+    mul.f32 r2, r1, 0.01
+    stg.f32 [y + %gid*4], r2
+    bra @done
+pos:
+    stg.f32 [y + %gid*4], r1
+done:
+    exit
+";
+
 /// A three-piece function as an else-if chain of divergent branches.
 const PIECEWISE_BRANCH: &str = ".kernel piecewise_branch
 .param x: ptr f32
@@ -259,6 +278,9 @@ fn elementwise(c: &mut Criterion) {
     });
     let leaky = holovm::asm::assemble(LEAKY_BRANCH).expect("leaky kernel");
     bench_tiers(&mut g, "leaky_branch", &leaky, &x);
+    // The same with a store on each side (masked stores of the lanes that run each side).
+    let store = holovm::asm::assemble(STORE_BRANCH).expect("store_branch kernel");
+    bench_tiers(&mut g, "store_branch", &store, &x);
     // An else-if chain: y = -1 below -0.5, 1 above 0.5, else x * x (nested masked branches).
     g.bench_function(BenchmarkId::new("piecewise_branch_native", n), |b| {
         b.iter(|| {

@@ -571,6 +571,9 @@ pub(crate) struct MaskedBranch {
     /// the load would read what the store wrote. (Without such a load, running the code
     /// again repeats the same stores with the same values: no harm.)
     pub defer: bool,
+    /// For an `if`/`else` whose sides store to the same place: the fall-through side's
+    /// last store and the taken side's store there ([`store_pair`]).
+    pub pair: Option<(u32, u32)>,
 }
 
 /// The most instructions a masked branch's code may have to run branch-free (see
@@ -664,10 +667,49 @@ fn masked_branches(
                 else_at: else_jump.map(|_| target),
                 skip: costly || code.len() > BRANCH_FREE_LIMIT,
                 defer: scan.defer,
+                pair: else_jump.and_then(|j| store_pair(insts, &out, pc + 1, t, j)),
             });
         }
     }
     out
+}
+
+/// Of an `if`/`else` with the fall-through side `start .. else_at - 1` and the taken side
+/// `else_at .. join` (each with its masked branches in `inner`): the fall-through side's last
+/// store and a store of the taken side to the same place, of the same type, at an address
+/// no register takes part in, both outside nested branches (every lane of the side runs
+/// it). Every lane runs one of the two, so vector code can write both at once, where the
+/// second one is, a lane from each side's value (masked.rs).
+fn store_pair(
+    insts: &[Inst],
+    inner: &[Option<MaskedBranch>],
+    start: usize,
+    else_at: usize,
+    join: usize,
+) -> Option<(u32, u32)> {
+    let top_level = |q: usize, from: usize, to: usize| {
+        !(from..to).any(|b| inner[b].is_some_and(|m| b < q && q < m.join as usize))
+    };
+    let first = (start..else_at - 1)
+        .rev()
+        .find(|&q| matches!(insts[q], Inst::Stg { .. } | Inst::Sts { .. }))?;
+    let Inst::Stg { ty, addr, .. } = insts[first] else {
+        return None;
+    };
+    let fixed = match addr {
+        Addr::BufferOffset { .. } => true,
+        Addr::BufferIndex { index, .. } => !matches!(index, Src::Reg(_)),
+        Addr::Phi { index, .. } => index.is_none_or(|(i, _)| !matches!(i, Src::Reg(_))),
+        Addr::RegisterIndirect { .. } | Addr::RegisterIndirectComputed { .. } => false,
+    };
+    if !fixed || !top_level(first, start, else_at - 1) {
+        return None;
+    }
+    let second = (else_at..join).find(|&q| {
+        matches!(insts[q], Inst::Stg { ty: t, addr: a, .. } if t == ty && a == addr)
+            && top_level(q, else_at, join)
+    })?;
+    Some((first as u32, second as u32))
 }
 
 /// Checks the code of one masked branch for [`masked_branches`], a side at a time in

@@ -406,6 +406,16 @@ fn masked_note(an: &Analysis, guard: bool) -> String {
     };
     let copied = list(&|m| m.skip || m.defer);
     let deferred = list(&|m| m.defer);
+    let paired = list(&|m| m.pair.is_some() && (m.skip || m.defer));
+    let pair = if paired.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; there, the stores of both sides of the if/else at pc {} to one place store once, \
+             each lane its side's value",
+            paired.join(", ")
+        )
+    };
     let copy = if copied.is_empty() {
         String::new()
     } else {
@@ -427,7 +437,7 @@ fn masked_note(an: &Analysis, guard: bool) -> String {
     format!(
         "; divergent forward branches (pc {}) run both ways under lane masks: the code of \
          each side (an if, or an if/else) runs in every lane, and the lanes that do not take \
-         that side keep their values and store nothing{copy}{wait}",
+         that side keep their values and store nothing{copy}{pair}{wait}",
         pcs.join(", ")
     )
 }

@@ -344,6 +344,58 @@ fn groups_whose_lanes_agree_run_code_whose_stores_wait_unmasked() {
 }
 
 #[test]
+fn if_else_sides_storing_to_one_place_store_once() {
+    // f64 values under f32 masks; a constant on one side; z is 3 elements short, so the
+    // last group's check on the taken side fails between the two stores (its last lanes
+    // take the fall-through side) and the group runs again lane by lane.
+    let src = ".kernel p\n.param x: ptr f32\n.param y: ptr f64\n.param z: ptr f64\n\
+        ldg.f32 r1, [x + %gid*4]\ncvt.f64.f32 r2, r1\nsetp.gt.f32 p0, r1, 0.0\n@p0 bra @else\n\
+        mul.f64 r3, r2, 0.5\nstg.f64 [y + %gid*8], r3\nbra @join\n\
+        else:\nldg.f64 r4, [z + %gid*8]\nstg.f64 [y + %gid*8], 7.0\nadd.f64 r2, r2, r4\n\
+        join:\nexit\n";
+    let d = detail(src);
+    assert!(d.contains("if/else at pc 3 to one place store once"), "{d}");
+    let n = 64;
+    let mut x = signed(n);
+    x[n - 3..].iter_mut().for_each(|v| *v = -1.0);
+    let z: Vec<f64> = (0..n - 3).map(|i| i as f64).collect();
+    let out = run_all(&asm(src), 2, 32, &[f32s(&x), zeros(n * 8), f64s(&z)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<f64> = x
+        .iter()
+        .map(|&v| if v > 0.0 { 7.0 } else { v as f64 * 0.5 })
+        .collect();
+    assert_eq!(to_f64(out.buf(1)), want);
+
+    // A store in a branch nested in the taken side does not pair (not every lane of the
+    // side runs it); without the branch it does.
+    let src = ".kernel q\n.param x: ptr u32\n.param y: ptr u32\n\
+        ldg.u32 r1, [x + %gid*4]\nsetp.lt.u32 p0, r1, 10\n@p0 bra @else\n\
+        stg.u32 [y + %gid*4], r1\nbra @join\n\
+        else:\nsetp.lt.u32 p1, r1, 5\n@p1 bra @join\nadd.u32 r2, r1, 100\n\
+        stg.u32 [y + %gid*4], r2\njoin:\nexit\n";
+    let d = detail(src);
+    assert!(!d.contains("store once"), "{d}");
+    let paired = src.replace("@p1 bra @join\nadd", "add");
+    let d = detail(&paired);
+    assert!(d.contains("if/else at pc 2 to one place store once"), "{d}");
+    let x: Vec<u32> = (0..48).map(|i| (i * 7) % 20).collect();
+    for (src, nested) in [(src.to_string(), true), (paired, false)] {
+        let out = run_all(&asm(&src), 1, 48, &[u32s(&x), u32s(&[1; 48])]);
+        assert_eq!(out.trap.kind, 0);
+        let want: Vec<u32> = x
+            .iter()
+            .map(|&v| match (v < 10, nested && v < 5) {
+                (false, _) => v,
+                (true, true) => 1,
+                (true, false) => v + 100,
+            })
+            .collect();
+        assert_eq!(to_u32(out.buf(1)), want, "{src}");
+    }
+}
+
+#[test]
 fn if_else_sides_that_both_store_wait_for_the_join() {
     // `if x > 0 { y += 1 } else { y = z[gid] }`: z is 3 elements short, so the last group's
     // contiguous check on the else side fails (its last lanes take the then side) and the

@@ -15,7 +15,8 @@
 //! at the `setp` before it), where the per-lane code takes each lane its own way. Since that
 //! runs the code again, a store after a load and followed by such a check or another store
 //! waits ([`Deferred`]): the code goes to its outermost join through a block that writes
-//! the waiting stores in program order.
+//! the waiting stores in program order. The two stores of an `if`/`else` to one place
+//! ([`MaskedBranch::pair`]) are one vector store of both sides' values.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -56,6 +57,11 @@ pub(crate) struct Masked {
     pub raw_else: Option<(Vec<Value>, bool)>,
     /// [`MaskedBranch::skip`].
     pub skip: bool,
+    /// [`MaskedBranch::pair`], for the outermost level of code with an unmasked copy (the
+    /// masked one runs both sides), and where in the store slot the first store's value
+    /// waits for the second (its offset, parts and their type).
+    pub pair: Option<(u32, u32)>,
+    pub stash: Option<(i32, usize, Type)>,
 }
 
 /// The outermost masked branch's bail-out: a check that fails anywhere inside its code
@@ -207,8 +213,11 @@ impl Tr<'_, '_> {
                 });
             }
         }
+        let copied = self.vs()?.copied == Some(pc);
         if let Some(v) = self.v.as_mut() {
             v.masked.push(Masked {
+                pair: mb.pair.filter(|_| outer.is_none() && copied),
+                stash: None,
                 join: mb.join,
                 keep,
                 bits,
@@ -442,6 +451,9 @@ impl Tr<'_, '_> {
         else {
             return Ok(false);
         };
+        if self.paired_store(pc, ty, mode, addrs, &val)? {
+            return Ok(true);
+        }
         let defer = self
             .vs()?
             .masked_bail
@@ -457,6 +469,79 @@ impl Tr<'_, '_> {
             self.defer_store(pc, ty, mode, addrs, val, kept);
         } else {
             self.store_running(ty, mode, addrs, val, kept);
+        }
+        Ok(true)
+    }
+
+    /// The stores at `pc` of an `if`/`else` pair ([`Masked::pair`]), of which every lane
+    /// runs one: the first one's value waits in the store slot, and the second writes every
+    /// lane, each with its side's value (one vector store instead of a loop over each side's
+    /// lanes). Returns whether `pc` is one of them.
+    fn paired_store(
+        &mut self,
+        pc: u32,
+        ty: Ty,
+        mode: Mode,
+        addrs: &[Value],
+        val: &VV,
+    ) -> TrResult<bool> {
+        let level = self.v.as_ref().filter(|v| v.masked.len() == 1);
+        let Some(m) = level.and_then(|v| v.masked.last()) else {
+            return Ok(false);
+        };
+        let (Some((first, second)), stash) = (m.pair, m.stash) else {
+            return Ok(false);
+        };
+        let fl = MemFlagsData::trusted();
+        if pc == first {
+            let parts = self.parts(ty, val.clone());
+            let vt = self.b.func.dfg.value_type(parts[0]);
+            let (base, at) = self.store_slot_room(parts.len() as u32 * 16);
+            for (i, &x) in parts.iter().enumerate() {
+                self.b.ins().store(fl, x, base, at + i as i32 * 16);
+            }
+            if let Some(m) = self.v.as_mut().and_then(|v| v.masked.last_mut()) {
+                m.stash = Some((at, parts.len(), vt));
+            }
+            return Ok(true);
+        }
+        if pc != second {
+            return Ok(false);
+        }
+        let Some((at, count, vt)) = stash else {
+            return Err(TrError(format!(
+                "pc {pc}: the paired store before it was not translated"
+            )));
+        };
+        let base = self.store_slot_addr();
+        let firsts: Vec<Value> = (0..count as i32)
+            .map(|i| self.b.ins().load(vt, fl, base, at + i * 16))
+            .collect();
+        let seconds = self.parts(ty, val.clone());
+        // The lanes that do not run this side run the first store's.
+        let keep = self
+            .keep_masks(vt.lane_bits())
+            .ok_or_else(|| TrError("no masks".into()))?;
+        let merged: Vec<Value> = firsts
+            .into_iter()
+            .zip(seconds)
+            .zip(keep)
+            .map(|((a, b), k)| {
+                let k = bitcast(&mut self.b, vt, k);
+                self.b.ins().bitselect(k, a, b)
+            })
+            .collect();
+        let val = VV::V(merged);
+        if self
+            .vs()?
+            .masked_bail
+            .as_ref()
+            .is_some_and(|m| m.runs.is_some())
+        {
+            let every = self.b.ins().iconst(types::I64, 0);
+            self.defer_store(pc, ty, mode, addrs, val, every);
+        } else {
+            self.v_store(ty, mode, addrs, val);
         }
         Ok(true)
     }

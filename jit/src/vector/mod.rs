@@ -119,6 +119,8 @@ pub(crate) struct VState {
     /// While the unmasked copy of a masked branch's code is translated: the branch, its
     /// join, and the block of the masked copy, where groups whose lanes disagree go.
     pub unmasked: Option<(u32, u32, Block)>,
+    /// The masked branch whose masked copy is being translated, if it has an unmasked one.
+    pub copied: Option<u32>,
     /// The masked stores' stack slot (masked.rs); per pc, where the running-lanes words of
     /// the masked branch there are in it; where the data of stores that wait starts, and
     /// the end of the current code's data.
@@ -372,6 +374,7 @@ impl Tr<'_, '_> {
             masked_bail: None,
             masked_stubs: Vec::new(),
             unmasked: None,
+            copied: None,
             store_slot: None,
             runs_at: Vec::new(),
             store_floor: 0,
@@ -551,6 +554,9 @@ impl Tr<'_, '_> {
                 }
             }
             self.enter(masked);
+            if let Some(v) = self.v.as_mut() {
+                v.copied = Some(pc);
+            }
             open = self.emit_pc(pc, &insts, &reach, true, false)?;
         }
         let waiting = self.end_masked_at(n);
