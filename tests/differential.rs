@@ -118,7 +118,7 @@ proptest! {
 
 /// A structured random kernel (assembly source): loads at `%gid`, random arithmetic,
 /// comparisons and selects, divergent branches on the lane and on per-lane data (`if` around
-/// a division, `if`/`else`, an `if` nested in an `if`/`else`, an `if`/`else` storing on both
+/// a division, `if`/`else`, an `if` nested in an `if`/`else`, `if`/`else`s storing on both
 /// sides), uniform loops, lane-affine
 /// indices that may run out of bounds, row/column splits, gathers and scatters (either may
 /// run out of bounds), an optional block-wide `reduce`, and a store. Unlike
@@ -155,7 +155,7 @@ fn structured_kernel(seed: u64) -> String {
             src.push_str(&format!("    reduce.{op}.{t} r4, r{}\n", 1 + pick(4)));
         }
         let (d, a, b) = (reg(&mut pick), reg(&mut pick), reg(&mut pick));
-        let op = match pick(13) {
+        let op = match pick(14) {
             0 => format!("add.{t} {d}, {a}, {b}"),
             1 => format!("sub.{t} {d}, {a}, {}", imm(pick(5))),
             2 => format!("mul.{t} {d}, {a}, {b}"),
@@ -221,6 +221,17 @@ fn structured_kernel(seed: u64) -> String {
                      stg.{t} [w + %gid*{size}], {d}\n    bra @L{label}\nE{label}:\n    \
                      add.{t} r6, {d}, {b}\n    ldg.{t} {d}, [x + r11*{size}]\n    \
                      add.{t} {d}, {d}, r6\n    stg.{t} [w + %gid*{size}], {d}\nL{label}:"
+                )
+            }
+            12 => {
+                // An if/else on per-lane data that stores to w[gid] on each side (one
+                // vector store of both sides' values in the JIT).
+                label += 1;
+                format!(
+                    "setp.ge.{t} p1, {a}, {b}\n    @p1 bra @E{label}\n    mul.{t} {d}, {a}, {}\n    \
+                     stg.{t} [w + %gid*{size}], {d}\n    bra @L{label}\nE{label}:\n    \
+                     stg.{t} [w + %gid*{size}], {b}\nL{label}:",
+                    imm(pick(4))
                 )
             }
             _ => {

@@ -655,8 +655,11 @@ fn masked_branches(
                 None => scan.side(pc + 1, t, Path::default()).is_some(),
             };
         if ok {
-            let code = &insts[pc + 1..join];
-            let costly = code.iter().any(|i| match i {
+            let pair = else_jump.and_then(|j| store_pair(insts, &out, pc + 1, t, j));
+            // A store pair is one vector store wherever the code runs every side.
+            let paired = |q: usize| pair.is_some_and(|(a, b)| q as u32 == a || q as u32 == b);
+            let costly = (pc + 1..join).any(|q| match insts[q] {
+                Inst::Stg { .. } if paired(q) => false,
                 Inst::Ldg { .. } | Inst::Lds { .. } | Inst::Stg { .. } | Inst::Sts { .. } => true,
                 Inst::Bin { op, .. } => matches!(op, BinOp::Div | BinOp::Rem),
                 Inst::Un { op, .. } => op.float_only(),
@@ -665,9 +668,9 @@ fn masked_branches(
             out[pc] = Some(MaskedBranch {
                 join: join as u32,
                 else_at: else_jump.map(|_| target),
-                skip: costly || code.len() > BRANCH_FREE_LIMIT,
+                skip: costly || join - pc - 1 > BRANCH_FREE_LIMIT,
                 defer: scan.defer,
-                pair: else_jump.and_then(|j| store_pair(insts, &out, pc + 1, t, j)),
+                pair,
             });
         }
     }

@@ -406,13 +406,13 @@ fn masked_note(an: &Analysis, guard: bool) -> String {
     };
     let copied = list(&|m| m.skip || m.defer);
     let deferred = list(&|m| m.defer);
-    let paired = list(&|m| m.pair.is_some() && (m.skip || m.defer));
+    let paired = list(&|m| m.pair.is_some());
     let pair = if paired.is_empty() {
         String::new()
     } else {
         format!(
-            "; there, the stores of both sides of the if/else at pc {} to one place store once, \
-             each lane its side's value",
+            "; the stores of both sides of the if/else at pc {} to one place store once, each \
+             lane its side's value",
             paired.join(", ")
         )
     };

@@ -57,11 +57,20 @@ pub(crate) struct Masked {
     pub raw_else: Option<(Vec<Value>, bool)>,
     /// [`MaskedBranch::skip`].
     pub skip: bool,
-    /// [`MaskedBranch::pair`], for the outermost level of code with an unmasked copy (the
-    /// masked one runs both sides), and where in the store slot the first store's value
-    /// waits for the second (its offset, parts and their type).
+    /// [`MaskedBranch::pair`], for the outermost level of code that runs both sides (code
+    /// run branch-free, or the masked copy of code with an unmasked one), and where in the
+    /// store slot the first store's value waits for the second (its offset, parts and
+    /// their type), or, in code run branch-free, where the first dominates the second, the
+    /// parts themselves.
     pub pair: Option<(u32, u32)>,
-    pub stash: Option<(i32, usize, Type)>,
+    pub stash: Option<Stash>,
+}
+
+/// The value of the first store of a pair ([`Masked::stash`]).
+#[derive(Clone)]
+pub(crate) enum Stash {
+    Slot(i32, usize, Type),
+    Parts(Vec<Value>),
 }
 
 /// The outermost masked branch's bail-out: a check that fails anywhere inside its code
@@ -216,7 +225,7 @@ impl Tr<'_, '_> {
         let copied = self.vs()?.copied == Some(pc);
         if let Some(v) = self.v.as_mut() {
             v.masked.push(Masked {
-                pair: mb.pair.filter(|_| outer.is_none() && copied),
+                pair: mb.pair.filter(|_| outer.is_none() && (copied || !mb.skip)),
                 stash: None,
                 join: mb.join,
                 keep,
@@ -489,34 +498,44 @@ impl Tr<'_, '_> {
         let Some(m) = level.and_then(|v| v.masked.last()) else {
             return Ok(false);
         };
-        let (Some((first, second)), stash) = (m.pair, m.stash) else {
+        let (Some((first, second)), stash, skip) = (m.pair, m.stash.clone(), m.skip) else {
             return Ok(false);
         };
         let fl = MemFlagsData::trusted();
         if pc == first {
             let parts = self.parts(ty, val.clone());
-            let vt = self.b.func.dfg.value_type(parts[0]);
-            let (base, at) = self.store_slot_room(parts.len() as u32 * 16);
-            for (i, &x) in parts.iter().enumerate() {
-                self.b.ins().store(fl, x, base, at + i as i32 * 16);
-            }
+            let stash = if skip {
+                let vt = self.b.func.dfg.value_type(parts[0]);
+                let (base, at) = self.store_slot_room(parts.len() as u32 * 16);
+                for (i, &x) in parts.iter().enumerate() {
+                    self.b.ins().store(fl, x, base, at + i as i32 * 16);
+                }
+                Stash::Slot(at, parts.len(), vt)
+            } else {
+                Stash::Parts(parts)
+            };
             if let Some(m) = self.v.as_mut().and_then(|v| v.masked.last_mut()) {
-                m.stash = Some((at, parts.len(), vt));
+                m.stash = Some(stash);
             }
             return Ok(true);
         }
         if pc != second {
             return Ok(false);
         }
-        let Some((at, count, vt)) = stash else {
-            return Err(TrError(format!(
-                "pc {pc}: the paired store before it was not translated"
-            )));
+        let firsts: Vec<Value> = match stash {
+            Some(Stash::Parts(parts)) => parts,
+            Some(Stash::Slot(at, count, vt)) => {
+                let base = self.store_slot_addr();
+                (0..count as i32)
+                    .map(|i| self.b.ins().load(vt, fl, base, at + i * 16))
+                    .collect()
+            }
+            None => {
+                let e = format!("pc {pc}: the paired store before it was not translated");
+                return Err(TrError(e));
+            }
         };
-        let base = self.store_slot_addr();
-        let firsts: Vec<Value> = (0..count as i32)
-            .map(|i| self.b.ins().load(vt, fl, base, at + i * 16))
-            .collect();
+        let vt = self.b.func.dfg.value_type(firsts[0]);
         let seconds = self.parts(ty, val.clone());
         // The lanes that do not run this side run the first store's.
         let keep = self
