@@ -404,7 +404,7 @@ fn masked_note(an: &Analysis, guard: bool) -> String {
             .map(|(pc, _)| pc.to_string())
             .collect()
     };
-    let copied = list(&|m| m.skip || m.defer);
+    let copied = list(&|m| m.copy);
     let deferred = list(&|m| m.defer);
     let paired = list(&|m| m.pair.is_some());
     let pair = if paired.is_empty() {

@@ -630,14 +630,10 @@ impl Tr<'_, '_> {
     }
 
     /// The join of the masked branch at `pc` if its code is translated twice, unmasked for
-    /// groups whose lanes agree there and masked for the others: an outermost masked
-    /// branch whose code skips a side no lane runs ([`crate::analysis::MaskedBranch::skip`])
-    /// or whose stores wait for the join (`defer`). A leaky relu storing on each side
-    /// (64K elements, every lane one way) took 10.3-11.4 us masked, 6.0-8.2 unmasked (and
-    /// 7.8-8.6 before masking, when only such groups stayed in vector code); where stores
-    /// wait, the masked code took twice the unmasked time.
+    /// groups whose lanes agree there and masked for the others
+    /// ([`crate::analysis::MaskedBranch::copy`]), as the outermost masked branch.
     fn unmasked_copy_at(&self, pc: u32, reach: &[bool], resume_pcs: &[u32]) -> Option<u32> {
-        let mb = self.masked_join(pc).filter(|m| m.skip || m.defer)?;
+        let mb = self.masked_join(pc).filter(|m| m.copy)?;
         let v = self.v.as_ref()?;
         let outermost = v.masked.iter().all(|m| m.join == pc) && v.unmasked.is_none();
         let guard = v.guard.is_some() && pc < 2;
