@@ -423,17 +423,19 @@ fn if_else_sides_that_both_store_wait_for_the_join() {
 #[test]
 fn a_join_reached_from_outside_the_code_stores_nothing_that_waited() {
     // The join (`loop`) is also reached from `other`, in the last round, after y = 999:
-    // the stores that waited in an earlier round must not be written again there.
+    // the stores that waited in an earlier round (z += r1, then y = r1) must not be written
+    // again there.
     let src = ".kernel j\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
         .param lim: u32\n\
         ldg.u32 r1, [x + %gid*4]\nmov.u32 r3, 3\n\
         head:\nadd.u32 r1, r1, 10\nsetp.eq.u32 p1, r3, 1\n@p1 bra @other\n\
-        setp.lt.u32 p0, r1, lim\n@p0 bra @join\nstg.u32 [y + %gid*4], r1\n\
-        stg.u32 [z + %gid*4], r1\n\
+        setp.lt.u32 p0, r1, lim\n@p0 bra @join\nldg.u32 r2, [z + %gid*4]\n\
+        add.u32 r2, r2, r1\nstg.u32 [z + %gid*4], r2\nstg.u32 [y + %gid*4], r1\n\
         join:\nloop r3, @head\nexit\n\
         other:\nstg.u32 [y + %gid*4], 999\nbra @join\n";
     let d = detail(src);
     assert!(d.contains("(pc 6) run both ways"), "{d}");
+    assert!(d.contains("wait for its join"), "{d}");
     let x: Vec<u32> = (0..48).map(|i| (i * 7) % 30).collect();
     let out = run_all(
         &asm(src),
@@ -445,34 +447,64 @@ fn a_join_reached_from_outside_the_code_stores_nothing_that_waited() {
     assert_eq!(to_u32(out.buf(1)), vec![999; 48]);
     let z: Vec<u32> = x
         .iter()
-        .map(|&v| match (v + 10 >= 35, v + 20 >= 35) {
-            (_, true) => v + 20,
-            (true, false) => v + 10,
-            _ => 0,
-        })
+        .map(|&v| [v + 10, v + 20].iter().filter(|&&r| r >= 35).sum())
         .collect();
     assert_eq!(to_u32(out.buf(2)), z);
 }
 
 #[test]
+fn a_store_written_at_its_join_is_not_written_again_by_a_later_group() {
+    // The first 32 lanes' groups run the nested y += 1, which waits for the join, then
+    // y = 7 after the loop; the last 32 lanes disagree at the outer branch but none runs
+    // the nested store. Were its running lanes still marked, their groups would write the
+    // first groups' y again.
+    let src = ".kernel w\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
+        ldg.u32 r1, [x + %gid*4]\nmov.u32 r3, 3\n\
+        head:\nsetp.lt.u32 p0, r1, 5\n@!p0 bra @join\nsetp.lt.u32 p2, r1, 3\n\
+        @!p2 bra @skip\nldg.u32 r2, [y + %gid*4]\nadd.u32 r2, r2, 1\n\
+        stg.u32 [y + %gid*4], r2\nskip:\nadd.u32 r4, r1, 1\ndiv.u32 r5, 100, r4\n\
+        stg.u32 [z + %gid*4], r5\njoin:\nloop r3, @head\nstg.u32 [y + %gid*4], 7\nexit\n";
+    let d = detail(src);
+    assert!(d.contains("wait for its join"), "{d}");
+    let x: Vec<u32> = (0..64)
+        .map(|i| match i < 32 {
+            true => [0, 6, 1, 6, 2][i % 5],
+            false => [4, 6][i % 2],
+        })
+        .collect();
+    let out = run_all(&asm(src), 1, 64, &[u32s(&x), zeros(256), zeros(256)]);
+    assert_eq!(out.trap.kind, 0);
+    assert_eq!(to_u32(out.buf(1)), vec![7; 64]);
+    let want_z: Vec<u32> = x
+        .iter()
+        .map(|&v| if v < 5 { 100 / (v + 1) } else { 0 })
+        .collect();
+    assert_eq!(to_u32(out.buf(2)), want_z);
+}
+
+#[test]
 fn a_bail_out_leaves_nothing_waiting_for_a_later_group() {
-    // Block 0's groups bail out of the body (lanes with x = 0 skip it, but their zero
-    // divisor fails the group's check) after its first store waited; block 1 reaches the
-    // join only from `other`. Were the waiting store still marked, block 1 would write
-    // block 0's y from the first round over the third.
+    // Every group of block 0 bails out of the body (a lane with x = 8 skips it, but its
+    // zero divisor fails the group's check) after the nested y += 1 waited; block 1's lanes
+    // disagree at the outer branch but none runs the nested store. Were the waiting store
+    // still marked, block 1 would write block 0's y from the first round over the third.
     let src = ".kernel b\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
         .param lim: u32\n\
         ldg.u32 r1, [x + %gid*4]\nmov.u32 r3, 3\n\
-        head:\nsetp.eq.u32 p1, %block, 1\n@p1 bra @other\n\
-        setp.lt.u32 p0, r1, lim\n@p0 bra @join\nldg.u32 r2, [y + %gid*4]\n\
-        add.u32 r2, r2, 1\nstg.u32 [y + %gid*4], r2\ndiv.u32 r5, 100, r1\n\
-        stg.u32 [z + %gid*4], r5\n\
-        join:\nloop r3, @head\nexit\n\
-        other:\nstg.u32 [z + %gid*4], 7\nbra @join\n";
+        head:\nsetp.lt.u32 p0, r1, lim\n@!p0 bra @join\nsetp.lt.u32 p2, r1, 3\n\
+        @!p2 bra @skip\nldg.u32 r2, [y + %gid*4]\nadd.u32 r2, r2, 1\n\
+        stg.u32 [y + %gid*4], r2\nskip:\nsub.u32 r4, r1, 8\ndiv.u32 r5, 100, r4\n\
+        stg.u32 [z + %gid*4], r5\njoin:\nloop r3, @head\nexit\n";
     let d = detail(src);
-    assert!(d.contains("(pc 5) run both ways"), "{d}");
+    assert!(d.contains("(pc 3, 5) run both ways"), "{d}");
     assert!(d.contains("wait for its join"), "{d}");
-    let x: Vec<u32> = (0..64).map(|i| (i * 5) % 9).collect();
+    let x: Vec<u32> = (0..64)
+        .map(|i| match (i < 32, i % 8 == 7) {
+            (true, true) => 8,
+            (true, false) => i as u32 % 5,
+            (false, _) => [4, 6][i % 2],
+        })
+        .collect();
     let y: Vec<u32> = (0..64).map(|i| 1000 * i).collect();
     let out = run_all(
         &asm(src),
@@ -481,13 +513,13 @@ fn a_bail_out_leaves_nothing_waiting_for_a_later_group() {
         &[u32s(&x), u32s(&y), zeros(256), Arg::Scalar(5)],
     );
     assert_eq!(out.trap.kind, 0);
-    let run = |i: usize| i < 32 && x[i] >= 5;
-    let want_y: Vec<u32> = (0..64).map(|i| y[i] + if run(i) { 3 } else { 0 }).collect();
+    let want_y: Vec<u32> = (0..64)
+        .map(|i| y[i] + if x[i] < 3 { 3 } else { 0 })
+        .collect();
     let want_z: Vec<u32> = (0..64)
-        .map(|i| match (i < 32, run(i)) {
-            (false, _) => 7,
-            (true, true) => 100 / x[i],
-            (true, false) => 0,
+        .map(|i| match x[i] < 5 {
+            true => 100 / x[i].wrapping_sub(8),
+            false => 0,
         })
         .collect();
     assert_eq!(to_u32(out.buf(1)), want_y);
