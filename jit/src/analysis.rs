@@ -662,7 +662,7 @@ fn masked_branches(
                 None => scan.side(pc + 1, t, Path::default()).is_some(),
             };
         if ok {
-            let pair = else_jump.and_then(|j| store_pair(insts, &out, pc + 1, t, j));
+            let pair = else_jump.and_then(|j| store_pair(&scan, pc + 1, t, j));
             // A store pair is one vector store wherever the code runs every side.
             let paired = |q: usize| pair.is_some_and(|(a, b)| q as u32 == a || q as u32 == b);
             let costly = (pc + 1..join).any(|q| match insts[q] {
@@ -691,17 +691,12 @@ fn masked_branches(
 
 /// Of an `if`/`else` with the fall-through side `start .. else_at - 1` and the taken side
 /// `else_at .. join` (each with its masked branches in `inner`): the fall-through side's last
-/// store and a store of the taken side to the same place, of the same type, at an address
-/// no register takes part in, both outside nested branches (every lane of the side runs
-/// it). Every lane runs one of the two, so vector code can write both at once, where the
+/// store and a store of the taken side to the same place, of the same type, with the same
+/// address operands (uniform or lane-affine registers not written between the two), both
+/// outside nested branches (every lane of the side runs it). Every lane runs one of the two, so vector code can write both at once, where the
 /// second one is, a lane from each side's value (masked.rs).
-fn store_pair(
-    insts: &[Inst],
-    inner: &[Option<MaskedBranch>],
-    start: usize,
-    else_at: usize,
-    join: usize,
-) -> Option<(u32, u32)> {
+fn store_pair(scan: &MaskScan, start: usize, else_at: usize, join: usize) -> Option<(u32, u32)> {
+    let (insts, inner) = (scan.insts, scan.inner);
     let top_level = |q: usize, from: usize, to: usize| {
         !(from..to).any(|b| inner[b].is_some_and(|m| b < q && q < m.join as usize))
     };
@@ -711,20 +706,28 @@ fn store_pair(
     let Inst::Stg { ty, addr, .. } = insts[first] else {
         return None;
     };
-    let fixed = match addr {
-        Addr::BufferOffset { .. } => true,
-        Addr::BufferIndex { index, .. } => !matches!(index, Src::Reg(_)),
-        Addr::Phi { index, .. } => index.is_none_or(|(i, _)| !matches!(i, Src::Reg(_))),
-        Addr::RegisterIndirect { .. } | Addr::RegisterIndirectComputed { .. } => false,
-    };
-    if !fixed || !top_level(first, start, else_at - 1) {
+    if !top_level(first, start, else_at - 1) {
         return None;
     }
     let second = (else_at..join).find(|&q| {
         matches!(insts[q], Inst::Stg { ty: t, addr: a, .. } if t == ty && a == addr)
             && top_level(q, else_at, join)
     })?;
-    Some((first as u32, second as u32))
+    // The same place for the lanes of the first side: no register of the address is
+    // written between the two. No per-lane index either: masked code reads the index of the
+    // lanes that do not run it as 0 (memory.rs).
+    let regs: Vec<u8> = addr_srcs(&addr)
+        .into_iter()
+        .filter_map(|s| match s {
+            Src::Reg(r) => Some(r.0),
+            _ => None,
+        })
+        .collect();
+    let rewritten = insts[first + 1..second]
+        .iter()
+        .any(|i| operands(i).dst.is_some_and(|(r, _)| regs.contains(&r)));
+    let per_lane = regs.iter().any(|&r| scan.per_lane_reg(r));
+    (!rewritten && !per_lane).then_some((first as u32, second as u32))
 }
 
 /// Checks the code of one masked branch for [`masked_branches`], a side at a time in

@@ -396,6 +396,54 @@ fn if_else_sides_storing_to_one_place_store_once() {
 }
 
 #[test]
+fn store_pairs_at_register_addresses() {
+    // y[gid + k] (a lane-affine register) pairs; y[perm[gid]] (a per-lane register, whose
+    // masked index is 0 in the lanes not running a side) does not, nor does an address whose
+    // register the taken side writes before its store.
+    let affine = ".kernel a\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nadd.u32 r9, %gid, k\nsetp.lt.u32 p0, r1, 10\n@p0 bra @else\n\
+        stg.u32 [y + r9*4], r1\nbra @join\nelse:\nadd.u32 r2, r1, 100\n\
+        stg.u32 [y + r9*4], r2\njoin:\nexit\n";
+    let d = detail(affine);
+    assert!(d.contains("if/else at pc 3 to one place store once"), "{d}");
+    let x: Vec<u32> = (0..40).map(|i| (i * 7) % 20).collect();
+    let out = run_all(&asm(affine), 1, 40, &[u32s(&x), zeros(200), Arg::Scalar(5)]);
+    assert_eq!(out.trap.kind, 0);
+    let mut want = vec![0u32; 50];
+    for (i, &v) in x.iter().enumerate() {
+        want[i + 5] = if v < 10 { v + 100 } else { v };
+    }
+    assert_eq!(to_u32(out.buf(1)), want);
+
+    let per_lane = ".kernel s\n.param x: ptr u32\n.param y: ptr u32\n.param perm: ptr u32\n\
+        ldg.u32 r1, [x + %gid*4]\nldg.u32 r9, [perm + %gid*4]\nsetp.lt.u32 p0, r1, 10\n\
+        @p0 bra @else\nstg.u32 [y + r9*4], r1\nbra @join\nelse:\nadd.u32 r2, r1, 100\n\
+        stg.u32 [y + r9*4], r2\njoin:\nexit\n";
+    let rewritten = affine.replace(
+        "else:\nadd.u32 r2, r1, 100\n",
+        "else:\nadd.u32 r2, r1, 100\nadd.u32 r9, r9, 1\n",
+    );
+    assert!(
+        !detail(per_lane).contains("store once"),
+        "{}",
+        detail(per_lane)
+    );
+    assert!(
+        !detail(&rewritten).contains("store once"),
+        "{}",
+        detail(&rewritten)
+    );
+    let perm: Vec<u32> = (0..40).map(|i| (i * 13) % 40).collect();
+    let out = run_all(&asm(per_lane), 1, 40, &[u32s(&x), zeros(160), u32s(&perm)]);
+    assert_eq!(out.trap.kind, 0);
+    let mut want = vec![0u32; 40];
+    for (i, &v) in x.iter().enumerate() {
+        want[perm[i] as usize] = if v < 10 { v + 100 } else { v };
+    }
+    assert_eq!(to_u32(out.buf(1)), want);
+}
+
+#[test]
 fn if_else_sides_that_both_store_wait_for_the_join() {
     // `if x > 0 { y += 1 } else { y = z[gid] }`: z is 3 elements short, so the last group's
     // contiguous check on the else side fails (its last lanes take the then side) and the
