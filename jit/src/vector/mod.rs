@@ -41,6 +41,7 @@ mod bail;
 mod inst;
 mod limits;
 mod masked;
+mod masked_store;
 mod memory;
 mod minmax;
 mod realign;
