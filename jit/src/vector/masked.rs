@@ -27,7 +27,7 @@ use holovm_isa::Guard;
 use crate::analysis::MaskedBranch;
 
 use super::masked_store::{Deferred, Stash, Waiting};
-use crate::ops::bitcast;
+use crate::ops::{bitcast, konst};
 use crate::translate::{Tr, TrResult};
 
 /// A masked branch's code while it is being translated (one level of nesting).
@@ -47,9 +47,10 @@ pub(crate) struct Masked {
     pub else_at: Option<u32>,
     pub keep_else: Vec<Value>,
     pub some: Value,
-    /// The outermost level's branch predicate masks as they came (an `icmp`/`fcmp`, which
-    /// a `bitselect` lowers to one blend), and whether they are `keep` or its complement;
-    /// `raw_else` likewise for the taken side.
+    /// Masks that are compares (an `icmp`/`fcmp`, which a `bitselect` lowers to one blend)
+    /// equal to `keep` or its complement (the bool: which): the outermost level's branch
+    /// predicate as it came, an inner level's `keep == 0`; `raw_else` likewise for the
+    /// taken side.
     pub raw: Option<(Vec<Value>, bool)>,
     pub raw_else: Option<(Vec<Value>, bool)>,
     /// [`MaskedBranch::skip`].
@@ -160,7 +161,22 @@ impl Tr<'_, '_> {
             }
         };
         let (raw, raw_else) = match outer {
-            Some(_) => (None, None),
+            // The running lanes as compares (`keep == 0`), which select by one blend where
+            // the combined masks took three instructions.
+            Some(_) => {
+                let mut running = |keep: &[Value]| -> Vec<Value> {
+                    keep.iter()
+                        .map(|&k| {
+                            let vt = self.b.func.dfg.value_type(k);
+                            let zero = konst(&mut self.b, vt, 0);
+                            self.b.ins().icmp(IntCC::Equal, k, zero)
+                        })
+                        .collect()
+                };
+                let run = running(&keep);
+                let run_else = mb.else_at.map(|_| running(&keep_else));
+                (Some((run, false)), run_else.map(|r| (r, false)))
+            }
             None => (
                 Some((raw.clone(), !g.negate)),
                 mb.else_at.map(|_| (raw, g.negate)),
@@ -358,14 +374,23 @@ impl Tr<'_, '_> {
                 .and_then(|(m, keep)| Some((*m.get(k)?, *keep)))
             {
                 Some((m, keep)) => {
+                    // Selected in the mask's type where it is an integer compare: Cranelift
+                    // blends by an `icmp` or by an `fcmp` (also bitcast), not by a bitcast
+                    // `icmp`.
                     let vt = self.b.func.dfg.value_type(x);
-                    let m = bitcast(&mut self.b, vt, m);
+                    let mt = self.b.func.dfg.value_type(m);
+                    let int_mask = mt.lane_type().is_int() && vt.lane_type().is_float();
+                    let st = if int_mask { mt } else { vt };
+                    let m = bitcast(&mut self.b, st, m);
+                    let x = bitcast(&mut self.b, st, x);
                     let old = self.b.use_var(var);
-                    if keep {
+                    let old = bitcast(&mut self.b, st, old);
+                    let r = if keep {
                         self.b.ins().bitselect(m, old, x)
                     } else {
                         self.b.ins().bitselect(m, x, old)
-                    }
+                    };
+                    bitcast(&mut self.b, vt, r)
                 }
                 None => x,
             };
