@@ -392,21 +392,37 @@ fn masked_note(an: &Analysis, guard: bool) -> String {
         return String::new();
     }
     let pcs: Vec<String> = branches.iter().map(|(pc, _)| pc.to_string()).collect();
-    let outermost = |pc: usize| {
-        !branches
-            .iter()
-            .any(|&(o, om)| o < pc && (pc as u32) < om.join)
-    };
-    let list = |keep: &dyn Fn(&MaskedBranch) -> bool| -> Vec<String> {
+    let enclosing = |pc: usize| -> Vec<MaskedBranch> {
         branches
             .iter()
-            .filter(|&&(pc, m)| keep(&m) && outermost(pc))
+            .filter(|&&(o, om)| o < pc && (pc as u32) < om.join)
+            .map(|&(_, om)| om)
+            .collect()
+    };
+    // Branches translated as the outermost: those at the top, and those right inside one
+    // with an unmasked copy (in that copy).
+    let outermost = |pc: usize, in_copy: bool| match enclosing(pc).as_slice() {
+        [] => true,
+        [o] => in_copy && o.copy,
+        _ => false,
+    };
+    let list = |keep: &dyn Fn(&MaskedBranch) -> bool, in_copy: bool| -> Vec<String> {
+        branches
+            .iter()
+            .filter(|&&(pc, m)| keep(&m) && outermost(pc, in_copy))
             .map(|(pc, _)| pc.to_string())
             .collect()
     };
-    let copied = list(&|m| m.copy);
-    let deferred = list(&|m| m.defer);
-    let paired = list(&|m| m.pair.is_some());
+    let copied = list(&|m| m.copy, false);
+    let deferred = list(&|m| m.defer, true);
+    // A pair needs both sides run: branch-free code, or the masked copy of its own branch.
+    let paired: Vec<String> = branches
+        .iter()
+        .filter(|&&(pc, m)| {
+            m.pair.is_some() && outermost(pc, true) && (!m.skip || (m.copy && outermost(pc, false)))
+        })
+        .map(|(pc, _)| pc.to_string())
+        .collect();
     let pair = if paired.is_empty() {
         String::new()
     } else {

@@ -444,6 +444,76 @@ fn store_pairs_at_register_addresses() {
 }
 
 #[test]
+fn masked_branches_nested_in_an_unmasked_copy_stay_masked() {
+    // Every lane runs the outer body (y += 1, the unmasked copy); the inner `if x < 3` is
+    // mixed in every group and ends at the same join; the division after its z = r3 + 1
+    // fails in the lanes with x = 8, which skip it. That bail-out resumes at the inner
+    // branch: y is incremented once.
+    let src = ".kernel n\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
+        .param lim: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nsetp.lt.u32 p0, r1, lim\n@!p0 bra @join\n\
+        ldg.u32 r2, [y + %gid*4]\nldg.u32 r3, [z + %gid*4]\nadd.u32 r2, r2, 1\n\
+        stg.u32 [y + %gid*4], r2\nsetp.lt.u32 p1, r1, 3\n@!p1 bra @join\n\
+        add.u32 r3, r3, 1\nstg.u32 [z + %gid*4], r3\nsub.u32 r4, r1, 8\n\
+        div.u32 r5, 100, r4\nadd.u32 r5, r5, r3\nstg.u32 [y + %gid*4], r5\njoin:\nexit\n";
+    let d = detail(src);
+    assert!(d.contains("(pc 2, 8) run both ways"), "{d}");
+    assert!(d.contains("agree at pc 2 run an unmasked copy"), "{d}");
+    let x: Vec<u32> = (0..64)
+        .map(|i| match i % 8 {
+            7 if i < 32 => 8,
+            k => k % 5,
+        })
+        .collect();
+    let y: Vec<u32> = (0..64).map(|i| 10 * i).collect();
+    let out = run_all(
+        &asm(src),
+        1,
+        64,
+        &[u32s(&x), u32s(&y), zeros(256), Arg::Scalar(100)],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let want_y: Vec<u32> = (0..64)
+        .map(|i| match x[i] < 3 {
+            true => 100 / x[i].wrapping_sub(8) + 1,
+            false => y[i] + 1,
+        })
+        .collect();
+    let want_z: Vec<u32> = x.iter().map(|&v| (v < 3) as u32).collect();
+    assert_eq!(to_u32(out.buf(1)), want_y);
+    assert_eq!(to_u32(out.buf(2)), want_z);
+
+    // The inner code's z += 1 waits for the join it shares with the outer branch.
+    let src = ".kernel m\n.param x: ptr u32\n.param y: ptr u32\n.param z: ptr u32\n\
+        .param lim: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nsetp.lt.u32 p0, r1, lim\n@!p0 bra @join\n\
+        add.u32 r6, r1, 1\nsetp.lt.u32 p1, r1, 3\n@!p1 bra @join\nldg.u32 r3, [z + %gid*4]\n\
+        add.u32 r3, r3, r6\nstg.u32 [z + %gid*4], r3\nsub.u32 r4, r1, 8\n\
+        div.u32 r5, 100, r4\nstg.u32 [y + %gid*4], r5\njoin:\nexit\n";
+    let d = detail(src);
+    assert!(d.contains("agree at pc 2 run an unmasked copy"), "{d}");
+    assert!(d.contains("code after pc 2, 5 wait for its join"), "{d}");
+    let out = run_all(
+        &asm(src),
+        1,
+        64,
+        &[u32s(&x), u32s(&y), u32s(&y), Arg::Scalar(100)],
+    );
+    assert_eq!(out.trap.kind, 0);
+    let want_y: Vec<u32> = (0..64)
+        .map(|i| match x[i] < 3 {
+            true => 100 / x[i].wrapping_sub(8),
+            false => y[i],
+        })
+        .collect();
+    let want_z: Vec<u32> = (0..64)
+        .map(|i| y[i] + if x[i] < 3 { x[i] + 1 } else { 0 })
+        .collect();
+    assert_eq!(to_u32(out.buf(1)), want_y);
+    assert_eq!(to_u32(out.buf(2)), want_z);
+}
+
+#[test]
 fn if_else_sides_that_both_store_wait_for_the_join() {
     // `if x > 0 { y += 1 } else { y = z[gid] }`: z is 3 elements short, so the last group's
     // contiguous check on the else side fails (its last lanes take the then side) and the

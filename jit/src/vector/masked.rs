@@ -89,8 +89,9 @@ impl Tr<'_, '_> {
     /// The branch at `pc` if it runs both ways under masks ([`crate::analysis::Analysis::masked`]).
     pub(super) fn masked_join(&self, pc: u32) -> Option<MaskedBranch> {
         let copy = self.v.as_ref().and_then(|v| v.unmasked);
-        if copy.is_some_and(|(p, j, _)| (p..j).contains(&pc)) {
-            // Its unmasked copy (see `emit_vector_program`).
+        if copy.is_some_and(|(p, _, _)| p == pc) {
+            // Its unmasked copy (see `emit_vector_program`); masked branches nested in it
+            // run masked there, as outermost ones.
             return None;
         }
         self.an.masked.get(pc as usize).copied().flatten()

@@ -541,6 +541,9 @@ impl Tr<'_, '_> {
             for q in pc..join {
                 open = self.emit_pc(q, &insts, &reach, open, true)?;
             }
+            // Masked code nested in the copy may end at the same join.
+            let waiting = self.end_masked_at(join);
+            open = self.write_waiting(waiting, open);
             if open {
                 let j = self.v_block(join)?;
                 self.b.ins().jump(j, &[]);
@@ -562,13 +565,7 @@ impl Tr<'_, '_> {
         }
         let waiting = self.end_masked_at(n);
         let end = self.v_block(n)?;
-        if let Some(w) = waiting {
-            if open {
-                self.b.ins().jump(w.block, &[]);
-            }
-            self.flush_deferred(w);
-            open = true;
-        }
+        open = self.write_waiting(waiting, open);
         if open {
             self.b.ins().jump(end, &[]);
         }
@@ -599,13 +596,7 @@ impl Tr<'_, '_> {
             }
             return Ok(false);
         }
-        if let Some(w) = waiting {
-            if open {
-                self.b.ins().jump(w.block, &[]);
-            }
-            self.flush_deferred(w);
-            open = true;
-        }
+        open = self.write_waiting(waiting, open);
         if leader && self.an.leader[pc as usize] {
             let blk = self.v_block(pc)?;
             if open {
@@ -628,6 +619,18 @@ impl Tr<'_, '_> {
         }
         self.b.set_srcloc(listing::loc(pc, false));
         self.v_inst(pc, &insts[pc as usize])
+    }
+
+    /// Where masked code reaches its join with stores waiting: through the block that
+    /// writes them (from the current block too, if it falls through). Returns whether the
+    /// current block falls through to the join.
+    fn write_waiting(&mut self, waiting: Option<masked_store::Waiting>, open: bool) -> bool {
+        let Some(w) = waiting else { return open };
+        if open {
+            self.b.ins().jump(w.block, &[]);
+        }
+        self.flush_deferred(w);
+        true
     }
 
     /// The join of the masked branch at `pc` if its code is translated twice, unmasked for
