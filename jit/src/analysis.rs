@@ -693,8 +693,9 @@ fn masked_branches(
 /// `else_at .. join` (each with its masked branches in `inner`): the fall-through side's last
 /// store and a store of the taken side to the same place, of the same type, with the same
 /// address operands (uniform or lane-affine registers not written between the two), both
-/// outside nested branches (every lane of the side runs it). Every lane runs one of the two, so vector code can write both at once, where the
-/// second one is, a lane from each side's value (masked.rs).
+/// outside nested branches (every lane of the side runs it). Every lane runs one of the
+/// two, so vector code can write both at once, where the second one is, each lane its
+/// side's value (masked_store.rs).
 fn store_pair(scan: &MaskScan, start: usize, else_at: usize, join: usize) -> Option<(u32, u32)> {
     let (insts, inner) = (scan.insts, scan.inner);
     let top_level = |q: usize, from: usize, to: usize| {

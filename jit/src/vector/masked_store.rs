@@ -53,7 +53,8 @@ pub(crate) struct Deferred {
 impl Tr<'_, '_> {
     /// A store inside a masked body: every lane's store when no lane took the branch,
     /// otherwise only the lanes that run the body, in lane order; or recorded for the
-    /// join ([`crate::analysis::MaskedBranch::defer`]). Returns false outside a masked body.
+    /// join ([`crate::analysis::MaskedBranch::defer`]); or one of a pair
+    /// ([`Tr::paired_store`]). Returns false outside a masked body.
     pub(super) fn v_store_masked(
         &mut self,
         pc: u32,
@@ -92,10 +93,11 @@ impl Tr<'_, '_> {
         Ok(true)
     }
 
-    /// The stores at `pc` of an `if`/`else` pair ([`super::masked::Masked::pair`]), of which every lane
-    /// runs one: the first one's value waits in the store slot, and the second writes every
-    /// lane, each with its side's value (one vector store instead of a loop over each side's
-    /// lanes). Returns whether `pc` is one of them.
+    /// The stores at `pc` of an `if`/`else` pair ([`super::masked::Masked::pair`]), of
+    /// which every lane runs one: the first one's value waits (in the store slot, or as
+    /// values where the code runs branch-free), and the second writes every lane, each with
+    /// its side's value (one vector store instead of a loop over each side's lanes).
+    /// Returns whether `pc` is one of them.
     fn paired_store(
         &mut self,
         pc: u32,
@@ -188,10 +190,11 @@ impl Tr<'_, '_> {
     }
 
     /// Where the kernel function starts: room in the store slot for the running-lanes
-    /// words of every masked branch whose stores wait ([`super::masked::MaskedBail::runs`]), zeroed. A word
-    /// is zero but between its store and the join, where it is written and zeroed again,
-    /// or the code's bail-out, which zeroes them: a path into the join from elsewhere, or
-    /// from the unmasked copy of the code, finds nothing waiting.
+    /// words of every masked branch whose stores wait
+    /// ([`super::masked::MaskedBail::runs`]), zeroed. A word is zero but between its store
+    /// and the block on the way to the join that writes the store and zeroes it again, or
+    /// the code's bail-out, which zeroes them all: the next pass through the code finds
+    /// nothing waiting from a side it skips.
     pub(super) fn zero_masked_runs(&mut self) -> TrResult<()> {
         let insts = self.p.insts();
         let mut runs_at = vec![None; insts.len()];
