@@ -361,6 +361,15 @@ pub(crate) fn src_uniform(s: &Src, reg_uniform: &[bool]) -> bool {
     }
 }
 
+/// Whether `s` is lane-affine: `%lane`, `%gid` or a register set in `reg_affine`.
+pub(crate) fn src_affine(s: &Src, reg_affine: &[bool]) -> bool {
+    match s {
+        Src::Reg(r) => reg_affine.get(r.0 as usize).copied().unwrap_or(false),
+        Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
+        _ => false,
+    }
+}
+
 /// A *row/column split*: `div` or `rem` of `%gid`, `%lane` or a lane-affine register (those
 /// set in `affine`, such as a grid-stride index) by a value `b` in an unsigned type
 /// (`row = %gid / n`, `col = %gid % n`). The vector code computes it for the group's first
@@ -516,11 +525,7 @@ fn lane_affine(
             if !aff.get(dst as usize).copied().unwrap_or(false) {
                 continue;
             }
-            let is_aff = |s: &Src| match s {
-                Src::Reg(r) => aff.get(r.0 as usize).copied().unwrap_or(false),
-                Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
-                _ => false,
-            };
+            let is_aff = |s: &Src| src_affine(s, &aff);
             let uni = |s: &Src| src_uniform(s, reg_uniform);
             let keeps = match *inst {
                 Inst::Mov { ty, src, .. } => affine_type(ty) && is_aff(&src),
@@ -770,11 +775,7 @@ impl MaskScan<'_> {
 
     /// Whether `s` is lane-affine (`%lane`, `%gid` or a lane-affine register).
     fn affine(&self, s: &Src) -> bool {
-        match s {
-            Src::Special(sp) => matches!(sp, Special::Lane | Special::GlobalId),
-            Src::Reg(r) => self.reg_affine.get(r.0 as usize).copied().unwrap_or(false),
-            _ => false,
-        }
+        src_affine(s, self.reg_affine)
     }
 
     fn per_lane_reg(&self, r: u8) -> bool {

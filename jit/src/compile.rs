@@ -406,50 +406,38 @@ fn masked_note(an: &Analysis, guard: bool) -> String {
         [o] => in_copy && o.copy,
         _ => false,
     };
-    let list = |keep: &dyn Fn(&MaskedBranch) -> bool, in_copy: bool| -> Vec<String> {
-        branches
+    // The clause `text` gives the pcs of the branches `keep` selects, if any.
+    let clause = |keep: &dyn Fn(usize, &MaskedBranch) -> bool, text: &dyn Fn(String) -> String| {
+        let pcs: Vec<String> = branches
             .iter()
-            .filter(|&&(pc, m)| keep(&m) && outermost(pc, in_copy))
+            .filter(|&&(pc, m)| keep(pc, &m))
             .map(|(pc, _)| pc.to_string())
-            .collect()
+            .collect();
+        match pcs.is_empty() {
+            true => String::new(),
+            false => text(pcs.join(", ")),
+        }
     };
-    let copied = list(&|m| m.copy, false);
-    let deferred = list(&|m| m.defer, true);
+    let copy = clause(&|pc, m| m.copy && outermost(pc, false), &|pcs| {
+        format!("; groups whose lanes agree at pc {pcs} run an unmasked copy of its code instead")
+    });
     // A pair needs both sides run: branch-free code, or the masked copy of its own branch.
-    let paired: Vec<String> = branches
-        .iter()
-        .filter(|&&(pc, m)| {
-            m.pair.is_some() && outermost(pc, true) && (!m.skip || (m.copy && outermost(pc, false)))
-        })
-        .map(|(pc, _)| pc.to_string())
-        .collect();
-    let pair = if paired.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; the stores of both sides of the if/else at pc {} to one place store once, each \
-             lane its side's value",
-            paired.join(", ")
-        )
+    let paired = |pc, m: &MaskedBranch| {
+        m.pair.is_some() && outermost(pc, true) && (!m.skip || (m.copy && outermost(pc, false)))
     };
-    let copy = if copied.is_empty() {
-        String::new()
-    } else {
+    let pair = clause(&paired, &|pcs| {
         format!(
-            "; groups whose lanes agree at pc {} run an unmasked copy of its code instead",
-            copied.join(", ")
+            "; the stores of both sides of the if/else at pc {pcs} to one place store once, \
+             each lane its side's value"
         )
-    };
-    let wait = if deferred.is_empty() {
-        String::new()
-    } else {
+    });
+    let wait = clause(&|pc, m| m.defer && outermost(pc, true), &|pcs| {
         format!(
-            "; the masked stores of the code after pc {} wait for its join (a check after a \
-             store could fail, and the lanes would then run the code again in scalar code, \
-             reading what they stored)",
-            deferred.join(", ")
+            "; the masked stores of the code after pc {pcs} wait for its join (a check after \
+             a store could fail, and the lanes would then run the code again in scalar code, \
+             reading what they stored)"
         )
-    };
+    });
     format!(
         "; divergent forward branches (pc {}) run both ways under lane masks: the code of \
          each side (an if, or an if/else) runs in every lane, and the lanes that do not take \

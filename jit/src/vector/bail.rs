@@ -32,7 +32,7 @@ impl Tr<'_, '_> {
     /// code if this is the unmasked one, else out of vector code at `split_pc`.
     pub(super) fn v_diverge_if(&mut self, cond: Value, pc: u32, split_pc: u32) -> TrResult<()> {
         let copy = self.v.as_ref().and_then(|v| v.unmasked);
-        let Some((_, _, masked)) = copy.filter(|c| c.0 == pc) else {
+        let Some((_, masked)) = copy.filter(|c| c.0 == pc) else {
             return self.v_bail_if(cond, split_pc);
         };
         let cont = self.b.create_block();

@@ -89,7 +89,7 @@ impl Tr<'_, '_> {
     /// The branch at `pc` if it runs both ways under masks ([`crate::analysis::Analysis::masked`]).
     pub(super) fn masked_join(&self, pc: u32) -> Option<MaskedBranch> {
         let copy = self.v.as_ref().and_then(|v| v.unmasked);
-        if copy.is_some_and(|(p, _, _)| p == pc) {
+        if copy.is_some_and(|(p, _)| p == pc) {
             // Its unmasked copy (see `emit_vector_program`); masked branches nested in it
             // run masked there, as outermost ones.
             return None;

@@ -216,13 +216,7 @@ impl Tr<'_, '_> {
         let slot = self.store_slot();
         let data = &mut self.b.func.sized_stack_slots[slot];
         data.size = data.size.max(at);
-        let base = self.store_slot_addr();
-        let zero = self.b.ins().iconst(types::I64, 0);
-        for off in (self.g * 8..at).step_by(8) {
-            self.b
-                .ins()
-                .store(MemFlagsData::trusted(), zero, base, off as i32);
-        }
+        self.zero_words(self.g as i32 * 8, (at - self.g * 8) / 8);
         let v = self
             .v
             .as_mut()
@@ -234,10 +228,16 @@ impl Tr<'_, '_> {
 
     /// In a masked branch's bail-out: zeroes its running-lanes words.
     pub(super) fn clear_masked_runs(&mut self, runs: Option<(i32, u32)>) {
-        let Some((at, stores)) = runs else { return };
+        if let Some((at, stores)) = runs {
+            self.zero_words(at, stores);
+        }
+    }
+
+    /// Zeroes `count` 8-byte words of the store slot from offset `at`.
+    fn zero_words(&mut self, at: i32, count: u32) {
         let base = self.store_slot_addr();
         let zero = self.b.ins().iconst(types::I64, 0);
-        for k in 0..stores as i32 {
+        for k in 0..count as i32 {
             self.b
                 .ins()
                 .store(MemFlagsData::trusted(), zero, base, at + k * 8);

@@ -117,9 +117,9 @@ pub(crate) struct VState {
     pub masked_bail: Option<masked::MaskedBail>,
     /// The masked branches' bail-outs whose stubs were made, to fill in.
     pub masked_stubs: Vec<masked::MaskedBail>,
-    /// While the unmasked copy of a masked branch's code is translated: the branch, its
-    /// join, and the block of the masked copy, where groups whose lanes disagree go.
-    pub unmasked: Option<(u32, u32, Block)>,
+    /// While the unmasked copy of a masked branch's code is translated: the branch, and
+    /// the block of the masked copy, where groups whose lanes disagree go.
+    pub unmasked: Option<(u32, Block)>,
     /// The masked branch whose masked copy is being translated, if it has an unmasked one.
     pub copied: Option<u32>,
     /// The masked stores' stack slot (masked.rs); per pc, where the running-lanes words of
@@ -530,7 +530,7 @@ impl Tr<'_, '_> {
             let masked = self.b.create_block();
             let saved: Vec<Option<Block>> = match self.v.as_mut() {
                 Some(v) => {
-                    v.unmasked = Some((pc, join, masked));
+                    v.unmasked = Some((pc, masked));
                     v.blocks[pc as usize + 1..join as usize]
                         .iter_mut()
                         .map(Option::take)
