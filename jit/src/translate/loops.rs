@@ -298,10 +298,9 @@ impl Tr<'_, '_> {
         let l0 = b.use_var(self.lane0);
         b.def_var(self.s_lane, l0);
         let bdim = self.bdim();
+        self.b.def_var(self.s_end, bdim);
+        self.lanes_fresh();
         let b = &mut self.b;
-        b.def_var(self.s_end, bdim);
-        let z8 = b.ins().iconst(types::I8, 0);
-        b.def_var(self.s_resume, z8);
         if self.phased {
             b.ins().jump(self.phase_start, &[]);
             // phase_start: run every lane below s_end (the trapping lane, if any) again.
@@ -317,6 +316,20 @@ impl Tr<'_, '_> {
         let l0 = b.ins().iadd_imm_s(l0, self.g.max(1) as i64);
         b.def_var(self.lane0, l0);
         b.ins().jump(self.group_head, &[]);
+    }
+
+    /// The lanes about to run start fresh: no bail-out state. (Defined here, on the way into
+    /// the lane loop, the bail-out variables are not carried around the group loop, where
+    /// they would be live through the whole kernel.)
+    pub(crate) fn lanes_fresh(&mut self) {
+        let z8 = self.b.ins().iconst(types::I8, 0);
+        self.b.def_var(self.s_resume, z8);
+        if !self.phased {
+            let z32 = self.b.ins().iconst(types::I32, 0);
+            self.b.def_var(self.bail_pc, z32);
+            let z64 = self.b.ins().iconst(types::I64, 0);
+            self.b.def_var(self.bail_fuel, z64);
+        }
     }
 
     /// `lane_head` of a kernel whose per-lane code is the function `f`: call it for lanes
@@ -372,8 +385,13 @@ impl Tr<'_, '_> {
     pub(crate) fn emit_call(&mut self, f: FuncRef, ok: Block) {
         let fl = MemFlagsData::trusted();
         let at = self.layout.call as i32;
-        for (var, _, field) in self.call_args() {
-            let v = self.b.use_var(var);
+        for (var, ty, field) in self.call_args() {
+            // Phased lanes resume from their own words, never from a bail-out's.
+            let v = if self.phased && (var == self.bail_pc || var == self.bail_fuel) {
+                self.b.ins().iconst(ty, 0)
+            } else {
+                self.b.use_var(var)
+            };
             self.b.ins().store(fl, v, self.scratch, at + field);
         }
         let b = &mut self.b;
@@ -410,18 +428,34 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// Jumps on `pc` (`I32`) with a jump table: to the block of each `(pc, block)` of
-    /// `targets`, to `default` for any other value.
+    /// Jumps on `pc` (`I32`): to the block of each `(pc, block)` of `targets`, to `default`
+    /// for any other value. Each way out is an edge of its own, which carries its own copies
+    /// of the target's block arguments (the register allocator's work grows with them): a
+    /// few targets take a chain of compares, more a jump table whose other entries share one
+    /// edge to `default`.
     pub(crate) fn switch_on_pc(&mut self, pc: Value, targets: &[(u32, Block)], default: Block) {
+        if targets.len() <= 4 {
+            for &(p, blk) in targets {
+                let next = self.b.create_block();
+                let hit = self.b.ins().icmp_imm_s(IntCC::Equal, pc, i64::from(p));
+                self.b.ins().brif(hit, blk, &[], next, &[]);
+                self.b.switch_to_block(next);
+            }
+            self.b.ins().jump(default, &[]);
+            return;
+        }
+        let other = self.b.create_block();
         let max = targets.iter().map(|t| t.0).max().unwrap_or(0);
         let table: Vec<_> = (0..=max)
             .map(|p| {
-                let blk = targets.iter().find(|t| t.0 == p).map_or(default, |t| t.1);
+                let blk = targets.iter().find(|t| t.0 == p).map_or(other, |t| t.1);
                 self.b.func.dfg.block_call(blk, &[])
             })
             .collect();
-        let def = self.b.func.dfg.block_call(default, &[]);
+        let def = self.b.func.dfg.block_call(other, &[]);
         let jt = self.b.create_jump_table(JumpTableData::new(def, &table));
         self.b.ins().br_table(pc, jt);
+        self.b.switch_to_block(other);
+        self.b.ins().jump(default, &[]);
     }
 }

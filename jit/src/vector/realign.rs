@@ -104,8 +104,7 @@ impl Tr<'_, '_> {
         let end = self.b.ins().iadd(l0, lanes);
         self.b.def_var(self.s_lane, l0);
         self.b.def_var(self.s_end, end);
-        let z8 = self.b.ins().iconst(types::I8, 0);
-        self.b.def_var(self.s_resume, z8);
+        self.lanes_fresh();
         let f = self
             .lanes_fn
             .ok_or_else(|| TrError("realignment without a per-lane function".into()))?;
