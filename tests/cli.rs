@@ -330,6 +330,8 @@ fn jit_dump_shows_strategy_clif_and_machine_code() {
         "CLIF after optimisation",
         "machine code",
         "compile time",
+        "kernel function",
+        "without the dump's texts",
         // The listing says which ISA instruction each stretch of machine code implements.
         "; pc 2 (vector): ldg.f32 r1, [a + %gid*4]",
         "; pc 5 (per-lane): stg.f32 [c + %gid*4], r3",

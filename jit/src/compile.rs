@@ -21,7 +21,7 @@ use holovm_isa::{Addr, Inst, Program, Src};
 use crate::analysis::{analyse, Analysis, Class, MaskedBranch};
 use crate::barrier::Barriers;
 use crate::beside::run_beside;
-use crate::dump::{JitDump, Strategy};
+use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
 use crate::{listing, perf_map};
@@ -751,13 +751,18 @@ fn compile_with(
     let kernel_insts = ctx.func.dfg.num_insts();
     ctx.set_disasm(opts.dump);
     let cold_isa = host_isa(opts.dump, false)?;
+    let translate = t0.elapsed();
     let define_kernel = |module: &mut JITModule, ctx: &mut Context| {
+        let start = Instant::now();
         module
             .define_function(id, ctx)
-            .map_err(|e| JitError::Codegen(format!("{e:?}")))
+            .map_err(|e| JitError::Codegen(format!("{e:?}")))?;
+        Ok::<_, JitError>(start.elapsed())
     };
+    let caller = std::thread::current().id();
     let job = |lanes: &mut Context, builder: &mut Builder, entries: LaneEntries| {
-        lanes_job(
+        let start = Instant::now();
+        let text = lanes_job(
             program,
             &an,
             g,
@@ -766,13 +771,19 @@ fn compile_with(
             builder,
             cold_isa.as_ref(),
             opts,
-        )
+        )?;
+        let beside = std::thread::current().id() != caller;
+        Ok::<_, JitError>((text, start.elapsed(), beside))
     };
     let split = entries.is_some();
     let pool = compile_pool().filter(|_| opts.parallel);
+    let mut parts = CompileParts {
+        translate,
+        ..CompileParts::default()
+    };
     let lanes_clif = match entries {
         Some(entries) => {
-            let text = match pool {
+            let (text, took, beside) = match pool {
                 // The per-lane code is translated and compiled by a compile worker meanwhile,
                 // if one starts it in time (see `compile_pool`).
                 Some(pool) => {
@@ -781,20 +792,21 @@ fn compile_with(
                         || define_kernel(&mut module, ctx),
                         || job(lanes, lanes_builder, entries),
                     );
-                    kernel?;
+                    parts.kernel = kernel?;
                     cold.map_err(|_| JitError::Codegen("the per-lane compile panicked".into()))??
                 }
                 None => {
-                    let text = job(lanes, lanes_builder, entries)?;
-                    define_kernel(&mut module, ctx)?;
-                    text
+                    let done = job(lanes, lanes_builder, entries)?;
+                    parts.kernel = define_kernel(&mut module, ctx)?;
+                    done
                 }
             };
+            (parts.lanes, parts.lanes_beside) = (Some(took), beside);
             define_cold(&mut module, lanes_id, lanes, cold_isa.as_ref())?;
             Some(text)
         }
         None => {
-            define_kernel(&mut module, ctx)?;
+            parts.kernel = define_kernel(&mut module, ctx)?;
             None
         }
     };
@@ -854,6 +866,7 @@ fn compile_with(
         code_size,
         clif_insts,
         compile_time: t0.elapsed(),
+        compile_parts: parts,
         code_addr: ptr as usize,
     };
     Ok(CompiledKernel {

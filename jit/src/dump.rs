@@ -67,10 +67,52 @@ pub struct JitDump {
     pub code_size: u32,
     /// CLIF instructions handed to Cranelift.
     pub clif_insts: usize,
-    /// Wall time of `compile` (analysis, translation, optimisation, code generation).
+    /// Wall time of `compile` (analysis, translation, optimisation, code generation; with
+    /// [`crate::JitOptions::dump`], rendering the texts too).
     pub compile_time: Duration,
+    /// Where that time went.
+    pub compile_parts: CompileParts,
     /// Code address (for profilers); the code lives as long as the kernel.
     pub code_addr: usize,
+}
+
+/// Where a compile's wall time went (see [`JitDump::compile_time`]): what a user weighing
+/// the JIT's cost against the interpreter's, or a program's shape against its compile,
+/// needs to see.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompileParts {
+    /// Analysis of the program and its translation to the kernel function's CLIF (and the
+    /// CLIF text, when dumping).
+    pub translate: Duration,
+    /// Cranelift's compile of the kernel function: optimiser, lowering, register allocation,
+    /// machine code.
+    pub kernel: Duration,
+    /// Translation and compile of a vector kernel's per-lane function, if it has one.
+    pub lanes: Option<Duration>,
+    /// Whether a compile worker ran the per-lane function while this thread compiled the
+    /// kernel (else this thread ran it too, one after the other).
+    pub lanes_beside: bool,
+}
+
+impl fmt::Display for CompileParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        write!(
+            f,
+            "translation {:.3} ms, kernel function {:.3} ms",
+            ms(self.translate),
+            ms(self.kernel)
+        )?;
+        if let Some(l) = self.lanes {
+            let how = if self.lanes_beside {
+                "beside it on a compile worker"
+            } else {
+                "after it on the same thread"
+            };
+            write!(f, ", per-lane function {:.3} ms {how}", ms(l))?;
+        }
+        Ok(())
+    }
 }
 
 /// What the `@N` marks in the CLIF texts mean.
@@ -90,8 +132,9 @@ impl fmt::Display for JitDump {
         )?;
         writeln!(
             f,
-            "; compile time: {:.3} ms",
-            self.compile_time.as_secs_f64() * 1e3
+            "; compile time: {:.3} ms ({})",
+            self.compile_time.as_secs_f64() * 1e3,
+            self.compile_parts
         )?;
         if let Some(s) = &self.clif_before {
             writeln!(f, "\n;; CLIF before optimisation ({CLIF_LOCATIONS})\n{s}")?;

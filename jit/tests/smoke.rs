@@ -235,6 +235,29 @@ fn per_lane_function_compiles_alike_on_one_or_two_threads() {
     let listing = scalar.dump().disasm.clone().unwrap();
     assert!(!listing.contains("per-lane function"), "{listing}");
 
+    // Where the compile time went: on one thread the per-lane function is compiled after the
+    // kernel, and the parts fit in the whole; the scalar strategy has no per-lane part.
+    for k in [&two, &one, &scalar] {
+        let (d, parts) = (k.dump(), k.dump().compile_parts);
+        assert!(
+            parts.translate + parts.kernel <= d.compile_time,
+            "{parts:?} {d}"
+        );
+        assert!(parts.kernel > std::time::Duration::ZERO);
+    }
+    let parts = one.dump().compile_parts;
+    assert!(parts.lanes.is_some() && !parts.lanes_beside, "{parts:?}");
+    assert!(parts.translate + parts.kernel + parts.lanes.unwrap() <= one.dump().compile_time);
+    assert!(two.dump().compile_parts.lanes.is_some());
+    assert_eq!(scalar.dump().compile_parts.lanes, None);
+    let line = one.dump().to_string();
+    assert!(
+        line.contains("kernel function")
+            && line.contains("per-lane function")
+            && line.contains("after it on the same thread"),
+        "{line}"
+    );
+
     // 1000 lanes in blocks of 96: 3 full groups of 32 and a tail of 0 lanes per block,
     // then a last block of 40 (a group and 8 tail lanes), and lanes past n.
     let x: Vec<f32> = (0..1000).map(|i| i as f32 - 600.5).collect();

@@ -43,8 +43,9 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
-        "; compile time: {:.3} ms",
-        dump.compile_time.as_secs_f64() * 1e3
+        "; compile time: {:.3} ms ({}; compiled again without the dump's texts)",
+        dump.compile_time.as_secs_f64() * 1e3,
+        dump.compile_parts
     )?;
     let locations = holovm::jit::CLIF_LOCATIONS;
     let sections = [
