@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use holovm::isa::math;
-use holovm::{args, asm, examples, LaunchConfig, Vm, VmConfig};
+use holovm::{args, asm, examples, LaunchConfig, Tier, Vm, VmConfig};
 
 /// The bundled example kernel's source (the kernels measured are the ones users run).
 fn kernel(name: &str) -> &'static str {
@@ -142,11 +142,13 @@ fn cases(vm: &'static Vm) -> Vec<Case> {
 }
 
 fn main() {
+    // The interpreter alone (`Tier::Auto` would compile the kernels after 2 ms).
     let config = if std::env::var("HOLOVM_PARALLEL").is_ok() {
         VmConfig::default().parallel_threshold(0)
     } else {
         VmConfig::default().single_thread(true)
-    };
+    }
+    .tier(Tier::Interpret);
     let vm: &'static Vm = Box::leak(Box::new(Vm::with_config(config)));
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let probe = asm::assemble(".kernel probe\n    exit\n").unwrap();

@@ -238,6 +238,13 @@ pub(crate) fn run_block(
     let mut trapped: Option<BlockTrap> = None;
     let mut pc: u32 = 0;
     let mut converged = true;
+    // Diverged mode: the smallest pc of the running lanes outside `group` (u32::MAX: none),
+    // and the pc where every lane of `group` went in the last step, if they went together to
+    // a pc below it: then they are again exactly the lanes at the smallest pc, and the next
+    // step runs them without scanning the block's lanes (a divergent loop's lanes go round
+    // it this way, one scan per lane leaving it instead of two per step).
+    let mut others_min = u32::MAX;
+    let mut group_next: Option<u32> = None;
     let mut live_count = n;
     // Converged-mode fuel: every live lane has used `fuel[l] + conv`; `base_max` is the
     // largest `fuel[l]` among them.
@@ -344,6 +351,7 @@ pub(crate) fn run_block(
                     converged = false;
                     group.clear();
                     group.extend(lanes(act, n).map(|l| l as u32));
+                    others_min = u32::MAX;
                 }};
             }
             let fuel_low = base_max + conv >= limit;
@@ -470,14 +478,30 @@ pub(crate) fn run_block(
                 }
             }
             gpc = pc;
+        } else if let Some(at) = group_next.take() {
+            // Diverged, and the last step's lanes are still the ones at the smallest pc.
+            if group.len() == live_count {
+                converge!(at);
+                continue;
+            }
+            ctr.steps += 1;
+            ctr.lane_steps += group.len() as u64;
+            gpc = at;
         } else {
             // Diverged: run the lanes at the smallest pc.
             let mut min_pc = u32::MAX;
             let mut running = 0usize;
+            others_min = u32::MAX;
             for l in 0..n {
                 if status[l] == RUNNING {
                     running += 1;
-                    min_pc = min_pc.min(lpc[l]);
+                    let at = lpc[l];
+                    if at < min_pc {
+                        others_min = min_pc;
+                        min_pc = at;
+                    } else if at > min_pc {
+                        others_min = others_min.min(at);
+                    }
                 }
             }
             if running == 0 {
@@ -498,6 +522,7 @@ pub(crate) fn run_block(
                     }
                 }
                 min_pc = at;
+                others_min = u32::MAX;
             }
             group.clear();
             for l in 0..n {
@@ -520,6 +545,8 @@ pub(crate) fn run_block(
         let act = Active::List(&group[..]);
         let inst = &insts[pc as usize];
         let fault = |l: usize, kind| Some(Fault::new(l, kind));
+        // The one pc every lane of the group went to, if they all went to one.
+        let mut went: Option<u32> = None;
         let fault: Option<Fault> = match *inst {
             DInst::Bar | DInst::Reduce { .. } => {
                 for &l in group.iter() {
@@ -537,6 +564,7 @@ pub(crate) fn run_block(
             DInst::End => fault(group[0] as usize, TrapKind::FellOffEnd),
             DInst::Bra { target, guard } => {
                 let mut f = None;
+                let (mut taken_any, mut fell_any) = (false, false);
                 for &l in group.iter() {
                     let l = l as usize;
                     let taken = match guard {
@@ -552,10 +580,17 @@ pub(crate) fn run_block(
                             fuel[l] += 1;
                         }
                         lpc[l] = target;
+                        taken_any = true;
                     } else {
                         lpc[l] = pc + 1;
+                        fell_any = true;
                     }
                 }
+                went = match (taken_any, fell_any) {
+                    (true, false) => Some(target),
+                    (false, true) => Some(pc + 1),
+                    _ => None,
+                };
                 f
             }
             DInst::Loop { c, target } => {
@@ -616,11 +651,14 @@ pub(crate) fn run_block(
                 for &l in group.iter().take_while(|&&l| l < below) {
                     lpc[l as usize] = pc + 1;
                 }
+                went = Some(pc + 1);
                 r.err()
             }
         };
         if let Some(f) = fault {
             record!(pc, f);
+        } else if let Some(at) = went.filter(|&at| at < others_min) {
+            group_next = Some(at);
         }
         if live_count == 0 {
             finish!()
