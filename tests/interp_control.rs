@@ -461,3 +461,140 @@ read:
         }
     }
 }
+
+/// Lanes leaving a loop at different iterations (every lane its own count) wait where it ends
+/// while the others go round; after it, a barrier and a read of another lane's result.
+/// (The interpreter's diverged mode moves the lanes still looping without rescanning the
+/// block: their pcs must be right again at the barrier.)
+#[test]
+fn per_lane_loop_counts_then_barrier() {
+    let src = "
+.kernel tri
+.param k: ptr u32
+.param out: ptr u32
+.shared 1024
+    ldg.u32 r0, [k + %gid*4]
+    mov_imm.u32 r1, 0
+    mov_imm.u32 r2, 0
+top:
+    setp.ge.u32 p0, r2, r0
+    @p0 bra @out
+    add.u32 r1, r1, r2
+    add.u32 r2, r2, 1
+    bra @top
+out:
+    sts.u32 [shared + %lane*4], r1
+    bar.sync
+    add.u32 r3, %lane, 1
+    rem.u32 r3, r3, %bdim
+    lds.u32 r4, [shared + r3*4]
+    stg.u32 [out + %gid*4], r4
+    exit
+";
+    let p = asm(src);
+    let (grid, block) = (5u32, 96u32);
+    let n = (grid * block) as usize;
+    let k: Vec<u32> = (0..n as u32)
+        .map(|i| i.wrapping_mul(2_654_435_761) >> 27)
+        .collect();
+    let tri = |k: u32| k * k.saturating_sub(1) / 2;
+    let want: Vec<u32> = (0..n)
+        .map(|i| {
+            let (b, l) = (i / block as usize, i % block as usize);
+            tri(k[b * block as usize + (l + 1) % block as usize])
+        })
+        .collect();
+    for vm in all_vms() {
+        let dk = vm.alloc_from(&k).unwrap();
+        let out = vm.alloc::<u32>(n).unwrap();
+        run(&vm, &p, LaunchConfig::new(grid, block), &args![&dk, &out]);
+        assert_eq!(vm.read(&out).unwrap(), want);
+    }
+}
+
+/// A lane that traps inside a divergent loop (division by zero in its last iteration) stops
+/// there with every higher lane; the lanes below it, still looping or done, finish, each
+/// division done once (each halves the lane's value).
+#[test]
+fn trap_inside_divergent_loop() {
+    let src = "
+.kernel t
+.param k: ptr u32
+.param out: ptr u32
+    ldg.u32 r0, [k + %gid*4]
+    mov_imm.u32 r1, 1048576
+    mov_imm.u32 r2, 0
+top:
+    setp.ge.u32 p0, r2, r0
+    @p0 bra @out
+    sub.u32 r5, r0, r2
+    sub.u32 r5, r5, 1
+    setp.eq.u32 p1, %lane, 9
+    sel.u32 r5, p1, r5, 2
+    div.u32 r1, r1, r5
+    add.u32 r2, r2, 1
+    bra @top
+out:
+    stg.u32 [out + %gid*4], r1
+    exit
+";
+    let p = asm(src);
+    // Lane 9 divides by zero in its last iteration; the others divide by 2.
+    let k: Vec<u32> = (0..32u32).map(|i| (i * 7) % 5 + 1).collect();
+    for vm in all_vms() {
+        let dk = vm.alloc_from(&k).unwrap();
+        let out = vm.alloc_from(&[u32::MAX; 32]).unwrap();
+        let t = expect_trap(&vm, &p, LaunchConfig::new(1, 32), &args![&dk, &out]);
+        assert_eq!(t.kind, holovm::TrapKind::DivideByZero, "{t}");
+        assert_eq!((t.pc, t.block, t.lane), (9, 0, 9), "{t}");
+        let got = vm.read(&out).unwrap();
+        for l in 0..9 {
+            assert_eq!(got[l], 1_048_576 >> k[l], "lane {l}");
+        }
+        assert!(got[9..].iter().all(|&v| v == u32::MAX), "{got:?}");
+    }
+}
+
+/// Lanes that branch past a barrier and exit leave the others to meet at it: the lanes at
+/// the barrier arrived there from a divergent point, one step at a time, and continue from
+/// it once the others have exited (not from an earlier instruction: the code before the
+/// barrier accumulates into `r1`, so running it twice would show).
+#[test]
+fn barrier_reached_while_other_lanes_run_past_it() {
+    let src = "
+.kernel t
+.param out: ptr u32
+.shared 256
+    and.u32 r0, %lane, 1
+    setp.ne.u32 p0, r0, 0
+    @p0 bra @odd
+    add.u32 r1, r1, %lane
+    add.u32 r1, r1, 100
+    mul.u32 r1, r1, 3
+    sts.u32 [shared + %lane*4], r1
+    bar.sync
+    xor.u32 r2, %lane, 2
+    lds.u32 r3, [shared + r2*4]
+    stg.u32 [out + %gid*4], r3
+    exit
+odd:
+    add.u32 r4, %lane, 7
+    stg.u32 [out + %gid*4], r4
+    exit
+";
+    let p = asm(src);
+    let want: Vec<u32> = (0..64u32)
+        .map(|l| {
+            if l % 2 == 1 {
+                l + 7
+            } else {
+                ((l ^ 2) + 100) * 3
+            }
+        })
+        .collect();
+    for vm in all_vms() {
+        let out = vm.alloc::<u32>(64).unwrap();
+        run(&vm, &p, LaunchConfig::new(1, 64), &args![&out]);
+        assert_eq!(vm.read(&out).unwrap(), want);
+    }
+}

@@ -245,6 +245,10 @@ pub(crate) fn run_block(
     // it this way, one scan per lane leaving it instead of two per step).
     let mut others_min = u32::MAX;
     let mut group_next: Option<u32> = None;
+    // The pc of `group`'s lanes where `lpc` does not say it yet: steps of plain instructions
+    // move the whole group, and its lanes' pcs are written only when something reads them
+    // (a scan, a barrier).
+    let mut group_pc: Option<u32> = None;
     let mut live_count = n;
     // Converged-mode fuel: every live lane has used `fuel[l] + conv`; `base_max` is the
     // largest `fuel[l]` among them.
@@ -481,6 +485,7 @@ pub(crate) fn run_block(
         } else if let Some(at) = group_next.take() {
             // Diverged, and the last step's lanes are still the ones at the smallest pc.
             if group.len() == live_count {
+                group_pc = None;
                 converge!(at);
                 continue;
             }
@@ -489,6 +494,11 @@ pub(crate) fn run_block(
             gpc = at;
         } else {
             // Diverged: run the lanes at the smallest pc.
+            if let Some(at) = group_pc.take() {
+                for &l in group.iter() {
+                    lpc[l as usize] = at;
+                }
+            }
             let mut min_pc = u32::MAX;
             let mut running = 0usize;
             others_min = u32::MAX;
@@ -551,6 +561,7 @@ pub(crate) fn run_block(
             DInst::Bar | DInst::Reduce { .. } => {
                 for &l in group.iter() {
                     status[l as usize] = WAITING;
+                    lpc[l as usize] = pc;
                 }
                 None
             }
@@ -589,7 +600,18 @@ pub(crate) fn run_block(
                 went = match (taken_any, fell_any) {
                     (true, false) => Some(target),
                     (false, true) => Some(pc + 1),
-                    _ => None,
+                    _ => {
+                        // Split: the lanes that went to the lower pc run next if no other
+                        // lane is at or below it; the others join the waiting ones.
+                        let (lo, hi) = (target.min(pc + 1), target.max(pc + 1));
+                        if f.is_none() && lo < others_min {
+                            group.retain(|&l| lpc[l as usize] == lo);
+                            others_min = others_min.min(hi);
+                            Some(lo)
+                        } else {
+                            None
+                        }
+                    }
                 };
                 f
             }
@@ -647,13 +669,29 @@ pub(crate) fn run_block(
             }
             _ => {
                 let r = exec_data(inst, regs, preds, n, shared, env, act);
-                let below = r.err().map_or(u32::MAX, |f| f.lane);
-                for &l in group.iter().take_while(|&&l| l < below) {
-                    lpc[l as usize] = pc + 1;
+                if let Err(f) = r {
+                    // The lanes below the trapping one completed it; it and the higher
+                    // ones stop.
+                    for &l in group.iter().take_while(|&&l| l < f.lane) {
+                        lpc[l as usize] = pc + 1;
+                    }
+                } else {
+                    went = Some(pc + 1);
                 }
-                went = Some(pc + 1);
                 r.err()
             }
+        };
+        // Every arm but a completed plain instruction's wrote the pcs of the lanes it moved.
+        group_pc = match *inst {
+            DInst::Bar
+            | DInst::Reduce { .. }
+            | DInst::Exit
+            | DInst::End
+            | DInst::Bra { .. }
+            | DInst::Loop { .. }
+            | DInst::Call { .. }
+            | DInst::Ret => None,
+            _ => went,
         };
         if let Some(f) = fault {
             record!(pc, f);
