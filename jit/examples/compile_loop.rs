@@ -6,7 +6,9 @@
 //! environment compiles the per-lane function on the same thread, so a profile separates
 //! the two functions; `GROUP=16` fixes the vector group's lanes; `OPT=0` or `OPT=1` sets
 //! Cranelift's optimiser; `KPATH=file.hasm` compiles that file instead of an example;
-//! `DUMP=1` prints the CLIF once instead, `AFTER=1` as it is after the optimiser passes).
+//! `DUMP=1` prints the CLIF once instead, `AFTER=1` as it is after the optimiser passes;
+//! `PAUSE=10` sleeps 10 ms between compiles, as sporadic compiles under `Tier::Auto` come,
+//! when the compile workers have gone to sleep).
 
 use std::time::{Duration, Instant};
 
@@ -47,16 +49,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", t.as_deref().unwrap_or(""));
         return Ok(());
     }
-    let mut best = Duration::MAX;
+    let pause: u64 = std::env::var("PAUSE").map_or(Ok(0), |p| p.parse())?;
+    let (mut best, mut total, mut beside) = (Duration::MAX, Duration::ZERO, 0);
     for _ in 0..times.max(1) {
         let start = Instant::now();
         let kernel = compile(&program, &opts)?;
-        best = best.min(start.elapsed());
+        let took = start.elapsed();
+        (best, total) = (best.min(took), total + took);
+        beside += usize::from(kernel.dump().compile_parts.lanes_beside);
         drop(kernel);
+        std::thread::sleep(Duration::from_millis(pause));
     }
     println!(
-        "{name}: best of {times} compiles {:.3} ms",
-        best.as_secs_f64() * 1e3
+        "{name}: best of {times} compiles {:.3} ms, mean {:.3} ms, per-lane function beside \
+         the kernel in {beside}",
+        best.as_secs_f64() * 1e3,
+        total.as_secs_f64() * 1e3 / times.max(1) as f64
     );
     Ok(())
 }
