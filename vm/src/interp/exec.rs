@@ -240,9 +240,10 @@ pub(crate) fn run_block(
     let mut converged = true;
     // Diverged mode: the smallest pc of the running lanes outside `group` (u32::MAX: none),
     // and the pc where every lane of `group` went in the last step, if they went together to
-    // a pc below it: then they are again exactly the lanes at the smallest pc, and the next
-    // step runs them without scanning the block's lanes (a divergent loop's lanes go round
-    // it this way, one scan per lane leaving it instead of two per step).
+    // a pc below it (or, after a split branch, where the lanes at the lower pc went): then
+    // they are again exactly the lanes at the smallest pc, and the next step runs them
+    // without scanning the block's lanes. A divergent loop's lanes go round it this way, and
+    // the lanes leaving it join the waiting ones without a scan.
     let mut others_min = u32::MAX;
     let mut group_next: Option<u32> = None;
     // The pc of `group`'s lanes where `lpc` does not say it yet: steps of plain instructions
