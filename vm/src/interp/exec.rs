@@ -558,6 +558,8 @@ pub(crate) fn run_block(
         let fault = |l: usize, kind| Some(Fault::new(l, kind));
         // The one pc every lane of the group went to, if they all went to one.
         let mut went: Option<u32> = None;
+        // Every arm but a completed plain instruction's writes the pcs of the lanes it moves.
+        group_pc = None;
         let fault: Option<Fault> = match *inst {
             DInst::Bar | DInst::Reduce { .. } => {
                 for &l in group.iter() {
@@ -678,21 +680,10 @@ pub(crate) fn run_block(
                     }
                 } else {
                     went = Some(pc + 1);
+                    group_pc = went;
                 }
                 r.err()
             }
-        };
-        // Every arm but a completed plain instruction's wrote the pcs of the lanes it moved.
-        group_pc = match *inst {
-            DInst::Bar
-            | DInst::Reduce { .. }
-            | DInst::Exit
-            | DInst::End
-            | DInst::Bra { .. }
-            | DInst::Loop { .. }
-            | DInst::Call { .. }
-            | DInst::Ret => None,
-            _ => went,
         };
         if let Some(f) = fault {
             record!(pc, f);
