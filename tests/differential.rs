@@ -119,7 +119,7 @@ proptest! {
 /// A structured random kernel (assembly source): loads at `%gid`, random arithmetic,
 /// comparisons and selects, divergent branches on the lane and on per-lane data (`if` around
 /// a division, `if`/`else`, an `if` nested in an `if`/`else`, `if`/`else`s storing on both
-/// sides), uniform loops, lane-affine
+/// sides), uniform loops, loops with per-lane trip counts, lane-affine
 /// indices that may run out of bounds, row/column splits, gathers and scatters (either may
 /// run out of bounds), an optional block-wide `reduce`, and a store. Unlike
 /// the byte-level generator above, most of these run to completion, so the tiers' results
@@ -155,7 +155,7 @@ fn structured_kernel(seed: u64) -> String {
             src.push_str(&format!("    reduce.{op}.{t} r4, r{}\n", 1 + pick(4)));
         }
         let (d, a, b) = (reg(&mut pick), reg(&mut pick), reg(&mut pick));
-        let op = match pick(14) {
+        let op = match pick(16) {
             0 => format!("add.{t} {d}, {a}, {b}"),
             1 => format!("sub.{t} {d}, {a}, {}", imm(pick(5))),
             2 => format!("mul.{t} {d}, {a}, {b}"),
@@ -233,6 +233,41 @@ fn structured_kernel(seed: u64) -> String {
                      stg.{t} [w + %gid*{size}], {b}\nL{label}:",
                     imm(pick(4))
                 )
+            }
+            13 | 14 => {
+                // A loop whose trip count differs per lane (0 .. m - 1), a `while` or a
+                // `do`-`while` (run under lane masks by the JIT); with m = 350 some lanes run
+                // out of fuel (300) in it, and lanes that left early keep theirs for later.
+                label += 1;
+                let m = match pick(8) {
+                    0 => 350,
+                    c => [4, 9, 17, 30][c as usize % 4],
+                };
+                let body = match pick(4) {
+                    0 => format!("add.{t} {d}, {d}, {a}"),
+                    1 => format!("mul.{t} {d}, {d}, {}", imm(pick(3))),
+                    2 => format!("max.{t} {d}, {d}, {a}"),
+                    _ => format!(
+                        "sub.{t} {d}, {d}, {}\n    sel.{t} {a}, p6, {a}, {d}",
+                        imm(1)
+                    ),
+                };
+                let count = format!(
+                    "mul.u32 r16, %gid, {}\n    rem.u32 r16, r16, {m}\n    mov_imm.u32 r17, 0",
+                    1 + 2 * pick(20)
+                );
+                if pick(2) == 0 {
+                    format!(
+                        "{count}\nL{label}:\n    setp.ge.u32 p6, r17, r16\n    @p6 bra @E{label}\n    \
+                         {body}\n    add.u32 r17, r17, 1\n    bra @L{label}\nE{label}:"
+                    )
+                } else {
+                    let (cmp, guard) = [("lt", "p6"), ("ge", "!p6")][pick(2) as usize];
+                    format!(
+                        "{count}\nL{label}:\n    {body}\n    add.u32 r17, r17, 1\n    \
+                         setp.{cmp}.u32 p6, r17, r16\n    @{guard} bra @L{label}"
+                    )
+                }
             }
             _ => {
                 label += 1;

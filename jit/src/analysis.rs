@@ -5,6 +5,8 @@
 use cranelift_codegen::ir::{types, Type};
 use holovm_isa::{Addr, BinOp, Inst, Program, SharedAddr, Special, Src, Ty};
 
+use crate::masked_loops::{self, MaskedLoop};
+
 /// How the vector strategy stores a register: one CLIF lane type for all its accesses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Class {
@@ -78,6 +80,9 @@ pub(crate) struct Analysis {
     /// Per pc: for a conditional forward `bra` that vector code runs both ways under lane
     /// masks, where its code ends (see [`masked_branches`]).
     pub masked: Vec<Option<MaskedBranch>>,
+    /// Per pc: the loop whose per-lane exit branch is there, which vector code runs under
+    /// lane masks when its lanes disagree ([`crate::masked_loops`]).
+    pub masked_loops: Vec<Option<MaskedLoop>>,
 }
 
 /// Backward liveness of registers and predicates.
@@ -437,12 +442,11 @@ pub(crate) fn affine_type(ty: Ty) -> bool {
 /// predicates.
 fn uniformity(
     insts: &[Inst],
-    nregs: usize,
-    npreds: usize,
     affine: &[bool],
+    (varying_regs, varying_preds): &(Vec<bool>, Vec<bool>),
 ) -> (Vec<bool>, Vec<bool>) {
-    let mut reg_uniform = vec![true; nregs];
-    let mut pred_uniform = vec![true; npreds];
+    let mut reg_uniform: Vec<bool> = varying_regs.iter().map(|v| !v).collect();
+    let mut pred_uniform: Vec<bool> = varying_preds.iter().map(|v| !v).collect();
     loop {
         let mut changed = false;
         for inst in insts {
@@ -495,10 +499,16 @@ fn lane_affine(
     reg_uniform: &[bool],
     reg_mixed: &[bool],
     live_in: &[u64; 4],
+    masked: &[bool],
 ) -> Vec<bool> {
     let n = reg_uniform.len();
     let mut aff: Vec<bool> = (0..n)
-        .map(|r| !reg_uniform[r] && !reg_mixed[r] && live_in[r / 64] & (1 << (r % 64)) == 0)
+        .map(|r| {
+            !reg_uniform[r]
+                && !reg_mixed[r]
+                && !masked.get(r).copied().unwrap_or(false)
+                && live_in[r / 64] & (1 << (r % 64)) == 0
+        })
         .collect();
     for inst in insts {
         if let Inst::Loop { counter, .. } = inst {
@@ -974,26 +984,39 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     // Uniformity, then the lane-affine registers; once more if a split of a lane-affine
     // register (a grid-stride row index) can make its quotient uniform.
     let (live_regs, live_preds) = liveness(insts);
-    let affine_of = |reg_uniform: &[bool]| -> Vec<bool> {
-        lane_affine(insts, reg_uniform, &reg_mixed, &live_regs[0])
+    let affine_of = |reg_uniform: &[bool], masked: &[bool]| -> Vec<bool> {
+        lane_affine(insts, reg_uniform, &reg_mixed, &live_regs[0], masked)
             .into_iter()
             .zip(&reg_class)
             .map(|(a, c)| a && c.lane_type().is_int())
             .collect()
     };
-    let (mut reg_uniform, mut pred_uniform) = uniformity(insts, nregs, npreds, &[]);
-    let mut reg_affine = affine_of(&reg_uniform);
+    let none = (vec![false; nregs], vec![false; npreds]);
+    let (mut reg_uniform, mut pred_uniform) = uniformity(insts, &[], &none);
+    let mut reg_affine = affine_of(&reg_uniform, &[]);
     let affine_div = insts.iter().any(|i| {
         matches!(i, Inst::Bin { a: Src::Reg(_), .. })
             && matches!(split_index(i, &reg_affine), Some((BinOp::Div, b)) if src_uniform(&b, &reg_uniform))
     });
     if affine_div {
-        (reg_uniform, pred_uniform) = uniformity(insts, nregs, npreds, &reg_affine);
-        reg_affine = affine_of(&reg_uniform);
+        (reg_uniform, pred_uniform) = uniformity(insts, &reg_affine, &none);
+        reg_affine = affine_of(&reg_uniform, &[]);
+    }
+    // Loops that lanes leave at different iterations run masked in vector code (phased
+    // programs and programs with calls excepted): what they write becomes per-lane.
+    let masked_loops = match has_barrier || has_call {
+        true => vec![None; n],
+        false => masked_loops::find(insts, &pred_uniform, &reg_affine),
+    };
+    if masked_loops.iter().any(Option::is_some) {
+        let demoted = masked_loops::demoted(insts, &masked_loops, nregs, npreds);
+        (reg_uniform, pred_uniform) = uniformity(insts, &reg_affine, &demoted);
+        reg_affine = affine_of(&reg_uniform, &demoted.0);
     }
     let masked = masked_branches(insts, &reg_uniform, &reg_affine, &pred_uniform);
     Analysis {
         masked,
+        masked_loops,
         reg_affine,
         live_regs,
         live_preds,

@@ -360,7 +360,7 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
          one scalar): {}; accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
-         of its own); lanes past the last full group run scalar code{}{}{}",
+         of its own); lanes past the last full group run scalar code{}{}{}{}",
         g / 4,
         list(&v32),
         g / 2,
@@ -374,7 +374,34 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
             ""
         },
         split_note(program, an),
-        masked_note(an, guard)
+        masked_note(an, guard),
+        masked_loop_note(an)
+    )
+}
+
+/// The loops whose lanes leave at different iterations ([`Analysis::masked_loops`]), for
+/// the strategy text.
+fn masked_loop_note(an: &Analysis) -> String {
+    let loops: Vec<String> = an
+        .masked_loops
+        .iter()
+        .enumerate()
+        .filter_map(|(pc, l)| {
+            Some(format!(
+                "pc {}-{} leaving at pc {pc}",
+                (*l)?.top,
+                (*l)?.back
+            ))
+        })
+        .collect();
+    if loops.is_empty() || an.has_barrier {
+        return String::new();
+    }
+    format!(
+        "; loops whose lanes leave at different iterations ({}) run under lane masks: every \
+         lane runs each iteration until the group's last lane leaves, the lanes that left \
+         keep the values they left with, and their unused fuel goes with them",
+        loops.join(", ")
     )
 }
 
@@ -505,6 +532,16 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
             for m in masks.iter_mut().take(mb.join as usize).skip(pc) {
                 *m += sets;
             }
+        }
+    }
+    // A masked loop holds its lanes' keep masks and bonus counts (vector/masked_loop.rs).
+    for l in an.masked_loops.iter().flatten() {
+        for m in masks
+            .iter_mut()
+            .take(l.back as usize + 1)
+            .skip(l.top as usize)
+        {
+            *m += 2;
         }
     }
     let mut max_pressure = [0u32; 3]; // for G = 8, 16, 32

@@ -78,6 +78,7 @@ mod compile;
 mod dump;
 mod kernel;
 mod listing;
+mod masked_loops;
 mod math;
 mod ops;
 mod perf_map;

@@ -925,3 +925,78 @@ fn gathers_in_masked_code_ignore_the_indices_of_lanes_not_running_it() {
     assert_eq!(to_f32(out.buf(2)), y);
     assert_eq!(to_f32(out.buf(3)), z);
 }
+
+/// A loop whose trip count is per-lane data: `while (i < k) { acc = acc * 0.5 + v; i++ }`
+/// (`do_while`: the test at the bottom, a conditional back edge), in f64 registers under
+/// 32-bit masks.
+fn trip_count_loop(do_while: bool) -> String {
+    let body = "mul.f64 r1, r1, 0.5\nadd.f64 r1, r1, r3\nadd.u32 r2, r2, 1\n";
+    let lp = if do_while {
+        format!("top:\n{body}setp.ge.u32 p1, r2, r0\n@!p1 bra @top\n")
+    } else {
+        format!("top:\nsetp.ge.u32 p1, r2, r0\n@p1 bra @out\n{body}bra @top\nout:\n")
+    };
+    format!(
+        ".kernel trips\n.param k: ptr u32\n.param y: ptr f64\n.param n: u32\n\
+         setp.ge.u32 p0, %gid, n\n@p0 bra @done\nldg.u32 r0, [k + %gid*4]\n\
+         cvt.f64.u32 r3, %gid\nmov_imm.f64 r1, 0.0\nmov_imm.u32 r2, 0\n{lp}\
+         stg.f64 [y + %gid*8], r1\ndone:\nexit\n"
+    )
+}
+
+#[test]
+fn loops_with_per_lane_trip_counts_run_under_masks() {
+    let n = 300usize;
+    let k: Vec<u32> = (0..n as u32)
+        .map(|i| i.wrapping_mul(2_654_435_761) >> 28)
+        .collect();
+    for do_while in [false, true] {
+        let src = trip_count_loop(do_while);
+        assert!(
+            detail(&src).contains("loops whose lanes leave at different iterations"),
+            "{}",
+            detail(&src)
+        );
+        let out = run_all(
+            &asm(&src),
+            3,
+            128,
+            &[u32s(&k), zeros(n * 8), Arg::Scalar(n as u64)],
+        );
+        assert_eq!(out.trap.kind, 0);
+        let want: Vec<f64> = (0..n)
+            .map(|i| {
+                // A do-while runs its body once even for a count of 0.
+                let trips = if do_while { k[i].max(1) } else { k[i] };
+                (0..trips).fold(0.0, |acc, _| acc * 0.5 + i as f64)
+            })
+            .collect();
+        assert_eq!(to_f64(out.buf(1)), want, "do_while {do_while}");
+    }
+}
+
+#[test]
+fn fuel_a_lane_saved_by_leaving_a_masked_loop_early_stays_its_own() {
+    // Lanes loop k[gid] times (0-15), then 20 times more in a uniform loop: with 30 units
+    // of fuel, exactly the lanes with k > 10 run out, in the second loop; the lowest of
+    // them traps. Every strategy (the scalar one counts per lane) must agree.
+    let src = trip_count_loop(false).replace(
+        "stg.f64",
+        "mov_imm.u32 r5, 21\nagain:\nloop r5, @again\nstg.f64",
+    );
+    let n = 64usize;
+    for first in [11u32, 12, 15] {
+        // Lanes below `at` loop 3 times; lane `at` loops `first` times.
+        let at = 13usize;
+        let k: Vec<u32> = (0..n).map(|i| if i == at { first } else { 3 }).collect();
+        let out = run_all_fuel(
+            &asm(&src),
+            1,
+            64,
+            &[u32s(&k), zeros(n * 8), Arg::Scalar(n as u64)],
+            30,
+        );
+        assert_eq!(out.trap.kind, TrapKind::OutOfFuel as u32, "k = {first}");
+        assert_eq!(out.trap.lane, at as u32, "k = {first}");
+    }
+}

@@ -18,6 +18,9 @@ pub(crate) struct ScratchLayout {
     pub regfile: u32,
     /// Offset of the spill predicate file: `preds * stride` u64 slots.
     pub predfile: u32,
+    /// Vector strategy (not phased): per lane of the group (u64 x `stride`), the fuel it has
+    /// beyond the group's after masked loops it left early (vector/masked_loop.rs).
+    pub bonus: u32,
     /// Phased strategy: per-lane status words (u32 x 1024).
     pub lane_status: u32,
     /// Phased strategy: per-lane resume pcs (u32 x 1024).
@@ -126,7 +129,8 @@ impl ScratchLayout {
         };
         let regfile = shared_bytes.div_ceil(64) * 64;
         let predfile = regfile + program.num_regs() as u32 * stride * 8;
-        let mut end = predfile + program.num_preds() as u32 * stride * 8;
+        let bonus = predfile + program.num_preds() as u32 * stride * 8;
+        let mut end = bonus + if phased { 0 } else { stride * 8 };
         let (mut lane_status, mut lane_pc, mut lane_fuel) = (0, 0, 0);
         let (mut lane_depth, mut group_parked, mut lane_stack) = (0, 0, 0);
         if phased {
@@ -152,6 +156,7 @@ impl ScratchLayout {
             stride,
             regfile,
             predfile,
+            bonus,
             lane_status,
             lane_pc,
             lane_fuel,

@@ -206,8 +206,19 @@ impl Tr<'_, '_> {
                 let a = self.lane_slot(self.layout.lane_pc, 4);
                 self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0)
             } else {
+                let mut f = self.b.use_var(self.bail_fuel);
+                if self.an.masked_loops.iter().any(Option::is_some) {
+                    // The fuel a lane saved in masked loops it left early (see
+                    // vector/masked_loop.rs).
+                    let extra = self.b.ins().load(
+                        types::I64,
+                        MemFlagsData::trusted(),
+                        base,
+                        self.layout.bonus as i32,
+                    );
+                    f = self.b.ins().iadd(f, extra);
+                }
                 let b = &mut self.b;
-                let f = b.use_var(self.bail_fuel);
                 b.def_var(self.s_fuel, f);
                 let z32 = b.ins().iconst(types::I32, 0);
                 b.def_var(self.s_depth, z32);

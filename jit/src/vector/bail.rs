@@ -28,9 +28,13 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    /// Where the lanes disagree (`cond`) at the branch at `pc`: to the masked copy of its
-    /// code if this is the unmasked one, else out of vector code at `split_pc`.
+    /// Where the lanes disagree (`cond`) at the branch at `pc`: into its loop's masked copy
+    /// (masked_loop.rs) or to the masked copy of its code if this is the unmasked one, else
+    /// out of vector code at `split_pc`.
     pub(super) fn v_diverge_if(&mut self, cond: Value, pc: u32, split_pc: u32) -> TrResult<()> {
+        if self.v_masked_loop(cond, pc, split_pc)? {
+            return Ok(());
+        }
         let copy = self.v.as_ref().and_then(|v| v.unmasked);
         let Some((_, masked)) = copy.filter(|c| c.0 == pc) else {
             return self.v_bail_if(cond, split_pc);
@@ -245,6 +249,7 @@ impl Tr<'_, '_> {
             self.b.ins().jump(self.group_next, &[]);
             return Ok(());
         }
+        self.settle_bonus()?;
         let l0 = self.b.use_var(self.lane0);
         self.b.def_var(self.s_lane, l0);
         let end = self.b.ins().iadd_imm_s(l0, g as i64);

@@ -184,7 +184,7 @@ impl Tr<'_, '_> {
             ),
         };
         if outer.is_none() {
-            let restore = self.written_vars(pc, mb.join)?;
+            let restore = self.written_vars(pc as usize + 1..mb.join as usize)?;
             let runs = match mb.defer {
                 true => self.vs()?.runs_at.get(pc as usize).copied().flatten(),
                 false => None,
@@ -222,11 +222,14 @@ impl Tr<'_, '_> {
         Ok(every)
     }
 
-    /// The vector variables written between the branch at `pc` and `join`, with their
-    /// current values.
-    fn written_vars(&mut self, pc: u32, join: u32) -> TrResult<Vec<(Variable, Value)>> {
+    /// The vector variables written by the instructions at `pcs`, with their current
+    /// values.
+    pub(super) fn written_vars(
+        &mut self,
+        pcs: std::ops::Range<usize>,
+    ) -> TrResult<Vec<(Variable, Value)>> {
         let mut restore: Vec<(Variable, Value)> = Vec::new();
-        let body = self.p.insts()[pc as usize + 1..join as usize].to_vec();
+        let body = self.p.insts()[pcs].to_vec();
         for inst in &body {
             let o = crate::analysis::operands(inst);
             let v = self.vs()?;
@@ -330,19 +333,26 @@ impl Tr<'_, '_> {
             return Some(o.clone());
         }
         let keep = m.keep.clone();
-        let other: Vec<Value> = if bits == 64 {
-            keep.iter()
-                .flat_map(|&k| [self.b.ins().swiden_low(k), self.b.ins().swiden_high(k)])
-                .collect()
-        } else {
-            keep.chunks(2)
-                .map(|c| self.narrow(c, types::I32X4))
-                .collect()
-        };
+        let other = self.masks_as(&keep, bits);
         if let Some(m) = self.v.as_mut().and_then(|v| v.masked.last_mut()) {
             m.other = Some(other.clone());
         }
         Some(other)
+    }
+
+    /// Lane masks `masks` of the other lane width as masks of `bits`-bit lanes.
+    pub(super) fn masks_as(&mut self, masks: &[Value], bits: u32) -> Vec<Value> {
+        if bits == 64 {
+            masks
+                .iter()
+                .flat_map(|&k| [self.b.ins().swiden_low(k), self.b.ins().swiden_high(k)])
+                .collect()
+        } else {
+            masks
+                .chunks(2)
+                .map(|c| self.narrow(c, types::I32X4))
+                .collect()
+        }
     }
 
     /// Defines the vector parts `vars` of register `r` or predicate `p`: inside masked code

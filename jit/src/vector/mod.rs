@@ -41,6 +41,7 @@ mod bail;
 mod inst;
 mod limits;
 mod masked;
+mod masked_loop;
 mod masked_store;
 mod memory;
 mod minmax;
@@ -89,6 +90,9 @@ pub(crate) struct VState {
     /// Fuel left, the same for every lane of the group; -1 right after a backward `bra`
     /// taken with none left, until the check at its target (see [`late_fuel_checks`]).
     pub vfuel: Variable,
+    /// Programs with masked loops (masked_loop.rs): 1 once the group's bonus words hold its
+    /// lanes' extra fuel (`I8`).
+    pub vbonus: Option<Variable>,
     /// Per pc: the backward `bra` whose fuel check runs here, at its target.
     pub late_fuel: Vec<Option<u32>>,
     /// Per scalar parameter read inside a loop: its slot value, loaded once when a group
@@ -362,6 +366,8 @@ impl Tr<'_, '_> {
             acnt,
             glim,
             vfuel: self.b.declare_var(types::I64),
+            vbonus: (!self.phased && self.an.masked_loops.iter().any(Option::is_some))
+                .then(|| self.b.declare_var(types::I8)),
             late_fuel,
             params,
             bases,
@@ -443,7 +449,11 @@ impl Tr<'_, '_> {
             .zip(&self.an.pred_bits)
             .map(|((u, vv), b)| (*u, vv.clone(), *b))
             .collect();
-        let vfuel = v.vfuel;
+        let (vfuel, vbonus) = (v.vfuel, v.vbonus);
+        if let Some(vb) = vbonus {
+            let z = self.b.ins().iconst(types::I8, 0);
+            self.b.def_var(vb, z);
+        }
         for (u, parts, c) in regs {
             let lane = c.lane_type();
             if let Some(u) = u {
