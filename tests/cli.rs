@@ -213,6 +213,17 @@ fn run_rejects_bad_arguments() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("not a .npy file"), "{}", text(&o));
+    // Arguments used after the run are checked before it.
+    for (arg, want) in [
+        ("--out=q=x.npy", "`q` is not a buffer parameter"),
+        ("--out=c=/nonexistent-dir/x.npy", "does not exist"),
+        ("--show-pool=200", "pool classes are 0..96"),
+    ] {
+        let o = holovm(&["run", "examples/kernels/vector_add.hasm", "-n", "8", arg]);
+        assert_eq!(o.status.code(), Some(1), "{arg}");
+        let t = text(&o);
+        assert!(t.contains(want) && !t.contains("time"), "{arg}: {t}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use holovm::isa::{LaunchConfig, ParamKind, Program, Ty, POOL_CLASS_BYTES};
+use holovm::isa::{LaunchConfig, ParamKind, Program, Ty, POOL_CLASSES, POOL_CLASS_BYTES};
 use holovm::{npy, AnyBuffer, Arg, Tier, Vm, VmConfig};
 
 use super::data::{parse_value, preview, Fill, Rng};
@@ -214,6 +214,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         shown_pool.push(class);
     }
 
+    // Arguments that only matter after the run are checked before it: a mistake in them
+    // should not cost a long run.
+    for out in &args.outs {
+        let (name, file) = split_assignment(out)?;
+        if !buffers.iter().any(|(n, _)| n == name) {
+            bail!("--out {out}: `{name}` is not a buffer parameter");
+        }
+        let dir = std::path::Path::new(file)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty());
+        if let Some(d) = dir.filter(|d| !d.is_dir()) {
+            bail!("--out {out}: the directory {} does not exist", d.display());
+        }
+    }
+    if let Some(c) = shown_pool.iter().find(|&&c| c >= POOL_CLASSES) {
+        bail!("--show-pool {c}: pool classes are 0..{POOL_CLASSES}");
+    }
+    let compiled_before = vm.is_compiled(&program);
     let mut times = Vec::with_capacity(args.repeat as usize);
     let mut stats = None;
     let mut compiled_runs = 0;
@@ -255,6 +273,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     print_times(&times);
+    if times.len() == 1 && !compiled_before && matches!(args.tier, TierArg::Jit) {
+        println!("  (the time includes compiling the kernel; --repeat 2 or more gives run times)");
+    }
     for (name, buf) in &buffers {
         let bytes = vm.read_bytes(buf)?;
         println!(
