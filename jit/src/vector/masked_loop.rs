@@ -1,9 +1,11 @@
 //! Loops whose lanes leave at different iterations ([`crate::masked_loops`]) run under lane
 //! masks: where a group's lanes disagree at the loop's exit branch, the group enters a
 //! masked copy of the loop instead of bailing out. The copy starts after the exit branch and
-//! goes around the loop back to it; lanes that left keep their registers (each write keeps
-//! the old value in them, as in masked.rs) until every lane of the group has left, and then
-//! the group goes on at the loop's exit target, converged again.
+//! goes around the loop back to it, in every lane, until every lane of the group has left;
+//! lanes that left compute on unseen (the loop cannot store or trap), and at the exit
+//! branch each lane still running snapshots its registers live past the loop, so that each
+//! lane ends with the values it left with. Then the group goes on at the loop's exit
+//! target, converged again.
 //!
 //! Fuel is per lane: the group's counter counts the back edges the running lanes take, and
 //! each lane's *bonus* (the back edges it skipped, having left) goes to the scratch memory's
