@@ -213,6 +213,8 @@ fn run_rejects_bad_arguments() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("not a .npy file"), "{}", text(&o));
+    let o = holovm(&["run", "examples/kernels/vector_add.hasm", "--repeat", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // Arguments used after the run are checked before it.
     for (arg, want) in [
         ("--out=q=x.npy", "`q` is not a buffer parameter"),
@@ -448,4 +450,8 @@ fn corrupt_bytecode_is_an_error_naming_the_file_and_byte() {
         );
         assert!(!t.contains("panicked"), "{cmd}: {t}");
     }
+    // Cut inside the magic: still bytecode, not assembly text.
+    std::fs::write(&hbc, &bytes[..3]).expect("truncate");
+    let t = text(&holovm(&["check", hbc_s]));
+    assert!(t.contains("the magic starting at byte 0 is cut off"), "{t}");
 }

@@ -24,7 +24,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 256)]
     pub block: u32,
     /// Timed launches per size and tier (the fastest is reported).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
     /// Use one thread.
     #[arg(long)]

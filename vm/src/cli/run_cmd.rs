@@ -36,7 +36,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Run the launch this many times and report min and median times.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
     /// Save a buffer after the run: `c=out.npy` (NumPy) or `c=out.bin` (raw little-endian).
     #[arg(long = "out", value_name = "NAME=FILE")]
