@@ -213,6 +213,22 @@ fn run_rejects_bad_arguments() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("not a .npy file"), "{}", text(&o));
+    let spin = scratch("spin.hasm");
+    std::fs::write(&spin, ".kernel spin\n.param o: ptr u32\ntop:\nbra @top\n").unwrap();
+    for tier in ["interp", "jit"] {
+        let o = holovm(&[
+            "run",
+            spin.to_str().unwrap(),
+            "-n",
+            "4",
+            "--fuel",
+            "1000",
+            "--tier",
+            tier,
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{tier}: {}", text(&o));
+        assert!(text(&o).contains("out of fuel"), "{tier}: {}", text(&o));
+    }
     let o = holovm(&["run", "examples/kernels/vector_add.hasm", "--repeat", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // Arguments used after the run are checked before it.

@@ -117,7 +117,7 @@ impl fmt::Display for CompileParts {
 
 /// What the `@N` marks in the CLIF texts mean.
 pub const CLIF_LOCATIONS: &str = "@N: from the ISA instruction at pc N (hex) in the vector \
-     code, @8000000N in the per-lane code, none: the kernel's control";
+     code, @N + 80000000 (hex) in the per-lane code, none: the kernel's control";
 
 impl fmt::Display for JitDump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

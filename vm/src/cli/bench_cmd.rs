@@ -53,6 +53,7 @@ fn time(bench: &BenchArgs, tier: Tier, n: u64) -> anyhow::Result<Duration> {
         single_thread: bench.single_thread,
         tier: TierArg::Auto,
         jit_threshold: JIT_THRESHOLD_MICROS,
+        fuel: None,
         perf_map: false,
     };
     let shape = shape(&run, &program)?;

@@ -59,6 +59,10 @@ pub struct RunArgs {
     /// ready).
     #[arg(long, value_name = "MICROS", default_value_t = JIT_THRESHOLD_MICROS)]
     pub jit_threshold: u64,
+    /// Fuel per lane: each lane may take this many backward branches and calls (default
+    /// 2^26); one that needs more traps `out of fuel`, which bounds a runaway kernel.
+    #[arg(long)]
+    pub fuel: Option<u64>,
     /// Append compiled kernels to /tmp/perf-<pid>.map, one symbol per ISA instruction
     /// (for `perf record` + `perf report`).
     #[arg(long)]
@@ -184,8 +188,12 @@ fn parse_class(s: &str) -> anyhow::Result<u32> {
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let program = load_program(&args.file)?;
     let shape = shape(&args, &program)?;
+    let mut config = VmConfig::default();
+    if let Some(fuel) = args.fuel {
+        config = config.fuel(fuel);
+    }
     let vm = Vm::with_config(
-        VmConfig::default()
+        config
             .single_thread(args.single_thread)
             .tier(args.tier.into())
             .jit_threshold(Duration::from_micros(args.jit_threshold))
