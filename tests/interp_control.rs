@@ -598,3 +598,53 @@ odd:
         assert_eq!(vm.read(&out).unwrap(), want);
     }
 }
+
+/// Guards whose lanes one way go straight to `exit` (the usual `if (gid >= n) return`, its
+/// mirror with the exit on the fall-through side, and one that lets the low lanes go): the
+/// interpreter exits those lanes and runs the others converged, over a run of lanes that
+/// starts at lane 0 or higher; the results, and a trap after the guard, must be as if each
+/// lane ran alone.
+#[test]
+fn lanes_a_guard_sends_to_exit_leave_and_the_rest_run_converged() {
+    let guards = [
+        "setp.ge.u32 p0, %gid, n\n    @p0 bra @done",
+        "setp.lt.u32 p0, %gid, n\n    @p0 bra @work\n    exit\nwork:",
+        "setp.lt.u32 p0, %gid, n\n    @!p0 bra @done",
+        // The lanes below 40 leave: the run that stays starts at lane 40 of each block.
+        "setp.lt.u32 p0, %lane, 40\n    @p0 bra @done\n    setp.ge.u32 p1, %gid, n\n    @p1 bra @done",
+    ];
+    for (k, guard) in guards.iter().enumerate() {
+        let src = format!(
+            ".kernel guarded\n.param x: ptr f32\n.param y: ptr f32\n.param n: u32\n    {guard}\n    \
+             ldg.f32 r1, [x + %gid*4]\n    mul.f32 r1, r1, 2.0\n    stg.f32 [y + %gid*4], r1\n\
+             done:\n    exit\n"
+        );
+        let p = asm(&src);
+        for vm in all_vms() {
+            for n in [1000u32, 257, 40, 1] {
+                let x: Vec<f32> = (0..n).map(|i| i as f32 - 7.5).collect();
+                let dx = vm.alloc_from(&x).unwrap();
+                let dy = vm.alloc_from(&vec![-1.0f32; n as usize]).unwrap();
+                run(&vm, &p, LaunchConfig::cover(n as u64, 256), &args![&dx, &dy, n]);
+                let want: Vec<f32> = x
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| if k == 3 && i % 256 < 40 { -1.0 } else { v * 2.0 })
+                    .collect();
+                assert_eq!(vm.read(&dy).unwrap(), want, "guard {k}, n {n}");
+                // x one element short: the last lane that passes the guard reads past it.
+                if n > 40 && !(k == 3 && (n - 1) % 256 < 40) {
+                    let short = vm.alloc_from(&x[..n as usize - 1]).unwrap();
+                    let t = expect_trap(
+                        &vm,
+                        &p,
+                        LaunchConfig::cover(n as u64, 256),
+                        &args![&short, &dy, n],
+                    );
+                    assert_eq!(t.kind, holovm::TrapKind::OutOfBounds, "guard {k}, n {n}");
+                    assert_eq!((t.block, t.lane), ((n - 1) / 256, (n - 1) % 256), "guard {k}");
+                }
+            }
+        }
+    }
+}

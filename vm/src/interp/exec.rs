@@ -392,6 +392,29 @@ pub(crate) fn run_block(
                         continue;
                     } else if let Some((pr, neg)) = guard {
                         let row = &preds[pr as usize * n..][..n];
+                        // A forward branch whose lanes one way go to an `exit` (a guard
+                        // `@p bra @done` before `done: exit`, or its mirror): those lanes
+                        // leave here and the others stay converged. Exiting has no effect
+                        // another lane could see, so this is one of the schedules
+                        // docs/ISA.md allows; the fuel bound of the lanes left stays valid.
+                        let to_exit = |at: u32| matches!(insts.get(at as usize), Some(DInst::Exit));
+                        let exit_taken = target > pc && to_exit(target);
+                        if exit_taken || (target > pc && to_exit(pc + 1)) {
+                            if live_count == n {
+                                live.clear();
+                                live.extend(0..n as u32);
+                            }
+                            live.retain(|&l| {
+                                let leaves = ((row[l as usize] != 0) != neg) == exit_taken;
+                                if leaves {
+                                    status[l as usize] = EXITED;
+                                }
+                                !leaves
+                            });
+                            live_count = live.len();
+                            pc = if exit_taken { pc + 1 } else { target };
+                            continue;
+                        }
                         split!(target, |l| (row[l] != 0) != neg);
                     }
                 }

@@ -258,9 +258,14 @@ fn check(id: SpaceId, space: Region, off: i128, size: u32, lane: usize) -> Resul
 /// accesses are in bounds and aligned, else `None` (the caller falls back to the per-lane
 /// path, which finds the lowest faulting lane).
 #[inline(always)]
-fn contig_base<W: MemLane, M: Mode>(m: &M, regs: &Regs, uni: &[u64]) -> Option<*mut u8> {
-    let (_, space, start) = m.lane(regs, uni, 0);
-    let end = start + regs.n as i128 * W::SIZE as i128;
+fn contig_base<W: MemLane, M: Mode>(
+    m: &M,
+    regs: &Regs,
+    uni: &[u64],
+    (first, len): (usize, usize),
+) -> Option<*mut u8> {
+    let (_, space, start) = m.lane(regs, uni, first);
+    let end = start + len as i128 * W::SIZE as i128;
     if start < 0 || end > space.len as i128 || (start as u64) & (W::SIZE as u64 - 1) != 0 {
         return None;
     }
@@ -281,6 +286,20 @@ fn prefetch(p: *const u8, bytes: usize) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (p, bytes);
+}
+
+/// The active lanes as one run `first .. first + len` of consecutive lanes, if they are: the
+/// whole block, or a list without gaps (the lanes left in the last block of a launch whose
+/// size is not a multiple of the block, after the others exited).
+#[inline(always)]
+fn lane_run(act: &Active<'_>, n: usize) -> Option<(usize, usize)> {
+    match act {
+        Active::All => Some((0, n)),
+        Active::List(l) => {
+            let (&a, &b) = (l.first()?, l.last()?);
+            (b - a + 1 == l.len() as u32).then_some((a as usize, l.len()))
+        }
+    }
 }
 
 #[inline(always)]
@@ -325,38 +344,37 @@ fn load_impl<W: MemLane, M: Mode>(
         }
         return Ok(());
     }
-    if let Active::All = act {
-        if m.contig() {
-            if let Some(p) = contig_base::<W, M>(m, regs, uni) {
-                let n = regs.n;
-                let (lo, hi) = regs.row_mut(d);
-                if plain {
-                    // The next block (run next by this thread) reads the following range.
-                    let bytes = n * W::SIZE as usize;
-                    prefetch(p.wrapping_add(bytes), bytes);
-                    // SAFETY: `contig_base` proved the `n` elements from `p` inside the space
-                    // and `p` aligned to `SIZE` (the space base is 64-aligned); in a plain
-                    // launch no other thread accesses the memory and no reference to it lives.
-                    let src = unsafe { std::slice::from_raw_parts(p as *const W, n) };
-                    for (i, v) in src.iter().enumerate() {
-                        lo[i] = v.lo();
-                        if W::WIDE {
-                            hi[i] = v.hi();
-                        }
-                    }
-                } else {
-                    for i in 0..n {
-                        // SAFETY: element `i` is inside the checked range and aligned.
-                        let v = unsafe { W::load(p.wrapping_add(i * W::SIZE as usize)) };
-                        lo[i] = v.lo();
-                        if W::WIDE {
-                            hi[i] = v.hi();
-                        }
+    if let Some(run) = lane_run(&act, regs.n).filter(|_| m.contig()) {
+        if let Some(p) = contig_base::<W, M>(m, regs, uni, run) {
+            let (first, n) = run;
+            let (lo, hi) = regs.row_mut(d);
+            let (lo, hi) = (&mut lo[first..first + n], &mut hi[first..first + n]);
+            if plain {
+                // The next block (run next by this thread) reads the following range.
+                let bytes = n * W::SIZE as usize;
+                prefetch(p.wrapping_add(bytes), bytes);
+                // SAFETY: `contig_base` proved the `n` elements from `p` inside the space
+                // and `p` aligned to `SIZE` (the space base is 64-aligned); in a plain
+                // launch no other thread accesses the memory and no reference to it lives.
+                let src = unsafe { std::slice::from_raw_parts(p as *const W, n) };
+                for (i, v) in src.iter().enumerate() {
+                    lo[i] = v.lo();
+                    if W::WIDE {
+                        hi[i] = v.hi();
                     }
                 }
-                regs.finish_full::<W>(d);
-                return Ok(());
+            } else {
+                for i in 0..n {
+                    // SAFETY: element `i` is inside the checked range and aligned.
+                    let v = unsafe { W::load(p.wrapping_add(i * W::SIZE as usize)) };
+                    lo[i] = v.lo();
+                    if W::WIDE {
+                        hi[i] = v.hi();
+                    }
+                }
             }
+            regs.finish_run::<W>(d, run);
+            return Ok(());
         }
     }
     let n = regs.n;
@@ -383,41 +401,39 @@ fn store_impl<W: MemLane, M: Mode>(
     m: &M,
     plain: bool,
 ) -> Result<(), Fault> {
-    if let Active::All = act {
-        if m.contig() {
-            if let Some(p) = contig_base::<W, M>(m, regs, uni) {
-                let n = regs.n;
-                match regs.all().acc::<W>(src, uni) {
-                    Acc::Row(lo, hi) => {
-                        let (lo, hi) = (&lo[..n], &hi[..n]);
-                        if plain {
-                            let bytes = n * W::SIZE as usize;
-                            prefetch(p.wrapping_add(bytes), bytes);
-                            // SAFETY: as for the contiguous load; the store is the only
-                            // access to these bytes while the slice lives.
-                            let dst = unsafe { std::slice::from_raw_parts_mut(p as *mut W, n) };
-                            for (i, x) in dst.iter_mut().enumerate() {
-                                *x = W::from_parts(lo[i], if W::WIDE { hi[i] } else { 0 });
-                            }
-                        } else {
-                            for i in 0..n {
-                                let v = W::from_parts(lo[i], if W::WIDE { hi[i] } else { 0 });
-                                // SAFETY: element `i` is inside the checked range and aligned.
-                                unsafe { W::store(p.wrapping_add(i * W::SIZE as usize), v) };
-                            }
-                        }
-                        return Ok(());
+    let base = lane_run(&act, regs.n)
+        .filter(|_| m.contig())
+        .and_then(|run| Some((run, contig_base::<W, M>(m, regs, uni, run)?)));
+    if let Some(((first, n), p)) = base {
+        match regs.all().acc::<W>(src, uni) {
+            Acc::Row(lo, hi) => {
+                let (lo, hi) = (&lo[first..first + n], &hi[first..first + n]);
+                if plain {
+                    let bytes = n * W::SIZE as usize;
+                    prefetch(p.wrapping_add(bytes), bytes);
+                    // SAFETY: as for the contiguous load; the store is the only
+                    // access to these bytes while the slice lives.
+                    let dst = unsafe { std::slice::from_raw_parts_mut(p as *mut W, n) };
+                    for (i, x) in dst.iter_mut().enumerate() {
+                        *x = W::from_parts(lo[i], if W::WIDE { hi[i] } else { 0 });
                     }
-                    Acc::Uni(v) => {
-                        for i in 0..n {
-                            // SAFETY: element `i` is inside the checked range and aligned.
-                            unsafe { W::store(p.wrapping_add(i * W::SIZE as usize), v) };
-                        }
-                        return Ok(());
+                } else {
+                    for i in 0..n {
+                        let v = W::from_parts(lo[i], if W::WIDE { hi[i] } else { 0 });
+                        // SAFETY: element `i` is inside the checked range and aligned.
+                        unsafe { W::store(p.wrapping_add(i * W::SIZE as usize), v) };
                     }
-                    Acc::Dst => {}
                 }
+                return Ok(());
             }
+            Acc::Uni(v) => {
+                for i in 0..n {
+                    // SAFETY: element `i` is inside the checked range and aligned.
+                    unsafe { W::store(p.wrapping_add(i * W::SIZE as usize), v) };
+                }
+                return Ok(());
+            }
+            Acc::Dst => {}
         }
     }
     // Per lane, in ascending lane order: the first fault is the lowest trapping lane, and

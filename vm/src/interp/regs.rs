@@ -193,6 +193,20 @@ impl Regs {
         }
     }
 
+    /// As [`Regs::finish_full`] after lanes `first .. first + len` of row `d` were written
+    /// as `T` (the whole row, or a run of it).
+    #[inline(always)]
+    pub(crate) fn finish_run<T: Lane>(&mut self, d: u32, (first, len): (usize, usize)) {
+        if len == self.n {
+            self.finish_full::<T>(d);
+        } else if T::WIDE {
+            self.hi_zero[d as usize] = false;
+        } else if !self.hi_zero[d as usize] {
+            let b = self.base(d) + self.n + first;
+            self.data[b..b + len].fill(0);
+        }
+    }
+
     /// After a write of every lane's `lo` plane of row `d` with a `T` result: make the `hi`
     /// plane right (zero for a narrow `T`; a wide `T` wrote it already).
     #[inline(always)]
