@@ -357,10 +357,13 @@ fn load_impl<W: MemLane, M: Mode>(
                 // and `p` aligned to `SIZE` (the space base is 64-aligned); in a plain
                 // launch no other thread accesses the memory and no reference to it lives.
                 let src = unsafe { std::slice::from_raw_parts(p as *const W, n) };
-                for (i, v) in src.iter().enumerate() {
-                    lo[i] = v.lo();
-                    if W::WIDE {
-                        hi[i] = v.hi();
+                if W::WIDE {
+                    for ((l, h), v) in lo.iter_mut().zip(hi.iter_mut()).zip(src) {
+                        (*l, *h) = (v.lo(), v.hi());
+                    }
+                } else {
+                    for (l, v) in lo.iter_mut().zip(src) {
+                        *l = v.lo();
                     }
                 }
             } else {
@@ -414,8 +417,14 @@ fn store_impl<W: MemLane, M: Mode>(
                     // SAFETY: as for the contiguous load; the store is the only
                     // access to these bytes while the slice lives.
                     let dst = unsafe { std::slice::from_raw_parts_mut(p as *mut W, n) };
-                    for (i, x) in dst.iter_mut().enumerate() {
-                        *x = W::from_parts(lo[i], if W::WIDE { hi[i] } else { 0 });
+                    if W::WIDE {
+                        for ((x, &l), &h) in dst.iter_mut().zip(lo).zip(hi) {
+                            *x = W::from_parts(l, h);
+                        }
+                    } else {
+                        for (x, &l) in dst.iter_mut().zip(lo) {
+                            *x = W::from_parts(l, 0);
+                        }
                     }
                 } else {
                     for i in 0..n {
