@@ -309,7 +309,8 @@ impl Tr<'_, '_> {
         let l0 = b.use_var(self.lane0);
         b.def_var(self.s_lane, l0);
         let bdim = self.bdim();
-        self.b.def_var(self.s_end, bdim);
+        let end = self.guard_exit_end(bdim).unwrap_or(bdim);
+        self.b.def_var(self.s_end, end);
         self.lanes_fresh();
         let b = &mut self.b;
         if self.phased {

@@ -269,6 +269,40 @@ impl Tr<'_, '_> {
         (gid, lane)
     }
 
+    /// Where the lanes past the last full group stop (`I32`), when the entry guard sends
+    /// the lanes at or past its bound straight to an `exit` (`if (gid >= n) return`): those
+    /// lanes would do nothing, so they are not run. `None` without such a guard.
+    pub(crate) fn guard_exit_end(&mut self, bdim: Value) -> Option<Value> {
+        let guard = self.v.as_ref()?.guard?;
+        let Some(Inst::Bra { target, .. }) = self.p.insts().get(1) else {
+            return None;
+        };
+        if self.phased || !matches!(self.p.insts().get(*target as usize), Some(Inst::Exit)) {
+            return None;
+        }
+        let bbase = self.v.as_ref()?.bbase;
+        let u = match guard.u {
+            GuardOperand::Param(i) => self.param_scalar(i),
+            GuardOperand::Imm(bits) => self.b.ins().iconst(types::I64, bits as i64),
+        };
+        // `u + 1` wrapping to 0 (u64) would stop every lane: keep the whole block then.
+        let bound = match guard.plus_one {
+            true => {
+                let b = self.b.ins().iadd_imm_s(u, 1);
+                let wrapped = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
+                let all = self.b.ins().iconst(types::I64, -1);
+                self.b.ins().select(wrapped, all, b)
+            }
+            false => u,
+        };
+        let base = self.b.use_var(bbase);
+        let base = self.b.ins().uextend(types::I64, base);
+        let lanes = self.sat_sub(bound, base);
+        let bdim64 = self.b.ins().uextend(types::I64, bdim);
+        let end = self.b.ins().umin(lanes, bdim64);
+        Some(self.b.ins().ireduce(types::I32, end))
+    }
+
     /// `min(a, b)` (unsigned), or `b` without `a`.
     fn umin_opt(&mut self, a: Option<Value>, b: Value) -> Value {
         match a {
