@@ -890,17 +890,16 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
             }
             Inst::BarSync | Inst::Reduce { .. } => {
                 leader[pc + 1] = true;
-                if !has_barrier {
-                    has_barrier = true;
-                    barrier_note = format!(
-                        "instruction {pc} is a block-wide barrier ({})",
-                        if matches!(inst, Inst::BarSync) {
-                            "bar.sync"
-                        } else {
-                            "reduce"
-                        }
-                    );
-                }
+                has_barrier = true;
+                let kind = match inst {
+                    Inst::BarSync => "bar.sync",
+                    _ => "reduce",
+                };
+                let sep = match barrier_note.is_empty() {
+                    true => "block-wide barriers at pc",
+                    false => ",",
+                };
+                barrier_note += &format!("{sep} {pc} ({kind})");
             }
             _ => {}
         }

@@ -356,7 +356,7 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
     };
     format!(
         "32-bit per-lane registers as {} x 4-lane vectors: {}; 64-bit as {} x 2-lane vectors: {}; \
-         uniform (scalar) registers: {}; lane-affine registers (lane l = lane 0 + l, kept as \
+         uniform (scalar) registers, the same in every lane of a group while its lanes run together: {}; lane-affine registers (lane l = lane 0 + l, kept as \
          one scalar): {}; accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
@@ -367,16 +367,30 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
         list(&v64),
         list(&uni),
         list(&aff),
-        if guard {
-            "; the entry guard on %gid (pc 0-1) is checked once per block: full groups below \
-             its bound skip it, lanes at or past it run scalar code"
-        } else {
-            ""
+        match guard {
+            // As `Tr::guard_exit_end` decides.
+            true if !an.has_barrier && guard_exits(program) => {
+                "; the entry guard on %gid (pc 0-1) is checked once per block: full groups \
+                 below its bound skip it, lanes at or past it would go straight to an exit and \
+                 are not run"
+            }
+            true => {
+                "; the entry guard on %gid (pc 0-1) is checked once per block: full groups \
+                 below its bound skip it, lanes at or past it run scalar code"
+            }
+            false => "",
         },
         split_note(program, an),
         masked_note(an, guard),
         masked_loop_note(an)
     )
+}
+
+/// Whether the branch at pc 1 (an entry guard's) goes to an `exit`.
+fn guard_exits(program: &Program) -> bool {
+    let insts = program.insts();
+    matches!(insts.get(1), Some(Inst::Bra { target, .. })
+        if matches!(insts.get(*target as usize), Some(Inst::Exit)))
 }
 
 /// The loops whose lanes leave at different iterations ([`Analysis::masked_loops`]), for

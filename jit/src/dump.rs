@@ -115,6 +115,30 @@ impl fmt::Display for CompileParts {
     }
 }
 
+/// The strategy text as comment lines: the first after `; strategy: `, then one line per
+/// clause (`; `-separated), indented by how deep in parentheses it starts.
+///
+/// ```
+/// let text = holovm_jit::strategy_lines("vector: groups of 8 lanes; two (a; b)");
+/// assert_eq!(text, "; strategy: vector: groups of 8 lanes\n;   two (a\n;     b)");
+/// ```
+pub fn strategy_lines(strategy: &str) -> String {
+    let mut out = String::from("; strategy: ");
+    let mut depth = 0usize;
+    let mut rest = strategy;
+    while let Some(at) = rest.find("; ") {
+        let clause = &rest[..at];
+        depth += clause.matches('(').count();
+        depth = depth.saturating_sub(clause.matches(')').count());
+        out.push_str(clause);
+        out.push_str("\n;   ");
+        out.push_str(&"  ".repeat(depth));
+        rest = &rest[at + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What the `@N` marks in the CLIF texts mean.
 pub const CLIF_LOCATIONS: &str = "@N: from the ISA instruction at pc N (hex) in the vector \
      code, @N + 80000000 (hex) in the per-lane code, none: the kernel's control";
@@ -123,7 +147,7 @@ impl fmt::Display for JitDump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "; kernel {}", self.name)?;
         writeln!(f, "; tier: Cranelift JIT")?;
-        writeln!(f, "; strategy: {}", self.strategy)?;
+        writeln!(f, "{}", strategy_lines(&self.strategy.to_string()))?;
         writeln!(f, "; optimiser: {}", self.optimiser)?;
         writeln!(
             f,

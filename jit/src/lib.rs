@@ -89,6 +89,6 @@ mod vector;
 
 pub use abi::{LaunchEnv, ParamSlot, TrapKind, TrapRecord, SPACE_POOL, SPACE_SHARED};
 pub use compile::{compile, JitError, JitOptions};
-pub use dump::{CompileParts, JitDump, Strategy, CLIF_LOCATIONS};
+pub use dump::{strategy_lines, CompileParts, JitDump, Strategy, CLIF_LOCATIONS};
 pub use holovm_isa as isa;
 pub use kernel::{CompiledKernel, LaunchError, Scratch, RETIME_EVERY};

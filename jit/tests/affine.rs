@@ -427,7 +427,7 @@ fn row_column_splits() {
             "{detail}"
         );
         assert!(
-            detail.contains("uniform (scalar) registers: r1"),
+            detail.contains("while its lanes run together: r1"),
             "{detail}"
         );
         assert!(detail.contains("one scalar): r2"), "{detail}");
@@ -558,7 +558,7 @@ fn affine_register_splits() {
         panic!("{}", k.strategy());
     };
     assert!(
-        detail.contains("uniform (scalar) registers: r1"),
+        detail.contains("while its lanes run together: r1"),
         "{detail}"
     );
     assert!(detail.contains("one scalar): r2 r8"), "{detail}");

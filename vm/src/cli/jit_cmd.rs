@@ -34,7 +34,11 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     let all = !(args.clif || args.opt_clif || args.asm);
     let mut out = String::new();
     writeln!(out, "; kernel {}", dump.name)?;
-    writeln!(out, "; strategy: {}", dump.strategy)?;
+    writeln!(
+        out,
+        "{}",
+        holovm::jit::strategy_lines(&dump.strategy.to_string())
+    )?;
     writeln!(out, "; optimiser: {}", dump.optimiser)?;
     writeln!(
         out,
