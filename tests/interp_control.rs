@@ -625,11 +625,22 @@ fn lanes_a_guard_sends_to_exit_leave_and_the_rest_run_converged() {
                 let x: Vec<f32> = (0..n).map(|i| i as f32 - 7.5).collect();
                 let dx = vm.alloc_from(&x).unwrap();
                 let dy = vm.alloc_from(&vec![-1.0f32; n as usize]).unwrap();
-                run(&vm, &p, LaunchConfig::cover(n as u64, 256), &args![&dx, &dy, n]);
+                run(
+                    &vm,
+                    &p,
+                    LaunchConfig::cover(n as u64, 256),
+                    &args![&dx, &dy, n],
+                );
                 let want: Vec<f32> = x
                     .iter()
                     .enumerate()
-                    .map(|(i, &v)| if k == 3 && i % 256 < 40 { -1.0 } else { v * 2.0 })
+                    .map(|(i, &v)| {
+                        if k == 3 && i % 256 < 40 {
+                            -1.0
+                        } else {
+                            v * 2.0
+                        }
+                    })
                     .collect();
                 assert_eq!(vm.read(&dy).unwrap(), want, "guard {k}, n {n}");
                 // x one element short: the last lane that passes the guard reads past it.
@@ -642,7 +653,11 @@ fn lanes_a_guard_sends_to_exit_leave_and_the_rest_run_converged() {
                         &args![&short, &dy, n],
                     );
                     assert_eq!(t.kind, holovm::TrapKind::OutOfBounds, "guard {k}, n {n}");
-                    assert_eq!((t.block, t.lane), ((n - 1) / 256, (n - 1) % 256), "guard {k}");
+                    assert_eq!(
+                        (t.block, t.lane),
+                        ((n - 1) / 256, (n - 1) % 256),
+                        "guard {k}"
+                    );
                 }
             }
         }

@@ -71,13 +71,15 @@ impl Diagnostics {
     /// assert!(text.contains("^^^^"));
     /// ```
     pub fn render(&self, file_name: &str, source: &str) -> String {
-        let file = SimpleFile::new(file_name, source);
+        let (shown, at) = visible_controls(source);
+        let file = SimpleFile::new(file_name, shown.as_str());
         let config = Config::default();
         let mut out = String::new();
         for d in &self.items {
+            let span = at(d.span.start)..at(d.span.end);
             let mut cs = CsDiagnostic::error()
                 .with_message(&d.message)
-                .with_label(Label::primary((), d.span.clone()));
+                .with_label(Label::primary((), span));
             if let Some(help) = &d.help {
                 cs = cs.with_note(format!("help: {help}"));
             }
@@ -94,6 +96,31 @@ impl Diagnostics {
     pub(crate) fn new(items: Vec<Diagnostic>) -> Self {
         Diagnostics { items }
     }
+}
+
+/// `source` with its control characters (other than tab and line ends) shown as their
+/// Unicode control pictures (`\0` as `␀`), one column each, so that a snippet shows them
+/// and its caret lines up; and the map from byte offsets of `source` to those of the text.
+fn visible_controls(source: &str) -> (String, impl Fn(usize) -> usize + '_) {
+    let hidden = |c: char| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r');
+    let mut shown = String::with_capacity(source.len());
+    for c in source.chars() {
+        match c {
+            '\x7f' => shown.push('\u{2421}'),
+            c if hidden(c) => shown.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
+            c => shown.push(c),
+        }
+    }
+    // Each hidden byte grows by 2 (a 3-byte picture).
+    let at = move |offset: usize| {
+        let end = offset.min(source.len());
+        offset
+            + 2 * source.as_bytes()[..end]
+                .iter()
+                .filter(|&&b| hidden(b as char))
+                .count()
+    };
+    (shown, at)
 }
 
 impl<'a> IntoIterator for &'a Diagnostics {

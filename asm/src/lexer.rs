@@ -130,6 +130,9 @@ pub(crate) fn lex_line(line: &str, base: usize) -> Result<Vec<Token<'_>>, Diag> 
             let ch = line[start..].chars().next().unwrap_or('?');
             let span = base + start..base + start + ch.len_utf8();
             let message = match c {
+                b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                    "a number cannot start with `.`: write a digit before it (`0.5`)".to_string()
+                }
                 b'.' => "expected a directive name after `.`".to_string(),
                 b'%' => "expected a special register name after `%`".to_string(),
                 _ => format!("unexpected character `{}`", ch.escape_debug()),

@@ -433,3 +433,30 @@ fn broken_directives_do_not_cascade() {
         ["2:11: unknown type `f16`", "3:15: unknown type `f17`"]
     );
 }
+
+#[test]
+fn a_float_without_a_leading_digit_says_so() {
+    let (e, _) = error(&with_body("    mov_imm.f32 r0, .5\n    exit\n"));
+    assert_eq!(
+        e,
+        "4:21: a number cannot start with `.`: write a digit before it (`0.5`)"
+    );
+}
+
+#[test]
+fn control_characters_show_in_the_snippet_under_the_caret() {
+    let src = with_body("    mov.u32 r0,\0 r1\n    exit\n");
+    let e = assemble(&src).expect_err("a NUL byte is not valid");
+    let text = e.render("k.hasm", &src);
+    assert!(text.contains("unexpected character `\\0`"), "{text}");
+    assert!(text.contains("mov.u32 r0,\u{2400} r1"), "{text}");
+    // The caret sits under the picture: same column in the snippet line and the caret line.
+    let lines: Vec<&str> = text.lines().collect();
+    let snippet = lines
+        .iter()
+        .find(|l| l.contains('\u{2400}'))
+        .expect("snippet");
+    let caret = lines.iter().find(|l| l.contains('^')).expect("caret line");
+    let col = |l: &str, c: char| l.chars().position(|x| x == c);
+    assert_eq!(col(snippet, '\u{2400}'), col(caret, '^'), "{text}");
+}
