@@ -23,9 +23,14 @@ pub(crate) fn assemble(src: &str) -> Result<Program, Diagnostics> {
     let mut a = Assembler::new(src);
     let def = a.run(src);
     if a.diags.is_empty() {
-        match Program::new(def) {
+        match Program::new(def.clone()) {
             Ok(p) => return Ok(p),
-            Err(e) => a.verify_error(e),
+            // Every instruction's problem at once, as for syntax errors.
+            Err(_) => {
+                for e in holovm_isa::verify_all(&def) {
+                    a.verify_error(e);
+                }
+            }
         }
     }
     Err(a.finish())

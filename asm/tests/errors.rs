@@ -460,3 +460,13 @@ fn control_characters_show_in_the_snippet_under_the_caret() {
     let col = |l: &str, c: char| l.chars().position(|x| x == c);
     assert_eq!(col(snippet, '\u{2400}'), col(caret, '^'), "{text}");
 }
+
+#[test]
+fn every_instruction_the_verifier_rejects_is_reported() {
+    let e = errors(&with_body(
+        "    rem.f32 r0, r1, r2\n    add.u32 r0, r0, 1\n    sin.u32 r0, r1\n    exit\n",
+    ));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("4:5: ") && e[0].contains("rem"), "{e:?}");
+    assert!(e[1].starts_with("6:5: ") && e[1].contains("sin"), "{e:?}");
+}

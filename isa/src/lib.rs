@@ -41,4 +41,4 @@ pub use program::*;
 pub use reg::{Pred, Reg, Special, NUM_PREDS, NUM_REGS};
 pub use trap::TrapKind;
 pub use ty::Ty;
-pub use verify::{is_valid_ident, VerifyError};
+pub use verify::{is_valid_ident, verify_all, VerifyError};

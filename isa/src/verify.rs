@@ -159,16 +159,48 @@ pub(crate) fn verify(def: &ProgramDef) -> Result<(), VerifyError> {
             )));
         }
     }
-    let cx = Checker { def };
-    for (pc, inst) in def.insts.iter().enumerate() {
-        // `pc` fits in u32: the instruction count was checked against MAX_INSTS above.
-        let pc = pc as u32;
-        cx.inst(inst).map_err(|message| VerifyError {
-            pc: Some(pc),
-            message,
-        })?;
+    match inst_errors(def).next() {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Every violation of `def`: the first program-level one (the later checks assume those
+/// rules hold), else the first violation of each instruction, in order. Empty when `def` is
+/// valid. For tools that report every problem at once, as the assembler does.
+///
+/// ```
+/// use holovm_isa::{verify_all, BinOp, Inst, ProgramDef, Reg, Src, Ty, UnOp};
+/// let def = ProgramDef {
+///     name: "k".into(),
+///     insts: vec![
+///         Inst::Bin { op: BinOp::Rem, ty: Ty::F32, dst: Reg(0), a: Src::Reg(Reg(1)), b: Src::Reg(Reg(2)) },
+///         Inst::Un { op: UnOp::Sin, ty: Ty::U32, dst: Reg(0), a: Src::Reg(Reg(1)) },
+///         Inst::Exit,
+///     ],
+///     ..Default::default()
+/// };
+/// let pcs: Vec<Option<u32>> = verify_all(&def).iter().map(|e| e.pc).collect();
+/// assert_eq!(pcs, [Some(0), Some(1)]);
+/// ```
+pub fn verify_all(def: &ProgramDef) -> Vec<VerifyError> {
+    match verify(def) {
+        Ok(()) => Vec::new(),
+        Err(e) if e.pc.is_none() => vec![e],
+        Err(_) => inst_errors(def).collect(),
+    }
+}
+
+/// The first violation of each instruction (the program-level rules hold).
+fn inst_errors(def: &ProgramDef) -> impl Iterator<Item = VerifyError> + '_ {
+    let cx = Checker { def };
+    def.insts.iter().enumerate().filter_map(move |(pc, inst)| {
+        // `pc` fits in u32: the instruction count was checked against MAX_INSTS.
+        cx.inst(inst).err().map(|message| VerifyError {
+            pc: Some(pc as u32),
+            message,
+        })
+    })
 }
 
 /// Checks single instructions against the program they belong to. Errors are bare messages;
