@@ -229,6 +229,10 @@ fn run_rejects_bad_arguments() {
         assert_eq!(o.status.code(), Some(1), "{tier}: {}", text(&o));
         assert!(text(&o).contains("out of fuel"), "{tier}: {}", text(&o));
     }
+    // Without -n, a scalar `n` is the file's `.launch` lane count.
+    let o = holovm(&["run", "examples/kernels/vector_add.hasm"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("c: 1024 x f32"), "{}", text(&o));
     let o = holovm(&["run", "examples/kernels/vector_add.hasm", "--repeat", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // Arguments used after the run are checked before it.

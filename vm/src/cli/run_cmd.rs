@@ -21,7 +21,7 @@ pub struct RunArgs {
     pub file: PathBuf,
     /// Arguments by parameter name: buffers `a=random[:LEN]`, `a=range`, `a=zeros`,
     /// `a=fill:1.5`, `a=data.npy`, `a=raw:data.bin`; scalars `n=1000`. Buffers not given are
-    /// random with one element per lane; a scalar `n` not given is the `-n` value.
+    /// random with one element per lane; a scalar `n` not given is the `-n` value (else the number of lanes).
     pub args: Vec<String>,
     /// Number of lanes (elements); the grid is ceil(n / block).
     #[arg(short = 'n', long)]
@@ -163,8 +163,9 @@ pub(super) fn bind(
                     (Some(s), _) => {
                         parse_value(ty, s).with_context(|| format!("argument `{}`", p.name))?
                     }
-                    (None, Some(n)) if p.name == "n" && ty.is_int() => {
-                        parse_value(ty, &n.to_string())?
+                    // A scalar `n` is the element count: `-n`, else the launch's lanes.
+                    (None, n) if p.name == "n" && ty.is_int() => {
+                        parse_value(ty, &n.unwrap_or(lanes).to_string())?
                     }
                     _ => bail!(
                         "missing argument `{}` (a {ty} scalar): pass {}=VALUE",
