@@ -243,8 +243,10 @@ fn structured_kernel(seed: u64) -> String {
                     0 => 350,
                     c => [4, 9, 17, 30][c as usize % 4],
                 };
-                let body = match pick(4) {
+                let body = match pick(5) {
                     0 => format!("add.{t} {d}, {d}, {a}"),
+                    // A gather by the loop counter (x holds 256 bytes: long loops run out).
+                    4 => format!("ldg.{t} {d}, [x + r17*{size}]\n    add.{t} {d}, {d}, {a}"),
                     1 => format!("mul.{t} {d}, {d}, {}", imm(pick(3))),
                     2 => format!("max.{t} {d}, {d}, {a}"),
                     _ => format!(

@@ -5,7 +5,7 @@
 //! conditional exit at `exit` whose predicate is per-lane: either `@p bra @out` inside the
 //! loop (`out` past `back`, the back edge unconditional) or the back edge itself
 //! (`@p bra @top`, leaving to `out = back + 1`). Its other instructions are moves,
-//! arithmetic without integer division, compares and selects: no memory access, no other
+//! arithmetic without integer division, compares, selects and loads: no store, no other
 //! branch. So running its code again from `exit` repeats nothing a lane could see, and a
 //! check that fails inside (fuel, the NaN test of a vector min/max) sends the group back to
 //! `exit` in per-lane code with its registers as they were there.
@@ -29,11 +29,13 @@ pub(crate) struct MaskedLoop {
     pub out: u32,
 }
 
-/// Whether vector code can run `inst` inside a masked loop: nothing that accesses memory,
-/// divides integers (a zero divisor traps), branches, calls or waits.
+/// Whether vector code can run `inst` inside a masked loop: nothing that stores, divides
+/// integers (a zero divisor traps), branches, calls or waits. (A load that fails its check
+/// sends the group back to the exit branch, like any check in the loop.)
 fn maskable(inst: &Inst) -> bool {
     match inst {
         Inst::Mov { .. } | Inst::Cvt { .. } | Inst::Un { .. } | Inst::Fma { .. } => true,
+        Inst::Ldg { .. } | Inst::Lds { .. } => true,
         Inst::Setp { .. } | Inst::Sel { .. } | Inst::MemFence => true,
         Inst::Bin { op, ty, .. } => !matches!(op, BinOp::Div | BinOp::Rem) || ty.is_float(),
         _ => false,
@@ -84,6 +86,19 @@ pub(crate) fn find(
             },
             _ => continue,
         };
+        // Loads run under a masked level (their gathers mask the lanes that left), where
+        // a compare of a lane index (kept as an affine pair, not masks) cannot go.
+        let region = &insts[top..=back];
+        let loads = region
+            .iter()
+            .any(|i| matches!(i, Inst::Ldg { .. } | Inst::Lds { .. }));
+        let lane_compare = region.iter().any(|i| match i {
+            Inst::Setp { dst, .. } => lane_index_pred(insts, dst.0, reg_affine),
+            _ => false,
+        });
+        if loads && lane_compare {
+            continue;
+        }
         let p = g.pred.0;
         let per_lane = !pred_uniform.get(p as usize).copied().unwrap_or(true);
         if !per_lane || lane_index_pred(insts, p, reg_affine) || out[exit].is_some() {

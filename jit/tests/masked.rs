@@ -1000,3 +1000,59 @@ fn fuel_a_lane_saved_by_leaving_a_masked_loop_early_stays_its_own() {
         assert_eq!(out.trap.lane, at as u32, "k = {first}");
     }
 }
+
+/// A CSR sparse matrix times a vector, one row per lane: the rows' lengths differ, so the
+/// loop over a row's entries is a masked loop with loads (the column indices and values
+/// contiguous in the row, the vector gathered by column).
+const SPMV: &str = ".kernel spmv\n.param rowptr: ptr u32\n.param col: ptr u32\n\
+    .param val: ptr f32\n.param x: ptr f32\n.param y: ptr f32\n.param n: u32\n\
+    setp.ge.u32 p0, %gid, n\n@p0 bra @done\nadd.u32 r9, %gid, 1\n\
+    ldg.u32 r1, [rowptr + %gid*4]\nldg.u32 r2, [rowptr + r9*4]\nmov_imm.f32 r3, 0.0\n\
+    top:\nsetp.ge.u32 p1, r1, r2\n@p1 bra @out\nldg.u32 r4, [col + r1*4]\n\
+    ldg.f32 r5, [val + r1*4]\nldg.f32 r6, [x + r4*4]\nfma.f32 r3, r5, r6, r3\n\
+    add.u32 r1, r1, 1\nbra @top\nout:\nstg.f32 [y + %gid*4], r3\ndone:\nexit\n";
+
+#[test]
+fn sparse_rows_of_different_lengths_run_as_a_masked_loop_with_gathers() {
+    let (n, cols) = (300usize, 64usize);
+    let mut rowptr = vec![0u32];
+    let (mut col, mut val) = (Vec::new(), Vec::new());
+    for r in 0..n {
+        for k in 0..(r * 7 + 3) % 13 {
+            col.push(((r * 31 + k * 17) % cols) as u32);
+            val.push((k as f32 - 2.5) * 0.25);
+        }
+        rowptr.push(col.len() as u32);
+    }
+    let x: Vec<f32> = (0..cols).map(|i| i as f32 * 0.5 - 3.0).collect();
+    assert!(
+        detail(SPMV).contains("loops whose lanes leave at different iterations"),
+        "{}",
+        detail(SPMV)
+    );
+    let args = |col: &[u32]| {
+        [
+            u32s(&rowptr),
+            u32s(col),
+            f32s(&val),
+            f32s(&x),
+            zeros(n * 4),
+            Arg::Scalar(n as u64),
+        ]
+    };
+    let out = run_all(&asm(SPMV), 3, 128, &args(&col));
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<f32> = (0..n)
+        .map(|r| {
+            let (a, b) = (rowptr[r] as usize, rowptr[r + 1] as usize);
+            (a..b).fold(0.0f32, |acc, j| val[j].mul_add(x[col[j] as usize], acc))
+        })
+        .collect();
+    assert_eq!(to_f32(out.buf(4)), want);
+    // A column index out of range in row 200's last entry: that lane traps there.
+    let mut bad = col.clone();
+    bad[rowptr[201] as usize - 1] = cols as u32;
+    let out = run_all(&asm(SPMV), 3, 128, &args(&bad));
+    assert_eq!(out.trap.kind, TrapKind::OutOfBounds as u32);
+    assert_eq!((out.trap.block, out.trap.lane), (1, 72));
+}

@@ -62,6 +62,9 @@ pub(crate) struct Masked {
     /// parts themselves.
     pub pair: Option<(u32, u32)>,
     pub stash: Option<Stash>,
+    /// Whether writes keep the old values in the kept lanes (false for a masked loop's
+    /// level, whose lanes that left are kept by snapshots: it masks only gathers).
+    pub mask_writes: bool,
 }
 
 /// The outermost masked branch's bail-out: a check that fails anywhere inside its code
@@ -217,6 +220,7 @@ impl Tr<'_, '_> {
                 skip: mb.skip,
                 raw,
                 raw_else,
+                mask_writes: true,
             });
         }
         Ok(every)
@@ -363,7 +367,12 @@ impl Tr<'_, '_> {
         vals: Vec<Value>,
         (r, p): (Option<usize>, Option<usize>),
     ) {
-        let live = self.live_after_body(r, p);
+        let writes = self
+            .v
+            .as_ref()
+            .and_then(|v| v.masked.last())
+            .is_none_or(|m| m.mask_writes);
+        let live = writes && self.live_after_body(r, p);
         let bits = vals
             .first()
             .map_or(32, |&x| self.b.func.dfg.value_type(x).lane_bits());

@@ -1,27 +1,27 @@
 //! Loops whose lanes leave at different iterations ([`crate::masked_loops`]) run under lane
 //! masks: where a group's lanes disagree at the loop's exit branch, the group enters a
 //! masked copy of the loop instead of bailing out. The copy starts after the exit branch and
-//! goes around the loop back to it, in every lane, until every lane of the group has left;
-//! lanes that left compute on unseen (the loop cannot store or trap), and at the exit
-//! branch each lane still running snapshots its registers live past the loop, so that each
-//! lane ends with the values it left with. Then the group goes on at the loop's exit
-//! target, converged again.
+//! goes around the loop back to it, in every lane, until every lane of the group has left.
+//! Lanes that left compute on unseen (the loop cannot store, and its gathers use index 0 in
+//! them); at the exit branch each lane still running snapshots its registers live past the
+//! loop, so that each lane ends with the values it left with. Then the group goes on at the
+//! loop's exit target, converged again.
 //!
 //! Fuel is per lane: the group's counter counts the back edges the running lanes take, and
 //! each lane's *bonus* (the back edges it skipped, having left) goes to the scratch memory's
 //! bonus words on the way out, which a bail-out adds to the lane's fuel in per-lane code.
-//! A check that fails in the copy (no fuel for the back edge, the NaN test of a vector
-//! min/max, or 2^31 - 1 iterations, which would overflow the lanes' 32-bit bonus counts)
-//! restores the registers and the fuel the group had at the exit branch and bails out
-//! there: the loop has no side effects, so per-lane code takes each lane through it again
-//! and traps exactly where the interpreter would.
+//! A check that fails in the copy (a load's bounds check, no fuel for the back edge, the NaN
+//! test of a vector min/max, or 2^31 - 1 iterations, which would overflow the lanes' 32-bit
+//! bonus counts) restores the registers and the fuel the group had at the exit branch and
+//! bails out there: the loop has no side effects, so per-lane code takes each lane through
+//! it again and traps exactly where the interpreter would.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::Variable;
 use holovm_isa::Inst;
 
-use super::masked::MaskedBail;
+use super::masked::{Masked, MaskedBail};
 use crate::listing;
 use crate::masked_loops::MaskedLoop;
 use crate::ops::{bitcast, konst};
@@ -131,6 +131,29 @@ impl Tr<'_, '_> {
         // loop cannot trap or store), and their snapshots keep what they had.
         self.b.switch_to_block(head);
         let keep: Vec<Value> = keep_vars.iter().map(|&v| self.b.use_var(v)).collect();
+        let insts = self.p.insts().to_vec();
+        let loads = insts[ml.top as usize..=ml.back as usize]
+            .iter()
+            .any(|i| matches!(i, Inst::Ldg { .. } | Inst::Lds { .. }));
+        if let Some(v) = self.v.as_mut().filter(|_| loads) {
+            // The lanes that left gather at index 0 (masked.rs), so that their indices,
+            // computed on from where they left, do not fail the bounds checks.
+            v.masked.push(Masked {
+                join: ml.out,
+                keep: keep.clone(),
+                bits,
+                other: None,
+                else_at: None,
+                keep_else: Vec::new(),
+                some: keep[0],
+                raw: None,
+                raw_else: None,
+                skip: false,
+                pair: None,
+                stash: None,
+                mask_writes: false,
+            });
+        }
         if let Some(v) = self.v.as_mut() {
             v.masked_bail = Some(MaskedBail {
                 pc: bail_pc,
@@ -141,7 +164,6 @@ impl Tr<'_, '_> {
                 flush: None,
             });
         }
-        let insts = self.p.insts().to_vec();
         let mut q = pc + 1;
         loop {
             if q == ml.back + 1 || (q == ml.back && q != pc) {
@@ -205,6 +227,9 @@ impl Tr<'_, '_> {
         self.enter(exit);
         if let Some(v) = self.v.as_mut() {
             v.masked_bail = None;
+            if loads {
+                v.masked.pop();
+            }
         }
         for &(var, snap, _) in &outs {
             let x = self.b.use_var(snap);

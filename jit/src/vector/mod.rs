@@ -9,7 +9,7 @@
 //! A forward branch whose lanes disagree over straight-line code runs both ways under lane
 //! masks (masked.rs); where that code accesses memory or divides, it is translated twice,
 //! and groups whose lanes agree run the unmasked copy ([`Tr::unmasked_copy_at`]). A loop
-//! whose lanes leave at different iterations, with only arithmetic inside, runs masked until
+//! whose lanes leave at different iterations, with only arithmetic and loads inside, runs masked until
 //! its last lane leaves (masked_loop.rs). Anything
 //! else that would need lanes to separate *bails out*: a
 //! conditional branch or loop whose lanes disagree, an access that fails its
