@@ -27,6 +27,24 @@ use crate::masked_loops::MaskedLoop;
 use crate::ops::{bitcast, konst};
 use crate::translate::{Tr, TrResult};
 
+/// A masked loop's exit branch: its predicate's lane masks (`bits`-bit lanes) and whether
+/// the lanes that leave are those where it is false.
+struct Exit {
+    parts: Vec<Variable>,
+    invert: bool,
+    bits: u32,
+}
+
+/// The masked copy's variables: per mask part, the lanes kept (they left) and their bonus
+/// counts; per live-out vector variable its snapshot and part index; the lowest the fuel
+/// counter may fall to.
+struct LoopState {
+    keep: Vec<Variable>,
+    bonus: Vec<Variable>,
+    snaps: Vec<(Variable, Variable, usize)>,
+    floor: Value,
+}
+
 impl Tr<'_, '_> {
     /// The masked loop whose exit branch is at `pc`, if the group can enter its masked copy
     /// there: outside other masked code, with the branch predicate held as lane masks.
@@ -62,44 +80,103 @@ impl Tr<'_, '_> {
         else {
             return Ok(false);
         };
-        let (parts, vfuel, vbonus) = {
+        let (Some(vbonus), parts) = ({
             let v = self.vs()?;
-            let Some(vbonus) = v.vbonus else {
-                return Ok(false);
-            };
-            (v.vpreds[g.pred.0 as usize].clone(), v.vfuel, vbonus)
+            (v.vbonus, v.vpreds[g.pred.0 as usize].clone())
+        }) else {
+            return Ok(false);
         };
-        let bits = self
-            .an
-            .pred_bits
-            .get(g.pred.0 as usize)
-            .copied()
-            .unwrap_or(32);
-        // Lanes that leave at the branch: those it takes out of the loop, or, for a
-        // conditional back edge, those it does not take.
-        let stay = target == ml.top;
-        let leaving = |t: &mut Self| -> Vec<Value> {
-            parts
-                .iter()
-                .map(|&p| {
-                    let m = t.b.use_var(p);
-                    if g.negate != stay {
-                        t.b.ins().bnot(m)
-                    } else {
-                        m
-                    }
-                })
-                .collect()
+        let exit = Exit {
+            parts,
+            // Lanes leave where the branch goes out of the loop, or, for a conditional back
+            // edge, where it does not go back.
+            invert: g.negate != (target == ml.top),
+            bits: self
+                .an
+                .pred_bits
+                .get(g.pred.0 as usize)
+                .copied()
+                .unwrap_or(32),
         };
-
         let entry = self.b.create_block();
         let cont = self.b.create_block();
         self.b.ins().brif(disagree, entry, &[], cont, &[]);
         self.enter(entry);
-        let restore = self.written_vars(ml.top as usize..ml.back as usize + 1)?;
+        let (st, restore) = self.masked_loop_state(ml, &exit)?;
+        let head = self.b.create_block();
+        self.b.ins().jump(head, &[]);
+
+        // An iteration, in every lane: lanes that left compute values nobody reads (the
+        // loop stores nothing) and keep theirs in the snapshots.
+        self.b.switch_to_block(head);
+        let keep: Vec<Value> = st.keep.iter().map(|&v| self.b.use_var(v)).collect();
+        let loads = self.p.insts()[ml.top as usize..=ml.back as usize]
+            .iter()
+            .any(|i| matches!(i, Inst::Ldg { .. } | Inst::Lds { .. }));
+        self.begin_loop_masks(ml, &keep, exit.bits, loads, bail_pc, restore);
+        self.masked_iteration(pc, ml, &st, &keep)?;
+        // At the exit branch: the lanes still running (leaving now or not) take their
+        // current values; the group goes on once every lane has left.
+        self.b.set_srcloc(listing::loc(pc, false));
+        self.snapshot(&st.snaps, &keep, exit.bits);
+        let left = self.leaving(&exit);
+        let keep: Vec<Value> = keep
+            .iter()
+            .zip(&left)
+            .map(|(&k, &l)| self.b.ins().bor(k, l))
+            .collect();
+        let all = self.lanes_true(&keep, true);
+        for (&var, &m) in st.keep.iter().zip(&keep) {
+            self.b.def_var(var, m);
+        }
+        let done = self.b.create_block();
+        self.b.ins().brif(all, done, &[], head, &[]);
+        self.b.seal_block(head);
+        self.enter(done);
+        if let Some(v) = self.v.as_mut() {
+            v.masked_bail = None;
+            if loads {
+                v.masked.pop();
+            }
+        }
+        for &(var, snap, _) in &st.snaps {
+            let x = self.b.use_var(snap);
+            self.b.def_var(var, x);
+        }
+        let bonus: Vec<Value> = st.bonus.iter().map(|&v| self.b.use_var(v)).collect();
+        self.add_bonus(vbonus, &bonus);
+        let out = self.v_block(ml.out)?;
+        self.b.ins().jump(out, &[]);
+        self.enter(cont);
+        Ok(true)
+    }
+
+    /// The lanes that leave the loop at its exit branch, as lane masks.
+    fn leaving(&mut self, exit: &Exit) -> Vec<Value> {
+        exit.parts
+            .iter()
+            .map(|&p| {
+                let m = self.b.use_var(p);
+                match exit.invert {
+                    true => self.b.ins().bnot(m),
+                    false => m,
+                }
+            })
+            .collect()
+    }
+
+    /// On entering the masked copy: its variables, defined for the first iteration (the
+    /// lanes leaving at the branch are kept), and the variables to restore on a bail-out
+    /// with their values here (the loop's registers and predicates, and the fuel).
+    fn masked_loop_state(
+        &mut self,
+        ml: MaskedLoop,
+        exit: &Exit,
+    ) -> TrResult<(LoopState, Vec<(Variable, Value)>)> {
+        let mut restore = self.written_vars(ml.top as usize..ml.back as usize + 1)?;
         // What lanes that left hold where the loop goes on: the written registers and
         // predicates live there, as each lane had them when it left.
-        let outs: Vec<(Variable, Variable, usize)> = restore
+        let snaps: Vec<(Variable, Variable, usize)> = restore
             .iter()
             .filter_map(|&(var, x)| {
                 let k = self.live_part_at(var, ml.out)?;
@@ -108,39 +185,49 @@ impl Tr<'_, '_> {
                 Some((var, snap, k))
             })
             .collect();
-        let mut restore = restore;
+        let vfuel = self.vs()?.vfuel;
         let f0 = self.b.use_var(vfuel);
         restore.push((vfuel, f0));
         // The counter may fall to `floor` at most: no fuel left, or 2^31 - 1 iterations.
         let cap = self.b.ins().iadd_imm_s(f0, -(i32::MAX as i64));
         let zero = self.b.ins().iconst(types::I64, 0);
         let floor = self.b.ins().smax(cap, zero);
-        let keep0 = leaving(self);
+        let keep0 = self.leaving(exit);
         let mt = self.b.func.dfg.value_type(keep0[0]);
-        let keep_vars: Vec<Variable> = keep0.iter().map(|_| self.b.declare_var(mt)).collect();
-        let bonus_vars: Vec<Variable> = keep0.iter().map(|_| self.b.declare_var(mt)).collect();
+        let keep: Vec<Variable> = keep0.iter().map(|_| self.b.declare_var(mt)).collect();
+        let bonus: Vec<Variable> = keep0.iter().map(|_| self.b.declare_var(mt)).collect();
         let z = konst(&mut self.b, mt, 0);
         for (k, &m) in keep0.iter().enumerate() {
-            self.b.def_var(keep_vars[k], m);
-            self.b.def_var(bonus_vars[k], z);
+            self.b.def_var(keep[k], m);
+            self.b.def_var(bonus[k], z);
         }
-        let head = self.b.create_block();
-        self.b.ins().jump(head, &[]);
+        let st = LoopState {
+            keep,
+            bonus,
+            snaps,
+            floor,
+        };
+        Ok((st, restore))
+    }
 
-        // The loop runs in every lane: lanes that left compute values nobody reads (the
-        // loop cannot trap or store), and their snapshots keep what they had.
-        self.b.switch_to_block(head);
-        let keep: Vec<Value> = keep_vars.iter().map(|&v| self.b.use_var(v)).collect();
-        let insts = self.p.insts().to_vec();
-        let loads = insts[ml.top as usize..=ml.back as usize]
-            .iter()
-            .any(|i| matches!(i, Inst::Ldg { .. } | Inst::Lds { .. }));
-        if let Some(v) = self.v.as_mut().filter(|_| loads) {
-            // The lanes that left gather at index 0 (masked.rs), so that their indices,
-            // computed on from where they left, do not fail the bounds checks.
+    /// For one iteration: the bail-out that restores `restore` and resumes at `bail_pc`,
+    /// and, where the loop loads, a masked level under which the lanes that left gather at
+    /// index 0 (masked.rs), so that their indices, computed on from where they left, do
+    /// not fail the bounds checks.
+    fn begin_loop_masks(
+        &mut self,
+        ml: MaskedLoop,
+        keep: &[Value],
+        bits: u32,
+        loads: bool,
+        bail_pc: u32,
+        restore: Vec<(Variable, Value)>,
+    ) {
+        let Some(v) = self.v.as_mut() else { return };
+        if loads {
             v.masked.push(Masked {
                 join: ml.out,
-                keep: keep.clone(),
+                keep: keep.to_vec(),
                 bits,
                 other: None,
                 else_at: None,
@@ -154,45 +241,56 @@ impl Tr<'_, '_> {
                 mask_writes: false,
             });
         }
-        if let Some(v) = self.v.as_mut() {
-            v.masked_bail = Some(MaskedBail {
-                pc: bail_pc,
-                restore,
-                stub: None,
-                runs: None,
-                deferred: Vec::new(),
-                flush: None,
-            });
-        }
+        v.masked_bail = Some(MaskedBail {
+            pc: bail_pc,
+            restore,
+            stub: None,
+            runs: None,
+            deferred: Vec::new(),
+            flush: None,
+        });
+    }
+
+    /// The loop's instructions from the exit branch `pc` around to it (exclusive), with
+    /// the back edge's bonus counts and fuel check on the way.
+    fn masked_iteration(
+        &mut self,
+        pc: u32,
+        ml: MaskedLoop,
+        st: &LoopState,
+        keep: &[Value],
+    ) -> TrResult<()> {
+        let insts = self.p.insts().to_vec();
+        let vfuel = self.vs()?.vfuel;
         let mut q = pc + 1;
-        loop {
-            if q == ml.back + 1 || (q == ml.back && q != pc) {
+        while q != pc {
+            if q == ml.back + 1 || q == ml.back {
                 // The back edge, taken by the lanes still running: the others gain a unit.
                 self.b.set_srcloc(listing::loc(ml.back, false));
-                for (k, &var) in bonus_vars.iter().enumerate() {
+                for (k, &var) in st.bonus.iter().enumerate() {
                     let b = self.b.use_var(var);
                     let b = self.b.ins().isub(b, keep[k]);
                     self.b.def_var(var, b);
                 }
                 let f = self.b.use_var(vfuel);
-                let out = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, f, floor);
+                let out = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, f, st.floor);
                 self.v_bail_if(out, ml.back)?;
                 let f = self.b.ins().iadd_imm_s(f, -1);
                 self.b.def_var(vfuel, f);
                 q = ml.top;
                 continue;
             }
-            if q == pc {
-                break;
-            }
             self.b.set_srcloc(listing::loc(q, false));
             self.v_inst(q, &insts[q as usize])?;
             q += 1;
         }
-        self.b.set_srcloc(listing::loc(pc, false));
-        // Lanes still running (about to leave or not) take their current values.
+        Ok(())
+    }
+
+    /// Each snapshot takes its variable's value in the lanes `keep` does not keep.
+    fn snapshot(&mut self, snaps: &[(Variable, Variable, usize)], keep: &[Value], bits: u32) {
         let mut other: Option<Vec<Value>> = None;
-        for &(var, snap, k) in &outs {
+        for &(var, snap, k) in snaps {
             let x = self.b.use_var(var);
             let old = self.b.use_var(snap);
             let vt = self.b.func.dfg.value_type(x);
@@ -201,7 +299,7 @@ impl Tr<'_, '_> {
             } else {
                 let ms = match other.take() {
                     Some(ms) => ms,
-                    None => self.masks_as(&keep, vt.lane_bits()),
+                    None => self.masks_as(keep, vt.lane_bits()),
                 };
                 let m = ms[k];
                 other = Some(ms);
@@ -211,36 +309,6 @@ impl Tr<'_, '_> {
             let x = self.b.ins().bitselect(m, old, x);
             self.b.def_var(snap, x);
         }
-        let left = leaving(self);
-        let keep: Vec<Value> = keep
-            .iter()
-            .zip(&left)
-            .map(|(&k, &l)| self.b.ins().bor(k, l))
-            .collect();
-        let all = self.lanes_true(&keep, true);
-        for (k, &m) in keep.iter().enumerate() {
-            self.b.def_var(keep_vars[k], m);
-        }
-        let exit = self.b.create_block();
-        self.b.ins().brif(all, exit, &[], head, &[]);
-        self.b.seal_block(head);
-        self.enter(exit);
-        if let Some(v) = self.v.as_mut() {
-            v.masked_bail = None;
-            if loads {
-                v.masked.pop();
-            }
-        }
-        for &(var, snap, _) in &outs {
-            let x = self.b.use_var(snap);
-            self.b.def_var(var, x);
-        }
-        let bonus: Vec<Value> = bonus_vars.iter().map(|&v| self.b.use_var(v)).collect();
-        self.add_bonus(vbonus, &bonus);
-        let out = self.v_block(ml.out)?;
-        self.b.ins().jump(out, &[]);
-        self.enter(cont);
-        Ok(true)
     }
 
     /// The index of `var` among the vector parts of its register or predicate, if that is
