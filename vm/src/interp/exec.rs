@@ -3,10 +3,11 @@
 //! A block's lanes run together. In **converged** mode every live lane is at the same `pc`:
 //! each instruction is dispatched once and applied to all live lanes (`Active::All` when no
 //! lane has exited, so the lane loops take their full-row fast paths). A guarded branch, `loop`
-//! or `ret` whose lanes disagree switches to **diverged** mode, where each lane has its own
-//! `pc`: each step picks the smallest `pc` among running lanes and executes that instruction
-//! for the lanes at it (`Active::List`). As soon as all live lanes share one `pc` again the
-//! block is converged.
+//! or `ret` whose lanes disagree switches to **diverged** mode (except a forward branch whose
+//! lanes one way go straight to `exit`: they exit there and the rest stay converged), where
+//! each lane has its own `pc`: each step picks the smallest `pc` among running lanes and
+//! executes that instruction for the lanes at it (`Active::List`). As soon as all live lanes
+//! share one `pc` again the block is converged.
 //!
 //! `bar.sync` and `reduce` are block-wide: in diverged mode, lanes reaching one wait there while
 //! the other lanes run on, until every live lane waits or has exited. If the waiting lanes are
