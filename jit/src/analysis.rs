@@ -85,6 +85,13 @@ pub(crate) struct Analysis {
     pub masked_loops: Vec<Option<MaskedLoop>>,
 }
 
+impl Analysis {
+    /// Whether the program has masked loops (never in phased programs).
+    pub(crate) fn has_masked_loops(&self) -> bool {
+        self.masked_loops.iter().any(Option::is_some)
+    }
+}
+
 /// Backward liveness of registers and predicates.
 fn liveness(insts: &[Inst]) -> (Vec<[u64; 4]>, Vec<u16>) {
     let n = insts.len();

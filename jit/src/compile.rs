@@ -24,6 +24,7 @@ use crate::beside::run_beside;
 use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
+use crate::vector::guard_exits;
 use crate::{listing, perf_map};
 
 /// Options for [`compile`].
@@ -356,8 +357,9 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
     };
     format!(
         "32-bit per-lane registers as {} x 4-lane vectors: {}; 64-bit as {} x 2-lane vectors: {}; \
-         uniform (scalar) registers, the same in every lane of a group while its lanes run together: {}; lane-affine registers (lane l = lane 0 + l, kept as \
-         one scalar): {}; accesses indexed by %gid/%lane checked once per block, by a \
+         uniform (scalar) registers, the same in every lane of a group while its lanes run \
+         together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
+         accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
          of its own); lanes past the last full group run scalar code{}{}{}{}",
@@ -369,7 +371,7 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
         list(&aff),
         match guard {
             // As `Tr::guard_exit_end` decides.
-            true if !an.has_barrier && guard_exits(program) => {
+            true if !an.has_barrier && guard_exits(program.insts()) => {
                 "; the entry guard on %gid (pc 0-1) is checked once per block: full groups \
                  below its bound skip it, lanes at or past it would go straight to an exit and \
                  are not run"
@@ -386,13 +388,6 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
     )
 }
 
-/// Whether the branch at pc 1 (an entry guard's) goes to an `exit`.
-fn guard_exits(program: &Program) -> bool {
-    let insts = program.insts();
-    matches!(insts.get(1), Some(Inst::Bra { target, .. })
-        if matches!(insts.get(*target as usize), Some(Inst::Exit)))
-}
-
 /// The loops whose lanes leave at different iterations ([`Analysis::masked_loops`]), for
 /// the strategy text.
 fn masked_loop_note(an: &Analysis) -> String {
@@ -400,15 +395,9 @@ fn masked_loop_note(an: &Analysis) -> String {
         .masked_loops
         .iter()
         .enumerate()
-        .filter_map(|(pc, l)| {
-            Some(format!(
-                "pc {}-{} leaving at pc {pc}",
-                (*l)?.top,
-                (*l)?.back
-            ))
-        })
+        .filter_map(|(pc, l)| l.map(|l| format!("pc {}-{} leaving at pc {pc}", l.top, l.back)))
         .collect();
-    if loops.is_empty() || an.has_barrier {
+    if loops.is_empty() {
         return String::new();
     }
     format!(

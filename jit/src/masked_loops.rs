@@ -14,9 +14,9 @@
 //! program (lanes that left keep their values while the others go on), even where the
 //! uniformity analysis alone would keep them scalar; [`demoted`] lists them.
 
-use holovm_isa::{BinOp, Inst, Special, Src};
+use holovm_isa::{BinOp, Inst};
 
-use crate::analysis::operands;
+use crate::analysis::{operands, src_affine};
 
 /// One masked loop, recorded at its exit branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub(crate) struct MaskedLoop {
     pub back: u32,
     /// Where lanes that leave the loop go.
     pub out: u32,
+    /// Whether the loop loads (its masked copy then masks the gathers of the lanes that
+    /// left).
+    pub loads: bool,
 }
 
 /// Whether vector code can run `inst` inside a masked loop: nothing that stores, divides
@@ -45,13 +48,9 @@ fn maskable(inst: &Inst) -> bool {
 /// Whether some `setp` writing predicate `p` compares a lane-index value (`%gid`, `%lane`
 /// or a lane-affine register): such loops (grid-stride loops) keep their affine tests.
 fn lane_index_pred(insts: &[Inst], p: u8, affine: &[bool]) -> bool {
-    let lane_index = |s: &Src| match s {
-        Src::Special(Special::GlobalId | Special::Lane) => true,
-        Src::Reg(r) => affine.get(r.0 as usize).copied().unwrap_or(false),
-        _ => false,
-    };
     insts.iter().any(|i| {
-        matches!(i, Inst::Setp { dst, a, b, .. } if dst.0 == p && (lane_index(a) || lane_index(b)))
+        matches!(i, Inst::Setp { dst, a, b, .. }
+            if dst.0 == p && (src_affine(a, affine) || src_affine(b, affine)))
     })
 }
 
@@ -108,6 +107,7 @@ pub(crate) fn find(
             top: top as u32,
             back: back as u32,
             out: to,
+            loads,
         });
     }
     out

@@ -207,7 +207,7 @@ impl Tr<'_, '_> {
                 self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0)
             } else {
                 let mut f = self.b.use_var(self.bail_fuel);
-                if self.an.masked_loops.iter().any(Option::is_some) {
+                if self.an.has_masked_loops() {
                     // The fuel a lane saved in masked loops it left early (see
                     // vector/masked_loop.rs).
                     let extra = self.b.ins().load(

@@ -117,6 +117,13 @@ pub(crate) struct SiteLimit {
     pub(super) at: i32,
 }
 
+/// Whether the branch at pc 1 (an entry guard's, [`Tr::entry_guard`]) goes to an `exit`:
+/// the lanes it sends away do nothing.
+pub(crate) fn guard_exits(insts: &[Inst]) -> bool {
+    matches!(insts.get(1), Some(Inst::Bra { target, .. })
+        if matches!(insts.get(*target as usize), Some(Inst::Exit)))
+}
+
 impl Tr<'_, '_> {
     /// The launch's limits in `launch_init` ("check the launch range once"): how far the
     /// contiguous accesses and the entry guard let lanes go, and the first-lane limits of
@@ -252,17 +259,8 @@ impl Tr<'_, '_> {
             }
         }
         if let Some(guard) = self.v.as_ref().and_then(|v| v.guard) {
-            // The register images of unsigned values are zero-extended: usable as `I64`.
-            let u = match guard.u {
-                GuardOperand::Param(i) => self.param_scalar(i),
-                GuardOperand::Imm(bits) => self.b.ins().iconst(types::I64, bits as i64),
-            };
             // `u + 1` may wrap to 0 for u64: a limit of 0 only sends lanes to scalar code.
-            let bound = if guard.plus_one {
-                self.b.ins().iadd_imm_s(u, 1)
-            } else {
-                u
-            };
+            let bound = self.guard_bound(guard);
             gid = Some(self.umin_opt(gid, bound));
         }
         let gid = gid.unwrap_or_else(|| self.b.ins().iconst(types::I64, -1));
@@ -274,26 +272,19 @@ impl Tr<'_, '_> {
     /// lanes would do nothing, so they are not run. `None` without such a guard.
     pub(crate) fn guard_exit_end(&mut self, bdim: Value) -> Option<Value> {
         let guard = self.v.as_ref()?.guard?;
-        let Some(Inst::Bra { target, .. }) = self.p.insts().get(1) else {
-            return None;
-        };
-        if self.phased || !matches!(self.p.insts().get(*target as usize), Some(Inst::Exit)) {
+        if self.phased || !guard_exits(self.p.insts()) {
             return None;
         }
         let bbase = self.v.as_ref()?.bbase;
-        let u = match guard.u {
-            GuardOperand::Param(i) => self.param_scalar(i),
-            GuardOperand::Imm(bits) => self.b.ins().iconst(types::I64, bits as i64),
-        };
+        let bound = self.guard_bound(guard);
         // `u + 1` wrapping to 0 (u64) would stop every lane: keep the whole block then.
         let bound = match guard.plus_one {
             true => {
-                let b = self.b.ins().iadd_imm_s(u, 1);
-                let wrapped = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
+                let wrapped = self.b.ins().icmp_imm_s(IntCC::Equal, bound, 0);
                 let all = self.b.ins().iconst(types::I64, -1);
-                self.b.ins().select(wrapped, all, b)
+                self.b.ins().select(wrapped, all, bound)
             }
-            false => u,
+            false => bound,
         };
         let base = self.b.use_var(bbase);
         let base = self.b.ins().uextend(types::I64, base);
@@ -301,6 +292,20 @@ impl Tr<'_, '_> {
         let bdim64 = self.b.ins().uextend(types::I64, bdim);
         let end = self.b.ins().umin(lanes, bdim64);
         Some(self.b.ins().ireduce(types::I32, end))
+    }
+
+    /// The entry guard's bound (`I64`): `%gid` below it passes. `u + 1` for `>`/`<=`, which
+    /// wraps to 0 for a u64 `u` of 2^64 - 1.
+    fn guard_bound(&mut self, guard: EntryGuard) -> Value {
+        // The register images of unsigned values are zero-extended: usable as `I64`.
+        let u = match guard.u {
+            GuardOperand::Param(i) => self.param_scalar(i),
+            GuardOperand::Imm(bits) => self.b.ins().iconst(types::I64, bits as i64),
+        };
+        match guard.plus_one {
+            true => self.b.ins().iadd_imm_s(u, 1),
+            false => u,
+        }
     }
 
     /// `min(a, b)` (unsigned), or `b` without `a`.

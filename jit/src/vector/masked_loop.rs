@@ -110,10 +110,7 @@ impl Tr<'_, '_> {
         // loop stores nothing) and keep theirs in the snapshots.
         self.b.switch_to_block(head);
         let keep: Vec<Value> = st.keep.iter().map(|&v| self.b.use_var(v)).collect();
-        let loads = self.p.insts()[ml.top as usize..=ml.back as usize]
-            .iter()
-            .any(|i| matches!(i, Inst::Ldg { .. } | Inst::Lds { .. }));
-        self.begin_loop_masks(ml, &keep, exit.bits, loads, bail_pc, restore);
+        self.begin_loop_masks(ml, &keep, exit.bits, bail_pc, restore);
         self.masked_iteration(pc, ml, &st, &keep)?;
         // At the exit branch: the lanes still running (leaving now or not) take their
         // current values; the group goes on once every lane has left.
@@ -135,7 +132,7 @@ impl Tr<'_, '_> {
         self.enter(done);
         if let Some(v) = self.v.as_mut() {
             v.masked_bail = None;
-            if loads {
+            if ml.loads {
                 v.masked.pop();
             }
         }
@@ -219,12 +216,11 @@ impl Tr<'_, '_> {
         ml: MaskedLoop,
         keep: &[Value],
         bits: u32,
-        loads: bool,
         bail_pc: u32,
         restore: Vec<(Variable, Value)>,
     ) {
         let Some(v) = self.v.as_mut() else { return };
-        if loads {
+        if ml.loads {
             v.masked.push(Masked {
                 join: ml.out,
                 keep: keep.to_vec(),

@@ -9,9 +9,9 @@
 //! A forward branch whose lanes disagree over straight-line code runs both ways under lane
 //! masks (masked.rs); where that code accesses memory or divides, it is translated twice,
 //! and groups whose lanes agree run the unmasked copy ([`Tr::unmasked_copy_at`]). A loop
-//! whose lanes leave at different iterations, with only arithmetic and loads inside, runs masked until
-//! its last lane leaves (masked_loop.rs). Anything
-//! else that would need lanes to separate *bails out*: a
+//! whose lanes leave at different iterations, with only arithmetic and loads inside, runs
+//! masked until its last lane leaves (masked_loop.rs). Anything else that would need lanes
+//! to separate *bails out*: a
 //! conditional branch or loop whose lanes disagree, an access that fails its
 //! bounds/alignment check in some lane, a division that traps in some lane, fuel
 //! exhaustion, `call`/`ret`, or running off the end. A bail-out
@@ -50,7 +50,7 @@ mod minmax;
 mod realign;
 mod values;
 
-pub(crate) use limits::limit_slots;
+pub(crate) use limits::{guard_exits, limit_slots};
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, SourceLoc, Type};
@@ -368,7 +368,9 @@ impl Tr<'_, '_> {
             acnt,
             glim,
             vfuel: self.b.declare_var(types::I64),
-            vbonus: (!self.phased && self.an.masked_loops.iter().any(Option::is_some))
+            vbonus: self
+                .an
+                .has_masked_loops()
                 .then(|| self.b.declare_var(types::I8)),
             late_fuel,
             params,

@@ -21,7 +21,8 @@ pub struct RunArgs {
     pub file: PathBuf,
     /// Arguments by parameter name: buffers `a=random[:LEN]`, `a=range`, `a=zeros`,
     /// `a=fill:1.5`, `a=data.npy`, `a=raw:data.bin`; scalars `n=1000`. Buffers not given are
-    /// random with one element per lane; a scalar `n` not given is the `-n` value (else the number of lanes).
+    /// random with one element per lane; a scalar `n` not given is the `-n` value (else the
+    /// number of lanes).
     pub args: Vec<String>,
     /// Number of lanes (elements); the grid is ceil(n / block).
     #[arg(short = 'n', long)]
@@ -225,17 +226,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
     // Arguments that only matter after the run are checked before it: a mistake in them
     // should not cost a long run.
+    let mut saves = Vec::with_capacity(args.outs.len());
     for out in &args.outs {
         let (name, file) = split_assignment(out)?;
-        if !buffers.iter().any(|(n, _)| n == name) {
-            bail!("--out {out}: `{name}` is not a buffer parameter");
-        }
+        let (_, buf) = buffers
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| anyhow!("--out {out}: `{name}` is not a buffer parameter"))?;
         let dir = std::path::Path::new(file)
             .parent()
             .filter(|d| !d.as_os_str().is_empty());
         if let Some(d) = dir.filter(|d| !d.is_dir()) {
             bail!("--out {out}: the directory {} does not exist", d.display());
         }
+        saves.push((name, file, buf));
     }
     if let Some(c) = shown_pool.iter().find(|&&c| c >= POOL_CLASSES) {
         bail!("--show-pool {c}: pool classes are 0..{POOL_CLASSES}");
@@ -301,12 +305,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         println!("  pool class {class} (f32): {}", preview(Ty::F32, &bytes));
     }
-    for out in &args.outs {
-        let (name, file) = split_assignment(out)?;
-        let (_, buf) = buffers
-            .iter()
-            .find(|(n, _)| n == name)
-            .ok_or_else(|| anyhow!("--out {out}: `{name}` is not a buffer parameter"))?;
+    for (name, file, buf) in saves {
         let bytes = vm.read_bytes(buf)?;
         let data = if file.ends_with(".npy") {
             npy::write(buf.ty(), &[buf.len()], &bytes)

@@ -302,6 +302,19 @@ fn lane_run(act: &Active<'_>, n: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// The active lanes' run (see [`lane_run`]) and its first element's address, when a
+/// contiguous access of theirs is in bounds and aligned ([`contig_base`]).
+#[inline(always)]
+fn contig_run<W: MemLane, M: Mode>(
+    act: &Active<'_>,
+    m: &M,
+    regs: &Regs,
+    uni: &[u64],
+) -> Option<((usize, usize), *mut u8)> {
+    let run = lane_run(act, regs.n).filter(|_| m.contig())?;
+    Some((run, contig_base::<W, M>(m, regs, uni, run)?))
+}
+
 #[inline(always)]
 fn first_lane(act: &Active<'_>) -> Option<usize> {
     match act {
@@ -344,41 +357,39 @@ fn load_impl<W: MemLane, M: Mode>(
         }
         return Ok(());
     }
-    if let Some(run) = lane_run(&act, regs.n).filter(|_| m.contig()) {
-        if let Some(p) = contig_base::<W, M>(m, regs, uni, run) {
-            let (first, n) = run;
-            let (lo, hi) = regs.row_mut(d);
-            let (lo, hi) = (&mut lo[first..first + n], &mut hi[first..first + n]);
-            if plain {
-                // The next block (run next by this thread) reads the following range.
-                let bytes = n * W::SIZE as usize;
-                prefetch(p.wrapping_add(bytes), bytes);
-                // SAFETY: `contig_base` proved the `n` elements from `p` inside the space
-                // and `p` aligned to `SIZE` (the space base is 64-aligned); in a plain
-                // launch no other thread accesses the memory and no reference to it lives.
-                let src = unsafe { std::slice::from_raw_parts(p as *const W, n) };
-                if W::WIDE {
-                    for ((l, h), v) in lo.iter_mut().zip(hi.iter_mut()).zip(src) {
-                        (*l, *h) = (v.lo(), v.hi());
-                    }
-                } else {
-                    for (l, v) in lo.iter_mut().zip(src) {
-                        *l = v.lo();
-                    }
+    if let Some((run, p)) = contig_run::<W, M>(&act, m, regs, uni) {
+        let (first, n) = run;
+        let (lo, hi) = regs.row_mut(d);
+        let (lo, hi) = (&mut lo[first..first + n], &mut hi[first..first + n]);
+        if plain {
+            // The next block (run next by this thread) reads the following range.
+            let bytes = n * W::SIZE as usize;
+            prefetch(p.wrapping_add(bytes), bytes);
+            // SAFETY: `contig_base` proved the `n` elements from `p` inside the space
+            // and `p` aligned to `SIZE` (the space base is 64-aligned); in a plain
+            // launch no other thread accesses the memory and no reference to it lives.
+            let src = unsafe { std::slice::from_raw_parts(p as *const W, n) };
+            if W::WIDE {
+                for ((l, h), v) in lo.iter_mut().zip(hi.iter_mut()).zip(src) {
+                    (*l, *h) = (v.lo(), v.hi());
                 }
             } else {
-                for i in 0..n {
-                    // SAFETY: element `i` is inside the checked range and aligned.
-                    let v = unsafe { W::load(p.wrapping_add(i * W::SIZE as usize)) };
-                    lo[i] = v.lo();
-                    if W::WIDE {
-                        hi[i] = v.hi();
-                    }
+                for (l, v) in lo.iter_mut().zip(src) {
+                    *l = v.lo();
                 }
             }
-            regs.finish_run::<W>(d, run);
-            return Ok(());
+        } else {
+            for i in 0..n {
+                // SAFETY: element `i` is inside the checked range and aligned.
+                let v = unsafe { W::load(p.wrapping_add(i * W::SIZE as usize)) };
+                lo[i] = v.lo();
+                if W::WIDE {
+                    hi[i] = v.hi();
+                }
+            }
         }
+        regs.finish_run::<W>(d, run);
+        return Ok(());
     }
     let n = regs.n;
     let mut lane = |l: usize| -> Result<(), Fault> {
@@ -404,10 +415,7 @@ fn store_impl<W: MemLane, M: Mode>(
     m: &M,
     plain: bool,
 ) -> Result<(), Fault> {
-    let base = lane_run(&act, regs.n)
-        .filter(|_| m.contig())
-        .and_then(|run| Some((run, contig_base::<W, M>(m, regs, uni, run)?)));
-    if let Some(((first, n), p)) = base {
+    if let Some(((first, n), p)) = contig_run::<W, M>(&act, m, regs, uni) {
         match regs.all().acc::<W>(src, uni) {
             Acc::Row(lo, hi) => {
                 let (lo, hi) = (&lo[first..first + n], &hi[first..first + n]);
