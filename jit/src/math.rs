@@ -1,11 +1,16 @@
 //! CLIF emitters of the transcendental algorithms of `holovm_isa::math`.
 //!
-//! Each emitter issues exactly the operation sequence of the reference function (the same
-//! constants from `holovm_isa::math::consts`, the same fma/add/mul order, the same bit
-//! tricks), so the JIT and the interpreter agree bit for bit. The emitters are generic over
-//! the float type: `F32`/`F64` scalars or `F32X4`/`F64X2` vectors (selects become
-//! `bitselect`s on lane masks). The JIT's tests compare every function against the reference
-//! on many inputs.
+//! Each emitter issues the operation sequence of the reference function (the same constants
+//! from `holovm_isa::math::consts`, the same roundings in the same order, the same bit
+//! tricks), so the JIT and the interpreter agree bit for bit. Where it differs, the result
+//! cannot: factors of a product swapped, `|x|` and `-|x|` as bit masks, and in sigmoid and
+//! tanh steps that are no-ops on their inputs (exp's upper clamp and NaN passthrough for
+//! -|x|, clearing the sign of a quotient that is >= +0); each saves vector instructions,
+//! and `transcendentals_match_the_reference_across_the_bit_space` (jit/tests/ops.rs)
+//! checks the results.
+//!
+//! The emitters are generic over the float type: `F32`/`F64` scalars or `F32X4`/`F64X2`
+//! vectors (selects become `bitselect`s on lane masks).
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
@@ -67,6 +72,24 @@ impl M {
         bitcast(b, self.ft, v)
     }
 
+    /// `|x|`: the sign bit cleared by an `and` with a constant mask (x86-64 lowers a vector
+    /// `fabs` to three instructions that build the mask in a register first).
+    fn abs(&self, b: &mut FunctionBuilder, x: Value) -> Value {
+        let xb = self.bits(b, x);
+        let mag = self.ik(b, 0x7fff_ffff, 0x7fff_ffff_ffff_ffff);
+        let r = b.ins().band(xb, mag);
+        self.float(b, r)
+    }
+
+    /// `-|x|`: the sign bit set by an `or` (one instruction and a constant, where `fabs`
+    /// then `fneg` take six).
+    fn neg_abs(&self, b: &mut FunctionBuilder, x: Value) -> Value {
+        let xb = self.bits(b, x);
+        let sign = self.ik(b, 0x8000_0000, 0x8000_0000_0000_0000);
+        let r = b.ins().bor(xb, sign);
+        self.float(b, r)
+    }
+
     /// `cond ? x : y` where `cond` is a comparison result of this shape.
     fn sel(&self, b: &mut FunctionBuilder, cond: Value, x: Value, y: Value) -> Value {
         if self.ft.is_vector() {
@@ -125,61 +148,80 @@ impl M {
         }
     }
 
+    /// The exponent bias, for [`M::pow2`].
+    fn bias(&self, b: &mut FunctionBuilder) -> Value {
+        self.ik(b, 127, 1023)
+    }
+
     /// 2^n from an integer n: `(n + bias) << mantissa_bits`.
-    fn pow2(&self, b: &mut FunctionBuilder, n: Value) -> Value {
-        let bias = self.ik(b, 127, 1023);
+    fn pow2(&self, b: &mut FunctionBuilder, n: Value, bias: Value) -> Value {
         let s = b.ins().iadd(n, bias);
         let e = b.ins().ishl_imm_s(s, if self.wide { 52 } else { 23 });
         self.float(b, e)
     }
 
-    /// n from t = SHIFT + n.
-    fn shifted_int(&self, b: &mut FunctionBuilder, t: Value) -> Value {
+    /// n from t = SHIFT + n, with `shift` the constant SHIFT (reused as integer bits).
+    fn shifted_int(&self, b: &mut FunctionBuilder, t: Value, shift: Value) -> Value {
         let tb = self.bits(b, t);
-        let sb = self.ik(b, SHIFT_F32.to_bits(), SHIFT_F64.to_bits());
+        let sb = self.bits(b, shift);
         b.ins().isub(tb, sb)
     }
 
-    /// `exp_reduce`: returns (t, p).
-    fn exp_reduce(&self, b: &mut FunctionBuilder, x: Value) -> (Value, Value) {
+    /// `exp_reduce`: returns (t, p) and the constant SHIFT.
+    ///
+    /// Where a product's other factor stays live, the constant is the first factor (the
+    /// same exact product): x86-64's fused multiply-add overwrites its first operand, so
+    /// with the live value there it would be copied first.
+    fn exp_reduce(&self, b: &mut FunctionBuilder, x: Value) -> (Value, Value, Value) {
         let log2e = self.k(b, LOG2E_HI_F32, LOG2E_HI_F64);
         let shift = self.k(b, SHIFT_F32, SHIFT_F64);
-        let t = b.ins().fma(x, log2e, shift);
+        let t = b.ins().fma(log2e, x, shift);
         let n = b.ins().fsub(t, shift);
         let nn = b.ins().fneg(n);
         let hi = self.k(b, LN2_HI_F32, LN2_HI_F64);
-        let r = b.ins().fma(nn, hi, x);
+        let r = b.ins().fma(hi, nn, x);
         let lo = self.k(b, LN2_LO_F32, LN2_LO_F64);
         let r = b.ins().fma(nn, lo, r);
         let h = self.horner(b, r, &EXP_P_F32, &EXP_P_F64);
         let rr = b.ins().fmul(r, r);
         let p = b.ins().fma(rr, h, r);
-        (t, p)
+        (t, p, shift)
     }
 
     fn exp(&self, b: &mut FunctionBuilder, x: Value) -> Value {
+        let res = self.exp_core(b, x, false);
+        self.nan_passthrough(b, x, res)
+    }
+
+    /// `exp` without its NaN passthrough (NaN lanes are garbage), for callers that replace
+    /// NaN lanes themselves. `nonpos`: x <= 0 unless NaN, so the clamp from above (a no-op
+    /// then) is left out.
+    fn exp_core(&self, b: &mut FunctionBuilder, x: Value, nonpos: bool) -> Value {
         let lo = self.k(b, -104.0, -746.0);
-        let hi = self.k(b, 89.0, 710.0);
-        let xc = self.pmax(b, x, lo);
-        let xc = self.pmin(b, xc, hi);
-        let (t, p) = self.exp_reduce(b, xc);
+        let mut xc = self.pmax(b, x, lo);
+        if !nonpos {
+            let hi = self.k(b, 89.0, 710.0);
+            xc = self.pmin(b, xc, hi);
+        }
+        let (t, p, shift) = self.exp_reduce(b, xc);
         let one = self.k(b, 1.0, 1.0);
         let y = b.ins().fadd(one, p);
-        let n = self.shifted_int(b, t);
+        let n = self.shifted_int(b, t, shift);
         let n1 = b.ins().sshr_imm_s(n, 1);
         let n2 = b.ins().isub(n, n1);
-        let p1 = self.pow2(b, n1);
-        let p2 = self.pow2(b, n2);
+        let bias = self.bias(b);
+        let p1 = self.pow2(b, n1, bias);
+        let p2 = self.pow2(b, n2, bias);
         let r = b.ins().fmul(y, p1);
-        let res = b.ins().fmul(r, p2);
-        self.nan_passthrough(b, x, res)
+        b.ins().fmul(r, p2)
     }
 
     /// `expm1_nonneg`.
     fn expm1_nonneg(&self, b: &mut FunctionBuilder, y: Value) -> Value {
-        let (t, p) = self.exp_reduce(b, y);
-        let n = self.shifted_int(b, t);
-        let s = self.pow2(b, n);
+        let (t, p, shift) = self.exp_reduce(b, y);
+        let n = self.shifted_int(b, t, shift);
+        let bias = self.bias(b);
+        let s = self.pow2(b, n, bias);
         let one = self.k(b, 1.0, 1.0);
         let sm1 = b.ins().fsub(s, one);
         b.ins().fma(s, p, sm1)
@@ -234,7 +276,8 @@ impl M {
             let l2lo = self.k(b, LOG2E_LO_F32, LOG2E_LO_F64);
             let hi = b.ins().fmul(f, l2hi);
             let nhi = b.ins().fneg(hi);
-            let lo = b.ins().fma(f, l2hi, nhi);
+            // Constant first factors: see `exp_reduce`.
+            let lo = b.ins().fma(l2hi, f, nhi);
             let cl = b.ins().fmul(c, l2hi);
             let t = b.ins().fma(f, l2lo, cl);
             let lo = b.ins().fadd(lo, t);
@@ -246,7 +289,7 @@ impl M {
         } else {
             let lnlo = self.k(b, LN2_LO_F32, LN2_LO_F64);
             let lnhi = self.k(b, LN2_HI_F32, LN2_HI_F64);
-            let lo = b.ins().fma(k, lnlo, c);
+            let lo = b.ins().fma(lnlo, k, c);
             let lo = b.ins().fadd(lo, f);
             b.ins().fma(k, lnhi, lo)
         };
@@ -265,18 +308,19 @@ impl M {
     }
 
     fn sin_cos(&self, b: &mut FunctionBuilder, x: Value, offset: u64, odd: bool) -> Value {
-        let ax = b.ins().fabs(x);
+        let ax = self.abs(b, x);
         let two_pi = self.k(b, std::f32::consts::FRAC_2_PI, std::f64::consts::FRAC_2_PI);
         let shift = self.k(b, SHIFT_F32, SHIFT_F64);
-        let t = b.ins().fma(ax, two_pi, shift);
+        // Constant first factors: see `exp_reduce`.
+        let t = b.ins().fma(two_pi, ax, shift);
         let q = b.ins().fsub(t, shift);
         let nq = b.ins().fneg(q);
         // Cody-Waite: r + lo = |x| - q pi/2 (the tiny third part kept apart in lo).
         let p0 = self.k(b, PIO2_F32[0], PIO2_F64[0]);
         let p1 = self.k(b, PIO2_F32[1], PIO2_F64[1]);
         let p2 = self.k(b, PIO2_F32[2], PIO2_F64[2]);
-        let r1 = b.ins().fma(nq, p0, ax);
-        let r = b.ins().fma(nq, p1, r1);
+        let r1 = b.ins().fma(p0, nq, ax);
+        let r = b.ins().fma(p1, nq, r1);
         let lo = b.ins().fmul(nq, p2);
         let rmin = self.k(b, -1.1, -1.1);
         let rmax = self.k(b, 1.1, 1.1);
@@ -334,7 +378,7 @@ impl M {
     }
 
     fn tanh(&self, b: &mut FunctionBuilder, x: Value) -> Value {
-        let ax = b.ins().fabs(x);
+        let ax = self.abs(b, x);
         let two = self.k(b, 2.0, 2.0);
         let y = b.ins().fmul(two, ax);
         let cap = self.k(b, 20.0, 40.0);
@@ -343,21 +387,20 @@ impl M {
         let d = b.ins().fadd(u, two);
         let q = b.ins().fdiv(u, d);
         // copysign(q, x) on the bits.
+        // q >= +0 wherever x is not NaN (u >= +0), so its sign bit is already clear.
         let qb = self.bits(b, q);
         let xb = self.bits(b, x);
-        let mag = self.ik(b, 0x7fff_ffff, 0x7fff_ffff_ffff_ffff);
         let sgn = self.ik(b, 0x8000_0000, 0x8000_0000_0000_0000);
-        let qm = b.ins().band(qb, mag);
         let xs = b.ins().band(xb, sgn);
-        let rb = b.ins().bor(qm, xs);
+        let rb = b.ins().bor(qb, xs);
         let res = self.float(b, rb);
         self.nan_passthrough(b, x, res)
     }
 
     fn sigmoid(&self, b: &mut FunctionBuilder, x: Value) -> Value {
-        let ax = b.ins().fabs(x);
-        let nax = b.ins().fneg(ax);
-        let e = self.exp(b, nax);
+        // NaN lanes are replaced at the end, so exp's own passthrough is left out.
+        let nax = self.neg_abs(b, x);
+        let e = self.exp_core(b, nax, true);
         let zero = self.k(b, 0.0, 0.0);
         let ge = b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, zero);
         let one = self.k(b, 1.0, 1.0);
