@@ -245,7 +245,17 @@ pub(crate) fn simple_un(b: &mut FunctionBuilder, op: UnOp, ty: Ty, x: Value) -> 
             let one = fconst(b, t, 1.0);
             b.ins().fdiv(one, s)
         }
-        _ => crate::math::transcendental(b, op, x),
+        _ => crate::math::transcendental(b, op, &[x]).pop().unwrap_or(x),
+    }
+}
+
+/// [`simple_un`] of each of `xs` (a vector register's parts); transcendentals emit their
+/// steps for several parts together.
+pub(crate) fn un_parts(b: &mut FunctionBuilder, op: UnOp, ty: Ty, xs: &[Value]) -> Vec<Value> {
+    if crate::math::is_transcendental(op) {
+        crate::math::transcendental(b, op, xs)
+    } else {
+        xs.iter().map(|&x| simple_un(b, op, ty, x)).collect()
     }
 }
 

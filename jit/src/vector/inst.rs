@@ -105,12 +105,10 @@ impl Tr<'_, '_> {
                 let x = self.v_read(a, ty)?;
                 let r = match x {
                     VV::U(x) => VV::U(ops::simple_un(&mut self.b, op, ty, x)),
-                    v => VV::V(
-                        self.parts(ty, v)
-                            .into_iter()
-                            .map(|p| ops::simple_un(&mut self.b, op, ty, p))
-                            .collect(),
-                    ),
+                    v => {
+                        let parts = self.parts(ty, v);
+                        VV::V(ops::un_parts(&mut self.b, op, ty, &parts))
+                    }
                 };
                 self.v_write(dst.0, ty, r)?;
             }
