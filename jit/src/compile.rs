@@ -24,7 +24,7 @@ use crate::beside::run_beside;
 use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
-use crate::vector::guard_exits;
+use crate::vector::{guard_exits, rerun_tail};
 use crate::{listing, perf_map};
 
 /// Options for [`compile`].
@@ -362,13 +362,23 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
          accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
-         of its own); lanes past the last full group run scalar code{}{}{}{}",
+         of its own); {}{}{}{}{}",
         g / 4,
         list(&v32),
         g / 2,
         list(&v64),
         list(&uni),
         list(&aff),
+        match rerun_tail(program, an) {
+            // As `Tr::emit_partial_group` decides.
+            Some(_) => {
+                "a block's partial last group runs as the full group ending at the block's \
+                 limit (its first lanes run again: the program loads no buffer it stores \
+                 to), unless a launch binds a stored buffer where one is loaded; lanes past \
+                 the limit run scalar code"
+            }
+            None => "lanes past the last full group run scalar code",
+        },
         match guard {
             // As `Tr::guard_exit_end` decides.
             true if !an.has_barrier && guard_exits(program.insts()) => {

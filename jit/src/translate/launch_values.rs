@@ -16,7 +16,7 @@ impl Tr<'_, '_> {
     }
 
     /// The 64-bit field at byte `field` (an `off::SLOT_*`) of parameter `i`'s slot.
-    pub(super) fn slot_field(&mut self, i: u8, field: i32) -> Value {
+    pub(crate) fn slot_field(&mut self, i: u8, field: i32) -> Value {
         let o = i as i32 * off::SLOT_SIZE + field;
         let params = self.params_ptr();
         self.b

@@ -96,9 +96,12 @@ pub(crate) mod launch {
     pub const POOL_LEN: i32 = 16;
     /// Each lane's fuel budget, at most 2^63 - 1 (`I64`).
     pub const FUEL: i32 = 24;
+    /// Vector strategies: 1 when a block's partial last group may run as vector code
+    /// (`vector/tail.rs`), else 0 (`I8`).
+    pub const RERUN: i32 = 32;
     /// Vector strategies: the launch's bounds-check limits, 8 bytes each (see
     /// [`Tr::emit_limits`](crate::translate::Tr)).
-    pub const LIMITS: i32 = 32;
+    pub const LIMITS: i32 = 40;
 }
 
 /// Lane status words of the phased strategy.

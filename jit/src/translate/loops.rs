@@ -304,8 +304,9 @@ impl Tr<'_, '_> {
     /// lane below the lowest trapping one, again); and `group_next`, where vector groups and
     /// bail-outs continue.
     fn emit_lane_entries(&mut self, tail: Block) {
+        self.b.switch_to_block(tail);
+        self.emit_partial_group();
         let b = &mut self.b;
-        b.switch_to_block(tail);
         let l0 = b.use_var(self.lane0);
         b.def_var(self.s_lane, l0);
         let bdim = self.bdim();

@@ -48,9 +48,11 @@ mod masked_store;
 mod memory;
 mod minmax;
 mod realign;
+mod tail;
 mod values;
 
 pub(crate) use limits::{guard_exits, limit_slots};
+pub(crate) use tail::rerun_tail;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, SourceLoc, Type};
@@ -115,6 +117,9 @@ pub(crate) struct VState {
     pub blocks: Vec<Option<Block>>,
     /// `%block * %bdim` of the current block (`I32`).
     pub bbase: Variable,
+    /// How many of the current block's lanes vector groups may cover (`I32`, from
+    /// [`Tr::emit_limits`]).
+    pub vlimit: Option<Variable>,
     /// The entry guard on `%gid` folded into the group limit ([`Tr::entry_guard`]).
     pub guard: Option<EntryGuard>,
     /// The masked branches being translated, innermost last (masked.rs).
@@ -241,6 +246,9 @@ impl Tr<'_, '_> {
         let apreds_init = state.apreds.clone();
         self.v = Some(state);
         let vlimit = self.emit_limits(init)?;
+        if let Some(v) = self.v.as_mut() {
+            v.vlimit = Some(vlimit);
+        }
         let entry = self.b.create_block();
         let resume = self.emit_group_head(vlimit, entry, tail)?;
         self.emit_vector_entry(entry, &apreds_init)?;
@@ -381,6 +389,7 @@ impl Tr<'_, '_> {
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
             guard,
+            vlimit: None,
             masked: Vec::new(),
             masked_bail: None,
             masked_stubs: Vec::new(),
