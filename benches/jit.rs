@@ -266,6 +266,18 @@ fn elementwise(c: &mut Criterion) {
         );
     }
     bench_tiers(&mut g, "gelu", &program("gelu"), &x);
+    // sigmoid: the ISA's algorithm, in an AVX2 Rust loop and in both tiers.
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        g.bench_function(
+            BenchmarkId::new("sigmoid_native_avx2_same_algorithm", n),
+            |b| {
+                // SAFETY: the CPU has AVX2 and FMA (checked above).
+                b.iter(|| unsafe { sigmoid_avx2(black_box(&x), &mut y) })
+            },
+        );
+    }
+    bench_tiers(&mut g, "sigmoid", &program("sigmoid"), &x);
     // A divergent branch: leaky ReLU written as `if x <= 0 { x *= 0.01 }` (input() mixes
     // signs within every vector group). The JIT runs the skipped multiply under lane masks.
     g.bench_function(BenchmarkId::new("leaky_branch_native", n), |b| {
@@ -321,6 +333,14 @@ fn elementwise(c: &mut Criterion) {
         b.iter(|| vm.launch(&p, cfg, &args).unwrap())
     });
     g.finish();
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sigmoid_avx2(x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = holovm::isa::math::sigmoid_f32(x);
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
