@@ -98,7 +98,8 @@ impl Tr<'_, '_> {
                 MemOff {
                     space: SpaceRef::Param(buf),
                     off,
-                    hi: ovf,
+                    // A special register is below 2^32: times 8 it cannot overflow.
+                    hi: ovf.filter(|_| !matches!(index, Src::Special(_))),
                 }
             }
             Addr::Phi {

@@ -40,9 +40,14 @@ impl Tr<'_, '_> {
         offv: Value,
         hi: Option<Value>,
     ) {
+        // Through a cold block of its own that sets up the trap's arguments: as arguments of
+        // the branch, their constants were put in registers on the hot path.
+        let (stub, cont) = (self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(cond, stub, &[], cont, &[]);
+        self.enter(stub);
+        self.b.set_cold_block(stub);
         let args = self.trap_args(kind, pc, space, offv, hi);
-        let cont = self.b.create_block();
-        self.b.ins().brif(cond, self.trap_blk, &args, cont, &[]);
+        self.b.ins().jump(self.trap_blk, &args);
         self.enter(cont);
     }
 
