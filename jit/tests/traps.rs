@@ -68,6 +68,18 @@ fn out_of_bounds_and_misaligned() {
             0x4000000000000001i128 * 8
         )
     );
+
+    // An index a few bytes below 2^64 (scale 1: no high bits), whose end wraps past 0.
+    for (pc, idx) in [(1, 0xffff_ffff_ffff_fffeu64), (1, u64::MAX)] {
+        let p = asm(&format!(
+            ".kernel t\n.param x: ptr u32\nmov_imm.u64 r0, {idx:#x}\nldg.u32 r1, [x + r0*1]\nexit\n"
+        ));
+        let out = run_all(&p, 1, 3, &[u32s(&[0; 4])]);
+        assert_eq!(
+            out.trap,
+            trap(TrapKind::OutOfBounds, pc, 0, 0, 0, idx as i128)
+        );
+    }
 }
 
 #[test]

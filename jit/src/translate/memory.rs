@@ -30,6 +30,15 @@ pub(crate) struct MemOff {
     /// Bits 64..128 of the exact offset as a signed 128-bit number (`I64`); `None` for 0.
     /// Nonzero means the offset is negative or above `u64::MAX`: out of bounds.
     pub hi: Option<Value>,
+    /// A power of two the offset is known to be a multiple of (1: nothing known).
+    pub align: u32,
+    /// The offset is known to be below 2^40, so adding an access size cannot wrap.
+    pub small: bool,
+}
+
+/// The largest power of two that divides `c` (2^31 for 0), as an offset's known alignment.
+fn align_of(c: u64) -> u32 {
+    1 << c.trailing_zeros().min(31)
 }
 
 impl Tr<'_, '_> {
@@ -90,16 +99,21 @@ impl Tr<'_, '_> {
                     space: SpaceRef::Param(buf),
                     off,
                     hi: None,
+                    align: align_of(offset as u64),
+                    small: true,
                 }
             }
             Addr::BufferIndex { buf, index, scale } => {
                 let idx = read(self, index);
                 let (off, ovf) = self.mul_scale(idx, scale);
+                // A special register is below 2^32: times 8 it cannot overflow.
+                let special = matches!(index, Src::Special(_));
                 MemOff {
                     space: SpaceRef::Param(buf),
                     off,
-                    // A special register is below 2^32: times 8 it cannot overflow.
-                    hi: ovf.filter(|_| !matches!(index, Src::Special(_))),
+                    hi: ovf.filter(|_| !special),
+                    align: scale as u32,
+                    small: special,
                 }
             }
             Addr::Phi {
@@ -117,6 +131,8 @@ impl Tr<'_, '_> {
                         space: SpaceRef::Pool,
                         off: basev,
                         hi: None,
+                        align: align_of(base),
+                        small: true,
                     },
                     Some((src, scale)) => {
                         let idx = read(self, src);
@@ -126,6 +142,8 @@ impl Tr<'_, '_> {
                             space: SpaceRef::Pool,
                             off,
                             hi: ovf,
+                            align: align_of(base).min(scale as u32),
+                            small: false,
                         }
                     }
                 }
@@ -141,6 +159,8 @@ impl Tr<'_, '_> {
                     space: SpaceRef::Dynamic(hi),
                     off,
                     hi: Some(sign),
+                    align: 1,
+                    small: false,
                 }
             }
             Addr::RegisterIndirectComputed { handle, offset } => {
@@ -153,6 +173,8 @@ impl Tr<'_, '_> {
                     space: SpaceRef::Dynamic(hi),
                     off,
                     hi: ovf,
+                    align: 1,
+                    small: false,
                 }
             }
         }
@@ -170,6 +192,8 @@ impl Tr<'_, '_> {
                 space: SpaceRef::Shared,
                 off: c,
                 hi: None,
+                align: align_of(addr.offset as u64),
+                small: true,
             },
             Some((src, scale)) => {
                 let idx = read(self, src);
@@ -179,6 +203,8 @@ impl Tr<'_, '_> {
                     space: SpaceRef::Shared,
                     off,
                     hi: ovf,
+                    align: align_of(addr.offset as u64).min(scale as u32),
+                    small: false,
                 }
             }
         }
@@ -291,12 +317,18 @@ impl Tr<'_, '_> {
         size: u32,
     ) -> (Value, Option<Value>) {
         let b = &mut self.b;
-        let past = b.ins().icmp(IntCC::UnsignedGreaterThan, m.off, len);
-        let room = b.ins().isub(len, m.off);
-        let short = b
-            .ins()
-            .icmp_imm_s(IntCC::UnsignedLessThan, room, size as i64);
-        let oob = b.ins().bor(past, short);
+        let oob = if m.small && m.hi.is_none() {
+            // `off + size` does not wrap.
+            let end = b.ins().iadd_imm_s(m.off, size as i64);
+            b.ins().icmp(IntCC::UnsignedGreaterThan, end, len)
+        } else {
+            let past = b.ins().icmp(IntCC::UnsignedGreaterThan, m.off, len);
+            let room = b.ins().isub(len, m.off);
+            let short = b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, room, size as i64);
+            b.ins().bor(past, short)
+        };
         let oob = match m.hi {
             Some(h) => {
                 let big = self.b.ins().icmp_imm_s(IntCC::NotEqual, h, 0);
@@ -304,7 +336,8 @@ impl Tr<'_, '_> {
             }
             None => oob,
         };
-        let mis = if size > 1 {
+        // An offset known to be a multiple of the size is aligned.
+        let mis = if size > 1 && !m.align.is_multiple_of(size) {
             let low = self.b.ins().band_imm_s(m.off, size as i64 - 1);
             Some(self.b.ins().icmp_imm_s(IntCC::NotEqual, low, 0))
         } else {
