@@ -256,27 +256,23 @@ fn elementwise(c: &mut Criterion) {
         })
     });
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        g.bench_function(
-            BenchmarkId::new("gelu_native_avx2_same_algorithm", n),
-            |b| {
-                // SAFETY: the CPU has AVX2 and FMA (checked above).
-                b.iter(|| unsafe { gelu_avx2(black_box(&x), &mut y) })
-            },
-        );
-    }
+    bench_avx2(
+        &mut g,
+        "gelu_native_avx2_same_algorithm",
+        gelu_avx2,
+        &x,
+        &mut y,
+    );
     bench_tiers(&mut g, "gelu", &program("gelu"), &x);
     // sigmoid: the ISA's algorithm, in an AVX2 Rust loop and in both tiers.
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        g.bench_function(
-            BenchmarkId::new("sigmoid_native_avx2_same_algorithm", n),
-            |b| {
-                // SAFETY: the CPU has AVX2 and FMA (checked above).
-                b.iter(|| unsafe { sigmoid_avx2(black_box(&x), &mut y) })
-            },
-        );
-    }
+    bench_avx2(
+        &mut g,
+        "sigmoid_native_avx2_same_algorithm",
+        sigmoid_avx2,
+        &x,
+        &mut y,
+    );
     bench_tiers(&mut g, "sigmoid", &program("sigmoid"), &x);
     // A divergent branch: leaky ReLU written as `if x <= 0 { x *= 0.01 }` (input() mixes
     // signs within every vector group). The JIT runs the skipped multiply under lane masks.
@@ -333,6 +329,24 @@ fn elementwise(c: &mut Criterion) {
         b.iter(|| vm.launch(&p, cfg, &args).unwrap())
     });
     g.finish();
+}
+
+/// Benchmarks `f`, a loop compiled for AVX2 and FMA, from `x` into `y` as `name`, if the
+/// CPU has both.
+#[cfg(target_arch = "x86_64")]
+fn bench_avx2(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    f: unsafe fn(&[f32], &mut [f32]),
+    x: &[f32],
+    y: &mut [f32],
+) {
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        g.bench_function(BenchmarkId::new(name, x.len()), |b| {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            b.iter(|| unsafe { f(black_box(x), y) })
+        });
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

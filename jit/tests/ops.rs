@@ -422,19 +422,22 @@ fn unary_ops_all_types() {
                     Arg::Scalar(n as u64),
                 ],
             );
-            assert_eq!(out.trap.kind, 0);
-            let got = from_bytes(ty, out.buf(1));
-            for i in 0..n {
-                let want = ref_un(op, ty, vals[i]);
-                assert!(
-                    same(ty, want, got[i]),
-                    "{}.{ty} {:#x}: want {want:#x} got {:#x}",
-                    op.name(),
-                    vals[i],
-                    got[i]
-                );
-            }
+            check_unary(op, ty, &vals, &out);
         }
+    }
+}
+
+/// `out` ran `op` over `vals` (its second buffer) without a trap, as the reference does.
+fn check_unary(op: UnOp, ty: Ty, vals: &[u64], out: &Out) {
+    assert_eq!(out.trap.kind, 0);
+    let got = from_bytes(ty, out.buf(1));
+    for (&v, &g) in vals.iter().zip(&got) {
+        let want = ref_un(op, ty, v);
+        assert!(
+            same(ty, want, g),
+            "{}.{ty} {v:#x}: want {want:#x} got {g:#x}",
+            op.name(),
+        );
     }
 }
 
@@ -489,18 +492,7 @@ fn transcendentals_match_the_reference_across_the_bit_space() {
                     Arg::Buf(vec![0; n * ty.size() as usize]),
                 ],
             );
-            assert_eq!(out.trap.kind, 0);
-            let got = from_bytes(ty, out.buf(1));
-            for i in 0..n {
-                let want = ref_un(op, ty, vals[i]);
-                assert!(
-                    same(ty, want, got[i]),
-                    "{}.{ty} {:#x}: want {want:#x} got {:#x}",
-                    op.name(),
-                    vals[i],
-                    got[i]
-                );
-            }
+            check_unary(op, ty, &vals, &out);
         }
     }
 }

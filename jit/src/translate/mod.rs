@@ -363,8 +363,6 @@ impl<'a, 'p> Tr<'a, 'p> {
         match kind {
             FnKind::Kernel => {
                 if g > 0 && !phased {
-                    // Before the bases are loaded: computed where they are live, its values
-                    // cost the group loop a register for one of them.
                     tr.store_rerun_flag();
                     for i in 0..nparams as u8 {
                         let buffer = tr.buf_mask & (1 << i) != 0;

@@ -4,15 +4,15 @@
 //! entry guard's bound) is not a multiple of the group, the lanes after the last full group
 //! would run in the per-lane code, several times slower per lane (vector_add at n = 1016,
 //! groups of 32: 260 ns against 140 at 1024). When running a lane twice leaves memory as
-//! running it once, the group head instead runs the full group that *ends* at the limit:
-//! its first lanes ran already and run again, and the lanes after the limit go on as
-//! before. That holds when no lane reads memory that some lane writes:
+//! running it once, the kernel instead runs the full group that *ends* at the limit: its
+//! first lanes ran already and run again, and the lanes after the limit go on as before.
+//! That holds when no lane reads memory that some lane writes:
 //!
 //! - statically ([`rerun_params`]): no shared memory, no register-indirect addresses (a
 //!   pointer may reach any buffer), no buffer parameter both loaded and stored, and the
 //!   pool not both loaded and stored;
-//! - at run time (the group head checks, once a block): no stored buffer overlaps a loaded
-//!   one (a launch may bind one buffer to two parameters).
+//! - at run time (checked once a launch, on the kernel's entry): no stored buffer overlaps
+//!   a loaded one (a launch may bind one buffer to two parameters).
 //!
 //! A lane that runs again does what it did the first time: the same loads see the same
 //! memory, its stores write the same values, it consumes the same fuel from a fresh budget,
@@ -27,8 +27,8 @@ use crate::abi::off;
 use crate::analysis::Analysis;
 use crate::translate::{launch, Tr};
 
-/// The most (stored, loaded) buffer pairs the group head checks for overlap; programs with
-/// more keep their partial groups in the per-lane code.
+/// The most (stored, loaded) buffer pairs the kernel checks for overlap; programs with more
+/// keep their partial groups in the per-lane code.
 const MAX_PAIRS: usize = 16;
 
 /// The buffer parameters a program stores to and loads from, when its lanes can run twice
@@ -72,9 +72,10 @@ pub(crate) fn rerun_tail(program: &Program, an: &Analysis) -> Option<(Vec<u8>, V
 }
 
 impl Tr<'_, '_> {
-    /// The partial group's flag in the launch record ([`launch::RERUN`]), in `launch_init`:
-    /// 1 when [`rerun_tail`] allows and no stored buffer overlaps a loaded one in this
-    /// launch.
+    /// The partial group's flag in the launch record ([`launch::RERUN`]), on the kernel's
+    /// entry: 1 when [`rerun_tail`] allows and no stored buffer overlaps a loaded one in
+    /// this launch. (Emitted before the held buffer bases are loaded: next to them, its
+    /// values cost the group loop a register.)
     pub(crate) fn store_rerun_flag(&mut self) {
         let mut apart = self.b.ins().iconst(types::I8, 0);
         if let Some((stored, loaded)) = rerun_tail(self.p, self.an) {
