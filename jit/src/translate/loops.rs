@@ -108,9 +108,15 @@ impl Tr<'_, '_> {
             b.ins()
                 .brif(resume, self.group_next, &[], self.block_next, &[]);
         }
+        // Every lane's code is entered through `run`.
+        self.b.switch_to_block(run);
+        let bdim = self.bdim();
         let b = &mut self.b;
-
-        b.switch_to_block(run);
+        let blk = b.use_var(self.blk);
+        let lane = b.use_var(self.s_lane);
+        let base = b.ins().imul(blk, bdim);
+        let gid = b.ins().iadd(base, lane);
+        b.def_var(self.s_gid, gid);
         let fresh = b.create_block();
         let resumed = b.create_block();
         if self.phased {

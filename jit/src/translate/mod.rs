@@ -142,6 +142,9 @@ pub(crate) struct Tr<'a, 'p> {
     pub blk: Variable,
     pub lane0: Variable,
     pub s_lane: Variable,
+    /// Scalar code: the current lane's `%gid` (`I32`), computed once as the lane starts to
+    /// run (unoptimised code would compute it again at every use).
+    pub s_gid: Variable,
     pub s_end: Variable,
     pub s_resume: Variable,
     pub bail_pc: Variable,
@@ -264,6 +267,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         let blk = b.declare_var(types::I32);
         let lane0 = b.declare_var(types::I32);
         let s_lane = b.declare_var(types::I32);
+        let s_gid = b.declare_var(types::I32);
         let s_end = b.declare_var(types::I32);
         let s_resume = b.declare_var(types::I8);
         let bail_pc = b.declare_var(types::I32);
@@ -288,7 +292,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         b.def_var(blk, block_lo);
         let zero32 = b.ins().iconst(types::I32, 0);
         let zero8 = b.ins().iconst(types::I8, 0);
-        for v in [lane0, s_lane, s_end, bail_pc, s_depth] {
+        for v in [lane0, s_lane, s_gid, s_end, bail_pc, s_depth] {
             b.def_var(v, zero32);
         }
         b.def_var(s_resume, zero8);
@@ -331,6 +335,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             blk,
             lane0,
             s_lane,
+            s_gid,
             s_end,
             s_resume,
             bail_pc,

@@ -36,14 +36,7 @@ impl Tr<'_, '_> {
             Special::Block => self.b.use_var(self.blk),
             Special::BlockDim => self.bdim(),
             Special::GridDim => self.gdim(),
-            Special::GlobalId => {
-                let bdim = self.bdim();
-                let b = &mut self.b;
-                let blk = b.use_var(self.blk);
-                let lane = b.use_var(self.s_lane);
-                let base = b.ins().imul(blk, bdim);
-                b.ins().iadd(base, lane)
-            }
+            Special::GlobalId => self.b.use_var(self.s_gid),
         };
         self.b.ins().uextend(types::I64, v)
     }
