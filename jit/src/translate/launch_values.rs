@@ -1,9 +1,9 @@
-//! The launch's values: the kernel's held copies or loads from the launch record, and
-//! the parameters' slots.
+//! The launch's values, held since the function's entry ([`Tr::held`]), and the parameters'
+//! slots.
 
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 
-use super::{call, launch, Held, Tr};
+use super::Tr;
 use crate::abi::off;
 
 impl Tr<'_, '_> {
@@ -24,51 +24,33 @@ impl Tr<'_, '_> {
             .load(types::I64, MemFlagsData::trusted(), params, o)
     }
 
-    /// A launch value: the kernel's copy ([`Tr::held`]), or in the per-lane function loaded
-    /// here from scratch offset `at` as `ty`.
-    fn launch_value(&mut self, held: fn(&Held) -> Value, ty: Type, at: i32) -> Value {
-        match &self.held {
-            Some(h) => held(h),
-            None => self
-                .b
-                .ins()
-                .load(ty, MemFlagsData::trusted(), self.scratch, at),
-        }
-    }
-
     /// The address of the launch's parameter slots (`I64`).
     pub(super) fn params_ptr(&mut self) -> Value {
-        let at = self.layout.launch as i32 + launch::PARAMS;
-        self.launch_value(|h| h.params, types::I64, at)
+        self.held.params
     }
 
     /// The pool's base address (`I64`).
     pub(super) fn pool_ptr(&mut self) -> Value {
-        let at = self.layout.launch as i32 + launch::POOL;
-        self.launch_value(|h| h.pool, types::I64, at)
+        self.held.pool
     }
 
     /// The pool's length in bytes (`I64`).
     pub(super) fn pool_len(&mut self) -> Value {
-        let at = self.layout.launch as i32 + launch::POOL_LEN;
-        self.launch_value(|h| h.pool_len, types::I64, at)
+        self.held.pool_len
     }
 
     /// The launch's fuel budget per lane (`I64`).
     pub(crate) fn fuel(&mut self) -> Value {
-        let at = self.layout.launch as i32 + launch::FUEL;
-        self.launch_value(|h| h.fuel, types::I64, at)
+        self.held.fuel
     }
 
     /// `%bdim` (`I32`).
     pub(crate) fn bdim(&mut self) -> Value {
-        let at = self.layout.call as i32 + call::BLOCK_DIM;
-        self.launch_value(|h| h.bdim, types::I32, at)
+        self.held.bdim
     }
 
     /// `%gdim` (`I32`).
     pub(crate) fn gdim(&mut self) -> Value {
-        let at = self.layout.call as i32 + call::GRID;
-        self.launch_value(|h| h.gdim, types::I32, at)
+        self.held.gdim
     }
 }

@@ -102,7 +102,7 @@ pub(crate) enum FnKind {
     Lanes,
 }
 
-/// The launch values a kernel holds in registers ([`Tr::held`]).
+/// The launch values a function holds from its entry ([`Tr::held`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Held {
     params: Value,
@@ -126,9 +126,8 @@ pub(crate) struct Tr<'a, 'p> {
 
     pub scratch: Value,
     pub trap: Value,
-    /// The kernel's launch values, loaded on its entry; `None` in the per-lane function
-    /// (it loads them from the launch record where it uses them).
-    pub held: Option<Held>,
+    /// The launch values, loaded on the function's entry.
+    pub held: Held,
     /// A vector kernel without barriers: the base pointers of its buffer parameters, loaded
     /// on entry (its group loop would otherwise load them for every group).
     pub held_bases: Vec<Option<Value>>,
@@ -226,7 +225,8 @@ impl<'a, 'p> Tr<'a, 'p> {
         let fl = MemFlagsData::trusted();
         // The kernel keeps the launch's values in registers (its group loop enters vector
         // code per group, where a load chain would cost every group) and writes them to
-        // the launch record for the per-lane function, which loads them where it uses them.
+        // the launch record for the per-lane function, which loads them on its entry (where
+        // it used them, it loaded each again at every memory access).
         let held = (kind == FnKind::Kernel).then(|| {
             let at = layout.launch as i32;
             let mut copy = |ty, from, to| {
@@ -253,6 +253,19 @@ impl<'a, 'p> Tr<'a, 'p> {
                 gdim,
                 bdim,
                 fuel,
+            }
+        });
+        let held = held.unwrap_or_else(|| {
+            let at = layout.launch as i32;
+            let call_at = layout.call as i32;
+            let mut load = |ty, at| b.ins().load(ty, fl, scratch, at);
+            Held {
+                params: load(types::I64, at + launch::PARAMS),
+                pool: load(types::I64, at + launch::POOL),
+                pool_len: load(types::I64, at + launch::POOL_LEN),
+                gdim: load(types::I32, call_at + call::GRID),
+                bdim: load(types::I32, call_at + call::BLOCK_DIM),
+                fuel: load(types::I64, at + launch::FUEL),
             }
         });
         let mut buf_mask = 0u64;
