@@ -73,28 +73,29 @@ pub(crate) fn rerun_tail(program: &Program, an: &Analysis) -> Option<(Vec<u8>, V
 
 impl Tr<'_, '_> {
     /// The partial group's flag in the launch record ([`launch::RERUN`]), on the kernel's
-    /// entry: 1 when [`rerun_tail`] allows and no stored buffer overlaps a loaded one in
-    /// this launch. (Emitted before the held buffer bases are loaded: next to them, its
-    /// values cost the group loop a register.)
+    /// entry: 1 when no stored buffer overlaps a loaded one in this launch. Nothing is
+    /// emitted where [`rerun_tail`] does not allow (the flag is not read then). (Emitted
+    /// before the held buffer bases are loaded: next to them, its values cost the group
+    /// loop a register.)
     pub(crate) fn store_rerun_flag(&mut self) {
-        let mut apart = self.b.ins().iconst(types::I8, 0);
-        if let Some((stored, loaded)) = rerun_tail(self.p, self.an) {
-            apart = self.b.ins().iconst(types::I8, 1);
-            for &s in &stored {
-                let (s_lo, s_hi) = self.buffer_range(s);
-                for &l in &loaded {
-                    let (l_lo, l_hi) = self.buffer_range(l);
-                    let below = self
-                        .b
-                        .ins()
-                        .icmp(IntCC::UnsignedLessThanOrEqual, s_hi, l_lo);
-                    let above = self
-                        .b
-                        .ins()
-                        .icmp(IntCC::UnsignedLessThanOrEqual, l_hi, s_lo);
-                    let ok = self.b.ins().bor(below, above);
-                    apart = self.b.ins().band(apart, ok);
-                }
+        let Some((stored, loaded)) = rerun_tail(self.p, self.an) else {
+            return;
+        };
+        let loaded: Vec<(Value, Value)> = loaded.iter().map(|&l| self.buffer_range(l)).collect();
+        let mut apart = self.b.ins().iconst(types::I8, 1);
+        for &s in &stored {
+            let (s_lo, s_hi) = self.buffer_range(s);
+            for &(l_lo, l_hi) in &loaded {
+                let below = self
+                    .b
+                    .ins()
+                    .icmp(IntCC::UnsignedLessThanOrEqual, s_hi, l_lo);
+                let above = self
+                    .b
+                    .ins()
+                    .icmp(IntCC::UnsignedLessThanOrEqual, l_hi, s_lo);
+                let ok = self.b.ins().bor(below, above);
+                apart = self.b.ins().band(apart, ok);
             }
         }
         let at = self.layout.launch as i32 + launch::RERUN;
@@ -141,7 +142,6 @@ impl Tr<'_, '_> {
         self.b.ins().brif(flag, last, &[], rest, &[]);
 
         self.b.switch_to_block(last);
-        let lim = self.b.use_var(vlimit);
         let start = self.b.ins().iadd_imm_s(lim, -g);
         self.b.def_var(self.lane0, start);
         self.b.ins().jump(self.group_head, &[]);
