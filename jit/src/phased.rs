@@ -26,7 +26,7 @@ use crate::translate::{status, Tr};
 
 /// Lanes per step of the phase machinery's loops over the block's lanes: one `I32X4` of
 /// their status words.
-const STEP: i64 = 4;
+pub(crate) const STEP: i64 = 4;
 
 /// Which lanes of a step [`Tr::for_lane_steps`] marks as in range.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -186,3 +186,92 @@ fn groups_whose_lanes_ran_scalar_code_do_not_resume_as_vector_code() {
         assert_eq!(to_u32(out.buf(0)), want, "{grid}x{block} k {k}");
     }
 }
+
+/// A block sum by a tree over shared memory: `if lane < s` leaves the lanes of one group to
+/// scalar code in each of the last phases and parks the other groups whole, which the
+/// per-lane function skips four lanes a step.
+const TREE: &str = ".kernel tree\n.param x: ptr u32\n.param out: ptr u32\n.shared 1024\n\
+    ldg.u32 r1, [x + %gid*4]\nsts.u32 [shared + %lane*4], r1\nbar.sync\nshr.u32 r2, %bdim, 1\n\
+    top:\nsetp.eq.u32 p0, r2, 0\n@p0 bra @done\nsetp.ge.u32 p1, %lane, r2\n@p1 bra @skip\n\
+    add.u32 r3, %lane, r2\nlds.u32 r4, [shared + r3*4]\nlds.u32 r5, [shared + %lane*4]\n\
+    add.u32 r5, r5, r4\nsts.u32 [shared + %lane*4], r5\n\
+    skip:\nbar.sync\nshr.u32 r2, r2, 1\nbra @top\n\
+    done:\nsetp.ne.u32 p2, %lane, 0\n@p2 bra @end\nlds.u32 r6, [shared]\n\
+    stg.u32 [out + %block*4], r6\nend:\nexit\n";
+
+#[test]
+fn a_tree_reduction_over_shared_memory_sums_each_block() {
+    for (grid, block) in [(3u32, 256u32), (2, 128), (4, 64), (5, 32), (2, 16)] {
+        let lanes = (grid * block) as usize;
+        let x: Vec<u32> = (0..lanes as u32)
+            .map(|i| i.wrapping_mul(2654435761))
+            .collect();
+        let out = run_all(
+            &asm(TREE),
+            grid,
+            block,
+            &[u32s(&x), zeros(grid as usize * 4)],
+        );
+        assert_eq!(out.trap.kind, 0);
+        let want: Vec<u32> = x
+            .chunks(block as usize)
+            .map(|c| c.iter().fold(0u32, |a, v| a.wrapping_add(*v)))
+            .collect();
+        assert_eq!(to_u32(out.buf(1)), want, "{grid}x{block}");
+    }
+}
+
+#[test]
+fn scalar_lanes_in_separate_groups_all_run_between_parked_groups() {
+    // `lane % 64 < k` with k not a multiple of the group: groups that straddle k (one in
+    // every 64 lanes) run scalar code, the groups between them park whole; lanes past
+    // `live` exit first. Every lane adds its right neighbour's value if it is below k.
+    let p = asm(
+        ".kernel stripes\n.param x: ptr u32\n.param out: ptr u32\n.param k: u32\n\
+        .param live: u32\n.shared 1028\n\
+        setp.ge.u32 p3, %lane, live\n@p3 bra @end\n\
+        ldg.u32 r1, [x + %gid*4]\nsts.u32 [shared + %lane*4], r1\nbar.sync\n\
+        rem.u32 r2, %lane, 64\nsetp.ge.u32 p1, r2, k\n@p1 bra @skip\n\
+        add.u32 r3, %lane, 1\nlds.u32 r4, [shared + r3*4]\nadd.u32 r1, r1, r4\n\
+        skip:\nbar.sync\nsts.u32 [shared + %lane*4], r1\nbar.sync\n\
+        lds.u32 r5, [shared]\nadd.u32 r1, r1, r5\nstg.u32 [out + %gid*4], r1\nend:\nexit\n",
+    );
+    for (grid, block, k, live) in [
+        (1u32, 256u32, 40u32, 256u32),
+        (2, 256, 7, 200),
+        (2, 192, 33, 192),
+        (1, 100, 50, 97),
+        (3, 128, 64, 128),
+    ] {
+        let lanes = (grid * block) as usize;
+        let x: Vec<u32> = (0..lanes as u32).map(|i| i * 3 + 1).collect();
+        let args = [
+            u32s(&x),
+            zeros(lanes * 4),
+            Arg::Scalar(k as u64),
+            Arg::Scalar(live as u64),
+        ];
+        let out = run_all(&p, grid, block, &args);
+        assert_eq!(out.trap.kind, 0);
+        let mut want = vec![0u32; lanes];
+        for b in 0..grid as usize {
+            let at = |l: usize| b * block as usize + l;
+            // Shared memory holds the live lanes' values; the rest of it is zero.
+            let shared = |l: usize| if l < live as usize { x[at(l)] } else { 0 };
+            let v: Vec<u32> = (0..live as usize)
+                .map(|l| {
+                    x[at(l)]
+                        + if (l as u32 % 64) < k {
+                            shared(l + 1)
+                        } else {
+                            0
+                        }
+                })
+                .collect();
+            for l in 0..live as usize {
+                want[at(l)] = v[l] + v[0];
+            }
+        }
+        assert_eq!(to_u32(out.buf(1)), want, "{grid}x{block} k {k} live {live}");
+    }
+}
