@@ -143,31 +143,63 @@ pub fn strategy_lines(strategy: &str) -> String {
 pub const CLIF_LOCATIONS: &str = "@N: from the ISA instruction at pc N (hex) in the vector \
      code, @N + 80000000 (hex) in the per-lane code, none: the kernel's control";
 
-impl fmt::Display for JitDump {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "; kernel {}", self.name)?;
-        writeln!(f, "; tier: Cranelift JIT")?;
-        writeln!(f, "{}", strategy_lines(&self.strategy.to_string()))?;
-        writeln!(f, "; optimiser: {}", self.optimiser)?;
-        writeln!(
-            f,
-            "; code size: {} bytes at {:#x} (from {} CLIF instructions)",
-            self.code_size, self.code_addr, self.clif_insts
-        )?;
-        writeln!(
-            f,
-            "; compile time: {:.3} ms ({})",
+impl JitDump {
+    /// The summary that opens the dump, as `; ` comment lines, each ending in a newline:
+    /// the kernel, the tier, the strategy, the optimiser, the code size and address and the
+    /// compile time.
+    pub fn header(&self) -> String {
+        format!(
+            "; kernel {}\n; tier: Cranelift JIT\n{}\n; optimiser: {}\n\
+             ; code size: {} bytes at {:#x} (from {} CLIF instructions)\n\
+             ; compile time: {:.3} ms ({})\n",
+            self.name,
+            strategy_lines(&self.strategy.to_string()),
+            self.optimiser,
+            self.code_size,
+            self.code_addr,
+            self.clif_insts,
             self.compile_time.as_secs_f64() * 1e3,
             self.compile_parts
-        )?;
-        if let Some(s) = &self.clif_before {
-            writeln!(f, "\n;; CLIF before optimisation ({CLIF_LOCATIONS})\n{s}")?;
-        }
-        if let Some(s) = &self.clif_after {
-            writeln!(f, "\n;; CLIF after optimisation ({CLIF_LOCATIONS})\n{s}")?;
-        }
-        if let Some(s) = &self.disasm {
-            writeln!(f, "\n;; x86-64 disassembly\n{s}")?;
+        )
+    }
+
+    /// The dump's texts in order, each with its title: the CLIF before and after
+    /// optimisation and the machine code; `None` where a text was not rendered (without
+    /// [`crate::JitOptions::dump`]).
+    ///
+    /// ```
+    /// let p = holovm_asm::assemble(".kernel k\n.param x: ptr f32\n    exit\n")?;
+    /// let opts = holovm_jit::JitOptions { dump: true, ..Default::default() };
+    /// let dump = holovm_jit::compile(&p, &opts)?.dump().clone();
+    /// assert!(dump.header().starts_with("; kernel k\n; tier: Cranelift JIT\n"));
+    /// let [(title, clif), _, (_, asm)] = dump.sections();
+    /// assert!(title.starts_with("CLIF before") && clif.is_some_and(|t| t.contains("function")));
+    /// assert!(asm.is_some_and(|t| t.contains(";; kernel at")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sections(&self) -> [(String, Option<&str>); 3] {
+        [
+            (
+                format!("CLIF before optimisation ({CLIF_LOCATIONS})"),
+                self.clif_before.as_deref(),
+            ),
+            (
+                format!("CLIF after optimisation ({CLIF_LOCATIONS})"),
+                self.clif_after.as_deref(),
+            ),
+            ("machine code".to_string(), self.disasm.as_deref()),
+        ]
+    }
+}
+
+/// The header, then each rendered section under a `;; ` title line.
+impl fmt::Display for JitDump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.header())?;
+        for (title, text) in self.sections() {
+            if let Some(text) = text {
+                writeln!(f, "\n;; {title}\n{text}")?;
+            }
         }
         Ok(())
     }

@@ -32,43 +32,17 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     let program = load_program(&args.file)?;
     let dump = Vm::new().jit_dump_with(&program, args.perf_map)?;
     let all = !(args.clif || args.opt_clif || args.asm);
-    let mut out = String::new();
-    writeln!(out, "; kernel {}", dump.name)?;
+    let mut out = dump.header();
+    // `Vm::jit_dump_with` times a second compile, as a launch compiles the program.
     writeln!(
         out,
-        "{}",
-        holovm::jit::strategy_lines(&dump.strategy.to_string())
+        "; (compile time of a second compile, without the dump's texts)"
     )?;
-    writeln!(out, "; optimiser: {}", dump.optimiser)?;
-    writeln!(
-        out,
-        "; code size: {} bytes (from {} CLIF instructions)",
-        dump.code_size, dump.clif_insts
-    )?;
-    writeln!(
-        out,
-        "; compile time: {:.3} ms ({}; compiled again without the dump's texts)",
-        dump.compile_time.as_secs_f64() * 1e3,
-        dump.compile_parts
-    )?;
-    let locations = holovm::jit::CLIF_LOCATIONS;
-    let sections = [
-        (
-            all || args.clif,
-            format!("CLIF before optimisation ({locations})"),
-            &dump.clif_before,
-        ),
-        (
-            all || args.opt_clif,
-            format!("CLIF after optimisation ({locations})"),
-            &dump.clif_after,
-        ),
-        (all || args.asm, "machine code".to_string(), &dump.disasm),
-    ];
-    for (wanted, title, text) in sections {
-        if wanted {
+    let wanted = [args.clif, args.opt_clif, args.asm];
+    for ((title, text), wanted) in dump.sections().into_iter().zip(wanted) {
+        if all || wanted {
             writeln!(out, "\n;; {title}")?;
-            writeln!(out, "{}", text.as_deref().unwrap_or("; (not available)"))?;
+            writeln!(out, "{}", text.unwrap_or("; (not available)"))?;
         }
     }
     if args.perf_map {
