@@ -616,8 +616,9 @@ const BRANCH_FREE_LIMIT: usize = 8;
 /// `else .. join` side), when the guard predicate is per-lane, nothing outside enters the
 /// code between the branch and the join, and that code is made of moves, arithmetic,
 /// compares, selects, loads, stores and such branches nested inside one side, writing only
-/// per-lane (neither uniform nor lane-affine) registers and predicates held as lane masks
-/// (no compare of a lane-affine value). The vector code runs each side for the whole group
+/// per-lane (not uniform) registers and predicates held as lane masks (no compare of a
+/// lane-affine value), and lane-affine registers only where they are dead outside the code
+/// ([`MaskScan::writable_reg`]). The vector code runs each side for the whole group
 /// and keeps the old value of every register a lane not on that side would not have
 /// written; a check that fails inside sends the group back to the outermost such branch in
 /// scalar code with its registers as they were there. So that a lane never reads there
@@ -629,6 +630,7 @@ fn masked_branches(
     reg_uniform: &[bool],
     reg_affine: &[bool],
     pred_uniform: &[bool],
+    live_regs: &[[u64; 4]],
 ) -> Vec<Option<MaskedBranch>> {
     let n = insts.len();
     // The instructions that branch (or call) to each pc.
@@ -653,16 +655,7 @@ fn masked_branches(
             continue;
         };
         let t = target as usize;
-        let mut scan = MaskScan {
-            insts,
-            inner: &out,
-            reg_uniform,
-            reg_affine,
-            pred_uniform,
-            risky: false,
-            defer: false,
-        };
-        if t <= pc || t > n || scan.uniform_pred(g.pred.0) {
+        if t <= pc || t > n || pred_uniform.get(g.pred.0 as usize).is_none_or(|&u| u) {
             continue;
         }
         // An `if`/`else`: the fall-through side ends in `bra @join` at or past the target.
@@ -674,6 +667,21 @@ fn masked_branches(
             _ => None,
         };
         let join = else_jump.unwrap_or(t);
+        // Where a lane-affine register the code writes must be dead: where a bail-out
+        // resumes (the branch or the `setp` before it) and where the code ends. (Dead at
+        // the branch, it is dead where the taken side of an `if`/`else` starts.)
+        let dead_at = vec![pc, pc.saturating_sub(1), join];
+        let mut scan = MaskScan {
+            insts,
+            inner: &out,
+            reg_uniform,
+            reg_affine,
+            pred_uniform,
+            live_regs,
+            dead_at,
+            risky: false,
+            defer: false,
+        };
         let closed = (pc + 1..join).all(|x| sources[x].iter().all(|&s| (pc..join).contains(&s)));
         let ok = closed
             && match else_jump {
@@ -762,6 +770,9 @@ struct MaskScan<'a> {
     reg_uniform: &'a [bool],
     reg_affine: &'a [bool],
     pred_uniform: &'a [bool],
+    live_regs: &'a [[u64; 4]],
+    /// The pcs where a lane-affine register written in the code must be dead.
+    dead_at: Vec<usize>,
     /// Whether a store that a load came before on its path came before, in program order.
     risky: bool,
     /// Whether such a store is followed by another store or a check that can fail.
@@ -800,6 +811,21 @@ impl MaskScan<'_> {
             && !self.reg_affine.get(r as usize).copied().unwrap_or(true)
     }
 
+    /// Whether masked code may write register `r`: a per-lane one (each lane keeps its old
+    /// value where it does not run the code), or a lane-affine one that is dead wherever
+    /// its old value could be read (vector code writes it in every lane: a tree
+    /// reduction's `add r3, %lane, s` under `if %lane < s`).
+    fn writable_reg(&self, r: u8) -> bool {
+        let r = r as usize;
+        self.per_lane_reg(r as u8)
+            || (self.reg_affine.get(r).copied().unwrap_or(false)
+                && self.dead_at.iter().all(|&pc| {
+                    self.live_regs
+                        .get(pc)
+                        .is_some_and(|l| l[r / 64] & (1 << (r % 64)) == 0)
+                }))
+    }
+
     /// Checks the side `start..end`, entered on `path`; returns the path at its end,
     /// `None` if it cannot be masked.
     fn side(&mut self, start: usize, end: usize, mut path: Path) -> Option<Path> {
@@ -828,7 +854,7 @@ impl MaskScan<'_> {
     /// Checks one instruction of a side on `path`.
     fn inst(&mut self, inst: &Inst, path: &mut Path) -> Option<()> {
         let o = operands(inst);
-        let writes_ok = o.dst.is_none_or(|(r, _)| self.per_lane_reg(r))
+        let writes_ok = o.dst.is_none_or(|(r, _)| self.writable_reg(r))
             && o.pred_dst.is_none_or(|p| !self.uniform_pred(p));
         let (may_fail, load, store) = match inst {
             Inst::Mov { .. }
@@ -1019,7 +1045,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         (reg_uniform, pred_uniform) = uniformity(insts, &reg_affine, &demoted);
         reg_affine = affine_of(&reg_uniform, &demoted.0);
     }
-    let masked = masked_branches(insts, &reg_uniform, &reg_affine, &pred_uniform);
+    let masked = masked_branches(insts, &reg_uniform, &reg_affine, &pred_uniform, &live_regs);
     Analysis {
         masked,
         masked_loops,

@@ -1056,3 +1056,62 @@ fn sparse_rows_of_different_lengths_run_as_a_masked_loop_with_gathers() {
     assert_eq!(out.trap.kind, TrapKind::OutOfBounds as u32);
     assert_eq!((out.trap.block, out.trap.lane), (1, 72));
 }
+
+#[test]
+fn lane_affine_registers_written_under_masks_where_they_are_dead_outside() {
+    // `if %lane < k { r3 = %gid + k; y[gid] = x[r3] }`: r3 is lane-affine and dead outside
+    // the body, so the body runs under masks, r3 written in every lane.
+    let dead = ".kernel shift\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        setp.ge.u32 p1, %lane, k\n@p1 bra @done\nadd.u32 r3, %gid, k\n\
+        ldg.u32 r4, [x + r3*4]\nstg.u32 [y + %gid*4], r4\ndone:\nexit\n";
+    assert!(
+        detail(dead).contains("divergent forward branches (pc 1) run both ways"),
+        "{}",
+        detail(dead)
+    );
+    // The same register live after the join (its old value is read there), written on
+    // both sides of an if/else and read after it (each lane must see its own side's value),
+    // and read by the compare before the branch (where a bail-out resumes).
+    let live_after = ".kernel after\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        add.u32 r3, %gid, 1\nsetp.ge.u32 p1, %lane, k\n@p1 bra @join\nadd.u32 r3, %gid, k\n\
+        ldg.u32 r4, [x + r3*4]\nstg.u32 [y + %gid*4], r4\n\
+        join:\nstg.u32 [x + %gid*4], r3\nexit\n";
+    let both_sides = ".kernel both\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        setp.ge.u32 p1, %lane, k\n@p1 bra @else\nadd.u32 r3, %gid, k\nbra @join\n\
+        else:\nadd.u32 r3, %gid, 2\njoin:\nldg.u32 r4, [x + r3*4]\nstg.u32 [y + %gid*4], r4\n\
+        exit\n";
+    let setp_reads = ".kernel again\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        mov.u32 r3, %lane\nsetp.ge.u32 p1, r3, k\n@p1 bra @done\nadd.u32 r3, %gid, k\n\
+        ldg.u32 r4, [x + r3*4]\nstg.u32 [y + %gid*4], r4\ndone:\nexit\n";
+    // A load past the end in the second block bails the group out to the compare, which
+    // must see r3 as it was there, and trap as scalar code does.
+    let short = [u32s(&[7; 67]), zeros(512), Arg::Scalar(5)];
+    assert_eq!(
+        run_all(&asm(setp_reads), 2, 64, &short).trap.kind,
+        TrapKind::OutOfBounds.code()
+    );
+    for src in [dead, live_after, both_sides, setp_reads] {
+        // k within a group, at a group's edge and past the block; x just long enough for
+        // the lanes below k (reads past it trap, as in scalar code).
+        for (block, k) in [(64u32, 5u32), (64, 32), (64, 40), (48, 64), (64, 0)] {
+            let lanes = 2 * block as usize;
+            let x: Vec<u32> = (0..lanes as u32 + 64).map(|i| i * 5 + 3).collect();
+            let args = [u32s(&x), zeros(lanes * 4), Arg::Scalar(k as u64)];
+            let out = run_all(&asm(src), 2, block, &args);
+            assert_eq!(out.trap.kind, 0, "{src} {block} {k}");
+            if src == dead {
+                let want: Vec<u32> = (0..lanes)
+                    .map(|g| {
+                        let lane = (g % block as usize) as u32;
+                        if lane < k {
+                            x[g + k as usize]
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
+                assert_eq!(to_u32(out.buf(1)), want, "{block} {k}");
+            }
+        }
+    }
+}
