@@ -161,13 +161,26 @@ pub(crate) unsafe extern "C" fn resolve_barrier(
     };
     let (st, pcs) = (&mut st[first..], &mut pcs[first..]);
     let pc0 = pcs[0];
-    // Branch-free passes over the lanes from `first` on compile to vector code.
-    let (diverged, all_wait) = st
-        .iter()
-        .zip(pcs.iter())
-        .fold((false, true), |(d, a), (&s, &pc)| {
-            (d | ((s == WAIT) & (pc != pc0)), a & (s == WAIT))
-        });
+    let Some(&(_, fold)) = t.list.iter().find(|(pc, _)| *pc == pc0) else {
+        return outcome::BROKEN;
+    };
+    // One branch-free pass over the lanes from `first` on (the compiler vectorises it):
+    // whether any waiting lane is at another pc, whether all wait; a `bar.sync` also
+    // releases them in it (if they diverged, the block traps and its state is not read).
+    let check = |(d, a): (bool, bool), w: bool, pc: u32| (d | (w & (pc != pc0)), a & w);
+    let (diverged, all_wait) = if fold.is_none() {
+        st.iter_mut()
+            .zip(pcs.iter_mut())
+            .fold((false, true), |acc, (s, pc)| {
+                let (w, at) = (*s == WAIT, *pc);
+                released(s, pc, w);
+                check(acc, w, at)
+            })
+    } else {
+        st.iter()
+            .zip(pcs.iter())
+            .fold((false, true), |acc, (&s, &pc)| check(acc, s == WAIT, pc))
+    };
     if diverged {
         // Every waiting lane traps; the lowest one (at its barrier) is reported.
         let record = TrapRecord {
@@ -177,13 +190,10 @@ pub(crate) unsafe extern "C" fn resolve_barrier(
             lane: first as u32,
             ..TrapRecord::default()
         };
-        // SAFETY: as above.
+        // SAFETY: `trap` is valid for reads and writes (caller).
         unsafe { *trap = record };
         return outcome::TRAPPED;
     }
-    let Some(&(_, fold)) = t.list.iter().find(|(pc, _)| *pc == pc0) else {
-        return outcome::BROKEN;
-    };
     if let Some(f) = fold {
         let n = st.len();
         let image = match f.src {
@@ -212,22 +222,15 @@ pub(crate) unsafe extern "C" fn resolve_barrier(
             }
         };
         // SAFETY: as above, for the destination's slots (the operand's slice, which may
-        // be the same register's, is no longer used).
+        // be the same register's, is no longer used). The waiting lanes get the result
+        // and are released in the same pass.
         if f.dst.bytes == 4 {
             let d = unsafe { slot_lanes_mut::<u32>(scratch, f.dst, first, n) };
-            give(d, st, image as u32);
+            give_and_release(d, st, pcs, image as u32);
         } else {
             let d = unsafe { slot_lanes_mut::<u64>(scratch, f.dst, first, n) };
-            give(d, st, image);
+            give_and_release(d, st, pcs, image);
         }
-    }
-    // Release the waiting lanes after the barrier. Masks, not selects: the compiler
-    // vectorises this form (the selects compiled to a branch per lane, 44% of the call).
-    let next = pc0.wrapping_add(1);
-    for (s, pc) in st.iter_mut().zip(pcs.iter_mut()) {
-        let m = 0u32.wrapping_sub(u32::from(*s == WAIT));
-        *pc = (*pc & !m) | (next & m);
-        *s = (*s & !m) | (READY & m);
     }
     outcome::RELEASED
 }
@@ -283,10 +286,23 @@ fn fold_lanes<T: Copy + Into<u64>>(
     }
 }
 
-/// Writes `value` into the slots of the waiting lanes (a branch-free select per lane).
-fn give<T: Copy>(slots: &mut [T], st: &[u32], value: T) {
-    for (d, &s) in slots.iter_mut().zip(st) {
-        *d = if s == WAIT { value } else { *d };
+/// Releases a lane whose status is `*s` and resume pc `*pc` if it waits (`w`): READY at
+/// the instruction after its barrier. Masks, not selects: the compiler vectorises this
+/// form (selects compiled to a branch per lane, 44% of the call).
+#[inline(always)]
+fn released(s: &mut u32, pc: &mut u32, w: bool) {
+    let m = 0u32.wrapping_sub(u32::from(w));
+    *pc = (*pc & !m) | (pc.wrapping_add(1) & m);
+    *s = (*s & !m) | (READY & m);
+}
+
+/// Writes `value` into the slots of the waiting lanes and releases them (a branch-free
+/// select per lane).
+fn give_and_release<T: Copy>(slots: &mut [T], st: &mut [u32], pcs: &mut [u32], value: T) {
+    for ((d, s), pc) in slots.iter_mut().zip(st.iter_mut()).zip(pcs.iter_mut()) {
+        let w = *s == WAIT;
+        *d = if w { value } else { *d };
+        released(s, pc, w);
     }
 }
 
