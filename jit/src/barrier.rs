@@ -43,6 +43,8 @@ pub(crate) struct Barriers {
     pc: usize,
     /// Offset of the saved `LaunchEnv` pointer (the per-lane call record's).
     env: usize,
+    /// Offset of the call record's scan word, reset for the next phase ([`call::SCAN`]).
+    scan: usize,
     /// The program's parameter count (a `Param` operand past it reads 0, as in the kernel).
     nparams: usize,
     /// The barrier instructions in ascending pc order, with the reduction each does.
@@ -114,6 +116,7 @@ impl Barriers {
             status: layout.lane_status as usize,
             pc: layout.lane_pc as usize,
             env: (layout.call as i32 + call::ENV) as usize,
+            scan: (layout.call as i32 + call::SCAN) as usize,
             nparams: program.params().len(),
             list,
         }
@@ -232,6 +235,10 @@ pub(crate) unsafe extern "C" fn resolve_barrier(
             give_and_release(d, st, pcs, image);
         }
     }
+    // The next phase's vector groups have left no lane to scalar code yet.
+    // SAFETY: the scan word is a 4-byte aligned `u32` of the call record, apart from the
+    // arrays above.
+    unsafe { scratch.add(t.scan).cast::<u32>().write(i32::MAX as u32) };
     outcome::RELEASED
 }
 

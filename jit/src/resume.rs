@@ -52,7 +52,11 @@ impl Tr<'_, '_> {
     pub(crate) fn emit_vector_resume(&mut self, try_block: Block, pcs: &[u32]) -> TrResult<()> {
         let fl = MemFlagsData::new().with_notrap();
         let g = self.g;
-        let next = self.group_next;
+        // A group that does not resume is left to the phase's scalar loop.
+        let next = self.b.create_block();
+        self.b.switch_to_block(next);
+        self.scan_from_group(None);
+        self.b.ins().jump(self.group_next, &[]);
         self.b.switch_to_block(try_block);
         let l0 = self.b.use_var(self.lane0);
         let end = self.b.ins().iadd_imm_s(l0, g as i64);

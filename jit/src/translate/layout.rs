@@ -81,6 +81,9 @@ pub(crate) mod call {
     pub const GRID: i32 = 48;
     /// See [`GRID`].
     pub const BLOCK_DIM: i32 = 52;
+    /// Phased vector kernels, the kernel's own word: the lowest lane the phase's scalar
+    /// loop must look at (`I32`, see [`Tr::scan_reset`](crate::translate::Tr)).
+    pub const SCAN: i32 = 56;
     /// Bytes of the record.
     pub const SIZE: u32 = 64;
 }

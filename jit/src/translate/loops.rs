@@ -356,11 +356,13 @@ impl Tr<'_, '_> {
         let b = &mut self.b;
         if self.phased {
             b.ins().jump(self.phase_start, &[]);
-            // phase_start: run every lane below s_end (the trapping lane, if any) again.
+            // phase_start: run every lane below s_end (the trapping lane, if any) again,
+            // from the first one the vector groups left to scalar code.
             b.switch_to_block(self.phase_start);
-            let z = b.ins().iconst(types::I32, 0);
-            b.def_var(self.s_lane, z);
+            let from = self.scan_start();
+            self.b.def_var(self.s_lane, from);
         }
+        let b = &mut self.b;
         b.ins().jump(self.lane_head, &[]);
 
         // group_next: advance the group (vector strategy).

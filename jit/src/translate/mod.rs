@@ -145,6 +145,9 @@ pub(crate) struct Tr<'a, 'p> {
     /// run (unoptimised code would compute it again at every use).
     pub s_gid: Variable,
     pub s_end: Variable,
+    /// Phased vector kernels: whether the call record's [`call::SCAN`] word tracks where
+    /// the phase's scalar loop starts ([`Tr::scan_reset`]).
+    pub s_scan: bool,
     pub s_resume: Variable,
     pub bail_pc: Variable,
     pub bail_fuel: Variable,
@@ -310,6 +313,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         }
         b.def_var(s_resume, zero8);
         b.def_var(bail_fuel, zero64);
+        let s_scan = phased && g > 0 && kind == FnKind::Kernel;
         // The per-lane function and the barrier resolution (barrier.rs) read the launch
         // environment from the call record.
         if lanes_fn.is_some() || (phased && kind == FnKind::Kernel) {
@@ -350,6 +354,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             s_lane,
             s_gid,
             s_end,
+            s_scan,
             s_resume,
             bail_pc,
             bail_fuel,

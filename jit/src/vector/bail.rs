@@ -236,6 +236,8 @@ impl Tr<'_, '_> {
             let l0 = self.b.use_var(self.lane0);
             let flag = self.group_parked_slot(l0);
             let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
+            let left = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::READY);
+            self.scan_from_group(Some(left));
             let parked = self.b.ins().uextend(types::I32, parked);
             self.b.ins().store(fl, parked, flag, 0);
             let zero = self.b.ins().iconst(types::I32, 0);
