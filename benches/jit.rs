@@ -495,6 +495,71 @@ fn reductions_and_linalg(c: &mut Criterion) {
     g.finish();
 }
 
+/// A block sum by a tree over shared memory: `bar.sync` in a loop and `if %lane < s`, so
+/// it measures what a barrier costs (parking every vector group, resolving the barrier,
+/// resuming the groups); 9 barriers a block.
+const TREE_SUM: &str = ".kernel tree_sum\n.param x: ptr f32\n.param out: ptr f32\n\
+    .shared 1024\n\
+    ldg.f32 r1, [x + %gid*4]\nsts.f32 [shared + %lane*4], r1\nbar.sync\nshr.u32 r2, %bdim, 1\n\
+    top:\nsetp.eq.u32 p0, r2, 0\n@p0 bra @done\nsetp.ge.u32 p1, %lane, r2\n@p1 bra @skip\n\
+    add.u32 r3, %lane, r2\nlds.f32 r4, [shared + r3*4]\nlds.f32 r5, [shared + %lane*4]\n\
+    add.f32 r5, r5, r4\nsts.f32 [shared + %lane*4], r5\n\
+    skip:\nbar.sync\nshr.u32 r2, r2, 1\nbra @top\n\
+    done:\nsetp.ne.u32 p2, %lane, 0\n@p2 bra @end\nlds.f32 r6, [shared]\n\
+    stg.f32 [out + %block*4], r6\nend:\nexit\n";
+
+/// Each block of `lanes` values of `x` summed as [`TREE_SUM`] does (the same sums in the
+/// same order; the compiler vectorises each level), into `out`.
+fn tree_sums(x: &[f32], lanes: usize, sh: &mut [f32], out: &mut [f32]) {
+    for (o, chunk) in out.iter_mut().zip(x.chunks(lanes)) {
+        sh.copy_from_slice(chunk);
+        let mut s = lanes / 2;
+        while s > 0 {
+            let (lo, hi) = sh.split_at_mut(s);
+            for (a, b) in lo.iter_mut().zip(&hi[..s]) {
+                *a += *b;
+            }
+            s /= 2;
+        }
+        *o = sh[0];
+    }
+}
+
+/// [`TREE_SUM`] over 64 blocks of 256 lanes against [`tree_sums`].
+fn barriers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("jit_barriers");
+    g.sample_size(20);
+    let (blocks, lanes) = (64usize, 256usize);
+    let x = input(blocks * lanes);
+    let (mut sh, mut want) = (vec![0.0f32; lanes], vec![0.0f32; blocks]);
+    tree_sums(&x, lanes, &mut sh, &mut want);
+    let mut out = vec![0.0f32; blocks];
+    g.bench_function("tree_sum_native", |b| {
+        b.iter(|| {
+            tree_sums(black_box(&x), lanes, &mut sh, &mut out);
+            black_box(&mut out);
+        })
+    });
+    let p = holovm::asm::assemble(TREE_SUM).expect("tree_sum assembles");
+    for (label, tier) in [
+        ("tree_sum_jit", Tier::Jit),
+        ("tree_sum_interp", Tier::Interpret),
+    ] {
+        let vm = vm(tier, true);
+        let (dx, dout) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(blocks).unwrap());
+        let args = args![&dx, &dout];
+        let cfg = LaunchConfig::new(blocks as u32, lanes as u32);
+        vm.launch(&p, cfg, &args).unwrap();
+        assert_eq!(
+            vm.read(&dout).unwrap(),
+            want,
+            "{label} against the Rust tree"
+        );
+        g.bench_function(label, |b| b.iter(|| vm.launch(&p, cfg, &args).unwrap()));
+    }
+    g.finish();
+}
+
 /// Compile time of every example kernel (printed; compiles are one-off, not a criterion loop):
 /// the fastest of 20 compiles each, taken in 20 rounds over all the kernels so that a slow
 /// spell of the machine does not land on one kernel's compiles only.
@@ -529,6 +594,7 @@ criterion_group!(
     vector_add,
     elementwise,
     reductions_and_linalg,
+    barriers,
     compile_times
 );
 criterion_main!(benches);
