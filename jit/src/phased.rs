@@ -98,9 +98,11 @@ impl Tr<'_, '_> {
         let a = self.lane_slot(self.layout.lane_fuel, 8);
         let f = self.b.use_var(self.s_fuel);
         self.b.ins().store(fl, f, a, 0);
-        let a = self.lane_slot(self.layout.lane_depth, 4);
-        let d = self.b.use_var(self.s_depth);
-        self.b.ins().store(fl, d, a, 0);
+        if self.an.has_call {
+            let a = self.lane_slot(self.layout.lane_depth, 4);
+            let d = self.b.use_var(self.s_depth);
+            self.b.ins().store(fl, d, a, 0);
+        }
         self.b.ins().jump(self.lane_next, &[]);
     }
 

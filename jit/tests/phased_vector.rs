@@ -275,3 +275,30 @@ fn scalar_lanes_in_separate_groups_all_run_between_parked_groups() {
         assert_eq!(to_u32(out.buf(1)), want, "{grid}x{block} k {k} live {live}");
     }
 }
+
+#[test]
+fn lanes_parked_inside_calls_return_after_the_barrier() {
+    // Each lane reaches the barriers one or two calls deep (its parity), so every lane
+    // parks with call frames and must return through them after each barrier: its call
+    // depth and stack are kept across the phases. A `reduce` inside the inner function
+    // gives every lane the block's sum of lane + 1.
+    let p = asm(".kernel deep\n.param out: ptr u32\n\
+        and.u32 r9, %lane, 1\nsetp.eq.u32 p0, r9, 1\n@p0 bra @odd\n\
+        call @inner\nbra @join\nodd:\ncall @outer\n\
+        join:\nadd.u32 r1, r1, r9\nstg.u32 [out + %gid*4], r1\nexit\n\
+        outer:\ncall @inner\nadd.u32 r1, r1, 1000\nret\n\
+        inner:\nadd.u32 r2, %lane, 1\nbar.sync\nreduce.add.u32 r1, r2\nbar.sync\nret\n");
+    for (grid, block) in [(1u32, 64u32), (2, 40), (1, 7), (3, 33)] {
+        let lanes = (grid * block) as usize;
+        let out = run_all(&p, grid, block, &[zeros(lanes * 4)]);
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let sum = block * (block + 1) / 2;
+        let want: Vec<u32> = (0..lanes as u32)
+            .map(|g| {
+                let odd = (g % block) & 1;
+                sum + odd * 1000 + odd
+            })
+            .collect();
+        assert_eq!(to_u32(out.buf(0)), want, "{grid}x{block}");
+    }
+}

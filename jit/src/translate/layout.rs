@@ -27,7 +27,7 @@ pub(crate) struct ScratchLayout {
     pub lane_pc: u32,
     /// Phased strategy: per-lane fuel left (u64 x 1024).
     pub lane_fuel: u32,
-    /// Phased strategy: per-lane call depth (u32 x 1024).
+    /// Phased strategy: per-lane call depth (u32 x 1024), kept for programs with calls only.
     pub lane_depth: u32,
     /// Phased strategy with vector code: per vector group, at its first lane's entry
     /// (u32 x 1024), 1 when the vector code parked the whole group at a barrier and no lane

@@ -207,9 +207,12 @@ impl Tr<'_, '_> {
                 let a = self.lane_slot(self.layout.lane_fuel, 8);
                 let f = self.b.ins().load(types::I64, MemFlagsData::trusted(), a, 0);
                 self.b.def_var(self.s_fuel, f);
-                let a = self.lane_slot(self.layout.lane_depth, 4);
-                let d = self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0);
-                self.b.def_var(self.s_depth, d);
+                // Call depths are kept only for programs with calls (0 otherwise).
+                if self.an.has_call {
+                    let a = self.lane_slot(self.layout.lane_depth, 4);
+                    let d = self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0);
+                    self.b.def_var(self.s_depth, d);
+                }
                 let a = self.lane_slot(self.layout.lane_pc, 4);
                 self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0)
             } else {

@@ -240,14 +240,17 @@ impl Tr<'_, '_> {
             self.scan_from_group(Some(left));
             let parked = self.b.ins().uextend(types::I32, parked);
             self.b.ins().store(fl, parked, flag, 0);
-            let zero = self.b.ins().iconst(types::I32, 0);
-            let zero = self.pin(zero);
-            self.park_words(&[
+            let mut words = vec![
                 (self.layout.lane_pc, pc),
                 (self.layout.lane_status, status),
                 (self.layout.lane_fuel, f),
-                (self.layout.lane_depth, zero),
-            ]);
+            ];
+            // Vector code runs no calls: depth 0, kept only for programs with calls.
+            if self.an.has_call {
+                let zero = self.b.ins().iconst(types::I32, 0);
+                words.push((self.layout.lane_depth, self.pin(zero)));
+            }
+            self.park_words(&words);
             self.b.ins().jump(self.group_next, &[]);
             return Ok(());
         }
