@@ -67,7 +67,7 @@ impl Tr<'_, '_> {
             .icmp(IntCC::UnsignedLessThanOrEqual, end, s_end);
         let flag = self.lane_slot_of(self.layout.group_parked, 4, l0);
         let parked = self.b.ins().load(types::I32, fl, flag, 0);
-        let parked = self.b.ins().icmp_imm_s(IntCC::NotEqual, parked, 0);
+        let parked = self.b.ins().icmp_imm_s(IntCC::Equal, parked, 1);
         let l0_64 = self.b.ins().uextend(types::I64, l0);
         let o32 = self.b.ins().ishl_imm_s(l0_64, 2);
         let base32 = self.b.ins().iadd(self.scratch, o32);
@@ -105,8 +105,10 @@ impl Tr<'_, '_> {
 
     /// The address of the parked flag of the vector group that lane `lane` (`I32`) belongs
     /// to: 1 when the vector code parked the whole group at a barrier (the bail-out block
-    /// with status WAIT), 0 when it left the group's lanes to scalar code (status READY) and
-    /// whenever the per-lane code runs one of them. Groups start at multiples of G.
+    /// with status WAIT), 2 when it left the group's lanes to scalar code (status READY),
+    /// 0 once the per-lane code runs one of them. While it is not 0, the lanes' fuel is in
+    /// the group's first lane's slot only ([`Tr::unpark_group`]). Groups start at
+    /// multiples of G.
     pub(crate) fn group_parked_slot(&mut self, lane: Value) -> Value {
         let l0 = self.b.ins().band_imm_s(lane, -(self.g as i64));
         self.lane_slot_of(self.layout.group_parked, 4, l0)

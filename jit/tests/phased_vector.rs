@@ -302,3 +302,35 @@ fn lanes_parked_inside_calls_return_after_the_barrier() {
         assert_eq!(to_u32(out.buf(0)), want, "{grid}x{block}");
     }
 }
+
+#[test]
+fn fuel_carries_across_phases_into_scalar_code() {
+    // Every group runs its first loop as vector code and parks whole at the barrier; the
+    // lane-affine predicate p1 is live there, so the next phase resumes every lane in scalar
+    // code, which takes over the fuel the group had left (the vector code keeps it once per
+    // group). Each lane takes n - 1 backward branches in each loop: 2n - 2 fuel in all.
+    let p = asm(".kernel fuel\n.param out: ptr u32\n.param n: u32\n\
+        setp.lt.u32 p1, %lane, 3\nmov_imm.u32 r1, 0\n\
+        a:\nadd.u32 r1, r1, 1\nsetp.lt.u32 p0, r1, n\n@p0 bra @a\nbar.sync\n\
+        @p1 bra @skip\nadd.u32 r1, r1, 100\nskip:\nmov_imm.u32 r2, 0\n\
+        b:\nadd.u32 r2, r2, 1\nsetp.lt.u32 p0, r2, n\n@p0 bra @b\n\
+        add.u32 r1, r1, r2\nstg.u32 [out + %gid*4], r1\nexit\n");
+    let n = 9u64;
+    for (grid, block) in [(1u32, 64u32), (2, 40)] {
+        let lanes = (grid * block) as usize;
+        let args = [zeros(lanes * 4), Arg::Scalar(n)];
+        let out = run_all_fuel(&p, grid, block, &args, 2 * n - 2);
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let want: Vec<u32> = (0..lanes as u32)
+            .map(|g| if g % block < 3 { 18 } else { 118 })
+            .collect();
+        assert_eq!(to_u32(out.buf(0)), want, "{grid}x{block}");
+        // One unit short: lane 0 of block 0 traps at the second loop's branch.
+        let out = run_all_fuel(&p, grid, block, &args, 2 * n - 3);
+        assert_eq!(
+            out.trap,
+            trap(TrapKind::OutOfFuel, 11, 0, 0, 0, 0),
+            "{grid}x{block}"
+        );
+    }
+}

@@ -31,7 +31,8 @@ pub(crate) struct ScratchLayout {
     pub lane_depth: u32,
     /// Phased strategy with vector code: per vector group, at its first lane's entry
     /// (u32 x 1024), 1 when the vector code parked the whole group at a barrier and no lane
-    /// of it has run scalar code since (see [`Tr::group_parked_slot`](super::Tr::group_parked_slot)).
+    /// of it has run scalar code since, 2 when it left the group to scalar code (see
+    /// [`Tr::group_parked_slot`](super::Tr::group_parked_slot)).
     pub group_parked: u32,
     /// Phased strategy with calls: per-lane call stacks (64 x u32 each).
     pub lane_stack: u32,

@@ -139,7 +139,7 @@ impl Tr<'_, '_> {
 
         // A fresh lane: zero registers, full fuel, from pc 0.
         b.switch_to_block(fresh);
-        self.unpark_group();
+        self.unpark_group(false);
         let b = &mut self.b;
         let z64 = b.ins().iconst(types::I64, 0);
         let z8 = b.ins().iconst(types::I8, 0);
@@ -162,7 +162,7 @@ impl Tr<'_, '_> {
 
         // A lane resumed after a vector bail-out: registers from the register file.
         self.b.switch_to_block(resumed);
-        self.unpark_group();
+        self.unpark_group(true);
         let b = &mut self.b;
         if self.g > 0 || self.phased {
             // The register file holds the group's lanes after a bail-out, or every lane of
@@ -476,13 +476,36 @@ impl Tr<'_, '_> {
     }
 
     /// Phased vector kernels: the current lane runs scalar code, so its group no longer
-    /// holds what the vector code parked (see [`Tr::group_parked_slot`]).
-    fn unpark_group(&mut self) {
+    /// holds what the vector code parked (see [`Tr::group_parked_slot`]). With `spread` (a
+    /// lane that resumes), the first of the group's lanes to run gives every lane the
+    /// group's fuel, which the vector code stored in the first lane's slot only (storing
+    /// every lane's fuel at every barrier took 4% of a tree reduction's time). A fresh
+    /// lane's group has not run vector code in this block: its flag can only be stale.
+    fn unpark_group(&mut self, spread: bool) {
         if self.phased && self.g > 0 {
+            let fl = MemFlagsData::trusted();
             let lane = self.b.use_var(self.s_lane);
             let a = self.group_parked_slot(lane);
+            if !spread {
+                let z = self.b.ins().iconst(types::I32, 0);
+                self.b.ins().store(fl, z, a, 0);
+                return;
+            }
+            let flag = self.b.ins().load(types::I32, fl, a, 0);
+            let (spread, done) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(flag, spread, &[], done, &[]);
+            self.b.switch_to_block(spread);
+            let l0 = self.b.ins().band_imm_s(lane, -(self.g as i64));
+            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
+            let f = self.b.ins().load(types::I64, fl, at, 0);
+            let f = self.b.ins().splat(types::I64X2, f);
+            for k in 0..self.g as i32 / 2 {
+                self.b.ins().store(fl, f, at, k * 16);
+            }
             let z = self.b.ins().iconst(types::I32, 0);
-            self.b.ins().store(MemFlagsData::trusted(), z, a, 0);
+            self.b.ins().store(fl, z, a, 0);
+            self.b.ins().jump(done, &[]);
+            self.b.switch_to_block(done);
         }
     }
 

@@ -238,13 +238,17 @@ impl Tr<'_, '_> {
             let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
             let left = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::READY);
             self.scan_from_group(Some(left));
-            let parked = self.b.ins().uextend(types::I32, parked);
-            self.b.ins().store(fl, parked, flag, 0);
-            let mut words = vec![
-                (self.layout.lane_pc, pc),
-                (self.layout.lane_status, status),
-                (self.layout.lane_fuel, f),
-            ];
+            // The flag: 1 parked whole, 2 left to scalar code; either way the lanes' fuel
+            // (the group's) is in the first lane's slot only (see `Tr::unpark_group`).
+            let (one, two) = (
+                self.b.ins().iconst(types::I32, 1),
+                self.b.ins().iconst(types::I32, 2),
+            );
+            let value = self.b.ins().select(parked, one, two);
+            self.b.ins().store(fl, value, flag, 0);
+            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
+            self.b.ins().store(fl, f, at, 0);
+            let mut words = vec![(self.layout.lane_pc, pc), (self.layout.lane_status, status)];
             // Vector code runs no calls: depth 0, kept only for programs with calls.
             if self.an.has_call {
                 let zero = self.b.ins().iconst(types::I32, 0);
