@@ -21,7 +21,7 @@ use cranelift_codegen::ir::{
 };
 use holovm_isa::Inst;
 
-use crate::barrier::{outcome, resolve_barrier, Barriers, ResolveFn};
+use crate::barrier::{outcome, resolve_fn, Barriers};
 use crate::translate::{call, status, Tr};
 
 /// Lanes per step of the phase machinery's loops over the block's lanes: one `I32X4` of
@@ -285,7 +285,7 @@ impl Tr<'_, '_> {
         }
         sig.returns.push(AbiParam::new(types::I32));
         let sig = self.b.import_signature(sig);
-        let resolve: ResolveFn = resolve_barrier;
+        let resolve = resolve_fn();
         let callee = self.b.ins().iconst(types::I64, resolve as usize as i64);
         let table = table as *const Barriers as usize;
         let table = self.b.ins().iconst(types::I64, table as i64);
