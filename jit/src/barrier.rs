@@ -172,6 +172,7 @@ unsafe extern "C" fn resolve_barrier_avx2(
 pub(crate) fn resolve_fn() -> ResolveFn {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
+        // Only kernels compiled in this process call it, on this CPU, which has AVX2.
         return resolve_barrier_avx2;
     }
     resolve_barrier
