@@ -815,9 +815,9 @@ impl MaskScan<'_> {
     /// value where it does not run the code), or a lane-affine one that is dead wherever
     /// its old value could be read (vector code writes it in every lane: a tree
     /// reduction's `add r3, %lane, s` under `if %lane < s`).
-    fn writable_reg(&self, r: u8) -> bool {
-        let r = r as usize;
-        self.per_lane_reg(r as u8)
+    fn writable_reg(&self, reg: u8) -> bool {
+        let r = reg as usize;
+        self.per_lane_reg(reg)
             || (self.reg_affine.get(r).copied().unwrap_or(false)
                 && self.dead_at.iter().all(|&pc| {
                     self.live_regs

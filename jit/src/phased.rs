@@ -212,27 +212,22 @@ impl Tr<'_, '_> {
     pub(crate) fn scan_reset(&mut self) {
         if self.s_scan {
             let none = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
-            let at = self.layout.call as i32 + call::SCAN;
+            let at = self.scan_at();
             self.b
                 .ins()
                 .store(MemFlagsData::trusted(), none, self.scratch, at);
         }
     }
 
-    /// The vector code leaves the group at `lane0` to scalar code, if `left` (an `I8`
-    /// condition; always if `None`).
-    pub(crate) fn scan_from_group(&mut self, left: Option<Value>) {
+    /// The vector code leaves the lanes from `lane` (`I32`; `i32::MAX`: none) to scalar
+    /// code: the scan word comes down to it.
+    pub(crate) fn scan_from(&mut self, lane: Value) {
         if self.s_scan {
-            let fl = MemFlagsData::trusted();
-            let at = self.layout.call as i32 + call::SCAN;
-            let s = self.b.ins().load(types::I32, fl, self.scratch, at);
-            let l0 = self.b.use_var(self.lane0);
-            let lower = self.b.ins().umin(s, l0);
-            let s = match left {
-                Some(c) => self.b.ins().select(c, lower, s),
-                None => lower,
-            };
-            self.b.ins().store(fl, s, self.scratch, at);
+            let s = self.scan_min(lane);
+            let at = self.scan_at();
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), s, self.scratch, at);
         }
     }
 
@@ -242,13 +237,23 @@ impl Tr<'_, '_> {
         if !self.s_scan {
             return self.b.ins().iconst(types::I32, 0);
         }
-        let at = self.layout.call as i32 + call::SCAN;
+        let l0 = self.b.use_var(self.lane0);
+        self.scan_min(l0)
+    }
+
+    /// The [`call::SCAN`] word's offset in the scratch memory.
+    fn scan_at(&self) -> i32 {
+        self.layout.call as i32 + call::SCAN
+    }
+
+    /// The lower of the [`call::SCAN`] word and `lane`.
+    fn scan_min(&mut self, lane: Value) -> Value {
+        let at = self.scan_at();
         let s = self
             .b
             .ins()
             .load(types::I32, MemFlagsData::trusted(), self.scratch, at);
-        let l0 = self.b.use_var(self.lane0);
-        self.b.ins().umin(s, l0)
+        self.b.ins().umin(s, lane)
     }
 
     /// Starts the next phase: vector groups first when the program has vector code

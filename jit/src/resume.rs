@@ -55,7 +55,8 @@ impl Tr<'_, '_> {
         // A group that does not resume is left to the phase's scalar loop.
         let next = self.b.create_block();
         self.b.switch_to_block(next);
-        self.scan_from_group(None);
+        let l0 = self.b.use_var(self.lane0);
+        self.scan_from(l0);
         self.b.ins().jump(self.group_next, &[]);
         self.b.switch_to_block(try_block);
         let l0 = self.b.use_var(self.lane0);

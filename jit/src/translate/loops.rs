@@ -492,9 +492,9 @@ impl Tr<'_, '_> {
                 return;
             }
             let flag = self.b.ins().load(types::I32, fl, a, 0);
-            let (spread, done) = (self.b.create_block(), self.b.create_block());
-            self.b.ins().brif(flag, spread, &[], done, &[]);
-            self.b.switch_to_block(spread);
+            let (give, done) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(flag, give, &[], done, &[]);
+            self.b.switch_to_block(give);
             let l0 = self.b.ins().band_imm_s(lane, -(self.g as i64));
             let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
             let f = self.b.ins().load(types::I64, fl, at, 0);

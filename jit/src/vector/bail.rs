@@ -236,8 +236,10 @@ impl Tr<'_, '_> {
             let l0 = self.b.use_var(self.lane0);
             let flag = self.group_parked_slot(l0);
             let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
-            let left = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::READY);
-            self.scan_from_group(Some(left));
+            // A group left READY (not parked) leaves its lanes to the phase's scalar loop.
+            let none = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
+            let from = self.b.ins().select(parked, none, l0);
+            self.scan_from(from);
             // The flag: 1 parked whole, 2 left to scalar code; either way the lanes' fuel
             // (the group's) is in the first lane's slot only (see `Tr::unpark_group`).
             let (one, two) = (
