@@ -148,6 +148,12 @@ fn structured_kernel(seed: u64) -> String {
     let mut reduced = false;
     let (scatter_mul, scatter_mask) = (1 + 2 * pick(20), [63, 63, 63, 127][pick(4) as usize]);
     for _ in 0..3 + pick(8) {
+        if pick(8) == 0 {
+            // A block-wide barrier: the JIT's vector groups park whole at it, keeping their
+            // uniform and lane-affine registers (r3, r11, loop counters) in their first
+            // lane's slots (jit/src/parked.rs).
+            src.push_str("    bar.sync\n");
+        }
         if !reduced && pick(6) == 0 {
             // A block-wide reduction: later instructions run in a second phase.
             reduced = true;
@@ -173,8 +179,11 @@ fn structured_kernel(seed: u64) -> String {
             7 => {
                 label += 1;
                 let cmp = ["lt", "ge"][pick(2) as usize];
+                // Sometimes with a barrier that only some lanes reach (the others pass it
+                // by, to a later barrier or the exit).
+                let bar = ["", "bar.sync\n    "][usize::from(pick(4) == 0)];
                 format!(
-                    "setp.{cmp}.u32 p1, %lane, {}\n    @p1 bra @L{label}\n    add.{t} {d}, {a}, {b}\nL{label}:",
+                    "setp.{cmp}.u32 p1, %lane, {}\n    @p1 bra @L{label}\n    {bar}add.{t} {d}, {a}, {b}\nL{label}:",
                     pick(20)
                 )
             }
@@ -334,13 +343,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
-    fn structured_kernels_agree(seed in any::<u64>(), shape in 0usize..4) {
+    fn structured_kernels_agree(seed in any::<u64>(), shape in 0usize..5) {
         let src = structured_kernel(seed);
         let p = match holovm::asm::assemble(&src) {
             Ok(p) => p,
             Err(e) => return Err(TestCaseError::fail(format!("{e:?}\n{src}"))),
         };
-        let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8)][shape];
+        // A block of 64 lanes is whole vector groups (of 8, 16 or 32 lanes).
+        let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8), LaunchConfig::new(1, 64)][shape];
         let interp = run(Tier::Interpret, &p, cfg, seed);
         let jit = run(Tier::Jit, &p, cfg, seed);
         prop_assert_eq!(interp, jit, "{}", src);

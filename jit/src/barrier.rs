@@ -15,6 +15,7 @@ use holovm_isa::{Inst, Program, RedOp, Special, Src, Ty};
 
 use crate::abi::{LaunchEnv, TrapKind, TrapRecord};
 use crate::analysis::Analysis;
+use crate::parked::{release_whole, spread, LaneWords};
 use crate::translate::{call, s_home, status, ScratchLayout};
 
 /// [`status::WAIT`] as stored.
@@ -41,6 +42,8 @@ pub(crate) struct Barriers {
     /// Offsets of the per-lane status words and resume pcs (`u32` each).
     status: usize,
     pc: usize,
+    /// Offset of the vector groups' flags (parked.rs).
+    flags: usize,
     /// Offset of the saved `LaunchEnv` pointer (the per-lane call record's).
     env: usize,
     /// Offset of the call record's scan word, reset for the next phase ([`call::SCAN`]).
@@ -115,6 +118,7 @@ impl Barriers {
         Barriers {
             status: layout.lane_status as usize,
             pc: layout.lane_pc as usize,
+            flags: layout.group_parked as usize,
             env: (layout.call as i32 + call::ENV) as usize,
             scan: (layout.call as i32 + call::SCAN) as usize,
             nparams: program.params().len(),
@@ -123,30 +127,44 @@ impl Barriers {
     }
 }
 
+impl Barriers {
+    /// Offsets of the per-lane status and pc words and the group flags.
+    pub(crate) fn word_offsets(&self) -> (usize, usize, usize) {
+        (self.status, self.pc, self.flags)
+    }
+
+    /// Whether the instruction at `pc` is a `bar.sync`.
+    fn is_bar_sync(&self, pc: u32) -> bool {
+        self.list.iter().any(|&(p, fold)| p == pc && fold.is_none())
+    }
+}
+
 /// The type of [`resolve_barrier`], which the kernel calls by address.
 pub(crate) type ResolveFn =
-    unsafe extern "C" fn(*const Barriers, *mut u8, *mut TrapRecord, u32, u32) -> u32;
+    unsafe extern "C" fn(*const Barriers, *mut u8, *mut TrapRecord, u32, u32, u32) -> u32;
 
 /// Resolves the barrier of block `block` whose first `end` lanes may run (the others
-/// trapped or are beyond the block): returns an [`outcome`]. Nothing in it can panic (a
-/// panic cannot unwind through the compiled code that calls it: the process would abort).
+/// trapped or are beyond the block), for a kernel whose vector groups have `g` lanes (0:
+/// none): returns an [`outcome`]. Nothing in it can panic (a panic cannot unwind through
+/// the compiled code that calls it: the process would abort).
 ///
 /// # Safety
 ///
 /// `barriers` must be the table built for the kernel's program and layout; `scratch` must
 /// point to that layout's scratch memory, with the per-lane arrays written by the kernel
 /// for this block and the saved `LaunchEnv` pointer valid; `trap` must be valid for
-/// writes; `end` must not exceed `holovm_isa::MAX_BLOCK` (the arrays' length). Nothing
-/// else may access that memory during the call.
+/// writes; `end` must not exceed `holovm_isa::MAX_BLOCK` (the arrays' length); `g` is
+/// the kernel's group size. Nothing else may access that memory during the call.
 pub(crate) unsafe extern "C" fn resolve_barrier(
     barriers: *const Barriers,
     scratch: *mut u8,
     trap: *mut TrapRecord,
     block: u32,
     end: u32,
+    g: u32,
 ) -> u32 {
     // SAFETY: the caller's.
-    unsafe { resolve(barriers, scratch, trap, block, end) }
+    unsafe { resolve(barriers, scratch, trap, block, end, g) }
 }
 
 /// [`resolve_barrier`] compiled for AVX2: its passes over the block's lanes take 8 lanes a
@@ -163,9 +181,10 @@ unsafe extern "C" fn resolve_barrier_avx2(
     trap: *mut TrapRecord,
     block: u32,
     end: u32,
+    g: u32,
 ) -> u32 {
     // SAFETY: the caller's.
-    unsafe { resolve(barriers, scratch, trap, block, end) }
+    unsafe { resolve(barriers, scratch, trap, block, end, g) }
 }
 
 /// The resolver for this CPU: [`resolve_barrier`], compiled for AVX2 where it has it.
@@ -190,9 +209,23 @@ unsafe fn resolve(
     trap: *mut TrapRecord,
     block: u32,
     end: u32,
+    g: u32,
 ) -> u32 {
     // SAFETY: the caller passes the kernel's own table, which lives as long as its code.
     let t = unsafe { &*barriers };
+    // SAFETY: the caller's scratch memory, for the table's layout.
+    let words = unsafe { LaneWords::new(t, scratch) };
+    // SAFETY: `g` is the kernel's group size; the arrays have MAX_BLOCK entries, a
+    // multiple of it.
+    if unsafe { release_whole(&words, g, end, |pc| t.is_bar_sync(pc)) } {
+        // SAFETY: as at the end of this function.
+        unsafe { scratch.add(t.scan).cast::<u32>().write(i32::MAX as u32) };
+        return outcome::RELEASED;
+    }
+    // Groups parked whole have only their first lane's pc written: the pass below reads
+    // every lane's.
+    // SAFETY: as above.
+    unsafe { spread(&words, g, end) };
     let lanes = end.min(holovm_isa::MAX_BLOCK) as usize;
     // SAFETY (each array): the layout gives each per-lane array MAX_BLOCK u32 entries at a
     // 4-byte aligned offset of the 64-byte aligned scratch memory, which the caller hands

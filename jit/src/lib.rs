@@ -81,6 +81,7 @@ mod listing;
 mod masked_loops;
 mod math;
 mod ops;
+mod parked;
 mod perf_map;
 mod phased;
 mod resume;

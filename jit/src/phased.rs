@@ -285,7 +285,14 @@ impl Tr<'_, '_> {
             return;
         };
         let mut sig = Signature::new(self.b.func.signature.call_conv);
-        for t in [types::I64, types::I64, types::I64, types::I32, types::I32] {
+        for t in [
+            types::I64,
+            types::I64,
+            types::I64,
+            types::I32,
+            types::I32,
+            types::I32,
+        ] {
             sig.params.push(AbiParam::new(t));
         }
         sig.returns.push(AbiParam::new(types::I32));
@@ -296,7 +303,8 @@ impl Tr<'_, '_> {
         let table = self.b.ins().iconst(types::I64, table as i64);
         let blk = self.b.use_var(self.blk);
         let end = self.b.use_var(self.s_end);
-        let args = [table, self.scratch, self.trap, blk, end];
+        let g = self.b.ins().iconst(types::I32, i64::from(self.g));
+        let args = [table, self.scratch, self.trap, blk, end, g];
         let call = self.b.ins().call_indirect(sig, callee, &args);
         let r = self.b.inst_results(call)[0];
         let (not_done, released, not_released, trapped) = (

@@ -16,6 +16,7 @@ use cranelift_codegen::ir::{types, Block, Endianness, InstBuilder, MemFlagsData,
 use holovm_isa::Inst;
 
 use crate::ops::konst;
+use crate::parked::flag;
 use crate::translate::{status, Tr, TrError, TrResult};
 use crate::vector::vec_of;
 
@@ -67,8 +68,10 @@ impl Tr<'_, '_> {
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, end, s_end);
         let flag = self.lane_slot_of(self.layout.group_parked, 4, l0);
+        // PARKED or WHOLE: the first lane's words are the group's.
         let parked = self.b.ins().load(types::I32, fl, flag, 0);
-        let parked = self.b.ins().icmp_imm_s(IntCC::Equal, parked, 1);
+        let parked = self.b.ins().band_imm_s(parked, flag::PARKED & flag::WHOLE);
+        let parked = self.b.ins().icmp_imm_s(IntCC::NotEqual, parked, 0);
         let l0_64 = self.b.ins().uextend(types::I64, l0);
         let o32 = self.b.ins().ishl_imm_s(l0_64, 2);
         let base32 = self.b.ins().iadd(self.scratch, o32);

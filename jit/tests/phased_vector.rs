@@ -344,3 +344,53 @@ fn fuel_carries_across_phases_into_scalar_code() {
         );
     }
 }
+
+#[test]
+fn uniform_and_lane_affine_registers_live_across_a_bar_sync() {
+    // At the barrier r2 (u32) and r4 (u64) are lane-affine, r3 uniform (r2 and r4 wrap in
+    // their widths). With the lane-affine predicate p1 computed after the barrier the
+    // groups park whole there, keeping r2, r3 and r4 in their first lane's slots, and
+    // resume as vector code; computed before it, p1 is live there, the groups park every
+    // lane's words and the next phase resumes them in scalar code. Blocks of 64 lanes are
+    // whole groups (the barrier is released by the groups' first lanes); blocks of 40 end
+    // in scalar lanes.
+    let setp = "setp.lt.u32 p1, %lane, m\n";
+    let kernel = |before: &str, after: &str| {
+        asm(&format!(
+            ".kernel keep\n.param a: ptr u32\n.param b: ptr u64\n.param k: u32\n\
+             .param big: u64\n.param m: u32\n\
+             add.u32 r2, %lane, k\nmov.u64 r4, %gid\nadd.u64 r4, r4, big\nmul.u32 r3, k, 3\n\
+             {before}bar.sync\n{after}@p1 bra @low\nadd.u32 r2, r2, r3\nlow:\n\
+             stg.u32 [a + %gid*4], r2\nstg.u64 [b + %gid*8], r4\nexit\n"
+        ))
+    };
+    let (k, big, m) = (0xffff_fff0u32, u64::MAX - 70, 5u32);
+    for p in [kernel("", setp), kernel(setp, "")] {
+        for (grid, block) in [(2u32, 64u32), (1, 40), (3, 32)] {
+            let lanes = (grid * block) as usize;
+            let args = [
+                zeros(lanes * 4),
+                zeros(lanes * 8),
+                Arg::Scalar(k.into()),
+                Arg::Scalar(big),
+                Arg::Scalar(m.into()),
+            ];
+            let out = run_all(&p, grid, block, &args);
+            assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+            let want_a: Vec<u32> = (0..lanes as u32)
+                .map(|g| {
+                    let l = g % block;
+                    let r2 = l.wrapping_add(k);
+                    if l < m {
+                        r2
+                    } else {
+                        r2.wrapping_add(k.wrapping_mul(3))
+                    }
+                })
+                .collect();
+            let want_b: Vec<u64> = (0..lanes as u64).map(|g| g.wrapping_add(big)).collect();
+            assert_eq!(to_u32(out.buf(0)), want_a, "{grid}x{block}");
+            assert_eq!(to_u64(out.buf(1)), want_b, "{grid}x{block}");
+        }
+    }
+}

@@ -3,9 +3,10 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Value};
-use holovm_isa::Ty;
+use holovm_isa::{Inst, Ty};
 
 use super::{vec_of, VState};
+use crate::parked::{flag, live_at_bar_sync, ARRIVE_WHOLE};
 use crate::phased::Bound;
 use crate::translate::{status, Tr, TrResult};
 
@@ -93,9 +94,16 @@ impl Tr<'_, '_> {
     }
 
     /// Phased strategy: the group arrives at the barrier at `pc` and parks there.
+    /// At a `bar.sync` after which it resumes as vector code it parks whole (parked.rs).
     pub(super) fn v_arrive(&mut self, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
-        let args = self.bail_args(pc, status::WAIT);
+        let bar_sync = matches!(self.p.insts().get(pc as usize), Some(Inst::BarSync));
+        let arrive = if bar_sync && self.vector_resume_pcs().contains(&(pc + 1)) {
+            ARRIVE_WHOLE
+        } else {
+            status::WAIT
+        };
+        let args = self.bail_args(pc, arrive);
         self.b.ins().jump(bail, &args);
         Ok(())
     }
@@ -130,49 +138,29 @@ impl Tr<'_, '_> {
         });
     }
 
-    /// The bail-out block: spill every register of the group, then run its lanes in scalar
-    /// code from the bail pc (phased strategy: park the lanes with the status argument and
-    /// go on with the next group).
-    pub(super) fn emit_bail(&mut self) -> TrResult<()> {
+    /// Stores the group's registers and predicates of `live` into the register file at
+    /// `bases` (the group's first lane's), each as its vectors are, 4 bytes per lane for
+    /// 32-bit registers (see `Tr::reg_slot_bytes`); with `first_lane`, uniform and
+    /// lane-affine registers in the first lane's slot only (parked.rs).
+    fn spill_group(
+        &mut self,
+        vs: &VState,
+        live: ([u64; 4], u16),
+        bases: [Value; 2],
+        first_lane: bool,
+    ) {
         let g = self.g;
-        let VState {
-            bail,
-            uregs,
-            aregs,
-            vregs,
-            upreds,
-            vpreds,
-            apreds,
-            vfuel,
-            ..
-        } = self.vs()?.clone();
-        self.enter(bail);
-        let pc = self.b.append_block_param(bail, types::I32);
-        let status = self
-            .phased
-            .then(|| self.b.append_block_param(bail, types::I32));
         let fl = MemFlagsData::new().with_notrap();
-        let (live_r, live_p) = self.spill_set();
-        // The register file: the group's G lanes, or the whole block's (phased), where the
-        // group starts at lane `lane0`. Registers go in as their vectors are, 4 bytes per
-        // lane for 32-bit ones (see `Tr::reg_slot_bytes`).
-        let stride = self.layout.stride;
-        let bases = if self.phased {
-            let l0 = self.b.use_var(self.lane0);
-            let l0 = self.b.ins().uextend(types::I64, l0);
-            self.file_bases(l0)
-        } else {
-            [self.scratch; 2]
-        };
-        // Predicates take 8 bytes a lane.
-        let file = bases[1];
+        let (live_r, live_p) = live;
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {
             if live_r[r / 64] & (1 << (r % 64)) == 0 {
                 continue;
             }
             let vt = vec_of(class.lane_type());
             let (at, base) = self.reg_slot(r, bases);
-            let vals: Vec<Value> = match (uregs[r], aregs[r]) {
+            let vals: Vec<Value> = match (vs.uregs[r], vs.aregs[r]) {
+                (Some(u), _) if first_lane => vec![self.b.use_var(u)],
+                (None, Some(a)) if first_lane => vec![self.b.use_var(a)],
                 (Some(u), _) => {
                     let v = self.b.use_var(u);
                     vec![self.b.ins().splat(vt, v); (g / vt.lane_count()) as usize]
@@ -186,18 +174,21 @@ impl Tr<'_, '_> {
                     };
                     self.v_iota(ty, x)
                 }
-                (None, None) => vregs[r].iter().map(|&pv| self.b.use_var(pv)).collect(),
+                (None, None) => vs.vregs[r].iter().map(|&pv| self.b.use_var(pv)).collect(),
             };
             for (k, v) in vals.into_iter().enumerate() {
                 self.b.ins().store(fl, v, at, base + k as i32 * 16);
             }
         }
+        // Predicates take 8 bytes a lane.
+        let file = bases[1];
+        let stride = self.layout.stride;
         for (p, &bits) in self.an.pred_bits.clone().iter().enumerate() {
             if live_p & (1 << (p % 16)) == 0 {
                 continue;
             }
             let base = self.layout.predfile as i32 + (p as u32 * stride * 8) as i32;
-            if let Some(u) = upreds[p] {
+            if let Some(u) = vs.upreds[p] {
                 let v = self.b.use_var(u);
                 let i = self.b.ins().uextend(types::I64, v);
                 let s = self.b.ins().splat(types::I64X2, i);
@@ -205,9 +196,9 @@ impl Tr<'_, '_> {
                     self.b.ins().store(fl, s, file, base + k as i32 * 16);
                 }
             } else {
-                let masks: Vec<Value> = match apreds[p] {
+                let masks: Vec<Value> = match vs.apreds[p] {
                     Some((a, x, u)) => self.affine_masks(a, x, u),
-                    None => vpreds[p].iter().map(|&pv| self.b.use_var(pv)).collect(),
+                    None => vs.vpreds[p].iter().map(|&pv| self.b.use_var(pv)).collect(),
                 };
                 // All-ones lanes become 1 by a shift: a constant would be hoisted (see
                 // `cold_iota`).
@@ -226,30 +217,82 @@ impl Tr<'_, '_> {
                 }
             }
         }
+    }
+
+    /// The bail-out block: spill every register of the group, then run its lanes in scalar
+    /// code from the bail pc (phased strategy: park the lanes with the status argument and
+    /// go on with the next group).
+    pub(super) fn emit_bail(&mut self) -> TrResult<()> {
+        let g = self.g;
+        let vs = self.vs()?.clone();
+        let (bail, vfuel) = (vs.bail, vs.vfuel);
+        self.enter(bail);
+        let pc = self.b.append_block_param(bail, types::I32);
+        let status = self
+            .phased
+            .then(|| self.b.append_block_param(bail, types::I32));
+        let fl = MemFlagsData::new().with_notrap();
+        // The register file: the group's G lanes, or the whole block's (phased), where the
+        // group starts at lane `lane0`.
+        let bases = if self.phased {
+            let l0 = self.b.use_var(self.lane0);
+            let l0 = self.b.ins().uextend(types::I64, l0);
+            self.file_bases(l0)
+        } else {
+            [self.scratch; 2]
+        };
         // -1: a backward `bra` taken without fuel, about to trap at the bail pc.
         let f = self.b.use_var(vfuel);
         let zero64 = self.b.ins().iconst(types::I64, 0);
         let f = self.b.ins().smax(f, zero64);
-        if let Some(status) = status {
-            // The group parked whole (WAIT) may resume as vector code in the next phase;
-            // lanes left READY run scalar code first.
+        if let Some(status) = status.filter(|_| self.p.insts().contains(&Inst::BarSync)) {
+            // At a `bar.sync` the group parks whole: every lane's status, its uniform and
+            // lane-affine registers, fuel and pc in its first lane's slots only (parked.rs).
+            let (whole, each) = (self.b.create_block(), self.b.create_block());
+            let w = self.b.ins().icmp_imm_s(IntCC::Equal, status, ARRIVE_WHOLE);
+            self.b.ins().brif(w, whole, &[], each, &[]);
+            self.b.switch_to_block(whole);
+            let live = live_at_bar_sync(self.p, self.an);
+            self.spill_group(&vs, live, bases, true);
             let l0 = self.b.use_var(self.lane0);
-            let flag = self.group_parked_slot(l0);
+            let parked = self.b.ins().iconst(types::I32, flag::WHOLE);
+            for (off, v) in [
+                (self.layout.lane_pc, pc),
+                (self.layout.group_parked, parked),
+            ] {
+                let at = self.lane_slot_of(off, 4, l0);
+                self.b.ins().store(fl, v, at, 0);
+            }
+            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
+            self.b.ins().store(fl, f, at, 0);
+            let wait = self.b.ins().iconst(types::I32, status::WAIT);
+            let wait = self.pin(wait);
+            self.park_words(&[(self.layout.lane_status, wait)]);
+            self.b.ins().jump(self.group_next, &[]);
+            self.b.switch_to_block(each);
+        }
+        let live = self.spill_set();
+        self.spill_group(&vs, live, bases, false);
+        if let Some(status) = status {
+            let l0 = self.b.use_var(self.lane0);
+            let flag_at = self.group_parked_slot(l0);
+            // The lanes' fuel (the group's) goes in the first lane's slot only (see
+            // `Tr::unpark_group`).
+            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
+            self.b.ins().store(fl, f, at, 0);
+            // The group parked at a `reduce` (WAIT) may resume as vector code in the next
+            // phase; lanes left READY run scalar code first.
             let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
             // A group left READY (not parked) leaves its lanes to the phase's scalar loop.
             let none = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
             let from = self.b.ins().select(parked, none, l0);
             self.scan_from(from);
-            // The flag: 1 parked whole, 2 left to scalar code; either way the lanes' fuel
-            // (the group's) is in the first lane's slot only (see `Tr::unpark_group`).
             let (one, two) = (
-                self.b.ins().iconst(types::I32, 1),
-                self.b.ins().iconst(types::I32, 2),
+                self.b.ins().iconst(types::I32, flag::PARKED),
+                self.b.ins().iconst(types::I32, flag::LEFT),
             );
             let value = self.b.ins().select(parked, one, two);
-            self.b.ins().store(fl, value, flag, 0);
-            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
-            self.b.ins().store(fl, f, at, 0);
+            self.b.ins().store(fl, value, flag_at, 0);
             let mut words = vec![(self.layout.lane_pc, pc), (self.layout.lane_status, status)];
             // Vector code runs no calls: depth 0, kept only for programs with calls.
             if self.an.has_call {
