@@ -527,7 +527,8 @@ fn split_note(program: &Program, an: &Analysis) -> String {
 /// more than 8 vectors would be live (a gather's extracts, inserts and limits need the
 /// rest): a gemm with per-lane indices (5 per-lane registers) spilled a third of its vectors
 /// with 8 lanes and ran 30% faster with 4, matvec's (3) runs 15% slower with 4. Programs with
-/// row/column splits take at most 8 (see below).
+/// row/column splits take at most 8 (see below). Programs with `bar.sync` take 32 lanes
+/// while at most 32 vectors would be live (see below), before the rules above.
 ///
 /// Masked branches add their lane masks (one vector set per enclosing `if`, two per
 /// `if`/`else`): an else-if chain of two 32-bit registers spilled with 32 lanes (47.5 us
@@ -574,15 +575,23 @@ fn auto_group(program: &Program, an: &Analysis) -> u32 {
             max_pressure[i] = max_pressure[i].max(v32 * (g / 4) + v64 * (g / 2));
         }
     }
+    let has_math = has_transcendentals(program);
+    let split = program.insts().iter().any(|i| an.kept_split(i).is_some());
+    // Every group parks and resumes at each `bar.sync`, whose phases are often a few
+    // instructions (shared-memory exchanges): 32 lanes halve that machinery against 16,
+    // even where vectors spill (a tree reduction runs 17% faster than with 16 lanes, a
+    // stencil of gathers from shared memory 32% faster than with 8).
+    let bar_sync = program.insts().contains(&Inst::BarSync);
+    if bar_sync && max_pressure[2] <= 32 && !has_math && !split {
+        return 32;
+    }
     if has_lane_addresses(program, an) {
         return if max_pressure[0] <= 8 { 8 } else { 4 };
     }
-    let has_math = has_transcendentals(program);
     let limit = if has_math { 8 } else { 16 };
     // Row/column splits (`%gid / n`, `%gid % n`): with the group head realigning groups to
     // rows, 16 lanes ran rows of 128 35-40% faster than 8, but rows of 100 and 33 10-20%
     // slower (gemm, the kernel alone, in one process); 8 is kept.
-    let split = program.insts().iter().any(|i| an.kept_split(i).is_some());
     if max_pressure[2] <= limit && !has_math && !split {
         32
     } else if max_pressure[1] <= limit && !split {
