@@ -297,6 +297,20 @@ impl Tr<'_, '_> {
                         None => self.v_any_all(&parts),
                     };
                     if let Some(mb) = masked {
+                        if mb.skip && ap.is_some() && !self.in_masked() {
+                            // Every lane branches past code it may skip: no masks. (An affine
+                            // predicate's test is two scalar compares, its masks a few
+                            // instructions a vector; a tree reduction's `if %lane < s` skips
+                            // in most groups.)
+                            let every = if g.negate {
+                                self.b.ins().icmp_imm_s(IntCC::Equal, any, 0)
+                            } else {
+                                all
+                            };
+                            let masks_needed = self.b.create_block();
+                            self.b.ins().brif(every, taken, &[], masks_needed, &[]);
+                            self.enter(masks_needed);
+                        }
                         let (masks, bits) = match ap {
                             Some((af, xv, uv)) => (self.affine_masks(af, xv, uv), af.ty.bits()),
                             None => (
