@@ -265,9 +265,14 @@ impl Tr<'_, '_> {
             }
             let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
             self.b.ins().store(fl, f, at, 0);
+            // Unrolled (one word, G/4 stores): as a loop, a quarter of a tree reduction's
+            // parking.
             let wait = self.b.ins().iconst(types::I32, status::WAIT);
-            let wait = self.pin(wait);
-            self.park_words(&[(self.layout.lane_status, wait)]);
+            let wait = self.b.ins().splat(types::I32X4, wait);
+            let at = self.lane_slot_of(self.layout.lane_status, 4, l0);
+            for k in 0..g as i32 / 4 {
+                self.b.ins().store(fl, wait, at, k * 16);
+            }
             self.b.ins().jump(self.group_next, &[]);
             self.b.switch_to_block(each);
         }
