@@ -12,9 +12,6 @@
 //! `bar.sync`s: then [`release_whole`] releases the block by the groups' first lanes,
 //! where the resolver's pass read and wrote each lane's status and pc.
 
-use holovm_isa::{Inst, Program};
-
-use crate::analysis::Analysis;
 use crate::barrier::Barriers;
 use crate::translate::status;
 
@@ -45,22 +42,6 @@ const WHOLE: u32 = flag::WHOLE as u32;
 const WAIT: u32 = status::WAIT as u32;
 /// [`status::READY`] as stored.
 const READY: u32 = status::READY as u32;
-
-/// The registers and predicates live at any `bar.sync` of `program`: what a group parked
-/// whole there keeps for its resume.
-pub(crate) fn live_at_bar_sync(program: &Program, an: &Analysis) -> ([u64; 4], u16) {
-    let (mut regs, mut preds) = ([0u64; 4], 0u16);
-    for (pc, inst) in program.insts().iter().enumerate() {
-        if matches!(inst, Inst::BarSync) {
-            let l = an.live_regs.get(pc).copied().unwrap_or([0; 4]);
-            for w in 0..4 {
-                regs[w] |= l[w];
-            }
-            preds |= an.live_preds.get(pc).copied().unwrap_or(0);
-        }
-    }
-    (regs, preds)
-}
 
 /// The block's per-lane status and pc words and the groups' flags.
 pub(crate) struct LaneWords {

@@ -52,9 +52,14 @@ impl Tr<'_, '_> {
     /// Registers and predicates live at some bail-out pc: the only ones a bail-out spills and
     /// a resumed lane reloads.
     pub(crate) fn spill_set(&self) -> ([u64; 4], u16) {
+        self.live_at(self.resume_pcs.iter().chain(&self.barrier_pcs).copied())
+    }
+
+    /// Registers and predicates live at any of `pcs`.
+    pub(crate) fn live_at(&self, pcs: impl Iterator<Item = u32>) -> ([u64; 4], u16) {
         let mut r = [0u64; 4];
         let mut p = 0u16;
-        for &pc in self.resume_pcs.iter().chain(&self.barrier_pcs) {
+        for pc in pcs {
             if let Some(l) = self.an.live_regs.get(pc as usize) {
                 for w in 0..4 {
                     r[w] |= l[w];

@@ -6,7 +6,7 @@ use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Value};
 use holovm_isa::{Inst, Ty};
 
 use super::{vec_of, VState};
-use crate::parked::{flag, live_at_bar_sync, ARRIVE_WHOLE};
+use crate::parked::{flag, ARRIVE_WHOLE};
 use crate::phased::Bound;
 use crate::translate::{status, Tr, TrResult};
 
@@ -93,12 +93,21 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    /// Phased strategy: the group arrives at the barrier at `pc` and parks there.
-    /// At a `bar.sync` after which it resumes as vector code it parks whole (parked.rs).
+    /// The `bar.sync`s where vector groups park whole: those after which they resume as
+    /// vector code (parked.rs).
+    fn whole_park_pcs(&self) -> Vec<u32> {
+        let resume = self.vector_resume_pcs();
+        (0..self.p.insts().len() as u32)
+            .filter(|&pc| self.p.insts()[pc as usize] == Inst::BarSync)
+            .filter(|pc| resume.contains(&(pc + 1)))
+            .collect()
+    }
+
+    /// Phased strategy: the group arrives at the barrier at `pc` and parks there (whole at
+    /// one of [`Tr::whole_park_pcs`]).
     pub(super) fn v_arrive(&mut self, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
-        let bar_sync = matches!(self.p.insts().get(pc as usize), Some(Inst::BarSync));
-        let arrive = if bar_sync && self.vector_resume_pcs().contains(&(pc + 1)) {
+        let arrive = if self.whole_park_pcs().contains(&pc) {
             ARRIVE_WHOLE
         } else {
             status::WAIT
@@ -245,14 +254,15 @@ impl Tr<'_, '_> {
         let f = self.b.use_var(vfuel);
         let zero64 = self.b.ins().iconst(types::I64, 0);
         let f = self.b.ins().smax(f, zero64);
-        if let Some(status) = status.filter(|_| self.p.insts().contains(&Inst::BarSync)) {
+        let whole_pcs = self.whole_park_pcs();
+        if let Some(status) = status.filter(|_| !whole_pcs.is_empty()) {
             // At a `bar.sync` the group parks whole: every lane's status, its uniform and
             // lane-affine registers, fuel and pc in its first lane's slots only (parked.rs).
             let (whole, each) = (self.b.create_block(), self.b.create_block());
             let w = self.b.ins().icmp_imm_s(IntCC::Equal, status, ARRIVE_WHOLE);
             self.b.ins().brif(w, whole, &[], each, &[]);
             self.b.switch_to_block(whole);
-            let live = live_at_bar_sync(self.p, self.an);
+            let live = self.live_at(whole_pcs.into_iter());
             self.spill_group(&vs, live, bases, true);
             let l0 = self.b.use_var(self.lane0);
             let parked = self.b.ins().iconst(types::I32, flag::WHOLE);
@@ -285,8 +295,8 @@ impl Tr<'_, '_> {
             // `Tr::unpark_group`).
             let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
             self.b.ins().store(fl, f, at, 0);
-            // The group parked at a `reduce` (WAIT) may resume as vector code in the next
-            // phase; lanes left READY run scalar code first.
+            // A group parked at any other barrier (WAIT) may resume as vector code in the
+            // next phase; lanes left READY run scalar code first.
             let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
             // A group left READY (not parked) leaves its lanes to the phase's scalar loop.
             let none = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
