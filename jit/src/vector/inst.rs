@@ -52,8 +52,13 @@ impl Tr<'_, '_> {
     pub(super) fn v_inst(&mut self, pc: u32, inst: &Inst) -> TrResult<bool> {
         match *inst {
             Inst::Ldg { ty, dst, addr } => {
-                let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
-                let v = self.v_load(ty, mode, &addrs);
+                let v = match self.v_gather_load(pc, Some(&addr), None, ty)? {
+                    Some(v) => v,
+                    None => {
+                        let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
+                        self.v_load(ty, mode, &addrs)
+                    }
+                };
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Stg { ty, src, addr } => {
@@ -64,8 +69,13 @@ impl Tr<'_, '_> {
                 }
             }
             Inst::Lds { ty, dst, addr } => {
-                let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
-                let v = self.v_load(ty, mode, &addrs);
+                let v = match self.v_gather_load(pc, None, Some(&addr), ty)? {
+                    Some(v) => v,
+                    None => {
+                        let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
+                        self.v_load(ty, mode, &addrs)
+                    }
+                };
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Sts { ty, src, addr } => {

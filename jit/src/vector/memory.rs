@@ -21,6 +21,14 @@ pub(super) enum Mode {
     Lanes,
 }
 
+/// A checked access through per-lane 32-bit indices ([`Tr::v_gather32`]): lane `l`'s
+/// address is `base + (idxs[l / 4] lane l % 4) << shift`.
+pub(super) struct Gather {
+    base: Value,
+    shift: i64,
+    idxs: Vec<Value>,
+}
+
 impl Tr<'_, '_> {
     // ---------------------------------------------------------------------------------
     // Memory
@@ -155,35 +163,17 @@ impl Tr<'_, '_> {
             let a = self.b.ins().iadd(ptr, off);
             return Ok((Mode::Contig, vec![a]));
         }
-        let uniform = match (global, shared) {
-            (Some(a), _) => match a {
-                Addr::BufferOffset { .. } | Addr::Phi { index: None, .. } => true,
-                Addr::BufferIndex { index, .. } => self.is_uniform_src(index),
-                Addr::Phi {
-                    index: Some((s, _)),
-                    ..
-                } => self.is_uniform_src(s),
-                Addr::RegisterIndirect { base, .. } => self.is_uniform_src(&Src::Reg(*base)),
-                Addr::RegisterIndirectComputed { handle, offset } => {
-                    self.is_uniform_src(&Src::Reg(*handle))
-                        && self.is_uniform_src(&Src::Reg(*offset))
-                }
-            },
-            (None, Some(s)) => match s.index {
-                None => true,
-                Some((src, _)) => self.is_uniform_src(&src),
-            },
-            (None, None) => return Err(TrError("no address".into())),
-        };
+        let uniform = self.uniform_access(global, shared)?;
         let mode = if uniform { Mode::Uniform } else { Mode::Lanes };
         if uniform {
             if let Some(addr) = self.v_uniform_indexed(pc, global, shared, size)? {
                 return Ok((Mode::Uniform, vec![addr]));
             }
-        } else {
-            if let Some(addrs) = self.v_gather32(pc, global, shared, size)? {
-                return Ok((Mode::Lanes, addrs));
-            }
+        } else if let Some(g) = self.v_gather32(pc, global, shared, size)? {
+            let addrs = (0..self.g as usize)
+                .map(|l| self.gather_addr(&g, l))
+                .collect();
+            return Ok((Mode::Lanes, addrs));
         }
         let off_of = |t: &mut Self, l: u32| -> MemOff {
             let mut rd = |t2: &mut Self, s: Src| t2.v_lane_u64(s, l);
@@ -244,6 +234,68 @@ impl Tr<'_, '_> {
         }
     }
 
+    /// Whether every lane of a group accesses the same address.
+    fn uniform_access(&self, global: Option<&Addr>, shared: Option<&SharedAddr>) -> TrResult<bool> {
+        Ok(match (global, shared) {
+            (Some(a), _) => match a {
+                Addr::BufferOffset { .. } | Addr::Phi { index: None, .. } => true,
+                Addr::BufferIndex { index, .. } => self.is_uniform_src(index),
+                Addr::Phi {
+                    index: Some((s, _)),
+                    ..
+                } => self.is_uniform_src(s),
+                Addr::RegisterIndirect { base, .. } => self.is_uniform_src(&Src::Reg(*base)),
+                Addr::RegisterIndirectComputed { handle, offset } => {
+                    self.is_uniform_src(&Src::Reg(*handle))
+                        && self.is_uniform_src(&Src::Reg(*offset))
+                }
+            },
+            (None, Some(s)) => match s.index {
+                None => true,
+                Some((src, _)) => self.is_uniform_src(&src),
+            },
+            (None, None) => return Err(TrError("no address".into())),
+        })
+    }
+
+    /// A load through per-lane 32-bit indices ([`Tr::v_gather32`]), each lane's address,
+    /// load and insert into its vector emitted together: computed up front, the G
+    /// addresses and loaded values outlived the registers (the kernels with gathers have
+    /// no optimiser to reorder them) and were spilled. `None` for other accesses.
+    pub(super) fn v_gather_load(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        ty: Ty,
+    ) -> TrResult<Option<VV>> {
+        let size = ty.size();
+        if self.contig(global, shared, size).is_some() || self.uniform_access(global, shared)? {
+            return Ok(None);
+        }
+        let Some(g) = self.v_gather32(pc, global, shared, size)? else {
+            return Ok(None);
+        };
+        let (ct, vt) = (compute_lane(ty), compute_vec(ty));
+        let per = vt.lane_count() as usize;
+        let fl = MemFlagsData::trusted();
+        let parts = (0..self.g as usize / per)
+            .map(|k| {
+                let mut v = None;
+                for i in 0..per {
+                    let a = self.gather_addr(&g, k * per + i);
+                    let x = self.b.ins().load(ct, fl, a, 0);
+                    v = Some(match v {
+                        None => self.b.ins().splat(vt, x),
+                        Some(v) => self.b.ins().insertlane(v, x, i as u8),
+                    });
+                }
+                v.unwrap_or_else(|| konst(&mut self.b, vt, 0))
+            })
+            .collect();
+        Ok(Some(VV::V(parts)))
+    }
+
     /// The register-indexed site of an access ([`GatherSite::of`]) with its index register
     /// and its launch-wide limit variables.
     fn index_site(
@@ -294,16 +346,17 @@ impl Tr<'_, '_> {
         Ok(Some(self.b.ins().iadd(ptr, off)))
     }
 
-    /// Per-lane addresses `base + idx * scale` where `idx` is a per-lane 32-bit register:
-    /// the bounds and alignment checks run on the index vectors (one compare per 4 lanes)
-    /// instead of lane by lane. `None` when the access has another shape.
+    /// Checks per-lane addresses `base + idx * scale` where `idx` is a per-lane 32-bit
+    /// register: the bounds and alignment checks run on the index vectors (one compare per
+    /// 4 lanes) instead of lane by lane; [`Tr::gather_addr`] gives each lane's address.
+    /// `None` when the access has another shape.
     fn v_gather32(
         &mut self,
         pc: u32,
         global: Option<&Addr>,
         shared: Option<&SharedAddr>,
         size: u32,
-    ) -> TrResult<Option<Vec<Value>>> {
+    ) -> TrResult<Option<Gather>> {
         let Some((site, r, vars)) = self.index_site(global, shared, size)? else {
             return Ok(None);
         };
@@ -351,17 +404,20 @@ impl Tr<'_, '_> {
         let notall = self.b.ins().icmp_imm_s(IntCC::Equal, all, 0);
         let bad = self.b.ins().bor(notall, short);
         self.v_bail_if(bad, pc)?;
-        let basep = self.b.ins().iadd_imm_s(ptr, base as i64);
-        let mut addrs = Vec::with_capacity(self.g as usize);
-        for iv in idxs {
-            for l in 0..4u8 {
-                let x = self.b.ins().extractlane(iv, l);
-                let x = self.b.ins().uextend(types::I64, x);
-                let o = self.b.ins().ishl_imm_s(x, sh);
-                addrs.push(self.b.ins().iadd(basep, o));
-            }
-        }
-        Ok(Some(addrs))
+        let base = self.b.ins().iadd_imm_s(ptr, base as i64);
+        Ok(Some(Gather {
+            base,
+            shift: sh,
+            idxs,
+        }))
+    }
+
+    /// Lane `l`'s address of a checked gather.
+    fn gather_addr(&mut self, g: &Gather, l: usize) -> Value {
+        let x = self.b.ins().extractlane(g.idxs[l / 4], (l % 4) as u8);
+        let x = self.b.ins().uextend(types::I64, x);
+        let o = self.b.ins().ishl_imm_s(x, g.shift);
+        self.b.ins().iadd(g.base, o)
     }
 
     pub(super) fn v_load(&mut self, ty: Ty, mode: Mode, addrs: &[Value]) -> VV {
