@@ -394,3 +394,36 @@ fn uniform_and_lane_affine_registers_live_across_a_bar_sync() {
         }
     }
 }
+
+#[test]
+fn a_permutation_through_shared_memory_scatters_and_gathers() {
+    // Each round every lane scatters its value to shared[(7 * lane) % 256] (a per-lane
+    // index: a scatter), then reads its own slot back, plus one. The program has barriers,
+    // so its kernel is compiled without the optimiser: each lane's address, value and store
+    // are emitted together.
+    let p = asm(
+        ".kernel perm\n.param a: ptr u32\n.param rounds: u32\n.shared 1024\n\
+        ldg.u32 r1, [a + %gid*4]\nmul.u32 r2, %lane, 7\nand.u32 r2, r2, 255\nmov_imm.u32 r6, 0\n\
+        top:\nsts.u32 [shared + r2*4], r1\nbar.sync\nlds.u32 r1, [shared + %lane*4]\n\
+        add.u32 r1, r1, 1\nbar.sync\nadd.u32 r6, r6, 1\nsetp.lt.u32 p0, r6, rounds\n\
+        @p0 bra @top\nstg.u32 [a + %gid*4], r1\nexit\n",
+    );
+    let rounds = 5u32;
+    for grid in [1u32, 3] {
+        let lanes = grid as usize * 256;
+        let x: Vec<u32> = (0..lanes as u32).map(|i| i * 1000 + 17).collect();
+        let out = run_all(&p, grid, 256, &[u32s(&x), Arg::Scalar(rounds.into())]);
+        assert_eq!(out.trap.kind, 0);
+        let mut want = x.clone();
+        for _ in 0..rounds {
+            let prev = want.clone();
+            for (g, w) in want.iter_mut().enumerate() {
+                let (b, l) = (g / 256, g % 256);
+                // The lane q with 7q = l (mod 256): 183 is 7's inverse.
+                let q = (l * 183) % 256;
+                *w = prev[b * 256 + q] + 1;
+            }
+        }
+        assert_eq!(to_u32(out.buf(0)), want, "grid {grid}");
+    }
+}

@@ -63,6 +63,9 @@ impl Tr<'_, '_> {
             }
             Inst::Stg { ty, src, addr } => {
                 let val = self.v_read(src, ty)?;
+                if self.v_scatter_store(pc, Some(&addr), None, ty, &val)? {
+                    return Ok(true);
+                }
                 let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
                 if !self.v_store_masked(pc, ty, mode, &addrs, val.clone())? {
                     self.v_store(ty, mode, &addrs, val);
@@ -80,6 +83,9 @@ impl Tr<'_, '_> {
             }
             Inst::Sts { ty, src, addr } => {
                 let val = self.v_read(src, ty)?;
+                if self.v_scatter_store(pc, None, Some(&addr), ty, &val)? {
+                    return Ok(true);
+                }
                 let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
                 if !self.v_store_masked(pc, ty, mode, &addrs, val.clone())? {
                     self.v_store(ty, mode, &addrs, val);

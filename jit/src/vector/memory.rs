@@ -296,6 +296,35 @@ impl Tr<'_, '_> {
         Ok(Some(VV::V(parts)))
     }
 
+    /// A store through per-lane 32-bit indices outside masked code, each lane's address,
+    /// value and store emitted together, in lane order (see [`Tr::v_gather_load`]).
+    /// Returns whether the access had that shape (else nothing is emitted).
+    pub(super) fn v_scatter_store(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        ty: Ty,
+        val: &VV,
+    ) -> TrResult<bool> {
+        let size = ty.size();
+        if self.in_masked()
+            || self.contig(global, shared, size).is_some()
+            || self.uniform_access(global, shared)?
+        {
+            return Ok(false);
+        }
+        let Some(g) = self.v_gather32(pc, global, shared, size)? else {
+            return Ok(false);
+        };
+        for l in 0..self.g as usize {
+            let a = self.gather_addr(&g, l);
+            let x = self.lane_at(ty, val, l);
+            self.b.ins().store(MemFlagsData::trusted(), x, a, 0);
+        }
+        Ok(true)
+    }
+
     /// The register-indexed site of an access ([`GatherSite::of`]) with its index register
     /// and its launch-wide limit variables.
     fn index_site(

@@ -263,18 +263,20 @@ impl Tr<'_, '_> {
     pub(super) fn lanes(&mut self, ty: Ty, v: &VV) -> Vec<Value> {
         match v {
             VV::U(x) => vec![*x; self.g as usize],
-            VV::A(x) => (0..self.g)
-                .map(|l| self.b.ins().iadd_imm_s(*x, l as i64))
+            _ => (0..self.g as usize)
+                .map(|l| self.lane_at(ty, v, l))
                 .collect(),
+        }
+    }
+
+    /// Lane `l`'s value of a value of `ty`.
+    pub(super) fn lane_at(&mut self, ty: Ty, v: &VV, l: usize) -> Value {
+        match v {
+            VV::U(x) => *x,
+            VV::A(x) => self.b.ins().iadd_imm_s(*x, l as i64),
             VV::V(parts) => {
-                let per = compute_vec(ty).lane_count();
-                let mut out = Vec::with_capacity(self.g as usize);
-                for &p in parts {
-                    for l in 0..per {
-                        out.push(self.b.ins().extractlane(p, l as u8));
-                    }
-                }
-                out
+                let per = compute_vec(ty).lane_count() as usize;
+                self.b.ins().extractlane(parts[l / per], (l % per) as u8)
             }
         }
     }
