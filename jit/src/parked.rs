@@ -22,7 +22,9 @@ use crate::translate::status;
 /// a group that exited in vector code, every lane DONE) does no harm: the resume needs
 /// READY in the first lane, and spreading a stale pc gives it to lanes that are done.
 pub(crate) mod flag {
-    /// The vector code parked the whole group at a barrier, every lane's words written.
+    /// The vector code parked the whole group at a barrier, every lane's status and pc
+    /// written (a group parked [`WHOLE`] gets this once [`spread`](super::spread); its
+    /// uniform and lane-affine registers stay in the first lane's slots).
     pub const PARKED: i64 = 1;
     /// The vector code left the group's lanes to scalar code, every lane's words written.
     pub const LEFT: i64 = 2;
@@ -117,7 +119,8 @@ pub(crate) unsafe fn release_whole(
 }
 
 /// Writes the pc of each group parked whole (below `end`) into its lanes' words and sets
-/// its flag to [`flag::PARKED`], as if the vector code had written them all.
+/// its flag to [`flag::PARKED`]: the resolver then reads every lane's status and pc. The
+/// group still resumes only whole (its scalar registers stay in the first lane's slots).
 ///
 /// # Safety
 ///
