@@ -148,11 +148,23 @@ fn structured_kernel(seed: u64) -> String {
     let mut reduced = false;
     let (scatter_mul, scatter_mask) = (1 + 2 * pick(20), [63, 63, 63, 127][pick(4) as usize]);
     for _ in 0..3 + pick(8) {
-        if pick(8) == 0 {
+        if pick(6) == 0 {
             // A block-wide barrier: the JIT's vector groups park whole at it, keeping their
             // uniform and lane-affine registers (r3, r11, loop counters) in their first
-            // lane's slots (jit/src/parked.rs).
-            src.push_str("    bar.sync\n");
+            // lane's slots (jit/src/parked.rs); half the time with a lane-affine predicate
+            // live across it, whose pair they keep too.
+            if pick(2) == 0 {
+                src.push_str("    bar.sync\n");
+            } else {
+                label += 1;
+                let (d, a) = (reg(&mut pick), reg(&mut pick));
+                let cmp = ["lt", "ge", "le", "gt"][pick(4) as usize];
+                src.push_str(&format!(
+                    "    setp.{cmp}.u32 p7, %lane, {}\n    bar.sync\n    @p7 bra @L{label}\n    \
+                     add.{t} {d}, {d}, {a}\nL{label}:\n",
+                    pick(40)
+                ));
+            }
         }
         if !reduced && pick(6) == 0 {
             // A block-wide reduction: later instructions run in a second phase.
@@ -180,10 +192,15 @@ fn structured_kernel(seed: u64) -> String {
                 label += 1;
                 let cmp = ["lt", "ge"][pick(2) as usize];
                 // Sometimes with a barrier that only some lanes reach (the others pass it
-                // by, to a later barrier or the exit).
-                let bar = ["", "bar.sync\n    "][usize::from(pick(4) == 0)];
+                // by, to a later barrier or the exit), or one that the lane-affine p1 is
+                // live across (the JIT keeps its pair for groups parked whole).
+                let (across, inside) = match pick(6) {
+                    0 => ("", "bar.sync\n    "),
+                    1 => ("bar.sync\n    ", ""),
+                    _ => ("", ""),
+                };
                 format!(
-                    "setp.{cmp}.u32 p1, %lane, {}\n    @p1 bra @L{label}\n    {bar}add.{t} {d}, {a}, {b}\nL{label}:",
+                    "setp.{cmp}.u32 p1, %lane, {}\n    {across}@p1 bra @L{label}\n    {inside}add.{t} {d}, {a}, {b}\nL{label}:",
                     pick(20)
                 )
             }

@@ -21,8 +21,9 @@ use crate::translate::{status, Tr, TrError, TrResult};
 use crate::vector::vec_of;
 
 impl Tr<'_, '_> {
-    /// The pcs where a later phase can resume vector code: after each barrier, when no
-    /// lane-affine predicate is live there.
+    /// The pcs where a later phase can resume vector code: after each `bar.sync` (where
+    /// groups park whole, keeping their lane-affine predicates' pairs, parked.rs), after
+    /// each `reduce` when no lane-affine predicate is live there.
     pub(crate) fn vector_resume_pcs(&self) -> Vec<u32> {
         let affine = self.v.as_ref().map_or(0u16, |v| {
             v.apreds
@@ -36,11 +37,12 @@ impl Tr<'_, '_> {
             .iter()
             .enumerate()
             .filter(|(_, i)| matches!(i, Inst::BarSync | Inst::Reduce { .. }))
-            .map(|(pc, _)| pc as u32 + 1)
-            .filter(|&pc| {
+            .map(|(pc, i)| (pc as u32 + 1, *i == Inst::BarSync))
+            .filter(|&(pc, bar_sync)| {
                 let live = self.an.live_preds.get(pc as usize).copied().unwrap_or(0);
-                (pc as usize) < self.p.insts().len() && live & affine == 0
+                (pc as usize) < self.p.insts().len() && (bar_sync || live & affine == 0)
             })
+            .map(|(pc, _)| pc)
             .collect()
     }
 
@@ -137,8 +139,20 @@ impl Tr<'_, '_> {
             .clone()
             .ok_or_else(|| TrError("no vector state".into()))?;
         let (uregs, aregs, vregs, upreds, vpreds) = (v.uregs, v.aregs, v.vregs, v.upreds, v.vpreds);
-        // Affine predicates are not live here (see `vector_resume_pcs`): all false.
+        // Lane-affine predicates: live only after a `bar.sync` (see `vector_resume_pcs`),
+        // where the group parked whole with each one's pair in its first two lanes' slots.
         self.def_affine_false(&v.apreds);
+        for (p, ap) in v.apreds.iter().enumerate() {
+            let Some((a, xv, uv)) = *ap else { continue };
+            if live_p & (1 << (p % 16)) != 0 {
+                let t = a.pair_type();
+                let off = self.layout.predfile as i32 + p as i32 * stride8;
+                let x = self.b.ins().load(t, fl, base64, off);
+                let u = self.b.ins().load(t, fl, base64, off + 8);
+                self.b.def_var(xv, x);
+                self.b.def_var(uv, u);
+            }
+        }
         // Registers as the vector code spilled them (`emit_bail`).
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {
             let lane = class.lane_type();

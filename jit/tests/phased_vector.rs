@@ -315,28 +315,40 @@ fn lanes_parked_inside_calls_return_after_the_barrier() {
 
 #[test]
 fn fuel_carries_across_phases_into_scalar_code() {
-    // Every group runs its first loop as vector code and parks whole at the barrier; the
-    // lane-affine predicate p1 is live there, so the next phase resumes every lane in scalar
-    // code, which takes over the fuel the group had left (the vector code keeps it once per
-    // group). Each lane takes n - 1 backward branches in each loop: 2n - 2 fuel in all.
-    let p = asm(".kernel fuel\n.param out: ptr u32\n.param n: u32\n\
-        setp.lt.u32 p1, %lane, 3\nmov_imm.u32 r1, 0\n\
-        a:\nadd.u32 r1, r1, 1\nsetp.lt.u32 p0, r1, n\n@p0 bra @a\nbar.sync\n\
-        @p1 bra @skip\nadd.u32 r1, r1, 100\nskip:\nmov_imm.u32 r2, 0\n\
-        b:\nadd.u32 r2, r2, 1\nsetp.lt.u32 p0, r2, n\n@p0 bra @b\n\
-        add.u32 r1, r1, r2\nstg.u32 [out + %gid*4], r1\nexit\n");
+    // Every group runs its first loop as vector code and parks at the barrier, with the
+    // lane-affine predicate p1 live there. At a `reduce` the next phase resumes every lane
+    // in scalar code, which takes over the fuel the group had left (the vector code keeps
+    // it once per group); at a `bar.sync` the group parks whole, keeping p1's pair, and
+    // resumes as vector code. Each lane takes n - 1 backward branches in each loop: 2n - 2
+    // fuel in all.
+    for barrier in ["reduce.add.u32 r9, r1", "bar.sync"] {
+        let p = asm(&format!(
+            ".kernel fuel\n.param out: ptr u32\n.param n: u32\n\
+             setp.lt.u32 p1, %lane, 3\nmov_imm.u32 r1, 0\n\
+             a:\nadd.u32 r1, r1, 1\nsetp.lt.u32 p0, r1, n\n@p0 bra @a\n{barrier}\n\
+             @p1 bra @skip\nadd.u32 r1, r1, 100\nskip:\nmov_imm.u32 r2, 0\n\
+             b:\nadd.u32 r2, r2, 1\nsetp.lt.u32 p0, r2, n\n@p0 bra @b\n\
+             add.u32 r1, r1, r2\nstg.u32 [out + %gid*4], r1\nexit\n"
+        ));
+        fuel_in_two_loops(&p);
+    }
+}
+
+/// Runs the kernel of `fuel_carries_across_phases_into_scalar_code` with just enough fuel
+/// and one unit less.
+fn fuel_in_two_loops(p: &holovm_isa::Program) {
     let n = 9u64;
     for (grid, block) in [(1u32, 64u32), (2, 40)] {
         let lanes = (grid * block) as usize;
         let args = [zeros(lanes * 4), Arg::Scalar(n)];
-        let out = run_all_fuel(&p, grid, block, &args, 2 * n - 2);
+        let out = run_all_fuel(p, grid, block, &args, 2 * n - 2);
         assert_eq!(out.trap.kind, 0, "{grid}x{block}");
         let want: Vec<u32> = (0..lanes as u32)
             .map(|g| if g % block < 3 { 18 } else { 118 })
             .collect();
         assert_eq!(to_u32(out.buf(0)), want, "{grid}x{block}");
         // One unit short: lane 0 of block 0 traps at the second loop's branch.
-        let out = run_all_fuel(&p, grid, block, &args, 2 * n - 3);
+        let out = run_all_fuel(p, grid, block, &args, 2 * n - 3);
         assert_eq!(
             out.trap,
             trap(TrapKind::OutOfFuel, 11, 0, 0, 0, 0),
@@ -348,24 +360,29 @@ fn fuel_carries_across_phases_into_scalar_code() {
 #[test]
 fn uniform_and_lane_affine_registers_live_across_a_bar_sync() {
     // At the barrier r2 (u32) and r4 (u64) are lane-affine, r3 uniform (r2 and r4 wrap in
-    // their widths). With the lane-affine predicate p1 computed after the barrier the
-    // groups park whole there, keeping r2, r3 and r4 in their first lane's slots, and
-    // resume as vector code; computed before it, p1 is live there, the groups park every
-    // lane's words and the next phase resumes them in scalar code. Blocks of 64 lanes are
-    // whole groups (the barrier is released by the groups' first lanes); blocks of 40 end
-    // in scalar lanes.
+    // their widths). At a `bar.sync` the groups park whole, keeping r2, r3 and r4 in their
+    // first lane's slots, and with the lane-affine predicate p1 computed before the
+    // barrier p1's pair in its first two lanes' slots; they resume as vector code. At a
+    // `reduce` with p1 live the groups park every lane's words and the next phase resumes
+    // them in scalar code. Blocks of 64 lanes are whole groups (a `bar.sync` is released
+    // by the groups' first lanes); blocks of 40 end in scalar lanes.
     let setp = "setp.lt.u32 p1, %lane, m\n";
-    let kernel = |before: &str, after: &str| {
+    let kernel = |before: &str, barrier: &str, after: &str| {
         asm(&format!(
             ".kernel keep\n.param a: ptr u32\n.param b: ptr u64\n.param k: u32\n\
              .param big: u64\n.param m: u32\n\
              add.u32 r2, %lane, k\nmov.u64 r4, %gid\nadd.u64 r4, r4, big\nmul.u32 r3, k, 3\n\
-             {before}bar.sync\n{after}@p1 bra @low\nadd.u32 r2, r2, r3\nlow:\n\
+             {before}{barrier}\n{after}@p1 bra @low\nadd.u32 r2, r2, r3\nlow:\n\
              stg.u32 [a + %gid*4], r2\nstg.u64 [b + %gid*8], r4\nexit\n"
         ))
     };
     let (k, big, m) = (0xffff_fff0u32, u64::MAX - 70, 5u32);
-    for p in [kernel("", setp), kernel(setp, "")] {
+    let reduce = "reduce.add.u32 r9, r3";
+    for p in [
+        kernel("", "bar.sync", setp),
+        kernel(setp, "bar.sync", ""),
+        kernel(setp, reduce, ""),
+    ] {
         for (grid, block) in [(2u32, 64u32), (1, 40), (3, 32)] {
             let lanes = (grid * block) as usize;
             let args = [

@@ -1,7 +1,7 @@
 //! Lane-affine predicates ([`Affine`]) and the any/all tests of branch conditions.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::Variable;
 use holovm_isa::{Cmp, Inst, Special, Src, Ty};
 
@@ -21,6 +21,12 @@ pub(crate) struct Affine {
 }
 
 impl Affine {
+    /// The type of the pair's values (the lane-affine operand's first lane, the uniform
+    /// one).
+    pub(crate) fn pair_type(&self) -> Type {
+        compute_lane(self.ty)
+    }
+
     /// `(x, u)` that make the predicate false in every lane (the initial state).
     fn all_false(&self, g: u32) -> (u64, u64) {
         match self.cmp {

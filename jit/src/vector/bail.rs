@@ -150,7 +150,9 @@ impl Tr<'_, '_> {
     /// Stores the group's registers and predicates of `live` into the register file at
     /// `bases` (the group's first lane's), each as its vectors are, 4 bytes per lane for
     /// 32-bit registers (see `Tr::reg_slot_bytes`); with `first_lane`, uniform and
-    /// lane-affine registers in the first lane's slot only (parked.rs).
+    /// lane-affine registers in the first lane's slot only, and lane-affine predicates as
+    /// their pair (the lane-affine operand's first lane, the uniform one) in the first two
+    /// lanes' (parked.rs).
     fn spill_group(
         &mut self,
         vs: &VState,
@@ -204,6 +206,11 @@ impl Tr<'_, '_> {
                 for k in 0..g / 2 {
                     self.b.ins().store(fl, s, file, base + k as i32 * 16);
                 }
+            } else if let Some((_, x, u)) = vs.apreds[p].filter(|_| first_lane) {
+                // A lane-affine predicate's pair, in the first two lanes' slots.
+                let (x, u) = (self.b.use_var(x), self.b.use_var(u));
+                self.b.ins().store(fl, x, file, base);
+                self.b.ins().store(fl, u, file, base + 8);
             } else {
                 let masks: Vec<Value> = match vs.apreds[p] {
                     Some((a, x, u)) => self.affine_masks(a, x, u),
