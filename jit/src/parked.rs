@@ -2,9 +2,11 @@
 //!
 //! Each vector group of a phased kernel has a flag word at its first lane's entry of the
 //! `group_parked` array ([`flag`]). A group that arrives in vector code at a `bar.sync`
-//! after which it resumes as vector code parks *whole*: the bail-out block writes every
-//! lane's status (WAIT) but its pc, fuel and uniform and lane-affine registers in the
-//! group's first lane's slots only, and sets the flag to [`flag::WHOLE`]. Such a group
+//! after which it resumes as vector code (any but a last instruction) parks *whole*: the
+//! bail-out block writes every lane's status (WAIT) but its pc, fuel and uniform and
+//! lane-affine registers in the group's first lane's slots only (and lane-affine
+//! predicates as their pair in the first two lanes'), and sets the flag to
+//! [`flag::WHOLE`]. Such a group
 //! only ever resumes as a whole (resume.rs), which reads the first lane's words; the
 //! resolver reads every lane's pc, so it first [`spread`]s the first lane's.
 //!

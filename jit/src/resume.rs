@@ -8,8 +8,10 @@
 //! frames and registers that fit the vector storage they were spilled from; it is loaded
 //! into vector variables and runs the vector code from that pc, parking again at the next
 //! barrier. Any other group is left READY for the phase's scalar lane loop, which runs
-//! after the groups. Resuming skips programs whose lane-affine predicates are live at the
-//! resume point (their lane-0 pair is not in the file).
+//! after the groups. After a `reduce`, resuming skips programs whose lane-affine predicates
+//! are live at the resume point (the file holds their lanes' values, not their pair); after
+//! a `bar.sync`, where groups park whole, the pair is in the first two lanes' slots
+//! (parked.rs).
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, Endianness, InstBuilder, MemFlagsData, Type, Value};
