@@ -23,6 +23,7 @@ use crate::barrier::Barriers;
 use crate::beside::run_beside;
 use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
+use crate::parked::whole_park_pcs;
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
 use crate::vector::{guard_exits, rerun_tail};
 use crate::{listing, perf_map};
@@ -515,6 +516,22 @@ fn split_note(program: &Program, an: &Analysis) -> String {
     )
 }
 
+/// Where the strategy text says the vector groups park whole ([`whole_park_pcs`]).
+fn whole_note(program: &Program) -> String {
+    let pcs: Vec<String> = whole_park_pcs(program)
+        .iter()
+        .map(|pc| pc.to_string())
+        .collect();
+    if pcs.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; at the bar.sync at pc {} the groups park whole (their first lanes' words stand for \
+         all their lanes; a block whose groups all park at one is released by them)",
+        pcs.join(", ")
+    )
+}
+
 /// Picks the vector group size from the register pressure: the most per-lane registers live
 /// at any instruction times the vectors each needs must stay within the 16 XMM registers
 /// (8 for programs with transcendentals, whose temporaries need room); 32 lanes hide the
@@ -792,9 +809,10 @@ fn compile_with(
                  group's lanes are ready at the same instruction with registers that fit it \
                  (always in the first phase), the other lanes and those that bail out in \
                  scalar code; between phases a call to holovm's resolve_barrier resolves the \
-                 barrier",
+                 barrier{}",
                 an.barrier_note,
-                vector_detail(program, &an, g, guard)
+                vector_detail(program, &an, g, guard),
+                whole_note(program)
             ),
         },
         None => Strategy::Vector {

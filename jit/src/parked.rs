@@ -14,6 +14,8 @@
 //! `bar.sync`s: then [`release_whole`] releases the block by the groups' first lanes,
 //! where the resolver's pass read and wrote each lane's status and pc.
 
+use holovm_isa::{Inst, Program};
+
 use crate::barrier::Barriers;
 use crate::translate::status;
 
@@ -34,6 +36,16 @@ pub(crate) mod flag {
     /// written, its pc, fuel and scalar registers only in the first lane's slots (see the
     /// module's notes).
     pub const WHOLE: i64 = 3;
+}
+
+/// The `bar.sync`s of `program` where vector groups park whole: every one but a last
+/// instruction (after each, the groups resume as vector code, resume.rs).
+pub(crate) fn whole_park_pcs(program: &Program) -> Vec<u32> {
+    let n = program.insts().len();
+    (0..n)
+        .filter(|&pc| program.insts()[pc] == Inst::BarSync && pc + 1 < n)
+        .map(|pc| pc as u32)
+        .collect()
 }
 
 /// The bail-out block's status argument for a group arriving at a `bar.sync` (parked

@@ -19,6 +19,7 @@ use holovm_isa::Inst;
 
 use crate::ops::konst;
 use crate::parked::flag;
+use crate::parked::whole_park_pcs;
 use crate::translate::{status, Tr, TrError, TrResult};
 use crate::vector::vec_of;
 
@@ -38,13 +39,15 @@ impl Tr<'_, '_> {
             .insts()
             .iter()
             .enumerate()
-            .filter(|(_, i)| matches!(i, Inst::BarSync | Inst::Reduce { .. }))
-            .map(|(pc, i)| (pc as u32 + 1, *i == Inst::BarSync))
-            .filter(|&(pc, bar_sync)| {
+            .filter(|(_, i)| matches!(i, Inst::Reduce { .. }))
+            .map(|(pc, _)| pc as u32 + 1)
+            .filter(|&pc| {
                 let live = self.an.live_preds.get(pc as usize).copied().unwrap_or(0);
-                (pc as usize) < self.p.insts().len() && (bar_sync || live & affine == 0)
+                (pc as usize) < self.p.insts().len() && live & affine == 0
             })
-            .map(|(pc, _)| pc)
+            .chain(whole_park_pcs(self.p).into_iter().map(|pc| pc + 1))
+            .collect::<std::collections::BTreeSet<u32>>()
+            .into_iter()
             .collect()
     }
 

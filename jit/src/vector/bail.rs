@@ -3,10 +3,10 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Value};
-use holovm_isa::{Inst, Ty};
+use holovm_isa::Ty;
 
 use super::{vec_of, VState};
-use crate::parked::{flag, ARRIVE_WHOLE};
+use crate::parked::{flag, whole_park_pcs, ARRIVE_WHOLE};
 use crate::phased::Bound;
 use crate::translate::{status, Tr, TrResult};
 
@@ -93,21 +93,11 @@ impl Tr<'_, '_> {
         Ok(())
     }
 
-    /// The `bar.sync`s where vector groups park whole: those after which they resume as
-    /// vector code (parked.rs).
-    fn whole_park_pcs(&self) -> Vec<u32> {
-        let resume = self.vector_resume_pcs();
-        (0..self.p.insts().len() as u32)
-            .filter(|&pc| self.p.insts()[pc as usize] == Inst::BarSync)
-            .filter(|pc| resume.contains(&(pc + 1)))
-            .collect()
-    }
-
     /// Phased strategy: the group arrives at the barrier at `pc` and parks there (whole at
-    /// one of [`Tr::whole_park_pcs`]).
+    /// one of [`whole_park_pcs`]).
     pub(super) fn v_arrive(&mut self, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
-        let arrive = if self.whole_park_pcs().contains(&pc) {
+        let arrive = if whole_park_pcs(self.p).contains(&pc) {
             ARRIVE_WHOLE
         } else {
             status::WAIT
@@ -261,7 +251,7 @@ impl Tr<'_, '_> {
         let f = self.b.use_var(vfuel);
         let zero64 = self.b.ins().iconst(types::I64, 0);
         let f = self.b.ins().smax(f, zero64);
-        let whole_pcs = self.whole_park_pcs();
+        let whole_pcs = whole_park_pcs(self.p);
         if let Some(status) = status.filter(|_| !whole_pcs.is_empty()) {
             // At a `bar.sync` the group parks whole: every lane's status, its uniform and
             // lane-affine registers, fuel and pc in its first lane's slots only (parked.rs).
