@@ -260,8 +260,9 @@ impl Tr<'_, '_> {
 
     /// A load through per-lane 32-bit indices ([`Tr::v_gather32`]), each lane's address,
     /// load and insert into its vector emitted together: computed up front, the G
-    /// addresses and loaded values outlived the registers (the kernels with gathers have
-    /// no optimiser to reorder them) and were spilled. `None` for other accesses.
+    /// addresses and loaded values outlived the registers in kernels compiled without
+    /// the optimiser (which places pure values at their uses) and were spilled. `None`
+    /// for other accesses.
     pub(super) fn v_gather_load(
         &mut self,
         pc: u32,
