@@ -218,9 +218,8 @@ unsafe fn resolve(
     // SAFETY: `g` is the kernel's group size; the arrays have MAX_BLOCK entries, a
     // multiple of it.
     if unsafe { release_whole(&words, g, end, |pc| t.is_bar_sync(pc)) } {
-        // SAFETY: as at the end of this function.
-        unsafe { scratch.add(t.scan).cast::<u32>().write(i32::MAX as u32) };
-        return outcome::RELEASED;
+        // SAFETY: the caller's scratch memory, for the table's layout.
+        return unsafe { released_block(t, scratch) };
     }
     // Groups parked whole have only their first lane's pc written: the pass below reads
     // every lane's.
@@ -314,9 +313,20 @@ unsafe fn resolve(
             give_and_release(d, st, pcs, image);
         }
     }
-    // The next phase's vector groups have left no lane to scalar code yet.
-    // SAFETY: the scan word is a 4-byte aligned `u32` of the call record, apart from the
-    // arrays above.
+    // SAFETY: the caller's scratch memory, for the table's layout; the slices above are
+    // no longer used.
+    unsafe { released_block(t, scratch) }
+}
+
+/// [`outcome::RELEASED`], after resetting the scan word: the next phase's vector groups
+/// have left no lane to scalar code yet.
+///
+/// # Safety
+///
+/// `scratch` is the scratch memory of the layout `t` was built for, which nothing else
+/// accesses during the call.
+unsafe fn released_block(t: &Barriers, scratch: *mut u8) -> u32 {
+    // SAFETY: the scan word is a 4-byte aligned `u32` of the call record (caller).
     unsafe { scratch.add(t.scan).cast::<u32>().write(i32::MAX as u32) };
     outcome::RELEASED
 }

@@ -6,9 +6,9 @@
 //! bail-out block writes every lane's status (WAIT) but its pc, fuel and uniform and
 //! lane-affine registers in the group's first lane's slots only (and lane-affine
 //! predicates as their pair in the first two lanes'), and sets the flag to
-//! [`flag::WHOLE`]. Such a group
-//! only ever resumes as a whole (resume.rs), which reads the first lane's words; the
-//! resolver reads every lane's pc, so it first [`spread`]s the first lane's.
+//! [`flag::WHOLE`]. Such a group only ever resumes as a whole (resume.rs), which reads the
+//! first lane's words; the resolver reads every lane's pc, so it first [`spread`]s the
+//! first lane's.
 //!
 //! A tree reduction over shared memory parks every group of the block at each of its
 //! `bar.sync`s: then [`release_whole`] releases the block by the groups' first lanes,

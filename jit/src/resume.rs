@@ -18,8 +18,7 @@ use cranelift_codegen::ir::{types, Block, Endianness, InstBuilder, MemFlagsData,
 use holovm_isa::Inst;
 
 use crate::ops::konst;
-use crate::parked::flag;
-use crate::parked::whole_park_pcs;
+use crate::parked::{flag, whole_park_pcs};
 use crate::translate::{status, Tr, TrError, TrResult};
 use crate::vector::vec_of;
 
@@ -145,18 +144,20 @@ impl Tr<'_, '_> {
             .ok_or_else(|| TrError("no vector state".into()))?;
         let (uregs, aregs, vregs, upreds, vpreds) = (v.uregs, v.aregs, v.vregs, v.upreds, v.vpreds);
         // Lane-affine predicates: live only after a `bar.sync` (see `vector_resume_pcs`),
-        // where the group parked whole with each one's pair in its first two lanes' slots.
-        self.def_affine_false(&v.apreds);
-        for (p, ap) in v.apreds.iter().enumerate() {
-            let Some((a, xv, uv)) = *ap else { continue };
-            if live_p & (1 << (p % 16)) != 0 {
-                let t = a.pair_type();
-                let off = self.layout.predfile as i32 + p as i32 * stride8;
-                let x = self.b.ins().load(t, fl, base64, off);
-                let u = self.b.ins().load(t, fl, base64, off + 8);
-                self.b.def_var(xv, x);
-                self.b.def_var(uv, u);
+        // where the group parked whole with each one's pair in its first two lanes' slots;
+        // the others all false.
+        for (p, &ap) in v.apreds.iter().enumerate() {
+            let Some((a, xv, uv)) = ap else { continue };
+            if live_p & (1 << (p % 16)) == 0 {
+                self.def_affine_false(&[ap]);
+                continue;
             }
+            let t = a.pair_type();
+            let off = self.layout.predfile as i32 + p as i32 * stride8;
+            let x = self.b.ins().load(t, fl, base64, off);
+            let u = self.b.ins().load(t, fl, base64, off + 8);
+            self.b.def_var(xv, x);
+            self.b.def_var(uv, u);
         }
         // Registers as the vector code spilled them (`emit_bail`).
         for (r, class) in self.an.reg_class.clone().iter().enumerate() {

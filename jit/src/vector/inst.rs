@@ -52,44 +52,20 @@ impl Tr<'_, '_> {
     pub(super) fn v_inst(&mut self, pc: u32, inst: &Inst) -> TrResult<bool> {
         match *inst {
             Inst::Ldg { ty, dst, addr } => {
-                let v = match self.v_gather_load(pc, Some(&addr), None, ty)? {
-                    Some(v) => v,
-                    None => {
-                        let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
-                        self.v_load(ty, mode, &addrs)
-                    }
-                };
+                let v = self.v_load_at(pc, Some(&addr), None, ty)?;
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Stg { ty, src, addr } => {
                 let val = self.v_read(src, ty)?;
-                if self.v_scatter_store(pc, Some(&addr), None, ty, &val)? {
-                    return Ok(true);
-                }
-                let (mode, addrs) = self.v_addrs(pc, Some(&addr), None, ty.size())?;
-                if !self.v_store_masked(pc, ty, mode, &addrs, val.clone())? {
-                    self.v_store(ty, mode, &addrs, val);
-                }
+                self.v_store_at(pc, Some(&addr), None, ty, val)?;
             }
             Inst::Lds { ty, dst, addr } => {
-                let v = match self.v_gather_load(pc, None, Some(&addr), ty)? {
-                    Some(v) => v,
-                    None => {
-                        let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
-                        self.v_load(ty, mode, &addrs)
-                    }
-                };
+                let v = self.v_load_at(pc, None, Some(&addr), ty)?;
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Sts { ty, src, addr } => {
                 let val = self.v_read(src, ty)?;
-                if self.v_scatter_store(pc, None, Some(&addr), ty, &val)? {
-                    return Ok(true);
-                }
-                let (mode, addrs) = self.v_addrs(pc, None, Some(&addr), ty.size())?;
-                if !self.v_store_masked(pc, ty, mode, &addrs, val.clone())? {
-                    self.v_store(ty, mode, &addrs, val);
-                }
+                self.v_store_at(pc, None, Some(&addr), ty, val)?;
             }
             Inst::Mov { ty, dst, src } => {
                 let v = self.v_read(src, ty)?;

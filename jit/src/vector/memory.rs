@@ -21,9 +21,17 @@ pub(super) enum Mode {
     Lanes,
 }
 
+/// A checked access ([`Tr::v_access`]).
+enum Access {
+    /// In a mode, at one address (uniform, contiguous) or one per lane.
+    At(Mode, Vec<Value>),
+    /// Through per-lane 32-bit indices.
+    Gather(Gather),
+}
+
 /// A checked access through per-lane 32-bit indices ([`Tr::v_gather32`]): lane `l`'s
 /// address is `base + (idxs[l / 4] lane l % 4) << shift`.
-pub(super) struct Gather {
+struct Gather {
     base: Value,
     shift: i64,
     idxs: Vec<Value>,
@@ -117,15 +125,17 @@ impl Tr<'_, '_> {
         })
     }
 
-    /// Computes and checks the addresses of an access (bailing out if any lane would trap).
-    /// Returns the mode and the addresses (one for uniform/contiguous, G for per-lane).
-    pub(super) fn v_addrs(
+    /// Computes and checks the addresses of an access (bailing out if any lane would trap):
+    /// the mode and the addresses (one for uniform/contiguous, G for per-lane), or for
+    /// per-lane 32-bit indices the checked [`Gather`], whose lanes' addresses are computed
+    /// where they are used.
+    fn v_access(
         &mut self,
         pc: u32,
         global: Option<&Addr>,
         shared: Option<&SharedAddr>,
         size: u32,
-    ) -> TrResult<(Mode, Vec<Value>)> {
+    ) -> TrResult<Access> {
         if let Some(c) = self.contig(global, shared, size) {
             let first = match c.index {
                 // In bounds for the whole group: the group lies below the block's `vlimit`.
@@ -161,19 +171,16 @@ impl Tr<'_, '_> {
             let off = self.b.ins().iadd_imm_s(off, c.site.base as i64);
             let ptr = self.v_space_ptr(c.site.space);
             let a = self.b.ins().iadd(ptr, off);
-            return Ok((Mode::Contig, vec![a]));
+            return Ok(Access::At(Mode::Contig, vec![a]));
         }
         let uniform = self.uniform_access(global, shared)?;
         let mode = if uniform { Mode::Uniform } else { Mode::Lanes };
         if uniform {
             if let Some(addr) = self.v_uniform_indexed(pc, global, shared, size)? {
-                return Ok((Mode::Uniform, vec![addr]));
+                return Ok(Access::At(Mode::Uniform, vec![addr]));
             }
         } else if let Some(g) = self.v_gather32(pc, global, shared, size)? {
-            let addrs = (0..self.g as usize)
-                .map(|l| self.gather_addr(&g, l))
-                .collect();
-            return Ok((Mode::Lanes, addrs));
+            return Ok(Access::Gather(g));
         }
         let off_of = |t: &mut Self, l: u32| -> MemOff {
             let mut rd = |t2: &mut Self, s: Src| t2.v_lane_u64(s, l);
@@ -197,7 +204,7 @@ impl Tr<'_, '_> {
                 };
                 self.v_bail_if(bad, pc)?;
                 let a = self.b.ins().iadd(ptr, m.off);
-                Ok((mode, vec![a]))
+                Ok(Access::At(mode, vec![a]))
             }
             Mode::Lanes => {
                 let ms: Vec<MemOff> = (0..self.g).map(|l| off_of(self, l)).collect();
@@ -229,7 +236,7 @@ impl Tr<'_, '_> {
                     .into_iter()
                     .map(|o| self.b.ins().iadd(ptr, o))
                     .collect();
-                Ok((mode, addrs))
+                Ok(Access::At(mode, addrs))
             }
         }
     }
@@ -258,25 +265,55 @@ impl Tr<'_, '_> {
         })
     }
 
-    /// A load through per-lane 32-bit indices ([`Tr::v_gather32`]), each lane's address,
-    /// load and insert into its vector emitted together: computed up front, the G
-    /// addresses and loaded values outlived the registers in kernels compiled without
-    /// the optimiser (which places pure values at their uses) and were spilled. `None`
-    /// for other accesses.
-    pub(super) fn v_gather_load(
+    /// Loads a value of `ty` (the access checked first, bailing out if a lane would trap).
+    pub(super) fn v_load_at(
         &mut self,
         pc: u32,
         global: Option<&Addr>,
         shared: Option<&SharedAddr>,
         ty: Ty,
-    ) -> TrResult<Option<VV>> {
-        let size = ty.size();
-        if self.contig(global, shared, size).is_some() || self.uniform_access(global, shared)? {
-            return Ok(None);
-        }
-        let Some(g) = self.v_gather32(pc, global, shared, size)? else {
-            return Ok(None);
+    ) -> TrResult<VV> {
+        Ok(match self.v_access(pc, global, shared, ty.size())? {
+            Access::At(mode, addrs) => self.v_load(ty, mode, &addrs),
+            Access::Gather(g) => self.v_gather_load(&g, ty),
+        })
+    }
+
+    /// Stores `val` of `ty` (the access checked first), under the lane masks in masked
+    /// code.
+    pub(super) fn v_store_at(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        shared: Option<&SharedAddr>,
+        ty: Ty,
+        val: VV,
+    ) -> TrResult<()> {
+        let (mode, addrs) = match self.v_access(pc, global, shared, ty.size())? {
+            Access::Gather(g) if !self.in_masked() => {
+                self.v_scatter_store(&g, ty, &val);
+                return Ok(());
+            }
+            // Masked stores choose their lanes' addresses by mask.
+            Access::Gather(g) => {
+                let addrs = (0..self.g as usize)
+                    .map(|l| self.gather_addr(&g, l))
+                    .collect();
+                (Mode::Lanes, addrs)
+            }
+            Access::At(mode, addrs) => (mode, addrs),
         };
+        if !self.v_store_masked(pc, ty, mode, &addrs, val.clone())? {
+            self.v_store(ty, mode, &addrs, val);
+        }
+        Ok(())
+    }
+
+    /// A load through a checked [`Gather`], each lane's address, load and insert into its
+    /// vector emitted together: computed up front, the G addresses and loaded values
+    /// outlived the registers in kernels compiled without the optimiser (which places pure
+    /// values at their uses) and were spilled.
+    fn v_gather_load(&mut self, g: &Gather, ty: Ty) -> VV {
         let (ct, vt) = (compute_lane(ty), compute_vec(ty));
         let per = vt.lane_count() as usize;
         let fl = MemFlagsData::trusted();
@@ -284,7 +321,7 @@ impl Tr<'_, '_> {
             .map(|k| {
                 let mut v = None;
                 for i in 0..per {
-                    let a = self.gather_addr(&g, k * per + i);
+                    let a = self.gather_addr(g, k * per + i);
                     let x = self.b.ins().load(ct, fl, a, 0);
                     v = Some(match v {
                         None => self.b.ins().splat(vt, x),
@@ -294,36 +331,17 @@ impl Tr<'_, '_> {
                 v.unwrap_or_else(|| konst(&mut self.b, vt, 0))
             })
             .collect();
-        Ok(Some(VV::V(parts)))
+        VV::V(parts)
     }
 
-    /// A store through per-lane 32-bit indices outside masked code, each lane's address,
+    /// A store through a checked [`Gather`] outside masked code, each lane's address,
     /// value and store emitted together, in lane order (see [`Tr::v_gather_load`]).
-    /// Returns whether the access had that shape (else nothing is emitted).
-    pub(super) fn v_scatter_store(
-        &mut self,
-        pc: u32,
-        global: Option<&Addr>,
-        shared: Option<&SharedAddr>,
-        ty: Ty,
-        val: &VV,
-    ) -> TrResult<bool> {
-        let size = ty.size();
-        if self.in_masked()
-            || self.contig(global, shared, size).is_some()
-            || self.uniform_access(global, shared)?
-        {
-            return Ok(false);
-        }
-        let Some(g) = self.v_gather32(pc, global, shared, size)? else {
-            return Ok(false);
-        };
+    fn v_scatter_store(&mut self, g: &Gather, ty: Ty, val: &VV) {
         for l in 0..self.g as usize {
-            let a = self.gather_addr(&g, l);
+            let a = self.gather_addr(g, l);
             let x = self.lane_at(ty, val, l);
             self.b.ins().store(MemFlagsData::trusted(), x, a, 0);
         }
-        Ok(true)
     }
 
     /// The register-indexed site of an access ([`GatherSite::of`]) with its index register
