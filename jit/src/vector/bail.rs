@@ -251,10 +251,17 @@ impl Tr<'_, '_> {
         let f = self.b.use_var(vfuel);
         let zero64 = self.b.ins().iconst(types::I64, 0);
         let f = self.b.ins().smax(f, zero64);
+        if self.phased {
+            // The lanes' fuel (the group's) goes in the first lane's slot only (see
+            // `Tr::unpark_group`).
+            let l0 = self.b.use_var(self.lane0);
+            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
+            self.b.ins().store(fl, f, at, 0);
+        }
         let whole_pcs = whole_park_pcs(self.p);
         if let Some(status) = status.filter(|_| !whole_pcs.is_empty()) {
             // At a `bar.sync` the group parks whole: every lane's status, its uniform and
-            // lane-affine registers, fuel and pc in its first lane's slots only (parked.rs).
+            // lane-affine registers and pc in its first lane's slots only (parked.rs).
             let (whole, each) = (self.b.create_block(), self.b.create_block());
             let w = self.b.ins().icmp_imm_s(IntCC::Equal, status, ARRIVE_WHOLE);
             self.b.ins().brif(w, whole, &[], each, &[]);
@@ -270,8 +277,6 @@ impl Tr<'_, '_> {
                 let at = self.lane_slot_of(off, 4, l0);
                 self.b.ins().store(fl, v, at, 0);
             }
-            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
-            self.b.ins().store(fl, f, at, 0);
             // Unrolled (one word, G/4 stores): as a loop, a quarter of a tree reduction's
             // parking.
             let wait = self.b.ins().iconst(types::I32, status::WAIT);
@@ -288,10 +293,6 @@ impl Tr<'_, '_> {
         if let Some(status) = status {
             let l0 = self.b.use_var(self.lane0);
             let flag_at = self.group_parked_slot(l0);
-            // The lanes' fuel (the group's) goes in the first lane's slot only (see
-            // `Tr::unpark_group`).
-            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
-            self.b.ins().store(fl, f, at, 0);
             // A group parked at any other barrier (WAIT) may resume as vector code in the
             // next phase; lanes left READY run scalar code first.
             let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
