@@ -261,12 +261,9 @@ impl Tr<'_, '_> {
 
     /// The G lane values of a value of `ty`.
     pub(super) fn lanes(&mut self, ty: Ty, v: &VV) -> Vec<Value> {
-        match v {
-            VV::U(x) => vec![*x; self.g as usize],
-            _ => (0..self.g as usize)
-                .map(|l| self.lane_at(ty, v, l))
-                .collect(),
-        }
+        (0..self.g as usize)
+            .map(|l| self.lane_at(ty, v, l))
+            .collect()
     }
 
     /// Lane `l`'s value of a value of `ty`.
