@@ -11,7 +11,7 @@ use cranelift_codegen::ir::{
     ExtFuncData, ExternalName, InstBuilder, UserExternalName, UserFuncName,
 };
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
-use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::settings::{self, Configurable, OptLevel};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -220,6 +220,7 @@ fn build(
     let b = FunctionBuilder::new(func, cx.builder.start());
     let mut tr = Tr::new(b, program, an, g, FnKind::Kernel, lanes_fn);
     tr.barriers = barriers;
+    tr.optimised = isa.flags().opt_level() != OptLevel::None;
     let tail = tr.b.create_block();
     if g > 0 {
         // Phased programs run their phases as vector code after the lanes' status

@@ -122,6 +122,9 @@ pub(crate) struct Tr<'a, 'p> {
     pub g: u32,
     /// The phased strategy (programs with barriers).
     pub phased: bool,
+    /// Whether Cranelift's optimiser runs on this function (it hoists constants out of
+    /// loops, see [`Tr::pin`]); the per-lane function's never does.
+    pub optimised: bool,
     pub layout: ScratchLayout,
 
     pub scratch: Value,
@@ -341,6 +344,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             an,
             g,
             phased,
+            optimised: kind == FnKind::Kernel,
             layout,
             held,
             held_bases: Vec::new(),

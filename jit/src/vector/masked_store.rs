@@ -179,14 +179,34 @@ impl Tr<'_, '_> {
 
     /// The lanes that `keep` leaves out, as bits of an `I64` (bit l: lane l).
     fn kept_bits(&mut self, keep: &[Value]) -> Value {
-        let per = self.b.func.dfg.value_type(keep[0]).lane_count();
-        let mut kept = self.b.ins().iconst(types::I64, 0);
-        for (k, &m) in keep.iter().enumerate() {
-            let bits = self.b.ins().vhigh_bits(types::I64, m);
-            let bits = self.b.ins().ishl_imm_s(bits, (k as u32 * per) as i64);
-            kept = self.b.ins().bor(kept, bits);
+        // Narrowed in pairs first (to 8-bit lanes; saturation keeps 0 and -1): one
+        // `vhigh_bits` per 16 lanes instead of per 4.
+        let mut keep = keep.to_vec();
+        while keep.len() >= 2
+            && keep.len().is_multiple_of(2)
+            && matches!(
+                self.b.func.dfg.value_type(keep[0]),
+                types::I32X4 | types::I16X8
+            )
+        {
+            keep = keep
+                .chunks(2)
+                .map(|c| self.b.ins().snarrow(c[0], c[1]))
+                .collect();
         }
-        kept
+        let mut kept = None;
+        for (k, &m) in keep.iter().enumerate() {
+            let per = self.b.func.dfg.value_type(m).lane_count();
+            let bits = self.b.ins().vhigh_bits(types::I64, m);
+            kept = Some(match kept {
+                None => bits,
+                Some(low) => {
+                    let bits = self.b.ins().ishl_imm_s(bits, (k as u32 * per) as i64);
+                    self.b.ins().bor(low, bits)
+                }
+            });
+        }
+        kept.unwrap_or_else(|| self.b.ins().iconst(types::I64, 0))
     }
 
     /// Where the kernel function starts: room in the store slot for the running-lanes
@@ -335,6 +355,20 @@ impl Tr<'_, '_> {
             self.v_store(ty, mode, addrs, val);
             return;
         }
+        let full = (1i64 << self.g) - 1;
+        if matches!(mode, Mode::Uniform) {
+            // One address: the last running lane's store is the one that stays (the last
+            // lane's when they all run: no branch for that case).
+            let run = self.b.ins().bnot(kept);
+            let run = self.b.ins().band_imm_s(run, full);
+            let buf = self.lanes_to_slot(ty, val);
+            let top = self.b.ins().clz(run);
+            let last = self.b.ins().iconst(types::I64, 63);
+            let l = self.b.ins().isub(last, top);
+            let x = self.slot_lane(ty, buf, l);
+            self.b.ins().store(MemFlagsData::trusted(), x, addrs[0], 0);
+            return;
+        }
         let (all, some, done) = (
             self.b.create_block(),
             self.b.create_block(),
@@ -346,54 +380,40 @@ impl Tr<'_, '_> {
         self.b.ins().jump(done, &[]);
 
         self.enter(some);
-        let full = (1i64 << self.g) - 1;
         let run = self.b.ins().bnot(kept);
         let run = self.b.ins().band_imm_s(run, full);
-        match mode {
-            Mode::Lanes => {
-                // Scattered: each lane's own address, or the store slot where it branched.
-                let lanes = self.lanes(ty, &val);
-                let junk = self.store_slot_addr();
-                for (l, x) in lanes.into_iter().enumerate() {
-                    let bit = self.b.ins().band_imm_s(run, 1 << l);
-                    let at = self.b.ins().select(bit, addrs[l], junk);
-                    self.b.ins().store(MemFlagsData::trusted(), x, at, 0);
-                }
-            }
-            Mode::Uniform => {
-                // One address: the last running lane's store is the one that stays.
-                let buf = self.lanes_to_slot(ty, val);
-                let top = self.b.ins().clz(run);
-                let last = self.b.ins().iconst(types::I64, 63);
-                let l = self.b.ins().isub(last, top);
-                let x = self.slot_lane(ty, buf, l);
-                self.b.ins().store(MemFlagsData::trusted(), x, addrs[0], 0);
-            }
-            Mode::Contig => {
-                // A loop over the running lanes (lowest first): compact code, since the
-                // register allocator's choices for the rest of the kernel suffer from a
-                // long unrolled one.
-                let buf = self.lanes_to_slot(ty, val);
-                let (head, body) = (self.b.create_block(), self.b.create_block());
-                let m = self.b.append_block_param(head, types::I64);
-                self.b.ins().jump(head, &[run.into()]);
-                self.b.switch_to_block(head);
-                self.b.ins().brif(m, body, &[], done, &[]);
-                self.enter(body);
-                let l = self.b.ins().ctz(m);
-                let x = self.slot_lane(ty, buf, l);
-                let off = self.b.ins().imul_imm_s(l, ty.size() as i64);
-                let at = self.b.ins().iadd(addrs[0], off);
+        if matches!(mode, Mode::Lanes) {
+            // Scattered: each lane's own address, or the store slot where it branched.
+            let lanes = self.lanes(ty, &val);
+            let junk = self.store_slot_addr();
+            for (l, x) in lanes.into_iter().enumerate() {
+                let bit = self.b.ins().band_imm_s(run, 1 << l);
+                let at = self.b.ins().select(bit, addrs[l], junk);
                 self.b.ins().store(MemFlagsData::trusted(), x, at, 0);
-                let m1 = self.b.ins().iadd_imm_s(m, -1);
-                let rest = self.b.ins().band(m, m1);
-                self.b.ins().jump(head, &[rest.into()]);
-                self.b.seal_block(head);
-                self.enter(done);
-                return;
             }
+            self.b.ins().jump(done, &[]);
+            self.enter(done);
+            return;
         }
-        self.b.ins().jump(done, &[]);
+        // Contiguous: a loop over the running lanes (lowest first): compact code, since
+        // the register allocator's choices for the rest of the kernel suffer from a long
+        // unrolled one.
+        let buf = self.lanes_to_slot(ty, val);
+        let (head, body) = (self.b.create_block(), self.b.create_block());
+        let m = self.b.append_block_param(head, types::I64);
+        self.b.ins().jump(head, &[run.into()]);
+        self.b.switch_to_block(head);
+        self.b.ins().brif(m, body, &[], done, &[]);
+        self.enter(body);
+        let l = self.b.ins().ctz(m);
+        let x = self.slot_lane(ty, buf, l);
+        let off = self.b.ins().imul_imm_s(l, ty.size() as i64);
+        let at = self.b.ins().iadd(addrs[0], off);
+        self.b.ins().store(MemFlagsData::trusted(), x, at, 0);
+        let m1 = self.b.ins().iadd_imm_s(m, -1);
+        let rest = self.b.ins().band(m, m1);
+        self.b.ins().jump(head, &[rest.into()]);
+        self.b.seal_block(head);
         self.enter(done);
     }
 

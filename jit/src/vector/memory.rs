@@ -495,13 +495,7 @@ impl Tr<'_, '_> {
         match mode {
             Mode::Uniform => {
                 // Every lane stores to the same place, in lane order: the last lane wins.
-                let x = match &val {
-                    VV::U(x) => *x,
-                    _ => {
-                        let ls = self.lanes(ty, &val);
-                        ls[ls.len() - 1]
-                    }
-                };
+                let x = self.lane_at(ty, &val, self.g as usize - 1);
                 self.b.ins().store(MemFlagsData::trusted(), x, addrs[0], 0);
             }
             Mode::Contig => {

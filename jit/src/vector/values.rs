@@ -26,7 +26,11 @@ impl Tr<'_, '_> {
     /// `v`, computed here once: Cranelift's optimiser re-places pure values at their uses and
     /// hoists them out of loops, but a constant operand that it rematerialises inside the
     /// loop keeps the whole computation there. A two-result instruction is opaque to it.
+    /// Without the optimiser, `v` itself.
     pub(crate) fn pin(&mut self, v: Value) -> Value {
+        if !self.optimised {
+            return v;
+        }
         let ty = self.b.func.dfg.value_type(v);
         let zero = self.b.ins().iconst(ty, 0);
         self.b.ins().uadd_overflow(v, zero).0
@@ -92,6 +96,20 @@ impl Tr<'_, '_> {
             let c = self.b.func.dfg.constants.insert(bytes.into());
             self.b.ins().vconst(vt, c)
         };
+        if cold && !self.optimised {
+            // Each vector from the one before: one add a vector (compile time, not speed;
+            // with the optimiser, the step constant would be hoisted out of the group loop).
+            let sp = self.b.ins().splat(vt, first);
+            let mut v = self.b.ins().iadd(sp, iota);
+            let step = self.b.ins().iconst(vt.lane_type(), i64::from(lanes));
+            let step = self.b.ins().splat(vt, step);
+            let mut out = vec![bitcast(&mut self.b, ft, v)];
+            for _ in 1..self.g / lanes {
+                v = self.b.ins().iadd(v, step);
+                out.push(bitcast(&mut self.b, ft, v));
+            }
+            return out;
+        }
         (0..self.g / lanes)
             .map(|k| {
                 let s = self.b.ins().iadd_imm_s(first, (k * lanes) as i64);
