@@ -268,6 +268,9 @@ impl Tr<'_, '_> {
                         self.b.ins().brif(c, taken, &[], fall, &[]);
                     }
                 } else {
+                    // Where the one-compare test below settles a side: whether `any` then
+                    // holds for sure (`>`, `>=`), or else `all` fails for sure.
+                    let mut any_sure = None;
                     let (any, all) = match ap {
                         Some((af, xv, uv)) => {
                             // The common case of a loop or bounds test first: one compare
@@ -283,6 +286,7 @@ impl Tr<'_, '_> {
                                 let slow = self.b.create_block();
                                 self.b.ins().brif(below, dest, &[], slow, &[]);
                                 self.enter(slow);
+                                any_sure = Some(!everywhere);
                             }
                             self.affine_any_all(split_pc, af, xv, uv)?
                         }
@@ -318,6 +322,22 @@ impl Tr<'_, '_> {
                         } else {
                             self.b.ins().jump(fall, &[]);
                         }
+                        self.enter(taken);
+                        self.v_goto(pc, target)?;
+                        return Ok(false);
+                    }
+                    if let Some(any_sure) = any_sure {
+                        // The test failed: the group's last lane has `x CMP u` (`>`, `>=`),
+                        // or has not (`<`, `<=`), and `x` does not wrap. So one outcome is
+                        // left besides divergence: one branch instead of two.
+                        let split = if any_sure {
+                            self.b.ins().icmp_imm_s(IntCC::Equal, all, 0)
+                        } else {
+                            any
+                        };
+                        self.v_diverge_if(split, pc, split_pc)?;
+                        let dest = if any_sure != g.negate { taken } else { fall };
+                        self.b.ins().jump(dest, &[]);
                         self.enter(taken);
                         self.v_goto(pc, target)?;
                         return Ok(false);
