@@ -812,13 +812,16 @@ impl MaskScan<'_> {
     }
 
     /// Whether masked code may write register `r`: a per-lane one (each lane keeps its old
-    /// value where it does not run the code), or a lane-affine one that is dead wherever
-    /// its old value could be read (vector code writes it in every lane: a tree
-    /// reduction's `add r3, %lane, s` under `if %lane < s`).
+    /// value where it does not run the code), or a lane-affine or uniform one that is dead
+    /// wherever its old value could be read (vector code writes it in every lane: a tree
+    /// reduction's `add r3, %lane, s` under `if %lane < s`, or its `lds r6, [shared]`
+    /// under `if %lane == 0`).
     fn writable_reg(&self, reg: u8) -> bool {
         let r = reg as usize;
+        let one_value = self.reg_affine.get(r).copied().unwrap_or(false)
+            || self.reg_uniform.get(r).copied().unwrap_or(false);
         self.per_lane_reg(reg)
-            || (self.reg_affine.get(r).copied().unwrap_or(false)
+            || (one_value
                 && self.dead_at.iter().all(|&pc| {
                     self.live_regs
                         .get(pc)

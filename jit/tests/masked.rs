@@ -1115,3 +1115,74 @@ fn lane_affine_registers_written_under_masks_where_they_are_dead_outside() {
         }
     }
 }
+
+#[test]
+fn uniform_registers_written_under_masks_where_they_are_dead_outside() {
+    // `if %lane == 0 { r6 = x[0] + k; y[block] = r6 }` (the end of a block reduction): r6 is
+    // uniform and dead outside the body, so the body runs under masks, r6 written in every
+    // lane, and the group whose first lane runs it stays in vector code.
+    let dead = ".kernel first\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        setp.ne.u32 p1, %lane, 0\n@p1 bra @done\nldg.u32 r6, [x + 0]\nadd.u32 r6, r6, k\n\
+        stg.u32 [y + %block*4], r6\ndone:\nexit\n";
+    assert!(
+        detail(dead).contains("divergent forward branches (pc 1) run both ways"),
+        "{}",
+        detail(dead)
+    );
+    // The same register live after the join (the lanes that skip the body keep 7), written
+    // on both sides of an if/else and read after it, and written before a load that traps
+    // for the lanes that run the body (the bail-out resumes at the compare, where r6 is
+    // dead).
+    let live_after = ".kernel after\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        mov.u32 r6, 7\nsetp.ne.u32 p1, %lane, 0\n@p1 bra @join\nldg.u32 r6, [x + 0]\n\
+        join:\nstg.u32 [y + %gid*4], r6\nexit\n";
+    let both_sides = ".kernel both\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        setp.ge.u32 p1, %lane, k\n@p1 bra @else\nldg.u32 r6, [x + 0]\nbra @join\n\
+        else:\nadd.u32 r6, k, 2\njoin:\nstg.u32 [y + %gid*4], r6\nexit\n";
+    let traps = ".kernel traps\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+        setp.ge.u32 p1, %lane, k\n@p1 bra @done\nmul.u32 r6, k, 1000\n\
+        ldg.u32 r4, [x + r6*4]\nstg.u32 [y + %gid*4], r4\ndone:\nexit\n";
+    let x: Vec<u32> = (0..200u32).map(|i| i * 5 + 3).collect();
+    for src in [dead, live_after, both_sides, traps] {
+        for (block, k) in [(64u32, 5u32), (64, 32), (64, 0), (48, 64)] {
+            let lanes = 2 * block as usize;
+            let args = [u32s(&x), zeros(lanes * 4), Arg::Scalar(k as u64)];
+            let out = run_all(&asm(src), 2, block, &args);
+            if src == traps {
+                let kind = if k == 0 {
+                    0
+                } else {
+                    TrapKind::OutOfBounds.code()
+                };
+                assert_eq!(out.trap.kind, kind, "{block} {k}");
+                continue;
+            }
+            assert_eq!(out.trap.kind, 0, "{src} {block} {k}");
+            let y = to_u32(out.buf(1));
+            let want: Vec<u32> = (0..lanes)
+                .map(|g| {
+                    let lane = (g % block as usize) as u32;
+                    if src == dead {
+                        // y[block] for the two blocks, the rest untouched.
+                        if g < 2 {
+                            x[0] + k
+                        } else {
+                            0
+                        }
+                    } else if src == live_after {
+                        if lane == 0 {
+                            x[0]
+                        } else {
+                            7
+                        }
+                    } else if lane < k {
+                        x[0]
+                    } else {
+                        k + 2
+                    }
+                })
+                .collect();
+            assert_eq!(y, want, "{src} {block} {k}");
+        }
+    }
+}
