@@ -479,9 +479,9 @@ impl<T: Copy + Into<u64>> Values for Slice<'_, T> {
 
 /// The fold of `vals` in lane order, in `ty` on register images (only the low `ty.bits()`
 /// bits are read): docs/ISA.md's `reduce`. Integers wrap; float `min`/`max` are IEEE
-/// 754-2019 `minimum`/`maximum`, a NaN's payload is unspecified, so they and the integer
-/// folds give the same result in any order; float sums and products do not. Returns the
-/// canonical image; 0 for no values.
+/// 754-2019 `minimum`/`maximum`, and a NaN result is the default NaN, so they and the
+/// integer folds give the same result in any order; float sums and products do not.
+/// Returns the canonical image; 0 for no values.
 pub(crate) fn fold_all(op: RedOp, ty: Ty, vals: impl Values) -> u64 {
     let sh = 64 - ty.bits();
     let sext = move |v: u64| ((v << sh) as i64) >> sh;
@@ -515,7 +515,12 @@ pub(crate) fn fold_all(op: RedOp, ty: Ty, vals: impl Values) -> u64 {
             vals.fold_any_order(|a, x| if ty.canon(x) > ty.canon(a) { x } else { a })
         }
     };
-    ty.canon(r.unwrap_or(0))
+    // A NaN result is the default NaN (docs/ISA.md 5.7), whatever order the fold took.
+    match (ty, r) {
+        (Ty::F32, Some(v)) if f32::from_bits(v as u32).is_nan() => u64::from(f32::NAN.to_bits()),
+        (Ty::F64, Some(v)) if f64::from_bits(v).is_nan() => f64::NAN.to_bits(),
+        _ => ty.canon(r.unwrap_or(0)),
+    }
 }
 
 /// `f` on f32 values as a function of their register images.

@@ -665,13 +665,21 @@ fn setp_impl<K: KCmp>(regs: &Regs, out: &mut [u8], uni: &[u64], act: Active<'_>,
 #[inline(always)]
 fn reduce_impl<K: K2>(regs: &mut Regs, uni: &[u64], act: Active<'_>, d: u32, a: Opnd) {
     // Fold in ascending lane order from the lowest active lane's value (docs/ISA.md 5.7).
+    // A NaN result is the default NaN (docs/ISA.md 5.7): its payload would otherwise
+    // depend on the order of the fold's steps, which the JIT's resolver does not share.
     let fold = |lanes: &mut dyn Iterator<Item = usize>| -> Option<K::T> {
         let first = lanes.next()?;
         let mut acc: K::T = regs.get(a, first, uni);
         for l in lanes {
             acc = K::f(acc, regs.get(a, l, uni));
         }
-        Some(acc)
+        #[allow(clippy::eq_op)] // NaN is the only value that is not equal to itself
+        let nan = acc != acc;
+        Some(match (nan, K::T::WIDE) {
+            (false, _) => acc,
+            (true, false) => K::T::from_u64(u64::from(f32::NAN.to_bits())),
+            (true, true) => K::T::from_u64(f64::NAN.to_bits()),
+        })
     };
     match act {
         Active::All => {
