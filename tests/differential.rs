@@ -374,6 +374,60 @@ proptest! {
     }
 }
 
+/// A random kernel whose lane-divergent `if`s write a uniform register (from a load at a
+/// fixed address and the uniform parameter), which is read after the join (its old value
+/// must survive in the lanes that skipped) or not (the JIT's masked code then writes it in
+/// every lane), with barriers and a `reduce` between them.
+fn masked_uniform_kernel(seed: u64) -> String {
+    let mut s = seed | 1;
+    let mut pick = |n: u64| next(&mut s) % n;
+    let t = ["i32", "u32", "i64", "u64", "f32", "f64"][pick(6) as usize];
+    let size = if t.ends_with("32") { 4 } else { 8 };
+    let mut src = format!(
+        ".kernel mu\n.param x: ptr {t}\n.param out: ptr {t}\n.param s: {t}\n.param w: ptr {t}\n\
+         ldg.{t} r1, [x + %gid*{size}]\nmov.{t} r21, s\n"
+    );
+    for label in 0..1 + pick(4) {
+        let cmp = ["lt", "ge", "ne", "eq"][pick(4) as usize];
+        let (c, at) = (pick(40), size * pick(64));
+        let op = ["add", "mul", "max"][pick(3) as usize];
+        // Each `if` stores to its own element of w (in every block): lanes of different
+        // `if`s storing to one place without a barrier between them would race.
+        src.push_str(&format!(
+            "    mul.u32 r22, %block, 4\n    add.u32 r22, r22, {label}\n    \
+             setp.{cmp}.u32 p1, %lane, {c}\n    @p1 bra @L{label}\n    \
+             ldg.{t} r21, [x + {at}]\n    {op}.{t} r21, r21, s\n    \
+             stg.{t} [w + r22*{size}], r21\nL{label}:\n"
+        ));
+        match pick(5) {
+            0 => src.push_str(&format!("    add.{t} r1, r1, r21\n")),
+            1 => src.push_str("    bar.sync\n"),
+            2 => src.push_str(&format!("    bar.sync\n    add.{t} r1, r1, r21\n")),
+            3 => src.push_str(&format!(
+                "    reduce.add.{t} r2, r1\n    add.{t} r1, r1, r2\n"
+            )),
+            _ => {}
+        }
+    }
+    src.push_str(&format!("    stg.{t} [out + %gid*{size}], r1\n    exit\n"));
+    src
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn masked_uniform_writes_agree(seed in any::<u64>(), shape in 0usize..5) {
+        let src = masked_uniform_kernel(seed);
+        let p = match holovm::asm::assemble(&src) {
+            Ok(p) => p,
+            Err(e) => return Err(TestCaseError::fail(format!("{e:?}\n{src}"))),
+        };
+        let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8), LaunchConfig::new(1, 64)][shape];
+        prop_assert_eq!(run(Tier::Interpret, &p, cfg, seed), run(Tier::Jit, &p, cfg, seed), "{}", src);
+    }
+}
+
 #[test]
 fn structured_kernels_mostly_run_to_completion() {
     // The generator must exercise results, not only traps.
