@@ -202,6 +202,19 @@ pub(crate) struct FoldSpec<'a> {
 /// and stores the result to `out[off + g]`. Parameters: `in0`, ..., `out`, `n: u32`,
 /// `off: u32`, and `d` (element type) when the spec divides.
 pub(crate) fn fold_source(spec: &FoldSpec<'_>, ty: Ty) -> String {
+    fold_kernel(spec, ty, None)
+}
+
+/// Both passes of a two-pass reduction in one launch of one block of `L` lanes: pass 1 as
+/// [`fold_source`], then a `reduce` of the lanes' partials (in lane order, as the second
+/// pass folds them), divided by `d` if `divide`, stored by lane 0 to `out[off]`. For short
+/// inputs, where a second launch and its scratch buffer cost more than the fold.
+pub(crate) fn fold_block_source(spec: &FoldSpec<'_>, ty: Ty, divide: bool) -> String {
+    fold_kernel(spec, ty, Some(divide))
+}
+
+/// [`fold_source`] (`block: None`) or [`fold_block_source`] (`Some(divide)`).
+fn fold_kernel(spec: &FoldSpec<'_>, ty: Ty, block: Option<bool>) -> String {
     let t = ty.name();
     let size = ty.size();
     let FoldSpec {
@@ -214,9 +227,13 @@ pub(crate) fn fold_source(spec: &FoldSpec<'_>, ty: Ty) -> String {
         identity,
         divide,
     } = *spec;
+    let (divide, what, suffix) = match block {
+        None => (divide, "stores out[off + g]", ""),
+        Some(d) => (d, "the block reduces the partials into out[off]", "_block"),
+    };
     let mut s = format!(
-        "; {name} on {t}: lane g folds elements g, g + L, g + 2L, ... (L lanes), stores out[off + g]\n\
-         .kernel {name}_{t}\n"
+        "; {name} on {t}: lane g folds elements g, g + L, g + 2L, ... (L lanes), {what}\n\
+         .kernel {name}_{t}{suffix}\n"
     );
     for i in 0..inputs {
         let _ = writeln!(s, ".param in{i}: ptr {t}");
@@ -245,13 +262,26 @@ pub(crate) fn fold_source(spec: &FoldSpec<'_>, ty: Ty) -> String {
         s,
         "    {fold}.{t} r20, r20, {value}\n    add.u32 r21, r21, r30\n    bra @next\nstore:\n"
     );
+    if block.is_some() {
+        let _ = write!(
+            s,
+            "    reduce.{fold}.{t} r20, r20\n    setp.ne.u32 p1, %lane, 0\n    @p1 bra @done\n"
+        );
+    }
     if divide {
         let _ = writeln!(s, "    div.{t} r20, r20, d");
     }
-    let _ = write!(
-        s,
-        "    add.u32 r22, %gid, off\n    stg.{t} [out + r22*{size}], r20\n    exit\n"
-    );
+    if block.is_some() {
+        let _ = write!(
+            s,
+            "    mov.u32 r22, off\n    stg.{t} [out + r22*{size}], r20\ndone:\n    exit\n"
+        );
+    } else {
+        let _ = write!(
+            s,
+            "    add.u32 r22, %gid, off\n    stg.{t} [out + r22*{size}], r20\n    exit\n"
+        );
+    }
     s
 }
 

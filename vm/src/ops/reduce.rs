@@ -5,7 +5,9 @@
 //! alone). Pass 1 runs `L` lanes (about `4 sqrt(n)`, a multiple of 32, at most 4096), lane
 //! `g` folding elements `g, g + L, g + 2L, ...` into its partial; pass 2 folds the `L`
 //! partials in ascending order on one lane. Inputs of at most 128 elements take one lane
-//! and one launch. Integer sums wrap; `min`/`max` are exact; a float sum is the sum of
+//! and one launch; inputs whose `L` lanes fit one block (up to about 4,096 elements) take
+//! one launch too, the partials folded in the same order by the block's `reduce`
+//! (`fold_block_source`). Integer sums wrap; `min`/`max` are exact; a float sum is the sum of
 //! `n / L + L` rounded terms, not a sequential sum (see the tests' error bound).
 //!
 //! ```
@@ -24,7 +26,8 @@ use holovm_isa::{LaunchConfig, Ty};
 
 use super::cache::{program, OpKey};
 use super::kernel::{
-    fold_config, fold_lanes, fold_source, launch_fold, max_len, shape, Args, FoldSpec,
+    fold_block_source, fold_config, fold_lanes, fold_source, launch_fold, max_len, shape, Args,
+    FoldSpec, BLOCK,
 };
 use super::scratch::Scratch;
 use super::Num;
@@ -76,10 +79,38 @@ pub(crate) fn two_pass<T: Num>(
     off: u32,
     n: usize,
 ) -> Result<(), Error> {
+    let lanes = fold_lanes(n);
+    // Short inputs whose pass 1 is one block, and whose second pass folds the partials
+    // plainly with the same operation: one launch, the partials combined by `reduce`.
+    let plain_combine = combine.fold == pass1.fold
+        && combine.inputs == 1
+        && combine.body.is_empty()
+        && combine.preamble.is_empty()
+        && combine.params.is_empty();
+    if lanes > 1 && lanes <= BLOCK && plain_combine && !pass1.divide {
+        let key = OpKey {
+            variant: 1 + u32::from(combine.divide),
+            ..OpKey::buffers(pass1.name, T::TY)
+        };
+        let fused = program(key, || fold_block_source(pass1, T::TY, combine.divide))?;
+        let mut suffix = Args::new();
+        if let Some(d) = divisor {
+            suffix.push(d);
+        }
+        return launch_fold(
+            vm,
+            &fused,
+            fold_config(lanes),
+            prefix,
+            out,
+            n,
+            off,
+            suffix.as_slice(),
+        );
+    }
     let first = program(OpKey::buffers(pass1.name, T::TY), || {
         fold_source(pass1, T::TY)
     })?;
-    let lanes = fold_lanes(n);
     // One lane's pass 1 is the whole result when pass 1 is the combine itself (a plain fold).
     if lanes == 1 && pass1 == combine && divisor.is_none() {
         return launch_fold(
