@@ -335,7 +335,7 @@ fn random_affine_programs_agree_with_scalar_code() {
     // Random starts near the wrap points, strides, comparisons, types and buffer lengths:
     // every strategy must give the scalar strategy's result or trap.
     let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    let cmps = ["lt", "le", "gt", "ge"];
+    let cmps = ["lt", "le", "gt", "ge", "eq", "ne"];
     for case in 0..120 {
         let wide = next(&mut s).is_multiple_of(2);
         let (t, signed) = match next(&mut s) % 2 {
@@ -351,7 +351,7 @@ fn random_affine_programs_agree_with_scalar_code() {
         };
         let stride = 1 + next(&mut s) % 50;
         let bound = next(&mut s) % 120;
-        let cmp = cmps[(next(&mut s) % 4) as usize];
+        let cmp = cmps[(next(&mut s) % 6) as usize];
         let swap = next(&mut s).is_multiple_of(2);
         let len = next(&mut s) % 90;
         let cond = if swap {
@@ -649,6 +649,99 @@ fn realigned_lanes_run_once() {
                     times * ((g / n) * 1000 + g % n),
                     "gid {g}, n={n}"
                 );
+            }
+        }
+    }
+}
+
+#[test]
+fn equality_predicates_on_lane_affine_values() {
+    // `setp.eq`/`setp.ne` of a lane-affine value and a uniform one hold (or fail) in at most
+    // one lane of a group: a branch on one, both senses, in a masked `if` (the end of a block
+    // reduction) and around a store; a select by one; a value that wraps within a group; one
+    // live across a `bar.sync`; and `ne` read before any `setp` writes it (its initial
+    // false state, which no lane-affine pair can hold). Every strategy agrees with scalar
+    // code, and the results with Rust.
+    let kernels = [
+        ".kernel first\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+         ldg.u32 r1, [x + %gid*4]\nsetp.ne.u32 p1, %lane, k\n@p1 bra @done\n\
+         add.u32 r1, r1, 1000\nstg.u32 [y + %gid*4], r1\ndone:\nexit\n",
+        ".kernel other\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+         ldg.u32 r1, [x + %gid*4]\nsetp.eq.u32 p1, k, %lane\n@p1 bra @done\n\
+         add.u32 r1, r1, 1000\ndone:\nstg.u32 [y + %gid*4], r1\nexit\n",
+        ".kernel pick\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+         ldg.u32 r1, [x + %gid*4]\nsetp.eq.u32 p1, %gid, k\nsel.u32 r2, p1, 7, r1\n\
+         stg.u32 [y + %gid*4], r2\nexit\n",
+        ".kernel wraps\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+         add.u32 r3, %lane, 4294967290\nsetp.ne.u32 p1, r3, k\n@!p1 bra @hit\n\
+         stg.u32 [y + %gid*4], r3\nexit\nhit:\nstg.u32 [y + %gid*4], 5\nexit\n",
+        ".kernel across\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+         .shared 1024\nsetp.eq.u32 p1, %lane, k\nsts.u32 [shared + %lane*4], %lane\nbar.sync\n\
+         @!p1 bra @done\nlds.u32 r1, [shared + 0]\nadd.u32 r1, r1, 77\n\
+         stg.u32 [y + %gid*4], r1\ndone:\nexit\n",
+        ".kernel initial\n.param x: ptr u32\n.param y: ptr u32\n.param k: u32\n\
+         mov.u32 r1, 1\nmov_imm.u32 r9, 5\ntop:\n@p1 bra @done\nadd.u32 r1, r1, 10\n\
+         setp.ne.u32 p1, %lane, k\nloop r9, @top\ndone:\nstg.u32 [y + %gid*4], r1\nexit\n",
+    ];
+    for src in kernels {
+        for (block, k) in [
+            (64u32, 0u32),
+            (64, 5),
+            (64, 37),
+            (48, 100),
+            (64, 4294967295),
+        ] {
+            let lanes = 2 * block as usize;
+            let x: Vec<u32> = (0..lanes as u32).map(|i| i * 3 + 1).collect();
+            let out = run_all(
+                &asm(src),
+                2,
+                block,
+                &[u32s(&x), zeros(lanes * 4), Arg::Scalar(k as u64)],
+            );
+            assert_eq!(out.trap.kind, 0, "{src} {block} {k}");
+            let y = to_u32(out.buf(1));
+            for (g, &got) in y.iter().enumerate() {
+                let lane = (g % block as usize) as u32;
+                let want = if src.contains("kernel first") {
+                    if lane == k {
+                        x[g] + 1000
+                    } else {
+                        0
+                    }
+                } else if src.contains("kernel other") {
+                    if lane == k {
+                        x[g]
+                    } else {
+                        x[g] + 1000
+                    }
+                } else if src.contains("kernel pick") {
+                    if g as u32 == k {
+                        7
+                    } else {
+                        x[g]
+                    }
+                } else if src.contains("kernel wraps") {
+                    let r3 = lane.wrapping_add(4294967290);
+                    if r3 == k {
+                        5
+                    } else {
+                        r3
+                    }
+                } else if src.contains("kernel across") {
+                    if lane == k {
+                        77
+                    } else {
+                        0
+                    }
+                } else if lane == k {
+                    // initial: p1 starts false, so every lane adds 10 once; p1 = (lane != k)
+                    // sends the others out after that, lane k runs every round of the loop.
+                    continue;
+                } else {
+                    11
+                };
+                assert_eq!(got, want, "{src} {block} {k} lane {g}");
             }
         }
     }

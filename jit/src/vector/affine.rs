@@ -9,8 +9,9 @@ use crate::ops::{self, compute_lane, compute_vec, konst};
 use crate::translate::{Tr, TrResult};
 
 /// An affine predicate: `x CMP u` with `x` lane-affine and `u` uniform (`u CMP x` is stored
-/// flipped), for an order comparison: while `x` does not wrap within the group, the
-/// predicate is monotone in the lane, so the first and last lanes decide "all" and "any".
+/// flipped). For an order comparison, while `x` does not wrap within the group, the
+/// predicate is monotone in the lane, so the first and last lanes decide "all" and "any";
+/// for `eq`/`ne`, at most the lane `u - x` (wrapping) differs from the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Affine {
     pub(super) cmp: Cmp,
@@ -27,13 +28,20 @@ impl Affine {
         compute_lane(self.ty)
     }
 
-    /// `(x, u)` that make the predicate false in every lane (the initial state).
+    /// `(x, u)` that make the predicate false in every lane (the initial state). `ne` has
+    /// none (it holds in all lanes but at most one): such a predicate is affine only where
+    /// it is not read before it is written ([`Tr::affine_preds`]), so any pair does.
     fn all_false(&self, g: u32) -> (u64, u64) {
         match self.cmp {
             Cmp::Lt => (0, 0),
             Cmp::Le => (1, 0),
             _ => (0, g as u64),
         }
+    }
+
+    /// `eq` or `ne`: no order, one lane at most differs.
+    fn equality(&self) -> bool {
+        matches!(self.cmp, Cmp::Eq | Cmp::Ne)
     }
 
     /// Recognises `setp` forms that qualify: returns the predicate and its (`x`, `u`)
@@ -63,9 +71,6 @@ impl Affine {
             }
             _ => return None,
         };
-        if !matches!(cmp, Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge) {
-            return None;
-        }
         // `%gid` and `%lane` stay below 2^32 within a launch: they only wrap as `i32`.
         let checked = !special || ty == Ty::I32;
         Some((Affine { cmp, ty, checked }, x, u))
@@ -98,7 +103,16 @@ impl Tr<'_, '_> {
                 if p >= np {
                     continue;
                 }
-                let a = self.affine_setp(inst).map(|x| x.0);
+                // `ne` has no all-false pair: not where the initial (false) state is read.
+                let read_first = self
+                    .an
+                    .live_preds
+                    .first()
+                    .is_some_and(|l| l & (1 << (p % 16)) != 0);
+                let a = self
+                    .affine_setp(inst)
+                    .map(|x| x.0)
+                    .filter(|a| !(a.cmp == Cmp::Ne && read_first));
                 out[p] = match (out[p], a) {
                     (None, a) => Some(a),
                     (Some(Some(x)), Some(y)) if x == y => Some(Some(x)),
@@ -153,6 +167,25 @@ impl Tr<'_, '_> {
     ) -> TrResult<(Value, Value)> {
         let first = self.b.use_var(x);
         let u = self.b.use_var(u);
+        if a.equality() {
+            // Lane `l` has `x + l == u` for `l = u - x` (wrapping) only: some lane iff that is
+            // below G; never every lane (G > 1).
+            let d = self.b.ins().isub(u, first);
+            let g = self.g as i64;
+            let hit = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, d, g);
+            let miss = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, d, g);
+            let (no, yes) = (
+                self.b.ins().iconst(types::I8, 0),
+                self.b.ins().iconst(types::I8, 1),
+            );
+            return Ok(match a.cmp {
+                Cmp::Eq => (hit, no),
+                _ => (yes, miss),
+            });
+        }
         let span = self.g as i64 - 1;
         if a.checked {
             // The largest first lane whose group does not wrap (as a sign-extended immediate).
@@ -184,6 +217,9 @@ impl Tr<'_, '_> {
     /// bits, where `x + G - 1 < u` also proves that the group does not wrap (`u` fits in 32
     /// bits). `None` for a 64-bit `x` that can wrap (the full test decides).
     pub(super) fn affine_below(&mut self, a: Affine, x: Variable, u: Variable) -> Option<Value> {
+        if a.equality() {
+            return None;
+        }
         let strict = matches!(a.cmp, Cmp::Ge | Cmp::Lt);
         let signed = matches!(a.ty, Ty::I32 | Ty::I64);
         let cc = match (strict, signed) {
