@@ -121,8 +121,16 @@ impl Tr<'_, '_> {
             })
             .collect();
         let l0 = self.b.use_var(self.lane0);
-        let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
         let fl = MemFlagsData::new().with_notrap();
+        if let [(off, v, false)] = splats[..] {
+            // One 32-bit word (an `exit`'s status): G/4 stores, no loop.
+            let at = self.lane_slot_of(off, 4, l0);
+            for k in 0..self.g as i32 / 4 {
+                self.b.ins().store(fl, v, at, k * 16);
+            }
+            return;
+        }
+        let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
         self.for_lane_steps(l0, end, Bound::None, &mut |t, l, _| {
             let l = t.b.ins().uextend(types::I64, l);
             let bases = t.file_bases(l);
