@@ -361,17 +361,28 @@ proptest! {
 
     #[test]
     fn structured_kernels_agree(seed in any::<u64>(), shape in 0usize..5) {
-        let src = structured_kernel(seed);
-        let p = match holovm::asm::assemble(&src) {
-            Ok(p) => p,
-            Err(e) => return Err(TestCaseError::fail(format!("{e:?}\n{src}"))),
-        };
-        // A block of 64 lanes is whole vector groups (of 8, 16 or 32 lanes).
-        let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8), LaunchConfig::new(1, 64)][shape];
-        let interp = run(Tier::Interpret, &p, cfg, seed);
-        let jit = run(Tier::Jit, &p, cfg, seed);
-        prop_assert_eq!(interp, jit, "{}", src);
+        tiers_agree(&structured_kernel(seed), seed, shape)?;
     }
+}
+
+/// Runs the kernel `src` in both tiers on `seed`'s data, in launch shape `shape` (0..5; a
+/// block of 64 lanes is whole vector groups of 8, 16 or 32 lanes), and compares.
+fn tiers_agree(src: &str, seed: u64, shape: usize) -> Result<(), TestCaseError> {
+    let p = match holovm::asm::assemble(src) {
+        Ok(p) => p,
+        Err(e) => return Err(TestCaseError::fail(format!("{e:?}\n{src}"))),
+    };
+    let cfg = [
+        LaunchConfig::new(1, 1),
+        LaunchConfig::new(2, 13),
+        LaunchConfig::new(1, 40),
+        LaunchConfig::new(3, 8),
+        LaunchConfig::new(1, 64),
+    ][shape];
+    let interp = run(Tier::Interpret, &p, cfg, seed);
+    let jit = run(Tier::Jit, &p, cfg, seed);
+    prop_assert_eq!(interp, jit, "{}", src);
+    Ok(())
 }
 
 /// A random kernel whose lane-divergent `if`s write a uniform register (from a load at a
@@ -418,13 +429,7 @@ proptest! {
 
     #[test]
     fn masked_uniform_writes_agree(seed in any::<u64>(), shape in 0usize..5) {
-        let src = masked_uniform_kernel(seed);
-        let p = match holovm::asm::assemble(&src) {
-            Ok(p) => p,
-            Err(e) => return Err(TestCaseError::fail(format!("{e:?}\n{src}"))),
-        };
-        let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8), LaunchConfig::new(1, 64)][shape];
-        prop_assert_eq!(run(Tier::Interpret, &p, cfg, seed), run(Tier::Jit, &p, cfg, seed), "{}", src);
+        tiers_agree(&masked_uniform_kernel(seed), seed, shape)?;
     }
 }
 
