@@ -172,18 +172,16 @@ impl Tr<'_, '_> {
             // below G; never every lane (G > 1).
             let d = self.b.ins().isub(u, first);
             let g = self.g as i64;
-            let hit = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, d, g);
-            let miss = self
-                .b
-                .ins()
-                .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, d, g);
-            let (no, yes) = (
-                self.b.ins().iconst(types::I8, 0),
-                self.b.ins().iconst(types::I8, 1),
-            );
+            let b = &mut self.b;
             return Ok(match a.cmp {
-                Cmp::Eq => (hit, no),
-                _ => (yes, miss),
+                Cmp::Eq => (
+                    b.ins().icmp_imm_s(IntCC::UnsignedLessThan, d, g),
+                    b.ins().iconst(types::I8, 0),
+                ),
+                _ => (
+                    b.ins().iconst(types::I8, 1),
+                    b.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, d, g),
+                ),
             });
         }
         let span = self.g as i64 - 1;

@@ -123,7 +123,7 @@ impl Tr<'_, '_> {
         let l0 = self.b.use_var(self.lane0);
         let fl = MemFlagsData::new().with_notrap();
         if let [(off, v, false)] = splats[..] {
-            // One 32-bit word (an `exit`'s status): G/4 stores, no loop.
+            // One 32-bit word (an `exit`'s status, a whole park's): G/4 stores, no loop.
             let at = self.lane_slot_of(off, 4, l0);
             for k in 0..self.g as i32 / 4 {
                 self.b.ins().store(fl, v, at, k * 16);
@@ -285,14 +285,9 @@ impl Tr<'_, '_> {
                 let at = self.lane_slot_of(off, 4, l0);
                 self.b.ins().store(fl, v, at, 0);
             }
-            // Unrolled (one word, G/4 stores): as a loop, a quarter of a tree reduction's
-            // parking.
+            // One word, so unrolled (as a loop, a quarter of a tree reduction's parking).
             let wait = self.b.ins().iconst(types::I32, status::WAIT);
-            let wait = self.b.ins().splat(types::I32X4, wait);
-            let at = self.lane_slot_of(self.layout.lane_status, 4, l0);
-            for k in 0..g as i32 / 4 {
-                self.b.ins().store(fl, wait, at, k * 16);
-            }
+            self.park_words(&[(self.layout.lane_status, wait)]);
             self.b.ins().jump(self.group_next, &[]);
             self.b.switch_to_block(each);
         }

@@ -80,6 +80,10 @@ pub(crate) fn two_pass<T: Num>(
     n: usize,
 ) -> Result<(), Error> {
     let lanes = fold_lanes(n);
+    let mut suffix = Args::new();
+    if let Some(d) = divisor {
+        suffix.push(d);
+    }
     // Short inputs whose pass 1 is one block, and whose second pass folds the partials
     // plainly with the same operation: one launch, the partials combined by `reduce`.
     let plain_combine = combine.fold == pass1.fold
@@ -93,10 +97,6 @@ pub(crate) fn two_pass<T: Num>(
             ..OpKey::buffers(pass1.name, T::TY)
         };
         let fused = program(key, || fold_block_source(pass1, T::TY, combine.divide))?;
-        let mut suffix = Args::new();
-        if let Some(d) = divisor {
-            suffix.push(d);
-        }
         return launch_fold(
             vm,
             &fused,
@@ -130,10 +130,6 @@ pub(crate) fn two_pass<T: Num>(
     let second = program(OpKey::buffers(combine.name, T::TY), || {
         fold_source(combine, T::TY)
     })?;
-    let mut suffix = Args::new();
-    if let Some(d) = divisor {
-        suffix.push(d);
-    }
     launch_fold(
         vm,
         &second,
