@@ -24,7 +24,9 @@ use crate::beside::run_beside;
 use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::parked::whole_park_pcs;
-use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
+use crate::translate::{
+    kernel_signature, lanes_signature, runs_blocks, FnKind, ScratchLayout, Tr, TrError,
+};
 use crate::vector::{guard_exits, rerun_tail};
 use crate::{listing, perf_map};
 
@@ -364,7 +366,7 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
          accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
-         of its own); {}{}{}{}{}",
+         of its own); {}{}{}{}{}{}",
         g / 4,
         list(&v32),
         g / 2,
@@ -391,6 +393,15 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
             true => {
                 "; the entry guard on %gid (pc 0-1) is checked once per block: full groups \
                  below its bound skip it, lanes at or past it run scalar code"
+            }
+            false => "",
+        },
+        match runs_blocks(program, an) {
+            // As `Tr::new` decides (block_runs.rs).
+            true => {
+                "; the program reads neither %lane nor %block and has no shared memory: \
+                 consecutive blocks run as one block of 2048 lanes or more, so groups span \
+                 block boundaries (blocks of fewer lanes than a group run as vectors too)"
             }
             false => "",
         },
@@ -803,6 +814,8 @@ fn compile_with(
             Err(TrError(e)) => return Err(JitError::Unsupported { reason: e }),
         },
     };
+    // As the kernel's `Tr::new` decides.
+    let runs_blocks = g > 0 && runs_blocks(program, &an);
     let strategy = match &scalar_reason {
         None if an.has_barrier => Strategy::Phased {
             reason: format!(
@@ -973,5 +986,6 @@ fn compile_with(
         lane_cost_ps: AtomicU64::new(0),
         split_launches: AtomicU64::new(0),
         _barriers: barriers,
+        runs_blocks,
     })
 }

@@ -112,6 +112,9 @@ pub struct CompiledKernel {
     /// Phased kernels: the barrier table their code passes to the resolution (barrier.rs)
     /// by address, so it must live as long as the code.
     pub(crate) _barriers: Option<Box<Barriers>>,
+    /// Whether the code runs consecutive blocks as one (translate/block_runs.rs): its trap
+    /// records name the run's first block and the lane within the run.
+    pub(crate) runs_blocks: bool,
 }
 
 /// Every how many launches that the estimate would split one runs on one thread instead, to
@@ -240,6 +243,9 @@ impl CompiledKernel {
             self.name,
             self.layout.total
         );
+        if self.runs_blocks {
+            crate::translate::remap_trap(trap, env.block);
+        }
         match status {
             0 | 1 => Ok(()),
             _ => Err(self.internal_error()),

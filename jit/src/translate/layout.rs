@@ -103,9 +103,18 @@ pub(crate) mod launch {
     /// Vector strategies: 1 when a block's partial last group may run as vector code
     /// (`vector/tail.rs`), else 0 (`I8`).
     pub const RERUN: i32 = 32;
+    /// Kernels that run blocks in runs (`translate/block_runs.rs`): the blocks of a whole
+    /// run (`I32`),
+    pub const RUN_BLOCKS: i32 = 36;
+    /// the first block after the current run (`I32`)
+    pub const RUN_END: i32 = 40;
+    /// the current run's lanes (`I32`)
+    pub const RUN_LANES: i32 = 44;
+    /// and the end of the kernel's block range (`I32`).
+    pub const RUN_HI: i32 = 48;
     /// Vector strategies: the launch's bounds-check limits, 8 bytes each (see
     /// [`Tr::emit_limits`](crate::translate::Tr)).
-    pub const LIMITS: i32 = 40;
+    pub const LIMITS: i32 = 56;
 }
 
 /// Lane status words of the phased strategy.

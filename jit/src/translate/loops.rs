@@ -30,13 +30,12 @@ impl Tr<'_, '_> {
     /// The loop over blocks and the group loop head.
     pub(super) fn emit_block_loop(&mut self) {
         let block_head = self.block_head;
-        let b = &mut self.b;
         // block_head: stop at block_hi, else zero shared memory and start the lanes.
-        b.switch_to_block(block_head);
+        self.b.switch_to_block(block_head);
+        let hi = self.range_end();
+        let b = &mut self.b;
         let blk = b.use_var(self.blk);
-        let done = b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, blk, self.block_hi);
+        let done = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, blk, hi);
         let ret_blk = b.create_block();
         let body = b.create_block();
         b.ins().brif(done, ret_blk, &[], body, &[]);
@@ -64,16 +63,17 @@ impl Tr<'_, '_> {
             b.ins().brif(more, zl, &[BlockArg::Value(i2)], zdone, &[]);
             b.switch_to_block(zdone);
         }
+        self.start_run();
+        let b = &mut self.b;
         let z = b.ins().iconst(types::I32, 0);
         b.def_var(self.lane0, z);
         b.ins().jump(self.block_init, &[]);
 
         // block_next
-        b.switch_to_block(self.block_next);
-        let blk = b.use_var(self.blk);
-        let blk = b.ins().iadd_imm_s(blk, 1);
-        b.def_var(self.blk, blk);
-        b.ins().jump(block_head, &[]);
+        self.b.switch_to_block(self.block_next);
+        let next = self.next_block();
+        self.b.def_var(self.blk, next);
+        self.b.ins().jump(block_head, &[]);
     }
 
     /// The scalar lane loop and tail: `group_head` goes straight to the scalar lanes for the
@@ -352,8 +352,8 @@ impl Tr<'_, '_> {
         let b = &mut self.b;
         let l0 = b.use_var(self.lane0);
         b.def_var(self.s_lane, l0);
-        let bdim = self.bdim();
-        let end = self.guard_exit_end(bdim).unwrap_or(bdim);
+        let lanes = self.block_lanes();
+        let end = self.guard_exit_end(lanes).unwrap_or(lanes);
         self.b.def_var(self.s_end, end);
         self.lanes_fresh();
         let b = &mut self.b;

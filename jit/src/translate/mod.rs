@@ -36,6 +36,7 @@
 //! launch's values from the launch record ([`ScratchLayout::launch`]), so that few values
 //! stay live across a whole function.
 
+mod block_runs;
 mod launch_values;
 mod layout;
 mod loops;
@@ -44,6 +45,7 @@ mod scalar;
 mod slots;
 mod trap;
 
+pub(crate) use block_runs::{remap_trap, runs_blocks};
 pub(crate) use layout::{call, launch, status, ScratchLayout};
 pub(crate) use memory::{MemOff, SpaceRef};
 pub(crate) use scalar::s_home;
@@ -138,6 +140,8 @@ pub(crate) struct Tr<'a, 'p> {
     /// live across the whole function).
     pub nparams: usize,
     pub block_hi: Value,
+    /// A vector kernel that runs its blocks in runs (block_runs.rs).
+    pub runs: bool,
     /// Bit i set when parameter i is a buffer.
     pub buf_mask: u64,
 
@@ -352,6 +356,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             trap,
             nparams,
             block_hi,
+            runs: kind == FnKind::Kernel && g > 0 && runs_blocks(p, an),
             buf_mask,
             blk,
             lane0,
@@ -389,6 +394,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         };
         match kind {
             FnKind::Kernel => {
+                tr.store_run_blocks();
                 if g > 0 && !phased {
                     tr.store_rerun_flag();
                     for i in 0..nparams as u8 {

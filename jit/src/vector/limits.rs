@@ -175,8 +175,15 @@ impl Tr<'_, '_> {
         let base = self.b.ins().imul(blk, bdim);
         self.b.def_var(bbase, base);
         let start = self.b.ins().uextend(types::I64, base);
-        let [gid_reach, lane_reach] =
-            reach.map(|(_, at)| self.b.ins().load(types::I64, fl, self.scratch, at));
+        let [(_, gid_at), (_, lane_at)] = reach;
+        let gid_reach = self.b.ins().load(types::I64, fl, self.scratch, gid_at);
+        let lane_reach = if self.runs {
+            // A run's lanes, more than a block's (its program has no %lane-indexed sites).
+            let lanes = self.block_lanes();
+            self.b.ins().uextend(types::I64, lanes)
+        } else {
+            self.b.ins().load(types::I64, fl, self.scratch, lane_at)
+        };
         let gid_lanes = self.sat_sub(gid_reach, start);
         let limit = self.b.ins().umin(lane_reach, gid_lanes);
         let limit = self.b.ins().ireduce(types::I32, limit);
@@ -269,8 +276,9 @@ impl Tr<'_, '_> {
 
     /// Where the lanes past the last full group stop (`I32`), when the entry guard sends
     /// the lanes at or past its bound straight to an `exit` (`if (gid >= n) return`): those
-    /// lanes would do nothing, so they are not run. `None` without such a guard.
-    pub(crate) fn guard_exit_end(&mut self, bdim: Value) -> Option<Value> {
+    /// lanes would do nothing, so they are not run. `None` without such a guard. `lanes`
+    /// is the block's (or run's) lanes ([`Tr::block_lanes`]).
+    pub(crate) fn guard_exit_end(&mut self, lanes: Value) -> Option<Value> {
         let guard = self.v.as_ref()?.guard?;
         if self.phased || !guard_exits(self.p.insts()) {
             return None;
@@ -288,9 +296,9 @@ impl Tr<'_, '_> {
         };
         let base = self.b.use_var(bbase);
         let base = self.b.ins().uextend(types::I64, base);
-        let lanes = self.sat_sub(bound, base);
-        let bdim64 = self.b.ins().uextend(types::I64, bdim);
-        let end = self.b.ins().umin(lanes, bdim64);
+        let below = self.sat_sub(bound, base);
+        let lanes64 = self.b.ins().uextend(types::I64, lanes);
+        let end = self.b.ins().umin(below, lanes64);
         Some(self.b.ins().ireduce(types::I32, end))
     }
 
