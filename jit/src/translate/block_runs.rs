@@ -71,6 +71,9 @@ impl Tr<'_, '_> {
         let log2 = self.b.ins().isub(k31, zeros);
         let most = self.b.ins().iconst(types::I32, RUN_LANES);
         let per_run = self.b.ins().ushr(most, log2);
+        // At least one block (a run of none would never end).
+        let one = self.b.ins().iconst(types::I32, 1);
+        let per_run = self.b.ins().umax(per_run, one);
         let at = self.layout.launch as i32;
         let fl = MemFlagsData::trusted();
         self.b
