@@ -74,14 +74,8 @@ impl Tr<'_, '_> {
         // At least one block (a run of none would never end).
         let one = self.b.ins().iconst(types::I32, 1);
         let per_run = self.b.ins().umax(per_run, one);
-        let at = self.layout.launch as i32;
-        let fl = MemFlagsData::trusted();
-        self.b
-            .ins()
-            .store(fl, per_run, self.scratch, at + launch::RUN_BLOCKS);
-        self.b
-            .ins()
-            .store(fl, self.block_hi, self.scratch, at + launch::RUN_HI);
+        self.set_run_field(launch::RUN_BLOCKS, per_run);
+        self.set_run_field(launch::RUN_HI, self.block_hi);
     }
 
     /// The end of the kernel's block range (`I32`).
@@ -107,14 +101,8 @@ impl Tr<'_, '_> {
         let n = self.b.ins().umin(per_run, left);
         let end = self.b.ins().iadd(blk, n);
         let lanes = self.b.ins().imul(n, bdim);
-        let at = self.layout.launch as i32;
-        let fl = MemFlagsData::trusted();
-        self.b
-            .ins()
-            .store(fl, end, self.scratch, at + launch::RUN_END);
-        self.b
-            .ins()
-            .store(fl, lanes, self.scratch, at + launch::RUN_LANES);
+        self.set_run_field(launch::RUN_END, end);
+        self.set_run_field(launch::RUN_LANES, lanes);
     }
 
     /// The block after the current one (or the current run), `I32`.
@@ -134,6 +122,15 @@ impl Tr<'_, '_> {
         self.bdim()
     }
 
+    /// Writes the launch record's `field` (a `launch::RUN_*`, `I32`).
+    fn set_run_field(&mut self, field: i32, v: Value) {
+        let at = self.layout.launch as i32 + field;
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), v, self.scratch, at);
+    }
+
+    /// Reads the launch record's `field` (a `launch::RUN_*`, `I32`).
     fn run_field(&mut self, field: i32) -> Value {
         let at = self.layout.launch as i32 + field;
         self.b
