@@ -25,7 +25,7 @@ use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::parked::whole_park_pcs;
 use crate::translate::{
-    kernel_signature, lanes_signature, runs_blocks, FnKind, ScratchLayout, Tr, TrError,
+    kernel_signature, lanes_signature, uses_block_runs, FnKind, ScratchLayout, Tr, TrError,
 };
 use crate::vector::{guard_exits, rerun_tail};
 use crate::{listing, perf_map};
@@ -396,7 +396,7 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
             }
             false => "",
         },
-        match runs_blocks(program, an) {
+        match uses_block_runs(program, an) {
             // As `Tr::new` decides (block_runs.rs).
             true => {
                 "; the program reads neither %lane nor %block and has no shared memory: \
@@ -815,7 +815,7 @@ fn compile_with(
         },
     };
     // As the kernel's `Tr::new` decides.
-    let runs_blocks = g > 0 && runs_blocks(program, &an);
+    let block_runs = g > 0 && uses_block_runs(program, &an);
     let strategy = match &scalar_reason {
         None if an.has_barrier => Strategy::Phased {
             reason: format!(
@@ -986,6 +986,6 @@ fn compile_with(
         lane_cost_ps: AtomicU64::new(0),
         split_launches: AtomicU64::new(0),
         _barriers: barriers,
-        runs_blocks,
+        block_runs,
     })
 }

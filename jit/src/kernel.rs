@@ -114,7 +114,7 @@ pub struct CompiledKernel {
     pub(crate) _barriers: Option<Box<Barriers>>,
     /// Whether the code runs consecutive blocks as one (translate/block_runs.rs): its trap
     /// records name the run's first block and the lane within the run.
-    pub(crate) runs_blocks: bool,
+    pub(crate) block_runs: bool,
 }
 
 /// Every how many launches that the estimate would split one runs on one thread instead, to
@@ -243,7 +243,7 @@ impl CompiledKernel {
             self.name,
             self.layout.total
         );
-        if self.runs_blocks {
+        if self.block_runs {
             crate::translate::remap_trap(trap, env.block);
         }
         match status {

@@ -29,7 +29,7 @@ const RUN_LANES: i64 = 2048;
 /// Whether a vector kernel of `program` runs its blocks in runs: no barriers or reductions
 /// (phased programs resolve them per block), no shared memory, and no read of `%lane` or
 /// `%block`.
-pub(crate) fn runs_blocks(program: &Program, an: &Analysis) -> bool {
+pub(crate) fn uses_block_runs(program: &Program, an: &Analysis) -> bool {
     let per_block = |s: &Src| matches!(s, Src::Special(Special::Lane | Special::Block));
     !an.has_barrier
         && program.insts().iter().all(|inst| {
@@ -58,7 +58,7 @@ impl Tr<'_, '_> {
     /// On the kernel's entry: the blocks of a whole run and the range's end, in the launch
     /// record. (Computed where each block starts and held in registers, they made the
     /// register allocator spill a value in the group loop: relu 6-20% slower.)
-    pub(super) fn store_run_blocks(&mut self) {
+    pub(super) fn store_run_shape(&mut self) {
         if !self.runs {
             return;
         }

@@ -45,7 +45,7 @@ mod scalar;
 mod slots;
 mod trap;
 
-pub(crate) use block_runs::{remap_trap, runs_blocks};
+pub(crate) use block_runs::{remap_trap, uses_block_runs};
 pub(crate) use layout::{call, launch, status, ScratchLayout};
 pub(crate) use memory::{MemOff, SpaceRef};
 pub(crate) use scalar::s_home;
@@ -356,7 +356,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             trap,
             nparams,
             block_hi,
-            runs: kind == FnKind::Kernel && g > 0 && runs_blocks(p, an),
+            runs: kind == FnKind::Kernel && g > 0 && uses_block_runs(p, an),
             buf_mask,
             blk,
             lane0,
@@ -394,7 +394,7 @@ impl<'a, 'p> Tr<'a, 'p> {
         };
         match kind {
             FnKind::Kernel => {
-                tr.store_run_blocks();
+                tr.store_run_shape();
                 if g > 0 && !phased {
                     tr.store_rerun_flag();
                     for i in 0..nparams as u8 {
