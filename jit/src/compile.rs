@@ -400,8 +400,9 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
             // As `Tr::new` decides (block_runs.rs).
             true => {
                 "; the program reads neither %lane nor %block and has no shared memory: \
-                 consecutive blocks run as one block of 2048 lanes or more, so groups span \
-                 block boundaries (blocks of fewer lanes than a group run as vectors too)"
+                 consecutive blocks run together as runs of 2048-4095 lanes (a range's last \
+                 run may be shorter), so groups span block boundaries (blocks of fewer lanes \
+                 than a group run as vectors too)"
             }
             false => "",
         },
