@@ -225,3 +225,105 @@ fn a_program_that_reads_lane_keeps_its_blocks() {
         assert_eq!(outs[0][..lanes], want[..]);
     }
 }
+
+/// `y[i] = steps(i)` where lane i loops `t[i]` times: a trip count above the fuel budget
+/// runs out of fuel at that lane.
+const LOOPS: &str = "
+.kernel loops
+.param t: ptr u32
+.param y: ptr u32
+    ldg.u32 r1, [t + %gid*4]
+    mov_imm.u32 r2, 0
+top:
+    setp.ge.u32 p0, r2, r1
+    @p0 bra @out
+    add.u32 r2, r2, 1
+    bra @top
+out:
+    stg.u32 [y + %gid*4], r2
+    exit
+";
+
+#[test]
+fn running_out_of_fuel_names_the_lanes_own_block_and_lane() {
+    let p = asm(LOOPS);
+    assert!(strategy(&jit_vm(), &p).contains("groups span block boundaries"));
+    let lanes = 3000usize;
+    for block in [1u32, 5, 13, 100] {
+        let grid = (lanes as u32).div_ceil(block);
+        let n = (grid * block) as usize;
+        for bad in [3usize, 700, 2100] {
+            let mut t: Vec<u32> = (0..n as u32).map(|i| i % 9).collect();
+            t[bad] = 1_000;
+            let traps: Vec<_> = [serial_vm(), jit_vm(), jit_parallel_vm()]
+                .into_iter()
+                .map(|vm| Vm::with_config(vm.config().clone().fuel(200)))
+                .map(|vm| {
+                    let ht = vm.alloc_from(&t).unwrap();
+                    let hy = vm.alloc::<u32>(n).unwrap();
+                    expect_trap(&vm, &p, LaunchConfig::new(grid, block), &args![&ht, &hy])
+                })
+                .collect();
+            let b = bad as u32;
+            assert_eq!((traps[0].block, traps[0].lane), (b / block, b % block));
+            assert_eq!(traps[1], traps[0], "block {block}, lane {bad}");
+            assert_eq!(traps[2], traps[0], "block {block}, lane {bad}, parallel");
+        }
+    }
+}
+
+/// `c[i] = a[row] * 10 + b[col] + calls(col)` for rows of `n`: row/column splits of %gid,
+/// whose groups realign to rows, and a call.
+const ROWS: &str = "
+.kernel rows
+.param a: ptr u32
+.param b: ptr u32
+.param c: ptr u32
+.param n: u32
+.param total: u32
+    setp.ge.u32 p0, %gid, total
+    @p0 bra @done
+    div.u32 r1, %gid, n
+    rem.u32 r2, %gid, n
+    ldg.u32 r3, [a + r1*4]
+    ldg.u32 r4, [b + r2*4]
+    mul.u32 r3, r3, 10
+    add.u32 r3, r3, r4
+    mov.u32 r5, r2
+    call @triple
+    add.u32 r3, r3, r5
+    stg.u32 [c + %gid*4], r3
+done:
+    exit
+triple:
+    mul.u32 r5, r5, 3
+    ret
+";
+
+#[test]
+fn rows_and_calls_across_block_boundaries() {
+    let p = asm(ROWS);
+    assert!(strategy(&jit_vm(), &p).contains("groups span block boundaries"));
+    for (rows, n) in [(50u32, 10u32), (7, 33), (3, 1000), (40, 8)] {
+        let total = rows * n;
+        let a: Vec<u32> = (0..rows).map(|r| r * 7 + 1).collect();
+        let b: Vec<u32> = (0..n).map(|c| c * 3 + 2).collect();
+        let want: Vec<u32> = (0..total)
+            .map(|g| a[(g / n) as usize] * 10 + b[(g % n) as usize] + 3 * (g % n))
+            .collect();
+        for block in [1u32, 7, 16, 100, 256] {
+            let grid = total.div_ceil(block);
+            for vm in [serial_vm(), jit_vm(), jit_parallel_vm()] {
+                let (ha, hb) = (vm.alloc_from(&a).unwrap(), vm.alloc_from(&b).unwrap());
+                let hc = vm.alloc::<u32>(total as usize).unwrap();
+                let cfg = LaunchConfig::new(grid, block);
+                run(&vm, &p, cfg, &args![&ha, &hb, &hc, n, total]);
+                assert_eq!(
+                    vm.read::<u32>(&hc).unwrap(),
+                    want,
+                    "rows of {n}, block {block}"
+                );
+            }
+        }
+    }
+}
