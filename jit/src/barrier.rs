@@ -649,6 +649,16 @@ fn ordered_f64(a: u64, b: u64, min: bool) -> u64 {
 mod tests {
     use super::*;
 
+    /// A xorshift generator of test values from `s` (non-zero).
+    fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        }
+    }
+
     fn fold_step(op: RedOp, ty: Ty, a: u64, b: u64) -> u64 {
         fold_all(op, ty, Seq([a, b].into_iter()))
     }
@@ -676,13 +686,7 @@ mod tests {
     /// folds it takes (min/max of floats with signed zeros, NaN-free or not; integers).
     #[test]
     fn any_order_folds_match_lane_order() {
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let f32_pool = [0.0f32, -0.0, 1.5, -2.0, 3.0, -0.0, 0.0, 7.25, -7.25];
         for len in [16usize, 17, 40, 97, 256] {
             for nan in [false, true] {
@@ -736,13 +740,7 @@ mod tests {
     /// zeros, infinities, subnormals, NaNs of both signs and payloads, and random bits.
     #[test]
     fn ordered_key_folds_are_ieee_minimum_maximum() {
-        let mut s = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let special = [
             0.0f32.to_bits(),
             (-0.0f32).to_bits(),
