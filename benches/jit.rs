@@ -97,6 +97,25 @@ fn vector_add(c: &mut Criterion) {
                 bench.iter(|| vm.launch(&p, cfg, &args).unwrap())
             });
         }
+        if n == 65536 {
+            // Blocks smaller than a vector group, and blocks that are not a multiple of
+            // it: the kernel runs consecutive blocks together (jit/src/translate/block_runs.rs).
+            let vm = Vm::with_config(VmConfig::default().single_thread(true).tier(Tier::Jit));
+            let (da, db, dc) = (
+                vm.alloc_from(&a).unwrap(),
+                vm.alloc_from(&b).unwrap(),
+                vm.alloc::<f32>(n).unwrap(),
+            );
+            let args = args![&da, &db, &dc, n as u32];
+            for block in [8u32, 100] {
+                let cfg = LaunchConfig::cover(n as u64, block);
+                vm.launch(&p, cfg, &args).unwrap();
+                let label = format!("jit_1thread_block{block}");
+                g.bench_function(BenchmarkId::new(label, n), |bench| {
+                    bench.iter(|| vm.launch(&p, cfg, &args).unwrap())
+                });
+            }
+        }
     }
     g.finish();
 }
