@@ -225,7 +225,12 @@ fn launch_shapes_are_checked() {
     let s = vm.launch(&p, LaunchConfig::new(1, 1024), &[]).unwrap();
     assert_eq!((s.blocks, s.lanes), (1, 1024));
     let s = vm.launch(&p, LaunchConfig::new(1 << 20, 1), &[]).unwrap();
-    assert_eq!((s.blocks, s.lanes, s.steps), (1 << 20, 1 << 20, 1 << 20));
+    assert_eq!(
+        (s.blocks, s.lanes, s.lane_steps),
+        (1 << 20, 1 << 20, 1 << 20)
+    );
+    // The interpreter runs this program's one-lane blocks together, 256 to a step.
+    assert_eq!(s.steps, (1 << 20) / 256);
 }
 
 #[test]

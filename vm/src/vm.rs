@@ -260,7 +260,9 @@ pub struct LaunchStats {
     pub blocks: u32,
     /// Lanes launched (`grid * block`).
     pub lanes: u64,
-    /// Instructions dispatched, once per block-step however many lanes it covered.
+    /// Instructions dispatched, once per block-step however many lanes it covered (the
+    /// interpreter runs the small blocks of a program that cannot tell blocks apart
+    /// together: one step covers them all).
     pub steps: u64,
     /// Lane-instructions executed (the active lanes of every step).
     pub lane_steps: u64,
@@ -411,6 +413,58 @@ fn arg_mismatch(index: usize, param: &Param, arg: &Arg) -> Error {
             ParamKind::Scalar(ty) => format!("a scalar {ty}"),
         },
         found: arg.describe(),
+    }
+}
+
+/// How the interpreter walks a launch's blocks: one at a time, or, for a program that
+/// cannot tell them apart ([`Decoded::runs_blocks`]) in blocks of fewer than
+/// [`Runs::LANES`] lanes, consecutive blocks together as one block of `LANES` lanes or
+/// more (blocks of 8 lanes ran 16x slower per lane than blocks of 256: the per-block work
+/// of the lock-step executor).
+struct Runs {
+    /// Blocks a run (the last may have fewer).
+    per_run: u32,
+    /// Runs in the launch.
+    count: u32,
+    grid: u32,
+    block: u32,
+}
+
+impl Runs {
+    const LANES: u32 = 256;
+
+    fn of(p: &Decoded, config: LaunchConfig) -> Runs {
+        let per_run = match p.runs_blocks && config.block < Self::LANES {
+            true => Self::LANES.div_ceil(config.block),
+            false => 1,
+        };
+        Runs {
+            per_run,
+            count: config.grid.div_ceil(per_run),
+            grid: config.grid,
+            block: config.block,
+        }
+    }
+
+    /// Run `r`'s first block and `%gid`.
+    fn first(&self, r: u32) -> (u32, u32) {
+        let b = r * self.per_run;
+        (b, b.wrapping_mul(self.block))
+    }
+
+    /// Run `r`'s lanes.
+    fn lanes(&self, r: u32) -> u32 {
+        let b = r * self.per_run;
+        self.per_run.min(self.grid - b) * self.block
+    }
+
+    /// Run `r`'s trap as its lane's own block and trap.
+    fn trap_of(&self, r: u32, mut t: BlockTrap) -> (u32, BlockTrap) {
+        let (_, gid) = self.first(r);
+        let gid = u64::from(gid) + u64::from(t.fault.lane);
+        let block = u64::from(self.block);
+        t.fault.lane = (gid % block) as u32;
+        ((gid / block) as u32, t)
     }
 }
 
@@ -954,16 +1008,22 @@ impl Vm {
             uni,
             fuel: self.config.fuel,
         };
-        let n = config.block as usize;
+        let runs = Runs::of(&decoded, config);
+        let n = runs.lanes(0) as usize;
 
         let (counters, trapped) = match workers {
             None => {
                 serial_state.prepare(&decoded, n);
                 let mut ctr = Counters::default();
                 let mut trapped = None;
-                for b in 0..config.grid {
-                    if let Err(t) = run_block(serial_state, &decoded, &env, b, &mut ctr) {
-                        trapped = Some((b, t));
+                for r in 0..runs.count {
+                    let lanes = runs.lanes(r) as usize;
+                    if lanes != serial_state.lanes() {
+                        serial_state.prepare(&decoded, lanes);
+                    }
+                    let (b, gid) = runs.first(r);
+                    if let Err(t) = run_block(serial_state, &decoded, &env, b, gid, &mut ctr) {
+                        trapped = Some(runs.trap_of(r, t));
                         break;
                     }
                 }
@@ -975,20 +1035,26 @@ impl Vm {
                 let steps = AtomicU64::new(0);
                 let lane_steps = AtomicU64::new(0);
                 pool.install(|| {
-                    (0..config.grid).into_par_iter().for_each_init(
+                    (0..runs.count).into_par_iter().for_each_init(
                         || {
                             let mut st = BlockState::new();
                             st.prepare(&decoded, n);
                             st
                         },
-                        |st, b| {
+                        |st, r| {
                             // Blocks after a trapping block cannot change the result.
-                            if b > first_trap.load(Ordering::Relaxed) {
+                            if r > first_trap.load(Ordering::Relaxed) {
                                 return;
                             }
+                            let lanes = runs.lanes(r) as usize;
+                            if lanes != st.lanes() {
+                                st.prepare(&decoded, lanes);
+                            }
+                            let (b, gid) = runs.first(r);
                             let mut ctr = Counters::default();
-                            if let Err(t) = run_block(st, &decoded, &env, b, &mut ctr) {
-                                first_trap.fetch_min(b, Ordering::Relaxed);
+                            if let Err(t) = run_block(st, &decoded, &env, b, gid, &mut ctr) {
+                                first_trap.fetch_min(r, Ordering::Relaxed);
+                                let (b, t) = runs.trap_of(r, t);
                                 let mut slot = trapped.lock().unwrap_or_else(|e| e.into_inner());
                                 if slot.is_none_or(|(tb, _)| b < tb) {
                                     *slot = Some((b, t));

@@ -149,6 +149,10 @@ pub(crate) struct Decoded {
     /// The program reads `%gid`, `%block` (their rows need filling per block).
     pub(crate) uses_gid: bool,
     pub(crate) uses_block: bool,
+    /// The program cannot tell its blocks apart (it reads neither `%lane` nor `%block` and
+    /// has no shared memory, barriers or reductions): consecutive blocks may run together
+    /// as one longer block.
+    pub(crate) runs_blocks: bool,
 }
 
 impl Decoded {
@@ -519,6 +523,14 @@ pub(crate) fn decode(program: &Program, simd: bool) -> Result<Decoded, String> {
         zero_preds,
         uses_gid: special(Special::GlobalId),
         uses_block: special(Special::Block),
+        runs_blocks: !special(Special::Lane)
+            && !special(Special::Block)
+            && !insts.iter().any(|i| {
+                matches!(
+                    i,
+                    Inst::Lds { .. } | Inst::Sts { .. } | Inst::BarSync | Inst::Reduce { .. }
+                )
+            }),
         insts: out,
         nregs,
         npreds: d.npreds,

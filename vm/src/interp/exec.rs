@@ -78,7 +78,13 @@ impl BlockState {
         }
     }
 
-    /// Sizes the state for program `p` and blocks of `n` lanes. Call once per launch.
+    /// The lanes the state is sized for ([`BlockState::prepare`]).
+    pub(crate) fn lanes(&self) -> usize {
+        self.n
+    }
+
+    /// Sizes the state for program `p` and blocks of `n` lanes. Call once per launch (and
+    /// again for a shorter last run of blocks).
     pub(crate) fn prepare(&mut self, p: &Decoded, n: usize) {
         self.n = n;
         self.regs.resize(p.rows() as usize, n);
@@ -113,7 +119,7 @@ impl BlockState {
     /// Initial state of block `block`: registers and predicates zero (those that may be read
     /// before written), special rows filled, shared memory zero, every lane running at pc 0
     /// with no calls.
-    fn reset(&mut self, p: &Decoded, block: u32) {
+    fn reset(&mut self, p: &Decoded, block: u32, first_gid: u32) {
         let n = self.n;
         for &r in &p.zero_regs {
             let (lo, hi) = self.regs.row_mut(r);
@@ -122,12 +128,11 @@ impl BlockState {
             self.regs.hi_zero[r as usize] = true;
         }
         if p.uses_gid {
-            // %gid = block * n + lane (< 2^32 by the launch shape rules).
-            let first = block.wrapping_mul(n as u32);
+            // %gid = first_gid + lane (< 2^32 by the launch shape rules).
             let (lo, _) = self.regs.row_mut(p.gid_row());
             lo.iter_mut()
                 .enumerate()
-                .for_each(|(i, x)| *x = first.wrapping_add(i as u32));
+                .for_each(|(i, x)| *x = first_gid.wrapping_add(i as u32));
         }
         if p.uses_block {
             self.regs.row_mut(p.block_row()).0.fill(block);
@@ -200,7 +205,9 @@ fn exec_data(
     Ok(())
 }
 
-/// Runs block `block` of a launch of `p` to completion. A trapping lane stops itself and
+/// Runs block `block` of a launch of `p` to completion, its lanes' `%gid` counting from
+/// `first_gid` (a program that cannot tell blocks apart may run several consecutive blocks
+/// as one: [`Decoded::runs_blocks`]; then `block` is the first). A trapping lane stops itself and
 /// every higher lane of the block while the lower lanes run on (they may trap too, and then
 /// their trap is the one reported): the result is the trap of the block's lowest trapping
 /// lane, the first one that lane met (docs/ISA.md, section 7).
@@ -211,9 +218,10 @@ pub(crate) fn run_block(
     p: &Decoded,
     env: &Env<'_>,
     block: u32,
+    first_gid: u32,
     ctr: &mut Counters,
 ) -> Result<(), BlockTrap> {
-    st.reset(p, block);
+    st.reset(p, block, first_gid);
     let n = st.n;
     let BlockState {
         regs,
