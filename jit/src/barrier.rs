@@ -545,18 +545,31 @@ fn f64s(f: impl Fn(f64, f64) -> f64) -> impl Fn(u64, u64) -> u64 {
 /// makes it the default NaN).
 fn ordered_f32(a: u64, b: u64, min: bool) -> u64 {
     let nan_key = if min { 0 } else { u32::MAX };
-    let key = |v: u64| {
-        let u = v as u32;
-        let k = u ^ ((((u as i32) >> 31) as u32) | 0x8000_0000);
-        if u & 0x7fff_ffff > 0x7f80_0000 {
-            nan_key
-        } else {
-            k
-        }
-    };
-    let (ka, kb) = (key(a), key(b));
-    let k = if min { ka.min(kb) } else { ka.max(kb) };
-    u64::from(k ^ (!(((k as i32) >> 31) as u32) | 0x8000_0000))
+    let (ka, kb) = (f32_key(a as u32, nan_key), f32_key(b as u32, nan_key));
+    u64::from(f32_of_key(if min { ka.min(kb) } else { ka.max(kb) }))
+}
+
+/// The key of f32 image `u` ([`ordered_f32`]): unsigned order is the floats' order; a NaN
+/// takes `nan_key`.
+#[inline(always)]
+fn f32_key(u: u32, nan_key: u32) -> u32 {
+    if f32_nan(u) {
+        nan_key
+    } else {
+        u ^ ((((u as i32) >> 31) as u32) | 0x8000_0000)
+    }
+}
+
+/// The f32 image of key `k` ([`f32_key`]'s inverse; a NaN for either NaN key).
+#[inline(always)]
+fn f32_of_key(k: u32) -> u32 {
+    k ^ (!(((k as i32) >> 31) as u32) | 0x8000_0000)
+}
+
+/// Whether f32 image `u` is a NaN.
+#[inline(always)]
+fn f32_nan(u: u32) -> bool {
+    u & 0x7fff_ffff > 0x7f80_0000
 }
 
 /// [`fold_f32_ordered`], compiled for AVX2 where `AVX2` (eight lanes a step). A call of
@@ -599,14 +612,7 @@ fn fold_f32_ordered<const MIN: bool>(vals: &[u32]) -> u64 {
     }
     // The keys NaNs take win; the identity (the other end) is no value's key.
     let (nan_key, identity) = if MIN { (0, u32::MAX) } else { (u32::MAX, 0) };
-    let key = |u: u32| {
-        let k = u ^ ((((u as i32) >> 31) as u32) | 0x8000_0000);
-        if u & 0x7fff_ffff > 0x7f80_0000 {
-            nan_key
-        } else {
-            k
-        }
-    };
+    let key = |u: u32| f32_key(u, nan_key);
     let pick = |a: u32, b: u32| if MIN { a.min(b) } else { a.max(b) };
     let mut acc = [identity; W];
     let chunks = vals.chunks_exact(W);
@@ -621,8 +627,8 @@ fn fold_f32_ordered<const MIN: bool>(vals: &[u32]) -> u64 {
         .fold(acc.into_iter().fold(identity, pick), |a, &v| {
             pick(a, key(v))
         });
-    let u = k ^ (!(((k as i32) >> 31) as u32) | 0x8000_0000);
-    if u & 0x7fff_ffff > 0x7f80_0000 {
+    let u = f32_of_key(k);
+    if f32_nan(u) {
         f32::NAN.to_bits().into()
     } else {
         u.into()
