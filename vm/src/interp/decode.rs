@@ -516,15 +516,16 @@ pub(crate) fn decode(program: &Program, simd: bool) -> Result<Decoded, String> {
     out.push(DInst::End);
     let (zero_regs, zero_preds) = must_define(insts);
     let special = |sp: Special| insts.iter().any(|i| names_special(i, sp));
+    let uses_block = special(Special::Block);
     let simd = d.simd;
     Ok(Decoded {
         loop_fn: ops::loop_fn(simd),
         zero_regs,
         zero_preds,
         uses_gid: special(Special::GlobalId),
-        uses_block: special(Special::Block),
+        uses_block,
         runs_blocks: !special(Special::Lane)
-            && !special(Special::Block)
+            && !uses_block
             && !insts.iter().any(|i| {
                 matches!(
                     i,

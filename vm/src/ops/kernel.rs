@@ -271,17 +271,15 @@ fn fold_kernel(spec: &FoldSpec<'_>, ty: Ty, block: Option<bool>) -> String {
     if divide {
         let _ = writeln!(s, "    div.{t} r20, r20, d");
     }
-    if block.is_some() {
-        let _ = write!(
-            s,
-            "    mov.u32 r22, off\n    stg.{t} [out + r22*{size}], r20\ndone:\n    exit\n"
-        );
-    } else {
-        let _ = write!(
-            s,
-            "    add.u32 r22, %gid, off\n    stg.{t} [out + r22*{size}], r20\n    exit\n"
-        );
-    }
+    // Lane 0 of the block stores the block's result at `off`, every lane of pass 1 its own.
+    let (index, done) = match block {
+        Some(_) => ("mov.u32 r22, off", "done:\n"),
+        None => ("add.u32 r22, %gid, off", ""),
+    };
+    let _ = write!(
+        s,
+        "    {index}\n    stg.{t} [out + r22*{size}], r20\n{done}    exit\n"
+    );
     s
 }
 
