@@ -18,6 +18,16 @@ pub enum Src {
     Imm(u64),
 }
 
+impl Src {
+    /// The general register, if the operand is one.
+    pub fn reg(self) -> Option<Reg> {
+        match self {
+            Src::Reg(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
 /// A global memory address. See docs/ISA.md, "Addressing modes", for the exact byte
 /// semantics of each mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -329,7 +339,102 @@ macro_rules! from_u8 {
 }
 from_u8!(BinOp, UnOp, Cmp, RedOp);
 
+impl Addr {
+    /// The values the address reads: its index, or its registers (at most two).
+    pub fn sources(&self) -> [Option<Src>; 2] {
+        match *self {
+            Addr::BufferOffset { .. } | Addr::Phi { index: None, .. } => [None, None],
+            Addr::BufferIndex { index, .. }
+            | Addr::Phi {
+                index: Some((index, _)),
+                ..
+            } => [Some(index), None],
+            Addr::RegisterIndirect { base, .. } => [Some(Src::Reg(base)), None],
+            Addr::RegisterIndirectComputed { handle, offset } => {
+                [Some(Src::Reg(handle)), Some(Src::Reg(offset))]
+            }
+        }
+    }
+}
+
 impl Inst {
+    /// Every value the instruction reads: its operands, the value it stores, the parts of its
+    /// address and a `loop`'s counter (not predicates).
+    ///
+    /// ```
+    /// use holovm_isa::{Addr, Inst, Reg, Special, Src, Ty};
+    /// let gid = Src::Special(Special::GlobalId);
+    /// let st = Inst::Stg {
+    ///     ty: Ty::F32,
+    ///     src: Src::Reg(Reg(1)),
+    ///     addr: Addr::BufferIndex { buf: 0, index: gid, scale: 4 },
+    /// };
+    /// assert_eq!(st.sources().collect::<Vec<_>>(), [Src::Reg(Reg(1)), gid]);
+    /// ```
+    pub fn sources(&self) -> impl Iterator<Item = Src> {
+        let shared = |a: &SharedAddr| a.index.map(|(s, _)| s);
+        let with_addr = |first: Option<Src>, a: &Addr| {
+            let [x, y] = a.sources();
+            [first, x, y]
+        };
+        let srcs: [Option<Src>; 3] = match *self {
+            Inst::Ldg { addr, .. } => with_addr(None, &addr),
+            Inst::Stg { src, addr, .. } => with_addr(Some(src), &addr),
+            Inst::Lds { addr, .. } => [shared(&addr), None, None],
+            Inst::Sts { src, addr, .. } => [Some(src), shared(&addr), None],
+            Inst::Mov { src, .. }
+            | Inst::Cvt { src, .. }
+            | Inst::Un { a: src, .. }
+            | Inst::Reduce { src, .. } => [Some(src), None, None],
+            Inst::Bin { a, b, .. } | Inst::Setp { a, b, .. } | Inst::Sel { a, b, .. } => {
+                [Some(a), Some(b), None]
+            }
+            Inst::Fma { a, b, c, .. } => [Some(a), Some(b), Some(c)],
+            Inst::Loop { counter, .. } => [Some(Src::Reg(counter)), None, None],
+            Inst::Bra { .. }
+            | Inst::Call { .. }
+            | Inst::Ret
+            | Inst::Exit
+            | Inst::BarSync
+            | Inst::MemFence => [None, None, None],
+        };
+        srcs.into_iter().flatten()
+    }
+
+    /// The general register the instruction writes (a `loop` its counter), if any.
+    pub fn dst_reg(&self) -> Option<Reg> {
+        match *self {
+            Inst::Ldg { dst, .. }
+            | Inst::Lds { dst, .. }
+            | Inst::Mov { dst, .. }
+            | Inst::Cvt { dst, .. }
+            | Inst::Bin { dst, .. }
+            | Inst::Un { dst, .. }
+            | Inst::Fma { dst, .. }
+            | Inst::Sel { dst, .. }
+            | Inst::Reduce { dst, .. } => Some(dst),
+            Inst::Loop { counter, .. } => Some(counter),
+            _ => None,
+        }
+    }
+
+    /// The predicate the instruction reads (a branch's guard, `sel`'s condition), if any.
+    pub fn pred_read(&self) -> Option<Pred> {
+        match *self {
+            Inst::Bra { guard, .. } => guard.map(|g| g.pred),
+            Inst::Sel { pred, .. } => Some(pred),
+            _ => None,
+        }
+    }
+
+    /// The predicate the instruction writes (`setp`'s), if any.
+    pub fn pred_written(&self) -> Option<Pred> {
+        match *self {
+            Inst::Setp { dst, .. } => Some(dst),
+            _ => None,
+        }
+    }
+
     /// The branch target of a control-transfer instruction, if any.
     pub fn target(&self) -> Option<u32> {
         match *self {

@@ -1,6 +1,6 @@
 //! Programs: instructions plus metadata, verified on construction.
 
-use crate::{bytecode, verify, DecodeError, Inst, ProgramKey, Ty, VerifyError};
+use crate::{bytecode, verify, DecodeError, Inst, ProgramKey, Special, Src, Ty, VerifyError};
 
 /// Number of classes in the boundary pool.
 pub const POOL_CLASSES: u32 = 96;
@@ -209,6 +209,38 @@ impl Program {
         self.num_preds
     }
 
+    /// Whether some instruction reads special register `sp`.
+    pub fn reads_special(&self, sp: Special) -> bool {
+        self.insts()
+            .iter()
+            .any(|i| i.sources().any(|s| s == Src::Special(sp)))
+    }
+
+    /// Whether the program's lanes cannot tell which block they are in, nor meet the other
+    /// lanes of their block: it reads neither `%lane` nor `%block` and has no shared memory
+    /// accesses, `bar.sync` or `reduce`. Then a launch's consecutive blocks may run as one
+    /// larger block, every lane keeping its `%gid` (`%bdim` and `%gdim` keep the launch's
+    /// values), with the same results; a trap's block and lane come from its `%gid` by
+    /// [`block_and_lane`]. Both tiers do so for small blocks.
+    ///
+    /// ```
+    /// use holovm_isa::*;
+    /// let def = |insts| ProgramDef { name: "k".into(), insts, ..Default::default() };
+    /// let lane = Inst::Mov { ty: Ty::U32, dst: Reg(0), src: Src::Special(Special::Lane) };
+    /// assert!(Program::new(def(vec![Inst::Exit])).unwrap().ignores_blocks());
+    /// assert!(!Program::new(def(vec![lane, Inst::Exit])).unwrap().ignores_blocks());
+    /// ```
+    pub fn ignores_blocks(&self) -> bool {
+        !self.reads_special(Special::Lane)
+            && !self.reads_special(Special::Block)
+            && !self.insts().iter().any(|i| {
+                matches!(
+                    i,
+                    Inst::Lds { .. } | Inst::Sts { .. } | Inst::BarSync | Inst::Reduce { .. }
+                )
+            })
+    }
+
     /// The definition this program was built from.
     pub fn def(&self) -> &ProgramDef {
         &self.def
@@ -232,6 +264,19 @@ impl Program {
         let def = bytecode::decode(bytes)?;
         Ok(Program::new(def)?)
     }
+}
+
+/// The block and the lane within it of the lane whose `%gid` is `gid`, in blocks of `bdim`
+/// lanes (`bdim` 0 counts as 1).
+///
+/// ```
+/// assert_eq!(holovm_isa::block_and_lane(1000, 256), (3, 232));
+/// ```
+pub fn block_and_lane(gid: u64, bdim: u32) -> (u32, u32) {
+    let bdim = u64::from(bdim.max(1));
+    // A launch's lanes number below 2^32; larger `gid`s saturate the block.
+    let block = u32::try_from(gid / bdim).unwrap_or(u32::MAX);
+    (block, (gid % bdim) as u32)
 }
 
 impl PartialEq for Program {

@@ -545,54 +545,6 @@ fn mnemonic(inst: &Inst) -> String {
     }
 }
 
-/// The general register an operand reads, if it is one.
-fn src_reg(s: Src) -> Option<u8> {
-    match s {
-        Src::Reg(r) => Some(r.0),
-        _ => None,
-    }
-}
-
-/// The general registers (at most four) and the predicate `inst` names, as operand,
-/// destination, address part or loop counter.
-fn inst_registers(inst: &Inst) -> ([Option<u8>; 4], Option<u8>) {
-    let index_reg = |i: Option<(Src, u8)>| i.and_then(|(s, _)| src_reg(s));
-    let addr_regs = |a: &Addr| match *a {
-        Addr::BufferOffset { .. } => [None, None],
-        Addr::BufferIndex { index, .. } => [src_reg(index), None],
-        Addr::Phi { index, .. } => [index_reg(index), None],
-        Addr::RegisterIndirect { base, .. } => [Some(base.0), None],
-        Addr::RegisterIndirectComputed { handle, offset } => [Some(handle.0), Some(offset.0)],
-    };
-    match *inst {
-        Inst::Ldg { dst, ref addr, .. } => {
-            let [x, y] = addr_regs(addr);
-            ([Some(dst.0), x, y, None], None)
-        }
-        Inst::Stg { src, ref addr, .. } => {
-            let [x, y] = addr_regs(addr);
-            ([src_reg(src), x, y, None], None)
-        }
-        Inst::Lds { dst, addr, .. } => ([Some(dst.0), index_reg(addr.index), None, None], None),
-        Inst::Sts { src, addr, .. } => ([src_reg(src), index_reg(addr.index), None, None], None),
-        Inst::Mov { dst, src: a, .. }
-        | Inst::Cvt { dst, src: a, .. }
-        | Inst::Un { dst, a, .. }
-        | Inst::Reduce { dst, src: a, .. } => ([Some(dst.0), src_reg(a), None, None], None),
-        Inst::Bin { dst, a, b, .. } => ([Some(dst.0), src_reg(a), src_reg(b), None], None),
-        Inst::Fma { dst, a, b, c, .. } => ([Some(dst.0), src_reg(a), src_reg(b), src_reg(c)], None),
-        Inst::Setp { dst, a, b, .. } => ([src_reg(a), src_reg(b), None, None], Some(dst.0)),
-        Inst::Sel {
-            dst, pred, a, b, ..
-        } => ([Some(dst.0), src_reg(a), src_reg(b), None], Some(pred.0)),
-        Inst::Bra { guard, .. } => ([None; 4], guard.map(|g| g.pred.0)),
-        Inst::Loop { counter, .. } => ([Some(counter.0), None, None, None], None),
-        Inst::Call { .. } | Inst::Ret | Inst::Exit | Inst::BarSync | Inst::MemFence => {
-            ([None; 4], None)
-        }
-    }
-}
-
 /// `(1 + highest rN named, 1 + highest pN named)`, each 0 if none is named. Registers in
 /// addresses and loop counters count. Meant for verified programs (predicates <= p15); for
 /// others the predicate count saturates at 255.
@@ -600,12 +552,11 @@ pub(crate) fn registers_used(def: &ProgramDef) -> (u16, u8) {
     let mut regs: u16 = 0;
     let mut preds: u16 = 0;
     for inst in &def.insts {
-        let (rs, p) = inst_registers(inst);
-        for r in rs.into_iter().flatten() {
-            regs = regs.max(u16::from(r) + 1);
+        for r in inst.sources().filter_map(Src::reg).chain(inst.dst_reg()) {
+            regs = regs.max(u16::from(r.0) + 1);
         }
-        if let Some(p) = p {
-            preds = preds.max(u16::from(p) + 1);
+        for p in inst.pred_read().into_iter().chain(inst.pred_written()) {
+            preds = preds.max(u16::from(p.0) + 1);
         }
     }
     (regs, u8::try_from(preds).unwrap_or(u8::MAX))

@@ -173,10 +173,7 @@ fn liveness(insts: &[Inst]) -> (Vec<[u64; 4]>, Vec<u16>) {
 }
 
 fn src_reg(s: &Src) -> Option<u8> {
-    match s {
-        Src::Reg(r) => Some(r.0),
-        _ => None,
-    }
+    s.reg().map(|r| r.0)
 }
 
 fn src_varying(s: &Src, reg_uniform: &[bool]) -> bool {
@@ -184,15 +181,7 @@ fn src_varying(s: &Src, reg_uniform: &[bool]) -> bool {
 }
 
 fn addr_srcs(addr: &Addr) -> Vec<Src> {
-    match *addr {
-        Addr::BufferOffset { .. } => vec![],
-        Addr::BufferIndex { index, .. } => vec![index],
-        Addr::Phi { index, .. } => index.map(|(s, _)| vec![s]).unwrap_or_default(),
-        Addr::RegisterIndirect { base, .. } => vec![Src::Reg(base)],
-        Addr::RegisterIndirectComputed { handle, offset } => {
-            vec![Src::Reg(handle), Src::Reg(offset)]
-        }
-    }
+    addr.sources().into_iter().flatten().collect()
 }
 
 fn shared_srcs(addr: &SharedAddr) -> Vec<Src> {
@@ -747,13 +736,7 @@ fn store_pair(scan: &MaskScan, start: usize, else_at: usize, join: usize) -> Opt
     // The same place for the lanes of the first side: no register of the address is
     // written between the two. No per-lane index either: masked code reads the index of the
     // lanes that do not run it as 0 (memory.rs).
-    let regs: Vec<u8> = addr_srcs(&addr)
-        .into_iter()
-        .filter_map(|s| match s {
-            Src::Reg(r) => Some(r.0),
-            _ => None,
-        })
-        .collect();
+    let regs: Vec<u8> = addr_srcs(&addr).iter().filter_map(src_reg).collect();
     let rewritten = insts[first + 1..second]
         .iter()
         .any(|i| operands(i).dst.is_some_and(|(r, _)| regs.contains(&r)));

@@ -24,9 +24,7 @@ use crate::beside::run_beside;
 use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::parked::whole_park_pcs;
-use crate::translate::{
-    kernel_signature, lanes_signature, uses_block_runs, FnKind, ScratchLayout, Tr, TrError,
-};
+use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
 use crate::vector::{guard_exits, rerun_tail};
 use crate::{listing, perf_map};
 
@@ -396,7 +394,7 @@ fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> Strin
             }
             false => "",
         },
-        match uses_block_runs(program, an) {
+        match program.ignores_blocks() {
             // As `Tr::new` decides (block_runs.rs).
             true => {
                 "; the program reads neither %lane nor %block and has no shared memory: \
@@ -816,7 +814,7 @@ fn compile_with(
         },
     };
     // As the kernel's `Tr::new` decides.
-    let block_runs = g > 0 && uses_block_runs(program, &an);
+    let block_runs = g > 0 && program.ignores_blocks();
     let strategy = match &scalar_reason {
         None if an.has_barrier => Strategy::Phased {
             reason: format!(

@@ -462,9 +462,9 @@ impl Runs {
     fn trap_of(&self, r: u32, mut t: BlockTrap) -> (u32, BlockTrap) {
         let (_, gid) = self.first(r);
         let gid = u64::from(gid) + u64::from(t.fault.lane);
-        let block = u64::from(self.block);
-        t.fault.lane = (gid % block) as u32;
-        ((gid / block) as u32, t)
+        let (block, lane) = holovm_isa::block_and_lane(gid, self.block);
+        t.fault.lane = lane;
+        (block, t)
     }
 }
 

@@ -5,7 +5,8 @@
 //! groups of 32) never filled one and ran every lane in the per-lane code, and a block that
 //! is not a multiple of the group (100 lanes) ran its last lanes there (vector_add at 64K
 //! lanes: 8.0 us with blocks of 256, 123 us with blocks of 16). A program that reads
-//! neither `%lane` nor `%block`, has no shared memory and no barriers sees only `%gid`,
+//! neither `%lane` nor `%block`, has no shared memory and no barriers
+//! ([`holovm_isa::Program::ignores_blocks`]) sees only `%gid`,
 //! `%bdim` and `%gdim`, which do not depend on where a block ends: lane `l` of a run
 //! starting at block `b` is `%gid = b * bdim + l`, as it would be in its own block. Lanes
 //! still run in `%gid` order where they may trap, so the first trap is the same; its record
@@ -16,42 +17,24 @@
 //! left of the kernel's block range.
 
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
-use holovm_isa::{Inst, Program, Special, Src};
+use holovm_isa::block_and_lane;
 
 use super::{launch, Tr};
 use crate::abi::TrapRecord;
-use crate::analysis::{operands, Analysis};
 
 /// Lanes a run covers at least (runs stay under twice this, so lane indices within a run
 /// never come near overflow).
 const RUN_LANES: i64 = 2048;
 
-/// Whether a vector kernel of `program` runs its blocks in runs: no barriers or reductions
-/// (phased programs resolve them per block), no shared memory, and no read of `%lane` or
-/// `%block`.
-pub(crate) fn uses_block_runs(program: &Program, an: &Analysis) -> bool {
-    let per_block = |s: &Src| matches!(s, Src::Special(Special::Lane | Special::Block));
-    !an.has_barrier
-        && program.insts().iter().all(|inst| {
-            let o = operands(inst);
-            !matches!(inst, Inst::Lds { .. } | Inst::Sts { .. })
-                && !o.reads.iter().any(|(s, _)| per_block(s))
-                && !o.addr.iter().any(per_block)
-        })
-}
-
 /// Turns the trap record of a kernel that runs blocks in runs (block = the run's first
 /// block, lane = the lane within the run) into the trapping lane's own block and lane, for
 /// blocks of `bdim` lanes. Records without a trap are left as they are.
 pub(crate) fn remap_trap(trap: &mut TrapRecord, bdim: u32) {
-    if trap.kind == 0 || bdim == 0 {
+    if trap.kind == 0 {
         return;
     }
-    let bdim = u64::from(bdim);
-    let gid = u64::from(trap.block) * bdim + u64::from(trap.lane);
-    // Both fit: gid < grid * bdim <= u32::MAX (the launch was validated).
-    trap.block = u32::try_from(gid / bdim).unwrap_or(u32::MAX);
-    trap.lane = (gid % bdim) as u32;
+    let gid = u64::from(trap.block) * u64::from(bdim) + u64::from(trap.lane);
+    (trap.block, trap.lane) = block_and_lane(gid, bdim);
 }
 
 impl Tr<'_, '_> {

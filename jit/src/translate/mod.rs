@@ -45,7 +45,7 @@ mod scalar;
 mod slots;
 mod trap;
 
-pub(crate) use block_runs::{remap_trap, uses_block_runs};
+pub(crate) use block_runs::remap_trap;
 pub(crate) use layout::{call, launch, status, ScratchLayout};
 pub(crate) use memory::{MemOff, SpaceRef};
 pub(crate) use scalar::s_home;
@@ -356,7 +356,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             trap,
             nparams,
             block_hi,
-            runs: kind == FnKind::Kernel && g > 0 && uses_block_runs(p, an),
+            runs: kind == FnKind::Kernel && g > 0 && p.ignores_blocks(),
             buf_mask,
             blk,
             lane0,

@@ -171,88 +171,6 @@ impl Decoded {
     }
 }
 
-/// Calls `f` for every general register `inst` names.
-fn regs_named(inst: &Inst, f: &mut impl FnMut(u8)) {
-    fn src(s: &Src, f: &mut impl FnMut(u8)) {
-        if let Src::Reg(r) = s {
-            f(r.0)
-        }
-    }
-    fn addr(a: &Addr, f: &mut impl FnMut(u8)) {
-        match a {
-            Addr::BufferOffset { .. } => {}
-            Addr::BufferIndex { index, .. } => src(index, f),
-            Addr::Phi { index, .. } => {
-                if let Some((i, _)) = index {
-                    src(i, f)
-                }
-            }
-            Addr::RegisterIndirect { base, .. } => f(base.0),
-            Addr::RegisterIndirectComputed { handle, offset } => {
-                f(handle.0);
-                f(offset.0)
-            }
-        }
-    }
-    fn shared(a: &SharedAddr, f: &mut impl FnMut(u8)) {
-        if let Some((i, _)) = &a.index {
-            src(i, f)
-        }
-    }
-    match inst {
-        Inst::Ldg { dst, addr: a, .. } => {
-            f(dst.0);
-            addr(a, f)
-        }
-        Inst::Stg {
-            src: s, addr: a, ..
-        } => {
-            src(s, f);
-            addr(a, f)
-        }
-        Inst::Lds { dst, addr: a, .. } => {
-            f(dst.0);
-            shared(a, f)
-        }
-        Inst::Sts {
-            src: s, addr: a, ..
-        } => {
-            src(s, f);
-            shared(a, f)
-        }
-        Inst::Mov { dst, src: s, .. } | Inst::Cvt { dst, src: s, .. } => {
-            f(dst.0);
-            src(s, f)
-        }
-        Inst::Un { dst, a, .. } | Inst::Reduce { dst, src: a, .. } => {
-            f(dst.0);
-            src(a, f)
-        }
-        Inst::Bin { dst, a, b, .. } | Inst::Sel { dst, a, b, .. } => {
-            f(dst.0);
-            src(a, f);
-            src(b, f)
-        }
-        Inst::Fma { dst, a, b, c, .. } => {
-            f(dst.0);
-            src(a, f);
-            src(b, f);
-            src(c, f)
-        }
-        Inst::Setp { a, b, .. } => {
-            src(a, f);
-            src(b, f)
-        }
-        Inst::Loop { counter, .. } => f(counter.0),
-        Inst::Bra { .. }
-        | Inst::Call { .. }
-        | Inst::Ret
-        | Inst::Exit
-        | Inst::BarSync
-        | Inst::MemFence => {}
-    }
-}
-
 struct Decoder<'a> {
     program: &'a Program,
     nregs: u32,
@@ -497,10 +415,7 @@ impl Decoder<'_> {
 /// happen for a program the verifier should have rejected.
 pub(crate) fn decode(program: &Program, simd: bool) -> Result<Decoded, String> {
     let insts = program.insts();
-    let mut nregs = 0u32;
-    for inst in insts {
-        regs_named(inst, &mut |r| nregs = nregs.max(r as u32 + 1));
-    }
+    let nregs = u32::from(program.num_regs());
     let mut d = Decoder {
         program,
         nregs,
@@ -515,23 +430,14 @@ pub(crate) fn decode(program: &Program, simd: bool) -> Result<Decoded, String> {
     }
     out.push(DInst::End);
     let (zero_regs, zero_preds) = must_define(insts);
-    let special = |sp: Special| insts.iter().any(|i| names_special(i, sp));
-    let uses_block = special(Special::Block);
     let simd = d.simd;
     Ok(Decoded {
         loop_fn: ops::loop_fn(simd),
         zero_regs,
         zero_preds,
-        uses_gid: special(Special::GlobalId),
-        uses_block,
-        runs_blocks: !special(Special::Lane)
-            && !uses_block
-            && !insts.iter().any(|i| {
-                matches!(
-                    i,
-                    Inst::Lds { .. } | Inst::Sts { .. } | Inst::BarSync | Inst::Reduce { .. }
-                )
-            }),
+        uses_gid: program.reads_special(Special::GlobalId),
+        uses_block: program.reads_special(Special::Block),
+        runs_blocks: program.ignores_blocks(),
         insts: out,
         nregs,
         npreds: d.npreds,
@@ -607,108 +513,19 @@ impl Set {
 /// The registers and predicates `inst` reads, and those it writes.
 fn uses_defs(inst: &Inst) -> (Set, Set) {
     let (mut u, mut d) = (Set::EMPTY, Set::EMPTY);
-    let addr = |a: &Addr, u: &mut Set| match a {
-        Addr::BufferOffset { .. } => {}
-        Addr::BufferIndex { index, .. } => u.src(index),
-        Addr::Phi { index, .. } => {
-            if let Some((i, _)) = index {
-                u.src(i)
-            }
-        }
-        Addr::RegisterIndirect { base, .. } => u.reg(base.0),
-        Addr::RegisterIndirectComputed { handle, offset } => {
-            u.reg(handle.0);
-            u.reg(offset.0)
-        }
-    };
-    let shared = |a: &SharedAddr, u: &mut Set| {
-        if let Some((i, _)) = &a.index {
-            u.src(i)
-        }
-    };
-    match inst {
-        Inst::Ldg { dst, addr: a, .. } => {
-            addr(a, &mut u);
-            d.reg(dst.0)
-        }
-        Inst::Stg { src, addr: a, .. } => {
-            u.src(src);
-            addr(a, &mut u)
-        }
-        Inst::Lds { dst, addr: a, .. } => {
-            shared(a, &mut u);
-            d.reg(dst.0)
-        }
-        Inst::Sts { src, addr: a, .. } => {
-            u.src(src);
-            shared(a, &mut u)
-        }
-        Inst::Mov { dst, src, .. } | Inst::Cvt { dst, src, .. } | Inst::Un { dst, a: src, .. } => {
-            u.src(src);
-            d.reg(dst.0)
-        }
-        Inst::Reduce { dst, src, .. } => {
-            u.src(src);
-            d.reg(dst.0)
-        }
-        Inst::Bin { dst, a, b, .. } => {
-            u.src(a);
-            u.src(b);
-            d.reg(dst.0)
-        }
-        Inst::Fma { dst, a, b, c, .. } => {
-            u.src(a);
-            u.src(b);
-            u.src(c);
-            d.reg(dst.0)
-        }
-        Inst::Sel {
-            dst, pred, a, b, ..
-        } => {
-            u.pred(pred.0);
-            u.src(a);
-            u.src(b);
-            d.reg(dst.0)
-        }
-        Inst::Setp { dst, a, b, .. } => {
-            u.src(a);
-            u.src(b);
-            d.pred(dst.0)
-        }
-        Inst::Bra { guard, .. } => {
-            if let Some(g) = guard {
-                u.pred(g.pred.0)
-            }
-        }
-        Inst::Loop { counter, .. } => {
-            u.reg(counter.0);
-            d.reg(counter.0)
-        }
-        Inst::Call { .. } | Inst::Ret | Inst::Exit | Inst::BarSync | Inst::MemFence => {}
+    for s in inst.sources() {
+        u.src(&s);
+    }
+    if let Some(p) = inst.pred_read() {
+        u.pred(p.0);
+    }
+    if let Some(r) = inst.dst_reg() {
+        d.reg(r.0);
+    }
+    if let Some(p) = inst.pred_written() {
+        d.pred(p.0);
     }
     (u, d)
-}
-
-/// True when `inst` reads special register `sp`.
-fn names_special(inst: &Inst, sp: Special) -> bool {
-    let is = |s: &Src| *s == Src::Special(sp);
-    let idx = |i: &Option<(Src, u8)>| i.as_ref().is_some_and(|(s, _)| is(s));
-    let addr = |a: &Addr| match a {
-        Addr::BufferIndex { index, .. } => is(index),
-        Addr::Phi { index, .. } => idx(index),
-        _ => false,
-    };
-    match inst {
-        Inst::Ldg { addr: a, .. } => addr(a),
-        Inst::Stg { src, addr: a, .. } => is(src) || addr(a),
-        Inst::Lds { addr: a, .. } => idx(&a.index),
-        Inst::Sts { src, addr: a, .. } => is(src) || idx(&a.index),
-        Inst::Mov { src, .. } | Inst::Cvt { src, .. } | Inst::Un { a: src, .. } => is(src),
-        Inst::Reduce { src, .. } => is(src),
-        Inst::Bin { a, b, .. } | Inst::Sel { a, b, .. } | Inst::Setp { a, b, .. } => is(a) || is(b),
-        Inst::Fma { a, b, c, .. } => is(a) || is(b) || is(c),
-        _ => false,
-    }
 }
 
 /// Which registers and predicates a lane may read before it has written them, by a forward
