@@ -106,29 +106,18 @@ fn liveness(insts: &[Inst]) -> (Vec<[u64; 4]>, Vec<u16>) {
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
     let set = |w: &mut [u64; 4], r: u8| w[r as usize / 64] |= 1 << (r % 64);
     for (pc, inst) in insts.iter().enumerate() {
-        let o = operands(inst);
         let (u, d) = (&mut uses[pc], &mut defs[pc]);
-        for (s, _) in &o.reads {
-            if let Some(r) = src_reg(s) {
-                set(&mut u.0, r);
-            }
+        for r in inst.sources().filter_map(Src::reg) {
+            set(&mut u.0, r.0);
         }
-        for s in &o.addr {
-            if let Some(r) = src_reg(s) {
-                set(&mut u.0, r);
-            }
+        if let Some(p) = inst.pred_read() {
+            u.1 |= 1 << (p.0 % 16);
         }
-        if let Some(p) = o.pred_read {
-            u.1 |= 1 << (p % 16);
+        if let Some(r) = inst.dst_reg() {
+            set(&mut d.0, r.0);
         }
-        if let Some((r, _)) = o.dst {
-            set(&mut d.0, r);
-        }
-        if let Some(p) = o.pred_dst {
-            d.1 |= 1 << (p % 16);
-        }
-        if let Inst::Loop { counter, .. } = inst {
-            set(&mut u.0, counter.0);
+        if let Some(p) = inst.pred_written() {
+            d.1 |= 1 << (p.0 % 16);
         }
         let t = inst.target().map(|t| t as usize);
         succs[pc] = match inst {
