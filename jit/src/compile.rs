@@ -16,17 +16,15 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
-use holovm_isa::{Addr, Inst, Program, Src};
+use holovm_isa::Program;
 
-use crate::analysis::{analyse, Analysis, Class, MaskedBranch};
+use crate::analysis::{analyse, Analysis};
 use crate::barrier::Barriers;
 use crate::beside::run_beside;
 use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::kernel::{CompiledKernel, KernelFn};
-use crate::parked::whole_park_pcs;
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
-use crate::vector::{guard_exits, rerun_tail};
-use crate::{listing, perf_map};
+use crate::{choices, listing, perf_map, strategy};
 
 /// Options for [`compile`].
 #[derive(Clone, Debug)]
@@ -95,7 +93,7 @@ pub enum JitError {
 /// vector kernel's per-lane function (run for tail lanes, bail-outs and later phases),
 /// translated instruction by instruction with little for the optimiser to find (divergent
 /// kernels ran no slower without it; the optimiser is a quarter of a compile), and kernels
-/// without it for a reason (see [`no_optimiser`]). (The single-pass register allocator would
+/// without it for a reason (see [`choices::no_optimiser`]). (The single-pass register allocator would
 /// halve a per-lane function's compile time, but made its code 6x slower.)
 fn host_isa(dump: bool, optimise: bool) -> Result<OwnedTargetIsa, JitError> {
     // For dumps, also the offsets of the machine code's blocks (the listing shows them);
@@ -331,377 +329,6 @@ fn both_texts(kernel: String, lanes: Option<String>) -> String {
     }
 }
 
-fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> String {
-    let mut uni = Vec::new();
-    let mut aff = Vec::new();
-    let mut v32 = Vec::new();
-    let mut v64 = Vec::new();
-    for (r, c) in an.reg_class.iter().enumerate() {
-        if matches!(c, Class::Untyped) && an.reg_uniform[r] {
-            continue;
-        }
-        if an.reg_uniform[r] {
-            uni.push(format!("r{r}"));
-        } else if an.reg_affine[r] {
-            aff.push(format!("r{r}"));
-        } else if c.lane_type().bits() == 64 {
-            v64.push(format!("r{r}"));
-        } else {
-            v32.push(format!("r{r}"));
-        }
-    }
-    let list = |v: &Vec<String>| {
-        if v.is_empty() {
-            "none".to_string()
-        } else {
-            v.join(" ")
-        }
-    };
-    format!(
-        "32-bit per-lane registers as {} x 4-lane vectors: {}; 64-bit as {} x 2-lane vectors: {}; \
-         uniform (scalar) registers, the same in every lane of a group while its lanes run \
-         together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
-         accesses indexed by %gid/%lane checked once per block, by a \
-         lane-affine register once per group, other addresses per lane; divergence, failing \
-         checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
-         of its own); {}{}{}{}{}{}",
-        g / 4,
-        list(&v32),
-        g / 2,
-        list(&v64),
-        list(&uni),
-        list(&aff),
-        match rerun_tail(program, an) {
-            // As `Tr::emit_partial_group` decides.
-            Some(_) => {
-                "a block's partial last group runs as the full group ending at the block's \
-                 limit (its first lanes run again: the program loads no buffer it stores \
-                 to), unless a launch binds a stored buffer where one is loaded; lanes past \
-                 the limit run scalar code"
-            }
-            None => "lanes past the last full group run scalar code",
-        },
-        match guard {
-            // As `Tr::guard_exit_end` decides.
-            true if !an.has_barrier && guard_exits(program.insts()) => {
-                "; the entry guard on %gid (pc 0-1) is checked once per block: full groups \
-                 below its bound skip it, lanes at or past it would go straight to an exit and \
-                 are not run"
-            }
-            true => {
-                "; the entry guard on %gid (pc 0-1) is checked once per block: full groups \
-                 below its bound skip it, lanes at or past it run scalar code"
-            }
-            false => "",
-        },
-        match program.ignores_blocks() {
-            // As `Tr::new` decides (block_runs.rs).
-            true => {
-                "; the program reads neither %lane nor %block and has no shared memory: \
-                 consecutive blocks run together as runs of 2048-4095 lanes (a range's last \
-                 run may be shorter), so groups span block boundaries (blocks of fewer lanes \
-                 than a group run as vectors too)"
-            }
-            false => "",
-        },
-        split_note(program, an),
-        masked_note(an, guard),
-        masked_loop_note(an)
-    )
-}
-
-/// The loops whose lanes leave at different iterations ([`Analysis::masked_loops`]), for
-/// the strategy text.
-fn masked_loop_note(an: &Analysis) -> String {
-    let loops: Vec<String> = an
-        .masked_loops
-        .iter()
-        .enumerate()
-        .filter_map(|(pc, l)| l.map(|l| format!("pc {}-{} leaving at pc {pc}", l.top, l.back)))
-        .collect();
-    if loops.is_empty() {
-        return String::new();
-    }
-    format!(
-        "; loops whose lanes leave at different iterations ({}) run under lane masks: every \
-         lane runs each iteration until the group's last lane leaves, the lanes that left \
-         keep the values they left with, and their unused fuel goes with them",
-        loops.join(", ")
-    )
-}
-
-/// The divergent branches whose lanes run both ways under masks ([`Analysis::masked`]), for
-/// the strategy text; `guard`: the entry guard's branch (pc 1) is not in the vector code.
-fn masked_note(an: &Analysis, guard: bool) -> String {
-    let branches: Vec<(usize, MaskedBranch)> = an
-        .masked
-        .iter()
-        .enumerate()
-        .filter_map(|(pc, m)| Some((pc, (*m)?)))
-        .filter(|&(pc, _)| !(guard && pc < 2))
-        .collect();
-    if branches.is_empty() {
-        return String::new();
-    }
-    let pcs: Vec<String> = branches.iter().map(|(pc, _)| pc.to_string()).collect();
-    let enclosing = |pc: usize| -> Vec<MaskedBranch> {
-        branches
-            .iter()
-            .filter(|&&(o, om)| o < pc && (pc as u32) < om.join)
-            .map(|&(_, om)| om)
-            .collect()
-    };
-    // Branches translated as the outermost: those at the top, and those right inside one
-    // with an unmasked copy (in that copy).
-    let outermost = |pc: usize, in_copy: bool| match enclosing(pc).as_slice() {
-        [] => true,
-        [o] => in_copy && o.copy,
-        _ => false,
-    };
-    // The clause `text` gives the pcs of the branches `keep` selects, if any.
-    let clause = |keep: &dyn Fn(usize, &MaskedBranch) -> bool, text: &dyn Fn(String) -> String| {
-        let pcs: Vec<String> = branches
-            .iter()
-            .filter(|&&(pc, m)| keep(pc, &m))
-            .map(|(pc, _)| pc.to_string())
-            .collect();
-        match pcs.is_empty() {
-            true => String::new(),
-            false => text(pcs.join(", ")),
-        }
-    };
-    let copy = clause(&|pc, m| m.copy && outermost(pc, false), &|pcs| {
-        format!("; groups whose lanes agree at pc {pcs} run an unmasked copy of its code instead")
-    });
-    // A pair needs both sides run: branch-free code, or the masked copy of its own branch.
-    let paired = |pc, m: &MaskedBranch| {
-        m.pair.is_some() && outermost(pc, true) && (!m.skip || (m.copy && outermost(pc, false)))
-    };
-    let pair = clause(&paired, &|pcs| {
-        format!(
-            "; the stores of both sides of the if/else at pc {pcs} to one place store once, \
-             each lane its side's value"
-        )
-    });
-    let wait = clause(&|pc, m| m.defer && outermost(pc, true), &|pcs| {
-        format!(
-            "; the masked stores of the code after pc {pcs} wait for its join (a check after \
-             a store could fail, and the lanes would then run the code again in scalar code, \
-             reading what they stored)"
-        )
-    });
-    format!(
-        "; divergent forward branches (pc {}) run both ways under lane masks: the code of \
-         each side (an if, or an if/else) runs in every lane, and the lanes that do not take \
-         that side keep their values and store nothing{copy}{pair}{wait}",
-        pcs.join(", ")
-    )
-}
-
-/// The row/column splits the vector code computes once per group
-/// ([`Analysis::kept_split`]), for the strategy text.
-fn split_note(program: &Program, an: &Analysis) -> String {
-    let pcs: Vec<String> = program
-        .insts()
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| an.kept_split(i).is_some())
-        .map(|(pc, _)| pc.to_string())
-        .collect();
-    if pcs.is_empty() {
-        return String::new();
-    }
-    let realigned = !an.has_barrier && program.insts().iter().any(|i| an.realignable_split(i));
-    format!(
-        "; row/column splits (div/rem of %gid, %lane or a lane-affine register, pc {}) \
-         computed once per group: \
-         groups that straddle a multiple of the divisor run scalar code from there{}",
-        pcs.join(", "),
-        if realigned {
-            "; groups are realigned to rows where the divisor is a parameter or constant of \
-             at least a group: the lanes before a row's end run scalar code from pc 0, and the \
-             next group starts at the row"
-        } else {
-            ""
-        }
-    )
-}
-
-/// Where the strategy text says the vector groups park whole ([`whole_park_pcs`]).
-fn whole_note(program: &Program) -> String {
-    let pcs: Vec<String> = whole_park_pcs(program)
-        .iter()
-        .map(|pc| pc.to_string())
-        .collect();
-    if pcs.is_empty() {
-        return String::new();
-    }
-    format!(
-        "; at the bar.sync at pc {} the groups park whole (their first lanes' words stand for \
-         all their lanes; a block whose groups all park at one is released by them)",
-        pcs.join(", ")
-    )
-}
-
-/// Picks the vector group size from the register pressure: the most per-lane registers live
-/// at any instruction times the vectors each needs must stay within the 16 XMM registers
-/// (8 for programs with transcendentals, whose temporaries need room); 32 lanes hide the
-/// latency of loop bodies and amortise the per-group overhead of straight-line kernels.
-/// Programs with transcendentals stop at 16 lanes: each one expands to ~40 CLIF
-/// instructions per vector, so 32 lanes cost 30-40% more compile time for no gain, while
-/// 8 lanes save 25% of it but run gelu and sigmoid up to 10% slower. Programs with per-lane
-/// addresses (gathers and scatters, one load or store per lane) take 8 lanes: matvec runs
-/// 20% faster than with 16 (fewer rows in flight) and compiles in 35% less time; 4 when
-/// more than 8 vectors would be live (a gather's extracts, inserts and limits need the
-/// rest): a gemm with per-lane indices (5 per-lane registers) spilled a third of its vectors
-/// with 8 lanes and ran 30% faster with 4, matvec's (3) runs 15% slower with 4. Programs with
-/// row/column splits take at most 8 (see below). Programs with `bar.sync` take 32 lanes
-/// while at most 32 vectors would be live (see below), before the rules above.
-///
-/// Masked branches add their lane masks (one vector set per enclosing `if`, two per
-/// `if`/`else`): an else-if chain of two 32-bit registers spilled with 32 lanes (47.5 us
-/// for 64K elements, 42 with 8, when its sides were still guarded by tests; branch-free,
-/// 29.0 and 27.0 us, within noise).
-fn auto_group(program: &Program, an: &Analysis) -> u32 {
-    // A bounds guard on `%gid` at pc 0-1 is usually folded into the group limit (see
-    // `Tr::entry_guard`): no masks.
-    let guard = matches!(program.insts().first(), Some(Inst::Setp { a, b, .. })
-        if [a, b].contains(&&holovm_isa::Src::Special(holovm_isa::Special::GlobalId)));
-    let mut masks = vec![0u32; an.live_regs.len()];
-    for (pc, mb) in an.masked.iter().enumerate() {
-        if let Some(mb) = mb.filter(|_| !(guard && pc == 1)) {
-            let sets = if mb.else_at.is_some() { 2 } else { 1 };
-            for m in masks.iter_mut().take(mb.join as usize).skip(pc) {
-                *m += sets;
-            }
-        }
-    }
-    // A masked loop holds its lanes' keep masks and bonus counts (vector/masked_loop.rs).
-    for l in an.masked_loops.iter().flatten() {
-        for m in masks
-            .iter_mut()
-            .take(l.back as usize + 1)
-            .skip(l.top as usize)
-        {
-            *m += 2;
-        }
-    }
-    let mut max_pressure = [0u32; 3]; // for G = 8, 16, 32
-    for (live, &m) in an.live_regs.iter().zip(&masks) {
-        let (mut v32, mut v64) = (m, 0u32);
-        for (r, c) in an.reg_class.iter().enumerate() {
-            let scalar = an.reg_uniform[r] || an.reg_affine[r];
-            if live[r / 64] & (1 << (r % 64)) != 0 && !scalar {
-                if c.lane_type().bits() == 64 {
-                    v64 += 1;
-                } else {
-                    v32 += 1;
-                }
-            }
-        }
-        for (i, g) in [8u32, 16, 32].into_iter().enumerate() {
-            max_pressure[i] = max_pressure[i].max(v32 * (g / 4) + v64 * (g / 2));
-        }
-    }
-    let has_math = has_transcendentals(program);
-    let split = program.insts().iter().any(|i| an.kept_split(i).is_some());
-    // Every group parks and resumes at each `bar.sync`, whose phases are often a few
-    // instructions (shared-memory exchanges): 32 lanes halve that machinery against 16,
-    // even where vectors spill (a tree reduction runs 17% faster than with 16 lanes, a
-    // stencil of gathers from shared memory 32% faster than with 8).
-    let bar_sync = program.insts().contains(&Inst::BarSync);
-    if bar_sync && max_pressure[2] <= 32 && !has_math && !split {
-        return 32;
-    }
-    if has_lane_addresses(program, an) {
-        return if max_pressure[0] <= 8 { 8 } else { 4 };
-    }
-    let limit = if has_math { 8 } else { 16 };
-    // Row/column splits (`%gid / n`, `%gid % n`): with the group head realigning groups to
-    // rows, 16 lanes ran rows of 128 35-40% faster than 8, but rows of 100 and 33 10-20%
-    // slower (gemm, the kernel alone, in one process); 8 is kept.
-    if max_pressure[2] <= limit && !has_math && !split {
-        32
-    } else if max_pressure[1] <= limit && !split {
-        16
-    } else {
-        8
-    }
-}
-
-/// Whether the program computes a transcendental function (exp, log, tanh, sin, ...: the
-/// float-only unary operations other than the square roots), each a sequence of ~40
-/// instructions and ~15 constants per vector.
-fn has_transcendentals(program: &Program) -> bool {
-    program
-        .insts()
-        .iter()
-        .any(|i| matches!(i, Inst::Un { op, .. } if crate::math::is_transcendental(*op)))
-}
-
-/// Why the kernel function is compiled without Cranelift's optimiser, or `None` to compile
-/// it with: programs with transcendentals and (unless `opts` decides) programs with barriers
-/// go without.
-///
-/// - Transcendentals: value numbering shares their constants between a group's vectors,
-///   which keeps each one live across the whole group, and the register allocator spilled
-///   them to the stack between vectors (gelu's kernel: 73 stack accesses, 23 without);
-///   unoptimised, each step reads its constant once for the values emitted together
-///   (math.rs). At 64K lanes sigmoid runs in 58 us instead of 84, gelu 79 instead of 106,
-///   and both compile in 0.56-0.61 ms instead of 0.76-0.81.
-/// - Barriers: a phased kernel is mostly cold machinery (each group's parking and resuming,
-///   the phase loop) where the optimiser found nothing to gain; it was 16% of sum's kernel
-///   compile (9.7M -> 8.2M instructions), and sum ran as fast without it (1M elements 48 us
-///   either way; 16K elements, in cache, 1.26 -> 1.30 us; 16 blocks 13.3 -> 13.0 us). The
-///   programs it does speed up access memory lane by lane (matvec and gemm run 20% slower
-///   without it) or through the pool (phi_scale 11%), and have no barriers.
-fn no_optimiser(program: &Program, an: &Analysis, opts: &JitOptions) -> Option<&'static str> {
-    match opts.optimise {
-        Some(true) => None,
-        Some(false) => Some("JitOptions::optimise is false"),
-        None if has_transcendentals(program) => Some(
-            "the program has transcendentals: in vector code the optimiser keeps their \
-             constants live across a group, and they spill",
-        ),
-        None if an.has_barrier => Some(
-            "the program has barriers: the phased kernel is mostly cold machinery, where \
-             the optimiser costs compile time for no speed",
-        ),
-        None => None,
-    }
-}
-
-/// Whether some load or store addresses memory through a register that is neither uniform
-/// nor lane-affine, so its vector code accesses memory lane by lane.
-fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
-    let per_lane = |s: &Src| match s {
-        Src::Reg(r) => {
-            let r = r.0 as usize;
-            !an.reg_uniform.get(r).copied().unwrap_or(true)
-                && !an.reg_affine.get(r).copied().unwrap_or(false)
-        }
-        _ => false,
-    };
-    program.insts().iter().any(|i| match i {
-        Inst::Ldg { addr, .. } | Inst::Stg { addr, .. } => match addr {
-            Addr::BufferOffset { .. } | Addr::Phi { index: None, .. } => false,
-            Addr::BufferIndex { index, .. }
-            | Addr::Phi {
-                index: Some((index, _)),
-                ..
-            } => per_lane(index),
-            Addr::RegisterIndirect { base, .. } => per_lane(&Src::Reg(*base)),
-            Addr::RegisterIndirectComputed { handle, offset } => {
-                per_lane(&Src::Reg(*handle)) || per_lane(&Src::Reg(*offset))
-            }
-        },
-        Inst::Lds { addr, .. } | Inst::Sts { addr, .. } => {
-            addr.index.is_some_and(|(index, _)| per_lane(&index))
-        }
-        _ => false,
-    })
-}
-
 /// Compiles `program` to machine code.
 ///
 /// Every verified program compiles: with the vector strategy when the program allows it,
@@ -766,7 +393,7 @@ fn compile_with(
     }
     let an = analyse(program);
     let group = if opts.group == 0 {
-        auto_group(program, &an)
+        choices::auto_group(program, &an)
     } else {
         opts.group
     };
@@ -775,7 +402,7 @@ fn compile_with(
             reason: reason.clone(),
         });
     }
-    let why_not = no_optimiser(program, &an, opts);
+    let why_not = choices::no_optimiser(program, &an, opts);
     let optimise = why_not.is_none();
     let isa = host_isa(opts.dump, optimise)?;
     let mut module = JITModule::new(JITBuilder::with_isa(isa.clone(), default_libcall_names()));
@@ -824,13 +451,13 @@ fn compile_with(
                  scalar code; between phases a call to holovm's resolve_barrier resolves the \
                  barrier{}",
                 an.barrier_note,
-                vector_detail(program, &an, g, guard),
-                whole_note(program)
+                strategy::vector_detail(program, &an, g, guard),
+                strategy::whole_note(program)
             ),
         },
         None => Strategy::Vector {
             group: g,
-            detail: vector_detail(program, &an, g, guard),
+            detail: strategy::vector_detail(program, &an, g, guard),
         },
         Some(r) if an.has_barrier => Strategy::Phased {
             reason: format!(

@@ -275,7 +275,8 @@ impl Tr<'_, '_> {
     }
 
     /// The end of a phase: resolve the barrier the waiting lanes are at, by a call to
-    /// [`resolve_barrier`] (barrier.rs); then the next phase, the next block, or the exit.
+    /// [`resolve_barrier`](crate::barrier::resolve_barrier) (barrier.rs); then the next
+    /// phase, the next block, or the exit.
     pub(crate) fn emit_resolve(&mut self) {
         self.b.switch_to_block(self.resolve);
         let Some(table) = self.barriers else {

@@ -1,0 +1,224 @@
+//! The vector strategy in words: what [`crate::CompiledKernel::strategy`] and the dump say
+//! about how a program's vector code runs (registers, memory checks, masked code, splits,
+//! whole parks).
+
+use holovm_isa::Program;
+
+use crate::analysis::{Analysis, Class, MaskedBranch};
+use crate::parked::whole_park_pcs;
+use crate::vector::{guard_exits, rerun_tail};
+
+/// The vector strategy's description: how each kind of register is held, how memory is
+/// checked, what runs per lane, and the notes that apply to `program` (group size `g`; `guard`:
+/// the bounds guard is checked once per block).
+pub(crate) fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> String {
+    let mut uni = Vec::new();
+    let mut aff = Vec::new();
+    let mut v32 = Vec::new();
+    let mut v64 = Vec::new();
+    for (r, c) in an.reg_class.iter().enumerate() {
+        if matches!(c, Class::Untyped) && an.reg_uniform[r] {
+            continue;
+        }
+        if an.reg_uniform[r] {
+            uni.push(format!("r{r}"));
+        } else if an.reg_affine[r] {
+            aff.push(format!("r{r}"));
+        } else if c.lane_type().bits() == 64 {
+            v64.push(format!("r{r}"));
+        } else {
+            v32.push(format!("r{r}"));
+        }
+    }
+    let list = |v: &Vec<String>| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(" ")
+        }
+    };
+    format!(
+        "32-bit per-lane registers as {} x 4-lane vectors: {}; 64-bit as {} x 2-lane vectors: {}; \
+         uniform (scalar) registers, the same in every lane of a group while its lanes run \
+         together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
+         accesses indexed by %gid/%lane checked once per block, by a \
+         lane-affine register once per group, other addresses per lane; divergence, failing \
+         checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
+         of its own); {}{}{}{}{}{}",
+        g / 4,
+        list(&v32),
+        g / 2,
+        list(&v64),
+        list(&uni),
+        list(&aff),
+        match rerun_tail(program, an) {
+            // As `Tr::emit_partial_group` decides.
+            Some(_) => {
+                "a block's partial last group runs as the full group ending at the block's \
+                 limit (its first lanes run again: the program loads no buffer it stores \
+                 to), unless a launch binds a stored buffer where one is loaded; lanes past \
+                 the limit run scalar code"
+            }
+            None => "lanes past the last full group run scalar code",
+        },
+        match guard {
+            // As `Tr::guard_exit_end` decides.
+            true if !an.has_barrier && guard_exits(program.insts()) => {
+                "; the entry guard on %gid (pc 0-1) is checked once per block: full groups \
+                 below its bound skip it, lanes at or past it would go straight to an exit and \
+                 are not run"
+            }
+            true => {
+                "; the entry guard on %gid (pc 0-1) is checked once per block: full groups \
+                 below its bound skip it, lanes at or past it run scalar code"
+            }
+            false => "",
+        },
+        match program.ignores_blocks() {
+            // As `Tr::new` decides (block_runs.rs).
+            true => {
+                "; the program reads neither %lane nor %block and has no shared memory: \
+                 consecutive blocks run together as runs of 2048-4095 lanes (a range's last \
+                 run may be shorter), so groups span block boundaries (blocks of fewer lanes \
+                 than a group run as vectors too)"
+            }
+            false => "",
+        },
+        split_note(program, an),
+        masked_note(an, guard),
+        masked_loop_note(an)
+    )
+}
+
+/// The loops whose lanes leave at different iterations ([`Analysis::masked_loops`]), for
+/// the strategy text.
+fn masked_loop_note(an: &Analysis) -> String {
+    let loops: Vec<String> = an
+        .masked_loops
+        .iter()
+        .enumerate()
+        .filter_map(|(pc, l)| l.map(|l| format!("pc {}-{} leaving at pc {pc}", l.top, l.back)))
+        .collect();
+    if loops.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; loops whose lanes leave at different iterations ({}) run under lane masks: every \
+         lane runs each iteration until the group's last lane leaves, the lanes that left \
+         keep the values they left with, and their unused fuel goes with them",
+        loops.join(", ")
+    )
+}
+
+/// The divergent branches whose lanes run both ways under masks ([`Analysis::masked`]), for
+/// the strategy text; `guard`: the entry guard's branch (pc 1) is not in the vector code.
+fn masked_note(an: &Analysis, guard: bool) -> String {
+    let branches: Vec<(usize, MaskedBranch)> = an
+        .masked
+        .iter()
+        .enumerate()
+        .filter_map(|(pc, m)| Some((pc, (*m)?)))
+        .filter(|&(pc, _)| !(guard && pc < 2))
+        .collect();
+    if branches.is_empty() {
+        return String::new();
+    }
+    let pcs: Vec<String> = branches.iter().map(|(pc, _)| pc.to_string()).collect();
+    let enclosing = |pc: usize| -> Vec<MaskedBranch> {
+        branches
+            .iter()
+            .filter(|&&(o, om)| o < pc && (pc as u32) < om.join)
+            .map(|&(_, om)| om)
+            .collect()
+    };
+    // Branches translated as the outermost: those at the top, and those right inside one
+    // with an unmasked copy (in that copy).
+    let outermost = |pc: usize, in_copy: bool| match enclosing(pc).as_slice() {
+        [] => true,
+        [o] => in_copy && o.copy,
+        _ => false,
+    };
+    // The clause `text` gives the pcs of the branches `keep` selects, if any.
+    let clause = |keep: &dyn Fn(usize, &MaskedBranch) -> bool, text: &dyn Fn(String) -> String| {
+        let pcs: Vec<String> = branches
+            .iter()
+            .filter(|&&(pc, m)| keep(pc, &m))
+            .map(|(pc, _)| pc.to_string())
+            .collect();
+        match pcs.is_empty() {
+            true => String::new(),
+            false => text(pcs.join(", ")),
+        }
+    };
+    let copy = clause(&|pc, m| m.copy && outermost(pc, false), &|pcs| {
+        format!("; groups whose lanes agree at pc {pcs} run an unmasked copy of its code instead")
+    });
+    // A pair needs both sides run: branch-free code, or the masked copy of its own branch.
+    let paired = |pc, m: &MaskedBranch| {
+        m.pair.is_some() && outermost(pc, true) && (!m.skip || (m.copy && outermost(pc, false)))
+    };
+    let pair = clause(&paired, &|pcs| {
+        format!(
+            "; the stores of both sides of the if/else at pc {pcs} to one place store once, \
+             each lane its side's value"
+        )
+    });
+    let wait = clause(&|pc, m| m.defer && outermost(pc, true), &|pcs| {
+        format!(
+            "; the masked stores of the code after pc {pcs} wait for its join (a check after \
+             a store could fail, and the lanes would then run the code again in scalar code, \
+             reading what they stored)"
+        )
+    });
+    format!(
+        "; divergent forward branches (pc {}) run both ways under lane masks: the code of \
+         each side (an if, or an if/else) runs in every lane, and the lanes that do not take \
+         that side keep their values and store nothing{copy}{pair}{wait}",
+        pcs.join(", ")
+    )
+}
+
+/// The row/column splits the vector code computes once per group
+/// ([`Analysis::kept_split`]), for the strategy text.
+fn split_note(program: &Program, an: &Analysis) -> String {
+    let pcs: Vec<String> = program
+        .insts()
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| an.kept_split(i).is_some())
+        .map(|(pc, _)| pc.to_string())
+        .collect();
+    if pcs.is_empty() {
+        return String::new();
+    }
+    let realigned = !an.has_barrier && program.insts().iter().any(|i| an.realignable_split(i));
+    format!(
+        "; row/column splits (div/rem of %gid, %lane or a lane-affine register, pc {}) \
+         computed once per group: \
+         groups that straddle a multiple of the divisor run scalar code from there{}",
+        pcs.join(", "),
+        if realigned {
+            "; groups are realigned to rows where the divisor is a parameter or constant of \
+             at least a group: the lanes before a row's end run scalar code from pc 0, and the \
+             next group starts at the row"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Where the strategy text says the vector groups park whole ([`whole_park_pcs`]).
+pub(crate) fn whole_note(program: &Program) -> String {
+    let pcs: Vec<String> = whole_park_pcs(program)
+        .iter()
+        .map(|pc| pc.to_string())
+        .collect();
+    if pcs.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; at the bar.sync at pc {} the groups park whole (their first lanes' words stand for \
+         all their lanes; a block whose groups all park at one is released by them)",
+        pcs.join(", ")
+    )
+}
