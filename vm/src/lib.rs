@@ -47,22 +47,27 @@ pub use holovm_asm as asm;
 pub use holovm_isa as isa;
 pub use holovm_jit as jit;
 
+mod args;
+mod config;
 mod element;
 mod error;
 pub mod examples;
 mod interp;
+mod memo;
 mod memory;
 pub mod npy;
 pub mod ops;
 mod tier;
 mod vm;
 
+pub use args::Arg;
+pub use config::VmConfig;
 pub use element::Element;
 pub use error::{Error, MemAccess, Space, Trap, TrapKind};
 pub use holovm_isa::{LaunchConfig, Program, ProgramKey};
 pub use memory::{AnyBuffer, Buffer};
 pub use tier::Tier;
-pub use vm::{Arg, LaunchStats, Vm, VmConfig};
+pub use vm::{LaunchStats, Vm};
 
 /// The README's embedding example is compiled and run as a doctest.
 #[cfg(doctest)]

@@ -4,253 +4,23 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use holovm_isa::{
-    LaunchConfig, Param, ParamKind, Program, ProgramKey, Ty, POOL_BYTES, POOL_CLASSES,
-    POOL_CLASS_BYTES,
-};
+use holovm_isa::{LaunchConfig, Program, Ty, POOL_BYTES, POOL_CLASSES, POOL_CLASS_BYTES};
 use rayon::prelude::*;
 
-use crate::error::{MemAccess, Space};
+use crate::args::{bind_arg, Arg, Bindings, Bound};
+use crate::config::VmConfig;
 use crate::interp::decode::{decode, Decoded, UniSrc};
 use crate::interp::exec::{run_block, BlockState, Counters};
 use crate::interp::mem::{Env, Region};
-use crate::interp::{ops, trap, BlockTrap, SpaceId};
+use crate::interp::runs::Runs;
+use crate::interp::trap::interp_trap;
+use crate::interp::{ops, BlockTrap};
+use crate::memo::KernelMemo;
 use crate::memory::{AnyBuffer, Buffer, Memory};
 use crate::tier::{self, JitCache, KeyMap, Tier};
-use crate::{Element, Error, Trap};
+use crate::{Element, Error};
 
 static NEXT_VM_ID: AtomicU64 = AtomicU64::new(1);
-
-/// Configuration of a [`Vm`].
-///
-/// ```
-/// use holovm::{Vm, VmConfig};
-/// let vm = Vm::with_config(VmConfig::default().fuel(1 << 20).single_thread(true));
-/// assert_eq!(vm.config().fuel, 1 << 20);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VmConfig {
-    /// Fuel per lane per launch: taken backward `bra`/`loop` and every `call` use one unit
-    /// (docs/ISA.md, section 7); values above `2^63 - 1` act as `2^63 - 1`. Default `1 << 26`.
-    pub fuel: u64,
-    /// Run every launch on the calling thread. Default `false`.
-    pub single_thread: bool,
-    /// Smallest launch, in lanes (`grid * block`), that runs its blocks in parallel; smaller
-    /// launches (and single-block launches) stay on the calling thread. Default `32768`.
-    pub parallel_threshold: u64,
-    /// Compiled code only: a launch above [`VmConfig::parallel_threshold`] runs in parallel
-    /// when its expected single-thread time is at least this. The expectation comes from
-    /// the kernel's last launch above the threshold that ran on the calling thread (timed:
-    /// the first one, and every 64th that would split), because compiled lanes cost from a
-    /// tenth of a nanosecond to microseconds each, and waking the workers and waiting for
-    /// them costs microseconds: a short launch split in two takes longer. `Duration::ZERO`
-    /// splits every launch above the lane threshold. Default 30 µs: on the 2-core machine this project measures on,
-    /// a split costs 10-15 µs (vector_add at 64K lanes: 6.3 µs on one thread, 22.6 on two),
-    /// so launches of 30 µs or more gain (relu at 256K lanes 40 -> 26 µs, gelu at 64K 70 ->
-    /// 42) and shorter ones would lose.
-    pub parallel_min_time: Duration,
-    /// Worker threads for parallel launches; 0 means one per available core. Default 0.
-    pub threads: usize,
-    /// Use the AVX2 + FMA versions of the lane loops when the CPU has them. Results are
-    /// bit-identical either way. Default `true`.
-    pub simd: bool,
-    /// Most decoded programs kept in the cache before it is emptied. Default 1024.
-    pub cache_capacity: usize,
-    /// Which tier runs programs. Default [`Tier::Auto`].
-    pub tier: Tier,
-    /// Under [`Tier::Auto`], the interpreter time after which a program is compiled.
-    /// Default 2 ms (the example kernels compile in 0.3-1.3 ms: BENCHMARKS.md).
-    pub jit_threshold: Duration,
-    /// Most compiled kernels kept before the JIT cache is emptied (their code is freed once
-    /// no launch uses it). Default 256.
-    pub jit_cache_capacity: usize,
-    /// Append every kernel the JIT compiles to `/tmp/perf-<pid>.map`, so `perf report` names
-    /// its code: one symbol per stretch that implements one ISA instruction
-    /// (`holovm::gelu pc 7 vector`), the kernel's name for the rest. Default `false`.
-    pub perf_map: bool,
-}
-
-impl Default for VmConfig {
-    fn default() -> Self {
-        VmConfig {
-            fuel: 1 << 26,
-            single_thread: false,
-            parallel_threshold: 1 << 15,
-            parallel_min_time: Duration::from_micros(30),
-            threads: 0,
-            simd: true,
-            cache_capacity: 1024,
-            tier: Tier::Auto,
-            jit_threshold: Duration::from_millis(2),
-            jit_cache_capacity: 256,
-            perf_map: false,
-        }
-    }
-}
-
-impl VmConfig {
-    /// Sets [`VmConfig::fuel`].
-    pub fn fuel(mut self, fuel: u64) -> Self {
-        self.fuel = fuel;
-        self
-    }
-
-    /// Sets [`VmConfig::single_thread`].
-    pub fn single_thread(mut self, yes: bool) -> Self {
-        self.single_thread = yes;
-        self
-    }
-
-    /// Sets [`VmConfig::parallel_threshold`].
-    pub fn parallel_threshold(mut self, lanes: u64) -> Self {
-        self.parallel_threshold = lanes;
-        self
-    }
-
-    /// Sets [`VmConfig::parallel_min_time`].
-    pub fn parallel_min_time(mut self, time: Duration) -> Self {
-        self.parallel_min_time = time;
-        self
-    }
-
-    /// Sets [`VmConfig::threads`].
-    pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = threads;
-        self
-    }
-
-    /// Sets [`VmConfig::simd`].
-    pub fn simd(mut self, yes: bool) -> Self {
-        self.simd = yes;
-        self
-    }
-
-    /// Sets [`VmConfig::tier`].
-    pub fn tier(mut self, tier: Tier) -> Self {
-        self.tier = tier;
-        self
-    }
-
-    /// Sets [`VmConfig::jit_threshold`].
-    pub fn jit_threshold(mut self, threshold: Duration) -> Self {
-        self.jit_threshold = threshold;
-        self
-    }
-
-    /// Sets [`VmConfig::jit_cache_capacity`].
-    pub fn jit_cache_capacity(mut self, kernels: usize) -> Self {
-        self.jit_cache_capacity = kernels;
-        self
-    }
-
-    /// Sets [`VmConfig::cache_capacity`].
-    pub fn cache_capacity(mut self, programs: usize) -> Self {
-        self.cache_capacity = programs;
-        self
-    }
-
-    /// Sets [`VmConfig::perf_map`].
-    pub fn perf_map(mut self, yes: bool) -> Self {
-        self.perf_map = yes;
-        self
-    }
-}
-
-/// A launch argument: a buffer for a `.param NAME: ptr T`, or a scalar for a `.param NAME: T`.
-///
-/// Build one with `Arg::from`: from `&Buffer<T>`, `Buffer<T>`, `AnyBuffer`, or a value of an
-/// [`Element`] type. A scalar's Rust type must be exactly the declared type (`7u32` for a
-/// `u32` parameter; a bare `7` is an `i32`). The [`args!`](crate::args) macro converts a list.
-///
-/// ```
-/// use holovm::{Arg, Vm};
-/// let vm = Vm::new();
-/// let buf = vm.alloc::<f32>(4)?;
-/// let args = [Arg::from(&buf), Arg::from(4u32), Arg::from(0.5f32)];
-/// assert!(matches!(args[1], Arg::Scalar { .. }));
-/// # Ok::<(), holovm::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arg {
-    /// A buffer.
-    Buffer(AnyBuffer),
-    /// A scalar of type `ty`, as its zero-extended bit pattern.
-    Scalar {
-        /// The scalar's type.
-        ty: Ty,
-        /// Its bits, zero-extended to 64.
-        bits: u64,
-    },
-}
-
-impl Arg {
-    /// A scalar argument.
-    pub fn scalar<T: Element>(v: T) -> Arg {
-        Arg::Scalar {
-            ty: T::TY,
-            bits: v.to_bits(),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Arg::Buffer(b) => format!("a buffer of {}", b.ty),
-            Arg::Scalar { ty, .. } => format!("a scalar {ty}"),
-        }
-    }
-}
-
-impl<T: Element> From<&Buffer<T>> for Arg {
-    fn from(b: &Buffer<T>) -> Arg {
-        Arg::Buffer(b.any())
-    }
-}
-
-impl<T: Element> From<Buffer<T>> for Arg {
-    fn from(b: Buffer<T>) -> Arg {
-        Arg::Buffer(b.any())
-    }
-}
-
-impl From<AnyBuffer> for Arg {
-    fn from(b: AnyBuffer) -> Arg {
-        Arg::Buffer(b)
-    }
-}
-
-impl From<&AnyBuffer> for Arg {
-    fn from(b: &AnyBuffer) -> Arg {
-        Arg::Buffer(*b)
-    }
-}
-
-macro_rules! scalar_arg {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Arg {
-            fn from(v: $t) -> Arg {
-                Arg::scalar(v)
-            }
-        }
-    )*};
-}
-scalar_arg!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
-
-/// Converts a list of buffers and scalars to an array of [`Arg`]s.
-///
-/// ```
-/// use holovm::{args, Vm};
-/// let vm = Vm::new();
-/// let x = vm.alloc::<f32>(16)?;
-/// let a = args![&x, 16u32, 2.0f32];
-/// assert_eq!(a.len(), 3);
-/// # Ok::<(), holovm::Error>(())
-/// ```
-#[macro_export]
-macro_rules! args {
-    ($($a:expr),* $(,)?) => {
-        [$($crate::Arg::from($a)),*]
-    };
-}
 
 /// What a successful launch did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -284,235 +54,12 @@ struct State {
     memo: KernelMemo,
 }
 
-/// Sets of [`KernelMemo`] (a power of two); each holds two kernels.
-const MEMO_SETS: usize = 16;
-
-/// A remembered kernel and its program's key.
-type MemoEntry = Option<(ProgramKey, Arc<holovm_jit::CompiledKernel>)>;
-
-/// The compiled kernels a VM launched recently, with their program keys, so a launch of one
-/// of them needs no JIT-cache lookup. A small two-way set-associative table indexed by the
-/// key's first byte (keys are SHA-256 digests, so uniformly spread): a lookup compares at
-/// most two keys and a miss replaces the set's least recently used kernel. Kept under the VM
-/// lock.
-#[derive(Default)]
-struct KernelMemo {
-    /// The JIT cache's generation the kernels were taken from: once the cache changes
-    /// generation (cleared or evicted), the memo is emptied rather than used.
-    generation: u64,
-    sets: [[MemoEntry; 2]; MEMO_SETS],
-    /// Per set, the way to replace next (the least recently used one).
-    victim: [u8; MEMO_SETS],
-}
-
-impl KernelMemo {
-    #[inline]
-    fn set_of(key: &ProgramKey) -> usize {
-        key.0[0] as usize % MEMO_SETS
-    }
-
-    /// `key`'s kernel, if the memo has it and is of `generation`.
-    #[inline]
-    fn find(&mut self, key: &ProgramKey, generation: u64) -> Option<&holovm_jit::CompiledKernel> {
-        if self.generation != generation {
-            self.clear(generation);
-            return None;
-        }
-        let set = Self::set_of(key);
-        let way = self.sets[set]
-            .iter()
-            .position(|e| e.as_ref().is_some_and(|(k, _)| k == key))?;
-        self.victim[set] = 1 - way as u8;
-        self.sets[set][way].as_ref().map(|(_, k)| &**k)
-    }
-
-    /// Remembers `kernel` (taken from the cache in `generation`) for `key`, in place of its
-    /// set's least recently used kernel, and returns it.
-    fn insert(
-        &mut self,
-        key: ProgramKey,
-        generation: u64,
-        kernel: Arc<holovm_jit::CompiledKernel>,
-    ) -> &holovm_jit::CompiledKernel {
-        if self.generation != generation {
-            self.clear(generation);
-        }
-        let set = Self::set_of(&key);
-        let way = match self.sets[set]
-            .iter()
-            .position(|e| e.as_ref().is_some_and(|(k, _)| *k == key))
-        {
-            Some(way) => way,
-            None => (self.victim[set] & 1) as usize,
-        };
-        self.victim[set] = 1 - way as u8;
-        &self.sets[set][way].insert((key, kernel)).1
-    }
-
-    /// Forgets every kernel (their code is freed if the cache no longer holds them).
-    fn clear(&mut self, generation: u64) {
-        self.sets = Default::default();
-        self.generation = generation;
-    }
-}
-
-/// Storage for binding a launch's arguments, kept in the VM's state so a launch allocates
-/// nothing once the vectors have grown to the largest parameter count seen (at most
-/// `MAX_PARAMS`). Every launch clears and refills what it uses before using it.
-#[derive(Default)]
-struct Bindings {
-    /// Compiled code: one slot per parameter.
-    slots: Vec<holovm_jit::ParamSlot>,
-    /// Interpreter: per parameter the bound buffer, `None` for scalars.
-    spaces: Vec<Option<Region>>,
-    /// Interpreter: per parameter the scalar bits, 0 for buffers.
-    scalars: Vec<u64>,
-    /// Interpreter: the uniform-value table.
-    uni: Vec<u64>,
-}
-
-// SAFETY: the raw pointers in `slots` and `spaces` are plain addresses of VM-owned memory;
-// owning them grants no access. They are only written and dereferenced (by a launch) while
-// the VM lock is held, and a launch always rebinds them before use, so stale addresses left
-// by an earlier launch are never dereferenced, on this thread or another.
-unsafe impl Send for Bindings {}
-
-/// One argument, checked and bound.
-enum Bound {
-    Buffer(Region),
-    Scalar(u64),
-}
-
-/// Checks `arg` against parameter `index` (`param`) and binds it: a buffer to its live
-/// storage, a scalar to its canonical bits.
-#[inline]
-fn bind_arg(mem: &mut Memory, index: usize, param: &Param, arg: &Arg) -> Result<Bound, Error> {
-    match (param.kind, arg) {
-        (ParamKind::Buffer(ty), Arg::Buffer(h)) if h.ty == ty => {
-            let storage = &mut mem.entry_mut(h)?.storage;
-            Ok(Bound::Buffer(Region {
-                len: storage.len() as u64,
-                base: storage.base(),
-            }))
-        }
-        (ParamKind::Scalar(ty), Arg::Scalar { ty: t, bits }) if *t == ty => {
-            Ok(Bound::Scalar(ty.canon(*bits)))
-        }
-        _ => Err(arg_mismatch(index, param, arg)),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn arg_mismatch(index: usize, param: &Param, arg: &Arg) -> Error {
-    Error::Arg {
-        index,
-        name: param.name.clone(),
-        expected: match param.kind {
-            ParamKind::Buffer(ty) => format!("a buffer of {ty}"),
-            ParamKind::Scalar(ty) => format!("a scalar {ty}"),
-        },
-        found: arg.describe(),
-    }
-}
-
-/// How the interpreter walks a launch's blocks: one at a time, or, for a program that
-/// cannot tell them apart ([`Decoded::runs_blocks`]) in blocks of fewer than
-/// [`Runs::LANES`] lanes, consecutive blocks together as one block of `LANES` lanes or
-/// more (blocks of 8 lanes ran 16x slower per lane than blocks of 256: the per-block work
-/// of the lock-step executor).
-struct Runs {
-    /// Blocks a run (the last may have fewer).
-    per_run: u32,
-    /// Runs in the launch.
-    count: u32,
-    grid: u32,
-    block: u32,
-}
-
-impl Runs {
-    const LANES: u32 = 256;
-
-    fn of(p: &Decoded, config: LaunchConfig) -> Runs {
-        let per_run = match p.runs_blocks && config.block < Self::LANES {
-            true => Self::LANES.div_ceil(config.block),
-            false => 1,
-        };
-        Runs {
-            per_run,
-            count: config.grid.div_ceil(per_run),
-            grid: config.grid,
-            block: config.block,
-        }
-    }
-
-    /// Run `r`'s first block and `%gid`.
-    fn first(&self, r: u32) -> (u32, u32) {
-        let b = r * self.per_run;
-        (b, b.wrapping_mul(self.block))
-    }
-
-    /// Run `r`'s lanes.
-    fn lanes(&self, r: u32) -> u32 {
-        let b = r * self.per_run;
-        self.per_run.min(self.grid - b) * self.block
-    }
-
-    /// Run `r`'s trap as its lane's own block and trap.
-    fn trap_of(&self, r: u32, mut t: BlockTrap) -> (u32, BlockTrap) {
-        let (_, gid) = self.first(r);
-        let gid = u64::from(gid) + u64::from(t.fault.lane);
-        let (block, lane) = holovm_isa::block_and_lane(gid, self.block);
-        t.fault.lane = lane;
-        (block, t)
-    }
-}
-
-/// The VM's error for a trap of the interpreter in block `block`.
-#[cold]
-#[inline(never)]
-fn interp_trap(program: &Program, block: u32, t: &BlockTrap, spaces: &[Option<Region>]) -> Error {
-    let params = program.params();
-    let space = |id: SpaceId| match id {
-        SpaceId::Param(p) => Space::Buffer {
-            param: p,
-            name: params
-                .get(p as usize)
-                .map(|p| p.name.clone())
-                .unwrap_or_default(),
-            bytes: spaces
-                .get(p as usize)
-                .copied()
-                .flatten()
-                .map_or(0, |s| s.len),
-        },
-        SpaceId::Pool => Space::Pool,
-        SpaceId::Shared => Space::Shared {
-            bytes: program.shared_bytes() as u64,
-        },
-        SpaceId::Invalid(handle) => Space::Invalid { handle },
-    };
-    Trap {
-        kind: t.fault.kind,
-        pc: t.pc,
-        inst: trap::inst_text(program.def(), t.pc as usize),
-        block,
-        lane: t.fault.lane,
-        access: t.fault.access.map(|a| MemAccess {
-            space: space(a.space),
-            offset: a.offset,
-            size: a.size,
-        }),
-    }
-    .into()
-}
-
 /// An embeddable holovm virtual machine: buffers, the boundary pool, and the interpreter.
 ///
 /// A `Vm` is `Send + Sync`: share it between host threads with `&Vm` or `Arc<Vm>`. Its memory
 /// sits behind one lock, taken once per call (a launch holds it for its whole run, so launches
 /// on one `Vm` run one at a time; use several `Vm`s for independent work). Decoded programs and
-/// compiled kernels are cached by [`ProgramKey`] outside the lock; the kernels launched most
+/// compiled kernels are cached by [`ProgramKey`](crate::ProgramKey) outside the lock; the kernels launched most
 /// recently are also remembered under it, so relaunching one costs no cache lookup.
 ///
 /// ```
@@ -963,9 +510,7 @@ impl Vm {
         } = &mut *guard;
         // Kernels that have left the JIT cache would stay alive in the memo: drop them.
         let generation = self.jit.generation();
-        if memo.generation != generation {
-            memo.clear(generation);
-        }
+        memo.follow(generation);
 
         // Bind the arguments.
         let Bindings {
@@ -1323,7 +868,7 @@ mod tests {
         assert_eq!(vm.compiled_programs(), 1);
         vm.clear_jit_cache();
         assert_eq!(vm.compiled_programs(), 0);
-        assert!(vm.lock().memo.sets.iter().flatten().all(Option::is_none));
+        assert_eq!(vm.lock().memo.held().0, 0);
         // The next launch compiles the program again rather than using a remembered kernel.
         assert!(vm.launch(&p, LaunchConfig::new(1, 4), &args).unwrap().jit);
         assert_eq!(vm.compiled_programs(), 1);
@@ -1348,8 +893,8 @@ mod tests {
         // Every remembered kernel is of the cache's current generation or the memo is empty.
         {
             let st = vm.lock();
-            assert_eq!(st.memo.generation, vm.jit.generation());
-            let remembered = st.memo.sets.iter().flatten().flatten().count();
+            let (remembered, generation) = st.memo.held();
+            assert_eq!(generation, vm.jit.generation());
             assert!(remembered <= 2, "{remembered} kernels remembered");
         }
         assert_eq!(

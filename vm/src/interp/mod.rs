@@ -10,6 +10,7 @@ pub(crate) mod math;
 pub(crate) mod mem;
 pub(crate) mod ops;
 pub(crate) mod regs;
+pub(crate) mod runs;
 pub(crate) mod trap;
 
 use crate::TrapKind;
