@@ -17,6 +17,7 @@ use crate::abi::{LaunchEnv, TrapKind, TrapRecord};
 use crate::analysis::Analysis;
 use crate::parked::{release_whole, spread, LaneWords};
 use crate::translate::{call, s_home, status, ScratchLayout};
+use crate::vector::folds_ahead;
 
 /// [`status::WAIT`] as stored.
 const WAIT: u32 = status::WAIT as u32;
@@ -48,6 +49,10 @@ pub(crate) struct Barriers {
     env: usize,
     /// Offset of the call record's scan word, reset for the next phase ([`call::SCAN`]).
     scan: usize,
+    /// Offsets of the chain of a float fold the vector groups carried ([`call::FOLD`]) and
+    /// of the lane it has reached ([`call::FOLD_NEXT`], reset for the next phase).
+    fold: usize,
+    fold_next: usize,
     /// The program's parameter count (a `Param` operand past it reads 0, as in the kernel).
     nparams: usize,
     /// The barrier instructions in ascending pc order, with the reduction each does.
@@ -121,6 +126,8 @@ impl Barriers {
             flags: layout.group_parked as usize,
             env: (layout.call as i32 + call::ENV) as usize,
             scan: (layout.call as i32 + call::SCAN) as usize,
+            fold: (layout.call as i32 + call::FOLD) as usize,
+            fold_next: (layout.call as i32 + call::FOLD_NEXT) as usize,
             nparams: program.params().len(),
             list,
         }
@@ -277,10 +284,16 @@ unsafe fn resolve<const AVX2: bool>(
     }
     if let Some(f) = fold {
         let n = st.len();
-        let image = match f.src {
+        // SAFETY: the caller's scratch memory, for the table's layout.
+        let ahead = match first == 0 && all_wait && folds_ahead(f.op, f.ty) {
+            true => unsafe { chain(t, scratch, f.ty, end) },
+            false => None,
+        };
+        let image = match (ahead, f.src) {
+            (Some(value), _) => finish(f.ty, Some(value)),
             // SAFETY: the slot's lanes `first..first + n` lie in the register file, apart
             // from the status and pc arrays.
-            Operand::Reg(s) if s.bytes == 4 => {
+            (None, Operand::Reg(s)) if s.bytes == 4 => {
                 let v = unsafe { slot_lanes::<u32>(scratch, s, first, n) };
                 match (f.ty, f.op) {
                     // SAFETY: the CPU has AVX2 where `AVX2` (the caller's).
@@ -289,11 +302,11 @@ unsafe fn resolve<const AVX2: bool>(
                     _ => fold_lanes(f.op, f.ty, v, st, all_wait),
                 }
             }
-            Operand::Reg(s) => {
+            (None, Operand::Reg(s)) => {
                 let v = unsafe { slot_lanes::<u64>(scratch, s, first, n) };
                 fold_lanes(f.op, f.ty, v, st, all_wait)
             }
-            Operand::Other(src) => {
+            (None, Operand::Other(src)) => {
                 // SAFETY: the saved pointer is the launch's environment (caller).
                 let env = unsafe {
                     &*scratch
@@ -331,9 +344,35 @@ unsafe fn resolve<const AVX2: bool>(
 /// `scratch` is the scratch memory of the layout `t` was built for, which nothing else
 /// accesses during the call.
 unsafe fn released_block(t: &Barriers, scratch: *mut u8) -> u32 {
-    // SAFETY: the scan word is a 4-byte aligned `u32` of the call record (caller).
-    unsafe { scratch.add(t.scan).cast::<u32>().write(i32::MAX as u32) };
+    // SAFETY: the scan word and the fold chain's lane are 4-byte aligned `u32`s of the call
+    // record (caller).
+    unsafe {
+        scratch.add(t.scan).cast::<u32>().write(i32::MAX as u32);
+        scratch.add(t.fold_next).cast::<u32>().write(0);
+    }
     outcome::RELEASED
+}
+
+/// The value of the float fold's chain the vector groups carried (vector/fold_ahead.rs), as
+/// a register image of `ty`, when it covers the block's lanes `0..end`.
+///
+/// # Safety
+///
+/// `scratch` is the scratch memory of the layout `t` was built for, which nothing else
+/// accesses during the call.
+unsafe fn chain(t: &Barriers, scratch: *mut u8, ty: Ty, end: u32) -> Option<u64> {
+    // SAFETY: the words are aligned fields of the call record (caller): a `u32`, and an
+    // `f32` or `f64` at an 8-byte aligned offset.
+    unsafe {
+        if scratch.add(t.fold_next).cast::<u32>().read() != end {
+            return None;
+        }
+        let at = scratch.add(t.fold);
+        Some(match ty {
+            Ty::F64 => at.cast::<u64>().read(),
+            _ => u64::from(at.cast::<u32>().read()),
+        })
+    }
 }
 
 /// The first lane whose status is WAIT. (The last phase of a block has none: every lane
@@ -515,7 +554,12 @@ pub(crate) fn fold_all(op: RedOp, ty: Ty, vals: impl Values) -> u64 {
             vals.fold_any_order(|a, x| if ty.canon(x) > ty.canon(a) { x } else { a })
         }
     };
-    // A NaN result is the default NaN (docs/ISA.md 5.7), whatever order the fold took.
+    finish(ty, r)
+}
+
+/// A fold's result `r` (`None`: no values) as the register image the lanes receive: a NaN
+/// result is the default NaN (docs/ISA.md 5.7), whatever order the fold took.
+fn finish(ty: Ty, r: Option<u64>) -> u64 {
     match (ty, r) {
         (Ty::F32, Some(v)) if f32::from_bits(v as u32).is_nan() => u64::from(f32::NAN.to_bits()),
         (Ty::F64, Some(v)) if f64::from_bits(v).is_nan() => f64::NAN.to_bits(),

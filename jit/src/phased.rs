@@ -60,6 +60,14 @@ impl Tr<'_, '_> {
             t.b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
         });
         self.scan_reset();
+        if self.s_scan && !self.folded_reduces().is_empty() {
+            // No chain of a float fold yet (vector/fold_ahead.rs).
+            let z = self.b.ins().iconst(types::I32, 0);
+            let at = self.layout.call as i32 + call::FOLD_NEXT;
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), z, self.scratch, at);
+        }
         let b = &mut self.b;
         b.ins().jump(next, &[]);
     }

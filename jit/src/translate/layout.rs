@@ -85,8 +85,16 @@ pub(crate) mod call {
     /// Phased vector kernels, the kernel's own word: the lowest lane the phase's scalar
     /// loop must look at (`I32`, see [`Tr::scan_reset`](crate::translate::Tr)).
     pub const SCAN: i32 = 56;
-    /// Bytes of the record.
-    pub const SIZE: u32 = 64;
+    /// Phased vector kernels: the first lane of the next vector group that may continue
+    /// the chain of a float `reduce.add`/`reduce.mul` ([`FOLD`]; `I32`, 0 when a phase
+    /// starts; see vector/fold_ahead.rs).
+    pub const FOLD_NEXT: i32 = 60;
+    /// Phased vector kernels: the chain's value so far, over the lanes below
+    /// [`FOLD_NEXT`] (`F32` or `F64`).
+    pub const FOLD: i32 = 64;
+    /// Bytes of the record: a multiple of 64, so that the launch record after it starts a
+    /// cache line.
+    pub const SIZE: u32 = 128;
 }
 
 /// The launch record (offsets from [`ScratchLayout::launch`]), written on the kernel's

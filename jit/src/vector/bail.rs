@@ -294,6 +294,7 @@ impl Tr<'_, '_> {
         let live = self.spill_set();
         self.spill_group(&vs, live, bases, false);
         if let Some(status) = status {
+            self.emit_fold_ahead(pc, status, bases);
             let l0 = self.b.use_var(self.lane0);
             let flag_at = self.group_parked_slot(l0);
             // A group parked at any other barrier (WAIT) may resume as vector code in the

@@ -40,6 +40,7 @@
 
 mod affine;
 mod bail;
+mod fold_ahead;
 mod inst;
 mod limits;
 mod masked;
@@ -51,6 +52,7 @@ mod realign;
 mod tail;
 mod values;
 
+pub(crate) use fold_ahead::folds_ahead;
 pub(crate) use limits::{guard_exits, limit_slots};
 pub(crate) use tail::rerun_tail;
 
