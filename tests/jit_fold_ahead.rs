@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use holovm::isa::Program;
+use holovm::isa::{Program, Ty};
 use holovm::{args, Error, LaunchConfig, Vm};
 
 /// Per lane `k[gid]`: 0 folds `f(x[gid])`; 1 exits first; 2 goes round a loop twice first
@@ -109,33 +109,23 @@ fn launch(
     k: &[u32],
 ) -> (Vec<u64>, Option<String>) {
     let n = x.len();
-    let hk = vm.alloc_from(k).unwrap();
+    let ty = if ty == "f32" { Ty::F32 } else { Ty::F64 };
+    let (hx, ho) = (vm.alloc_any(ty, n).unwrap(), vm.alloc_any(ty, n).unwrap());
+    vm.write_bytes(&hx, &to_bytes(ty, x)).unwrap();
     // Lanes that do not store keep a signalling NaN no fold produces.
-    let (res, out) = if ty == "f32" {
-        let xs: Vec<f32> = x.iter().map(|&b| f32::from_bits(b as u32)).collect();
-        let hx = vm.alloc_from(&xs).unwrap();
-        let ho = vm
-            .alloc_from(&vec![f32::from_bits(0x7f80_0001); n])
-            .unwrap();
-        let res = vm.launch(p, cfg, &args![&hx, &hk, &ho]);
-        let out = vm.read(&ho).unwrap();
-        (res, out.iter().map(|v| u64::from(v.to_bits())).collect())
+    let snan = if ty == Ty::F32 {
+        0x7f80_0001
     } else {
-        let xs: Vec<f64> = x.iter().map(|&b| f64::from_bits(b)).collect();
-        let hx = vm.alloc_from(&xs).unwrap();
-        let ho = vm
-            .alloc_from(&vec![f64::from_bits(0x7ff0_0000_0000_0001); n])
-            .unwrap();
-        let res = vm.launch(p, cfg, &args![&hx, &hk, &ho]);
-        let out = vm.read(&ho).unwrap();
-        (res, out.iter().map(|v| v.to_bits()).collect())
+        0x7ff0_0000_0000_0001
     };
-    let trap = match res {
+    vm.write_bytes(&ho, &to_bytes(ty, &vec![snan; n])).unwrap();
+    let hk = vm.alloc_from(k).unwrap();
+    let trap = match vm.launch(p, cfg, &args![&hx, &hk, &ho]) {
         Ok(_) => None,
         Err(Error::Trap(t)) => Some(t.to_string()),
         Err(e) => panic!("launch failed: {e}"),
     };
-    (out, trap)
+    (from_bytes(ty, &vm.read_bytes(&ho).unwrap()), trap)
 }
 
 /// Both tiers, serial and parallel JIT, on every shape: the same bits and traps. After a
