@@ -93,8 +93,8 @@ pub enum JitError {
 /// vector kernel's per-lane function (run for tail lanes, bail-outs and later phases),
 /// translated instruction by instruction with little for the optimiser to find (divergent
 /// kernels ran no slower without it; the optimiser is a quarter of a compile), and kernels
-/// without it for a reason (see [`choices::no_optimiser`]). (The single-pass register allocator would
-/// halve a per-lane function's compile time, but made its code 6x slower.)
+/// without it for a reason (see [`choices::no_optimiser`]). (The single-pass register
+/// allocator would halve a per-lane function's compile time, but made its code 6x slower.)
 fn host_isa(dump: bool, optimise: bool) -> Result<OwnedTargetIsa, JitError> {
     // For dumps, also the offsets of the machine code's blocks (the listing shows them);
     // the code itself is the same.

@@ -11,7 +11,8 @@ use crate::{Element, Error};
 ///
 /// Build one with `Arg::from`: from `&Buffer<T>`, `Buffer<T>`, `AnyBuffer`, or a value of an
 /// [`Element`] type. A scalar's Rust type must be exactly the declared type (`7u32` for a
-/// `u32` parameter; a bare `7` is an `i32`). The [`args!`](macro@crate::args) macro converts a list.
+/// `u32` parameter; a bare `7` is an `i32`). The [`args!`](macro@crate::args) macro converts a
+/// list.
 ///
 /// ```
 /// use holovm::{Arg, Vm};

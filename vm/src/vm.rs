@@ -59,8 +59,9 @@ struct State {
 /// A `Vm` is `Send + Sync`: share it between host threads with `&Vm` or `Arc<Vm>`. Its memory
 /// sits behind one lock, taken once per call (a launch holds it for its whole run, so launches
 /// on one `Vm` run one at a time; use several `Vm`s for independent work). Decoded programs and
-/// compiled kernels are cached by [`ProgramKey`](crate::ProgramKey) outside the lock; the kernels launched most
-/// recently are also remembered under it, so relaunching one costs no cache lookup.
+/// compiled kernels are cached by [`ProgramKey`](crate::ProgramKey) outside the lock; the
+/// kernels launched most recently are also remembered under it, so relaunching one costs no
+/// cache lookup.
 ///
 /// ```
 /// use holovm::isa::*;
