@@ -60,8 +60,10 @@ impl Tr<'_, '_> {
             t.b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
         });
         self.scan_reset();
-        if self.s_scan && !self.folded_reduces().is_empty() {
-            // No chain of a float fold yet (vector/fold_ahead.rs).
+        if !self.folded_reduces().is_empty() {
+            // No chain of a float fold yet (vector/fold_ahead.rs). Also without vector code
+            // (which would never start one): the resolver would otherwise take a chain
+            // another kernel's launch left in this thread's scratch memory.
             let z = self.b.ins().iconst(types::I32, 0);
             let at = self.layout.call as i32 + call::FOLD_NEXT;
             self.b
