@@ -325,10 +325,10 @@ unsafe fn resolve<const AVX2: bool>(
         // and are released in the same pass.
         if f.dst.bytes == 4 {
             let d = unsafe { slot_lanes_mut::<u32>(scratch, f.dst, first, n) };
-            give_and_release(d, st, pcs, image as u32);
+            give_and_release(d, st, pcs, image as u32, all_wait);
         } else {
             let d = unsafe { slot_lanes_mut::<u64>(scratch, f.dst, first, n) };
-            give_and_release(d, st, pcs, image);
+            give_and_release(d, st, pcs, image, all_wait);
         }
     }
     // SAFETY: the caller's scratch memory, for the table's layout; the slices above are
@@ -437,11 +437,24 @@ fn released(s: &mut u32, pc: &mut u32, w: bool) {
     *s = s.wrapping_sub(u32::from(w));
 }
 
-/// Writes `value` into the slots of the waiting lanes and releases them (branch-free).
+/// Writes `value` into the slots of the waiting lanes and releases them (branch-free);
+/// `all_wait`: every lane waits, at the same pc, so the three arrays are simply filled.
 /// Not inlined: compiled for AVX2, the select became masked stores (`vpmaskmovd`, slow on
 /// AMD: a `reduce` took 26% longer); this is the baseline build's blend.
 #[inline(never)]
-fn give_and_release<T: Copy>(slots: &mut [T], st: &mut [u32], pcs: &mut [u32], value: T) {
+fn give_and_release<T: Copy>(
+    slots: &mut [T],
+    st: &mut [u32],
+    pcs: &mut [u32],
+    value: T,
+    all_wait: bool,
+) {
+    if let (true, Some(&pc)) = (all_wait, pcs.first()) {
+        slots.fill(value);
+        st.fill(READY);
+        pcs.fill(pc.wrapping_add(1));
+        return;
+    }
     for ((d, s), pc) in slots.iter_mut().zip(st.iter_mut()).zip(pcs.iter_mut()) {
         let w = *s == WAIT;
         *d = if w { value } else { *d };
