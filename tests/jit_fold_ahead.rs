@@ -164,6 +164,14 @@ fn float_folds_match_the_interpreter_bit_for_bit() {
         ("mul", "f64", "exp.f64 r1, r1"),
     ] {
         let p = kernel(op, ty, math);
+        let dump = jit_vm().jit_dump(&p).expect("dump");
+        assert!(
+            dump.strategy
+                .to_string()
+                .contains("folds in lane order as the groups park there"),
+            "{}",
+            dump.strategy
+        );
         for seed in 1..4 {
             let x = values(n, seed * 7919, ty);
             let what = format!("{op}.{ty} {math} seed {seed}");

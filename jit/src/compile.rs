@@ -449,10 +449,11 @@ fn compile_with(
                  group's lanes are ready at the same instruction with registers that fit it \
                  (always in the first phase), the other lanes and those that bail out in \
                  scalar code; between phases a call to holovm's resolve_barrier resolves the \
-                 barrier{}",
+                 barrier{}{}",
                 an.barrier_note,
                 strategy::vector_detail(program, &an, g, guard),
-                strategy::whole_note(program)
+                strategy::whole_note(program),
+                strategy::fold_note(program)
             ),
         },
         None => Strategy::Vector {

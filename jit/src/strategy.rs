@@ -6,7 +6,7 @@ use holovm_isa::Program;
 
 use crate::analysis::{Analysis, Class, MaskedBranch};
 use crate::parked::whole_park_pcs;
-use crate::vector::{guard_exits, rerun_tail};
+use crate::vector::{folded_reduces, guard_exits, rerun_tail};
 
 /// The vector strategy's description: how each kind of register is held, how memory is
 /// checked, what runs per lane, and the notes that apply to `program` (group size `g`; `guard`:
@@ -219,6 +219,24 @@ pub(crate) fn whole_note(program: &Program) -> String {
     format!(
         "; at the bar.sync at pc {} the groups park whole (their first lanes' words stand for \
          all their lanes; a block whose groups all park at one is released by them)",
+        pcs.join(", ")
+    )
+}
+
+/// Where the strategy text says the vector groups carry a float fold's chain
+/// (vector/fold_ahead.rs).
+pub(crate) fn fold_note(program: &Program) -> String {
+    let pcs: Vec<String> = folded_reduces(program)
+        .iter()
+        .map(|r| r.0.to_string())
+        .collect();
+    if pcs.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; the float reduce at pc {} folds in lane order as the groups park there, each \
+         continuing the chain where the group before it stopped (the resolver folds the \
+         lanes itself when the chain does not cover the block)",
         pcs.join(", ")
     )
 }

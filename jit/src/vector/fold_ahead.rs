@@ -16,7 +16,7 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Value};
-use holovm_isa::{Inst, RedOp, Src, Ty};
+use holovm_isa::{Inst, Program, RedOp, Src, Ty};
 
 use crate::ops::compute_lane;
 use crate::translate::{call, status, Tr};
@@ -26,6 +26,25 @@ use crate::translate::{call, status, Tr};
 /// resolver vectorises them).
 pub(crate) fn folds_ahead(op: RedOp, ty: Ty) -> bool {
     ty.is_float() && matches!(op, RedOp::Add | RedOp::Mul)
+}
+
+/// The `reduce`s of `program` whose fold the vector groups carry (a float add or multiply
+/// of a register): pc, operation, type, operand register.
+pub(crate) fn folded_reduces(program: &Program) -> Vec<(u32, RedOp, Ty, usize)> {
+    program
+        .insts()
+        .iter()
+        .enumerate()
+        .filter_map(|(at, inst)| match *inst {
+            Inst::Reduce {
+                op,
+                ty,
+                src: Src::Reg(r),
+                ..
+            } if folds_ahead(op, ty) => Some((at as u32, op, ty, r.0 as usize)),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Tr<'_, '_> {
@@ -66,22 +85,9 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(done);
     }
 
-    /// The `reduce`s whose fold the groups carry: pc, operation, type, operand register.
+    /// The `reduce`s whose fold the groups carry ([`folded_reduces`]).
     pub(crate) fn folded_reduces(&self) -> Vec<(u32, RedOp, Ty, usize)> {
-        self.p
-            .insts()
-            .iter()
-            .enumerate()
-            .filter_map(|(at, inst)| match *inst {
-                Inst::Reduce {
-                    op,
-                    ty,
-                    src: Src::Reg(r),
-                    ..
-                } if folds_ahead(op, ty) => Some((at as u32, op, ty, r.0 as usize)),
-                _ => None,
-            })
-            .collect()
+        folded_reduces(self.p)
     }
 
     /// The chain over the group's G values of `ty` at `file + off`, `bytes` apart (the

@@ -52,7 +52,7 @@ mod realign;
 mod tail;
 mod values;
 
-pub(crate) use fold_ahead::folds_ahead;
+pub(crate) use fold_ahead::{folded_reduces, folds_ahead};
 pub(crate) use limits::{guard_exits, limit_slots};
 pub(crate) use tail::rerun_tail;
 
