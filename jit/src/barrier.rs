@@ -684,12 +684,7 @@ fn fold_f32_ordered<const MIN: bool>(vals: &[u32]) -> u64 {
         .fold(acc.into_iter().fold(identity, pick), |a, &v| {
             pick(a, key(v))
         });
-    let u = f32_of_key(k);
-    if f32_nan(u) {
-        f32::NAN.to_bits().into()
-    } else {
-        u.into()
-    }
+    finish(Ty::F32, Some(u64::from(f32_of_key(k))))
 }
 
 /// [`ordered_f32`] for f64 images.

@@ -23,6 +23,7 @@ use holovm_isa::Inst;
 
 use crate::barrier::{outcome, resolve_fn, Barriers};
 use crate::translate::{call, status, Tr};
+use crate::vector::folded_reduces;
 
 /// Lanes per step of the phase machinery's loops over the block's lanes: one `I32X4` of
 /// their status words.
@@ -60,7 +61,7 @@ impl Tr<'_, '_> {
             t.b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
         });
         self.scan_reset();
-        if !self.folded_reduces().is_empty() {
+        if !folded_reduces(self.p).is_empty() {
             // No chain of a float fold yet (vector/fold_ahead.rs). Also without vector code
             // (which would never start one): the resolver would otherwise take a chain
             // another kernel's launch left in this thread's scratch memory.

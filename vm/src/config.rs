@@ -27,8 +27,8 @@ pub struct VmConfig {
     /// the first one, and every 64th that would split), because compiled lanes cost from a
     /// tenth of a nanosecond to microseconds each, and waking the workers and waiting for
     /// them costs microseconds: a short launch split in two takes longer. `Duration::ZERO`
-    /// splits every launch above the lane threshold. Default 30 µs: on the 2-core machine this project measures on,
-    /// a split costs 10-15 µs (vector_add at 64K lanes: 6.3 µs on one thread, 22.6 on two),
+    /// splits every launch above the lane threshold. Default 30 µs: on the 2-core machine
+    /// this project measures on, a split costs 10-15 µs (vector_add at 64K lanes: 6.3 µs on one thread, 22.6 on two),
     /// so launches of 30 µs or more gain (relu at 256K lanes 40 -> 26 µs, gelu at 64K 70 ->
     /// 42) and shorter ones would lose.
     pub parallel_min_time: Duration,

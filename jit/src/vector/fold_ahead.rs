@@ -54,7 +54,7 @@ impl Tr<'_, '_> {
     /// after the last group that did, continue the chain with its lanes. The builder
     /// continues in a new block.
     pub(super) fn emit_fold_ahead(&mut self, pc: Value, status: Value, bases: [Value; 2]) {
-        let reduces = self.folded_reduces();
+        let reduces = folded_reduces(self.p);
         if reduces.is_empty() {
             return;
         }
@@ -83,11 +83,6 @@ impl Tr<'_, '_> {
         }
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
-    }
-
-    /// The `reduce`s whose fold the groups carry ([`folded_reduces`]).
-    pub(crate) fn folded_reduces(&self) -> Vec<(u32, RedOp, Ty, usize)> {
-        folded_reduces(self.p)
     }
 
     /// The chain over the group's G values of `ty` at `file + off`, `bytes` apart (the

@@ -20,7 +20,7 @@ pub(crate) struct Runs {
 }
 
 impl Runs {
-    pub(crate) const LANES: u32 = 256;
+    const LANES: u32 = 256;
 
     pub(crate) fn of(p: &Decoded, config: LaunchConfig) -> Runs {
         let per_run = match p.runs_blocks && config.block < Self::LANES {
