@@ -15,7 +15,7 @@ use holovm_isa::{Inst, Program, RedOp, Special, Src, Ty};
 
 use crate::abi::{LaunchEnv, TrapKind, TrapRecord};
 use crate::analysis::Analysis;
-use crate::parked::{release_whole, spread, LaneWords};
+use crate::parked::{release_whole, spread, whole_park_pcs, LaneWords};
 use crate::translate::{call, s_home, status, ScratchLayout};
 use crate::vector::folds_ahead;
 
@@ -57,6 +57,9 @@ pub(crate) struct Barriers {
     nparams: usize,
     /// The barrier instructions in ascending pc order, with the reduction each does.
     list: Vec<(u32, Option<Fold>)>,
+    /// Whether vector groups can park whole (at a `bar.sync` that is not the last
+    /// instruction, parked.rs): without, the resolver skips looking for such groups.
+    whole_parks: bool,
 }
 
 /// A `reduce`: `dst = op over the waiting lanes of src`, computed in `ty`.
@@ -130,6 +133,7 @@ impl Barriers {
             fold_next: (layout.call as i32 + call::FOLD_NEXT) as usize,
             nparams: program.params().len(),
             list,
+            whole_parks: !whole_park_pcs(program).is_empty(),
         }
     }
 }
@@ -222,16 +226,18 @@ unsafe fn resolve<const AVX2: bool>(
     let t = unsafe { &*barriers };
     // SAFETY: the caller's scratch memory, for the table's layout.
     let words = unsafe { LaneWords::new(t, scratch) };
-    // SAFETY: `g` is the kernel's group size; the arrays have MAX_BLOCK entries, a
-    // multiple of it.
-    if unsafe { release_whole(&words, g, end, |pc| t.is_bar_sync(pc)) } {
-        // SAFETY: the caller's scratch memory, for the table's layout.
-        return unsafe { released_block(t, scratch) };
+    if t.whole_parks {
+        // SAFETY: `g` is the kernel's group size; the arrays have MAX_BLOCK entries, a
+        // multiple of it.
+        if unsafe { release_whole(&words, g, end, |pc| t.is_bar_sync(pc)) } {
+            // SAFETY: the caller's scratch memory, for the table's layout.
+            return unsafe { released_block(t, scratch) };
+        }
+        // Groups parked whole have only their first lane's pc written: the pass below
+        // reads every lane's.
+        // SAFETY: as above.
+        unsafe { spread(&words, g, end) };
     }
-    // Groups parked whole have only their first lane's pc written: the pass below reads
-    // every lane's.
-    // SAFETY: as above.
-    unsafe { spread(&words, g, end) };
     let lanes = end.min(holovm_isa::MAX_BLOCK) as usize;
     // SAFETY (each array): the layout gives each per-lane array MAX_BLOCK u32 entries at a
     // 4-byte aligned offset of the 64-byte aligned scratch memory, which the caller hands
@@ -325,10 +331,10 @@ unsafe fn resolve<const AVX2: bool>(
         // and are released in the same pass.
         if f.dst.bytes == 4 {
             let d = unsafe { slot_lanes_mut::<u32>(scratch, f.dst, first, n) };
-            give_and_release(d, st, pcs, image as u32, all_wait);
+            give_and_release::<_, AVX2>(d, st, pcs, image as u32, all_wait);
         } else {
             let d = unsafe { slot_lanes_mut::<u64>(scratch, f.dst, first, n) };
-            give_and_release(d, st, pcs, image, all_wait);
+            give_and_release::<_, AVX2>(d, st, pcs, image, all_wait);
         }
     }
     // SAFETY: the caller's scratch memory, for the table's layout; the slices above are
@@ -438,11 +444,12 @@ fn released(s: &mut u32, pc: &mut u32, w: bool) {
 }
 
 /// Writes `value` into the slots of the waiting lanes and releases them (branch-free);
-/// `all_wait`: every lane waits, at the same pc, so the three arrays are simply filled.
-/// Not inlined: compiled for AVX2, the select became masked stores (`vpmaskmovd`, slow on
-/// AMD: a `reduce` took 26% longer); this is the baseline build's blend.
+/// `all_wait`: every lane waits, at the same pc, so the three arrays are simply filled
+/// (compiled for AVX2 where `AVX2`: 32 bytes a store). Not inlined: compiled for AVX2, the
+/// select became masked stores (`vpmaskmovd`, slow on AMD: a `reduce` took 26% longer);
+/// this is the baseline build's blend.
 #[inline(never)]
-fn give_and_release<T: Copy>(
+fn give_and_release<T: Copy, const AVX2: bool>(
     slots: &mut [T],
     st: &mut [u32],
     pcs: &mut [u32],
@@ -450,16 +457,44 @@ fn give_and_release<T: Copy>(
     all_wait: bool,
 ) {
     if let (true, Some(&pc)) = (all_wait, pcs.first()) {
-        slots.fill(value);
-        st.fill(READY);
-        pcs.fill(pc.wrapping_add(1));
-        return;
+        let next = pc.wrapping_add(1);
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            // SAFETY: the resolver's `AVX2` variant runs only where the CPU has AVX2.
+            return unsafe { fill_released_avx2(slots, st, pcs, value, next) };
+        }
+        return fill_released(slots, st, pcs, value, next);
     }
     for ((d, s), pc) in slots.iter_mut().zip(st.iter_mut()).zip(pcs.iter_mut()) {
         let w = *s == WAIT;
         *d = if w { value } else { *d };
         released(s, pc, w);
     }
+}
+
+/// Every lane gets `value` in its slot and is READY at `pc`.
+#[inline(always)]
+fn fill_released<T: Copy>(slots: &mut [T], st: &mut [u32], pcs: &mut [u32], value: T, pc: u32) {
+    slots.fill(value);
+    st.fill(READY);
+    pcs.fill(pc);
+}
+
+/// [`fill_released`] compiled for AVX2.
+///
+/// # Safety
+///
+/// The CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_released_avx2<T: Copy>(
+    slots: &mut [T],
+    st: &mut [u32],
+    pcs: &mut [u32],
+    value: T,
+    pc: u32,
+) {
+    fill_released(slots, st, pcs, value, pc)
 }
 
 /// Lane `l`'s value of an operand that is not a register, zero-extended to 64 bits.
