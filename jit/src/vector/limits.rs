@@ -203,9 +203,12 @@ impl Tr<'_, '_> {
     }
 
     /// Every register-indexed site of the program whose bounds can be checked on the index
-    /// ([`GatherSite::of`]), with repeats.
+    /// ([`GatherSite::of`]), with repeats: those of the accesses that are not contiguous
+    /// sites (a lane-affine index is checked per group against the site's count instead,
+    /// so its limits would be loaded at every entry into vector code and never read).
     pub(super) fn gather_sites(&self) -> Vec<GatherSite> {
         mem_accesses(self.p.insts())
+            .filter(|&(global, shared, size)| self.contig(global, shared, size).is_none())
             .filter_map(|(global, shared, size)| GatherSite::of(global, shared, size))
             .map(|(site, _)| site)
             .collect()
@@ -258,11 +261,14 @@ impl Tr<'_, '_> {
         let bdim = self.bdim();
         let mut lane = self.b.ins().uextend(types::I64, bdim);
         for c in self.contig_sites() {
+            // Register-indexed sites are checked per group (`affine_firsts`).
+            if let Index::Reg(_) = c.index {
+                continue;
+            }
             let cnt = self.site_count(c.site);
             match c.index {
                 Index::Gid => gid = Some(self.umin_opt(gid, cnt)),
-                Index::Lane => lane = self.b.ins().umin(lane, cnt),
-                Index::Reg(_) => {}
+                _ => lane = self.b.ins().umin(lane, cnt),
             }
         }
         if let Some(guard) = self.v.as_ref().and_then(|v| v.guard) {
