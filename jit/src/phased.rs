@@ -267,21 +267,26 @@ impl Tr<'_, '_> {
         self.b.ins().umin(s, lane)
     }
 
+    /// Phased vector kernels: sets [`call::VPHASE`] (0: the block's first phase).
+    pub(crate) fn set_phase(&mut self, later: i64) {
+        let v = self.b.ins().iconst(types::I8, later);
+        let at = self.layout.call as i32 + call::VPHASE;
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), v, self.scratch, at);
+    }
+
     /// Starts the next phase: vector groups first when the program has vector code
     /// (resume.rs), then the scalar lane loop.
     fn restart_phase(&mut self) {
-        match self.v.as_ref().map(|v| v.vphase) {
-            Some(vphase) => {
-                let z = self.b.ins().iconst(types::I32, 0);
-                // (resolve_barrier reset the scan word when it released the lanes.)
-                self.b.def_var(self.lane0, z);
-                let later = self.b.ins().iconst(types::I8, 1);
-                self.b.def_var(vphase, later);
-                self.b.ins().jump(self.group_head, &[]);
-            }
-            None => {
-                self.b.ins().jump(self.phase_start, &[]);
-            }
+        if self.v.is_some() {
+            let z = self.b.ins().iconst(types::I32, 0);
+            // (resolve_barrier reset the scan word when it released the lanes.)
+            self.b.def_var(self.lane0, z);
+            self.set_phase(1);
+            self.b.ins().jump(self.group_head, &[]);
+        } else {
+            self.b.ins().jump(self.phase_start, &[]);
         }
     }
 

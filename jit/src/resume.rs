@@ -68,7 +68,7 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(try_block);
         let l0 = self.b.use_var(self.lane0);
         let end = self.b.ins().iadd_imm_s(l0, g as i64);
-        let s_end = self.b.use_var(self.s_end);
+        let s_end = self.lanes_end();
         let below = self
             .b
             .ins()

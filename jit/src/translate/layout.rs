@@ -92,6 +92,17 @@ pub(crate) mod call {
     /// Phased vector kernels: the chain's value so far, over the lanes below
     /// [`FOLD_NEXT`] (`F32` or `F64`).
     pub const FOLD: i32 = 64;
+    /// Phased vector kernels, the kernel's own word: the block's limit of full vector
+    /// groups (`I32`), loaded at each group head rather than carried through the vector
+    /// code in a register.
+    pub const VLIMIT: i32 = 72;
+    /// Phased vector kernels, the kernel's own word: 0 in a block's first phase, 1 in the
+    /// later ones (`I8`), read at each group head.
+    pub const VPHASE: i32 = 76;
+    /// Phased vector kernels, the kernel's own word: the end of the lanes that may run,
+    /// the lowest lane that trapped (`I32`): the variable's value between phases, read by
+    /// the group loop's resume checks and where the next phase's scalar loop starts.
+    pub const LANES_END: i32 = 80;
     /// Bytes of the record: a multiple of 64, so that the launch record after it starts a
     /// cache line.
     pub const SIZE: u32 = 128;

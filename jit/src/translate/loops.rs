@@ -354,7 +354,7 @@ impl Tr<'_, '_> {
         b.def_var(self.s_lane, l0);
         let lanes = self.block_lanes();
         let end = self.guard_exit_end(lanes).unwrap_or(lanes);
-        self.b.def_var(self.s_end, end);
+        self.set_lanes_end(end);
         self.lanes_fresh();
         let b = &mut self.b;
         if self.phased {
@@ -364,6 +364,13 @@ impl Tr<'_, '_> {
             b.switch_to_block(self.phase_start);
             let from = self.scan_start();
             self.b.def_var(self.s_lane, from);
+            // Defined on every way into the lane loop, these are not carried around the
+            // group loop (live through all of the vector code).
+            self.lanes_fresh();
+            if self.g > 0 {
+                let end = self.lanes_end();
+                self.b.def_var(self.s_end, end);
+            }
         }
         let b = &mut self.b;
         b.ins().jump(self.lane_head, &[]);
@@ -374,6 +381,26 @@ impl Tr<'_, '_> {
         let l0 = b.ins().iadd_imm_s(l0, self.g.max(1) as i64);
         b.def_var(self.lane0, l0);
         b.ins().jump(self.group_head, &[]);
+    }
+
+    /// Sets `s_end` to `end`, and in a phased vector kernel its word
+    /// ([`call::LANES_END`]), which the group loop reads instead.
+    fn set_lanes_end(&mut self, end: Value) {
+        self.b.def_var(self.s_end, end);
+        if self.phased && self.g > 0 && self.kind == FnKind::Kernel {
+            let at = self.layout.call as i32 + call::LANES_END;
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), end, self.scratch, at);
+        }
+    }
+
+    /// Phased vector kernels: `s_end` as [`Tr::set_lanes_end`] last stored it (`I32`).
+    pub(crate) fn lanes_end(&mut self) -> Value {
+        let at = self.layout.call as i32 + call::LANES_END;
+        self.b
+            .ins()
+            .load(types::I32, MemFlagsData::trusted(), self.scratch, at)
     }
 
     /// The lanes about to run start fresh: no bail-out state. (Defined here, on the way into
@@ -426,8 +453,8 @@ impl Tr<'_, '_> {
         let b = &mut self.b;
         b.switch_to_block(ok);
         if self.phased {
-            b.def_var(self.s_end, end);
-            b.ins().jump(self.resolve, &[]);
+            self.set_lanes_end(end);
+            self.b.ins().jump(self.resolve, &[]);
             self.emit_resolve();
         } else {
             let resume = b.use_var(self.s_resume);

@@ -6,7 +6,7 @@ use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::Variable;
 use holovm_isa::{Addr, Cmp, Inst, Reg, SharedAddr, Special, Src, Ty};
 
-use crate::translate::{launch, SpaceRef, Tr, TrError, TrResult};
+use crate::translate::{call, launch, SpaceRef, Tr, TrError, TrResult};
 
 /// An entry guard on `%gid` (see [`Tr::entry_guard`]): lanes pass it while `%gid < bound`,
 /// where `bound` is `u`, or `u + 1` when `plus_one`.
@@ -130,9 +130,9 @@ impl Tr<'_, '_> {
     /// register-indexed sites; then, per block in `init`, the lanes of the block below
     /// both. Returns the variable holding a block's limit (`I32`).
     pub(super) fn emit_limits(&mut self, init: Block) -> TrResult<Variable> {
-        let (acnt, glim, bbase, vphase) = {
+        let (acnt, glim, bbase) = {
             let v = self.vs()?;
-            (v.acnt.clone(), v.glim.clone(), v.bbase, v.vphase)
+            (v.acnt.clone(), v.glim.clone(), v.bbase)
         };
         self.b.switch_to_block(self.launch_init);
         // Stored in the launch record, not kept in registers through the kernel: loaded
@@ -189,8 +189,13 @@ impl Tr<'_, '_> {
         let limit = self.b.ins().ireduce(types::I32, limit);
         let limit = self.pin(limit);
         self.b.def_var(vlimit, limit);
-        let first_phase = self.b.ins().iconst(types::I8, 0);
-        self.b.def_var(vphase, first_phase);
+        if self.phased {
+            let at = self.layout.call as i32 + call::VLIMIT;
+            self.b.ins().store(fl, limit, self.scratch, at);
+        }
+        if self.phased {
+            self.set_phase(0);
+        }
         self.b.ins().jump(self.group_head, &[]);
         Ok(vlimit)
     }

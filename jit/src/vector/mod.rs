@@ -64,7 +64,7 @@ use holovm_isa::{Addr, Inst, ParamKind, Src};
 use crate::analysis::Class;
 use crate::listing;
 use crate::ops::{compute_lane, konst};
-use crate::translate::{launch, SpaceRef, Tr, TrError, TrResult};
+use crate::translate::{call, launch, SpaceRef, Tr, TrError, TrResult};
 use affine::Affine;
 use limits::{EntryGuard, GatherSite, Index, Site, SiteLimit};
 
@@ -109,7 +109,6 @@ pub(crate) struct VState {
     pub bases: Vec<Option<Variable>>,
     /// Phased strategy: 0 in the first phase (groups start at pc 0), 1 in later phases
     /// (groups resume from the per-lane file, resume.rs).
-    pub vphase: Variable,
     /// The bail-out block (parameters: the pc to resume at; phased: the status to park).
     pub bail: Block,
     /// Cold per-pc blocks that jump to `bail` with their constants, so a check on the hot
@@ -385,7 +384,6 @@ impl Tr<'_, '_> {
             late_fuel,
             params,
             bases,
-            vphase: self.b.declare_var(types::I8),
             bail,
             stubs: Vec::new(),
             blocks: vec![None; n + 1],
@@ -419,23 +417,32 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(self.group_head);
         let l0 = self.b.use_var(self.lane0);
         let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
-        let lim = self.b.use_var(vlimit);
+        let lim = if self.phased {
+            let at = self.layout.call as i32 + call::VLIMIT;
+            self.b
+                .ins()
+                .load(types::I32, MemFlagsData::trusted(), self.scratch, at)
+        } else {
+            self.b.use_var(vlimit)
+        };
         let full = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, lim);
         if !self.phased {
             self.b.ins().brif(full, first, &[], tail, &[]);
             return Ok(None);
         }
-        let vphase = self.vs()?.vphase;
+        let at = self.layout.call as i32 + call::VPHASE;
+        let later = self
+            .b
+            .ins()
+            .load(types::I8, MemFlagsData::trusted(), self.scratch, at);
         let resume = self.b.create_block();
         // Later phases resume groups from the per-lane file, then run the scalar loop (not
         // the tail, which would reset the trap limit `s_end`).
         let (full_b, short_b) = (self.b.create_block(), self.b.create_block());
         self.b.ins().brif(full, full_b, &[], short_b, &[]);
         self.b.switch_to_block(short_b);
-        let later = self.b.use_var(vphase);
         self.b.ins().brif(later, self.phase_start, &[], tail, &[]);
         self.b.switch_to_block(full_b);
-        let later = self.b.use_var(vphase);
         self.b.ins().brif(later, resume, &[], entry, &[]);
         Ok(Some(resume))
     }
