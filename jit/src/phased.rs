@@ -321,7 +321,8 @@ impl Tr<'_, '_> {
         let blk = self.b.use_var(self.blk);
         let end = self.b.use_var(self.s_end);
         let g = self.b.ins().iconst(types::I32, i64::from(self.g));
-        let args = [table, self.scratch, self.trap, blk, end, g];
+        let trap = self.trap_ptr();
+        let args = [table, self.scratch, trap, blk, end, g];
         let call = self.b.ins().call_indirect(sig, callee, &args);
         let r = self.b.inst_results(call)[0];
         let (not_done, released, not_released, trapped) = (

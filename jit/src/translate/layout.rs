@@ -103,6 +103,9 @@ pub(crate) mod call {
     /// the lowest lane that trapped (`I32`): the variable's value between phases, read by
     /// the group loop's resume checks and where the next phase's scalar loop starts.
     pub const LANES_END: i32 = 80;
+    /// Phased vector kernels, the kernel's own word: its trap record's address (`I64`),
+    /// for the calls, rather than a register held from the entry.
+    pub const TRAP: i32 = 88;
     /// Bytes of the record: a multiple of 64, so that the launch record after it starts a
     /// cache line.
     pub const SIZE: u32 = 128;

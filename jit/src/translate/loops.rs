@@ -387,7 +387,7 @@ impl Tr<'_, '_> {
     /// ([`call::LANES_END`]), which the group loop reads instead.
     fn set_lanes_end(&mut self, end: Value) {
         self.b.def_var(self.s_end, end);
-        if self.phased && self.g > 0 && self.kind == FnKind::Kernel {
+        if self.phased_vector_kernel() {
             let at = self.layout.call as i32 + call::LANES_END;
             self.b
                 .ins()
@@ -481,7 +481,9 @@ impl Tr<'_, '_> {
         }
         let b = &mut self.b;
         let env = b.ins().load(types::I64, fl, self.scratch, at + call::ENV);
-        b.ins().call(f, &[env, self.scratch, self.trap]);
+        let trap = self.trap_ptr();
+        let b = &mut self.b;
+        b.ins().call(f, &[env, self.scratch, trap]);
         let code = b.ins().load(types::I32, fl, self.scratch, at + call::CODE);
         let new_end = b.ins().load(types::I32, fl, self.scratch, at + call::END);
         let ret = b.create_block();

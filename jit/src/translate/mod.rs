@@ -327,6 +327,11 @@ impl<'a, 'p> Tr<'a, 'p> {
             let at = layout.call as i32;
             b.ins().store(fl, env, scratch, at + call::ENV);
         }
+        if s_scan {
+            // See `Tr::trap_ptr`.
+            let at = layout.call as i32;
+            b.ins().store(fl, trap, scratch, at + call::TRAP);
+        }
 
         let block_head = b.create_block();
         let block_next = b.create_block();
