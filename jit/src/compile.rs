@@ -22,6 +22,7 @@ use crate::analysis::{analyse, Analysis};
 use crate::barrier::Barriers;
 use crate::beside::run_beside;
 use crate::dump::{CompileParts, JitDump, Strategy};
+use crate::jumps::thread_jumps;
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
 use crate::{choices, listing, perf_map, strategy};
@@ -246,6 +247,7 @@ fn build(
         tr.b.ins().jump(tail, &[]);
     }
     let guard = tr.v.as_ref().is_some_and(|v| v.guard.is_some());
+    let optimised = tr.optimised;
     if lanes_fn.is_none() {
         tr.emit_scalar_program()?;
     }
@@ -254,6 +256,11 @@ fn build(
     tr.b.seal_all_blocks();
     tr.b.finalize(isa.frontend_config());
     cx.builder.done();
+    if !optimised {
+        // With the optimiser, the blocks' order shapes the hot loops' code (gemm ran 10%
+        // slower with its branches threaded); without, the compile is what counts.
+        thread_jumps(&mut cx.kernel.func);
+    }
     Ok((guard, entries))
 }
 
@@ -286,6 +293,7 @@ fn lanes_job(
     tr.b.seal_all_blocks();
     tr.b.finalize(isa.frontend_config());
     builder.done();
+    thread_jumps(&mut ctx.func);
     if opts.verify {
         cranelift_codegen::verify_function(&ctx.func, isa)
             .map_err(|e| JitError::Codegen(format!("CLIF verifier: {e}")))?;

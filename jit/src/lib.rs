@@ -77,6 +77,7 @@ mod beside;
 mod choices;
 mod compile;
 mod dump;
+mod jumps;
 mod kernel;
 mod listing;
 mod masked_branches;
