@@ -270,10 +270,7 @@ impl Tr<'_, '_> {
     /// Phased vector kernels: sets [`call::VPHASE`] (0: the block's first phase).
     pub(crate) fn set_phase(&mut self, later: i64) {
         let v = self.b.ins().iconst(types::I8, later);
-        let at = self.layout.call as i32 + call::VPHASE;
-        self.b
-            .ins()
-            .store(MemFlagsData::trusted(), v, self.scratch, at);
+        self.set_call_word(call::VPHASE, v);
     }
 
     /// Starts the next phase: vector groups first when the program has vector code

@@ -1,7 +1,7 @@
 //! The launch's values, held since the function's entry ([`Tr::held`]), and the parameters'
 //! slots.
 
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 
 use super::{call, launch, FnKind, Tr};
 use crate::abi::off;
@@ -43,7 +43,7 @@ impl Tr<'_, '_> {
     /// used (each entry into vector code): held from the function's entry, it was live
     /// through every block of the vector code, a cost to the register allocator in each
     /// (softmax_rows' kernel compiled 1.4% fewer instructions). Their other launch values
-    /// stay held: `%bdim`, read in the vector code's loops, compiled 5-7% more
+    /// stay held: `%bdim`, read in the vector code's loops, compiled 5-8% more
     /// instructions loaded where used, the others no fewer.
     pub(crate) fn fuel(&mut self) -> Value {
         if self.phased_vector_kernel() {
@@ -60,14 +60,26 @@ impl Tr<'_, '_> {
     /// from the call record ([`call::TRAP`]): held from the entry, it was live through
     /// every block of the vector code.
     pub(crate) fn trap_ptr(&mut self) -> Value {
-        if self.phased_vector_kernel() {
-            let at = self.layout.call as i32 + call::TRAP;
-            return self
-                .b
-                .ins()
-                .load(types::I64, MemFlagsData::trusted(), self.scratch, at);
+        match self.phased_vector_kernel() {
+            true => self.call_word(types::I64, call::TRAP),
+            false => self.trap,
         }
-        self.trap
+    }
+
+    /// The [`call`] record's word at `field` (one of its offsets), as a `ty`.
+    pub(crate) fn call_word(&mut self, ty: Type, field: i32) -> Value {
+        let at = self.layout.call as i32 + field;
+        self.b
+            .ins()
+            .load(ty, MemFlagsData::trusted(), self.scratch, at)
+    }
+
+    /// Writes `v` to the [`call`] record's word at `field`.
+    pub(crate) fn set_call_word(&mut self, field: i32, v: Value) {
+        let at = self.layout.call as i32 + field;
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), v, self.scratch, at);
     }
 
     /// Whether this is a phased vector kernel, whose group loop runs every phase's vector

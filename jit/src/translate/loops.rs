@@ -388,19 +388,13 @@ impl Tr<'_, '_> {
     fn set_lanes_end(&mut self, end: Value) {
         self.b.def_var(self.s_end, end);
         if self.phased_vector_kernel() {
-            let at = self.layout.call as i32 + call::LANES_END;
-            self.b
-                .ins()
-                .store(MemFlagsData::trusted(), end, self.scratch, at);
+            self.set_call_word(call::LANES_END, end);
         }
     }
 
     /// Phased vector kernels: `s_end` as [`Tr::set_lanes_end`] last stored it (`I32`).
     pub(crate) fn lanes_end(&mut self) -> Value {
-        let at = self.layout.call as i32 + call::LANES_END;
-        self.b
-            .ins()
-            .load(types::I32, MemFlagsData::trusted(), self.scratch, at)
+        self.call_word(types::I32, call::LANES_END)
     }
 
     /// The lanes about to run start fresh: no bail-out state. (Defined here, on the way into

@@ -190,10 +190,7 @@ impl Tr<'_, '_> {
         let limit = self.pin(limit);
         self.b.def_var(vlimit, limit);
         if self.phased {
-            let at = self.layout.call as i32 + call::VLIMIT;
-            self.b.ins().store(fl, limit, self.scratch, at);
-        }
-        if self.phased {
+            self.set_call_word(call::VLIMIT, limit);
             self.set_phase(0);
         }
         self.b.ins().jump(self.group_head, &[]);

@@ -417,24 +417,16 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(self.group_head);
         let l0 = self.b.use_var(self.lane0);
         let end = self.b.ins().iadd_imm_s(l0, self.g as i64);
-        let lim = if self.phased {
-            let at = self.layout.call as i32 + call::VLIMIT;
-            self.b
-                .ins()
-                .load(types::I32, MemFlagsData::trusted(), self.scratch, at)
-        } else {
-            self.b.use_var(vlimit)
+        let lim = match self.phased {
+            true => self.call_word(types::I32, call::VLIMIT),
+            false => self.b.use_var(vlimit),
         };
         let full = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, lim);
         if !self.phased {
             self.b.ins().brif(full, first, &[], tail, &[]);
             return Ok(None);
         }
-        let at = self.layout.call as i32 + call::VPHASE;
-        let later = self
-            .b
-            .ins()
-            .load(types::I8, MemFlagsData::trusted(), self.scratch, at);
+        let later = self.call_word(types::I8, call::VPHASE);
         let resume = self.b.create_block();
         // Later phases resume groups from the per-lane file, then run the scalar loop (not
         // the tail, which would reset the trap limit `s_end`).
