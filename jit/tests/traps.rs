@@ -375,6 +375,19 @@ fn barriers_and_reductions() {
         div.u32 r2, 1, r1\nok:\nbar.sync\nsetp.eq.u32 p1, %lane, 1\n@!p1 bra @end\ndiv.u32 r2, 1, r1\nend:\nexit\n");
     let out = run_all(&p, 1, 4, &[u32s(&[1, 0, 0, 1])]);
     assert_eq!(out.trap, trap(TrapKind::DivideByZero, 7, 0, 1, 0, 0));
+    // The same in vector groups: lane 20 traps before a `reduce`, so lanes 20 and up stop
+    // for good; lane 40 would trap after it but never runs again (the phased kernel keeps
+    // the end of the lanes that may run from phase to phase).
+    let p = asm(
+        ".kernel t\n.param d: ptr u32\nldg.u32 r1, [d + %lane*4]\nsetp.eq.u32 p0, %lane, 20\n\
+        @!p0 bra @ok\ndiv.u32 r2, 1, r1\nok:\nreduce.add.u32 r3, r1\nsetp.eq.u32 p1, %lane, 40\n\
+        @!p1 bra @end\ndiv.u32 r2, 1, r1\nend:\nexit\n",
+    );
+    let mut d = vec![1u32; 64];
+    d[20] = 0;
+    d[40] = 0;
+    let out = run_all(&p, 2, 64, &[u32s(&d)]);
+    assert_eq!(out.trap, trap(TrapKind::DivideByZero, 3, 0, 20, 0, 0));
 }
 
 #[test]

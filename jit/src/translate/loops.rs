@@ -367,7 +367,7 @@ impl Tr<'_, '_> {
             // Defined on every way into the lane loop, these are not carried around the
             // group loop (live through all of the vector code).
             self.lanes_fresh();
-            if self.g > 0 {
+            if self.phased_vector_kernel() {
                 let end = self.lanes_end();
                 self.b.def_var(self.s_end, end);
             }
