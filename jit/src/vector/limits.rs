@@ -263,14 +263,17 @@ impl Tr<'_, '_> {
         let bdim = self.bdim();
         let mut lane = self.b.ins().uextend(types::I64, bdim);
         for c in self.contig_sites() {
-            // Register-indexed sites are checked per group (`affine_firsts`).
-            if let Index::Reg(_) = c.index {
-                continue;
-            }
-            let cnt = self.site_count(c.site);
             match c.index {
-                Index::Gid => gid = Some(self.umin_opt(gid, cnt)),
-                _ => lane = self.b.ins().umin(lane, cnt),
+                Index::Gid => {
+                    let cnt = self.site_count(c.site);
+                    gid = Some(self.umin_opt(gid, cnt));
+                }
+                Index::Lane => {
+                    let cnt = self.site_count(c.site);
+                    lane = self.b.ins().umin(lane, cnt);
+                }
+                // Checked per group against its own count (`affine_firsts`).
+                Index::Reg(_) => {}
             }
         }
         if let Some(guard) = self.v.as_ref().and_then(|v| v.guard) {

@@ -107,8 +107,6 @@ pub(crate) struct VState {
     /// Per buffer parameter accessed inside a loop and not held ([`Tr::held_bases`]): its base
     /// pointer, likewise.
     pub bases: Vec<Option<Variable>>,
-    /// Phased strategy: 0 in the first phase (groups start at pc 0), 1 in later phases
-    /// (groups resume from the per-lane file, resume.rs).
     /// The bail-out block (parameters: the pc to resume at; phased: the status to park).
     pub bail: Block,
     /// Cold per-pc blocks that jump to `bail` with their constants, so a check on the hot
