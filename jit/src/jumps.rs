@@ -59,18 +59,12 @@ pub(crate) fn thread_jumps(func: &mut Function) -> usize {
                 continue;
             }
             let mut via: Option<&(Block, Vec<Value>)> = None;
-            // Along a chain of such blocks (not around a cycle of them).
+            // Along a chain of such blocks (not around a cycle of them); a jump with
+            // arguments ends it, its destination having parameters.
             for _ in 0..8 {
-                match &on[to.index()] {
-                    Some(next) => {
-                        via = Some(next);
-                        to = next.0;
-                        if !next.1.is_empty() {
-                            break;
-                        }
-                    }
-                    None => break,
-                }
+                let Some(next) = &on[to.index()] else { break };
+                via = Some(next);
+                to = next.0;
             }
             if let Some((dest, args)) = via {
                 let args = args.iter().map(|&v| BlockArg::Value(v));

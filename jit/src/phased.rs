@@ -66,10 +66,7 @@ impl Tr<'_, '_> {
             // (which would never start one): the resolver would otherwise take a chain
             // another kernel's launch left in this thread's scratch memory.
             let z = self.b.ins().iconst(types::I32, 0);
-            let at = self.layout.call as i32 + call::FOLD_NEXT;
-            self.b
-                .ins()
-                .store(MemFlagsData::trusted(), z, self.scratch, at);
+            self.set_call_word(call::FOLD_NEXT, z);
         }
         let b = &mut self.b;
         b.ins().jump(next, &[]);
@@ -223,10 +220,7 @@ impl Tr<'_, '_> {
     pub(crate) fn scan_reset(&mut self) {
         if self.s_scan {
             let none = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
-            let at = self.scan_at();
-            self.b
-                .ins()
-                .store(MemFlagsData::trusted(), none, self.scratch, at);
+            self.set_call_word(call::SCAN, none);
         }
     }
 
@@ -235,10 +229,7 @@ impl Tr<'_, '_> {
     pub(crate) fn scan_from(&mut self, lane: Value) {
         if self.s_scan {
             let s = self.scan_min(lane);
-            let at = self.scan_at();
-            self.b
-                .ins()
-                .store(MemFlagsData::trusted(), s, self.scratch, at);
+            self.set_call_word(call::SCAN, s);
         }
     }
 
@@ -252,18 +243,9 @@ impl Tr<'_, '_> {
         self.scan_min(l0)
     }
 
-    /// The [`call::SCAN`] word's offset in the scratch memory.
-    fn scan_at(&self) -> i32 {
-        self.layout.call as i32 + call::SCAN
-    }
-
     /// The lower of the [`call::SCAN`] word and `lane`.
     fn scan_min(&mut self, lane: Value) -> Value {
-        let at = self.scan_at();
-        let s = self
-            .b
-            .ins()
-            .load(types::I32, MemFlagsData::trusted(), self.scratch, at);
+        let s = self.call_word(types::I32, call::SCAN);
         self.b.ins().umin(s, lane)
     }
 

@@ -59,13 +59,8 @@ impl Tr<'_, '_> {
             return;
         }
         let done = self.b.create_block();
-        let fl = MemFlagsData::trusted();
-        let base = self.layout.call as i32;
         let l0 = self.b.use_var(self.lane0);
-        let next = self
-            .b
-            .ins()
-            .load(types::I32, fl, self.scratch, base + call::FOLD_NEXT);
+        let next = self.call_word(types::I32, call::FOLD_NEXT);
         let in_order = self.b.ins().icmp(IntCC::Equal, l0, next);
         let waits = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
         let go = self.b.ins().band(in_order, waits);
@@ -90,13 +85,12 @@ impl Tr<'_, '_> {
     /// more than one of 8.
     fn emit_chain(&mut self, op: RedOp, ty: Ty, file: Value, off: i32, bytes: u32, l0: Value) {
         let fl = MemFlagsData::trusted();
-        let base = self.layout.call as i32;
         let lane = compute_lane(ty);
         let step = |b: &mut cranelift_frontend::FunctionBuilder, a, x| match op {
             RedOp::Mul => b.ins().fmul(a, x),
             _ => b.ins().fadd(a, x),
         };
-        let acc = self.b.ins().load(lane, fl, self.scratch, base + call::FOLD);
+        let acc = self.call_word(lane, call::FOLD);
         let v0 = self.b.ins().load(lane, fl, file, off);
         // The first group starts the chain with lane 0's value, the others continue it.
         let continued = step(&mut self.b, acc, v0);
@@ -124,10 +118,8 @@ impl Tr<'_, '_> {
             &[BlockArg::Value(a)],
         );
         self.b.switch_to_block(exit);
-        self.b.ins().store(fl, r, self.scratch, base + call::FOLD);
+        self.set_call_word(call::FOLD, r);
         let after = self.b.ins().iadd_imm_s(l0, i64::from(self.g));
-        self.b
-            .ins()
-            .store(fl, after, self.scratch, base + call::FOLD_NEXT);
+        self.set_call_word(call::FOLD_NEXT, after);
     }
 }
