@@ -76,6 +76,106 @@ fn concurrent_first_launches_compile_once() {
     assert_eq!(vm.compiled_programs(), 1);
 }
 
+/// The sum example over `x` with `grid` blocks of `block` lanes on `vm`: the partial sums
+/// and the launch's stats.
+fn block_sums(vm: &Vm, x: &[f32], grid: u32, block: u32) -> (Vec<f32>, holovm::LaunchStats) {
+    let p = holovm::examples::find("sum").unwrap().program().unwrap();
+    let dx = vm.alloc_from(x).unwrap();
+    let out = vm.alloc::<f32>(grid as usize).unwrap();
+    let stats = run(
+        vm,
+        &p,
+        LaunchConfig::new(grid, block),
+        &args![&dx, &out, x.len() as u32],
+    );
+    (vm.read(&out).unwrap(), stats)
+}
+
+#[test]
+fn blocks_that_leave_many_lanes_after_the_last_group_run_a_narrower_variant() {
+    // The sum example compiles to groups of 32 lanes. Blocks of 16 have no full group, blocks
+    // of 40 leave 8 of 40 lanes, 48 leave 16: those run variants with groups of 16, 8 and 16,
+    // with the interpreter's results (the block's reduce folds in lane order in every tier).
+    let x: Vec<f32> = (0..5000)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.013)
+        .collect();
+    let vm = jit_vm();
+    let interp = serial_vm();
+    for (block, group) in [
+        (256, 32),
+        (16, 16),
+        (40, 8),
+        (48, 16),
+        (200, 32),
+        (256, 32),
+        (3, 32),
+    ] {
+        let (got, stats) = block_sums(&vm, &x, 3, block);
+        let (want, _) = block_sums(&interp, &x, 3, block);
+        assert_eq!(got, want, "block {block}");
+        assert!(stats.jit);
+        assert_eq!(stats.group, group, "block {block}");
+    }
+    // A variant is compiled once, and is not what the program's later launches find first.
+    assert_eq!(block_sums(&vm, &x, 2, 16).1.group, 16);
+    assert_eq!(block_sums(&vm, &x, 2, 64).1.group, 32);
+    assert_eq!(vm.compiled_programs(), 1);
+}
+
+#[test]
+fn auto_compiles_a_narrower_variant_in_the_background() {
+    let vm = Vm::with_config(
+        VmConfig::default()
+            .single_thread(true)
+            .tier(Tier::Auto)
+            .jit_threshold(Duration::ZERO),
+    );
+    let x: Vec<f32> = (0..3000).map(|i| (i % 7) as f32).collect();
+    assert!(
+        !block_sums(&vm, &x, 1, 256).1.jit,
+        "the first launch is interpreted"
+    );
+    vm.wait_for_jit();
+    assert_eq!(block_sums(&vm, &x, 1, 256).1.group, 32);
+    // The first launch of blocks of 16 runs the main kernel and starts the variant's compile.
+    let (first, stats) = block_sums(&vm, &x, 1, 16);
+    assert!(stats.jit);
+    vm.wait_for_jit();
+    let (later, stats) = block_sums(&vm, &x, 1, 16);
+    assert_eq!(stats.group, 16);
+    assert_eq!(first, later);
+    assert_eq!(later, vec![x.iter().sum::<f32>()]);
+}
+
+/// The vector_add example over `n` lanes: its blocks run as one, and a partial last group
+/// runs as the full group that ends at the limit (jit/src/vector/tail.rs), so only launches
+/// of fewer lanes than a group take a variant.
+#[test]
+fn kernels_that_run_blocks_as_one_narrow_only_for_launches_shorter_than_a_group() {
+    let p = holovm::examples::find("vector_add")
+        .unwrap()
+        .program()
+        .unwrap();
+    let vm = jit_vm();
+    for (n, block, group) in [(16u32, 16u32, 16), (40, 8, 32), (1000, 100, 32), (12, 4, 4)] {
+        let a: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let (da, db, dc) = (
+            vm.alloc_from(&a).unwrap(),
+            vm.alloc_from(&a).unwrap(),
+            vm.alloc::<f32>(n as usize).unwrap(),
+        );
+        let stats = run(
+            &vm,
+            &p,
+            LaunchConfig::new(n / block, block),
+            &args![&da, &db, &dc, n],
+        );
+        assert_eq!(stats.group, group, "{n} lanes");
+        let want: Vec<f32> = a.iter().map(|v| v + v).collect();
+        assert_eq!(vm.read(&dc).unwrap(), want);
+    }
+}
+
 /// Resident set size of this process in bytes (Linux).
 fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;

@@ -51,10 +51,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let pause: u64 = std::env::var("PAUSE").map_or(Ok(0), |p| p.parse())?;
     let (mut best, mut total, mut beside) = (Duration::MAX, Duration::ZERO, 0);
+    let mut best_parts = String::new();
     for _ in 0..times.max(1) {
         let start = Instant::now();
         let kernel = compile(&program, &opts)?;
         let took = start.elapsed();
+        if took < best {
+            best_parts = kernel.dump().compile_parts.to_string();
+        }
         (best, total) = (best.min(took), total + took);
         beside += usize::from(kernel.dump().compile_parts.lanes_beside);
         drop(kernel);
@@ -62,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!(
         "{name}: best of {times} compiles {:.3} ms, mean {:.3} ms, per-lane function beside \
-         the kernel in {beside}",
+         the kernel in {beside}\n  the best: {best_parts}",
         best.as_secs_f64() * 1e3,
         total.as_secs_f64() * 1e3 / times.max(1) as f64
     );

@@ -622,5 +622,7 @@ fn compile_with(
         split_launches: AtomicU64::new(0),
         _barriers: barriers,
         block_runs,
+        group: g,
+        tail_reruns: g > 0 && crate::vector::rerun_tail(program, &an).is_some(),
     })
 }

@@ -57,9 +57,13 @@ pub(crate) fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: boo
                 "a block's partial last group runs as the full group ending at the block's \
                  limit (its first lanes run again: the program loads no buffer it stores \
                  to), unless a launch binds a stored buffer where one is loaded; lanes past \
-                 the limit run scalar code"
+                 the limit run scalar code (a VM runs blocks, or launches of blocks run as one, \
+                 shorter than a group with a variant of narrower groups)"
             }
-            None => "lanes past the last full group run scalar code",
+            None => {
+                "lanes past the last full group run scalar code (a VM runs blocks that leave \
+                 more than an eighth of their lanes there with a variant of narrower groups)"
+            }
         },
         match guard {
             // As `Tr::guard_exit_end` decides.

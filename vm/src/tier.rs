@@ -34,19 +34,48 @@ pub enum Tier {
 /// What the JIT knows about one program.
 #[derive(Default)]
 pub(crate) struct JitSlot {
-    /// The compiled kernel, or why compiling failed; set once.
-    kernel: OnceLock<Result<Arc<CompiledKernel>, String>>,
+    /// The kernel compiled with the JIT's own choice of vector group.
+    main: Variant,
+    /// The kernels compiled with narrower vector groups of 16, 8 and 4 lanes, for launches
+    /// whose blocks the main kernel's group fits badly
+    /// ([`CompiledKernel::narrower_group`]); compiled when such a launch first comes.
+    narrow: [Variant; 3],
     /// Nanoseconds of interpreter time spent on the program (Auto).
     interp_ns: AtomicU64,
+}
+
+/// One compile of a program.
+#[derive(Default)]
+struct Variant {
+    /// The compiled kernel, or why compiling failed; set once.
+    kernel: OnceLock<Result<Arc<CompiledKernel>, String>>,
     /// A background compile has been started.
     compiling: AtomicBool,
+}
+
+impl Variant {
+    /// The compiled kernel, if compiling has finished and succeeded.
+    #[inline]
+    fn compiled(&self) -> Option<&Arc<CompiledKernel>> {
+        self.kernel.get().and_then(|r| r.as_ref().ok())
+    }
 }
 
 impl JitSlot {
     /// The compiled kernel, if compiling has finished and succeeded.
     #[inline]
     fn compiled(&self) -> Option<&Arc<CompiledKernel>> {
-        self.kernel.get().and_then(|r| r.as_ref().ok())
+        self.main.compiled()
+    }
+
+    /// The variant compiled with vector groups of `group` lanes (0: the JIT's choice).
+    fn variant(&self, group: u32) -> &Variant {
+        match group {
+            16 => &self.narrow[0],
+            8 => &self.narrow[1],
+            4 => &self.narrow[2],
+            _ => &self.main,
+        }
     }
 }
 
@@ -160,14 +189,47 @@ impl JitCache {
         let kernel = match tier {
             Tier::Interpret => None,
             Tier::Jit => slot
+                .main
                 .kernel
-                .get_or_init(|| compile(program, self.perf_map))
+                .get_or_init(|| compile(program, self.perf_map, 0))
                 .as_ref()
                 .ok()
                 .cloned(),
             Tier::Auto => slot.compiled().cloned(),
         };
         (kernel, slot)
+    }
+
+    /// The kernel to run a launch of `grid` blocks of `block` lanes with, given the
+    /// program's main kernel `main` (from `slot`): a variant with a narrower vector group
+    /// where `main`'s fits the blocks badly ([`CompiledKernel::narrower_group`]), else
+    /// `main`. Under `Tier::Jit` the variant is compiled now; under `Tier::Auto` on a
+    /// background thread, `main` running the launches until it is published. A variant that
+    /// failed to compile leaves `main` in charge.
+    pub(crate) fn kernel_for_shape(
+        &self,
+        slot: &Arc<JitSlot>,
+        program: &Program,
+        main: Arc<CompiledKernel>,
+        tier: Tier,
+        (grid, block): (u32, u32),
+    ) -> Arc<CompiledKernel> {
+        let Some(group) = main.narrower_group(grid, block) else {
+            return main;
+        };
+        let variant = slot.variant(group);
+        let narrow = match tier {
+            Tier::Jit => variant
+                .kernel
+                .get_or_init(|| compile(program, self.perf_map, group))
+                .as_ref()
+                .ok(),
+            _ => {
+                self.compile_in_background(slot, program, group);
+                variant.compiled()
+            }
+        };
+        narrow.cloned().unwrap_or(main)
     }
 
     /// Records interpreter time for `program` under `Tier::Auto`; once it passes
@@ -183,10 +245,16 @@ impl JitCache {
             .interp_ns
             .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed)
             + spent.as_nanos() as u64;
-        if total < threshold.as_nanos() as u64 || slot.kernel.get().is_some() {
-            return;
+        if total >= threshold.as_nanos() as u64 {
+            self.compile_in_background(slot, program, 0);
         }
-        if slot.compiling.swap(true, Ordering::AcqRel) {
+    }
+
+    /// Compiles `program`'s variant with vector groups of `group` lanes (0: the JIT's
+    /// choice) on a background thread, unless it is compiled or being compiled.
+    fn compile_in_background(&self, slot: &Arc<JitSlot>, program: &Program, group: u32) {
+        let variant = slot.variant(group);
+        if variant.kernel.get().is_some() || variant.compiling.swap(true, Ordering::AcqRel) {
             return;
         }
         let pending = Arc::clone(&self.pending);
@@ -196,13 +264,16 @@ impl JitCache {
         let spawned = std::thread::Builder::new()
             .name("holovm-jit".into())
             .spawn(move || {
-                job_slot.kernel.get_or_init(|| compile(&program, perf_map));
+                let variant = job_slot.variant(group);
+                variant
+                    .kernel
+                    .get_or_init(|| compile(&program, perf_map, group));
                 job_pending.fetch_sub(1, Ordering::AcqRel);
             });
         if spawned.is_err() {
-            // No thread available: stay in the interpreter; a later launch tries again.
+            // No thread available: stay as we are; a later launch tries again.
             pending.fetch_sub(1, Ordering::AcqRel);
-            slot.compiling.store(false, Ordering::Release);
+            variant.compiling.store(false, Ordering::Release);
         }
     }
 
@@ -226,16 +297,18 @@ impl JitCache {
     /// The compile error kept for `program`, if compiling it failed.
     pub(crate) fn error(&self, program: &Program) -> Option<String> {
         let slot = self.slots.get(&program.key())?;
-        match slot.kernel.get() {
+        match slot.main.kernel.get() {
             Some(Err(e)) => Some(e.clone()),
             _ => None,
         }
     }
 }
 
-fn compile(program: &Program, perf_map: bool) -> Result<Arc<CompiledKernel>, String> {
+/// Compiles `program` with vector groups of `group` lanes (0: the JIT's choice).
+fn compile(program: &Program, perf_map: bool, group: u32) -> Result<Arc<CompiledKernel>, String> {
     let opts = JitOptions {
         perf_map,
+        group,
         ..JitOptions::default()
     };
     holovm_jit::compile(program, &opts)

@@ -40,6 +40,11 @@ pub struct LaunchStats {
     pub parallel: bool,
     /// True when compiled (JIT) code ran the launch; `steps` and `lane_steps` are then 0.
     pub jit: bool,
+    /// The lanes of the compiled code's vector group (0: the interpreter, or compiled code
+    /// that runs every lane on its own). A launch whose blocks leave many lanes after the
+    /// last full group runs a variant compiled with a narrower group
+    /// ([`holovm_jit::CompiledKernel::narrower_group`]).
+    pub group: u32,
 }
 
 struct State {
@@ -438,12 +443,18 @@ impl Vm {
             } = &mut *guard;
             // Read before the lookups: a kernel found now was in the cache of this generation.
             let generation = self.jit.generation();
+            // A launch whose blocks the kernel's vector group fits badly takes the slow path,
+            // which finds or compiles a narrower variant.
+            let shape = (config.grid, config.block);
             if let Some(kernel) = memo.find(&key, generation) {
-                return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
-            }
-            if let Some(kernel) = self.jit.cached_kernel(&key) {
-                return self
-                    .launch_remembered(&mut guard, generation, kernel, program, config, args);
+                if kernel.narrower_group(shape.0, shape.1).is_none() {
+                    return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
+                }
+            } else if let Some(kernel) = self.jit.cached_kernel(&key) {
+                if kernel.narrower_group(shape.0, shape.1).is_none() {
+                    return self
+                        .launch_remembered(&mut guard, generation, kernel, program, config, args);
+                }
             }
         }
         self.launch_uncached(program, config, args)
@@ -492,9 +503,26 @@ impl Vm {
         let (kernel, slot) = self
             .jit
             .kernel_for(program, tier, self.config.jit_cache_capacity);
-        if let Some(kernel) = kernel {
-            // The cache may have changed during the lookup (this launch may have evicted it).
+        if let Some(main) = kernel {
+            let shape = (config.grid, config.block);
+            let kernel = self
+                .jit
+                .kernel_for_shape(&slot, program, Arc::clone(&main), tier, shape);
             let mut guard = self.lock();
+            if !Arc::ptr_eq(&kernel, &main) {
+                // Variants are not remembered: the memo holds a program's main kernel (and
+                // forgets kernels that have left the cache, as `launch_remembered` would).
+                let State {
+                    mem,
+                    scratch,
+                    bind,
+                    memo,
+                    ..
+                } = &mut *guard;
+                memo.follow(self.jit.generation());
+                return self.launch_jit(&kernel, mem, scratch, bind, program, config, args);
+            }
+            // The cache may have changed during the lookup (this launch may have evicted it).
             return self.launch_remembered(&mut guard, generation, kernel, program, config, args);
         }
         // Compiled code needs no decoded form; the interpreter does.
@@ -627,6 +655,7 @@ impl Vm {
                 lane_steps: counters.lane_steps,
                 parallel: workers.is_some(),
                 jit: false,
+                group: 0,
             }),
         };
         drop(guard);
@@ -717,6 +746,7 @@ impl Vm {
             lane_steps: 0,
             parallel: workers.is_some(),
             jit: true,
+            group: kernel.group(),
         })
     }
 

@@ -284,6 +284,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 println!("  (the JIT could not compile it: {e})");
             }
         }
+        if s.group > 0 {
+            println!("  vector groups of {} lanes", s.group);
+        }
     }
     print_times(&times);
     if times.len() == 1 && !compiled_before && matches!(args.tier, TierArg::Jit) {
