@@ -2,7 +2,9 @@
 //! bits, space bases and lengths, bounds and alignment checks; scalar loads and stores.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{
+    types, BlockArg, InstBuilder, MemFlagsData, Opcode, Type, Value, ValueDef,
+};
 use holovm_isa::{Addr, SharedAddr, Src, Ty, POOL_CLASS_BYTES, POOL_PAGE_BYTES};
 
 use super::{s_home, Tr};
@@ -32,7 +34,7 @@ pub(crate) struct MemOff {
     pub hi: Option<Value>,
     /// A power of two the offset is known to be a multiple of (1: nothing known).
     pub align: u32,
-    /// The offset is known to be below 2^40, so adding an access size cannot wrap.
+    /// The offset is known to be below 2^41, so adding an access size cannot wrap.
     pub small: bool,
 }
 
@@ -46,8 +48,14 @@ impl Tr<'_, '_> {
     // Memory (shared by both strategies)
     // ---------------------------------------------------------------------------------
 
-    /// `idx * scale` (scale 1, 2, 4, 8) as (low 64 bits, high bits).
-    pub(crate) fn mul_scale(&mut self, idx: Value, scale: u8) -> (Value, Option<Value>) {
+    /// `idx * scale` (scale 1, 2, 4, 8) as (low 64 bits, high bits); `small`: `idx` is
+    /// known to be below 2^61, so there are no high bits.
+    pub(crate) fn mul_scale(
+        &mut self,
+        idx: Value,
+        scale: u8,
+        small: bool,
+    ) -> (Value, Option<Value>) {
         let sh = match scale {
             2 => 1,
             4 => 2,
@@ -58,8 +66,35 @@ impl Tr<'_, '_> {
             return (idx, None);
         }
         let prod = self.b.ins().ishl_imm_s(idx, sh);
-        let hi = self.b.ins().ushr_imm_s(idx, 64 - sh);
-        (prod, Some(hi))
+        let hi = (!small).then(|| self.b.ins().ushr_imm_s(idx, 64 - sh));
+        (prod, hi)
+    }
+
+    /// Whether `v` (`I64`) is a 32-bit value zero-extended (a register of a 32-bit class
+    /// read as its 64-bit image), so below 2^32.
+    pub(crate) fn below_2_32(&self, v: Value) -> bool {
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(v) else {
+            return false;
+        };
+        dfg.insts[inst].opcode() == Opcode::Uextend
+            && dfg
+                .inst_args(inst)
+                .first()
+                .is_some_and(|&a| dfg.value_type(a).bits() <= 32)
+    }
+
+    /// `idx * scale + c` for a constant `c` below 2^40, as (low 64 bits, high bits, whether
+    /// it is below 2^41: see [`MemOff::small`]).
+    fn scaled_plus(&mut self, idx: Value, scale: u8, c: Value) -> (Value, Option<Value>, bool) {
+        if self.below_2_32(idx) {
+            // Below 2^35 + 2^40: no wrap, no high bits.
+            let (m, _) = self.mul_scale(idx, scale, true);
+            return (self.b.ins().iadd(m, c), None, true);
+        }
+        let (m, ovf) = self.mul_scale(idx, scale, false);
+        let (off, ovf) = self.add_ovf(m, c, ovf);
+        (off, ovf, false)
     }
 
     /// `a + b` with the carry added to the high bits `ovf`.
@@ -105,15 +140,16 @@ impl Tr<'_, '_> {
             }
             Addr::BufferIndex { buf, index, scale } => {
                 let idx = read(self, index);
-                let (off, ovf) = self.mul_scale(idx, scale);
-                // A special register is below 2^32: times 8 it cannot overflow.
-                let special = matches!(index, Src::Special(_));
+                // A special register, or a 32-bit register zero-extended, is below 2^32:
+                // times 8 it cannot overflow.
+                let small = matches!(index, Src::Special(_)) || self.below_2_32(idx);
+                let (off, ovf) = self.mul_scale(idx, scale, small);
                 MemOff {
                     space: SpaceRef::Param(buf),
                     off,
-                    hi: ovf.filter(|_| !special),
+                    hi: ovf,
                     align: scale as u32,
-                    small: special,
+                    small,
                 }
             }
             Addr::Phi {
@@ -136,14 +172,13 @@ impl Tr<'_, '_> {
                     },
                     Some((src, scale)) => {
                         let idx = read(self, src);
-                        let (m, ovf) = self.mul_scale(idx, scale);
-                        let (off, ovf) = self.add_ovf(m, basev, ovf);
+                        let (off, hi, small) = self.scaled_plus(idx, scale, basev);
                         MemOff {
                             space: SpaceRef::Pool,
                             off,
-                            hi: ovf,
+                            hi,
                             align: align_of(base).min(scale as u32),
-                            small: false,
+                            small,
                         }
                     }
                 }
@@ -197,14 +232,13 @@ impl Tr<'_, '_> {
             },
             Some((src, scale)) => {
                 let idx = read(self, src);
-                let (m, ovf) = self.mul_scale(idx, scale);
-                let (off, ovf) = self.add_ovf(m, c, ovf);
+                let (off, hi, small) = self.scaled_plus(idx, scale, c);
                 MemOff {
                     space: SpaceRef::Shared,
                     off,
-                    hi: ovf,
+                    hi,
                     align: align_of(addr.offset as u64).min(scale as u32),
-                    small: false,
+                    small,
                 }
             }
         }
