@@ -379,6 +379,25 @@ fn jit_dump_shows_strategy_clif_and_machine_code() {
         !text(&o).contains("CLIF before"),
         "only the asked-for section"
     );
+    // The variant with narrower groups that blocks of 40 lanes run, as `run` reports it.
+    let o = holovm(&["jit-dump", "examples/kernels/sum.hasm", "--group", "8"]);
+    assert!(text(&o).contains("groups of 8 lanes"), "{}", text(&o));
+    for (block, group) in [("256", "32"), ("40", "8")] {
+        let args = [
+            "run",
+            "examples/kernels/sum.hasm",
+            "--tier",
+            "jit",
+            "--grid",
+            "1",
+        ];
+        let o = holovm(&[&args[..], &["--block", block]].concat());
+        let want = format!("vector groups of {group} lanes");
+        assert!(text(&o).contains(&want), "{}", text(&o));
+    }
+    let o = holovm(&["jit-dump", "examples/kernels/sum.hasm", "--group", "5"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("4, 8, 16 or 32"), "{}", text(&o));
 }
 
 #[test]

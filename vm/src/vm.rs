@@ -775,12 +775,36 @@ impl Vm {
         program: &Program,
         perf_map: bool,
     ) -> Result<holovm_jit::JitDump, Error> {
+        self.jit_dump_group(program, 0, perf_map)
+    }
+
+    /// Like [`Vm::jit_dump_with`], compiled with vector groups of `group` lanes (4, 8, 16 or
+    /// 32; 0: the JIT's choice): the variant that launches with blocks the JIT's choice fits
+    /// badly run ([`LaunchStats::group`] says which ran).
+    ///
+    /// ```
+    /// let vm = holovm::Vm::new();
+    /// let program = holovm::examples::find("sum").unwrap().program()?;
+    /// let dump = vm.jit_dump_group(&program, 8, false)?;
+    /// assert!(dump.strategy.to_string().contains("groups of 8 lanes"));
+    /// # Ok::<(), holovm::Error>(())
+    /// ```
+    pub fn jit_dump_group(
+        &self,
+        program: &Program,
+        group: u32,
+        perf_map: bool,
+    ) -> Result<holovm_jit::JitDump, Error> {
         let opts = holovm_jit::JitOptions {
             dump: true,
             perf_map,
+            group,
             ..Default::default()
         };
-        let plain = holovm_jit::JitOptions::default();
+        let plain = holovm_jit::JitOptions {
+            group,
+            ..Default::default()
+        };
         let compiled = holovm_jit::compile(program, &opts)
             .and_then(|k| Ok((k, holovm_jit::compile(program, &plain)?)));
         match compiled {

@@ -25,12 +25,26 @@ pub struct JitDumpArgs {
     /// `perf report`).
     #[arg(long)]
     pub perf_map: bool,
+    /// Compile with vector groups of this many lanes (4, 8, 16 or 32) instead of the JIT's
+    /// choice: the variant that launches whose blocks leave many lanes after the last full
+    /// group run (`holovm run` says which group ran).
+    #[arg(long, value_parser = parse_group)]
+    pub group: Option<u32>,
+}
+
+/// A vector group's lanes: 4, 8, 16 or 32.
+fn parse_group(s: &str) -> Result<u32, String> {
+    match s.parse() {
+        Ok(g @ (4 | 8 | 16 | 32)) => Ok(g),
+        _ => Err(format!("`{s}` is not a vector group: 4, 8, 16 or 32 lanes")),
+    }
 }
 
 /// Runs `holovm jit-dump`. Without a section flag it prints every section.
 pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     let program = load_program(&args.file)?;
-    let dump = Vm::new().jit_dump_with(&program, args.perf_map)?;
+    let group = args.group.unwrap_or(0);
+    let dump = Vm::new().jit_dump_group(&program, group, args.perf_map)?;
     let all = !(args.clif || args.opt_clif || args.asm);
     let mut out = dump.header();
     // `Vm::jit_dump_with` times a second compile, as a launch compiles the program.
