@@ -205,7 +205,7 @@ impl JitCache {
     /// where `main`'s fits the blocks badly ([`CompiledKernel::narrower_group`]), else
     /// `main`. Under `Tier::Jit` the variant is compiled now; under `Tier::Auto` on a
     /// background thread, `main` running the launches until it is published. A variant that
-    /// failed to compile leaves `main` in charge.
+    /// failed to compile, or compiled to per-lane code only, leaves `main` in charge.
     pub(crate) fn kernel_for_shape(
         &self,
         slot: &Arc<JitSlot>,
@@ -229,7 +229,8 @@ impl JitCache {
                 variant.compiled()
             }
         };
-        narrow.cloned().unwrap_or(main)
+        // A variant whose vector translation failed runs every lane on its own: worse.
+        narrow.filter(|k| k.group() > 0).cloned().unwrap_or(main)
     }
 
     /// Records interpreter time for `program` under `Tier::Auto`; once it passes
