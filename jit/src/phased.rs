@@ -57,8 +57,8 @@ impl Tr<'_, '_> {
         let fresh = self.splat_status(status::FRESH);
         let bdim = self.bdim();
         self.for_lane_steps(z, bdim, Bound::None, &mut |t, l, _| {
-            let a = t.lane_slot_of(t.layout.lane_status, 4, l);
-            t.b.ins().store(MemFlagsData::trusted(), fresh, a, 0);
+            let (a, a_off) = t.lane_entry_of(t.layout.lane_status, 4, l);
+            t.b.ins().store(MemFlagsData::trusted(), fresh, a, a_off);
         });
         self.scan_reset();
         if !folded_reduces(self.p).is_empty() {
@@ -97,19 +97,19 @@ impl Tr<'_, '_> {
                 self.b.ins().store(fl, v, base, o);
             }
         }
-        let a = self.lane_slot(self.layout.lane_pc, 4);
+        let (a, a_off) = self.lane_entry(self.layout.lane_pc, 4);
         let p = self.b.ins().iconst(types::I32, pc as i64);
-        self.b.ins().store(fl, p, a, 0);
-        let a = self.lane_slot(self.layout.lane_status, 4);
+        self.b.ins().store(fl, p, a, a_off);
+        let (a, a_off) = self.lane_entry(self.layout.lane_status, 4);
         let w = self.b.ins().iconst(types::I32, status::WAIT);
-        self.b.ins().store(fl, w, a, 0);
-        let a = self.lane_slot(self.layout.lane_fuel, 8);
+        self.b.ins().store(fl, w, a, a_off);
+        let (a, a_off) = self.lane_entry(self.layout.lane_fuel, 8);
         let f = self.b.use_var(self.s_fuel);
-        self.b.ins().store(fl, f, a, 0);
+        self.b.ins().store(fl, f, a, a_off);
         if self.an.has_call {
-            let a = self.lane_slot(self.layout.lane_depth, 4);
+            let (a, a_off) = self.lane_entry(self.layout.lane_depth, 4);
             let d = self.b.use_var(self.s_depth);
-            self.b.ins().store(fl, d, a, 0);
+            self.b.ins().store(fl, d, a, a_off);
         }
         self.b.ins().jump(self.lane_next, &[]);
     }
@@ -173,9 +173,9 @@ impl Tr<'_, '_> {
     /// The `I32X4` mask of the lanes `lane..lane + STEP` whose status is `cc` `want` and
     /// that are `in_range`.
     fn status_mask(&mut self, lane: Value, in_range: Value, cc: IntCC, want: Value) -> Value {
-        let a = self.lane_slot_of(self.layout.lane_status, 4, lane);
+        let (a, a_off) = self.lane_entry_of(self.layout.lane_status, 4, lane);
         let fl = MemFlagsData::new().with_notrap();
-        let st = self.b.ins().load(types::I32X4, fl, a, 0);
+        let st = self.b.ins().load(types::I32X4, fl, a, a_off);
         let m = self.b.ins().icmp(cc, st, want);
         self.b.ins().band(m, in_range)
     }

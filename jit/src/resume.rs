@@ -73,9 +73,9 @@ impl Tr<'_, '_> {
             .b
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, end, s_end);
-        let flag = self.lane_slot_of(self.layout.group_parked, 4, l0);
+        let (flag, flag_off) = self.lane_entry_of(self.layout.group_parked, 4, l0);
         // PARKED or WHOLE: the first lane's words are the group's.
-        let parked = self.b.ins().load(types::I32, fl, flag, 0);
+        let parked = self.b.ins().load(types::I32, fl, flag, flag_off);
         let parked = self.b.ins().band_imm_s(parked, flag::PARKED & flag::WHOLE);
         let parked = self.b.ins().icmp_imm_s(IntCC::NotEqual, parked, 0);
         let l0_64 = self.b.ins().uextend(types::I64, l0);

@@ -122,9 +122,11 @@ impl Tr<'_, '_> {
         let resumed = b.create_block();
         if self.phased {
             // Dispatch on the lane's status.
-            let st = self.lane_slot(self.layout.lane_status, 4);
+            let (st, st_off) = self.lane_entry(self.layout.lane_status, 4);
             let b = &mut self.b;
-            let st = b.ins().load(types::I32, MemFlagsData::trusted(), st, 0);
+            let st = b
+                .ins()
+                .load(types::I32, MemFlagsData::trusted(), st, st_off);
             let is_fresh = b.ins().icmp_imm_s(IntCC::Equal, st, status::FRESH);
             let not_fresh = b.create_block();
             b.ins().brif(is_fresh, fresh, &[], not_fresh, &[]);
@@ -204,17 +206,25 @@ impl Tr<'_, '_> {
                 b.def_var(p, v);
             }
             let pc = if self.phased {
-                let a = self.lane_slot(self.layout.lane_fuel, 8);
-                let f = self.b.ins().load(types::I64, MemFlagsData::trusted(), a, 0);
+                let (a, a_off) = self.lane_entry(self.layout.lane_fuel, 8);
+                let f = self
+                    .b
+                    .ins()
+                    .load(types::I64, MemFlagsData::trusted(), a, a_off);
                 self.b.def_var(self.s_fuel, f);
                 // Call depths are kept only for programs with calls (0 otherwise).
                 if self.an.has_call {
-                    let a = self.lane_slot(self.layout.lane_depth, 4);
-                    let d = self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0);
+                    let (a, a_off) = self.lane_entry(self.layout.lane_depth, 4);
+                    let d = self
+                        .b
+                        .ins()
+                        .load(types::I32, MemFlagsData::trusted(), a, a_off);
                     self.b.def_var(self.s_depth, d);
                 }
-                let a = self.lane_slot(self.layout.lane_pc, 4);
-                self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0)
+                let (a, a_off) = self.lane_entry(self.layout.lane_pc, 4);
+                self.b
+                    .ins()
+                    .load(types::I32, MemFlagsData::trusted(), a, a_off)
             } else {
                 let mut f = self.b.use_var(self.bail_fuel);
                 if self.an.has_masked_loops() {
@@ -313,9 +323,9 @@ impl Tr<'_, '_> {
             // Stop this lane and every higher one; lower lanes keep running (they may still
             // trap, replacing this record).
             b.def_var(self.s_end, lane);
-            let a = self.lane_slot(self.layout.lane_status, 4);
+            let (a, a_off) = self.lane_entry(self.layout.lane_status, 4);
             let d = self.b.ins().iconst(types::I32, status::DONE);
-            self.b.ins().store(MemFlagsData::trusted(), d, a, 0);
+            self.b.ins().store(MemFlagsData::trusted(), d, a, a_off);
             if self.kind == FnKind::Lanes {
                 // The kernel resolves the barrier for the lanes below this one.
                 let z = self.b.ins().iconst(types::I32, 0);
@@ -519,11 +529,11 @@ impl Tr<'_, '_> {
             self.b.ins().brif(flag, give, &[], done, &[]);
             self.b.switch_to_block(give);
             let l0 = self.b.ins().band_imm_s(lane, -(self.g as i64));
-            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
-            let f = self.b.ins().load(types::I64, fl, at, 0);
+            let (at, at_off) = self.lane_entry_of(self.layout.lane_fuel, 8, l0);
+            let f = self.b.ins().load(types::I64, fl, at, at_off);
             let f = self.b.ins().splat(types::I64X2, f);
             for k in 0..self.g as i32 / 2 {
-                self.b.ins().store(fl, f, at, k * 16);
+                self.b.ins().store(fl, f, at, at_off + k * 16);
             }
             let z = self.b.ins().iconst(types::I32, 0);
             self.b.ins().store(fl, z, a, 0);

@@ -372,9 +372,9 @@ impl Tr<'_, '_> {
             }
             Inst::Exit => {
                 if self.phased {
-                    let a = self.lane_slot(self.layout.lane_status, 4);
+                    let (a, a_off) = self.lane_entry(self.layout.lane_status, 4);
                     let d = self.b.ins().iconst(types::I32, status::DONE);
-                    self.b.ins().store(MemFlagsData::trusted(), d, a, 0);
+                    self.b.ins().store(MemFlagsData::trusted(), d, a, a_off);
                 }
                 self.b.ins().jump(self.lane_next, &[]);
                 return Ok(false);

@@ -9,8 +9,15 @@ impl Tr<'_, '_> {
     /// Address of the current scalar lane's entry in a per-lane array of `size`-byte
     /// entries at scratch offset `off`.
     pub(crate) fn lane_slot(&mut self, off: u32, size: u32) -> Value {
+        let (a, o) = self.lane_entry(off, size);
+        self.b.ins().iadd_imm_s(a, i64::from(o))
+    }
+
+    /// [`Tr::lane_slot`] as a base and the offset a load or store adds to it (the offset
+    /// in the instruction: no add of its own).
+    pub(crate) fn lane_entry(&mut self, off: u32, size: u32) -> (Value, i32) {
         let lane = self.b.use_var(self.s_lane);
-        self.lane_slot_of(off, size, lane)
+        self.lane_entry_of(off, size, lane)
     }
 
     /// Bytes per lane of register `r`'s slots in the spill register file: the width of the
@@ -43,10 +50,17 @@ impl Tr<'_, '_> {
 
     /// As [`Tr::lane_slot`] for lane `lane` (`I32`).
     pub(crate) fn lane_slot_of(&mut self, off: u32, size: u32, lane: Value) -> Value {
+        let (a, o) = self.lane_entry_of(off, size, lane);
+        self.b.ins().iadd_imm_s(a, i64::from(o))
+    }
+
+    /// As [`Tr::lane_entry`] for lane `lane` (`I32`).
+    pub(crate) fn lane_entry_of(&mut self, off: u32, size: u32, lane: Value) -> (Value, i32) {
         let l = self.b.ins().uextend(types::I64, lane);
-        let o = self.b.ins().imul_imm_s(l, size as i64);
-        let a = self.b.ins().iadd(self.scratch, o);
-        self.b.ins().iadd_imm_s(a, off as i64)
+        debug_assert!(size.is_power_of_two(), "entry size {size}");
+        // Entry sizes are powers of two: a shift.
+        let o = self.b.ins().ishl_imm_s(l, i64::from(size.trailing_zeros()));
+        (self.b.ins().iadd(self.scratch, o), off as i32)
     }
 
     /// Registers and predicates live at some bail-out pc: the only ones a bail-out spills and

@@ -124,9 +124,9 @@ impl Tr<'_, '_> {
         let fl = MemFlagsData::new().with_notrap();
         if let [(off, v, false)] = splats[..] {
             // One 32-bit word (an `exit`'s status, a whole park's): G/4 stores, no loop.
-            let at = self.lane_slot_of(off, 4, l0);
+            let (at, at_off) = self.lane_entry_of(off, 4, l0);
             for k in 0..self.g as i32 / 4 {
-                self.b.ins().store(fl, v, at, k * 16);
+                self.b.ins().store(fl, v, at, at_off + k * 16);
             }
             return;
         }
@@ -263,8 +263,8 @@ impl Tr<'_, '_> {
             // The lanes' fuel (the group's) goes in the first lane's slot only (see
             // `Tr::unpark_group`).
             let l0 = self.b.use_var(self.lane0);
-            let at = self.lane_slot_of(self.layout.lane_fuel, 8, l0);
-            self.b.ins().store(fl, f, at, 0);
+            let (at, at_off) = self.lane_entry_of(self.layout.lane_fuel, 8, l0);
+            self.b.ins().store(fl, f, at, at_off);
         }
         let whole_pcs = whole_park_pcs(self.p);
         if let Some(status) = status.filter(|_| !whole_pcs.is_empty()) {
@@ -282,8 +282,8 @@ impl Tr<'_, '_> {
                 (self.layout.lane_pc, pc),
                 (self.layout.group_parked, parked),
             ] {
-                let at = self.lane_slot_of(off, 4, l0);
-                self.b.ins().store(fl, v, at, 0);
+                let (at, at_off) = self.lane_entry_of(off, 4, l0);
+                self.b.ins().store(fl, v, at, at_off);
             }
             // One word, so unrolled (as a loop, a quarter of a tree reduction's parking).
             let wait = self.b.ins().iconst(types::I32, status::WAIT);

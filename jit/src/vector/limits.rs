@@ -343,11 +343,19 @@ impl Tr<'_, '_> {
         self.b.ins().select(below, zero, d)
     }
 
+    /// `a - k`, or 0 where `k > a` (unsigned `I64`); `a` itself for `k` = 0.
+    fn sat_sub_imm(&mut self, a: Value, k: u64) -> Value {
+        if k == 0 {
+            return a;
+        }
+        let k = self.b.ins().iconst(types::I64, k as i64);
+        self.sat_sub(a, k)
+    }
+
     /// How many indices (from 0) of a site are in bounds (`I64`).
     fn site_count(&mut self, site: Site) -> Value {
         let len = self.space_len(site.space);
-        let basev = self.b.ins().iconst(types::I64, site.base as i64);
-        let avail = self.sat_sub(len, basev);
+        let avail = self.sat_sub_imm(len, site.base);
         self.b
             .ins()
             .ushr_imm_s(avail, site.size.trailing_zeros() as i64)
@@ -359,8 +367,7 @@ impl Tr<'_, '_> {
     fn affine_firsts(&mut self, site: Site) -> Value {
         let cnt = self.site_count(site);
         let span = self.g as i64 - 1;
-        let spanv = self.b.ins().iconst(types::I64, span);
-        let firsts = self.sat_sub(cnt, spanv);
+        let firsts = self.sat_sub_imm(cnt, span as u64);
         if site.wide {
             firsts
         } else {
