@@ -145,7 +145,12 @@ pub struct CompiledKernel {
 /// assert_eq!(narrower_group(32, 3), None); // no group fits
 /// ```
 pub fn narrower_group(group: u32, run: u64) -> Option<u32> {
-    let fits = |g: u32| g > 0 && (run % u64::from(g)) * 8 <= run;
+    // Groups are powers of two: a mask, not a division (this runs on some launches).
+    let left = |g: u32| match g.is_power_of_two() {
+        true => run & u64::from(g - 1),
+        false => run % u64::from(g),
+    };
+    let fits = |g: u32| g > 0 && left(g) * 8 <= run;
     if fits(group) {
         return None;
     }
