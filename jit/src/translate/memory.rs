@@ -70,6 +70,15 @@ impl Tr<'_, '_> {
         (prod, hi)
     }
 
+    /// `v * k`: a shift where `k` is a power of two (entry and element sizes are), which
+    /// unoptimised code would otherwise lower to a multiply.
+    pub(crate) fn times(&mut self, v: Value, k: u32) -> Value {
+        match k.is_power_of_two() {
+            true => self.b.ins().ishl_imm_s(v, i64::from(k.trailing_zeros())),
+            false => self.b.ins().imul_imm_s(v, i64::from(k)),
+        }
+    }
+
     /// Whether `v` (`I64`) is a 32-bit value zero-extended (a register of a 32-bit class
     /// read as its 64-bit image), so below 2^32.
     pub(crate) fn below_2_32(&self, v: Value) -> bool {
@@ -319,7 +328,7 @@ impl Tr<'_, '_> {
                     let valid = b.ins().band(in_range, isbuf);
                     b.ins().brif(valid, load_b, &[], none, &[]);
                     b.switch_to_block(load_b);
-                    let o = b.ins().imul_imm_s(hi, off::SLOT_SIZE as i64);
+                    let o = self.times(hi, off::SLOT_SIZE as u32);
                     let params = self.params_ptr();
                     let b = &mut self.b;
                     let a = b.ins().iadd(params, o);

@@ -57,9 +57,7 @@ impl Tr<'_, '_> {
     /// As [`Tr::lane_entry`] for lane `lane` (`I32`).
     pub(crate) fn lane_entry_of(&mut self, off: u32, size: u32, lane: Value) -> (Value, i32) {
         let l = self.b.ins().uextend(types::I64, lane);
-        debug_assert!(size.is_power_of_two(), "entry size {size}");
-        // Entry sizes are powers of two: a shift.
-        let o = self.b.ins().ishl_imm_s(l, i64::from(size.trailing_zeros()));
+        let o = self.times(l, size);
         (self.b.ins().iadd(self.scratch, o), off as i32)
     }
 

@@ -407,7 +407,7 @@ impl Tr<'_, '_> {
         self.enter(body);
         let l = self.b.ins().ctz(m);
         let x = self.slot_lane(ty, buf, l);
-        let off = self.b.ins().imul_imm_s(l, ty.size() as i64);
+        let off = self.times(l, ty.size());
         let at = self.b.ins().iadd(addrs[0], off);
         self.b.ins().store(MemFlagsData::trusted(), x, at, 0);
         let m1 = self.b.ins().iadd_imm_s(m, -1);
@@ -429,7 +429,7 @@ impl Tr<'_, '_> {
 
     /// Lane `l` (`I64`) of the values [`Tr::lanes_to_slot`] stored at `buf`.
     fn slot_lane(&mut self, ty: Ty, buf: Value, l: Value) -> Value {
-        let off = self.b.ins().imul_imm_s(l, ty.size() as i64);
+        let off = self.times(l, ty.size());
         let at = self.b.ins().iadd(buf, off);
         self.b
             .ins()

@@ -167,7 +167,7 @@ impl Tr<'_, '_> {
             } else {
                 first
             };
-            let off = self.b.ins().imul_imm_s(first, size as i64);
+            let off = self.times(first, size);
             let off = self.b.ins().iadd_imm_s(off, c.site.base as i64);
             let ptr = self.v_space_ptr(c.site.space);
             let a = self.b.ins().iadd(ptr, off);
