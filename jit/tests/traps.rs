@@ -199,16 +199,38 @@ fn uniform_register_indices_at_the_bounds() {
     const OOB: TrapKind = TrapKind::OutOfBounds;
     type Bad = &'static [(u64, TrapKind, i128)];
     let cases: [(&str, u32, u64, Bad); 6] = [
-        ("ldg.u32 r1, [x + r0*4]", 4, 9, &[(10, OOB, 40)]),
+        // The largest 32-bit indices: their offsets (up to 2^35 - 8) must neither wrap nor
+        // pass the check (32-bit index registers take the short check: offset + size).
+        (
+            "ldg.u32 r1, [x + r0*4]",
+            4,
+            9,
+            &[(10, OOB, 40), (0xffff_ffff, OOB, 0xffff_ffff * 4)],
+        ),
         (
             "ldg.u32 r1, [x + r0*1]",
             1,
             36,
             &[(33, TrapKind::Misaligned, 33), (37, OOB, 37)],
         ),
-        ("ldg.u32 r1, [x + r0*8]", 8, 4, &[(5, OOB, 40)]),
-        ("stg.u32 [x + r0*4], r5", 4, 9, &[(10, OOB, 40)]),
-        ("lds.u32 r1, [shared + r0*4]", 4, 9, &[(10, OOB, 40)]),
+        (
+            "ldg.u32 r1, [x + r0*8]",
+            8,
+            4,
+            &[(5, OOB, 40), (0xffff_ffff, OOB, 0xffff_ffff * 8)],
+        ),
+        (
+            "stg.u32 [x + r0*4], r5",
+            4,
+            9,
+            &[(10, OOB, 40), (0x4000_0000, OOB, 1 << 32)],
+        ),
+        (
+            "lds.u32 r1, [shared + r0*4]",
+            4,
+            9,
+            &[(10, OOB, 40), (0xffff_ffff, OOB, 0xffff_ffff * 4)],
+        ),
         (
             "sts.u32 [shared + r0*2], r5",
             2,
