@@ -240,7 +240,8 @@ impl CompiledKernel {
         };
         // The common case, a run of whole groups, without a division (groups are powers
         // of two); per-lane kernels have no group to narrow.
-        if self.group == 0 || run & u64::from(self.group - 1) == 0 {
+        // Nor have runs shorter than the narrowest group (a one-lane launch).
+        if self.group == 0 || run & u64::from(self.group - 1) == 0 || run < 4 {
             return None;
         }
         if self.tail_reruns && run > u64::from(self.group) {
