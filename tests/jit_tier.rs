@@ -123,6 +123,24 @@ fn blocks_that_leave_many_lanes_after_the_last_group_run_a_narrower_variant() {
 }
 
 #[test]
+fn concurrent_launches_that_need_a_variant_share_it() {
+    let vm = Arc::new(jit_vm());
+    let x: Vec<f32> = (0..4096).map(|i| (i % 13) as f32).collect();
+    let want = block_sums(&serial_vm(), &x, 2, 16).0;
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            let (vm, x, want) = (Arc::clone(&vm), &x, &want);
+            s.spawn(move || {
+                let (got, stats) = block_sums(&vm, x, 2, 16);
+                assert_eq!(stats.group, 16);
+                assert_eq!(&got, want);
+            });
+        }
+    });
+    assert_eq!(vm.compiled_programs(), 1);
+}
+
+#[test]
 fn auto_compiles_a_narrower_variant_in_the_background() {
     let vm = Vm::with_config(
         VmConfig::default()
