@@ -238,9 +238,9 @@ impl CompiledKernel {
             true => u64::from(grid) * u64::from(block),
             false => u64::from(block),
         };
-        // The common case, a run of whole groups, without a division (groups are powers
-        // of two); per-lane kernels have no group to narrow.
-        // Nor have runs shorter than the narrowest group (a one-lane launch).
+        // Nothing to narrow for per-lane kernels, runs of whole groups (the common case,
+        // tested without a division: groups are powers of two) and runs shorter than the
+        // narrowest group (a one-lane launch).
         if self.group == 0 || run & u64::from(self.group - 1) == 0 || run < 4 {
             return None;
         }
