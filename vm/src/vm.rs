@@ -452,8 +452,9 @@ impl Vm {
                 }
             } else if let Some(kernel) = self.jit.cached_kernel(&key) {
                 if kernel.narrower_group(shape.0, shape.1).is_none() {
-                    return self
-                        .launch_remembered(&mut guard, generation, kernel, program, config, args);
+                    return self.launch_remembered(
+                        &mut guard, generation, kernel, true, program, config, args,
+                    );
                 }
             }
         }
@@ -463,11 +464,15 @@ impl Vm {
     /// Runs `kernel`, taken from the JIT cache in `generation`, under the lock (`state`), and
     /// remembers it in the memo, unless the cache has changed generation since (it may have
     /// been evicted): then the memo forgets the kernels that left, and this one runs once.
+    /// A variant with a narrower group (`!main`) runs without being remembered: the memo
+    /// holds a program's main kernel.
+    #[allow(clippy::too_many_arguments)]
     fn launch_remembered(
         &self,
         state: &mut State,
         generation: u64,
         kernel: Arc<holovm_jit::CompiledKernel>,
+        main: bool,
         program: &Program,
         config: LaunchConfig,
         args: &[Arg],
@@ -480,8 +485,8 @@ impl Vm {
             ..
         } = state;
         let now = self.jit.generation();
-        if now != generation {
-            memo.clear(now);
+        if now != generation || !main {
+            memo.follow(now);
             return self.launch_jit(&kernel, mem, scratch, bind, program, config, args);
         }
         let kernel = memo.insert(program.key(), generation, kernel);
@@ -508,22 +513,12 @@ impl Vm {
             let kernel = self
                 .jit
                 .kernel_for_shape(&slot, program, Arc::clone(&main), tier, shape);
+            let is_main = Arc::ptr_eq(&kernel, &main);
             let mut guard = self.lock();
-            if !Arc::ptr_eq(&kernel, &main) {
-                // Variants are not remembered: the memo holds a program's main kernel (and
-                // forgets kernels that have left the cache, as `launch_remembered` would).
-                let State {
-                    mem,
-                    scratch,
-                    bind,
-                    memo,
-                    ..
-                } = &mut *guard;
-                memo.follow(self.jit.generation());
-                return self.launch_jit(&kernel, mem, scratch, bind, program, config, args);
-            }
             // The cache may have changed during the lookup (this launch may have evicted it).
-            return self.launch_remembered(&mut guard, generation, kernel, program, config, args);
+            return self.launch_remembered(
+                &mut guard, generation, kernel, is_main, program, config, args,
+            );
         }
         // Compiled code needs no decoded form; the interpreter does.
         let decoded = self.decoded(program)?;
