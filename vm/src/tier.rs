@@ -201,11 +201,12 @@ impl JitCache {
     }
 
     /// The kernel to run a launch of `grid` blocks of `block` lanes with, given the
-    /// program's main kernel `main` (from `slot`): a variant with a narrower vector group
-    /// where `main`'s fits the blocks badly ([`CompiledKernel::narrower_group`]), else
-    /// `main`. Under `Tier::Jit` the variant is compiled now; under `Tier::Auto` on a
-    /// background thread, `main` running the launches until it is published. A variant that
-    /// failed to compile, or compiled to per-lane code only, leaves `main` in charge.
+    /// program's main kernel `main` (from `slot`), and its tag for the VM's memo (0: `main`,
+    /// else the variant's group): a variant with a narrower vector group where `main`'s
+    /// fits the blocks badly ([`CompiledKernel::narrower_group`]), else `main`. Under
+    /// `Tier::Jit` the variant is compiled now; under `Tier::Auto` on a background thread,
+    /// `main` running the launches until it is published. A variant that failed to compile,
+    /// or compiled to per-lane code only, leaves `main` in charge.
     pub(crate) fn kernel_for_shape(
         &self,
         slot: &Arc<JitSlot>,
@@ -213,9 +214,9 @@ impl JitCache {
         main: Arc<CompiledKernel>,
         tier: Tier,
         (grid, block): (u32, u32),
-    ) -> Arc<CompiledKernel> {
+    ) -> (Arc<CompiledKernel>, u32) {
         let Some(group) = main.narrower_group(grid, block) else {
-            return main;
+            return (main, 0);
         };
         let variant = slot.variant(group);
         let narrow = match tier {
@@ -230,7 +231,10 @@ impl JitCache {
             }
         };
         // A variant whose vector translation failed runs every lane on its own: worse.
-        narrow.filter(|k| k.group() > 0).cloned().unwrap_or(main)
+        match narrow.filter(|k| k.group() > 0) {
+            Some(k) => (Arc::clone(k), group),
+            None => (main, 0),
+        }
     }
 
     /// Records interpreter time for `program` under `Tier::Auto`; once it passes

@@ -446,14 +446,17 @@ impl Vm {
             // A launch whose blocks the kernel's vector group fits badly takes the slow path,
             // which finds or compiles a narrower variant.
             let shape = (config.grid, config.block);
-            if let Some(kernel) = memo.find(&key, generation) {
-                if kernel.narrower_group(shape.0, shape.1).is_none() {
+            if let Some(kernel) = memo.find(&key, 0, generation) {
+                let Some(group) = kernel.narrower_group(shape.0, shape.1) else {
                     return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
+                };
+                if let Some(variant) = memo.find(&key, group, generation) {
+                    return self.launch_jit(variant, mem, scratch, bind, program, config, args);
                 }
             } else if let Some(kernel) = self.jit.cached_kernel(&key) {
                 if kernel.narrower_group(shape.0, shape.1).is_none() {
                     return self.launch_remembered(
-                        &mut guard, generation, kernel, true, program, config, args,
+                        &mut guard, generation, kernel, 0, program, config, args,
                     );
                 }
             }
@@ -462,17 +465,17 @@ impl Vm {
     }
 
     /// Runs `kernel`, taken from the JIT cache in `generation`, under the lock (`state`), and
-    /// remembers it in the memo, unless the cache has changed generation since (it may have
-    /// been evicted): then the memo forgets the kernels that left, and this one runs once.
-    /// A variant with a narrower group (`!main`) runs without being remembered: the memo
-    /// holds a program's main kernel.
+    /// remembers it in the memo under `tag` (0: the program's main kernel, else the lanes of
+    /// a variant's narrower group), unless the cache has changed generation since (it may
+    /// have been evicted): then the memo forgets the kernels that left, and this one runs
+    /// once.
     #[allow(clippy::too_many_arguments)]
     fn launch_remembered(
         &self,
         state: &mut State,
         generation: u64,
         kernel: Arc<holovm_jit::CompiledKernel>,
-        main: bool,
+        tag: u32,
         program: &Program,
         config: LaunchConfig,
         args: &[Arg],
@@ -485,11 +488,11 @@ impl Vm {
             ..
         } = state;
         let now = self.jit.generation();
-        if now != generation || !main {
-            memo.follow(now);
+        if now != generation {
+            memo.clear(now);
             return self.launch_jit(&kernel, mem, scratch, bind, program, config, args);
         }
-        let kernel = memo.insert(program.key(), generation, kernel);
+        let kernel = memo.insert(program.key(), tag, generation, kernel);
         self.launch_jit(kernel, mem, scratch, bind, program, config, args)
     }
 
@@ -510,15 +513,17 @@ impl Vm {
             .kernel_for(program, tier, self.config.jit_cache_capacity);
         if let Some(main) = kernel {
             let shape = (config.grid, config.block);
-            let kernel = self
-                .jit
-                .kernel_for_shape(&slot, program, Arc::clone(&main), tier, shape);
-            let is_main = Arc::ptr_eq(&kernel, &main);
+            let (kernel, tag) =
+                self.jit
+                    .kernel_for_shape(&slot, program, Arc::clone(&main), tier, shape);
             let mut guard = self.lock();
+            if tag != 0 && self.jit.generation() == generation {
+                // The fast path finds a variant through its main kernel's narrowing rule.
+                guard.memo.insert(program.key(), 0, generation, main);
+            }
             // The cache may have changed during the lookup (this launch may have evicted it).
-            return self.launch_remembered(
-                &mut guard, generation, kernel, is_main, program, config, args,
-            );
+            return self
+                .launch_remembered(&mut guard, generation, kernel, tag, program, config, args);
         }
         // Compiled code needs no decoded form; the interpreter does.
         let decoded = self.decoded(program)?;
@@ -906,6 +911,29 @@ mod tests {
             }
         }
         assert_eq!(vm.compiled_programs(), 80);
+    }
+
+    #[test]
+    fn narrower_variants_are_remembered_beside_their_main_kernel() {
+        let vm = jit_vm();
+        let p = scale(3);
+        let x = vm.alloc_from(&[1.0f32; 64]).unwrap();
+        let out = vm.alloc::<f32>(64).unwrap();
+        let args = [Arg::from(&x), Arg::from(&out), Arg::from(16u32)];
+        let launch = |block: u32| vm.launch(&p, LaunchConfig::new(1, block), &args).unwrap();
+        assert_eq!(launch(16).group, 16);
+        // Found without a cache lookup from now on: the variant through its main kernel's
+        // rule, so both are remembered.
+        let held = vm.lock().memo.held().0;
+        assert_eq!(held, 2, "the main kernel and the variant");
+        for (block, group) in [(16, 16), (64, 32), (16, 16)] {
+            assert_eq!(launch(block).group, group, "block {block}");
+        }
+        assert_eq!(vm.lock().memo.held().0, 2);
+        assert_eq!(
+            vm.read(&out).unwrap()[..17],
+            [[3.0; 16].as_slice(), &[0.0]].concat()
+        );
     }
 
     #[test]
