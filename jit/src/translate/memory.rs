@@ -393,10 +393,9 @@ impl Tr<'_, '_> {
     pub(super) fn s_checked_addr(&mut self, pc: u32, m: MemOff, size: u32) -> Value {
         let (ptr, len) = self.space_base(m.space);
         let (oob, mis) = self.bad_flags(&m, len, size);
-        let space = self.space_code(m.space);
-        self.s_trap_if(oob, TrapKind::OutOfBounds, pc, space, m.off, m.hi);
+        self.s_trap_if(oob, TrapKind::OutOfBounds, pc, m.space, m.off, m.hi);
         if let Some(mis) = mis {
-            self.s_trap_if(mis, TrapKind::Misaligned, pc, space, m.off, None);
+            self.s_trap_if(mis, TrapKind::Misaligned, pc, m.space, m.off, None);
         }
         self.b.ins().iadd(ptr, m.off)
     }
