@@ -16,7 +16,7 @@
 //! A run is whole blocks, [`RUN_LANES`] lanes or more and fewer than twice that, or what is
 //! left of the kernel's block range.
 
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use holovm_isa::block_and_lane;
 
 use super::{launch, Tr};
@@ -57,14 +57,14 @@ impl Tr<'_, '_> {
         // At least one block (a run of none would never end).
         let one = self.b.ins().iconst(types::I32, 1);
         let per_run = self.b.ins().umax(per_run, one);
-        self.set_run_field(launch::RUN_BLOCKS, per_run);
-        self.set_run_field(launch::RUN_HI, self.block_hi);
+        self.set_launch_word(launch::RUN_BLOCKS, per_run);
+        self.set_launch_word(launch::RUN_HI, self.block_hi);
     }
 
     /// The end of the kernel's block range (`I32`).
     pub(super) fn range_end(&mut self) -> Value {
         if self.runs {
-            return self.run_field(launch::RUN_HI);
+            return self.launch_word(types::I32, launch::RUN_HI);
         }
         self.block_hi
     }
@@ -78,20 +78,20 @@ impl Tr<'_, '_> {
         }
         let blk = self.b.use_var(self.blk);
         let bdim = self.bdim();
-        let per_run = self.run_field(launch::RUN_BLOCKS);
+        let per_run = self.launch_word(types::I32, launch::RUN_BLOCKS);
         let hi = self.range_end();
         let left = self.b.ins().isub(hi, blk);
         let n = self.b.ins().umin(per_run, left);
         let end = self.b.ins().iadd(blk, n);
         let lanes = self.b.ins().imul(n, bdim);
-        self.set_run_field(launch::RUN_END, end);
-        self.set_run_field(launch::RUN_LANES, lanes);
+        self.set_launch_word(launch::RUN_END, end);
+        self.set_launch_word(launch::RUN_LANES, lanes);
     }
 
     /// The block after the current one (or the current run), `I32`.
     pub(super) fn next_block(&mut self) -> Value {
         if self.runs {
-            return self.run_field(launch::RUN_END);
+            return self.launch_word(types::I32, launch::RUN_END);
         }
         let blk = self.b.use_var(self.blk);
         self.b.ins().iadd_imm_s(blk, 1)
@@ -100,24 +100,8 @@ impl Tr<'_, '_> {
     /// The lanes of the current block, or of the current run (`I32`).
     pub(crate) fn block_lanes(&mut self) -> Value {
         if self.runs {
-            return self.run_field(launch::RUN_LANES);
+            return self.launch_word(types::I32, launch::RUN_LANES);
         }
         self.bdim()
-    }
-
-    /// Writes the launch record's `field` (a `launch::RUN_*`, `I32`).
-    fn set_run_field(&mut self, field: i32, v: Value) {
-        let at = self.layout.launch as i32 + field;
-        self.b
-            .ins()
-            .store(MemFlagsData::trusted(), v, self.scratch, at);
-    }
-
-    /// Reads the launch record's `field` (a `launch::RUN_*`, `I32`).
-    fn run_field(&mut self, field: i32) -> Value {
-        let at = self.layout.launch as i32 + field;
-        self.b
-            .ins()
-            .load(types::I32, MemFlagsData::trusted(), self.scratch, at)
     }
 }

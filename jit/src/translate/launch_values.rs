@@ -47,11 +47,7 @@ impl Tr<'_, '_> {
     /// instructions loaded where used, the others no fewer.
     pub(crate) fn fuel(&mut self) -> Value {
         if self.phased_vector_kernel() {
-            let at = self.layout.launch as i32 + launch::FUEL;
-            return self
-                .b
-                .ins()
-                .load(types::I64, MemFlagsData::trusted(), self.scratch, at);
+            return self.launch_word(types::I64, launch::FUEL);
         }
         self.held.fuel
     }
@@ -77,6 +73,22 @@ impl Tr<'_, '_> {
     /// Writes `v` to the [`call`] record's word at `field`.
     pub(crate) fn set_call_word(&mut self, field: i32, v: Value) {
         let at = self.layout.call as i32 + field;
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), v, self.scratch, at);
+    }
+
+    /// The [`launch`] record's word at `field` (one of its offsets), as a `ty`.
+    pub(crate) fn launch_word(&mut self, ty: Type, field: i32) -> Value {
+        let at = self.layout.launch as i32 + field;
+        self.b
+            .ins()
+            .load(ty, MemFlagsData::trusted(), self.scratch, at)
+    }
+
+    /// Writes `v` to the [`launch`] record's word at `field`.
+    pub(crate) fn set_launch_word(&mut self, field: i32, v: Value) {
+        let at = self.layout.launch as i32 + field;
         self.b
             .ins()
             .store(MemFlagsData::trusted(), v, self.scratch, at);

@@ -20,7 +20,7 @@
 //! lanes (docs/ISA.md section 1) have no defined final memory to keep.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use holovm_isa::{Addr, Inst, Program};
 
 use crate::abi::off;
@@ -98,10 +98,7 @@ impl Tr<'_, '_> {
                 apart = self.b.ins().band(apart, ok);
             }
         }
-        let at = self.layout.launch as i32 + launch::RERUN;
-        self.b
-            .ins()
-            .store(MemFlagsData::trusted(), apart, self.scratch, at);
+        self.set_launch_word(launch::RERUN, apart);
     }
 
     /// The start of the lane loop's `tail` (the lanes from `lane0`, after the last full
@@ -134,11 +131,7 @@ impl Tr<'_, '_> {
         self.b.ins().brif(partial, flagged, &[], rest, &[]);
 
         self.b.switch_to_block(flagged);
-        let at = self.layout.launch as i32 + launch::RERUN;
-        let flag = self
-            .b
-            .ins()
-            .load(types::I8, MemFlagsData::trusted(), self.scratch, at);
+        let flag = self.launch_word(types::I8, launch::RERUN);
         self.b.ins().brif(flag, last, &[], rest, &[]);
 
         self.b.switch_to_block(last);
