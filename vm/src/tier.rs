@@ -59,6 +59,21 @@ impl Variant {
     fn compiled(&self) -> Option<&Arc<CompiledKernel>> {
         self.kernel.get().and_then(|r| r.as_ref().ok())
     }
+
+    /// The compiled kernel, compiling `program` with vector groups of `group` lanes (0: the
+    /// JIT's choice) first if nobody has (concurrent callers wait for one compile); `None`
+    /// if compiling failed.
+    fn get_or_compile(
+        &self,
+        program: &Program,
+        perf_map: bool,
+        group: u32,
+    ) -> Option<&Arc<CompiledKernel>> {
+        self.kernel
+            .get_or_init(|| compile(program, perf_map, group))
+            .as_ref()
+            .ok()
+    }
 }
 
 impl JitSlot {
@@ -188,13 +203,7 @@ impl JitCache {
         let slot = self.slot(program, capacity);
         let kernel = match tier {
             Tier::Interpret => None,
-            Tier::Jit => slot
-                .main
-                .kernel
-                .get_or_init(|| compile(program, self.perf_map, 0))
-                .as_ref()
-                .ok()
-                .cloned(),
+            Tier::Jit => slot.main.get_or_compile(program, self.perf_map, 0).cloned(),
             Tier::Auto => slot.compiled().cloned(),
         };
         (kernel, slot)
@@ -220,11 +229,7 @@ impl JitCache {
         };
         let variant = slot.variant(group);
         let narrow = match tier {
-            Tier::Jit => variant
-                .kernel
-                .get_or_init(|| compile(program, self.perf_map, group))
-                .as_ref()
-                .ok(),
+            Tier::Jit => variant.get_or_compile(program, self.perf_map, group),
             _ => {
                 self.compile_in_background(slot, program, group);
                 variant.compiled()
@@ -269,10 +274,9 @@ impl JitCache {
         let spawned = std::thread::Builder::new()
             .name("holovm-jit".into())
             .spawn(move || {
-                let variant = job_slot.variant(group);
-                variant
-                    .kernel
-                    .get_or_init(|| compile(&program, perf_map, group));
+                job_slot
+                    .variant(group)
+                    .get_or_compile(&program, perf_map, group);
                 job_pending.fetch_sub(1, Ordering::AcqRel);
             });
         if spawned.is_err() {
