@@ -64,31 +64,33 @@ impl Tr<'_, '_> {
 
     /// The [`call`] record's word at `field` (one of its offsets), as a `ty`.
     pub(crate) fn call_word(&mut self, ty: Type, field: i32) -> Value {
-        let at = self.layout.call as i32 + field;
-        self.b
-            .ins()
-            .load(ty, MemFlagsData::trusted(), self.scratch, at)
+        self.scratch_word(ty, self.layout.call as i32 + field)
     }
 
     /// Writes `v` to the [`call`] record's word at `field`.
     pub(crate) fn set_call_word(&mut self, field: i32, v: Value) {
-        let at = self.layout.call as i32 + field;
-        self.b
-            .ins()
-            .store(MemFlagsData::trusted(), v, self.scratch, at);
+        self.set_scratch_word(self.layout.call as i32 + field, v);
     }
 
     /// The [`launch`] record's word at `field` (one of its offsets), as a `ty`.
     pub(crate) fn launch_word(&mut self, ty: Type, field: i32) -> Value {
-        let at = self.layout.launch as i32 + field;
+        self.scratch_word(ty, self.layout.launch as i32 + field)
+    }
+
+    /// Writes `v` to the [`launch`] record's word at `field`.
+    pub(crate) fn set_launch_word(&mut self, field: i32, v: Value) {
+        self.set_scratch_word(self.layout.launch as i32 + field, v);
+    }
+
+    /// The scratch memory's word at offset `at`, as a `ty`.
+    fn scratch_word(&mut self, ty: Type, at: i32) -> Value {
         self.b
             .ins()
             .load(ty, MemFlagsData::trusted(), self.scratch, at)
     }
 
-    /// Writes `v` to the [`launch`] record's word at `field`.
-    pub(crate) fn set_launch_word(&mut self, field: i32, v: Value) {
-        let at = self.layout.launch as i32 + field;
+    /// Writes `v` to the scratch memory's word at offset `at`.
+    fn set_scratch_word(&mut self, at: i32, v: Value) {
         self.b
             .ins()
             .store(MemFlagsData::trusted(), v, self.scratch, at);
