@@ -379,21 +379,24 @@ fn jit_dump_shows_strategy_clif_and_machine_code() {
         !text(&o).contains("CLIF before"),
         "only the asked-for section"
     );
-    // The variant with narrower groups that blocks of 40 lanes run, as `run` reports it.
+    // A variant with narrower groups, as `jit-dump` shows it and `run` reports it: blocks
+    // of 12 lanes run softmax_rows in groups of 4 (8 leave a third of the lanes in per-lane
+    // code); sum runs blocks of 40 with groups of 32, the last one partial.
     let o = holovm(&["jit-dump", "examples/kernels/sum.hasm", "--group", "8"]);
     assert!(text(&o).contains("groups of 8 lanes"), "{}", text(&o));
-    for (block, group) in [("256", "32"), ("40", "8")] {
+    let softmax = ["cols=12", "x=random:12", "y=zeros:12"];
+    for (kernel, block, group, data) in [
+        ("sum", "256", "32", &[][..]),
+        ("sum", "40", "32", &[][..]),
+        ("softmax_rows", "12", "4", &softmax[..]),
+    ] {
+        let file = format!("examples/kernels/{kernel}.hasm");
         let args = [
-            "run",
-            "examples/kernels/sum.hasm",
-            "--tier",
-            "jit",
-            "--grid",
-            "1",
+            "run", &file, "--tier", "jit", "--grid", "1", "--block", block,
         ];
-        let o = holovm(&[&args[..], &["--block", block]].concat());
+        let o = holovm(&[&args[..], data].concat());
         let want = format!("vector groups of {group} lanes");
-        assert!(text(&o).contains(&want), "{}", text(&o));
+        assert!(text(&o).contains(&want), "{kernel} {block}: {}", text(&o));
     }
     let o = holovm(&["jit-dump", "examples/kernels/sum.hasm", "--group", "5"]);
     assert!(!o.status.success());

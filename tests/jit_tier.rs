@@ -76,24 +76,56 @@ fn concurrent_first_launches_compile_once() {
     assert_eq!(vm.compiled_programs(), 1);
 }
 
-/// The sum example over `x` with `grid` blocks of `block` lanes on `vm`: the partial sums
-/// and the launch's stats.
+/// The sum example's reduction that also copies `x` to `y` as it goes: a store in its
+/// loop keeps a block's partial last group out of vector code (jit/src/vector/partial.rs),
+/// so blocks that leave many lanes after the last full group run a narrower variant.
+const COPY_SUM: &str = "
+.kernel copy_sum
+.param x: ptr f32
+.param y: ptr f32
+.param out: ptr f32
+.param n: u32
+    mul.u32 r5, %gdim, %bdim
+    mov_imm.f32 r1, 0.0
+    mov.u32 r2, %gid
+loop:
+    setp.ge.u32 p0, r2, n
+    @p0 bra @combine
+    ldg.f32 r3, [x + r2*4]
+    stg.f32 [y + r2*4], r3
+    add.f32 r1, r1, r3
+    add.u32 r2, r2, r5
+    bra @loop
+combine:
+    reduce.add.f32 r1, r1
+    setp.ne.u32 p1, %lane, 0
+    @p1 bra @done
+    stg.f32 [out + %block*4], r1
+done:
+    exit
+";
+
+/// [`COPY_SUM`] over `x` with `grid` blocks of `block` lanes on `vm`: the partial sums
+/// and the launch's stats (the copy is checked).
 fn block_sums(vm: &Vm, x: &[f32], grid: u32, block: u32) -> (Vec<f32>, holovm::LaunchStats) {
-    let p = holovm::examples::find("sum").unwrap().program().unwrap();
+    let p = asm(COPY_SUM);
     let dx = vm.alloc_from(x).unwrap();
+    let dy = vm.alloc::<f32>(x.len()).unwrap();
     let out = vm.alloc::<f32>(grid as usize).unwrap();
+    let n = x.len() as u32;
     let stats = run(
         vm,
         &p,
         LaunchConfig::new(grid, block),
-        &args![&dx, &out, x.len() as u32],
+        &args![&dx, &dy, &out, n],
     );
+    assert_eq!(vm.read(&dy).unwrap(), x, "{grid}x{block}");
     (vm.read(&out).unwrap(), stats)
 }
 
 #[test]
 fn blocks_that_leave_many_lanes_after_the_last_group_run_a_narrower_variant() {
-    // The sum example compiles to groups of 32 lanes. Blocks of 16 have no full group, blocks
+    // The kernel compiles to groups of 32 lanes. Blocks of 16 have no full group, blocks
     // of 40 leave 8 of 40 lanes, 48 leave 16: those run variants with groups of 16, 8 and 16,
     // with the interpreter's results (the block's reduce folds in lane order in every tier).
     let x: Vec<f32> = (0..5000)
@@ -119,6 +151,32 @@ fn blocks_that_leave_many_lanes_after_the_last_group_run_a_narrower_variant() {
     // A variant is compiled once, and is not what the program's later launches find first.
     assert_eq!(block_sums(&vm, &x, 2, 16).1.group, 16);
     assert_eq!(block_sums(&vm, &x, 2, 64).1.group, 32);
+    assert_eq!(vm.compiled_programs(), 1);
+}
+
+#[test]
+fn reductions_run_a_blocks_partial_last_group_as_vector_code() {
+    // The sum example has no store in its loop: a block's last group runs as vector code
+    // with phantom lanes past the block when four or more of its lanes are in the block, so
+    // no variant is needed; one to three lanes run in per-lane code.
+    let p = holovm::examples::find("sum").unwrap().program().unwrap();
+    let x: Vec<f32> = (0..5000)
+        .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.021)
+        .collect();
+    let (vm, interp) = (jit_vm(), serial_vm());
+    let sums = |vm: &Vm, grid: u32, block: u32| {
+        let dx = vm.alloc_from(&x).unwrap();
+        let out = vm.alloc::<f32>(grid as usize).unwrap();
+        let n = x.len() as u32;
+        let stats = run(vm, &p, LaunchConfig::new(grid, block), &args![&dx, &out, n]);
+        (vm.read(&out).unwrap(), stats)
+    };
+    for block in [16u32, 20, 35, 38, 40, 48, 100, 250] {
+        let (got, stats) = sums(&vm, 3, block);
+        assert_eq!(got, sums(&interp, 3, block).0, "block {block}");
+        assert!(stats.jit);
+        assert_eq!(stats.group, 32, "block {block}");
+    }
     assert_eq!(vm.compiled_programs(), 1);
 }
 

@@ -624,5 +624,6 @@ fn compile_with(
         block_runs,
         group: g,
         tail_reruns: g > 0 && crate::vector::rerun_tail(program, &an).is_some(),
+        tail_partial: g > 0 && crate::vector::partial_groups(program, &an),
     })
 }

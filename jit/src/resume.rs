@@ -69,10 +69,17 @@ impl Tr<'_, '_> {
         let l0 = self.b.use_var(self.lane0);
         let end = self.b.ins().iadd_imm_s(l0, g as i64);
         let s_end = self.lanes_end();
-        let below = self
+        let mut below = self
             .b
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, end, s_end);
+        if self.partial_groups() {
+            // A partial group ends past the block: it resumes while no lane trapped
+            // (partial.rs).
+            let bdim = self.bdim();
+            let none = self.b.ins().icmp(IntCC::Equal, s_end, bdim);
+            below = self.b.ins().bor(below, none);
+        }
         let (flag, flag_off) = self.lane_entry_of(self.layout.group_parked, 4, l0);
         // PARKED or WHOLE: the first lane's words are the group's.
         let parked = self.b.ins().load(types::I32, fl, flag, flag_off);

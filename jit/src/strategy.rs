@@ -6,7 +6,7 @@ use holovm_isa::Program;
 
 use crate::analysis::{Analysis, Class, MaskedBranch};
 use crate::parked::whole_park_pcs;
-use crate::vector::{folded_reduces, guard_exits, rerun_tail};
+use crate::vector::{folded_reduces, guard_exits, partial_groups, rerun_tail};
 
 /// The vector strategy's description: how each kind of register is held, how memory is
 /// checked, what runs per lane, and the notes that apply to `program` (group size `g`; `guard`:
@@ -59,6 +59,15 @@ pub(crate) fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: boo
                  to), unless a launch binds a stored buffer where one is loaded; lanes past \
                  the limit run scalar code (a VM runs blocks, or launches of blocks run as one, \
                  shorter than a group with a variant of narrower groups)"
+            }
+            // As `Tr::block_lane_reach` decides (vector/partial.rs).
+            None if partial_groups(program, an) => {
+                "a block's partial last group runs as vector code with phantom lanes past the \
+                 block when it has at least four lanes (a quarter of a smaller group) in the \
+                 block, else in scalar code (the phantoms follow the block's lanes at loop exits, stay out of \
+                 barriers and reductions, and the group leaves vector code before a store); a \
+                 VM runs blocks that leave more than an eighth of their lanes after the last \
+                 full group with a variant of narrower groups"
             }
             None => {
                 "lanes past the last full group run scalar code (a VM runs blocks that leave \

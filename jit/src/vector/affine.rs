@@ -171,16 +171,23 @@ impl Tr<'_, '_> {
             // Lane `l` has `x + l == u` for `l = u - x` (wrapping) only: some lane iff that is
             // below G; never every lane (G > 1).
             let d = self.b.ins().isub(u, first);
-            let g = self.g as i64;
+            let ty = self.b.func.dfg.value_type(d);
+            // (A partial group's one lane in the block may hold it alone: "all" is then
+            // false and "any" true where they may not be, which only sends the group to
+            // the per-lane code.)
+            let g = match self.group_last(ty) {
+                Some(last) => self.b.ins().iadd_imm_s(last, 1),
+                None => self.b.ins().iconst(ty, self.g as i64),
+            };
             let b = &mut self.b;
             return Ok(match a.cmp {
                 Cmp::Eq => (
-                    b.ins().icmp_imm_s(IntCC::UnsignedLessThan, d, g),
+                    b.ins().icmp(IntCC::UnsignedLessThan, d, g),
                     b.ins().iconst(types::I8, 0),
                 ),
                 _ => (
                     b.ins().iconst(types::I8, 1),
-                    b.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, d, g),
+                    b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, d, g),
                 ),
             });
         }
@@ -199,7 +206,7 @@ impl Tr<'_, '_> {
             let wraps = self.b.ins().icmp_imm_s(cc, first, max);
             self.v_bail_if(wraps, pc)?;
         }
-        let last = self.b.ins().iadd_imm_s(first, span);
+        let last = self.last_lane_of(first, span);
         let c0 = ops::compare(&mut self.b, a.cmp, a.ty, first, u);
         let c1 = ops::compare(&mut self.b, a.cmp, a.ty, last, u);
         Ok(match a.cmp {
@@ -240,8 +247,21 @@ impl Tr<'_, '_> {
             _ if a.checked => return None,
             _ => (first, u),
         };
+        // The group's last lane, a partial group's phantoms too (partial.rs): where that
+        // fails, the full test decides by its lanes in the block.
         let last = self.b.ins().iadd_imm_s(first, self.g as i64 - 1);
         Some(self.b.ins().icmp(cc, last, u))
+    }
+
+    /// The last lane's value of a lane-affine `first` whose group spans `span` lanes after
+    /// the first: a partial group's last lane in the block (partial.rs), so that its
+    /// phantoms do not decide branches.
+    fn last_lane_of(&mut self, first: Value, span: i64) -> Value {
+        let ty = self.b.func.dfg.value_type(first);
+        match self.group_last(ty) {
+            Some(last) => self.b.ins().iadd(first, last),
+            None => self.b.ins().iadd_imm_s(first, span),
+        }
     }
 
     /// (any lane true, all lanes true) of a per-lane predicate, as `I8`s.

@@ -10,7 +10,7 @@
 //! into [`call::FOLD`]; out of order execution overlaps those additions with the next
 //! groups' work. The resolver takes that value when the chain covers every lane of the
 //! block and all of them wait at the `reduce` (barrier.rs); otherwise (a group left lanes to
-//! scalar code, a lane exited or trapped, a partial last group) it folds the lanes itself,
+//! scalar code, a lane exited or trapped) it folds the lanes itself,
 //! as before. The chain's operations are the resolver's, in the same order, so the result
 //! has the same bits.
 
@@ -81,8 +81,9 @@ impl Tr<'_, '_> {
     }
 
     /// The chain over the group's G values of `ty` at `file + off`, `bytes` apart (the
-    /// group's first lane `l0`): a loop, so that a group of 32 lanes costs the compile no
-    /// more than one of 8.
+    /// group's first lane `l0`), or over its lanes in the block only for a partial group
+    /// (phantom lanes past the block, partial.rs): a loop, so that a group of 32 lanes
+    /// costs the compile no more than one of 8.
     fn emit_chain(&mut self, op: RedOp, ty: Ty, file: Value, off: i32, bytes: u32, l0: Value) {
         let fl = MemFlagsData::trusted();
         let lane = compute_lane(ty);
@@ -101,10 +102,30 @@ impl Tr<'_, '_> {
         let a = self.b.append_block_param(head, lane);
         let r = self.b.append_block_param(exit, lane);
         let at0 = self.b.ins().iadd_imm_s(file, i64::from(bytes));
-        let end = self.b.ins().iadd_imm_s(file, i64::from(bytes * self.g));
-        self.b
-            .ins()
-            .jump(head, &[BlockArg::Value(at0), BlockArg::Value(start)]);
+        let (end, after) = match self.group_last(types::I32) {
+            Some(last) => {
+                let lanes = self.b.ins().iadd_imm_s(last, 1);
+                let wide = self.b.ins().uextend(types::I64, lanes);
+                let span = self.b.ins().imul_imm_s(wide, i64::from(bytes));
+                let end = self.b.ins().iadd(file, span);
+                let after = self.b.ins().iadd(l0, lanes);
+                // A partial group of one lane: its value is the chain.
+                let more = self.b.ins().icmp(IntCC::UnsignedLessThan, at0, end);
+                let args = [BlockArg::Value(at0), BlockArg::Value(start)];
+                self.b
+                    .ins()
+                    .brif(more, head, &args, exit, &[BlockArg::Value(start)]);
+                (end, after)
+            }
+            None => {
+                let end = self.b.ins().iadd_imm_s(file, i64::from(bytes * self.g));
+                let after = self.b.ins().iadd_imm_s(l0, i64::from(self.g));
+                self.b
+                    .ins()
+                    .jump(head, &[BlockArg::Value(at0), BlockArg::Value(start)]);
+                (end, after)
+            }
+        };
         self.b.switch_to_block(head);
         let x = self.b.ins().load(lane, fl, at, off);
         let a = step(&mut self.b, a, x);
@@ -119,7 +140,6 @@ impl Tr<'_, '_> {
         );
         self.b.switch_to_block(exit);
         self.set_call_word(call::FOLD, r);
-        let after = self.b.ins().iadd_imm_s(l0, i64::from(self.g));
         self.set_call_word(call::FOLD_NEXT, after);
     }
 }

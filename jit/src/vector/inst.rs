@@ -56,6 +56,7 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Stg { ty, src, addr } => {
+                self.v_bail_if_partial(pc)?;
                 let val = self.v_read(src, ty)?;
                 self.v_store_at(pc, Some(&addr), None, ty, val)?;
             }
@@ -64,6 +65,7 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Sts { ty, src, addr } => {
+                self.v_bail_if_partial(pc)?;
                 let val = self.v_read(src, ty)?;
                 self.v_store_at(pc, None, Some(&addr), ty, val)?;
             }
@@ -286,7 +288,9 @@ impl Tr<'_, '_> {
                                 let slow = self.b.create_block();
                                 self.b.ins().brif(below, dest, &[], slow, &[]);
                                 self.enter(slow);
-                                any_sure = Some(!everywhere);
+                                // (Not sure in a partial group, whose last lane may be a
+                                // phantom: the full test reads its lanes in the block.)
+                                any_sure = (!self.partial_groups()).then_some(!everywhere);
                             }
                             self.affine_any_all(split_pc, af, xv, uv)?
                         }

@@ -48,12 +48,14 @@ mod masked_loop;
 mod masked_store;
 mod memory;
 mod minmax;
+mod partial;
 mod realign;
 mod tail;
 mod values;
 
 pub(crate) use fold_ahead::{folded_reduces, folds_ahead};
 pub(crate) use limits::{guard_exits, limit_slots};
+pub(crate) use partial::{min_partial, partial_groups};
 pub(crate) use tail::rerun_tail;
 
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -139,11 +141,13 @@ pub(crate) struct VState {
     pub runs_at: Vec<Option<(i32, u32)>>,
     pub store_floor: u32,
     pub store_top: u32,
+    /// Whether a block's partial last group runs as vector code (partial.rs).
+    pub partial: bool,
 }
 
-/// Which of `nparams` parameters are read, or accessed as buffers, by an instruction inside
-/// a loop (between the target and the source of a backward branch or `loop`).
-fn loop_params(insts: &[Inst], nparams: usize) -> Vec<bool> {
+/// Per pc: whether the instruction is inside a loop (between the target and the source of
+/// a backward branch or `loop`).
+fn in_loops(insts: &[Inst]) -> Vec<bool> {
     let mut in_loop = vec![false; insts.len()];
     for (pc, inst) in insts.iter().enumerate() {
         if let Some(t) = inst.target() {
@@ -153,6 +157,13 @@ fn loop_params(insts: &[Inst], nparams: usize) -> Vec<bool> {
             }
         }
     }
+    in_loop
+}
+
+/// Which of `nparams` parameters are read, or accessed as buffers, by an instruction inside
+/// a loop ([`in_loops`]).
+fn loop_params(insts: &[Inst], nparams: usize) -> Vec<bool> {
+    let in_loop = in_loops(insts);
     let mut used = vec![false; nparams];
     for (inst, _) in insts.iter().zip(&in_loop).filter(|(_, &l)| l) {
         let o = crate::analysis::operands(inst);
@@ -397,6 +408,7 @@ impl Tr<'_, '_> {
             runs_at: Vec::new(),
             store_floor: 0,
             store_top: 0,
+            partial: partial::partial_groups(self.p, self.an),
         }
     }
 
@@ -502,10 +514,15 @@ impl Tr<'_, '_> {
     }
 
     /// Loads the parameters that loops read, and the base pointers of the buffers they
-    /// access, into their variables (on entering vector code).
+    /// access, into their variables (on entering vector code); and the group's last lane in
+    /// the block where groups may be partial.
     pub(crate) fn def_param_vars(&mut self) -> TrResult<()> {
         let v = self.vs()?;
         let (params, bases, glim) = (v.params.clone(), v.bases.clone(), v.glim.clone());
+        if self.partial_groups() {
+            let last = self.real_lanes_last();
+            self.set_call_word(call::VLAST, last);
+        }
         for (_, vars) in glim {
             let kinds = [
                 (vars.lim64, types::I64),

@@ -1,0 +1,142 @@
+//! A phased block's partial last group as vector code, its lanes past the block as phantoms.
+//!
+//! Where a block's lanes are not a multiple of the group, the lanes after its last full
+//! group would run in the per-lane code, 10-30x slower per lane when they loop (sum over
+//! 2^20 elements in one block of 250 lanes, groups of 32: the 26 lanes after the seventh
+//! group took as long as the 224 before them, 113 us in all; 57 us with the lanes in a
+//! partial group). In a kernel with barriers (the phased
+//! strategy, phased.rs) the vector code instead runs that last group whole: its lanes from
+//! the block's `%bdim` on are *phantoms*, lanes `%bdim..` of the same block (their `%lane`
+//! and `%gid` go on past the block's), which compute as any lane would but whose effects
+//! never reach memory or another lane:
+//!
+//! - the group leaves vector code before any store (`stg`, `sts`) while it has phantoms
+//!   ([`Tr::v_bail_if_partial`]): its real lanes continue in the per-lane code from that
+//!   store, as after any bail-out. (So programs with a store in a loop keep their partial
+//!   groups in the per-lane code: [`partial_groups`].)
+//! - the barrier resolver and the phase's scalar loop look at the block's lanes only, so a
+//!   phantom's status, pc and registers in the per-lane arrays (which have room for the
+//!   block rounded up to the group) are never read but by the group itself when it resumes;
+//!   a `reduce` folds the real lanes only (the groups' chain of a float fold takes a
+//!   partial group's lanes in the block, fold_ahead.rs, and the resolver the block's);
+//! - a branch on a lane-affine predicate (a loop's exit, mostly) tests the group's last
+//!   real lane, not its last lane ([`Tr::group_last`]): the phantoms follow the real lanes;
+//! - its contiguous accesses indexed by `%gid` or `%lane` are checked for the whole group
+//!   ([`Tr::block_lane_reach`]: the per-block limit counts the phantoms); every other check
+//!   covers the group's lanes anyway. A phantom that would fail one, divide by zero or take
+//!   another branch than the real lanes sends the group to the per-lane code, which runs
+//!   the real lanes only.
+//!
+//! A later phase resumes the partial group as vector code while no lane of the block has
+//! trapped (resume.rs).
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use holovm_isa::{Inst, Program};
+
+use crate::analysis::Analysis;
+use crate::translate::{call, Tr, TrResult};
+
+/// Whether the vector code of `program` runs a block's partial last group with phantom
+/// lanes: in the phased strategy (programs with barriers), when no store sits in a loop.
+/// (A store tests whether its group is partial; in a loop, that test would cost every
+/// full group on every iteration: softmax_rows 3-5% slower in blocks of 256 lanes.)
+pub(crate) fn partial_groups(program: &Program, an: &Analysis) -> bool {
+    let insts = program.insts();
+    let stores_in_loops = insts
+        .iter()
+        .zip(super::in_loops(insts))
+        .any(|(i, l)| l && matches!(i, Inst::Stg { .. } | Inst::Sts { .. }));
+    an.has_barrier && !stores_in_loops
+}
+
+/// The fewest lanes of a block a partial last group of `group` lanes must have for it to
+/// run as vector code: four, or a quarter of a smaller group. Fewer run faster in the
+/// per-lane code, where a vector group's loads would fetch the phantoms' memory too: sum over
+/// 2^20 elements, groups of 32, blocks of 97 lanes: 101 us with the last lane in per-lane
+/// code, 126 us with it in a partial group; blocks of 100 (four lanes): 112-149 us and
+/// 120-141 us, about even; blocks of 120: 105 us, 69 us; blocks of 38 (six lanes): 243-349 us
+/// with a variant of groups of 4, 88-97 us with a partial group.
+pub(crate) fn min_partial(group: u32) -> u32 {
+    (group / 4).min(4)
+}
+
+impl Tr<'_, '_> {
+    /// Whether this function's vector groups run a block's partial last group with phantom
+    /// lanes ([`partial_groups`]).
+    pub(crate) fn partial_groups(&self) -> bool {
+        self.v.as_ref().is_some_and(|v| v.partial)
+    }
+
+    /// The current group's last lane in the block, counted from its first (`I32`): `G - 1`
+    /// for a full group. Computed on entering vector code ([`call::VLAST`]).
+    pub(super) fn real_lanes_last(&mut self) -> Value {
+        let l0 = self.b.use_var(self.lane0);
+        let bdim = self.bdim();
+        let left = self.b.ins().isub(bdim, l0);
+        let g = self.b.ins().iconst(types::I32, i64::from(self.g));
+        let lanes = self.b.ins().umin(left, g);
+        self.b.ins().iadd_imm_s(lanes, -1)
+    }
+
+    /// Whether the current vector group has phantom lanes (`I8`), where groups may be
+    /// partial.
+    fn group_is_partial(&mut self) -> Option<Value> {
+        let last = self.group_last(types::I32)?;
+        let g = i64::from(self.g);
+        Some(
+            self.b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, last, g - 1),
+        )
+    }
+
+    /// Where groups may be partial: the current group's last lane in the block, counted
+    /// from its first (`G - 1` for a full group), as `ty` (`I32` or `I64`). Branches on
+    /// lane-affine predicates test that lane rather than the group's last, so the phantoms
+    /// follow the real lanes (a loop's phantoms would often leave it an iteration earlier,
+    /// and the group would leave vector code there).
+    pub(super) fn group_last(&mut self, ty: types::Type) -> Option<Value> {
+        if !self.partial_groups() {
+            return None;
+        }
+        let last = self.call_word(types::I32, call::VLAST);
+        Some(match ty == types::I64 {
+            true => self.b.ins().uextend(types::I64, last),
+            false => last,
+        })
+    }
+
+    /// Before a store at `pc`: a group with phantom lanes leaves vector code (nothing is
+    /// emitted where groups have none).
+    pub(super) fn v_bail_if_partial(&mut self, pc: u32) -> TrResult<()> {
+        match self.group_is_partial() {
+            Some(partial) => self.v_bail_if(partial, pc),
+            None => Ok(()),
+        }
+    }
+
+    /// The lanes of a block that vector groups may cover before its contiguous accesses
+    /// limit them (`I64`, a per-block limit): the block's lanes, rounded up to whole groups
+    /// where the last group runs with phantoms: when it has at least [`min_partial`] real
+    /// lanes.
+    pub(super) fn block_lane_reach(&mut self) -> Value {
+        let bdim = self.bdim();
+        let lanes = match self.partial_groups() {
+            true => {
+                let g = self.g as i64;
+                let up = self.b.ins().iadd_imm_s(bdim, g - 1);
+                let up = self.b.ins().band_imm_s(up, -g);
+                let rest = self.b.ins().band_imm_s(bdim, g - 1);
+                let min = i64::from(min_partial(self.g));
+                let enough = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, rest, min);
+                self.b.ins().select(enough, up, bdim)
+            }
+            false => bdim,
+        };
+        self.b.ins().uextend(types::I64, lanes)
+    }
+}

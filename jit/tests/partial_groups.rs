@@ -1,0 +1,197 @@
+//! A phased kernel runs a block's partial last group as vector code with phantom lanes
+//! past the block (jit/src/vector/partial.rs): the phantoms must never store, trap, reach
+//! a barrier's fold or be resumed after a lane below them trapped. Every strategy must
+//! agree with the all-scalar phased strategy (`run_all`).
+mod common;
+use common::*;
+use holovm_jit::{compile, JitOptions, Strategy, TrapKind};
+
+/// Grid-stride f32 partial sums folded with `reduce.add` (lane order, so the bits depend
+/// on which lanes take part), stored by every lane at `%gid`.
+const FSUM: &str = ".kernel fsum\n.param x: ptr f32\n.param out: ptr f32\n.param n: u32\n\
+    mul.u32 r5, %gdim, %bdim\nmov_imm.f32 r1, 0.0\nmov.u32 r2, %gid\n\
+    next:\nsetp.ge.u32 p0, r2, n\n@p0 bra @combine\nldg.f32 r3, [x + r2*4]\n\
+    add.f32 r1, r1, r3\nadd.u32 r2, r2, r5\nbra @next\n\
+    combine:\nreduce.add.f32 r1, r1\nstg.f32 [out + %gid*4], r1\nexit\n";
+
+/// Lane-order f32 sum of lane `l`'s grid-stride elements, over the block's lanes.
+fn block_sum(x: &[f32], block: usize, lanes: usize, b: usize) -> f32 {
+    (0..block)
+        .map(|l| {
+            x.iter()
+                .skip(b * block + l)
+                .step_by(lanes)
+                .fold(0.0f32, |a, v| a + v)
+        })
+        .fold(None, |a: Option<f32>, v| Some(a.map_or(v, |a| a + v)))
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn the_strategy_says_partial_groups_run_with_phantom_lanes() {
+    let k = compile(&asm(FSUM), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Phased { reason } => assert!(reason.contains("phantom lanes"), "{reason}"),
+        other => panic!("expected the phased strategy, got {other}"),
+    }
+}
+
+#[test]
+fn a_partial_group_folds_only_the_blocks_lanes() {
+    // Groups of 4, 8 and 16 (all_opts): blocks leave 1-15 lanes after the last full group,
+    // some at least a quarter of a group (a partial vector group), some fewer (per-lane).
+    for (grid, block, n) in [
+        (1u32, 13u32, 1000u32),
+        (2, 29, 777),
+        (1, 61, 4096),
+        (3, 22, 95),
+    ] {
+        let lanes = (grid * block) as usize;
+        let x: Vec<f32> = (0..n).map(|i| 1.0 + (i % 97) as f32 * 0.37).collect();
+        let out = run_all(
+            &asm(FSUM),
+            grid,
+            block,
+            &[f32s(&x), zeros(lanes * 4), Arg::Scalar(n as u64)],
+        );
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let got = to_f32(out.buf(1));
+        for b in 0..grid as usize {
+            let want = block_sum(&x, block as usize, lanes, b);
+            for l in 0..block as usize {
+                assert_eq!(
+                    got[b * block as usize + l].to_bits(),
+                    want.to_bits(),
+                    "{grid}x{block} block {b} lane {l}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn phantom_lanes_do_not_store() {
+    // `out` has room past the grid's lanes, where the last block's phantoms would store;
+    // earlier blocks' phantoms would store into the next block's entries. Each lane stores
+    // in the first phase, and again after a barrier (where a partial group resumes).
+    let p = asm(".kernel s\n.param out: ptr u32\n\
+        reduce.max.u32 r1, %lane\nadd.u32 r2, r1, %lane\nstg.u32 [out + %gid*4], r2\n\
+        bar.sync\nmul.u32 r3, r2, 3\nldg.u32 r4, [out + %gid*4]\nadd.u32 r3, r3, r4\n\
+        stg.u32 [out + %gid*4], r3\nexit\n");
+    for (grid, block) in [(1u32, 7u32), (2, 13), (3, 30), (1, 100)] {
+        let lanes = (grid * block) as usize;
+        let out = run_all(&p, grid, block, &[zeros((lanes + 64) * 4)]);
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let got = to_u32(out.buf(0));
+        for (g, &v) in got.iter().enumerate() {
+            let l = (g % block as usize) as u32;
+            let want = if g < lanes { (block - 1 + l) * 4 } else { 0 };
+            assert_eq!(v, want, "{grid}x{block} gid {g}");
+        }
+    }
+}
+
+#[test]
+fn phantom_lanes_do_not_store_to_shared_memory_or_64_bit_elements() {
+    // Each lane writes its 64-bit value to shared memory, then reads its right-hand
+    // neighbour's (the last lane wraps to lane 0): a phantom's shared store would replace
+    // the entry past the block, which no real lane reads, so the block also writes a sum of
+    // the whole shared memory from lane 0 after a second barrier.
+    let p = asm(
+        ".kernel sh\n.param out: ptr u64\n.param total: ptr u64\n.shared 2048\n\
+        mul.u64 r1, %lane, 3\nadd.u64 r1, r1, 7\nsts.u64 [shared + %lane*8], r1\nbar.sync\n\
+        add.u32 r2, %lane, 1\nrem.u32 r2, r2, %bdim\nlds.u64 r3, [shared + r2*8]\n\
+        stg.u64 [out + %gid*8], r3\nbar.sync\nsetp.ne.u32 p0, %lane, 0\n@p0 bra @done\n\
+        mov_imm.u64 r4, 0\nmov_imm.u32 r5, 0\nnext:\nlds.u64 r6, [shared + r5*8]\n\
+        add.u64 r4, r4, r6\nadd.u32 r5, r5, 1\nsetp.lt.u32 p1, r5, 256\n@p1 bra @next\n\
+        stg.u64 [total + %block*8], r4\ndone:\nexit\n",
+    );
+    for (grid, block) in [(1u32, 7u32), (2, 13), (3, 30), (1, 100)] {
+        let lanes = (grid * block) as usize;
+        let out = run_all(
+            &p,
+            grid,
+            block,
+            &[zeros((lanes + 64) * 8), zeros(grid as usize * 8)],
+        );
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let v = |l: u64| l * 3 + 7;
+        let got = to_u64(out.buf(0));
+        for (g, &x) in got.iter().enumerate() {
+            let l = (g % block as usize) as u64;
+            let want = if g < lanes {
+                v((l + 1) % u64::from(block))
+            } else {
+                0
+            };
+            assert_eq!(x, want, "{grid}x{block} gid {g}");
+        }
+        let sum: u64 = (0..u64::from(block)).map(v).sum();
+        assert_eq!(
+            to_u64(out.buf(1)),
+            vec![sum; grid as usize],
+            "{grid}x{block}"
+        );
+    }
+}
+
+#[test]
+fn phantom_lanes_do_not_trap() {
+    // `100 / (%bdim - %lane)` divides by zero in the first phantom lane only.
+    let p = asm(".kernel q\n.param out: ptr u32\n\
+        sub.u32 r1, %bdim, %lane\ndiv.u32 r2, 100, r1\nadd.u32 r2, r2, %lane\n\
+        reduce.max.u32 r3, r2\nadd.u32 r3, r3, r2\nstg.u32 [out + %gid*4], r3\nexit\n");
+    for (grid, block) in [(1u32, 7u32), (2, 13), (3, 30), (1, 100)] {
+        let lanes = (grid * block) as usize;
+        let out = run_all(&p, grid, block, &[zeros(lanes * 4)]);
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let got = to_u32(out.buf(0));
+        let r2 = |l: u32| 100 / (block - l) + l;
+        let max = (0..block).map(r2).max().unwrap_or(0);
+        for (g, &v) in got.iter().enumerate() {
+            assert_eq!(v, max + r2(g as u32 % block), "{grid}x{block} gid {g}");
+        }
+    }
+}
+
+#[test]
+fn a_real_lane_of_a_partial_group_traps_where_the_scalar_code_does() {
+    // x is short: the lanes from `len` on trap at their one element, in a block whose last
+    // group is partial for groups of 8 and 16.
+    for len in [37usize, 50, 58, 59] {
+        let out = run_all(
+            &asm(FSUM),
+            1,
+            60,
+            &[f32s(&vec![1.0; len]), zeros(60 * 4), Arg::Scalar(60)],
+        );
+        assert_eq!(
+            out.trap,
+            trap(TrapKind::OutOfBounds, 5, 0, len as u32, 0, len as i128 * 4),
+            "len {len}"
+        );
+    }
+}
+
+#[test]
+fn a_partial_group_does_not_resume_above_a_trapped_lane() {
+    // Phase 1 reduces; in phase 2 lane `k` traps (division by zero), which stops it and
+    // every lane above it, a partial group's too; lanes below it go on to phase 3 and
+    // store.
+    let p = asm(".kernel t\n.param out: ptr u32\n.param k: u32\n\
+        reduce.add.u32 r1, %lane\nsub.u32 r2, %lane, k\nsetp.eq.u32 p0, r2, 0\n\
+        sel.u32 r3, p0, 0, 1\ndiv.u32 r4, r1, r3\nbar.sync\n\
+        add.u32 r4, r4, %lane\nstg.u32 [out + %gid*4], r4\nexit\n");
+    for (block, k) in [(30u32, 3u64), (30, 27), (45, 40), (45, 44)] {
+        let out = run_all(&p, 1, block, &[zeros(block as usize * 4), Arg::Scalar(k)]);
+        let t = out.trap;
+        assert_eq!(t.kind, TrapKind::DivideByZero.code(), "block {block} k {k}");
+        assert_eq!((t.pc, t.lane), (4, k as u32), "block {block} k {k}");
+        // Only the lanes below `k` got past the barrier.
+        let sum = block * (block - 1) / 2;
+        for (l, &v) in to_u32(out.buf(0)).iter().enumerate() {
+            let want = if (l as u64) < k { sum + l as u32 } else { 0 };
+            assert_eq!(v, want, "block {block} k {k} lane {l}");
+        }
+    }
+}
