@@ -213,13 +213,18 @@ fn auto_compiles_a_narrower_variant_in_the_background() {
     );
     vm.wait_for_jit();
     assert_eq!(block_sums(&vm, &x, 1, 256).1.group, 32);
-    // The first launch of blocks of 16 runs the main kernel and starts the variant's compile.
+    // The first two launches of blocks of 16 run the main kernel; the second starts the
+    // variant's compile (a shape that comes once is not worth one).
     let (first, stats) = block_sums(&vm, &x, 1, 16);
     assert!(stats.jit);
+    vm.wait_for_jit();
+    let (second, stats) = block_sums(&vm, &x, 1, 16);
+    assert_eq!(stats.group, 32, "not compiled after one launch");
     vm.wait_for_jit();
     let (later, stats) = block_sums(&vm, &x, 1, 16);
     assert_eq!(stats.group, 16);
     assert_eq!(first, later);
+    assert_eq!(second, later);
     assert_eq!(later, vec![x.iter().sum::<f32>()]);
 }
 

@@ -38,7 +38,8 @@ pub(crate) struct JitSlot {
     main: Variant,
     /// The kernels compiled with narrower vector groups of 16, 8 and 4 lanes, for launches
     /// whose blocks the main kernel's group fits badly
-    /// ([`CompiledKernel::narrower_group`]); compiled when such a launch first comes.
+    /// ([`CompiledKernel::narrower_group`]); compiled when such a launch first comes (under
+    /// `Tier::Auto`, when a second one does).
     narrow: [Variant; 3],
     /// Nanoseconds of interpreter time spent on the program (Auto).
     interp_ns: AtomicU64,
@@ -51,6 +52,8 @@ struct Variant {
     kernel: OnceLock<Result<Arc<CompiledKernel>, String>>,
     /// A background compile has been started.
     compiling: AtomicBool,
+    /// A launch has asked for this variant under `Tier::Auto` (the second one compiles it).
+    asked: AtomicBool,
 }
 
 impl Variant {
@@ -213,7 +216,8 @@ impl JitCache {
     /// program's main kernel `main` (from `slot`), and its tag for the VM's memo (0: `main`,
     /// else the variant's group): a variant with a narrower vector group where `main`'s
     /// fits the blocks badly ([`CompiledKernel::narrower_group`]), else `main`. Under
-    /// `Tier::Jit` the variant is compiled now; under `Tier::Auto` on a background thread,
+    /// `Tier::Jit` the variant is compiled now; under `Tier::Auto` on a background thread
+    /// once a second launch asks for it (a shape that comes once is not worth a compile),
     /// `main` running the launches until it is published. A variant that failed to compile,
     /// or compiled to per-lane code only, leaves `main` in charge.
     pub(crate) fn kernel_for_shape(
@@ -231,7 +235,9 @@ impl JitCache {
         let narrow = match tier {
             Tier::Jit => variant.get_or_compile(program, self.perf_map, group),
             _ => {
-                self.compile_in_background(slot, program, group);
+                if variant.asked.swap(true, Ordering::Relaxed) {
+                    self.compile_in_background(slot, program, group);
+                }
                 variant.compiled()
             }
         };
