@@ -309,13 +309,20 @@ impl JitCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The compile error kept for `program`, if compiling it failed.
+    /// The compile error kept for `program`, if compiling it failed: its main kernel's, or
+    /// a variant's with narrower groups (launches then run the main kernel).
     pub(crate) fn error(&self, program: &Program) -> Option<String> {
         let slot = self.slots.get(&program.key())?;
-        match slot.main.kernel.get() {
-            Some(Err(e)) => Some(e.clone()),
-            _ => None,
+        if let Some(Err(e)) = slot.main.kernel.get() {
+            return Some(e.clone());
         }
+        [16, 8, 4]
+            .iter()
+            .zip(&slot.narrow)
+            .find_map(|(group, v)| match v.kernel.get() {
+                Some(Err(e)) => Some(format!("the variant with groups of {group} lanes: {e}")),
+                _ => None,
+            })
     }
 }
 
@@ -474,5 +481,26 @@ fn access_size(inst: &holovm_isa::Inst) -> Option<u32> {
         | Inst::Lds { ty, .. }
         | Inst::Sts { ty, .. } => Some(ty.size()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variants_compile_error_is_kept_after_the_main_kernels() {
+        let p = holovm_asm::assemble(".kernel k\n.param x: ptr f32\nexit\n").unwrap();
+        let cache = JitCache::new(false);
+        let slot = cache.slot(&p, 8);
+        assert_eq!(cache.error(&p), None);
+        let failed = |why: &str| Err::<Arc<CompiledKernel>, _>(why.to_string());
+        let _ = slot.variant(8).kernel.set(failed("no room"));
+        assert_eq!(
+            cache.error(&p).as_deref(),
+            Some("the variant with groups of 8 lanes: no room")
+        );
+        let _ = slot.main.kernel.set(failed("broken"));
+        assert_eq!(cache.error(&p).as_deref(), Some("broken"));
     }
 }

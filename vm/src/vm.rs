@@ -858,7 +858,8 @@ impl Vm {
         }
     }
 
-    /// Why the JIT could not compile `program`, if it tried and failed.
+    /// Why the JIT could not compile `program`, if it tried and failed: the program, or one
+    /// of its variants with narrower vector groups (which launches then do without).
     pub fn jit_error(&self, program: &Program) -> Option<String> {
         self.jit.error(program)
     }
