@@ -64,10 +64,10 @@ pub(crate) fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: boo
             None if partial_groups(program, an) => {
                 "a block's partial last group runs as vector code with phantom lanes past the \
                  block when it has at least four lanes (a quarter of a smaller group) in the \
-                 block, else in scalar code (the phantoms follow the block's lanes at loop exits, stay out of \
-                 barriers and reductions, and the group leaves vector code before a store); a \
-                 VM runs blocks that leave more than an eighth of their lanes after the last \
-                 full group with a variant of narrower groups"
+                 block, else in scalar code (the phantoms follow the block's lanes at loop \
+                 exits, stay out of barriers and reductions, and the group leaves vector code \
+                 before a store); a VM runs blocks that leave more than an eighth of their \
+                 lanes after the last full group with a variant of narrower groups"
             }
             None => {
                 "lanes past the last full group run scalar code (a VM runs blocks that leave \

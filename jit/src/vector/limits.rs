@@ -257,8 +257,8 @@ impl Tr<'_, '_> {
     /// Launch-wide lane limits (`I64`s): every `%gid` below the first passes the bounds
     /// checks of the `%gid`-indexed contiguous accesses and the entry guard; every `%lane`
     /// below the second (at most [`Tr::block_lane_reach`], `bdim` or that rounded up to
-    /// whole groups) those of the `%lane`-indexed ones. A block's vector
-    /// groups cover the lanes below both.
+    /// whole groups) those of the `%lane`-indexed ones. A block's vector groups cover the
+    /// lanes below both.
     fn contig_reach(&mut self) -> (Value, Value) {
         let mut gid: Option<Value> = None;
         let mut lane = self.block_lane_reach();

@@ -4,11 +4,11 @@
 //! group would run in the per-lane code, 10-30x slower per lane when they loop (sum over
 //! 2^20 elements in one block of 250 lanes, groups of 32: the 26 lanes after the seventh
 //! group took as long as the 224 before them, 113 us in all; 57 us with the lanes in a
-//! partial group). In a kernel with barriers (the phased
-//! strategy, phased.rs) the vector code instead runs that last group whole: its lanes from
-//! the block's `%bdim` on are *phantoms*, lanes `%bdim..` of the same block (their `%lane`
-//! and `%gid` go on past the block's), which compute as any lane would but whose effects
-//! never reach memory or another lane:
+//! partial group). In a kernel with barriers (the phased strategy, phased.rs) the vector
+//! code instead runs that last group whole: its lanes from the block's `%bdim` on are
+//! *phantoms*, lanes `%bdim..` of the same block (their `%lane` and `%gid` go on past the
+//! block's), which compute as any lane would but whose effects never reach memory or
+//! another lane:
 //!
 //! - the group leaves vector code before any store (`stg`, `sts`) while it has phantoms
 //!   ([`Tr::v_bail_if_partial`]): its real lanes continue in the per-lane code from that
