@@ -397,6 +397,8 @@ fn jit_dump_shows_strategy_clif_and_machine_code() {
         let o = holovm(&[&args[..], data].concat());
         let want = format!("vector groups of {group} lanes");
         assert!(text(&o).contains(&want), "{kernel} {block}: {}", text(&o));
+        let partial = text(&o).contains("partial last group too");
+        assert_eq!(partial, block == "40", "{kernel} {block}: {}", text(&o));
     }
     let o = holovm(&["jit-dump", "examples/kernels/sum.hasm", "--group", "5"]);
     assert!(!o.status.success());

@@ -157,8 +157,9 @@ fn blocks_that_leave_many_lanes_after_the_last_group_run_a_narrower_variant() {
 #[test]
 fn reductions_run_a_blocks_partial_last_group_as_vector_code() {
     // The sum example has no store in its loop: a block's last group runs as vector code
-    // with phantom lanes past the block when four or more of its lanes are in the block, so
-    // no variant is needed; one to three lanes run in per-lane code.
+    // with phantom lanes past the block when four or more of its lanes are in the block (a
+    // variant with the same group, compiled for such launches); one to three lanes run in
+    // per-lane code, blocks of whole groups the main kernel.
     let p = holovm::examples::find("sum").unwrap().program().unwrap();
     let x: Vec<f32> = (0..5000)
         .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.021)
@@ -171,11 +172,16 @@ fn reductions_run_a_blocks_partial_last_group_as_vector_code() {
         let stats = run(vm, &p, LaunchConfig::new(grid, block), &args![&dx, &out, n]);
         (vm.read(&out).unwrap(), stats)
     };
-    for block in [16u32, 20, 35, 38, 40, 48, 100, 250] {
+    for block in [16u32, 20, 35, 38, 40, 48, 100, 250, 256, 97] {
         let (got, stats) = sums(&vm, 3, block);
         assert_eq!(got, sums(&interp, 3, block).0, "block {block}");
         assert!(stats.jit);
         assert_eq!(stats.group, 32, "block {block}");
+        assert_eq!(
+            stats.partial,
+            !matches!(block, 35 | 256 | 97),
+            "block {block}"
+        );
     }
     assert_eq!(vm.compiled_programs(), 1);
 }

@@ -53,6 +53,11 @@ pub struct JitOptions {
     /// dump's `optimiser` line says why), `Some(on)` decides. A vector kernel's per-lane
     /// function is never optimised.
     pub optimise: Option<bool>,
+    /// Run a block's partial last group as vector code with phantom lanes past the block,
+    /// where the program allows it (default false; see
+    /// [`CompiledKernel::partial_variant_fits`]): a variant for launches whose blocks end in
+    /// one, since the test costs the program's other launches a little.
+    pub partial: bool,
 }
 
 impl Default for JitOptions {
@@ -65,6 +70,7 @@ impl Default for JitOptions {
             perf_map: false,
             parallel: true,
             optimise: None,
+            partial: false,
         }
     }
 }
@@ -189,6 +195,8 @@ type LaneEntries = (BTreeSet<u32>, BTreeSet<u32>);
 /// `cx.kernel.func`; a vector kernel calls its per-lane code as user function `lanes_id`
 /// (see [`lanes_job`]). Returns whether the vector code folded an entry guard on `%gid`
 /// into its group limit, and for a vector kernel where its per-lane code is entered.
+/// `partial`: [`JitOptions::partial`].
+#[allow(clippy::too_many_arguments)]
 fn build(
     program: &Program,
     an: &Analysis,
@@ -196,6 +204,7 @@ fn build(
     isa: &OwnedTargetIsa,
     lanes_id: FuncId,
     barriers: Option<&Barriers>,
+    partial: bool,
     cx: &mut Contexts,
 ) -> Result<(bool, Option<LaneEntries>), TrError> {
     let cc = isa.default_call_conv();
@@ -219,6 +228,7 @@ fn build(
     let b = FunctionBuilder::new(func, cx.builder.start());
     let mut tr = Tr::new(b, program, an, g, FnKind::Kernel, lanes_fn);
     tr.barriers = barriers;
+    tr.partial = partial;
     tr.optimised = isa.flags().opt_level() != OptLevel::None;
     let tail = tr.b.create_block();
     if g > 0 {
@@ -436,14 +446,24 @@ fn compile_with(
     });
     let mut built = None;
     if scalar_reason.is_none() {
-        match build(program, &an, group, &isa, lanes_id, barriers.as_deref(), cx) {
+        let b = barriers.as_deref();
+        match build(program, &an, group, &isa, lanes_id, b, opts.partial, cx) {
             Ok((guard, entries)) => built = Some((guard, group, entries)),
             Err(TrError(e)) => scalar_reason = Some(format!("vector translation failed: {e}")),
         }
     }
     let (guard, g, entries) = match built {
         Some(x) => x,
-        None => match build(program, &an, 0, &isa, lanes_id, barriers.as_deref(), cx) {
+        None => match build(
+            program,
+            &an,
+            0,
+            &isa,
+            lanes_id,
+            barriers.as_deref(),
+            false,
+            cx,
+        ) {
             Ok(_) => (false, 0, None),
             Err(TrError(e)) => return Err(JitError::Unsupported { reason: e }),
         },
@@ -459,14 +479,14 @@ fn compile_with(
                  scalar code; between phases a call to holovm's resolve_barrier resolves the \
                  barrier{}{}",
                 an.barrier_note,
-                strategy::vector_detail(program, &an, g, guard),
+                strategy::vector_detail(program, &an, g, guard, opts.partial),
                 strategy::whole_note(program),
                 strategy::fold_note(program)
             ),
         },
         None => Strategy::Vector {
             group: g,
-            detail: strategy::vector_detail(program, &an, g, guard),
+            detail: strategy::vector_detail(program, &an, g, guard, opts.partial),
         },
         Some(r) if an.has_barrier => Strategy::Phased {
             reason: format!(
@@ -624,6 +644,7 @@ fn compile_with(
         block_runs,
         group: g,
         tail_reruns: g > 0 && crate::vector::rerun_tail(program, &an).is_some(),
-        tail_partial: g > 0 && crate::vector::partial_groups(program, &an),
+        tail_partial: g > 0 && opts.partial && crate::vector::partial_groups(program, &an),
+        partial_capable: g > 0 && crate::vector::partial_groups(program, &an),
     })
 }

@@ -121,8 +121,11 @@ pub struct CompiledKernel {
     /// (vector/tail.rs), so that only runs shorter than a group have lanes in per-lane code.
     pub(crate) tail_reruns: bool,
     /// Whether a block's partial last group runs as vector code with phantom lanes when
-    /// enough of its lanes are in the block (vector/partial.rs).
+    /// enough of its lanes are in the block (vector/partial.rs; compiled with
+    /// [`crate::JitOptions::partial`]).
     pub(crate) tail_partial: bool,
+    /// Whether the program allows that (a compile with the option would do it).
+    pub(crate) partial_capable: bool,
 }
 
 /// The vector group, narrower than `group`, for runs of `run` lanes (a block's, or a launch's
@@ -234,9 +237,9 @@ impl CompiledKernel {
     /// The narrower vector group that a launch of `grid` blocks of `block` lanes should run
     /// with instead of this kernel's ([`CompiledKernel::group`]), or `None` if this kernel
     /// suits it (see [`narrower_group`]). The lanes that share a run are the block's, or the
-    /// launch's for a kernel that runs blocks as one. A kernel whose partial groups run as
-    /// vector code (reductions, vector/partial.rs) narrows only where too few lanes for one
-    /// are left after its full groups.
+    /// launch's for a kernel that runs blocks as one. A program whose partial groups can run
+    /// as vector code (reductions, vector/partial.rs) narrows only where too few lanes for
+    /// one are left after its full groups; else see [`CompiledKernel::partial_variant_fits`].
     #[inline]
     pub fn narrower_group(&self, grid: u32, block: u32) -> Option<u32> {
         let run = match self.block_runs {
@@ -255,11 +258,36 @@ impl CompiledKernel {
         // A partial group in vector code beats narrower groups for the reductions that have
         // them (sum over 2^20 elements, groups of 32, blocks of 24 lanes: 49 us against 106
         // with groups of 8; blocks of 80: 56-60 against 69 with groups of 16).
-        let tail = run & u64::from(self.group - 1);
-        if self.tail_partial && tail >= u64::from(crate::vector::min_partial(self.group)) {
+        if self.partial_capable && self.partial_tail(run) {
             return None;
         }
         narrower_group(self.group, run)
+    }
+
+    /// Whether a launch of `grid` blocks of `block` lanes should run the variant of this
+    /// kernel compiled with [`crate::JitOptions::partial`] (the same vector group; a
+    /// block's partial last group runs as vector code, its lanes past the block phantoms):
+    /// the program allows it (barriers, no store in a loop: reductions), this kernel was
+    /// compiled without it, and the blocks' last group has at least four lanes in the block
+    /// (two in groups of 4). The option costs every group a little (sum over 64 blocks of
+    /// 256 lanes: 5-10%), so the VM compiles it as a variant for the launches it helps (sum
+    /// over one block of 250 lanes: 108-151 -> 56-62 us).
+    #[inline]
+    pub fn partial_variant_fits(&self, _grid: u32, block: u32) -> bool {
+        self.partial_capable && !self.tail_partial && self.partial_tail(u64::from(block))
+    }
+
+    /// Whether runs of `run` lanes end in a partial group of enough lanes for it to run as
+    /// vector code (vector/partial.rs).
+    fn partial_tail(&self, run: u64) -> bool {
+        let tail = run & u64::from(self.group.max(1) - 1);
+        self.group > 0 && tail >= u64::from(crate::vector::min_partial(self.group))
+    }
+
+    /// Whether a block's partial last group runs as vector code in this kernel
+    /// ([`crate::JitOptions::partial`]).
+    pub fn partial_groups(&self) -> bool {
+        self.tail_partial
     }
 
     /// Bytes of scratch memory one thread needs to run this kernel.

@@ -10,8 +10,15 @@ use crate::vector::{folded_reduces, guard_exits, partial_groups, rerun_tail};
 
 /// The vector strategy's description: how each kind of register is held, how memory is
 /// checked, what runs per lane, and the notes that apply to `program` (group size `g`; `guard`:
-/// the bounds guard is checked once per block).
-pub(crate) fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: bool) -> String {
+/// the bounds guard is checked once per block; `partial`: compiled with
+/// [`crate::JitOptions::partial`]).
+pub(crate) fn vector_detail(
+    program: &Program,
+    an: &Analysis,
+    g: u32,
+    guard: bool,
+    partial: bool,
+) -> String {
     let mut uni = Vec::new();
     let mut aff = Vec::new();
     let mut v32 = Vec::new();
@@ -61,13 +68,21 @@ pub(crate) fn vector_detail(program: &Program, an: &Analysis, g: u32, guard: boo
                  shorter than a group with a variant of narrower groups)"
             }
             // As `Tr::block_lane_reach` decides (vector/partial.rs).
-            None if partial_groups(program, an) => {
+            None if partial && partial_groups(program, an) => {
                 "a block's partial last group runs as vector code with phantom lanes past the \
-                 block when it has at least four lanes (a quarter of a smaller group) in the \
+                 block when it has at least four lanes (two in groups of 4) in the \
                  block, else in scalar code (the phantoms follow the block's lanes at loop \
                  exits, stay out of barriers and reductions, and the group leaves vector code \
                  before a store); a VM runs blocks that leave more than an eighth of their \
                  lanes after the last full group with a variant of narrower groups"
+            }
+            // As `CompiledKernel::partial_variant_fits` decides.
+            None if partial_groups(program, an) => {
+                "lanes past the last full group run scalar code (a VM runs blocks whose last \
+                 group has at least four lanes in the block, two in groups of 4, with a \
+                 variant that runs it as vector code with phantom lanes past the block, and \
+                 blocks that leave more than an eighth of their lanes otherwise with a variant \
+                 of narrower groups)"
             }
             None => {
                 "lanes past the last full group run scalar code (a VM runs blocks that leave \

@@ -1,10 +1,16 @@
-//! A phased kernel runs a block's partial last group as vector code with phantom lanes
-//! past the block (jit/src/vector/partial.rs): the phantoms must never store, trap, reach
-//! a barrier's fold or be resumed after a lane below them trapped. Every strategy must
-//! agree with the all-scalar phased strategy (`run_all`).
+//! A phased kernel compiled with `JitOptions::partial` runs a block's partial last group as
+//! vector code with phantom lanes past the block (jit/src/vector/partial.rs): the phantoms
+//! must never store, trap, reach a barrier's fold or be resumed after a lane below them
+//! trapped. Every strategy, with and without the option, must agree with the all-scalar
+//! phased strategy (`run_partial`).
 mod common;
 use common::*;
 use holovm_jit::{compile, JitOptions, Strategy, TrapKind};
+
+/// Runs under every strategy of [`partial_opts`] and checks they agree.
+fn run_partial(program: &holovm_isa::Program, grid: u32, block: u32, args: &[Arg]) -> Out {
+    run_each(&partial_opts(), program, grid, block, args, 1 << 26)
+}
 
 /// Grid-stride f32 partial sums folded with `reduce.add` (lane order, so the bits depend
 /// on which lanes take part), stored by every lane at `%gid`.
@@ -28,18 +34,75 @@ fn block_sum(x: &[f32], block: usize, lanes: usize, b: usize) -> f32 {
 }
 
 #[test]
-fn the_strategy_says_partial_groups_run_with_phantom_lanes() {
-    let k = compile(&asm(FSUM), &JitOptions::default()).expect("compile");
-    match k.strategy() {
-        Strategy::Phased { reason } => assert!(reason.contains("phantom lanes"), "{reason}"),
-        other => panic!("expected the phased strategy, got {other}"),
+fn the_strategy_says_where_partial_groups_run_with_phantom_lanes() {
+    let reason = |partial| {
+        let opts = JitOptions {
+            partial,
+            ..JitOptions::default()
+        };
+        match compile(&asm(FSUM), &opts).expect("compile").strategy() {
+            Strategy::Phased { reason } => reason.clone(),
+            other => panic!("expected the phased strategy, got {other}"),
+        }
+    };
+    let with = reason(true);
+    assert!(
+        with.contains("last group runs as vector code with phantom lanes"),
+        "{with}"
+    );
+    let without = reason(false);
+    assert!(
+        without.contains("with a variant that runs it as vector code"),
+        "{without}"
+    );
+    // A store in a loop keeps the partial group in per-lane code, with the option too.
+    let p = asm(
+        ".kernel st\n.param y: ptr f32\n.param n: u32\nmov.u32 r2, %lane\n\
+        top:\nsetp.ge.u32 p0, r2, n\n@p0 bra @done\nstg.f32 [y + r2*4], 1.0\n\
+        add.u32 r2, r2, %bdim\nbra @top\ndone:\nbar.sync\nexit\n",
+    );
+    let opts = JitOptions {
+        partial: true,
+        ..JitOptions::default()
+    };
+    let k = compile(&p, &opts).expect("compile");
+    assert!(!k.partial_groups());
+    assert!(!k.partial_variant_fits(1, 100));
+    assert!(compile(&asm(FSUM), &opts)
+        .expect("compile")
+        .partial_groups());
+}
+
+#[test]
+fn launches_whose_blocks_end_in_a_partial_group_fit_the_variant() {
+    let k = compile(
+        &asm(FSUM),
+        &JitOptions {
+            group: 32,
+            ..JitOptions::default()
+        },
+    )
+    .expect("compile");
+    assert!(!k.partial_groups());
+    // 250 = 7 x 32 + 26, 100 = 3 x 32 + 4, 20 < 32; 97 leaves one lane, 256 none.
+    for (block, fits) in [
+        (250, true),
+        (100, true),
+        (20, true),
+        (97, false),
+        (256, false),
+    ] {
+        assert_eq!(k.partial_variant_fits(1, block), fits, "block {block}");
+        if fits {
+            assert_eq!(k.narrower_group(1, block), None, "block {block}");
+        }
     }
 }
 
 #[test]
 fn a_partial_group_folds_only_the_blocks_lanes() {
     // Groups of 4, 8 and 16 (all_opts): blocks leave 1-15 lanes after the last full group,
-    // some at least a quarter of a group (a partial vector group), some fewer (per-lane).
+    // some at least four (two in groups of 4: a partial vector group), some fewer (per-lane).
     for (grid, block, n) in [
         (1u32, 13u32, 1000u32),
         (2, 29, 777),
@@ -48,7 +111,7 @@ fn a_partial_group_folds_only_the_blocks_lanes() {
     ] {
         let lanes = (grid * block) as usize;
         let x: Vec<f32> = (0..n).map(|i| 1.0 + (i % 97) as f32 * 0.37).collect();
-        let out = run_all(
+        let out = run_partial(
             &asm(FSUM),
             grid,
             block,
@@ -80,7 +143,7 @@ fn phantom_lanes_do_not_store() {
         stg.u32 [out + %gid*4], r3\nexit\n");
     for (grid, block) in [(1u32, 7u32), (2, 13), (3, 30), (1, 100)] {
         let lanes = (grid * block) as usize;
-        let out = run_all(&p, grid, block, &[zeros((lanes + 64) * 4)]);
+        let out = run_partial(&p, grid, block, &[zeros((lanes + 64) * 4)]);
         assert_eq!(out.trap.kind, 0, "{grid}x{block}");
         let got = to_u32(out.buf(0));
         for (g, &v) in got.iter().enumerate() {
@@ -108,7 +171,7 @@ fn phantom_lanes_do_not_store_to_shared_memory_or_64_bit_elements() {
     );
     for (grid, block) in [(1u32, 7u32), (2, 13), (3, 30), (1, 100)] {
         let lanes = (grid * block) as usize;
-        let out = run_all(
+        let out = run_partial(
             &p,
             grid,
             block,
@@ -143,7 +206,7 @@ fn phantom_lanes_do_not_trap() {
         reduce.max.u32 r3, r2\nadd.u32 r3, r3, r2\nstg.u32 [out + %gid*4], r3\nexit\n");
     for (grid, block) in [(1u32, 7u32), (2, 13), (3, 30), (1, 100)] {
         let lanes = (grid * block) as usize;
-        let out = run_all(&p, grid, block, &[zeros(lanes * 4)]);
+        let out = run_partial(&p, grid, block, &[zeros(lanes * 4)]);
         assert_eq!(out.trap.kind, 0, "{grid}x{block}");
         let got = to_u32(out.buf(0));
         let r2 = |l: u32| 100 / (block - l) + l;
@@ -159,7 +222,7 @@ fn a_real_lane_of_a_partial_group_traps_where_the_scalar_code_does() {
     // x is short: the lanes from `len` on trap at their one element, in a block whose last
     // group is partial for groups of 8 and 16.
     for len in [37usize, 50, 58, 59] {
-        let out = run_all(
+        let out = run_partial(
             &asm(FSUM),
             1,
             60,
@@ -183,7 +246,7 @@ fn a_partial_group_does_not_resume_above_a_trapped_lane() {
         sel.u32 r3, p0, 0, 1\ndiv.u32 r4, r1, r3\nbar.sync\n\
         add.u32 r4, r4, %lane\nstg.u32 [out + %gid*4], r4\nexit\n");
     for (block, k) in [(30u32, 3u64), (30, 27), (45, 40), (45, 44)] {
-        let out = run_all(&p, 1, block, &[zeros(block as usize * 4), Arg::Scalar(k)]);
+        let out = run_partial(&p, 1, block, &[zeros(block as usize * 4), Arg::Scalar(k)]);
         let t = out.trap;
         assert_eq!(t.kind, TrapKind::DivideByZero.code(), "block {block} k {k}");
         assert_eq!((t.pc, t.lane), (4, k as u32), "block {block} k {k}");

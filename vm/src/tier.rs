@@ -41,6 +41,10 @@ pub(crate) struct JitSlot {
     /// ([`CompiledKernel::narrower_group`]); compiled when such a launch first comes (under
     /// `Tier::Auto`, when a second one does).
     narrow: [Variant; 3],
+    /// The kernel compiled with `JitOptions::partial`, for launches whose blocks end in a
+    /// partial group that it runs as vector code
+    /// ([`CompiledKernel::partial_variant_fits`]); compiled as the narrower ones are.
+    partial: Variant,
     /// Nanoseconds of interpreter time spent on the program (Auto).
     interp_ns: AtomicU64,
 }
@@ -63,17 +67,17 @@ impl Variant {
         self.kernel.get().and_then(|r| r.as_ref().ok())
     }
 
-    /// The compiled kernel, compiling `program` with vector groups of `group` lanes (0: the
-    /// JIT's choice) first if nobody has (concurrent callers wait for one compile); `None`
-    /// if compiling failed.
+    /// The compiled kernel, compiling `program` as the variant of `tag` says ([`variant_tag`];
+    /// 0: the main kernel) first if nobody has (concurrent callers wait for one compile);
+    /// `None` if compiling failed.
     fn get_or_compile(
         &self,
         program: &Program,
         perf_map: bool,
-        group: u32,
+        tag: u32,
     ) -> Option<&Arc<CompiledKernel>> {
         self.kernel
-            .get_or_init(|| compile(program, perf_map, group))
+            .get_or_init(|| compile(program, perf_map, tag))
             .as_ref()
             .ok()
     }
@@ -86,14 +90,31 @@ impl JitSlot {
         self.main.compiled()
     }
 
-    /// The variant compiled with vector groups of `group` lanes (0: the JIT's choice).
-    fn variant(&self, group: u32) -> &Variant {
-        match group {
+    /// The variant of `tag` ([`variant_tag`]).
+    fn variant(&self, tag: u32) -> &Variant {
+        match tag {
             16 => &self.narrow[0],
             8 => &self.narrow[1],
             4 => &self.narrow[2],
+            PARTIAL => &self.partial,
             _ => &self.main,
         }
+    }
+}
+
+/// The tag of the variant compiled with `JitOptions::partial` (in the VM's memo and a
+/// program's [`JitSlot`]): not a group size.
+pub(crate) const PARTIAL: u32 = 1;
+
+/// The compile of `kernel`'s program that a launch of `grid` blocks of `block` lanes should
+/// run, as a tag: 0 for `kernel` (the main one), [`PARTIAL`] for the variant that runs the
+/// blocks' partial last groups as vector code, else the narrower group of a variant.
+#[inline]
+pub(crate) fn variant_tag(kernel: &CompiledKernel, (grid, block): (u32, u32)) -> u32 {
+    match kernel.narrower_group(grid, block) {
+        Some(group) => group,
+        None if kernel.partial_variant_fits(grid, block) => PARTIAL,
+        None => 0,
     }
 }
 
@@ -213,9 +234,11 @@ impl JitCache {
     }
 
     /// The kernel to run a launch of `grid` blocks of `block` lanes with, given the
-    /// program's main kernel `main` (from `slot`), and its tag for the VM's memo (0: `main`,
-    /// else the variant's group): a variant with a narrower vector group where `main`'s
-    /// fits the blocks badly ([`CompiledKernel::narrower_group`]), else `main`. Under
+    /// program's main kernel `main` (from `slot`), and its tag for the VM's memo
+    /// ([`variant_tag`]): a variant with a narrower vector group where `main`'s fits the
+    /// blocks badly ([`CompiledKernel::narrower_group`]), or one that runs the blocks'
+    /// partial last groups as vector code ([`CompiledKernel::partial_variant_fits`]), else
+    /// `main`. Under
     /// `Tier::Jit` the variant is compiled now; under `Tier::Auto` on a background thread
     /// once a second launch asks for it (a shape that comes once is not worth a compile),
     /// `main` running the launches until it is published. A variant that failed to compile,
@@ -228,22 +251,23 @@ impl JitCache {
         tier: Tier,
         (grid, block): (u32, u32),
     ) -> (Arc<CompiledKernel>, u32) {
-        let Some(group) = main.narrower_group(grid, block) else {
+        let tag = variant_tag(&main, (grid, block));
+        if tag == 0 {
             return (main, 0);
-        };
-        let variant = slot.variant(group);
-        let narrow = match tier {
-            Tier::Jit => variant.get_or_compile(program, self.perf_map, group),
+        }
+        let variant = slot.variant(tag);
+        let compiled = match tier {
+            Tier::Jit => variant.get_or_compile(program, self.perf_map, tag),
             _ => {
                 if variant.asked.swap(true, Ordering::Relaxed) {
-                    self.compile_in_background(slot, program, group);
+                    self.compile_in_background(slot, program, tag);
                 }
                 variant.compiled()
             }
         };
         // A variant whose vector translation failed runs every lane on its own: worse.
-        match narrow.filter(|k| k.group() > 0) {
-            Some(k) => (Arc::clone(k), group),
+        match compiled.filter(|k| k.group() > 0) {
+            Some(k) => (Arc::clone(k), tag),
             None => (main, 0),
         }
     }
@@ -266,10 +290,10 @@ impl JitCache {
         }
     }
 
-    /// Compiles `program`'s variant with vector groups of `group` lanes (0: the JIT's
-    /// choice) on a background thread, unless it is compiled or being compiled.
-    fn compile_in_background(&self, slot: &Arc<JitSlot>, program: &Program, group: u32) {
-        let variant = slot.variant(group);
+    /// Compiles `program`'s variant of `tag` ([`variant_tag`]; 0: the main kernel) on a
+    /// background thread, unless it is compiled or being compiled.
+    fn compile_in_background(&self, slot: &Arc<JitSlot>, program: &Program, tag: u32) {
+        let variant = slot.variant(tag);
         if variant.kernel.get().is_some() || variant.compiling.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -281,8 +305,8 @@ impl JitCache {
             .name("holovm-jit".into())
             .spawn(move || {
                 job_slot
-                    .variant(group)
-                    .get_or_compile(&program, perf_map, group);
+                    .variant(tag)
+                    .get_or_compile(&program, perf_map, tag);
                 job_pending.fetch_sub(1, Ordering::AcqRel);
             });
         if spawned.is_err() {
@@ -316,21 +340,27 @@ impl JitCache {
         if let Some(Err(e)) = slot.main.kernel.get() {
             return Some(e.clone());
         }
-        [16, 8, 4]
-            .iter()
-            .zip(&slot.narrow)
-            .find_map(|(group, v)| match v.kernel.get() {
-                Some(Err(e)) => Some(format!("the variant with groups of {group} lanes: {e}")),
+        let narrow = [16, 8, 4].map(|g| format!("the variant with groups of {g} lanes"));
+        let partial = "the variant that runs partial groups as vector code".to_string();
+        let error = narrow
+            .into_iter()
+            .chain([partial])
+            .zip(slot.narrow.iter().chain([&slot.partial]))
+            .find_map(|(which, v)| match v.kernel.get() {
+                Some(Err(e)) => Some(format!("{which}: {e}")),
                 _ => None,
-            })
+            });
+        error
     }
 }
 
-/// Compiles `program` with vector groups of `group` lanes (0: the JIT's choice).
-fn compile(program: &Program, perf_map: bool, group: u32) -> Result<Arc<CompiledKernel>, String> {
+/// Compiles `program` as the variant of `tag` says ([`variant_tag`]; 0: the main kernel,
+/// with the JIT's choice of group).
+fn compile(program: &Program, perf_map: bool, tag: u32) -> Result<Arc<CompiledKernel>, String> {
     let opts = JitOptions {
         perf_map,
-        group,
+        group: if tag == PARTIAL { 0 } else { tag },
+        partial: tag == PARTIAL,
         ..JitOptions::default()
     };
     holovm_jit::compile(program, &opts)

@@ -17,7 +17,7 @@ use crate::interp::trap::interp_trap;
 use crate::interp::{ops, BlockTrap};
 use crate::memo::KernelMemo;
 use crate::memory::{AnyBuffer, Buffer, Memory};
-use crate::tier::{self, JitCache, KeyMap, Tier};
+use crate::tier::{self, variant_tag, JitCache, KeyMap, Tier};
 use crate::{Element, Error};
 
 static NEXT_VM_ID: AtomicU64 = AtomicU64::new(1);
@@ -45,6 +45,10 @@ pub struct LaunchStats {
     /// last full group runs a variant compiled with a narrower group
     /// ([`holovm_jit::CompiledKernel::narrower_group`]).
     pub group: u32,
+    /// True when the compiled code ran the blocks' partial last groups as vector code, with
+    /// phantom lanes past the block (a variant for launches whose blocks end in one,
+    /// [`holovm_jit::CompiledKernel::partial_variant_fits`]).
+    pub partial: bool,
 }
 
 struct State {
@@ -443,18 +447,20 @@ impl Vm {
             } = &mut *guard;
             // Read before the lookups: a kernel found now was in the cache of this generation.
             let generation = self.jit.generation();
-            // A launch whose blocks the kernel's vector group fits badly takes the slow path,
-            // which finds or compiles a narrower variant.
+            // A launch whose blocks the kernel's vector group fits badly, or that end in
+            // partial groups its variant runs as vector code, takes the slow path, which
+            // finds or compiles the variant.
             let shape = (config.grid, config.block);
             if let Some(kernel) = memo.find(&key, 0, generation) {
-                let Some(group) = kernel.narrower_group(shape.0, shape.1) else {
+                let tag = variant_tag(kernel, shape);
+                if tag == 0 {
                     return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
                 };
-                if let Some(variant) = memo.find(&key, group, generation) {
+                if let Some(variant) = memo.find(&key, tag, generation) {
                     return self.launch_jit(variant, mem, scratch, bind, program, config, args);
                 }
             } else if let Some(kernel) = self.jit.cached_kernel(&key) {
-                if kernel.narrower_group(shape.0, shape.1).is_none() {
+                if variant_tag(&kernel, shape) == 0 {
                     return self.launch_remembered(
                         &mut guard, generation, kernel, 0, program, config, args,
                     );
@@ -656,6 +662,7 @@ impl Vm {
                 parallel: workers.is_some(),
                 jit: false,
                 group: 0,
+                partial: false,
             }),
         };
         drop(guard);
@@ -747,6 +754,7 @@ impl Vm {
             parallel: workers.is_some(),
             jit: true,
             group: kernel.group(),
+            partial: kernel.partial_groups(),
         })
     }
 

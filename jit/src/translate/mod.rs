@@ -197,6 +197,9 @@ pub(crate) struct Tr<'a, 'p> {
     /// Phased kernels: the program's barriers, which the kernel's code passes by address
     /// to [`crate::barrier::resolve_barrier`] (the compiled kernel owns the table).
     pub barriers: Option<&'p Barriers>,
+    /// Run a block's partial last group as vector code where the program allows
+    /// ([`crate::JitOptions::partial`], vector/partial.rs).
+    pub partial: bool,
 }
 
 /// An internal translation failure; the caller may retry with the scalar strategy.
@@ -396,6 +399,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             kind,
             lanes_fn,
             barriers: None,
+            partial: false,
         };
         match kind {
             FnKind::Kernel => {

@@ -170,24 +170,20 @@ impl Tr<'_, '_> {
         if a.equality() {
             // Lane `l` has `x + l == u` for `l = u - x` (wrapping) only: some lane iff that is
             // below G; never every lane (G > 1).
+            // (In a partial group the lane may be a phantom (partial.rs): the test then
+            // finds the lanes disagreeing where those in the block agree, and the group
+            // continues in per-lane code, as it would where they disagree.)
             let d = self.b.ins().isub(u, first);
-            let ty = self.b.func.dfg.value_type(d);
-            // (A partial group's one lane in the block may hold it alone: "all" is then
-            // false and "any" true where they may not be, which only sends the group to
-            // the per-lane code.)
-            let g = match self.group_last(ty) {
-                Some(last) => self.b.ins().iadd_imm_s(last, 1),
-                None => self.b.ins().iconst(ty, self.g as i64),
-            };
+            let g = self.g as i64;
             let b = &mut self.b;
             return Ok(match a.cmp {
                 Cmp::Eq => (
-                    b.ins().icmp(IntCC::UnsignedLessThan, d, g),
+                    b.ins().icmp_imm_s(IntCC::UnsignedLessThan, d, g),
                     b.ins().iconst(types::I8, 0),
                 ),
                 _ => (
                     b.ins().iconst(types::I8, 1),
-                    b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, d, g),
+                    b.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, d, g),
                 ),
             });
         }

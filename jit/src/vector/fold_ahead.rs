@@ -102,30 +102,21 @@ impl Tr<'_, '_> {
         let a = self.b.append_block_param(head, lane);
         let r = self.b.append_block_param(exit, lane);
         let at0 = self.b.ins().iadd_imm_s(file, i64::from(bytes));
-        let (end, after) = match self.group_last(types::I32) {
-            Some(last) => {
-                let lanes = self.b.ins().iadd_imm_s(last, 1);
+        // The group's lanes in the block: two or more in a partial group (`min_partial`).
+        let lanes = self
+            .group_last(types::I32)
+            .map(|last| self.b.ins().iadd_imm_s(last, 1));
+        let end = match lanes {
+            Some(lanes) => {
                 let wide = self.b.ins().uextend(types::I64, lanes);
                 let span = self.b.ins().imul_imm_s(wide, i64::from(bytes));
-                let end = self.b.ins().iadd(file, span);
-                let after = self.b.ins().iadd(l0, lanes);
-                // A partial group of one lane: its value is the chain.
-                let more = self.b.ins().icmp(IntCC::UnsignedLessThan, at0, end);
-                let args = [BlockArg::Value(at0), BlockArg::Value(start)];
-                self.b
-                    .ins()
-                    .brif(more, head, &args, exit, &[BlockArg::Value(start)]);
-                (end, after)
+                self.b.ins().iadd(file, span)
             }
-            None => {
-                let end = self.b.ins().iadd_imm_s(file, i64::from(bytes * self.g));
-                let after = self.b.ins().iadd_imm_s(l0, i64::from(self.g));
-                self.b
-                    .ins()
-                    .jump(head, &[BlockArg::Value(at0), BlockArg::Value(start)]);
-                (end, after)
-            }
+            None => self.b.ins().iadd_imm_s(file, i64::from(bytes * self.g)),
         };
+        self.b
+            .ins()
+            .jump(head, &[BlockArg::Value(at0), BlockArg::Value(start)]);
         self.b.switch_to_block(head);
         let x = self.b.ins().load(lane, fl, at, off);
         let a = step(&mut self.b, a, x);
@@ -140,6 +131,10 @@ impl Tr<'_, '_> {
         );
         self.b.switch_to_block(exit);
         self.set_call_word(call::FOLD, r);
+        let after = match lanes {
+            Some(lanes) => self.b.ins().iadd(l0, lanes),
+            None => self.b.ins().iadd_imm_s(l0, i64::from(self.g)),
+        };
         self.set_call_word(call::FOLD_NEXT, after);
     }
 }

@@ -408,7 +408,7 @@ impl Tr<'_, '_> {
             runs_at: Vec::new(),
             store_floor: 0,
             store_top: 0,
-            partial: partial::partial_groups(self.p, self.an),
+            partial: self.partial && partial::partial_groups(self.p, self.an),
         }
     }
 
@@ -445,6 +445,11 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(short_b);
         self.b.ins().brif(later, self.phase_start, &[], tail, &[]);
         self.b.switch_to_block(full_b);
+        if self.partial_groups() {
+            // For the vector code, whether it runs or resumes (partial.rs).
+            let last = self.real_lanes_last();
+            self.set_call_word(call::VLAST, last);
+        }
         self.b.ins().brif(later, resume, &[], entry, &[]);
         Ok(Some(resume))
     }
@@ -514,15 +519,10 @@ impl Tr<'_, '_> {
     }
 
     /// Loads the parameters that loops read, and the base pointers of the buffers they
-    /// access, into their variables (on entering vector code); and the group's last lane in
-    /// the block where groups may be partial.
+    /// access, into their variables (on entering vector code).
     pub(crate) fn def_param_vars(&mut self) -> TrResult<()> {
         let v = self.vs()?;
         let (params, bases, glim) = (v.params.clone(), v.bases.clone(), v.glim.clone());
-        if self.partial_groups() {
-            let last = self.real_lanes_last();
-            self.set_call_word(call::VLAST, last);
-        }
         for (_, vars) in glim {
             let kinds = [
                 (vars.lim64, types::I64),

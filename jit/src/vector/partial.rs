@@ -29,6 +29,13 @@
 //!
 //! A later phase resumes the partial group as vector code while no lane of the block has
 //! trapped (resume.rs).
+//!
+//! Only a compile with [`crate::JitOptions::partial`] does this: the tests that tell a
+//! partial group from a full one (the group's last lane in the block, stored at each group
+//! head, read at loop exits' slower test and by the fold) cost every group a little, 5-10%
+//! of a sum over 64 blocks of 256 lanes, whose groups run a few iterations each. The VM
+//! compiles it as a variant for the launches whose blocks end in a partial group
+//! ([`crate::CompiledKernel::partial_variant_fits`]).
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -37,7 +44,7 @@ use holovm_isa::{Inst, Program};
 use crate::analysis::Analysis;
 use crate::translate::{call, Tr, TrResult};
 
-/// Whether the vector code of `program` runs a block's partial last group with phantom
+/// Whether the vector code of `program` can run a block's partial last group with phantom
 /// lanes: in the phased strategy (programs with barriers), when no store sits in a loop.
 /// (A store tests whether its group is partial; in a loop, that test would cost every
 /// full group on every iteration: softmax_rows 3-5% slower in blocks of 256 lanes.)
@@ -51,25 +58,27 @@ pub(crate) fn partial_groups(program: &Program, an: &Analysis) -> bool {
 }
 
 /// The fewest lanes of a block a partial last group of `group` lanes must have for it to
-/// run as vector code: four, or a quarter of a smaller group. Fewer run faster in the
-/// per-lane code, where a vector group's loads would fetch the phantoms' memory too: sum over
-/// 2^20 elements, groups of 32, blocks of 97 lanes: 101 us with the last lane in per-lane
-/// code, 126 us with it in a partial group; blocks of 100 (four lanes): 112-149 us and
-/// 120-141 us, about even; blocks of 120: 105 us, 69 us; blocks of 38 (six lanes): 243-349 us
-/// with a variant of groups of 4, 88-97 us with a partial group.
+/// run as vector code: four, or two in groups of 4 (at least two, so that a float fold's
+/// chain over its lanes, fold_ahead.rs, has one to start with and one to add). Fewer run
+/// faster in the per-lane code, where a vector group's loads would fetch the phantoms'
+/// memory too: sum over 2^20 elements, groups of 32, blocks of 97 lanes: 101 us with the
+/// last lane in per-lane code, 126 us with it in a partial group; blocks of 100 (four
+/// lanes): 112-149 us and 120-141 us, about even; blocks of 120: 105 us, 69 us; blocks of 38
+/// (six lanes): 243-349 us with a variant of groups of 4, 88-97 us with a partial group.
 pub(crate) fn min_partial(group: u32) -> u32 {
-    (group / 4).min(4)
+    (group / 2).min(4)
 }
 
 impl Tr<'_, '_> {
     /// Whether this function's vector groups run a block's partial last group with phantom
-    /// lanes ([`partial_groups`]).
+    /// lanes ([`partial_groups`], and [`crate::JitOptions::partial`]).
     pub(crate) fn partial_groups(&self) -> bool {
         self.v.as_ref().is_some_and(|v| v.partial)
     }
 
     /// The current group's last lane in the block, counted from its first (`I32`): `G - 1`
-    /// for a full group. Computed on entering vector code ([`call::VLAST`]).
+    /// for a full group. Stored at the group head of a group that runs or resumes vector
+    /// code ([`call::VLAST`]).
     pub(super) fn real_lanes_last(&mut self) -> Value {
         let l0 = self.b.use_var(self.lane0);
         let bdim = self.bdim();
@@ -124,16 +133,13 @@ impl Tr<'_, '_> {
         let bdim = self.bdim();
         let lanes = match self.partial_groups() {
             true => {
+                // `bdim = q*G + r`: `(bdim + G - min) & -G` is `(q + 1)*G` where `r >= min`,
+                // else `q*G`, at most `bdim`.
                 let g = self.g as i64;
-                let up = self.b.ins().iadd_imm_s(bdim, g - 1);
-                let up = self.b.ins().band_imm_s(up, -g);
-                let rest = self.b.ins().band_imm_s(bdim, g - 1);
                 let min = i64::from(min_partial(self.g));
-                let enough = self
-                    .b
-                    .ins()
-                    .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, rest, min);
-                self.b.ins().select(enough, up, bdim)
+                let up = self.b.ins().iadd_imm_s(bdim, g - min);
+                let up = self.b.ins().band_imm_s(up, -g);
+                self.b.ins().umax(up, bdim)
             }
             false => bdim,
         };

@@ -76,17 +76,40 @@ pub fn asm(src: &str) -> Program {
     }
 }
 
-/// Strategies to run every test under.
+/// Strategies to run every test under: vector groups of 8, 4 and 16 lanes (16 with
+/// partial last groups as vector code, `JitOptions::partial`) and the scalar strategy.
 pub fn all_opts() -> Vec<JitOptions> {
     let mut v = Vec::new();
-    for (vector, group) in [(true, 8), (true, 4), (true, 16), (false, 8)] {
+    for (vector, group, partial) in [
+        (true, 8, false),
+        (true, 4, false),
+        (true, 16, true),
+        (false, 8, false),
+    ] {
         v.push(JitOptions {
             vector,
             group,
+            partial,
             verify: true,
             ..Default::default()
         });
     }
+    v
+}
+
+/// [`all_opts`] and its vector strategies with partial last groups as vector code
+/// (`JitOptions::partial`) where they have not.
+pub fn partial_opts() -> Vec<JitOptions> {
+    let mut v = all_opts();
+    let more: Vec<JitOptions> = v
+        .iter()
+        .filter(|o| o.vector && !o.partial)
+        .map(|o| JitOptions {
+            partial: true,
+            ..o.clone()
+        })
+        .collect();
+    v.extend(more);
     v
 }
 
@@ -157,8 +180,20 @@ pub fn run_all(program: &Program, grid: u32, block: u32, args: &[Arg]) -> Out {
 }
 
 pub fn run_all_fuel(program: &Program, grid: u32, block: u32, args: &[Arg], fuel: u64) -> Out {
+    run_each(&all_opts(), program, grid, block, args, fuel)
+}
+
+/// Runs under each of `opts` and checks they agree; returns the result.
+pub fn run_each(
+    opts: &[JitOptions],
+    program: &Program,
+    grid: u32,
+    block: u32,
+    args: &[Arg],
+    fuel: u64,
+) -> Out {
     let mut first: Option<(Out, JitOptions)> = None;
-    for o in all_opts() {
+    for o in opts.iter().cloned() {
         let out = run_with(program, &o, grid, block, args, None, fuel);
         match &first {
             None => first = Some((out, o)),

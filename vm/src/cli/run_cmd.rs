@@ -285,7 +285,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         }
         if s.group > 0 {
-            println!("  vector groups of {} lanes", s.group);
+            let partial = match s.partial {
+                true => " (each block's partial last group too, with phantom lanes past it)",
+                false => "",
+            };
+            println!("  vector groups of {} lanes{partial}", s.group);
         }
     }
     print_times(&times);
