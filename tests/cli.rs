@@ -384,6 +384,18 @@ fn jit_dump_shows_strategy_clif_and_machine_code() {
     // code); sum runs blocks of 40 with groups of 32, the last one partial.
     let o = holovm(&["jit-dump", "examples/kernels/sum.hasm", "--group", "8"]);
     assert!(text(&o).contains("groups of 8 lanes"), "{}", text(&o));
+    // And the variant that runs blocks' partial last groups as vector code.
+    let o = holovm(&[
+        "jit-dump",
+        "examples/kernels/sum.hasm",
+        "--partial",
+        "--asm",
+    ]);
+    assert!(
+        text(&o).contains("last group runs as vector code with phantom lanes"),
+        "{}",
+        text(&o)
+    );
     let softmax = ["cols=12", "x=random:12", "y=zeros:12"];
     for (kernel, block, group, data) in [
         ("sum", "256", "32", &[][..]),

@@ -804,14 +804,38 @@ impl Vm {
         perf_map: bool,
     ) -> Result<holovm_jit::JitDump, Error> {
         let opts = holovm_jit::JitOptions {
-            dump: true,
             perf_map,
             group,
             ..Default::default()
         };
+        self.jit_dump_options(program, &opts)
+    }
+
+    /// Like [`Vm::jit_dump_with`], compiled with `opts` (their `dump` is set): for example
+    /// the variant that launches whose blocks end in a partial group run
+    /// (`JitOptions::partial`, [`LaunchStats::partial`] says it ran).
+    ///
+    /// ```
+    /// let vm = holovm::Vm::new();
+    /// let program = holovm::examples::find("sum").unwrap().program()?;
+    /// let opts = holovm::jit::JitOptions { partial: true, ..Default::default() };
+    /// let dump = vm.jit_dump_options(&program, &opts)?;
+    /// assert!(dump.strategy.to_string().contains("phantom lanes"));
+    /// # Ok::<(), holovm::Error>(())
+    /// ```
+    pub fn jit_dump_options(
+        &self,
+        program: &Program,
+        opts: &holovm_jit::JitOptions,
+    ) -> Result<holovm_jit::JitDump, Error> {
         let plain = holovm_jit::JitOptions {
-            group,
-            ..Default::default()
+            dump: false,
+            perf_map: false,
+            ..opts.clone()
+        };
+        let opts = holovm_jit::JitOptions {
+            dump: true,
+            ..opts.clone()
         };
         let compiled = holovm_jit::compile(program, &opts)
             .and_then(|k| Ok((k, holovm_jit::compile(program, &plain)?)));

@@ -30,6 +30,11 @@ pub struct JitDumpArgs {
     /// group run (`holovm run` says which group ran).
     #[arg(long, value_parser = parse_group)]
     pub group: Option<u32>,
+    /// Compile with a block's partial last group as vector code, its lanes past the block
+    /// phantoms: the variant that launches of reductions whose blocks end in a partial
+    /// group run (`holovm run` says when it ran).
+    #[arg(long)]
+    pub partial: bool,
 }
 
 /// A vector group's lanes: 4, 8, 16 or 32.
@@ -43,8 +48,13 @@ fn parse_group(s: &str) -> Result<u32, String> {
 /// Runs `holovm jit-dump`. Without a section flag it prints every section.
 pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
     let program = load_program(&args.file)?;
-    let group = args.group.unwrap_or(0);
-    let dump = Vm::new().jit_dump_group(&program, group, args.perf_map)?;
+    let opts = holovm_jit::JitOptions {
+        group: args.group.unwrap_or(0),
+        partial: args.partial,
+        perf_map: args.perf_map,
+        ..Default::default()
+    };
+    let dump = Vm::new().jit_dump_options(&program, &opts)?;
     let all = !(args.clif || args.opt_clif || args.asm);
     let mut out = dump.header();
     // `Vm::jit_dump_with` times a second compile, as a launch compiles the program.
