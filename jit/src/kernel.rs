@@ -255,26 +255,34 @@ impl CompiledKernel {
         if self.tail_reruns && run > u64::from(self.group) {
             return None;
         }
-        // A partial group in vector code beats narrower groups for the reductions that have
-        // them (sum over 2^20 elements, groups of 32, blocks of 24 lanes: 49 us against 106
-        // with groups of 8; blocks of 80: 56-60 against 69 with groups of 16).
+        let narrower = narrower_group(self.group, run);
         if self.partial_capable && self.partial_tail(run) {
-            return None;
+            // A partial group in vector code beats narrower groups where it makes fewer
+            // groups: a reduction's lanes are add chains, and fewer groups run fewer in turn
+            // (sum over 2^20 elements, groups of 32: blocks of 24 lanes 49 us against 106 with
+            // groups of 8; 80 lanes 56-60 against 69 with 16; but 16 lanes 71 us against 47
+            // with one group of 16).
+            let groups = run.div_ceil(u64::from(self.group));
+            return narrower.filter(|&g| run / u64::from(g) <= groups);
         }
-        narrower_group(self.group, run)
+        narrower
     }
 
     /// Whether a launch of `grid` blocks of `block` lanes should run the variant of this
     /// kernel compiled with [`crate::JitOptions::partial`] (the same vector group; a
     /// block's partial last group runs as vector code, its lanes past the block phantoms):
     /// the program allows it (barriers, no store in a loop: reductions), this kernel was
-    /// compiled without it, and the blocks' last group has at least four lanes in the block
-    /// (two in groups of 4). The option costs every group a little (sum over 64 blocks of
+    /// compiled without it, the blocks' last group has at least four lanes in the block
+    /// (two in groups of 4), and no narrower group fits the blocks in as few groups
+    /// ([`CompiledKernel::narrower_group`]). The option costs every group a little (sum over 64 blocks of
     /// 256 lanes: 5-10%), so the VM compiles it as a variant for the launches it helps (sum
     /// over one block of 250 lanes: 108-151 -> 56-62 us).
     #[inline]
-    pub fn partial_variant_fits(&self, _grid: u32, block: u32) -> bool {
-        self.partial_capable && !self.tail_partial && self.partial_tail(u64::from(block))
+    pub fn partial_variant_fits(&self, grid: u32, block: u32) -> bool {
+        self.partial_capable
+            && !self.tail_partial
+            && self.partial_tail(u64::from(block))
+            && self.narrower_group(grid, block).is_none()
     }
 
     /// Whether runs of `run` lanes end in a partial group of enough lanes for it to run as

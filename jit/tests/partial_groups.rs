@@ -84,19 +84,24 @@ fn launches_whose_blocks_end_in_a_partial_group_fit_the_variant() {
     )
     .expect("compile");
     assert!(!k.partial_groups());
-    // 250 = 7 x 32 + 26, 100 = 3 x 32 + 4, 20 < 32; 97 leaves one lane, 256 none.
+    // 250 = 7 x 32 + 26, 100 = 3 x 32 + 4, 20 < 32 (five groups of 4 would fit it); 97
+    // leaves one lane, 256 none; 16 is one group of 16, 8 one of 8.
     for (block, fits) in [
         (250, true),
         (100, true),
         (20, true),
         (97, false),
         (256, false),
+        (16, false),
+        (8, false),
     ] {
         assert_eq!(k.partial_variant_fits(1, block), fits, "block {block}");
         if fits {
             assert_eq!(k.narrower_group(1, block), None, "block {block}");
         }
     }
+    assert_eq!(k.narrower_group(1, 16), Some(16));
+    assert_eq!(k.narrower_group(1, 8), Some(8));
 }
 
 #[test]
