@@ -239,7 +239,9 @@ impl CompiledKernel {
     /// suits it (see [`narrower_group`]). The lanes that share a run are the block's, or the
     /// launch's for a kernel that runs blocks as one. A program whose partial groups can run
     /// as vector code (reductions, vector/partial.rs) narrows only where too few lanes for
-    /// one are left after its full groups; else see [`CompiledKernel::partial_variant_fits`].
+    /// one are left after its full groups, or where the narrower group makes no more groups
+    /// than this one with a partial group; else see
+    /// [`CompiledKernel::partial_variant_fits`].
     #[inline]
     pub fn narrower_group(&self, grid: u32, block: u32) -> Option<u32> {
         let run = match self.block_runs {
