@@ -234,6 +234,45 @@ fn auto_compiles_a_narrower_variant_in_the_background() {
     assert_eq!(later, vec![x.iter().sum::<f32>()]);
 }
 
+#[test]
+fn auto_compiles_the_partial_group_variant_at_a_shapes_second_launch() {
+    let vm = Vm::with_config(
+        VmConfig::default()
+            .single_thread(true)
+            .tier(Tier::Auto)
+            .jit_threshold(Duration::ZERO),
+    );
+    let p = holovm::examples::find("sum").unwrap().program().unwrap();
+    let x: Vec<f32> = (0..6000).map(|i| (i % 11) as f32 * 0.5).collect();
+    let launch = |block: u32| {
+        let dx = vm.alloc_from(&x).unwrap();
+        let out = vm.alloc::<f32>(1).unwrap();
+        let n = x.len() as u32;
+        let stats = run(&vm, &p, LaunchConfig::new(1, block), &args![&dx, &out, n]);
+        (vm.read(&out).unwrap(), stats)
+    };
+    assert!(!launch(256).1.jit, "the first launch is interpreted");
+    vm.wait_for_jit();
+    let want = launch(256).0;
+    // Blocks of 250 lanes end in a group of 26: the main kernel runs the first two
+    // launches, the second starts the variant's compile, later launches run it.
+    for expect_partial in [false, false, true] {
+        let (got, stats) = launch(250);
+        assert!(stats.jit);
+        assert_eq!(stats.partial, expect_partial);
+        assert_eq!(got, launch_sum(&x, 250), "{stats:?}");
+        vm.wait_for_jit();
+    }
+    assert_eq!(want, launch_sum(&x, 256));
+}
+
+/// The sum example's result in one block of `block` lanes: each lane's grid-stride sum,
+/// folded in lane order (docs/ISA.md), as f32.
+fn launch_sum(x: &[f32], block: usize) -> Vec<f32> {
+    let lane = |l: usize| x.iter().skip(l).step_by(block).fold(0.0f32, |a, v| a + v);
+    vec![(1..block).fold(lane(0), |a, l| a + lane(l))]
+}
+
 /// The vector_add example over `n` lanes: its blocks run as one, and a partial last group
 /// runs as the full group that ends at the limit (jit/src/vector/tail.rs), so only launches
 /// of fewer lanes than a group take a variant.
