@@ -19,8 +19,10 @@
 //!   block rounded up to the group) are never read but by the group itself when it resumes;
 //!   a `reduce` folds the real lanes only (the groups' chain of a float fold takes a
 //!   partial group's lanes in the block, fold_ahead.rs, and the resolver the block's);
-//! - a branch on a lane-affine predicate (a loop's exit, mostly) tests the group's last
-//!   real lane, not its last lane ([`Tr::group_last`]): the phantoms follow the real lanes;
+//! - a branch on an ordered lane-affine predicate (a loop's exit, mostly) decides by the
+//!   group's last lane in the block where the test of the whole group fails
+//!   ([`Tr::group_last`]): the phantoms follow the real lanes (an `eq`/`ne` test keeps the
+//!   whole group's lanes: a phantom that decides it sends the group to per-lane code);
 //! - its contiguous accesses indexed by `%gid` or `%lane` are checked for the whole group
 //!   ([`Tr::block_lane_reach`]: the per-block limit counts the phantoms); every other check
 //!   covers the group's lanes anyway. A phantom that would fail one, divide by zero or take
@@ -46,8 +48,10 @@ use crate::translate::{call, Tr, TrResult};
 
 /// Whether the vector code of `program` can run a block's partial last group with phantom
 /// lanes: in the phased strategy (programs with barriers), when no store sits in a loop.
-/// (A store tests whether its group is partial; in a loop, that test would cost every
-/// full group on every iteration: softmax_rows 3-5% slower in blocks of 256 lanes.)
+/// (A partial group leaves vector code before a store, so in a loop that stores it would
+/// gain little; stores that write the lanes in the block only cost every full group a test
+/// on every iteration: softmax_rows 3-5% slower in blocks of 256 lanes, tried in the main
+/// kernel.)
 pub(crate) fn partial_groups(program: &Program, an: &Analysis) -> bool {
     let insts = program.insts();
     let stores_in_loops = insts
