@@ -204,14 +204,19 @@ fn concurrent_launches_that_need_a_variant_share_it() {
     assert_eq!(vm.compiled_programs(), 1);
 }
 
-#[test]
-fn auto_compiles_a_narrower_variant_in_the_background() {
-    let vm = Vm::with_config(
+/// A one-thread `Tier::Auto` VM that compiles a program after its first launch.
+fn eager_auto_vm() -> Vm {
+    Vm::with_config(
         VmConfig::default()
             .single_thread(true)
             .tier(Tier::Auto)
             .jit_threshold(Duration::ZERO),
-    );
+    )
+}
+
+#[test]
+fn auto_compiles_a_narrower_variant_in_the_background() {
+    let vm = eager_auto_vm();
     let x: Vec<f32> = (0..3000).map(|i| (i % 7) as f32).collect();
     assert!(
         !block_sums(&vm, &x, 1, 256).1.jit,
@@ -236,12 +241,7 @@ fn auto_compiles_a_narrower_variant_in_the_background() {
 
 #[test]
 fn auto_compiles_the_partial_group_variant_at_a_shapes_second_launch() {
-    let vm = Vm::with_config(
-        VmConfig::default()
-            .single_thread(true)
-            .tier(Tier::Auto)
-            .jit_threshold(Duration::ZERO),
-    );
+    let vm = eager_auto_vm();
     let p = holovm::examples::find("sum").unwrap().program().unwrap();
     let x: Vec<f32> = (0..6000).map(|i| (i % 11) as f32 * 0.5).collect();
     let launch = |block: u32| {
