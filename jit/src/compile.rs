@@ -55,7 +55,7 @@ pub struct JitOptions {
     pub optimise: Option<bool>,
     /// Run a block's partial last group as vector code with phantom lanes past the block,
     /// where the program allows it (default false; see
-    /// [`CompiledKernel::partial_variant_fits`]): a variant for launches whose blocks end in
+    /// [`CompiledKernel::variant_for`]): a variant for launches whose blocks end in
     /// one, since the test costs the program's other launches a little.
     pub partial: bool,
 }
@@ -195,7 +195,7 @@ type LaneEntries = (BTreeSet<u32>, BTreeSet<u32>);
 /// `cx.kernel.func`; a vector kernel calls its per-lane code as user function `lanes_id`
 /// (see [`lanes_job`]). Returns whether the vector code folded an entry guard on `%gid`
 /// into its group limit, and for a vector kernel where its per-lane code is entered.
-/// `partial`: [`JitOptions::partial`].
+/// `partial`: [`JitOptions::partial`], for a program that allows it.
 #[allow(clippy::too_many_arguments)]
 fn build(
     program: &Program,
@@ -444,26 +444,20 @@ fn compile_with(
         let layout = ScratchLayout::new(program, 1, true, an.has_call);
         Box::new(Barriers::new(program, &an, &layout))
     });
+    // Whether the program can run partial groups as vector code, and this compile does.
+    let partial_capable = crate::vector::partial_groups(program, &an);
+    let partial = opts.partial && partial_capable;
+    let b = barriers.as_deref();
     let mut built = None;
     if scalar_reason.is_none() {
-        let b = barriers.as_deref();
-        match build(program, &an, group, &isa, lanes_id, b, opts.partial, cx) {
+        match build(program, &an, group, &isa, lanes_id, b, partial, cx) {
             Ok((guard, entries)) => built = Some((guard, group, entries)),
             Err(TrError(e)) => scalar_reason = Some(format!("vector translation failed: {e}")),
         }
     }
     let (guard, g, entries) = match built {
         Some(x) => x,
-        None => match build(
-            program,
-            &an,
-            0,
-            &isa,
-            lanes_id,
-            barriers.as_deref(),
-            false,
-            cx,
-        ) {
+        None => match build(program, &an, 0, &isa, lanes_id, b, false, cx) {
             Ok(_) => (false, 0, None),
             Err(TrError(e)) => return Err(JitError::Unsupported { reason: e }),
         },
@@ -479,14 +473,14 @@ fn compile_with(
                  scalar code; between phases a call to holovm's resolve_barrier resolves the \
                  barrier{}{}",
                 an.barrier_note,
-                strategy::vector_detail(program, &an, g, guard, opts.partial),
+                strategy::vector_detail(program, &an, g, guard, partial),
                 strategy::whole_note(program),
                 strategy::fold_note(program)
             ),
         },
         None => Strategy::Vector {
             group: g,
-            detail: strategy::vector_detail(program, &an, g, guard, opts.partial),
+            detail: strategy::vector_detail(program, &an, g, guard, partial),
         },
         Some(r) if an.has_barrier => Strategy::Phased {
             reason: format!(
@@ -644,7 +638,7 @@ fn compile_with(
         block_runs,
         group: g,
         tail_reruns: g > 0 && crate::vector::rerun_tail(program, &an).is_some(),
-        tail_partial: g > 0 && opts.partial && crate::vector::partial_groups(program, &an),
-        partial_capable: g > 0 && crate::vector::partial_groups(program, &an),
+        tail_partial: g > 0 && partial,
+        partial_capable: g > 0 && partial_capable,
     })
 }

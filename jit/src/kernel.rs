@@ -128,6 +128,17 @@ pub struct CompiledKernel {
     pub(crate) partial_capable: bool,
 }
 
+/// A compile of a kernel's program, other than the kernel itself, that a launch runs
+/// ([`CompiledKernel::variant_for`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaunchVariant {
+    /// Compiled with vector groups of this many lanes, narrower than the kernel's.
+    Narrower(u32),
+    /// Compiled with [`crate::JitOptions::partial`]: a block's partial last group runs as
+    /// vector code.
+    Partial,
+}
+
 /// The vector group, narrower than `group`, for runs of `run` lanes (a block's, or a launch's
 /// where blocks run as one) that leave more than an eighth of their lanes after the last
 /// full group of `group`: the widest of 16, 8 and 4 lanes that leaves at most an eighth.
@@ -234,30 +245,35 @@ impl CompiledKernel {
         self.group
     }
 
-    /// The narrower vector group that a launch of `grid` blocks of `block` lanes should run
-    /// with instead of this kernel's ([`CompiledKernel::group`]), or `None` if this kernel
-    /// suits it (see [`narrower_group`]). The lanes that share a run are the block's, or the
-    /// launch's for a kernel that runs blocks as one. A program whose partial groups can run
-    /// as vector code (reductions, vector/partial.rs) narrows only where too few lanes for
-    /// one are left after its full groups, or where the narrower group makes no more groups
-    /// than this one with a partial group; else see
-    /// [`CompiledKernel::partial_variant_fits`].
+    /// The compile of this kernel's program that a launch of `grid` blocks of `block` lanes
+    /// should run instead of this kernel, if any: a variant with a narrower vector group
+    /// where this kernel's group leaves many of the blocks' lanes in per-lane code (see
+    /// [`narrower_group`]), or the variant compiled with [`crate::JitOptions::partial`]
+    /// (the same group; a block's partial last group runs as vector code, its lanes past
+    /// the block phantoms) where the program allows it (barriers, no store in a loop:
+    /// reductions), this kernel was compiled without it, the blocks' last group has at
+    /// least four lanes in the block (two in groups of 4) and no narrower group fits the
+    /// blocks in as few groups. The option costs every group a little (sum over 64 blocks
+    /// of 256 lanes: 5-10%), so the VM compiles it as a variant for the launches it helps
+    /// (sum over one block of 250 lanes: 108-151 -> 56-62 us). The lanes that share a run
+    /// are the block's, or the launch's for a kernel that runs blocks as one.
     #[inline]
-    pub fn narrower_group(&self, grid: u32, block: u32) -> Option<u32> {
+    pub fn variant_for(&self, grid: u32, block: u32) -> Option<LaunchVariant> {
         let run = match self.block_runs {
             true => u64::from(grid) * u64::from(block),
             false => u64::from(block),
         };
-        // Nothing to narrow for per-lane kernels, runs of whole groups (the common case,
-        // tested without a division: groups are powers of two) and runs shorter than the
-        // narrowest group (a one-lane launch).
-        if self.group == 0 || run & u64::from(self.group - 1) == 0 || run < 4 {
+        // Nothing to change for per-lane kernels and runs of whole groups (the common
+        // case, tested without a division: groups are powers of two).
+        if self.group == 0 || run & u64::from(self.group - 1) == 0 {
             return None;
         }
-        if self.tail_reruns && run > u64::from(self.group) {
-            return None;
-        }
-        let narrower = narrower_group(self.group, run);
+        // No narrower group for runs shorter than the narrowest (a one-lane launch), nor
+        // where a partial group reruns its first lanes (vector/tail.rs).
+        let narrower = match run < 4 || (self.tail_reruns && run > u64::from(self.group)) {
+            true => None,
+            false => narrower_group(self.group, run),
+        };
         if self.partial_capable && self.partial_tail(run) {
             // A partial group in vector code beats narrower groups where it makes fewer
             // groups: a reduction's lanes are add chains, and fewer groups run fewer in turn
@@ -265,33 +281,37 @@ impl CompiledKernel {
             // groups of 8; 80 lanes 56-60 against 69 with 16; but 16 lanes 71 us against 47
             // with one group of 16).
             let groups = run.div_ceil(u64::from(self.group));
-            return narrower.filter(|&g| run / u64::from(g) <= groups);
+            return match narrower.filter(|&g| run / u64::from(g) <= groups) {
+                Some(g) => Some(LaunchVariant::Narrower(g)),
+                None => (!self.tail_partial).then_some(LaunchVariant::Partial),
+            };
         }
-        narrower
+        narrower.map(LaunchVariant::Narrower)
+    }
+
+    /// The narrower vector group that a launch of `grid` blocks of `block` lanes should run
+    /// with instead of this kernel's ([`CompiledKernel::group`]), or `None` if it should not
+    /// ([`CompiledKernel::variant_for`]).
+    #[inline]
+    pub fn narrower_group(&self, grid: u32, block: u32) -> Option<u32> {
+        match self.variant_for(grid, block) {
+            Some(LaunchVariant::Narrower(g)) => Some(g),
+            _ => None,
+        }
     }
 
     /// Whether a launch of `grid` blocks of `block` lanes should run the variant of this
-    /// kernel compiled with [`crate::JitOptions::partial`] (the same vector group; a
-    /// block's partial last group runs as vector code, its lanes past the block phantoms):
-    /// the program allows it (barriers, no store in a loop: reductions), this kernel was
-    /// compiled without it, the blocks' last group has at least four lanes in the block
-    /// (two in groups of 4), and no narrower group fits the blocks in as few groups
-    /// ([`CompiledKernel::narrower_group`]). The option costs every group a little (sum over 64 blocks of
-    /// 256 lanes: 5-10%), so the VM compiles it as a variant for the launches it helps (sum
-    /// over one block of 250 lanes: 108-151 -> 56-62 us).
+    /// kernel compiled with [`crate::JitOptions::partial`] ([`CompiledKernel::variant_for`]).
     #[inline]
     pub fn partial_variant_fits(&self, grid: u32, block: u32) -> bool {
-        self.partial_capable
-            && !self.tail_partial
-            && self.partial_tail(u64::from(block))
-            && self.narrower_group(grid, block).is_none()
+        self.variant_for(grid, block) == Some(LaunchVariant::Partial)
     }
 
     /// Whether runs of `run` lanes end in a partial group of enough lanes for it to run as
     /// vector code (vector/partial.rs).
     fn partial_tail(&self, run: u64) -> bool {
-        let tail = run & u64::from(self.group.max(1) - 1);
-        self.group > 0 && tail >= u64::from(crate::vector::min_partial(self.group))
+        self.group > 0
+            && run & u64::from(self.group - 1) >= u64::from(crate::vector::min_partial(self.group))
     }
 
     /// Whether a block's partial last group runs as vector code in this kernel

@@ -96,4 +96,6 @@ pub use abi::{LaunchEnv, ParamSlot, TrapKind, TrapRecord, SPACE_POOL, SPACE_SHAR
 pub use compile::{compile, JitError, JitOptions};
 pub use dump::{strategy_lines, CompileParts, JitDump, Strategy, CLIF_LOCATIONS};
 pub use holovm_isa as isa;
-pub use kernel::{narrower_group, CompiledKernel, LaunchError, Scratch, RETIME_EVERY};
+pub use kernel::{
+    narrower_group, CompiledKernel, LaunchError, LaunchVariant, Scratch, RETIME_EVERY,
+};

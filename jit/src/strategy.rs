@@ -11,7 +11,7 @@ use crate::vector::{folded_reduces, guard_exits, partial_groups, rerun_tail};
 /// The vector strategy's description: how each kind of register is held, how memory is
 /// checked, what runs per lane, and the notes that apply to `program` (group size `g`; `guard`:
 /// the bounds guard is checked once per block; `partial`: compiled with
-/// [`crate::JitOptions::partial`]).
+/// [`crate::JitOptions::partial`], for a program that allows it).
 pub(crate) fn vector_detail(
     program: &Program,
     an: &Analysis,
@@ -68,7 +68,7 @@ pub(crate) fn vector_detail(
                  shorter than a group with a variant of narrower groups)"
             }
             // As `Tr::block_lane_reach` decides (vector/partial.rs).
-            None if partial && partial_groups(program, an) => {
+            None if partial => {
                 "a block's partial last group runs as vector code with phantom lanes past the \
                  block when it has at least four lanes (two in groups of 4) in the \
                  block, else in scalar code (the phantoms follow the block's lanes at loop \
@@ -76,7 +76,7 @@ pub(crate) fn vector_detail(
                  before a store); a VM runs blocks that leave more than an eighth of their \
                  lanes after the last full group with a variant of narrower groups"
             }
-            // As `CompiledKernel::partial_variant_fits` decides.
+            // As `CompiledKernel::variant_for` decides.
             None if partial_groups(program, an) => {
                 "lanes past the last full group run scalar code (a VM runs blocks whose last \
                  group has at least four lanes in the block, two in groups of 4, with a \

@@ -5,7 +5,7 @@
 //! phased strategy (`run_partial`).
 mod common;
 use common::*;
-use holovm_jit::{compile, JitOptions, Strategy, TrapKind};
+use holovm_jit::{compile, JitOptions, LaunchVariant, Strategy, TrapKind};
 
 /// Runs under every strategy of [`partial_opts`] and checks they agree.
 fn run_partial(program: &holovm_isa::Program, grid: u32, block: u32, args: &[Arg]) -> Out {
@@ -102,6 +102,10 @@ fn launches_whose_blocks_end_in_a_partial_group_fit_the_variant() {
     }
     assert_eq!(k.narrower_group(1, 16), Some(16));
     assert_eq!(k.narrower_group(1, 8), Some(8));
+    // One decision answers both questions.
+    assert_eq!(k.variant_for(1, 250), Some(LaunchVariant::Partial));
+    assert_eq!(k.variant_for(1, 16), Some(LaunchVariant::Narrower(16)));
+    assert_eq!(k.variant_for(1, 256), None);
 }
 
 #[test]

@@ -7,13 +7,14 @@ use holovm_isa::ProgramKey;
 /// Sets of [`KernelMemo`] (a power of two); each holds two kernels.
 const MEMO_SETS: usize = 16;
 
-/// A remembered kernel, its program's key and its group tag (0: the program's main kernel;
-/// else the lanes of a variant's narrower vector group).
+/// A remembered kernel, its program's key and its tag (0: the program's main kernel; else a
+/// variant's, `tier::variant_tag`).
 type MemoEntry = Option<(ProgramKey, u32, Arc<holovm_jit::CompiledKernel>)>;
 
 /// The compiled kernels a VM launched recently, with their program keys, so a launch of one
 /// of them needs no JIT-cache lookup: a program's main kernel (tag 0) and the variants with
-/// narrower vector groups that some launch shapes run (tagged with their group's lanes). A
+/// narrower vector groups or partial groups as vector code that some launch shapes run
+/// (tagged as `tier::variant_tag` says). A
 /// small two-way set-associative table indexed by the key's first byte and the tag (keys
 /// are SHA-256 digests, so uniformly spread): a lookup compares at most two entries and a
 /// miss replaces the set's least recently used kernel. Kept under the VM lock.

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use holovm_isa::{ParamKind, Program, ProgramKey};
-use holovm_jit::{CompiledKernel, JitOptions, LaunchEnv, ParamSlot, Scratch, TrapRecord};
+use holovm_jit::{
+    CompiledKernel, JitOptions, LaunchEnv, LaunchVariant, ParamSlot, Scratch, TrapRecord,
+};
 use rayon::prelude::*;
 
 /// Which execution tier runs a program.
@@ -38,12 +40,12 @@ pub(crate) struct JitSlot {
     main: Variant,
     /// The kernels compiled with narrower vector groups of 16, 8 and 4 lanes, for launches
     /// whose blocks the main kernel's group fits badly
-    /// ([`CompiledKernel::narrower_group`]); compiled when such a launch first comes (under
+    /// ([`CompiledKernel::variant_for`]); compiled when such a launch first comes (under
     /// `Tier::Auto`, when a second one does).
     narrow: [Variant; 3],
     /// The kernel compiled with `JitOptions::partial`, for launches whose blocks end in a
     /// partial group that it runs as vector code
-    /// ([`CompiledKernel::partial_variant_fits`]); compiled as the narrower ones are.
+    /// ([`CompiledKernel::variant_for`]); compiled as the narrower ones are.
     partial: Variant,
     /// Nanoseconds of interpreter time spent on the program (Auto).
     interp_ns: AtomicU64,
@@ -111,9 +113,9 @@ pub(crate) const PARTIAL: u32 = 1;
 /// blocks' partial last groups as vector code, else the narrower group of a variant.
 #[inline]
 pub(crate) fn variant_tag(kernel: &CompiledKernel, (grid, block): (u32, u32)) -> u32 {
-    match kernel.narrower_group(grid, block) {
-        Some(group) => group,
-        None if kernel.partial_variant_fits(grid, block) => PARTIAL,
+    match kernel.variant_for(grid, block) {
+        Some(LaunchVariant::Narrower(group)) => group,
+        Some(LaunchVariant::Partial) => PARTIAL,
         None => 0,
     }
 }
@@ -236,10 +238,9 @@ impl JitCache {
     /// The kernel to run a launch of `grid` blocks of `block` lanes with, given the
     /// program's main kernel `main` (from `slot`), and its tag for the VM's memo
     /// ([`variant_tag`]): a variant with a narrower vector group where `main`'s fits the
-    /// blocks badly ([`CompiledKernel::narrower_group`]), or one that runs the blocks'
-    /// partial last groups as vector code ([`CompiledKernel::partial_variant_fits`]), else
-    /// `main`. Under
-    /// `Tier::Jit` the variant is compiled now; under `Tier::Auto` on a background thread
+    /// blocks badly, or one that runs the blocks' partial last groups as vector code
+    /// ([`CompiledKernel::variant_for`]), else `main`. Under `Tier::Jit` the variant is
+    /// compiled now; under `Tier::Auto` on a background thread
     /// once a second launch asks for it (a shape that comes once is not worth a compile),
     /// `main` running the launches until it is published. A variant that failed to compile,
     /// or compiled to per-lane code only, leaves `main` in charge.
@@ -334,7 +335,7 @@ impl JitCache {
     }
 
     /// The compile error kept for `program`, if compiling it failed: its main kernel's, or
-    /// a variant's with narrower groups (launches then run the main kernel).
+    /// a variant's (launches then run the main kernel).
     pub(crate) fn error(&self, program: &Program) -> Option<String> {
         let slot = self.slots.get(&program.key())?;
         if let Some(Err(e)) = slot.main.kernel.get() {

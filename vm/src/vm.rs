@@ -43,11 +43,11 @@ pub struct LaunchStats {
     /// The lanes of the compiled code's vector group (0: the interpreter, or compiled code
     /// that runs every lane on its own). A launch whose blocks leave many lanes after the
     /// last full group runs a variant compiled with a narrower group
-    /// ([`holovm_jit::CompiledKernel::narrower_group`]).
+    /// ([`holovm_jit::CompiledKernel::variant_for`]).
     pub group: u32,
     /// True when the compiled code ran the blocks' partial last groups as vector code, with
     /// phantom lanes past the block (a variant for launches whose blocks end in one,
-    /// [`holovm_jit::CompiledKernel::partial_variant_fits`]).
+    /// [`holovm_jit::CompiledKernel::variant_for`]).
     pub partial: bool,
 }
 
@@ -455,7 +455,7 @@ impl Vm {
                 let tag = variant_tag(kernel, shape);
                 if tag == 0 {
                     return self.launch_jit(kernel, mem, scratch, bind, program, config, args);
-                };
+                }
                 if let Some(variant) = memo.find(&key, tag, generation) {
                     return self.launch_jit(variant, mem, scratch, bind, program, config, args);
                 }
@@ -471,8 +471,8 @@ impl Vm {
     }
 
     /// Runs `kernel`, taken from the JIT cache in `generation`, under the lock (`state`), and
-    /// remembers it in the memo under `tag` (0: the program's main kernel, else the lanes of
-    /// a variant's narrower group), unless the cache has changed generation since (it may
+    /// remembers it in the memo under `tag` (0: the program's main kernel, else a variant's,
+    /// `tier::variant_tag`), unless the cache has changed generation since (it may
     /// have been evicted): then the memo forgets the kernels that left, and this one runs
     /// once.
     #[allow(clippy::too_many_arguments)]
@@ -891,7 +891,8 @@ impl Vm {
     }
 
     /// Why the JIT could not compile `program`, if it tried and failed: the program, or one
-    /// of its variants with narrower vector groups (which launches then do without).
+    /// of its variants (narrower vector groups, partial groups as vector code), which
+    /// launches then do without.
     pub fn jit_error(&self, program: &Program) -> Option<String> {
         self.jit.error(program)
     }

@@ -108,8 +108,9 @@ pub(crate) mod call {
     pub const TRAP: i32 = 88;
     /// Phased vector kernels, the kernel's own word: the current vector group's last lane
     /// in the block, counted from its first (`I32`: `G - 1` for a full group, less for a
-    /// partial one; vector/partial.rs), written on entering vector code and read where it
-    /// decides, rather than held in a register through the vector code.
+    /// partial one; vector/partial.rs), written at the group head of a group that runs or
+    /// resumes vector code and read where it decides, rather than held in a register
+    /// through the vector code.
     pub const VLAST: i32 = 96;
     /// Bytes of the record: a multiple of 64, so that the launch record after it starts a
     /// cache line.

@@ -197,8 +197,8 @@ pub(crate) struct Tr<'a, 'p> {
     /// Phased kernels: the program's barriers, which the kernel's code passes by address
     /// to [`crate::barrier::resolve_barrier`] (the compiled kernel owns the table).
     pub barriers: Option<&'p Barriers>,
-    /// Run a block's partial last group as vector code where the program allows
-    /// ([`crate::JitOptions::partial`], vector/partial.rs).
+    /// Run a block's partial last group as vector code: [`crate::JitOptions::partial`], for
+    /// a program that allows it (vector/partial.rs).
     pub partial: bool,
 }
 

@@ -408,7 +408,7 @@ impl Tr<'_, '_> {
             runs_at: Vec::new(),
             store_floor: 0,
             store_top: 0,
-            partial: self.partial && partial::partial_groups(self.p, self.an),
+            partial: self.partial,
         }
     }
 

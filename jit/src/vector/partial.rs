@@ -37,7 +37,7 @@
 //! head, read at loop exits' slower test and by the fold) cost every group a little, 5-10%
 //! of a sum over 64 blocks of 256 lanes, whose groups run a few iterations each. The VM
 //! compiles it as a variant for the launches whose blocks end in a partial group
-//! ([`crate::CompiledKernel::partial_variant_fits`]).
+//! ([`crate::CompiledKernel::variant_for`]).
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
