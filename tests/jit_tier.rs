@@ -76,9 +76,10 @@ fn concurrent_first_launches_compile_once() {
     assert_eq!(vm.compiled_programs(), 1);
 }
 
-/// The sum example's reduction that also copies `x` to `y` as it goes: a store in its
-/// loop keeps a block's partial last group out of vector code (jit/src/vector/partial.rs),
-/// so blocks that leave many lanes after the last full group run a narrower variant.
+/// The sum example's reduction that also copies `x` to `y` as it goes: with a store in its
+/// loop, blocks that leave many lanes after the last full group run a narrower variant
+/// where one fits, rather than the partial last group as vector code
+/// (jit/src/vector/partial.rs), whose stores there write its lanes one by one.
 const COPY_SUM: &str = "
 .kernel copy_sum
 .param x: ptr f32
@@ -184,6 +185,38 @@ fn reductions_run_a_blocks_partial_last_group_as_vector_code() {
         assert_eq!(stats.partial, partial, "block {block}");
     }
     assert_eq!(vm.compiled_programs(), 1);
+}
+
+#[test]
+fn row_kernels_that_store_in_loops_run_a_blocks_partial_last_group_as_vector_code() {
+    // softmax_rows (groups of 8) stores in two of its loops: blocks of 100, 250 and 500
+    // lanes end in groups of 4, 2 and 4 of their lanes, run as vector code with phantom
+    // lanes past the block, which store nothing; blocks of 256 have none.
+    let p = holovm::examples::find("softmax_rows")
+        .unwrap()
+        .program()
+        .unwrap();
+    let (rows, cols) = (3usize, 700u32);
+    let x: Vec<f32> = (0..rows * cols as usize)
+        .map(|i| ((i * 29 % 89) as f32 - 44.0) * 0.07)
+        .collect();
+    let (vm, interp) = (jit_vm(), serial_vm());
+    let softmax = |vm: &Vm, block: u32| {
+        let dx = vm.alloc_from(&x).unwrap();
+        // Room past the last row, where its phantoms would store.
+        let dy = vm.alloc::<f32>(x.len() + 64).unwrap();
+        let cfg = LaunchConfig::new(rows as u32, block);
+        let stats = run(vm, &p, cfg, &args![&dx, &dy, cols]);
+        (vm.read(&dy).unwrap(), stats)
+    };
+    for block in [100u32, 250, 500, 256] {
+        let (got, stats) = softmax(&vm, block);
+        let (want, _) = softmax(&interp, block);
+        assert_eq!(got, want, "block {block}");
+        assert!(got[x.len()..].iter().all(|&v| v == 0.0), "block {block}");
+        assert_eq!(stats.group, 8, "block {block}");
+        assert_eq!(stats.partial, block != 256, "block {block}");
+    }
 }
 
 #[test]

@@ -445,7 +445,7 @@ fn compile_with(
         Box::new(Barriers::new(program, &an, &layout))
     });
     // Whether the program can run partial groups as vector code, and this compile does.
-    let partial_capable = crate::vector::partial_groups(program, &an);
+    let partial_capable = crate::vector::partial_groups(&an);
     let partial = opts.partial && partial_capable;
     let b = barriers.as_deref();
     let mut built = None;
@@ -640,5 +640,6 @@ fn compile_with(
         tail_reruns: g > 0 && crate::vector::rerun_tail(program, &an).is_some(),
         tail_partial: g > 0 && partial,
         partial_capable: g > 0 && partial_capable,
+        stores_in_loops: partial_capable && crate::vector::stores_in_loops(program),
     })
 }

@@ -126,6 +126,9 @@ pub struct CompiledKernel {
     pub(crate) tail_partial: bool,
     /// Whether the program allows that (a compile with the option would do it).
     pub(crate) partial_capable: bool,
+    /// Whether the program stores inside a loop (so a partial group of a variant runs its
+    /// stores there lane by lane).
+    pub(crate) stores_in_loops: bool,
 }
 
 /// A compile of a kernel's program, other than the kernel itself, that a launch runs
@@ -250,13 +253,14 @@ impl CompiledKernel {
     /// where this kernel's group leaves many of the blocks' lanes in per-lane code (see
     /// [`narrower_group`]), or the variant compiled with [`crate::JitOptions::partial`]
     /// (the same group; a block's partial last group runs as vector code, its lanes past
-    /// the block phantoms) where the program allows it (barriers, no store in a loop:
-    /// reductions), this kernel was compiled without it, the blocks' last group has at
-    /// least four lanes in the block (two in groups of 4) and no narrower group fits the
-    /// blocks in as few groups. The option costs every group a little (sum over 64 blocks
-    /// of 256 lanes: 5-10%), so the VM compiles it as a variant for the launches it helps
-    /// (sum over one block of 250 lanes: 108-151 -> 56-62 us). The lanes that share a run
-    /// are the block's, or the launch's for a kernel that runs blocks as one.
+    /// the block phantoms) where the program allows it (barriers: reductions, row kernels),
+    /// this kernel was compiled without it, the blocks' last group has at least four lanes
+    /// in the block (two in groups of 8 or fewer) and no narrower group fits the blocks in
+    /// as few groups (for a program that stores in a loop: no narrower group fits). The
+    /// option costs every group a little (sum over 64 blocks of 256 lanes: 5-10%), so the VM
+    /// compiles it as a variant for the launches it helps (sum over one block of 250 lanes:
+    /// 108-151 -> 56-62 us). The lanes that share a run are the block's, or the launch's
+    /// for a kernel that runs blocks as one.
     #[inline]
     pub fn variant_for(&self, grid: u32, block: u32) -> Option<LaunchVariant> {
         let run = match self.block_runs {
@@ -280,8 +284,11 @@ impl CompiledKernel {
             // (sum over 2^20 elements, groups of 32: blocks of 24 lanes 49 us against 106 with
             // groups of 8; 80 lanes 56-60 against 69 with 16; but 16 lanes 71 us against 47
             // with one group of 16).
+            // A program that stores in a loop takes any narrower group that fits: a partial
+            // group's stores there write its real lanes one by one (partial.rs).
             let groups = run.div_ceil(u64::from(self.group));
-            return match narrower.filter(|&g| run / u64::from(g) <= groups) {
+            let fewer = |g: u32| run / u64::from(g) <= groups;
+            return match narrower.filter(|&g| self.stores_in_loops || fewer(g)) {
                 Some(g) => Some(LaunchVariant::Narrower(g)),
                 None => (!self.tail_partial).then_some(LaunchVariant::Partial),
             };

@@ -70,17 +70,18 @@ pub(crate) fn vector_detail(
             // As `Tr::block_lane_reach` decides (vector/partial.rs).
             None if partial => {
                 "a block's partial last group runs as vector code with phantom lanes past the \
-                 block when it has at least four lanes (two in groups of 4) in the \
+                 block when it has at least four lanes (two in groups of 8 or fewer) in the \
                  block, else in scalar code (the phantoms follow the block's lanes at loop \
-                 exits, stay out of barriers and reductions, and the group leaves vector code \
-                 before a store); a VM runs blocks that leave more than an eighth of their \
-                 lanes after the last full group with a variant of narrower groups"
+                 exits, stay out of barriers and reductions, and are left out of stores; in \
+                 masked code the group leaves vector code before a store); a VM runs blocks \
+                 that leave more than an eighth of their lanes after the last full group with \
+                 a variant of narrower groups"
             }
             // As `CompiledKernel::variant_for` decides.
-            None if partial_groups(program, an) => {
+            None if partial_groups(an) => {
                 "lanes past the last full group run scalar code (a VM runs blocks whose last \
-                 group has at least four lanes in the block, two in groups of 4, with a \
-                 variant that runs it as vector code with phantom lanes past the block, and \
+                 group has at least four lanes in the block, two in groups of 8 or fewer, with \
+                 a variant that runs it as vector code with phantom lanes past the block, and \
                  blocks that leave more than an eighth of their lanes otherwise with a variant \
                  of narrower groups)"
             }

@@ -55,7 +55,8 @@ fn the_strategy_says_where_partial_groups_run_with_phantom_lanes() {
         without.contains("with a variant that runs it as vector code"),
         "{without}"
     );
-    // A store in a loop keeps the partial group in per-lane code, with the option too.
+    // A store in a loop writes the real lanes only: it keeps the variant, but where a
+    // narrower group fits the block's lanes, the VM runs that instead.
     let p = asm(
         ".kernel st\n.param y: ptr f32\n.param n: u32\nmov.u32 r2, %lane\n\
         top:\nsetp.ge.u32 p0, r2, n\n@p0 bra @done\nstg.f32 [y + r2*4], 1.0\n\
@@ -63,11 +64,33 @@ fn the_strategy_says_where_partial_groups_run_with_phantom_lanes() {
     );
     let opts = JitOptions {
         partial: true,
+        group: 32,
         ..JitOptions::default()
     };
     let k = compile(&p, &opts).expect("compile");
-    assert!(!k.partial_groups());
-    assert!(!k.partial_variant_fits(1, 100));
+    assert!(k.partial_groups());
+    let main = compile(
+        &p,
+        &JitOptions {
+            group: 32,
+            ..JitOptions::default()
+        },
+    )
+    .expect("compile");
+    // 100 = 3 x 32 + 4 and 250 = 7 x 32 + 26: no narrower group fits better; 48 = 32 + 16
+    // fits groups of 16 (a sum without the store takes the partial group of 32).
+    assert_eq!(main.variant_for(1, 100), Some(LaunchVariant::Partial));
+    assert_eq!(main.variant_for(1, 250), Some(LaunchVariant::Partial));
+    assert_eq!(main.variant_for(1, 48), Some(LaunchVariant::Narrower(16)));
+    let sum = compile(
+        &asm(FSUM),
+        &JitOptions {
+            group: 32,
+            ..JitOptions::default()
+        },
+    )
+    .expect("compile");
+    assert_eq!(sum.variant_for(1, 48), Some(LaunchVariant::Partial));
     assert!(compile(&asm(FSUM), &opts)
         .expect("compile")
         .partial_groups());
@@ -204,6 +227,57 @@ fn phantom_lanes_do_not_store_to_shared_memory_or_64_bit_elements() {
             vec![sum; grid as usize],
             "{grid}x{block}"
         );
+    }
+}
+
+#[test]
+fn phantom_lanes_do_not_store_in_loops() {
+    // Rows of `cols` columns, one per block; lane `l` takes columns `l, l + %bdim, ...` in two
+    // loops, storing `l * 1000 + j` to `y` and to shared memory, then (after a barrier) each
+    // column from shared memory to `z`. A phantom lane `p` would store `p * 1000 + j` over a
+    // real lane's column, or past the last row.
+    let p = asm(
+        ".kernel rows\n.param y: ptr u32\n.param z: ptr u32\n.param cols: u32\n\
+        .shared 4096\nmul.u32 r10, %block, cols\nmov.u32 r2, %lane\n\
+        one:\nsetp.ge.u32 p0, r2, cols\n@p0 bra @mid\nadd.u32 r3, r10, r2\n\
+        mul.u32 r4, %lane, 1000\nadd.u32 r4, r4, r2\nstg.u32 [y + r3*4], r4\n\
+        sts.u32 [shared + r2*4], r4\nadd.u32 r2, r2, %bdim\nbra @one\n\
+        mid:\nbar.sync\nmov.u32 r2, %lane\n\
+        two:\nsetp.ge.u32 p1, r2, cols\n@p1 bra @done\nadd.u32 r3, r10, r2\n\
+        lds.u32 r5, [shared + r2*4]\nstg.u32 [z + r3*4], r5\nadd.u32 r2, r2, %bdim\n\
+        bra @two\ndone:\nexit\n",
+    );
+    for (grid, block, cols) in [
+        (2u32, 13u32, 40u32),
+        (3, 30, 100),
+        (1, 60, 200),
+        (2, 100, 333),
+        (1, 250, 1000),
+    ] {
+        let n = (grid * cols) as usize;
+        let out = run_partial(
+            &p,
+            grid,
+            block,
+            &[
+                zeros((n + 64) * 4),
+                zeros((n + 64) * 4),
+                Arg::Scalar(cols.into()),
+            ],
+        );
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let want: Vec<u32> = (0..n + 64)
+            .map(|i| {
+                let j = i as u32 % cols;
+                if i < n {
+                    (j % block) * 1000 + j
+                } else {
+                    0
+                }
+            })
+            .collect();
+        assert_eq!(to_u32(out.buf(0)), want, "y, {grid}x{block} cols {cols}");
+        assert_eq!(to_u32(out.buf(1)), want, "z, {grid}x{block} cols {cols}");
     }
 }
 

@@ -112,6 +112,11 @@ pub(crate) mod call {
     /// resumes vector code and read where it decides, rather than held in a register
     /// through the vector code.
     pub const VLAST: i32 = 96;
+    /// Phased vector kernels with partial groups, the kernel's own word: the current
+    /// vector group's phantom lanes as bits (`I64`: bit `l` for lane `l` of the group; 0 for
+    /// a full group), written with [`VLAST`] and read by stores, which write the other
+    /// lanes only (vector/partial.rs).
+    pub const VPHANTOM: i32 = 104;
     /// Bytes of the record: a multiple of 64, so that the launch record after it starts a
     /// cache line.
     pub const SIZE: u32 = 128;

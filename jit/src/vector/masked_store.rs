@@ -5,6 +5,7 @@
 //! are one vector store of both sides' values. Their data lives in one stack slot, the
 //! *store slot*.
 
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     types, Block, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Type, Value,
 };
@@ -88,7 +89,7 @@ impl Tr<'_, '_> {
         if defer {
             self.defer_store(pc, ty, mode, addrs, val, kept);
         } else {
-            self.store_running(ty, mode, addrs, val, kept);
+            self.store_running(ty, mode, addrs, val, kept, false);
         }
         Ok(true)
     }
@@ -341,7 +342,7 @@ impl Tr<'_, '_> {
             };
             let full = (1i64 << self.g) - 1;
             let kept = self.b.ins().bxor_imm_s(run, full);
-            self.store_running(d.ty, d.mode, &addrs, val, kept);
+            self.store_running(d.ty, d.mode, &addrs, val, kept, false);
             let zero = self.b.ins().iconst(types::I64, 0);
             self.b.ins().store(fl, zero, base, run_at);
             self.b.ins().jump(next, &[]);
@@ -349,8 +350,17 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// Stores `val` in the lanes not in `kept` (bit l: lane l), at least one.
-    fn store_running(&mut self, ty: Ty, mode: Mode, addrs: &[Value], val: VV, kept: Value) {
+    /// Stores `val` in the lanes not in `kept` (bit l: lane l), at least one. `rare`: `kept`
+    /// is rarely other than 0 (the code for it is cold).
+    pub(super) fn store_running(
+        &mut self,
+        ty: Ty,
+        mode: Mode,
+        addrs: &[Value],
+        val: VV,
+        kept: Value,
+        rare: bool,
+    ) {
         if let (Mode::Uniform, VV::U(_)) = (&mode, &val) {
             self.v_store(ty, mode, addrs, val);
             return;
@@ -374,6 +384,9 @@ impl Tr<'_, '_> {
             self.b.create_block(),
             self.b.create_block(),
         );
+        if rare {
+            self.b.set_cold_block(some);
+        }
         self.b.ins().brif(kept, some, &[], all, &[]);
         self.enter(all);
         self.v_store(ty, mode, addrs, val.clone());
@@ -395,11 +408,21 @@ impl Tr<'_, '_> {
             self.enter(done);
             return;
         }
+        if rare {
+            self.store_prefix(ty, addrs[0], val, kept);
+            self.b.ins().jump(done, &[]);
+            self.enter(done);
+            return;
+        }
         // Contiguous: a loop over the running lanes (lowest first): compact code, since
         // the register allocator's choices for the rest of the kernel suffer from a long
         // unrolled one.
         let buf = self.lanes_to_slot(ty, val);
         let (head, body) = (self.b.create_block(), self.b.create_block());
+        if rare {
+            self.b.set_cold_block(head);
+            self.b.set_cold_block(body);
+        }
         let m = self.b.append_block_param(head, types::I64);
         self.b.ins().jump(head, &[run.into()]);
         self.b.switch_to_block(head);
@@ -415,6 +438,55 @@ impl Tr<'_, '_> {
         self.b.ins().jump(head, &[rest.into()]);
         self.b.seal_block(head);
         self.enter(done);
+    }
+
+    /// Stores the lanes of `val` below the lowest one in `kept` (not 0) at the contiguous
+    /// address `addr`: a partial group's real lanes, `kept` its phantoms, the group's top
+    /// lanes (partial.rs). Through the lane slot, 16 bytes a step and then lane by lane (a
+    /// store per lane took a grid-stride copy's partial group of 26 lanes ... ).
+    fn store_prefix(&mut self, ty: Ty, addr: Value, val: VV, kept: Value) {
+        let buf = self.lanes_to_slot(ty, val);
+        let lanes = self.b.ins().ctz(kept);
+        let end = self.times(lanes, ty.size());
+        let fl = MemFlagsData::trusted();
+        let blocks: Vec<Block> = (0..5).map(|_| self.b.create_block()).collect();
+        for &b in &blocks {
+            self.b.set_cold_block(b);
+        }
+        let [wide, wide_body, narrow, narrow_body, out] = blocks[..] else {
+            return;
+        };
+        let off = self.b.append_block_param(wide, types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().jump(wide, &[zero.into()]);
+        // 16 bytes a step while they are all the real lanes'.
+        self.b.switch_to_block(wide);
+        let next = self.b.ins().iadd_imm_s(off, 16);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, next, end);
+        self.b
+            .ins()
+            .brif(fits, wide_body, &[], narrow, &[off.into()]);
+        self.b.switch_to_block(wide_body);
+        let from = self.b.ins().iadd(buf, off);
+        let x = self.b.ins().load(types::I8X16, fl, from, 0);
+        let to = self.b.ins().iadd(addr, off);
+        self.b.ins().store(fl, x, to, 0);
+        self.b.ins().jump(wide, &[next.into()]);
+        // Then a lane at a time.
+        let off = self.b.append_block_param(narrow, types::I64);
+        self.b.switch_to_block(narrow);
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, off, end);
+        self.b.ins().brif(more, narrow_body, &[], out, &[]);
+        self.b.switch_to_block(narrow_body);
+        let from = self.b.ins().iadd(buf, off);
+        let x = self.b.ins().load(compute_lane(ty), fl, from, 0);
+        let to = self.b.ins().iadd(addr, off);
+        self.b.ins().store(fl, x, to, 0);
+        let next = self.b.ins().iadd_imm_s(off, i64::from(ty.size()));
+        self.b.ins().jump(narrow, &[next.into()]);
+        self.b.seal_block(wide);
+        self.b.seal_block(narrow);
+        self.enter(out);
     }
 
     /// Stores the group's lanes of `val` in order into the lane slot; returns its address.

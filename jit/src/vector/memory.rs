@@ -289,8 +289,9 @@ impl Tr<'_, '_> {
         ty: Ty,
         val: VV,
     ) -> TrResult<()> {
+        let phantoms = self.phantom_store_mask();
         let (mode, addrs) = match self.v_access(pc, global, shared, ty.size())? {
-            Access::Gather(g) if !self.in_masked() => {
+            Access::Gather(g) if !self.in_masked() && phantoms.is_none() => {
                 self.v_scatter_store(&g, ty, &val);
                 return Ok(());
             }
@@ -303,6 +304,11 @@ impl Tr<'_, '_> {
             }
             Access::At(mode, addrs) => (mode, addrs),
         };
+        if let Some(phantoms) = phantoms {
+            // A partial group's phantoms keep memory as it is (partial.rs).
+            self.store_running(ty, mode, &addrs, val, phantoms, true);
+            return Ok(());
+        }
         if !self.v_store_masked(pc, ty, mode, &addrs, val.clone())? {
             self.v_store(ty, mode, &addrs, val);
         }

@@ -55,7 +55,7 @@ mod values;
 
 pub(crate) use fold_ahead::{folded_reduces, folds_ahead};
 pub(crate) use limits::{guard_exits, limit_slots};
-pub(crate) use partial::{min_partial, partial_groups};
+pub(crate) use partial::{min_partial, partial_groups, stores_in_loops};
 pub(crate) use tail::rerun_tail;
 
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -449,6 +449,8 @@ impl Tr<'_, '_> {
             // For the vector code, whether it runs or resumes (partial.rs).
             let last = self.real_lanes_last();
             self.set_call_word(call::VLAST, last);
+            let phantoms = self.phantom_bits(last);
+            self.set_call_word(call::VPHANTOM, phantoms);
         }
         self.b.ins().brif(later, resume, &[], entry, &[]);
         Ok(Some(resume))

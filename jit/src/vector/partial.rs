@@ -10,10 +10,12 @@
 //! block's), which compute as any lane would but whose effects never reach memory or
 //! another lane:
 //!
-//! - the group leaves vector code before any store (`stg`, `sts`) while it has phantoms
-//!   ([`Tr::v_bail_if_partial`]): its real lanes continue in the per-lane code from that
-//!   store, as after any bail-out. (So programs with a store in a loop keep their partial
-//!   groups in the per-lane code: [`partial_groups`].)
+//! - its stores (`stg`, `sts`) write the real lanes only: the group's phantom lanes, as bits
+//!   written at the group head ([`call::VPHANTOM`]), send a store to a cold path that
+//!   writes the real lanes from the lane slot, 16 bytes a step ([`Tr::phantom_store_mask`];
+//!   a full group's store pays a load and a branch). In masked code the group instead
+//!   leaves vector code before a store ([`Tr::v_bail_if_partial`]), its real lanes going on
+//!   in the per-lane code from there, as after any bail-out;
 //! - the barrier resolver and the phase's scalar loop look at the block's lanes only, so a
 //!   phantom's status, pc and registers in the per-lane arrays (which have room for the
 //!   block rounded up to the group) are never read but by the group itself when it resumes;
@@ -47,30 +49,43 @@ use crate::analysis::Analysis;
 use crate::translate::{call, Tr, TrResult};
 
 /// Whether the vector code of `program` can run a block's partial last group with phantom
-/// lanes: in the phased strategy (programs with barriers), when no store sits in a loop.
-/// (A partial group leaves vector code before a store, so in a loop that stores it would
-/// gain little; stores that write the lanes in the block only cost every full group a test
-/// on every iteration: softmax_rows 3-5% slower in blocks of 256 lanes, tried in the main
-/// kernel.)
-pub(crate) fn partial_groups(program: &Program, an: &Analysis) -> bool {
+/// lanes: in the phased strategy (programs with barriers).
+pub(crate) fn partial_groups(an: &Analysis) -> bool {
+    an.has_barrier
+}
+
+/// Whether `program` stores inside a loop. A partial group's stores there take their cold
+/// path on every iteration, so where a narrower group fits a block's lanes better the VM
+/// runs that variant instead ([`crate::CompiledKernel::variant_for`]): a grid-stride sum
+/// that copies its input as it goes, over 2^20 elements in one block of 48 lanes, took
+/// 128-132 us with a partial group of 32 (16 real lanes) and 74-83 us in groups of 16; in
+/// blocks of 40, 149-154 us and 141-151 us in groups of 8. (Without stores a partial group
+/// wins where it makes fewer groups.)
+pub(crate) fn stores_in_loops(program: &Program) -> bool {
     let insts = program.insts();
-    let stores_in_loops = insts
+    insts
         .iter()
         .zip(super::in_loops(insts))
-        .any(|(i, l)| l && matches!(i, Inst::Stg { .. } | Inst::Sts { .. }));
-    an.has_barrier && !stores_in_loops
+        .any(|(i, l)| l && matches!(i, Inst::Stg { .. } | Inst::Sts { .. }))
 }
 
 /// The fewest lanes of a block a partial last group of `group` lanes must have for it to
-/// run as vector code: four, or two in groups of 4 (at least two, so that a float fold's
-/// chain over its lanes, fold_ahead.rs, has one to start with and one to add). Fewer run
-/// faster in the per-lane code, where a vector group's loads would fetch the phantoms'
-/// memory too: sum over 2^20 elements, groups of 32, blocks of 97 lanes: 101 us with the
-/// last lane in per-lane code, 126 us with it in a partial group; blocks of 100 (four
-/// lanes): 112-149 us and 120-141 us, about even; blocks of 120: 105 us, 69 us; blocks of 38
-/// (six lanes): 243-349 us with a variant of groups of 4, 88-97 us with a partial group.
+/// run as vector code: four, or two in groups of 8 or fewer, whose few vectors cost little
+/// more than two lanes of per-lane code (softmax_rows, groups of 8, 64 blocks of 250 lanes:
+/// 103-106 us with the last two lanes in per-lane code, 97-101 us in a partial group). At
+/// least two, so that a float fold's chain over its lanes (fold_ahead.rs) has one to start
+/// with and one to add. In wider groups fewer lanes run faster in the per-lane code, where
+/// a vector group's loads would fetch the phantoms' memory too: sum over 2^20 elements,
+/// groups of 32, blocks of 97 lanes: 101 us with the last lane in per-lane code, 126 us
+/// with it in a partial group; blocks of 100 (four lanes): 112-149 us and 120-141 us, about
+/// even; blocks of 120: 105 us, 69 us; blocks of 38 (six lanes): 243-349 us with a variant
+/// of groups of 4, 88-97 us with a partial group.
 pub(crate) fn min_partial(group: u32) -> u32 {
-    (group / 2).min(4)
+    if group <= 8 {
+        2
+    } else {
+        4
+    }
 }
 
 impl Tr<'_, '_> {
@@ -90,6 +105,28 @@ impl Tr<'_, '_> {
         let g = self.b.ins().iconst(types::I32, i64::from(self.g));
         let lanes = self.b.ins().umin(left, g);
         self.b.ins().iadd_imm_s(lanes, -1)
+    }
+
+    /// The bits of a group's phantom lanes (`I64`) from its last lane in the block `last`
+    /// ([`Tr::real_lanes_last`]): the lanes above `last`.
+    pub(super) fn phantom_bits(&mut self, last: Value) -> Value {
+        let last = self.b.ins().uextend(types::I64, last);
+        let two = self.b.ins().iconst(types::I64, 2);
+        // Lanes `0..=last`: `(2 << last) - 1` (G <= 32, so it fits).
+        let real = self.b.ins().ishl(two, last);
+        let real = self.b.ins().iadd_imm_s(real, -1);
+        let all = self.b.ins().iconst(types::I64, (1i64 << self.g) - 1);
+        self.b.ins().band_not(all, real)
+    }
+
+    /// Where groups may be partial and the code is not masked: the current group's
+    /// phantom lanes as bits ([`call::VPHANTOM`]), for a store that writes the other lanes
+    /// only.
+    pub(super) fn phantom_store_mask(&mut self) -> Option<Value> {
+        if !self.partial_groups() || self.in_masked() {
+            return None;
+        }
+        Some(self.call_word(types::I64, call::VPHANTOM))
     }
 
     /// Whether the current vector group has phantom lanes (`I8`), where groups may be
@@ -120,9 +157,13 @@ impl Tr<'_, '_> {
         })
     }
 
-    /// Before a store at `pc`: a group with phantom lanes leaves vector code (nothing is
-    /// emitted where groups have none).
+    /// Before a store at `pc` in masked code: a group with phantom lanes leaves vector code
+    /// (nothing is emitted where groups have none; outside masked code the store writes
+    /// the real lanes only, [`Tr::phantom_store_mask`]).
     pub(super) fn v_bail_if_partial(&mut self, pc: u32) -> TrResult<()> {
+        if !self.in_masked() {
+            return Ok(());
+        }
         match self.group_is_partial() {
             Some(partial) => self.v_bail_if(partial, pc),
             None => Ok(()),
