@@ -5,7 +5,7 @@
 //! phased strategy (`run_partial`).
 mod common;
 use common::*;
-use holovm_jit::{compile, JitOptions, LaunchVariant, Strategy, TrapKind};
+use holovm_jit::{compile, CompiledKernel, JitOptions, LaunchVariant, Strategy, TrapKind};
 
 /// Runs under every strategy of [`partial_opts`] and checks they agree.
 fn run_partial(program: &holovm_isa::Program, grid: u32, block: u32, args: &[Arg]) -> Out {
@@ -31,6 +31,15 @@ fn block_sum(x: &[f32], block: usize, lanes: usize, b: usize) -> f32 {
         })
         .fold(None, |a: Option<f32>, v| Some(a.map_or(v, |a| a + v)))
         .unwrap_or(0.0)
+}
+
+/// `p` compiled with groups of 32 lanes, without the option (a main kernel).
+fn groups_of_32(p: &holovm_isa::Program) -> CompiledKernel {
+    let opts = JitOptions {
+        group: 32,
+        ..JitOptions::default()
+    };
+    compile(p, &opts).expect("compile")
 }
 
 #[test]
@@ -69,27 +78,13 @@ fn the_strategy_says_where_partial_groups_run_with_phantom_lanes() {
     };
     let k = compile(&p, &opts).expect("compile");
     assert!(k.partial_groups());
-    let main = compile(
-        &p,
-        &JitOptions {
-            group: 32,
-            ..JitOptions::default()
-        },
-    )
-    .expect("compile");
+    let main = groups_of_32(&p);
     // 100 = 3 x 32 + 4 and 250 = 7 x 32 + 26: no narrower group fits better; 48 = 32 + 16
     // fits groups of 16 (a sum without the store takes the partial group of 32).
     assert_eq!(main.variant_for(1, 100), Some(LaunchVariant::Partial));
     assert_eq!(main.variant_for(1, 250), Some(LaunchVariant::Partial));
     assert_eq!(main.variant_for(1, 48), Some(LaunchVariant::Narrower(16)));
-    let sum = compile(
-        &asm(FSUM),
-        &JitOptions {
-            group: 32,
-            ..JitOptions::default()
-        },
-    )
-    .expect("compile");
+    let sum = groups_of_32(&asm(FSUM));
     assert_eq!(sum.variant_for(1, 48), Some(LaunchVariant::Partial));
     assert!(compile(&asm(FSUM), &opts)
         .expect("compile")
@@ -98,14 +93,7 @@ fn the_strategy_says_where_partial_groups_run_with_phantom_lanes() {
 
 #[test]
 fn launches_whose_blocks_end_in_a_partial_group_fit_the_variant() {
-    let k = compile(
-        &asm(FSUM),
-        &JitOptions {
-            group: 32,
-            ..JitOptions::default()
-        },
-    )
-    .expect("compile");
+    let k = groups_of_32(&asm(FSUM));
     assert!(!k.partial_groups());
     // 250 = 7 x 32 + 26, 100 = 3 x 32 + 4, 20 < 32 (five groups of 4 would fit it); 97
     // leaves one lane, 256 none; 16 is one group of 16, 8 one of 8.

@@ -72,7 +72,10 @@ pub(crate) fn stores_in_loops(program: &Program) -> bool {
 /// The fewest lanes of a block a partial last group of `group` lanes must have for it to
 /// run as vector code: four, or two in groups of 8 or fewer, whose few vectors cost little
 /// more than two lanes of per-lane code (softmax_rows, groups of 8, 64 blocks of 250 lanes:
-/// 103-106 us with the last two lanes in per-lane code, 97-101 us in a partial group). At
+/// 103-106 us with the last two lanes in per-lane code, 97-101 us in a partial group; the
+/// sum example forced to groups of 8, whose phantoms load memory in its grid-stride loop,
+/// in one block of 250 lanes: 107-108 us and 108-109 us, of 98: 116-118 us and 120-135
+/// us; kernels get groups of 8 for their register pressure, as softmax_rows does). At
 /// least two, so that a float fold's chain over its lanes (fold_ahead.rs) has one to start
 /// with and one to add. In wider groups fewer lanes run faster in the per-lane code, where
 /// a vector group's loads would fetch the phantoms' memory too: sum over 2^20 elements,
