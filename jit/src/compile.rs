@@ -445,7 +445,7 @@ fn compile_with(
         Box::new(Barriers::new(program, &an, &layout))
     });
     // Whether the program can run partial groups as vector code, and this compile does.
-    let partial_capable = crate::vector::partial_groups(&an);
+    let partial_capable = crate::vector::partial_groups(program, &an);
     let partial = opts.partial && partial_capable;
     let b = barriers.as_deref();
     let mut built = None;

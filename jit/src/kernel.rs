@@ -253,7 +253,8 @@ impl CompiledKernel {
     /// where this kernel's group leaves many of the blocks' lanes in per-lane code (see
     /// [`narrower_group`]), or the variant compiled with [`crate::JitOptions::partial`]
     /// (the same group; a block's partial last group runs as vector code, its lanes past
-    /// the block phantoms) where the program allows it (barriers: reductions, row kernels),
+    /// the block phantoms) where the program allows it (barriers; or blocks of their own
+    /// whose partial group cannot run again as the one ending at the block's last lane),
     /// this kernel was compiled without it, the blocks' last group has at least four lanes
     /// in the block (two in groups of 8 or fewer) and no narrower group fits the blocks in
     /// as few groups (for a program that stores in a loop: no narrower group fits). The

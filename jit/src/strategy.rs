@@ -78,7 +78,7 @@ pub(crate) fn vector_detail(
                  a variant of narrower groups"
             }
             // As `CompiledKernel::variant_for` decides.
-            None if partial_groups(an) => {
+            None if partial_groups(program, an) => {
                 "lanes past the last full group run scalar code (a VM runs blocks whose last \
                  group has at least four lanes in the block, two in groups of 8 or fewer, with \
                  a variant that runs it as vector code with phantom lanes past the block, and \

@@ -269,6 +269,123 @@ fn phantom_lanes_do_not_store_in_loops() {
     }
 }
 
+/// An in-place row scaling without barriers: block `b` multiplies row `b` of `y` (`cols`
+/// columns, lanes striding over them) by `s[b]`, a lane's `%lane + 1` added. It loads the
+/// buffer it stores to, so a partial group cannot run again as the group ending at the
+/// block's last lane (vector/tail.rs): it runs with phantom lanes in the variant.
+const ROW_SCALE: &str = ".kernel row_scale\n.param y: ptr u32\n.param s: ptr u32\n\
+    .param cols: u32\nmul.u32 r10, %block, cols\nldg.u32 r6, [s + %block*4]\n\
+    mov.u32 r2, %lane\ntop:\nsetp.ge.u32 p0, r2, cols\n@p0 bra @done\n\
+    add.u32 r3, r10, r2\nldg.u32 r4, [y + r3*4]\nmul.u32 r4, r4, r6\n\
+    add.u32 r4, r4, %lane\nadd.u32 r4, r4, 1\nstg.u32 [y + r3*4], r4\n\
+    add.u32 r2, r2, %bdim\nbra @top\ndone:\nexit\n";
+
+#[test]
+fn kernels_without_barriers_run_partial_groups_with_phantom_lanes_where_lanes_cannot_rerun() {
+    let p = asm(ROW_SCALE);
+    let opts = JitOptions {
+        partial: true,
+        group: 32,
+        ..JitOptions::default()
+    };
+    let with = compile(&p, &opts).expect("compile");
+    assert!(with.partial_groups());
+    match with.strategy() {
+        Strategy::Vector { detail, .. } => assert!(
+            detail.contains("last group runs as vector code with phantom lanes"),
+            "{detail}"
+        ),
+        other => panic!("expected the vector strategy, got {other}"),
+    }
+    let main = groups_of_32(&p);
+    assert_eq!(main.variant_for(64, 250), Some(LaunchVariant::Partial));
+    assert_eq!(main.variant_for(64, 256), None);
+    // A kernel whose partial group reruns its first lanes (it loads nothing it stores),
+    // and one whose blocks run as one, need no phantoms.
+    for src in [
+        ".kernel rerun\n.param x: ptr u32\n.param y: ptr u32\nldg.u32 r1, [x + %gid*4]\n\
+         add.u32 r1, r1, %lane\nstg.u32 [y + %gid*4], r1\nexit\n",
+        ".kernel runs\n.param y: ptr u32\nldg.u32 r1, [y + %gid*4]\nadd.u32 r1, r1, 1\n\
+         stg.u32 [y + %gid*4], r1\nexit\n",
+    ] {
+        let k = compile(&asm(src), &opts).expect("compile");
+        assert!(!k.partial_groups(), "{src}");
+        assert_eq!(groups_of_32(&asm(src)).variant_for(4, 250), None, "{src}");
+    }
+}
+
+#[test]
+fn phantom_lanes_of_kernels_without_barriers_leave_memory_alone() {
+    let p = asm(ROW_SCALE);
+    for (grid, block, cols) in [
+        (2u32, 13u32, 40u32),
+        (3, 30, 100),
+        (1, 60, 200),
+        (2, 100, 333),
+        (2, 250, 1000),
+    ] {
+        let n = (grid * cols) as usize;
+        let y: Vec<u32> = (0..n + 64).map(|i| i as u32 * 7 + 3).collect();
+        let s: Vec<u32> = (0..grid).map(|b| b + 2).collect();
+        let out = run_partial(
+            &p,
+            grid,
+            block,
+            &[u32s(&y), u32s(&s), Arg::Scalar(cols.into())],
+        );
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let want: Vec<u32> = (0..n + 64)
+            .map(|i| match i < n {
+                true => {
+                    let (b, j) = ((i / cols as usize) as u32, i as u32 % cols);
+                    y[i].wrapping_mul(b + 2).wrapping_add(j % block + 1)
+                }
+                false => y[i],
+            })
+            .collect();
+        assert_eq!(to_u32(out.buf(0)), want, "{grid}x{block} cols {cols}");
+    }
+}
+
+#[test]
+fn a_real_lane_of_a_partial_group_without_barriers_traps_where_the_scalar_code_does() {
+    // `y` ends `len` elements into the row: the lowest lane with a column in `len..cols`
+    // traps at its load (pc 6), from the last full group or a partial one's real lanes.
+    let p = asm(ROW_SCALE);
+    for (block, cols, len) in [
+        (60u32, 240u32, 220u32),
+        (60, 240, 232),
+        (60, 240, 239),
+        (45, 180, 175),
+        (45, 180, 170),
+    ] {
+        let y: Vec<u32> = vec![1; len as usize];
+        let out = run_partial(
+            &p,
+            1,
+            block,
+            &[u32s(&y), u32s(&[3]), Arg::Scalar(cols.into())],
+        );
+        // Lane `l`'s first column at or past `len`, if it has one below `cols`.
+        let first_bad = |l: u32| {
+            let c = if l >= len {
+                l
+            } else {
+                l + (len - l).div_ceil(block) * block
+            };
+            (c < cols).then_some(c)
+        };
+        let (lane, col) = (0..block)
+            .find_map(|l| first_bad(l).map(|c| (l, c)))
+            .expect("a lane traps");
+        assert_eq!(
+            out.trap,
+            trap(TrapKind::OutOfBounds, 6, 0, lane, 0, i128::from(col) * 4),
+            "block {block} cols {cols} len {len}"
+        );
+    }
+}
+
 #[test]
 fn phantom_lanes_do_not_trap() {
     // `100 / (%bdim - %lane)` divides by zero in the first phantom lane only.
@@ -285,6 +402,20 @@ fn phantom_lanes_do_not_trap() {
         for (g, &v) in got.iter().enumerate() {
             assert_eq!(v, max + r2(g as u32 % block), "{grid}x{block} gid {g}");
         }
+    }
+    // Without barriers (the kernel adds to `out` in place, so it takes phantom lanes): the
+    // group leaves vector code at the division, and the per-lane code runs its real lanes.
+    let p = asm(".kernel q2\n.param out: ptr u32\n\
+        sub.u32 r1, %bdim, %lane\ndiv.u32 r2, 100, r1\nadd.u32 r2, r2, %lane\n\
+        ldg.u32 r3, [out + %gid*4]\nadd.u32 r3, r3, r2\nstg.u32 [out + %gid*4], r3\nexit\n");
+    for (grid, block) in [(2u32, 7u32), (2, 13), (3, 30), (2, 100)] {
+        let lanes = (grid * block) as usize;
+        let start: Vec<u32> = (0..lanes as u32).collect();
+        let out = run_partial(&p, grid, block, &[u32s(&start)]);
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let r2 = |l: u32| 100 / (block - l) + l;
+        let want: Vec<u32> = (0..lanes as u32).map(|g| g + r2(g % block)).collect();
+        assert_eq!(to_u32(out.buf(0)), want, "{grid}x{block}");
     }
 }
 

@@ -106,14 +106,14 @@ pub(crate) mod call {
     /// Phased vector kernels, the kernel's own word: its trap record's address (`I64`),
     /// for the calls, rather than a register held from the entry.
     pub const TRAP: i32 = 88;
-    /// Phased vector kernels, the kernel's own word: the current vector group's last lane
-    /// in the block, counted from its first (`I32`: `G - 1` for a full group, less for a
-    /// partial one; vector/partial.rs), written at the group head of a group that runs or
-    /// resumes vector code and read where it decides, rather than held in a register
-    /// through the vector code.
+    /// Vector kernels with partial groups, the kernel's own word: the current vector
+    /// group's last lane in the block, counted from its first (`I32`: `G - 1` for a full
+    /// group, less for a partial one; vector/partial.rs), written at the group head of a
+    /// group that runs or resumes vector code and read where it decides, rather than held
+    /// in a register through the vector code.
     pub const VLAST: i32 = 96;
-    /// Phased vector kernels with partial groups, the kernel's own word: the current
-    /// vector group's phantom lanes as bits (`I64`: bit `l` for lane `l` of the group; 0 for
+    /// Vector kernels with partial groups, the kernel's own word: the current vector
+    /// group's phantom lanes as bits (`I64`: bit `l` for lane `l` of the group; 0 for
     /// a full group), written with [`VLAST`] and read by stores, which write the other
     /// lanes only (vector/partial.rs).
     pub const VPHANTOM: i32 = 104;

@@ -324,6 +324,14 @@ impl Tr<'_, '_> {
         let l0 = self.b.use_var(self.lane0);
         self.b.def_var(self.s_lane, l0);
         let end = self.b.ins().iadd_imm_s(l0, g as i64);
+        // A partial group's lanes in the block only, never its phantoms (partial.rs).
+        let end = match self.partial_groups() {
+            true => {
+                let lanes = self.block_lanes();
+                self.b.ins().umin(end, lanes)
+            }
+            false => end,
+        };
         self.b.def_var(self.s_end, end);
         let one = self.b.ins().iconst(types::I8, 1);
         self.b.def_var(self.s_resume, one);

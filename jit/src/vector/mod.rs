@@ -433,7 +433,18 @@ impl Tr<'_, '_> {
         };
         let full = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, lim);
         if !self.phased {
-            self.b.ins().brif(full, first, &[], tail, &[]);
+            match self.partial_groups() {
+                true => {
+                    let full_b = self.b.create_block();
+                    self.b.ins().brif(full, full_b, &[], tail, &[]);
+                    self.b.switch_to_block(full_b);
+                    self.set_partial_words();
+                    self.b.ins().jump(first, &[]);
+                }
+                false => {
+                    self.b.ins().brif(full, first, &[], tail, &[]);
+                }
+            }
             return Ok(None);
         }
         let later = self.call_word(types::I8, call::VPHASE);
@@ -446,11 +457,8 @@ impl Tr<'_, '_> {
         self.b.ins().brif(later, self.phase_start, &[], tail, &[]);
         self.b.switch_to_block(full_b);
         if self.partial_groups() {
-            // For the vector code, whether it runs or resumes (partial.rs).
-            let last = self.real_lanes_last();
-            self.set_call_word(call::VLAST, last);
-            let phantoms = self.phantom_bits(last);
-            self.set_call_word(call::VPHANTOM, phantoms);
+            // For the vector code, whether it runs or resumes.
+            self.set_partial_words();
         }
         self.b.ins().brif(later, resume, &[], entry, &[]);
         Ok(Some(resume))

@@ -4,8 +4,10 @@
 //! group would run in the per-lane code, 10-30x slower per lane when they loop (sum over
 //! 2^20 elements in one block of 250 lanes, groups of 32: the 26 lanes after the seventh
 //! group took as long as the 224 before them, 113 us in all; 57 us with the lanes in a
-//! partial group). In a kernel with barriers (the phased strategy, phased.rs) the vector
-//! code instead runs that last group whole: its lanes from the block's `%bdim` on are
+//! partial group). In a kernel with barriers (the phased strategy, phased.rs), or without
+//! them where the group cannot simply run again as the one ending at the block's last lane
+//! (vector/tail.rs; an in-place row update, say), the vector code instead runs that last
+//! group whole ([`partial_groups`]): its lanes from the block's `%bdim` on are
 //! *phantoms*, lanes `%bdim..` of the same block (their `%lane` and `%gid` go on past the
 //! block's), which compute as any lane would but whose effects never reach memory or
 //! another lane:
@@ -31,8 +33,10 @@
 //!   another branch than the real lanes sends the group to the per-lane code, which runs
 //!   the real lanes only.
 //!
-//! A later phase resumes the partial group as vector code while no lane of the block has
-//! trapped (resume.rs).
+//! A group that leaves vector code runs its real lanes in the per-lane code (phased: the
+//! phase's scalar loop looks at the block's lanes only; without barriers the bail-out
+//! stops at the block's last lane, bail.rs). A later phase resumes the partial group as
+//! vector code while no lane of the block has trapped (resume.rs).
 //!
 //! Only a compile with [`crate::JitOptions::partial`] does this: the tests that tell a
 //! partial group from a full one (the group's last lane in the block, stored at each group
@@ -49,9 +53,19 @@ use crate::analysis::Analysis;
 use crate::translate::{call, Tr, TrResult};
 
 /// Whether the vector code of `program` can run a block's partial last group with phantom
-/// lanes: in the phased strategy (programs with barriers).
-pub(crate) fn partial_groups(an: &Analysis) -> bool {
+/// lanes: in the phased strategy (programs with barriers), and without barriers where
+/// blocks keep their own lanes (the program reads `%lane` or `%block`), the group that
+/// ends at the block's last lane cannot run again instead (vector/tail.rs: the program
+/// loads a buffer it stores to, say), groups do not realign to rows (realign.rs), and no
+/// loop runs under lane masks (where a phantom could keep the group looping after the
+/// block's lanes left).
+pub(crate) fn partial_groups(program: &Program, an: &Analysis) -> bool {
+    let realigns = || program.insts().iter().any(|i| an.realignable_split(i));
     an.has_barrier
+        || !(program.ignores_blocks()
+            || super::rerun_tail(program, an).is_some()
+            || realigns()
+            || an.has_masked_loops())
 }
 
 /// Whether `program` stores inside a loop. A partial group's stores there take their cold
@@ -101,7 +115,7 @@ impl Tr<'_, '_> {
     /// The current group's last lane in the block, counted from its first (`I32`): `G - 1`
     /// for a full group. Stored at the group head of a group that runs or resumes vector
     /// code ([`call::VLAST`]).
-    pub(super) fn real_lanes_last(&mut self) -> Value {
+    fn real_lanes_last(&mut self) -> Value {
         let l0 = self.b.use_var(self.lane0);
         let bdim = self.bdim();
         let left = self.b.ins().isub(bdim, l0);
@@ -110,9 +124,18 @@ impl Tr<'_, '_> {
         self.b.ins().iadd_imm_s(lanes, -1)
     }
 
+    /// At the head of a group that runs as vector code: its last lane in the block and its
+    /// phantom lanes ([`call::VLAST`], [`call::VPHANTOM`]), for the code to read.
+    pub(super) fn set_partial_words(&mut self) {
+        let last = self.real_lanes_last();
+        self.set_call_word(call::VLAST, last);
+        let phantoms = self.phantom_bits(last);
+        self.set_call_word(call::VPHANTOM, phantoms);
+    }
+
     /// The bits of a group's phantom lanes (`I64`) from its last lane in the block `last`
     /// ([`Tr::real_lanes_last`]): the lanes above `last`.
-    pub(super) fn phantom_bits(&mut self, last: Value) -> Value {
+    fn phantom_bits(&mut self, last: Value) -> Value {
         let last = self.b.ins().uextend(types::I64, last);
         let two = self.b.ins().iconst(types::I64, 2);
         // Lanes `0..=last`: `(2 << last) - 1` (G <= 32, so it fits).
