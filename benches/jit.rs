@@ -457,6 +457,15 @@ fn reductions_and_linalg(c: &mut Criterion) {
                     .unwrap()
             })
         });
+        if tier == Tier::Jit {
+            // Blocks of 100 lanes end in a partial vector group (groups of 8), which a
+            // variant runs as vector code with phantom lanes.
+            let cfg = LaunchConfig::new(rows as u32, 100);
+            assert!(vm.launch(&p, cfg, &args).unwrap().partial);
+            g.bench_function("softmax_jit_block100", |b| {
+                b.iter(|| vm.launch(&p, cfg, &args).unwrap())
+            });
+        }
     }
     // matvec 512 x 512 and gemm 128^3
     for (name, m) in [("matvec", 512usize), ("gemm", 128usize)] {
