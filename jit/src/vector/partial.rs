@@ -1,4 +1,4 @@
-//! A phased block's partial last group as vector code, its lanes past the block as phantoms.
+//! A block's partial last group as vector code, its lanes past the block as phantoms.
 //!
 //! Where a block's lanes are not a multiple of the group, the lanes after its last full
 //! group would run in the per-lane code, 10-30x slower per lane when they loop (sum over
@@ -39,8 +39,9 @@
 //! vector code while no lane of the block has trapped (resume.rs).
 //!
 //! Only a compile with [`crate::JitOptions::partial`] does this: the tests that tell a
-//! partial group from a full one (the group's last lane in the block, stored at each group
-//! head, read at loop exits' slower test and by the fold) cost every group a little, 5-10%
+//! partial group from a full one (the group's last lane in the block and its phantom lanes,
+//! stored at each group head, read at loop exits' slower test, by the fold and by each
+//! store) cost every group a little, 5-10%
 //! of a sum over 64 blocks of 256 lanes, whose groups run a few iterations each. The VM
 //! compiles it as a variant for the launches whose blocks end in a partial group
 //! ([`crate::CompiledKernel::variant_for`]).
