@@ -104,12 +104,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
 
     #[test]
-    fn interpreter_and_jit_agree(def in program_def_with(32), seed in any::<u64>(), shape in 0usize..6) {
+    fn interpreter_and_jit_agree(def in program_def_with(32), seed in any::<u64>(), shape in 0usize..7) {
         let Ok(p) = Program::new(def) else { return Ok(()) };
         // Lanes that exchange data through memory may see each other's accesses in any
         // order (docs/ISA.md): such programs run on one lane.
         let shape = if lanes_may_share_memory(p.insts()) { 0 } else { shape };
-        let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8), LaunchConfig::new(6, 5), LaunchConfig::new(1, 45)][shape];
+        let cfg = [LaunchConfig::new(1, 1), LaunchConfig::new(2, 13), LaunchConfig::new(1, 40), LaunchConfig::new(3, 8), LaunchConfig::new(6, 5), LaunchConfig::new(1, 45), LaunchConfig::new(2, 30)][shape];
         let interp = run(Tier::Interpret, &p, cfg, seed);
         let jit = run(Tier::Jit, &p, cfg, seed);
         prop_assert_eq!(interp, jit, "{}", holovm::asm::disassemble(&p));
@@ -360,16 +360,17 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
-    fn structured_kernels_agree(seed in any::<u64>(), shape in 0usize..8) {
+    fn structured_kernels_agree(seed in any::<u64>(), shape in 0usize..9) {
         tiers_agree(&structured_kernel(seed), seed, shape)?;
     }
 }
 
-/// Runs the kernel `src` in both tiers on `seed`'s data, in launch shape `shape` (0..8; a
+/// Runs the kernel `src` in both tiers on `seed`'s data, in launch shape `shape` (0..9; a
 /// block of 64 lanes is whole vector groups of 8, 16 or 32 lanes; blocks of 13, 8 and 5
 /// lanes are smaller than a group, which a kernel that runs blocks in runs spans; blocks of
-/// 45 and 60 lanes end in a partial group, which a phased kernel may run as vector code with
-/// phantom lanes; the buffers have 64 elements), and compares.
+/// 45 and 60 lanes end in a partial group, and two blocks of 30 are one each, which a
+/// kernel may run as vector code with phantom lanes (the first block's read the second's
+/// lanes' data); the buffers have 64 elements), and compares.
 fn tiers_agree(src: &str, seed: u64, shape: usize) -> Result<(), TestCaseError> {
     let p = match holovm::asm::assemble(src) {
         Ok(p) => p,
@@ -384,6 +385,7 @@ fn tiers_agree(src: &str, seed: u64, shape: usize) -> Result<(), TestCaseError> 
         LaunchConfig::new(6, 5),
         LaunchConfig::new(1, 45),
         LaunchConfig::new(1, 60),
+        LaunchConfig::new(2, 30),
     ][shape];
     let interp = run(Tier::Interpret, &p, cfg, seed);
     let jit = run(Tier::Jit, &p, cfg, seed);
@@ -434,7 +436,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
 
     #[test]
-    fn masked_uniform_writes_agree(seed in any::<u64>(), shape in 0usize..8) {
+    fn masked_uniform_writes_agree(seed in any::<u64>(), shape in 0usize..9) {
         tiers_agree(&masked_uniform_kernel(seed), seed, shape)?;
     }
 }
