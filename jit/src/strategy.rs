@@ -72,10 +72,9 @@ pub(crate) fn vector_detail(
                 "a block's partial last group runs as vector code with phantom lanes past the \
                  block when it has at least four lanes (two in groups of 8 or fewer) in the \
                  block, else in scalar code (the phantoms follow the block's lanes at loop \
-                 exits, stay out of barriers and reductions, and are left out of stores; in \
-                 masked code the group leaves vector code before a store); a VM runs blocks \
-                 that leave more than an eighth of their lanes after the last full group with \
-                 a variant of narrower groups"
+                 exits, stay out of barriers and reductions, and are left out of stores); a VM \
+                 runs blocks that leave more than an eighth of their lanes after the last full \
+                 group with a variant of narrower groups"
             }
             // As `CompiledKernel::variant_for` decides.
             None if partial_groups(program, an) => {

@@ -387,6 +387,94 @@ fn a_real_lane_of_a_partial_group_without_barriers_traps_where_the_scalar_code_d
 }
 
 #[test]
+fn phantom_lanes_do_not_store_in_masked_code() {
+    // Lanes whose `y` is 1 (the first three of every block but the first) run an `if`:
+    // a uniform store of 7 to `out[%block]`, an in-place store to `y`, and an `if`/`else`
+    // pair of stores to `z[%block * 64 + %lane]`. In the first block only its phantoms
+    // (lanes 45.., whose `%gid` is the second block's) find a 1, and must store nothing:
+    // `out[0]` and `z`'s entries past each block's lanes stay 0. The second kernel is the
+    // same after a barrier (phased).
+    let body = "ldg.u32 r1, [y + %gid*4]\nmul.u32 r5, %block, 64\nadd.u32 r5, r5, %lane\n\
+        setp.ne.u32 p0, r1, 1\n@p0 bra @other\nstg.u32 [out + %block*4], 7\n\
+        mul.u32 r2, %lane, 3\nstg.u32 [y + %gid*4], r2\nstg.u32 [z + r5*4], 100\n\
+        bra @join\nother:\nstg.u32 [z + r5*4], r1\njoin:\nexit\n";
+    let head = ".param y: ptr u32\n.param out: ptr u32\n.param z: ptr u32\n";
+    for src in [
+        format!(".kernel ms\n{head}{body}"),
+        format!(".kernel ms_phased\n{head}bar.sync\n{body}"),
+    ] {
+        let p = asm(&src);
+        let (grid, block) = (3u32, 45u32);
+        let n = (grid * block) as usize;
+        let special = |g: usize| g >= block as usize && g % block as usize % 45 < 3;
+        let y: Vec<u32> = (0..n)
+            .map(|g| if special(g) { 1 } else { g as u32 + 5 })
+            .collect();
+        let out = run_partial(
+            &p,
+            grid,
+            block,
+            &[
+                u32s(&y),
+                zeros(grid as usize * 4),
+                zeros(grid as usize * 64 * 4),
+            ],
+        );
+        assert_eq!(out.trap.kind, 0, "{src}");
+        assert_eq!(to_u32(out.buf(1)), vec![0, 7, 7], "{src}");
+        let want_y: Vec<u32> = (0..n)
+            .map(|g| match special(g) {
+                true => (g % block as usize) as u32 * 3,
+                false => y[g],
+            })
+            .collect();
+        assert_eq!(to_u32(out.buf(0)), want_y, "{src}");
+        let want_z: Vec<u32> = (0..grid as usize * 64)
+            .map(|i| {
+                let (b, l) = (i / 64, i % 64);
+                let g = b * block as usize + l;
+                match (l < block as usize, special(g)) {
+                    (false, _) => 0,
+                    (true, true) => 100,
+                    (true, false) => y[g],
+                }
+            })
+            .collect();
+        assert_eq!(to_u32(out.buf(2)), want_z, "{src}");
+    }
+}
+
+#[test]
+fn phantom_lanes_do_not_store_an_if_else_pair() {
+    // Every lane stores one of an `if`/`else` pair to `z[%gid]` (one vector store of both
+    // sides' values where the lanes disagree, masked_store.rs). The buffers reach 64
+    // elements past the grid's lanes, so the last block's phantoms have data there and
+    // would store to it.
+    let p = asm(
+        ".kernel pair\n.param y: ptr u32\n.param z: ptr u32\nbar.sync\n\
+        ldg.u32 r1, [y + %gid*4]\nsetp.ne.u32 p0, r1, 1\n@p0 bra @other\n\
+        stg.u32 [z + %gid*4], 100\nbra @end\nother:\nstg.u32 [z + %gid*4], r1\n\
+        end:\nexit\n",
+    );
+    for (grid, block) in [(3u32, 45u32), (2, 13), (3, 30), (2, 100)] {
+        let n = (grid * block) as usize;
+        let y: Vec<u32> = (0..n + 64)
+            .map(|g| if g % 3 == 0 { 1 } else { g as u32 + 5 })
+            .collect();
+        let out = run_partial(&p, grid, block, &[u32s(&y), zeros((n + 64) * 4)]);
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let want: Vec<u32> = (0..n + 64)
+            .map(|g| match (g < n, y[g] == 1) {
+                (false, _) => 0,
+                (true, true) => 100,
+                (true, false) => y[g],
+            })
+            .collect();
+        assert_eq!(to_u32(out.buf(1)), want, "{grid}x{block}");
+    }
+}
+
+#[test]
 fn phantom_lanes_do_not_trap() {
     // `100 / (%bdim - %lane)` divides by zero in the first phantom lane only.
     let p = asm(".kernel q\n.param out: ptr u32\n\

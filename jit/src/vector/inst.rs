@@ -56,7 +56,6 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Stg { ty, src, addr } => {
-                self.v_bail_if_partial(pc)?;
                 let val = self.v_read(src, ty)?;
                 self.v_store_at(pc, Some(&addr), None, ty, val)?;
             }
@@ -65,7 +64,6 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Sts { ty, src, addr } => {
-                self.v_bail_if_partial(pc)?;
                 let val = self.v_read(src, ty)?;
                 self.v_store_at(pc, None, Some(&addr), ty, val)?;
             }

@@ -80,14 +80,30 @@ impl Tr<'_, '_> {
             .masked_bail
             .as_ref()
             .is_some_and(|m| m.runs.is_some());
-        if let (false, Mode::Uniform, VV::U(_)) = (defer, &mode, &val) {
+        // A partial group's phantoms do not store (partial.rs): they count as lanes that
+        // do not run it, so that perhaps none does.
+        let phantoms = self.phantom_store_mask();
+        if let (false, Mode::Uniform, VV::U(_), None) = (defer, &mode, &val, phantoms) {
             // Every running lane stores the same value to the same place.
             self.v_store(ty, mode, addrs, val);
             return Ok(true);
         }
-        let kept = self.kept_bits(&keep);
+        let mut kept = self.kept_bits(&keep);
+        if let Some(p) = phantoms {
+            kept = self.b.ins().bor(kept, p);
+        }
         if defer {
+            // (The join writes a waiting store only where some lane ran it.)
             self.defer_store(pc, ty, mode, addrs, val, kept);
+        } else if phantoms.is_some() {
+            let (store, done) = (self.b.create_block(), self.b.create_block());
+            let full = (1i64 << self.g) - 1;
+            let none = self.b.ins().icmp_imm_s(IntCC::Equal, kept, full);
+            self.b.ins().brif(none, done, &[], store, &[]);
+            self.enter(store);
+            self.store_running(ty, mode, addrs, val, kept, false);
+            self.b.ins().jump(done, &[]);
+            self.enter(done);
         } else {
             self.store_running(ty, mode, addrs, val, kept, false);
         }
@@ -164,14 +180,21 @@ impl Tr<'_, '_> {
             })
             .collect();
         let val = VV::V(merged);
+        // Every lane but a partial group's phantoms (partial.rs).
+        let phantoms = self.phantom_store_mask();
         if self
             .vs()?
             .masked_bail
             .as_ref()
             .is_some_and(|m| m.runs.is_some())
         {
-            let every = self.b.ins().iconst(types::I64, 0);
+            let every = match phantoms {
+                Some(p) => p,
+                None => self.b.ins().iconst(types::I64, 0),
+            };
             self.defer_store(pc, ty, mode, addrs, val, every);
+        } else if let Some(p) = phantoms {
+            self.store_running(ty, mode, addrs, val, p, true);
         } else {
             self.v_store(ty, mode, addrs, val);
         }

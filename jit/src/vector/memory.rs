@@ -289,7 +289,7 @@ impl Tr<'_, '_> {
         ty: Ty,
         val: VV,
     ) -> TrResult<()> {
-        let phantoms = self.phantom_store_mask();
+        let phantoms = self.phantom_store_mask().filter(|_| !self.in_masked());
         let (mode, addrs) = match self.v_access(pc, global, shared, ty.size())? {
             Access::Gather(g) if !self.in_masked() && phantoms.is_none() => {
                 self.v_scatter_store(&g, ty, &val);

@@ -15,9 +15,8 @@
 //! - its stores (`stg`, `sts`) write the real lanes only: the group's phantom lanes, as bits
 //!   written at the group head ([`call::VPHANTOM`]), send a store to a cold path that
 //!   writes the real lanes from the lane slot, 16 bytes a step ([`Tr::phantom_store_mask`];
-//!   a full group's store pays a load and a branch). In masked code the group instead
-//!   leaves vector code before a store ([`Tr::v_bail_if_partial`]), its real lanes going on
-//!   in the per-lane code from there, as after any bail-out;
+//!   a full group's store pays a load and a branch); in masked code they join the lanes
+//!   that do not run the store (masked_store.rs);
 //! - the barrier resolver and the phase's scalar loop look at the block's lanes only, so a
 //!   phantom's status, pc and registers in the per-lane arrays (which have room for the
 //!   block rounded up to the group) are never read but by the group itself when it resumes;
@@ -46,12 +45,11 @@
 //! compiles it as a variant for the launches whose blocks end in a partial group
 //! ([`crate::CompiledKernel::variant_for`]).
 
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use holovm_isa::{Inst, Program};
 
 use crate::analysis::Analysis;
-use crate::translate::{call, Tr, TrResult};
+use crate::translate::{call, Tr};
 
 /// Whether the vector code of `program` can run a block's partial last group with phantom
 /// lanes: in the phased strategy (programs with barriers), and without barriers where
@@ -148,26 +146,13 @@ impl Tr<'_, '_> {
         self.b.ins().band_not(all, real)
     }
 
-    /// Where groups may be partial and the code is not masked: the current group's
-    /// phantom lanes as bits ([`call::VPHANTOM`]), for a store that writes the other lanes
-    /// only.
+    /// Where groups may be partial: the current group's phantom lanes as bits
+    /// ([`call::VPHANTOM`]), for a store that writes the other lanes only.
     pub(super) fn phantom_store_mask(&mut self) -> Option<Value> {
-        if !self.partial_groups() || self.in_masked() {
+        if !self.partial_groups() {
             return None;
         }
         Some(self.call_word(types::I64, call::VPHANTOM))
-    }
-
-    /// Whether the current vector group has phantom lanes (`I8`), where groups may be
-    /// partial.
-    fn group_is_partial(&mut self) -> Option<Value> {
-        let last = self.group_last(types::I32)?;
-        let g = i64::from(self.g);
-        Some(
-            self.b
-                .ins()
-                .icmp_imm_s(IntCC::UnsignedLessThan, last, g - 1),
-        )
     }
 
     /// Where groups may be partial: the current group's last lane in the block, counted
@@ -184,19 +169,6 @@ impl Tr<'_, '_> {
             true => self.b.ins().uextend(types::I64, last),
             false => last,
         })
-    }
-
-    /// Before a store at `pc` in masked code: a group with phantom lanes leaves vector code
-    /// (nothing is emitted where groups have none; outside masked code the store writes
-    /// the real lanes only, [`Tr::phantom_store_mask`]).
-    pub(super) fn v_bail_if_partial(&mut self, pc: u32) -> TrResult<()> {
-        if !self.in_masked() {
-            return Ok(());
-        }
-        match self.group_is_partial() {
-            Some(partial) => self.v_bail_if(partial, pc),
-            None => Ok(()),
-        }
     }
 
     /// The lanes of a block that vector groups may cover before its contiguous accesses
