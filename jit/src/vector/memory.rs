@@ -289,9 +289,15 @@ impl Tr<'_, '_> {
         ty: Ty,
         val: VV,
     ) -> TrResult<()> {
-        let phantoms = self.phantom_store_mask().filter(|_| !self.in_masked());
+        // A partial group's phantoms keep memory as it is (partial.rs); masked code leaves
+        // them out with the lanes that do not run the store (masked_store.rs).
+        let masked = self.in_masked();
+        let phantoms = match masked {
+            true => None,
+            false => self.phantom_store_mask(),
+        };
         let (mode, addrs) = match self.v_access(pc, global, shared, ty.size())? {
-            Access::Gather(g) if !self.in_masked() && phantoms.is_none() => {
+            Access::Gather(g) if !masked && phantoms.is_none() => {
                 self.v_scatter_store(&g, ty, &val);
                 return Ok(());
             }
@@ -305,7 +311,6 @@ impl Tr<'_, '_> {
             Access::At(mode, addrs) => (mode, addrs),
         };
         if let Some(phantoms) = phantoms {
-            // A partial group's phantoms keep memory as it is (partial.rs).
             self.store_running(ty, mode, &addrs, val, phantoms, true);
             return Ok(());
         }
