@@ -6,7 +6,7 @@ use holovm_isa::Program;
 
 use crate::analysis::{Analysis, Class, MaskedBranch};
 use crate::parked::whole_park_pcs;
-use crate::vector::{folded_reduces, guard_exits, partial_groups, rerun_tail};
+use crate::vector::{folded_reduces, guard_exits, partial_groups, realigns, rerun_tail};
 
 /// The vector strategy's description: how each kind of register is held, how memory is
 /// checked, what runs per lane, and the notes that apply to `program` (group size `g`; `guard`:
@@ -219,7 +219,7 @@ fn split_note(program: &Program, an: &Analysis) -> String {
     if pcs.is_empty() {
         return String::new();
     }
-    let realigned = !an.has_barrier && program.insts().iter().any(|i| an.realignable_split(i));
+    let realigned = realigns(program, an);
     format!(
         "; row/column splits (div/rem of %gid, %lane or a lane-affine register, pc {}) \
          computed once per group: \

@@ -373,8 +373,10 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// Stores `val` in the lanes not in `kept` (bit l: lane l), at least one. `rare`: `kept`
-    /// is rarely other than 0 (the code for it is cold).
+    /// Stores `val` in the lanes not in `kept` (bit l: lane l), at least one. `phantoms`:
+    /// `kept` is a partial group's phantom lanes (partial.rs), the group's top lanes or
+    /// none, so the path for them is cold and a contiguous store writes the other lanes as a
+    /// prefix (`store_prefix`).
     pub(super) fn store_running(
         &mut self,
         ty: Ty,
@@ -382,7 +384,7 @@ impl Tr<'_, '_> {
         addrs: &[Value],
         val: VV,
         kept: Value,
-        rare: bool,
+        phantoms: bool,
     ) {
         if let (Mode::Uniform, VV::U(_)) = (&mode, &val) {
             self.v_store(ty, mode, addrs, val);
@@ -407,7 +409,7 @@ impl Tr<'_, '_> {
             self.b.create_block(),
             self.b.create_block(),
         );
-        if rare {
+        if phantoms {
             self.b.set_cold_block(some);
         }
         self.b.ins().brif(kept, some, &[], all, &[]);
@@ -431,7 +433,7 @@ impl Tr<'_, '_> {
             self.enter(done);
             return;
         }
-        if rare {
+        if phantoms {
             self.store_prefix(ty, addrs[0], val, kept);
             self.b.ins().jump(done, &[]);
             self.enter(done);

@@ -61,11 +61,10 @@ use crate::translate::{call, Tr};
 /// loop's start (tried) a popcount over each row's elements ran 10-12% slower in blocks
 /// of 100-254 lanes than with the partial group's lanes in per-lane code.
 pub(crate) fn partial_groups(program: &Program, an: &Analysis) -> bool {
-    let realigns = || program.insts().iter().any(|i| an.realignable_split(i));
     an.has_barrier
         || !(program.ignores_blocks()
             || super::rerun_tail(program, an).is_some()
-            || realigns()
+            || super::realigns(program, an)
             || an.has_masked_loops())
 }
 

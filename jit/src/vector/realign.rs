@@ -16,8 +16,15 @@ use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
 use holovm_isa::{Inst, Special, Src, Ty};
 
 use super::{TrError, TrResult};
+use crate::analysis::Analysis;
 use crate::ops;
 use crate::translate::Tr;
+
+/// Whether the vector groups of `program` realign to rows: a kernel without barriers with
+/// a split the group head can check ([`Analysis::realignable_split`]).
+pub(crate) fn realigns(program: &holovm_isa::Program, an: &Analysis) -> bool {
+    !an.has_barrier && program.insts().iter().any(|i| an.realignable_split(i))
+}
 
 /// A split the group head can check: the split's type, dividend and divisor.
 type Split = (Ty, Special, Src);

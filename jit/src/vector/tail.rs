@@ -67,8 +67,7 @@ fn rerun_params(program: &Program) -> Option<(Vec<u8>, Vec<u8>)> {
 /// group ending at the block's limit: programs without barriers whose groups do not realign
 /// to rows (realign.rs).
 pub(crate) fn rerun_tail(program: &Program, an: &Analysis) -> Option<(Vec<u8>, Vec<u8>)> {
-    let realigns = program.insts().iter().any(|i| an.realignable_split(i));
-    rerun_params(program).filter(|_| !realigns && !an.has_barrier)
+    rerun_params(program).filter(|_| !an.has_barrier && !super::realigns(program, an))
 }
 
 impl Tr<'_, '_> {
