@@ -2,10 +2,12 @@
 //! run its lanes in scalar code (phased strategy: park them).
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::Variable;
 use holovm_isa::Ty;
 
 use super::{vec_of, VState};
+use crate::ops::{compute_lane, konst};
 use crate::parked::{flag, whole_park_pcs, ARRIVE_WHOLE};
 use crate::phased::Bound;
 use crate::translate::{status, Tr, TrResult};
@@ -20,10 +22,60 @@ impl Tr<'_, '_> {
         args
     }
 
+    /// Before a jump to the bail-out block for `pc`: the registers and predicates dead at
+    /// `pc` take zero on this edge. The bail-out block spills every register live at any of
+    /// its pcs; without this, a register dead here would stay live through the vector code
+    /// just to be spilled where no lane reads it (tree_sum moved 14 dead vectors on every
+    /// back edge of its loop).
+    fn forget_dead(&mut self, pc: u32) -> TrResult<()> {
+        let (live_r, live_p) = self.live_at(std::iter::once(pc));
+        let vs = self.vs()?;
+        let mut dead: Vec<(Variable, Type)> = Vec::new();
+        for (r, class) in self.an.reg_class.iter().enumerate() {
+            if live_r[r / 64] & (1 << (r % 64)) != 0 {
+                continue;
+            }
+            let lane = class.lane_type();
+            dead.extend(vs.uregs[r].iter().chain(&vs.aregs[r]).map(|&v| (v, lane)));
+            dead.extend(vs.vregs[r].iter().map(|&v| (v, vec_of(lane))));
+        }
+        for (p, &bits) in self.an.pred_bits.iter().enumerate() {
+            if live_p & (1 << (p % 16)) != 0 {
+                continue;
+            }
+            dead.extend(vs.upreds[p].map(|v| (v, types::I8)));
+            if let Some((a, x, u)) = vs.apreds[p] {
+                let t = compute_lane(a.ty);
+                dead.extend([(x, t), (u, t)]);
+            }
+            let vt = if bits == 64 {
+                types::I64X2
+            } else {
+                types::I32X4
+            };
+            dead.extend(vs.vpreds[p].iter().map(|&v| (v, vt)));
+        }
+        // One zero of each type.
+        let mut zeros: Vec<(Type, Value)> = Vec::new();
+        for (var, t) in dead {
+            let z = match zeros.iter().find(|z| z.0 == t) {
+                Some(&(_, z)) => z,
+                None => {
+                    let z = konst(&mut self.b, t, 0);
+                    zeros.push((t, z));
+                    z
+                }
+            };
+            self.b.def_var(var, z);
+        }
+        Ok(())
+    }
+
     /// Jumps to the bail-out block, resuming at `pc`.
     pub(super) fn v_bail(&mut self, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
         self.resume_pcs.insert(pc);
+        self.forget_dead(pc)?;
         let args = self.bail_args(pc, status::READY);
         self.b.ins().jump(bail, &args);
         Ok(())
@@ -102,6 +154,7 @@ impl Tr<'_, '_> {
         } else {
             status::WAIT
         };
+        self.forget_dead(pc)?;
         let args = self.bail_args(pc, arrive);
         self.b.ins().jump(bail, &args);
         Ok(())

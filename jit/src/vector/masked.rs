@@ -187,7 +187,7 @@ impl Tr<'_, '_> {
             ),
         };
         if outer.is_none() {
-            let restore = self.written_vars(pc as usize + 1..mb.join as usize)?;
+            let restore = self.written_vars(pc as usize + 1..mb.join as usize, Some(bail_pc))?;
             let runs = match mb.defer {
                 true => self.vs()?.runs_at.get(pc as usize).copied().flatten(),
                 false => None,
@@ -227,21 +227,31 @@ impl Tr<'_, '_> {
     }
 
     /// The vector variables written by the instructions at `pcs`, with their current
-    /// values.
+    /// values; with `live_at`, only those of registers and predicates live at that pc (a
+    /// bail-out there zeroes the others, `Tr::forget_dead`: reading their values here would
+    /// keep them live through the vector code for nothing).
     pub(super) fn written_vars(
         &mut self,
         pcs: std::ops::Range<usize>,
+        live_at: Option<u32>,
     ) -> TrResult<Vec<(Variable, Value)>> {
         let mut restore: Vec<(Variable, Value)> = Vec::new();
         let body = self.p.insts()[pcs].to_vec();
+        let (live_r, live_p) = match live_at {
+            Some(pc) => self.live_at(std::iter::once(pc)),
+            None => ([u64::MAX; 4], u16::MAX),
+        };
         for inst in &body {
             let o = crate::analysis::operands(inst);
             let v = self.vs()?;
             let mut vars: Vec<Variable> = Vec::new();
-            if let Some((r, _)) = o.dst {
+            if let Some((r, _)) = o
+                .dst
+                .filter(|&(r, _)| live_r[r as usize / 64] & (1 << (r % 64)) != 0)
+            {
                 vars.extend(v.vregs.get(r as usize).into_iter().flatten());
             }
-            if let Some(p) = o.pred_dst {
+            if let Some(p) = o.pred_dst.filter(|&p| live_p & (1 << (p % 16)) != 0) {
                 vars.extend(v.vpreds.get(p as usize).into_iter().flatten());
             }
             for var in vars {

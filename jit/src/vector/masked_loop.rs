@@ -170,7 +170,7 @@ impl Tr<'_, '_> {
         ml: MaskedLoop,
         exit: &Exit,
     ) -> TrResult<(LoopState, Vec<(Variable, Value)>)> {
-        let mut restore = self.written_vars(ml.top as usize..ml.back as usize + 1)?;
+        let mut restore = self.written_vars(ml.top as usize..ml.back as usize + 1, None)?;
         // What lanes that left hold where the loop goes on: the written registers and
         // predicates live there, as each lane had them when it left.
         let snaps: Vec<(Variable, Variable, usize)> = restore
