@@ -406,7 +406,9 @@ fn reductions_and_linalg(c: &mut Criterion) {
     }
     // One block of 256 lanes, and one of 32 (a single vector group): with 256 the JIT runs
     // its 32-lane groups one after another, so each sweeps the array in 1 KiB strides (eight
-    // sweeps); with 32 the one group streams through it as the native loop does.
+    // sweeps, slow where the buffer's 128-byte chunks align to 128 bytes; whether they do
+    // depends on the process's earlier allocations: BENCHMARKS.md, session 28); with 32 the
+    // one group streams through it as the native loop does.
     for (label, tier, block) in [
         ("sum_jit", Tier::Jit, 256),
         ("sum_jit_block32", Tier::Jit, 32),

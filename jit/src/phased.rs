@@ -53,13 +53,7 @@ impl Tr<'_, '_> {
     /// continues at `next`.
     pub(crate) fn emit_phased_init(&mut self, next: Block) {
         self.b.switch_to_block(self.block_init);
-        let z = self.b.ins().iconst(types::I32, 0);
-        let fresh = self.splat_status(status::FRESH);
-        let bdim = self.bdim();
-        self.for_lane_steps(z, bdim, Bound::None, &mut |t, l, _| {
-            let (a, a_off) = t.lane_entry_of(t.layout.lane_status, 4, l);
-            t.b.ins().store(MemFlagsData::trusted(), fresh, a, a_off);
-        });
+        self.reset_statuses();
         self.scan_reset();
         if !folded_reduces(self.p).is_empty() {
             // No chain of a float fold yet (vector/fold_ahead.rs). Also without vector code
@@ -70,6 +64,39 @@ impl Tr<'_, '_> {
         }
         let b = &mut self.b;
         b.ins().jump(next, &[]);
+    }
+
+    /// Every lane's status word FRESH (0), 16 lanes a step: the block's lanes rounded up to
+    /// a multiple of 16, which the status array (`MAX_BLOCK` words) has room for. Lanes
+    /// past the block are never read as the block's (their words may hold anything).
+    fn reset_statuses(&mut self) {
+        const LANES: i64 = 16;
+        let zero = self.splat_status(status::FRESH);
+        let bdim = self.bdim();
+        let (head, step, done) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        let l = self.b.append_block_param(head, types::I32);
+        let z = self.b.ins().iconst(types::I32, 0);
+        self.b.ins().jump(head, &[BlockArg::Value(z)]);
+        self.b.switch_to_block(head);
+        let past = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, l, bdim);
+        self.b.ins().brif(past, done, &[], step, &[]);
+        self.b.switch_to_block(step);
+        let (a, a_off) = self.lane_entry_of(self.layout.lane_status, 4, l);
+        for k in 0..LANES as i32 / 4 {
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), zero, a, a_off + 16 * k);
+        }
+        let next = self.b.ins().iadd_imm_s(l, LANES);
+        self.b.ins().jump(head, &[BlockArg::Value(next)]);
+        self.b.switch_to_block(done);
     }
 
     /// The current lane arrives at the barrier at `pc`: save its state, let the next lane run.
