@@ -75,6 +75,9 @@ impl Tr<'_, '_> {
     pub(super) fn v_bail(&mut self, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
         self.resume_pcs.insert(pc);
+        if let Some(v) = self.v.as_mut() {
+            v.bail_pcs.insert(pc);
+        }
         self.forget_dead(pc)?;
         let args = self.bail_args(pc, status::READY);
         self.b.ins().jump(bail, &args);
@@ -149,13 +152,13 @@ impl Tr<'_, '_> {
     /// one of [`whole_park_pcs`]).
     pub(super) fn v_arrive(&mut self, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
-        let arrive = if whole_park_pcs(self.p).contains(&pc) {
+        let status = if whole_park_pcs(self.p).contains(&pc) {
             ARRIVE_WHOLE
         } else {
             status::WAIT
         };
         self.forget_dead(pc)?;
-        let args = self.bail_args(pc, arrive);
+        let args = self.bail_args(pc, status);
         self.b.ins().jump(bail, &args);
         Ok(())
     }
@@ -286,41 +289,45 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// The bail-out block: spill every register of the group, then run its lanes in scalar
-    /// code from the bail pc (phased strategy: park the lanes with the status argument and
-    /// go on with the next group).
-    pub(super) fn emit_bail(&mut self) -> TrResult<()> {
-        let g = self.g;
-        let vs = self.vs()?.clone();
-        let (bail, vfuel) = (vs.bail, vs.vfuel);
-        self.enter(bail);
-        let pc = self.b.append_block_param(bail, types::I32);
-        let status = self
-            .phased
-            .then(|| self.b.append_block_param(bail, types::I32));
-        let fl = MemFlagsData::new().with_notrap();
-        // The register file: the group's G lanes, or the whole block's (phased), where the
-        // group starts at lane `lane0`.
-        let bases = if self.phased {
-            let l0 = self.b.use_var(self.lane0);
-            let l0 = self.b.ins().uextend(types::I64, l0);
-            self.file_bases(l0)
-        } else {
-            [self.scratch; 2]
-        };
-        // -1: a backward `bra` taken without fuel, about to trap at the bail pc.
-        let f = self.b.use_var(vfuel);
+    /// The group's fuel where it leaves vector code, never negative (-1: a backward `bra`
+    /// taken without fuel, about to trap at the bail pc); phased, stored in its first lane's
+    /// slot (the lanes' fuel is the group's, see `Tr::unpark_group`).
+    fn bail_fuel(&mut self, vs: &VState) -> Value {
+        let f = self.b.use_var(vs.vfuel);
         let zero64 = self.b.ins().iconst(types::I64, 0);
         let f = self.b.ins().smax(f, zero64);
         if self.phased {
-            // The lanes' fuel (the group's) goes in the first lane's slot only (see
-            // `Tr::unpark_group`).
             let l0 = self.b.use_var(self.lane0);
             let (at, at_off) = self.lane_entry_of(self.layout.lane_fuel, 8, l0);
-            self.b.ins().store(fl, f, at, at_off);
+            self.b
+                .ins()
+                .store(MemFlagsData::new().with_notrap(), f, at, at_off);
         }
+        f
+    }
+
+    /// The register file's bases for the group, which starts at lane `lane0` of the block.
+    fn group_file_bases(&mut self) -> [Value; 2] {
+        let l0 = self.b.use_var(self.lane0);
+        let l0 = self.b.ins().uextend(types::I64, l0);
+        self.file_bases(l0)
+    }
+
+    /// Phased strategy: the bail-out block, where a group leaving vector code parks: at a
+    /// barrier (WAIT) spilling the registers live at the barriers (whole at a `bar.sync` of
+    /// [`whole_park_pcs`]) and continuing a float reduction's chain; bailing out (READY)
+    /// also those live at the bail-out pcs. Then its lanes' pc and status are recorded and
+    /// the next group runs. (Spilling the union at barriers stored 12 vectors in
+    /// softmax_rows where 6 are read; a block of its own for arrivals cost its compile 3%.)
+    fn emit_park(&mut self, vs: &VState) -> TrResult<()> {
+        let fl = MemFlagsData::new().with_notrap();
+        self.enter(vs.bail);
+        let pc = self.b.append_block_param(vs.bail, types::I32);
+        let status = self.b.append_block_param(vs.bail, types::I32);
+        let bases = self.group_file_bases();
+        self.bail_fuel(vs);
         let whole_pcs = whole_park_pcs(self.p);
-        if let Some(status) = status.filter(|_| !whole_pcs.is_empty()) {
+        if !whole_pcs.is_empty() {
             // At a `bar.sync` the group parks whole: every lane's status, its uniform and
             // lane-affine registers and pc in its first lane's slots only (parked.rs).
             let (whole, each) = (self.b.create_block(), self.b.create_block());
@@ -328,7 +335,7 @@ impl Tr<'_, '_> {
             self.b.ins().brif(w, whole, &[], each, &[]);
             self.b.switch_to_block(whole);
             let live = self.live_at(whole_pcs.into_iter());
-            self.spill_group(&vs, live, bases, true);
+            self.spill_group(vs, live, bases, true);
             let l0 = self.b.use_var(self.lane0);
             let parked = self.b.ins().iconst(types::I32, flag::WHOLE);
             for (off, v) in [
@@ -344,35 +351,64 @@ impl Tr<'_, '_> {
             self.b.ins().jump(self.group_next, &[]);
             self.b.switch_to_block(each);
         }
+        let (at_r, at_p) = self.live_at(self.barrier_pcs.clone().into_iter());
+        self.spill_group(vs, (at_r, at_p), bases, false);
+        let (bail_r, bail_p) = self.live_at(vs.bail_pcs.iter().copied());
+        let rest = (
+            std::array::from_fn(|w| bail_r[w] & !at_r[w]),
+            bail_p & !at_p,
+        );
+        if rest.0.iter().any(|&w| w != 0) || rest.1 != 0 {
+            let (more, join) = (self.b.create_block(), self.b.create_block());
+            let ready = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::READY);
+            self.b.ins().brif(ready, more, &[], join, &[]);
+            self.b.switch_to_block(more);
+            self.spill_group(vs, rest, bases, false);
+            self.b.ins().jump(join, &[]);
+            self.b.switch_to_block(join);
+        }
+        self.emit_fold_ahead(pc, status, bases);
+        let l0 = self.b.use_var(self.lane0);
+        let flag_at = self.group_parked_slot(l0);
+        // A group parked at any other barrier (WAIT) may resume as vector code in the
+        // next phase; lanes left READY run scalar code first.
+        let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
+        // A group left READY (not parked) leaves its lanes to the phase's scalar loop.
+        let none = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
+        let from = self.b.ins().select(parked, none, l0);
+        self.scan_from(from);
+        let (one, two) = (
+            self.b.ins().iconst(types::I32, flag::PARKED),
+            self.b.ins().iconst(types::I32, flag::LEFT),
+        );
+        let value = self.b.ins().select(parked, one, two);
+        self.b.ins().store(fl, value, flag_at, 0);
+        let mut words = vec![(self.layout.lane_pc, pc), (self.layout.lane_status, status)];
+        // Vector code runs no calls: depth 0, kept only for programs with calls.
+        if self.an.has_call {
+            let zero = self.b.ins().iconst(types::I32, 0);
+            words.push((self.layout.lane_depth, self.pin(zero)));
+        }
+        self.park_words(&words);
+        self.b.ins().jump(self.group_next, &[]);
+        Ok(())
+    }
+
+    /// The bail-out block: spill the group's registers live where it resumes, then run its
+    /// lanes in scalar code from the bail pc (phased strategy: [`Tr::emit_park`]).
+    pub(super) fn emit_bail(&mut self) -> TrResult<()> {
+        let g = self.g;
+        let vs = self.vs()?.clone();
+        if self.phased {
+            return self.emit_park(&vs);
+        }
+        let bail = vs.bail;
+        self.enter(bail);
+        let pc = self.b.append_block_param(bail, types::I32);
+        let bases = [self.scratch; 2];
+        let f = self.bail_fuel(&vs);
         let live = self.spill_set();
         self.spill_group(&vs, live, bases, false);
-        if let Some(status) = status {
-            self.emit_fold_ahead(pc, status, bases);
-            let l0 = self.b.use_var(self.lane0);
-            let flag_at = self.group_parked_slot(l0);
-            // A group parked at any other barrier (WAIT) may resume as vector code in the
-            // next phase; lanes left READY run scalar code first.
-            let parked = self.b.ins().icmp_imm_s(IntCC::Equal, status, status::WAIT);
-            // A group left READY (not parked) leaves its lanes to the phase's scalar loop.
-            let none = self.b.ins().iconst(types::I32, i64::from(i32::MAX));
-            let from = self.b.ins().select(parked, none, l0);
-            self.scan_from(from);
-            let (one, two) = (
-                self.b.ins().iconst(types::I32, flag::PARKED),
-                self.b.ins().iconst(types::I32, flag::LEFT),
-            );
-            let value = self.b.ins().select(parked, one, two);
-            self.b.ins().store(fl, value, flag_at, 0);
-            let mut words = vec![(self.layout.lane_pc, pc), (self.layout.lane_status, status)];
-            // Vector code runs no calls: depth 0, kept only for programs with calls.
-            if self.an.has_call {
-                let zero = self.b.ins().iconst(types::I32, 0);
-                words.push((self.layout.lane_depth, self.pin(zero)));
-            }
-            self.park_words(&words);
-            self.b.ins().jump(self.group_next, &[]);
-            return Ok(());
-        }
         self.settle_bonus()?;
         let l0 = self.b.use_var(self.lane0);
         self.b.def_var(self.s_lane, l0);

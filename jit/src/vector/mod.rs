@@ -59,6 +59,8 @@ pub(crate) use partial::{min_partial, partial_groups, stores_in_loops};
 pub(crate) use realign::realigns;
 pub(crate) use tail::rerun_tail;
 
+use std::collections::BTreeSet;
+
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, SourceLoc, Type};
 use cranelift_frontend::Variable;
@@ -112,6 +114,8 @@ pub(crate) struct VState {
     pub bases: Vec<Option<Variable>>,
     /// The bail-out block (parameters: the pc to resume at; phased: the status to park).
     pub bail: Block,
+    /// The pcs a group bails out at (the bail-out block spills what is live there).
+    pub bail_pcs: BTreeSet<u32>,
     /// Cold per-pc blocks that jump to `bail` with their constants, so a check on the hot
     /// path is a bare conditional branch (no argument moves).
     pub stubs: Vec<(u32, Block)>,
@@ -395,6 +399,7 @@ impl Tr<'_, '_> {
             params,
             bases,
             bail,
+            bail_pcs: BTreeSet::new(),
             stubs: Vec::new(),
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
