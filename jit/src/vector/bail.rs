@@ -164,9 +164,9 @@ impl Tr<'_, '_> {
     }
 
     /// Phased strategy: stores each `(off, value)` (`I32` or `I64`) into the group's lanes'
-    /// entries of the per-lane array at scratch offset `off`, in a loop of 4 lanes a step
-    /// (unrolled, a 32-lane group's bail-out block was 40 stores, 6% of sum's kernel
-    /// compile).
+    /// entries of the per-lane array at scratch offset `off`, in a loop of 4 lanes a step for
+    /// groups of 16 or 32 lanes (unrolled, a 32-lane group's bail-out block was 40 stores,
+    /// 6% of sum's kernel compile).
     pub(super) fn park_words(&mut self, words: &[(u32, Value)]) {
         let splats: Vec<(u32, Value, bool)> = words
             .iter()
@@ -183,6 +183,23 @@ impl Tr<'_, '_> {
             let (at, at_off) = self.lane_entry_of(off, 4, l0);
             for k in 0..self.g as i32 / 4 {
                 self.b.ins().store(fl, v, at, at_off + k * 16);
+            }
+            return;
+        }
+        if self.g <= 8 {
+            // One or two steps: unrolled (as a loop, a fifth of softmax_rows' parking).
+            let l = self.b.ins().uextend(types::I64, l0);
+            let bases = self.file_bases(l);
+            for k in 0..self.g as i32 / 4 {
+                for &(off, v, wide) in &splats {
+                    if wide {
+                        let o = off as i32 + 32 * k;
+                        self.b.ins().store(fl, v, bases[1], o);
+                        self.b.ins().store(fl, v, bases[1], o + 16);
+                    } else {
+                        self.b.ins().store(fl, v, bases[0], off as i32 + 16 * k);
+                    }
+                }
             }
             return;
         }

@@ -83,7 +83,7 @@ impl Tr<'_, '_> {
     /// The chain over the group's G values of `ty` at `file + off`, `bytes` apart (the
     /// group's first lane `l0`), or over its lanes in the block only for a partial group
     /// (phantom lanes past the block, partial.rs): a loop, so that a group of 32 lanes
-    /// costs the compile no more than one of 8.
+    /// costs the compile no more than one of 8; straight for a whole group of 8 or fewer.
     fn emit_chain(&mut self, op: RedOp, ty: Ty, file: Value, off: i32, bytes: u32, l0: Value) {
         let fl = MemFlagsData::trusted();
         let lane = compute_lane(ty);
@@ -97,15 +97,27 @@ impl Tr<'_, '_> {
         let continued = step(&mut self.b, acc, v0);
         let first = self.b.ins().icmp_imm_s(IntCC::Equal, l0, 0);
         let start = self.b.ins().select(first, v0, continued);
+        // The group's lanes in the block: two or more in a partial group (`min_partial`).
+        let lanes = self
+            .group_last(types::I32)
+            .map(|last| self.b.ins().iadd_imm_s(last, 1));
+        if lanes.is_none() && self.g <= 8 {
+            // Straight: as a loop, the loop's own instructions were as many as its adds.
+            let mut a = start;
+            for k in 1..self.g {
+                let x = self.b.ins().load(lane, fl, file, off + (k * bytes) as i32);
+                a = step(&mut self.b, a, x);
+            }
+            self.set_call_word(call::FOLD, a);
+            let after = self.b.ins().iadd_imm_s(l0, i64::from(self.g));
+            self.set_call_word(call::FOLD_NEXT, after);
+            return;
+        }
         let (head, exit) = (self.b.create_block(), self.b.create_block());
         let at = self.b.append_block_param(head, types::I64);
         let a = self.b.append_block_param(head, lane);
         let r = self.b.append_block_param(exit, lane);
         let at0 = self.b.ins().iadd_imm_s(file, i64::from(bytes));
-        // The group's lanes in the block: two or more in a partial group (`min_partial`).
-        let lanes = self
-            .group_last(types::I32)
-            .map(|last| self.b.ins().iadd_imm_s(last, 1));
         let end = match lanes {
             Some(lanes) => {
                 let wide = self.b.ins().uextend(types::I64, lanes);
