@@ -125,13 +125,24 @@ fn pointers_pool_and_shared() {
     );
 }
 
+/// Each block's lanes read their word of shared memory, then overwrite it: every block
+/// reads zeros, whole 64-byte steps and the 16-byte chunks after them alike.
 #[test]
 fn shared_memory_is_zeroed_per_block() {
-    let p = asm(".kernel t\n.param c: ptr u32\n.shared 64\n\
-        lds.u32 r1, [shared + %lane*4]\nadd.u32 r2, r1, 1\nsts.u32 [shared + %lane*4], r2\n\
-        stg.u32 [c + %gid*4], r1\nexit\n");
-    let out = run_all(&p, 3, 16, &[zeros(192)]);
-    assert_eq!(to_u32(out.buf(0)), vec![0; 48]);
+    for bytes in [16u32, 40, 64, 100, 1028] {
+        let p = asm(&format!(
+            ".kernel t\n.param c: ptr u32\n.shared {bytes}\n\
+             lds.u32 r1, [shared + %lane*4]\nadd.u32 r2, r1, 1\nsts.u32 [shared + %lane*4], r2\n\
+             stg.u32 [c + %gid*4], r1\nexit\n"
+        ));
+        let lanes = bytes / 4;
+        let out = run_all(&p, 3, lanes, &[zeros(12 * lanes as usize)]);
+        assert_eq!(
+            to_u32(out.buf(0)),
+            vec![0; 3 * lanes as usize],
+            "{bytes} bytes"
+        );
+    }
 }
 
 #[test]
