@@ -8,7 +8,9 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::{types, ConstantData, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{
+    types, ConstantData, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value,
+};
 use cranelift_frontend::FunctionBuilder;
 use holovm_isa::{BinOp, Cmp, Ty, UnOp};
 
@@ -170,9 +172,49 @@ pub(crate) fn simple_bin(b: &mut FunctionBuilder, op: BinOp, ty: Ty, x: Value, y
     }
 }
 
+/// The value of `v` if an `iconst` defines it (zero-extended from its type).
+fn const_of(b: &FunctionBuilder, v: Value) -> Option<u64> {
+    let inst = b.func.dfg.value_def(v).inst()?;
+    match b.func.dfg.insts[inst] {
+        InstructionData::UnaryImm {
+            opcode: Opcode::Iconst,
+            imm,
+        } => {
+            let width = b.func.dfg.value_type(v).bits();
+            let bits = imm.bits() as u64;
+            Some(if width >= 64 {
+                bits
+            } else {
+                bits & ((1 << width) - 1)
+            })
+        }
+        _ => None,
+    }
+}
+
 /// `shl`/`shr` of `x` (scalar or vector) by a *scalar* amount `amt` of the compute type.
+/// An amount of the type's width or more shifts everything out (docs/ISA.md); a constant
+/// amount decides that here (without the optimiser nothing else would: 3 instructions a
+/// shift).
 pub(crate) fn shift(b: &mut FunctionBuilder, op: BinOp, ty: Ty, x: Value, amt: Value) -> Value {
     let bits = ty.bits() as i64;
+    if let Some(n) = const_of(b, amt) {
+        let signed = op == BinOp::Shr && ty.is_signed_int();
+        return match (n < bits as u64, op) {
+            (true, BinOp::Shl) => b.ins().ishl(x, amt),
+            (true, _) if signed => b.ins().sshr(x, amt),
+            (true, _) => b.ins().ushr(x, amt),
+            (false, _) if signed => {
+                let at = b.func.dfg.value_type(amt);
+                let top = b.ins().iconst(at, bits - 1);
+                b.ins().sshr(x, top)
+            }
+            (false, _) => {
+                let t = b.func.dfg.value_type(x);
+                konst(b, t, 0)
+            }
+        };
+    }
     let big = b
         .ins()
         .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, amt, bits);

@@ -282,6 +282,45 @@ fn binary_ops_all_types() {
     }
 }
 
+/// Shifts by immediate amounts, below the type's width and at or past it (all bits shifted
+/// out; a signed `shr` fills with the sign): the JIT decides those at compile time.
+#[test]
+fn shifts_by_immediates() {
+    for ty in ALL_TYPES.into_iter().filter(|t| !t.is_float()) {
+        let bits = ty.bits() as u64;
+        for op in [BinOp::Shl, BinOp::Shr] {
+            for amt in [0, 1, bits - 1, bits, bits + 8] {
+                let vals = values(ty);
+                let n = vals.len();
+                let p = asm(&format!(
+                    ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
+                     setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+                     ldg.{ty} r1, [a + %gid*{s}]\n{op}.{ty} r3, r1, {amt}\n\
+                     stg.{ty} [c + %gid*{s}], r3\ndone:\nexit\n",
+                    op = op.name(),
+                    s = ty.size()
+                ));
+                let out = run_all(
+                    &p,
+                    (n as u32).div_ceil(24),
+                    24,
+                    &[
+                        Arg::Buf(to_bytes(ty, &vals)),
+                        Arg::Buf(vec![0; n * ty.size() as usize]),
+                        Arg::Scalar(n as u64),
+                    ],
+                );
+                assert_eq!(out.trap.kind, 0, "{op:?} {ty} {amt}: {:?}", out.trap);
+                let got = from_bytes(ty, out.buf(1));
+                for (i, &a) in vals.iter().enumerate() {
+                    let want = ref_bin(op, ty, a, amt).unwrap();
+                    assert_eq!(want, got[i], "{}.{ty} {a:#x}, {amt}", op.name());
+                }
+            }
+        }
+    }
+}
+
 fn ref_un(op: UnOp, ty: Ty, a: u64) -> u64 {
     match ty {
         Ty::F32 => {
