@@ -282,6 +282,28 @@ fn binary_ops_all_types() {
     }
 }
 
+/// Runs `body` (an instruction computing `r3` from `r1`) over `vals` in every JIT strategy,
+/// one value a lane in blocks of `block`: buffer 1 of the result holds the `r3`s.
+fn run_elementwise(ty: Ty, body: &str, vals: &[u64], block: u32) -> Out {
+    let n = vals.len();
+    let p = asm(&format!(
+        ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
+         setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+         ldg.{ty} r1, [a + %gid*{s}]\n{body}\nstg.{ty} [c + %gid*{s}], r3\ndone:\nexit\n",
+        s = ty.size()
+    ));
+    run_all(
+        &p,
+        (n as u32).div_ceil(block),
+        block,
+        &[
+            Arg::Buf(to_bytes(ty, vals)),
+            Arg::Buf(vec![0; n * ty.size() as usize]),
+            Arg::Scalar(n as u64),
+        ],
+    )
+}
+
 /// Shifts by immediate amounts, below the type's width and at or past it (all bits shifted
 /// out; a signed `shr` fills with the sign): the JIT decides those at compile time.
 #[test]
@@ -291,25 +313,8 @@ fn shifts_by_immediates() {
         for op in [BinOp::Shl, BinOp::Shr] {
             for amt in [0, 1, bits - 1, bits, bits + 8] {
                 let vals = values(ty);
-                let n = vals.len();
-                let p = asm(&format!(
-                    ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
-                     setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
-                     ldg.{ty} r1, [a + %gid*{s}]\n{op}.{ty} r3, r1, {amt}\n\
-                     stg.{ty} [c + %gid*{s}], r3\ndone:\nexit\n",
-                    op = op.name(),
-                    s = ty.size()
-                ));
-                let out = run_all(
-                    &p,
-                    (n as u32).div_ceil(24),
-                    24,
-                    &[
-                        Arg::Buf(to_bytes(ty, &vals)),
-                        Arg::Buf(vec![0; n * ty.size() as usize]),
-                        Arg::Scalar(n as u64),
-                    ],
-                );
+                let body = format!("{}.{ty} r3, r1, {amt}", op.name());
+                let out = run_elementwise(ty, &body, &vals, 24);
                 assert_eq!(out.trap.kind, 0, "{op:?} {ty} {amt}: {:?}", out.trap);
                 let got = from_bytes(ty, out.buf(1));
                 for (i, &a) in vals.iter().enumerate() {
@@ -443,24 +448,7 @@ fn unary_ops_all_types() {
             } else {
                 values(ty)
             };
-            let n = vals.len();
-            let p = asm(&format!(
-                ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param n: u32\n\
-                 setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
-                 ldg.{ty} r1, [a + %gid*{s}]\n{op}.{ty} r3, r1\nstg.{ty} [c + %gid*{s}], r3\ndone:\nexit\n",
-                op = op.name(),
-                s = ty.size()
-            ));
-            let out = run_all(
-                &p,
-                (n as u32).div_ceil(40),
-                40,
-                &[
-                    Arg::Buf(to_bytes(ty, &vals)),
-                    Arg::Buf(vec![0; n * ty.size() as usize]),
-                    Arg::Scalar(n as u64),
-                ],
-            );
+            let out = run_elementwise(ty, &format!("{}.{ty} r3, r1", op.name()), &vals, 40);
             check_unary(op, ty, &vals, &out);
         }
     }
