@@ -20,7 +20,7 @@ use holovm_isa::Inst;
 use crate::ops::konst;
 use crate::parked::{flag, whole_park_pcs};
 use crate::translate::{status, Tr, TrError, TrResult};
-use crate::vector::vec_of;
+use crate::vector::{mask_of, vec_of};
 
 impl Tr<'_, '_> {
     /// The pcs where a later phase can resume vector code: after each `bar.sync` (where
@@ -202,11 +202,7 @@ impl Tr<'_, '_> {
                 self.b.def_var(u, x);
             } else if !vpreds[p].is_empty() {
                 let images = self.images(live, base64, off);
-                let vt = if bits == 64 {
-                    types::I64X2
-                } else {
-                    types::I32X4
-                };
+                let vt = mask_of(bits);
                 let zero = konst(&mut self.b, vt, 0);
                 let masks: Vec<Value> = if !live {
                     vec![zero; vpreds[p].len()]

@@ -6,7 +6,7 @@ use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Type, Va
 use cranelift_frontend::Variable;
 use holovm_isa::Ty;
 
-use super::{vec_of, VState};
+use super::{mask_of, vec_of, VState};
 use crate::ops::{compute_lane, konst};
 use crate::parked::{flag, whole_park_pcs, ARRIVE_WHOLE};
 use crate::phased::Bound;
@@ -48,11 +48,7 @@ impl Tr<'_, '_> {
                 let t = compute_lane(a.ty);
                 dead.extend([(x, t), (u, t)]);
             }
-            let vt = if bits == 64 {
-                types::I64X2
-            } else {
-                types::I32X4
-            };
+            let vt = mask_of(bits);
             dead.extend(vs.vpreds[p].iter().map(|&v| (v, vt)));
         }
         // One zero of each type.
@@ -188,8 +184,7 @@ impl Tr<'_, '_> {
         }
         if self.g <= 8 {
             // One or two steps: unrolled (as a loop, a fifth of softmax_rows' parking).
-            let l = self.b.ins().uextend(types::I64, l0);
-            let bases = self.file_bases(l);
+            let bases = self.group_file_bases();
             for k in 0..self.g as i32 / 4 {
                 for &(off, v, wide) in &splats {
                     if wide {

@@ -97,7 +97,7 @@ impl Tr<'_, '_> {
             self.defer_store(pc, ty, mode, addrs, val, kept);
         } else if phantoms.is_some() {
             let (store, done) = (self.b.create_block(), self.b.create_block());
-            let full = (1i64 << self.g) - 1;
+            let full = self.group_bits();
             let none = self.b.ins().icmp_imm_s(IntCC::Equal, kept, full);
             self.b.ins().brif(none, done, &[], store, &[]);
             self.enter(store);
@@ -299,7 +299,7 @@ impl Tr<'_, '_> {
             return;
         };
         let fl = MemFlagsData::trusted();
-        let full = (1i64 << self.g) - 1;
+        let full = self.group_bits();
         let run = self.b.ins().bnot(kept);
         let run = self.b.ins().band_imm_s(run, full);
         let parts = match val {
@@ -363,7 +363,7 @@ impl Tr<'_, '_> {
                 true => VV::U(parts.remove(0)),
                 false => VV::V(parts),
             };
-            let full = (1i64 << self.g) - 1;
+            let full = self.group_bits();
             let kept = self.b.ins().bxor_imm_s(run, full);
             self.store_running(d.ty, d.mode, &addrs, val, kept, false);
             let zero = self.b.ins().iconst(types::I64, 0);
@@ -390,7 +390,7 @@ impl Tr<'_, '_> {
             self.v_store(ty, mode, addrs, val);
             return;
         }
-        let full = (1i64 << self.g) - 1;
+        let full = self.group_bits();
         if matches!(mode, Mode::Uniform) {
             // One address: the last running lane's store is the one that stays (the last
             // lane's when they all run: no branch for that case).

@@ -243,7 +243,21 @@ pub(crate) fn vec_of(lane: Type) -> Type {
     lane.by(128 / lane.bits()).unwrap_or(lane)
 }
 
+/// The vector type of a predicate's lane masks, `bits` the width of the compare that sets
+/// it (`Analysis::pred_bits`).
+pub(crate) fn mask_of(bits: u32) -> Type {
+    match bits {
+        64 => types::I64X2,
+        _ => types::I32X4,
+    }
+}
+
 impl Tr<'_, '_> {
+    /// Every lane of a vector group as bits (bit `l`: lane `l`), as lane sets are packed.
+    fn group_bits(&self) -> i64 {
+        (1i64 << self.g) - 1
+    }
+
     fn vs(&self) -> TrResult<&VState> {
         self.v
             .as_ref()
@@ -331,11 +345,7 @@ impl Tr<'_, '_> {
                 upreds.push(Some(self.b.declare_var(types::I8)));
                 vpreds.push(Vec::new());
             } else {
-                let vt = if bits == 64 {
-                    types::I64X2
-                } else {
-                    types::I32X4
-                };
+                let vt = mask_of(bits);
                 let parts = g / vt.lane_count();
                 upreds.push(None);
                 vpreds.push((0..parts).map(|_| self.b.declare_var(vt)).collect());
@@ -515,11 +525,7 @@ impl Tr<'_, '_> {
                 let z = self.b.ins().iconst(types::I8, 0);
                 self.b.def_var(u, z);
             }
-            let vt = if bits == 64 {
-                types::I64X2
-            } else {
-                types::I32X4
-            };
+            let vt = mask_of(bits);
             for p in parts {
                 let z = konst(&mut self.b, vt, 0);
                 self.b.def_var(p, z);

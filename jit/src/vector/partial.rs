@@ -141,7 +141,8 @@ impl Tr<'_, '_> {
         // Lanes `0..=last`: `(2 << last) - 1` (G <= 32, so it fits).
         let real = self.b.ins().ishl(two, last);
         let real = self.b.ins().iadd_imm_s(real, -1);
-        let all = self.b.ins().iconst(types::I64, (1i64 << self.g) - 1);
+        let all = self.group_bits();
+        let all = self.b.ins().iconst(types::I64, all);
         self.b.ins().band_not(all, real)
     }
 
