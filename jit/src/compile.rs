@@ -135,6 +135,13 @@ fn host_isa(dump: bool, optimise: bool) -> Result<OwnedTargetIsa, JitError> {
         .map_err(JitError::Host)
 }
 
+/// Whether the target ISA has the boolean setting `name` (a CPU feature, `has_sse41`) on.
+fn has_flag(isa: &dyn TargetIsa, name: &str) -> bool {
+    isa.isa_flags()
+        .iter()
+        .any(|f| f.name == name && f.as_bool() == Some(true))
+}
+
 /// Cranelift's per-compile state, kept per thread: reusing its allocations (the functions,
 /// the register allocator's and the builder's tables) saves 2-4% of a compile's
 /// instructions (callgrind).
@@ -230,6 +237,7 @@ fn build(
     tr.barriers = barriers;
     tr.partial = partial;
     tr.optimised = isa.flags().opt_level() != OptLevel::None;
+    tr.blendv = has_flag(&**isa, "has_sse41");
     let tail = tr.b.create_block();
     if g > 0 {
         // Phased programs run their phases as vector code after the lanes' status

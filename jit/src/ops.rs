@@ -9,7 +9,8 @@
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
-    types, ConstantData, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value,
+    types, ConstantData, Endianness, InstBuilder, InstructionData, MemFlagsData, Opcode, Type,
+    Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use holovm_isa::{BinOp, Cmp, Ty, UnOp};
@@ -67,12 +68,17 @@ pub(crate) fn fconst(b: &mut FunctionBuilder, t: Type, v: f64) -> Value {
     }
 }
 
-/// Reinterprets the bits of `v` as type `t` (same total width and lane count).
+/// Reinterprets the bits of `v` as type `t` (the same total width; where the lane count
+/// changes, the lanes' bytes in little-endian order, as the registers hold them).
 pub(crate) fn bitcast(b: &mut FunctionBuilder, t: Type, v: Value) -> Value {
-    if b.func.dfg.value_type(v) == t {
+    let vt = b.func.dfg.value_type(v);
+    if vt == t {
         v
-    } else {
+    } else if vt.lane_count() == t.lane_count() {
         b.ins().bitcast(t, MemFlagsData::new(), v)
+    } else {
+        let le = MemFlagsData::new().with_endianness(Endianness::Little);
+        b.ins().bitcast(t, le, v)
     }
 }
 

@@ -127,6 +127,8 @@ pub(crate) struct Tr<'a, 'p> {
     /// Whether Cranelift's optimiser runs on this function (it hoists constants out of
     /// loops, see [`Tr::pin`]); the per-lane function's never does.
     pub optimised: bool,
+    /// Whether the host has SSE4.1's variable blends ([`Tr::blend`]).
+    pub blendv: bool,
     pub layout: ScratchLayout,
 
     pub scratch: Value,
@@ -357,6 +359,7 @@ impl<'a, 'p> Tr<'a, 'p> {
             g,
             phased,
             optimised: kind == FnKind::Kernel,
+            blendv: false,
             layout,
             held,
             held_bases: Vec::new(),

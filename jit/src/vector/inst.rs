@@ -191,12 +191,8 @@ impl Tr<'_, '_> {
                     if masks.len() != xs.len() {
                         return Err(TrError(format!("p{p} mask width differs from sel")));
                     }
-                    let vt = compute_vec(ty);
                     let r: Vec<Value> = (0..xs.len())
-                        .map(|k| {
-                            let m = bitcast(&mut self.b, vt, masks[k]);
-                            self.b.ins().bitselect(m, xs[k], ys[k])
-                        })
+                        .map(|k| self.blend(masks[k], xs[k], ys[k]))
                         .collect();
                     self.v_write(dst.0, ty, VV::V(r))?;
                     return Ok(true);
@@ -217,7 +213,6 @@ impl Tr<'_, '_> {
                     }
                     (None, x, y) => {
                         let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
-                        let vt = compute_vec(ty);
                         if parts.len() != xs.len() {
                             return Err(TrError(format!("p{p} mask width differs from sel")));
                         }
@@ -225,8 +220,7 @@ impl Tr<'_, '_> {
                             (0..xs.len())
                                 .map(|k| {
                                     let m = self.b.use_var(parts[k]);
-                                    let m = bitcast(&mut self.b, vt, m);
-                                    self.b.ins().bitselect(m, xs[k], ys[k])
+                                    self.blend(m, xs[k], ys[k])
                                 })
                                 .collect(),
                         )

@@ -27,7 +27,7 @@ use holovm_isa::Guard;
 use crate::analysis::MaskedBranch;
 
 use super::masked_store::{Deferred, Stash, Waiting};
-use crate::ops::{bitcast, konst};
+use crate::ops::konst;
 use crate::translate::{Tr, TrResult};
 
 /// A masked branch's code while it is being translated (one level of nesting).
@@ -404,23 +404,12 @@ impl Tr<'_, '_> {
                 .and_then(|(m, keep)| Some((*m.get(k)?, *keep)))
             {
                 Some((m, keep)) => {
-                    // Selected in the mask's type where it is an integer compare: Cranelift
-                    // blends by an `icmp` or by an `fcmp` (also bitcast), not by a bitcast
-                    // `icmp`.
-                    let vt = self.b.func.dfg.value_type(x);
-                    let mt = self.b.func.dfg.value_type(m);
-                    let int_mask = mt.lane_type().is_int() && vt.lane_type().is_float();
-                    let st = if int_mask { mt } else { vt };
-                    let m = bitcast(&mut self.b, st, m);
-                    let x = bitcast(&mut self.b, st, x);
                     let old = self.b.use_var(var);
-                    let old = bitcast(&mut self.b, st, old);
-                    let r = if keep {
-                        self.b.ins().bitselect(m, old, x)
+                    if keep {
+                        self.blend(m, old, x)
                     } else {
-                        self.b.ins().bitselect(m, x, old)
-                    };
-                    bitcast(&mut self.b, vt, r)
+                        self.blend(m, x, old)
+                    }
                 }
                 None => x,
             };

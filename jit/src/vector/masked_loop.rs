@@ -24,7 +24,7 @@ use holovm_isa::Inst;
 use super::masked::{Masked, MaskedBail};
 use crate::listing;
 use crate::masked_loops::MaskedLoop;
-use crate::ops::{bitcast, konst};
+use crate::ops::konst;
 use crate::translate::{Tr, TrResult};
 
 /// A masked loop's exit branch: its predicate's lane masks (`bits`-bit lanes) and whether
@@ -301,8 +301,7 @@ impl Tr<'_, '_> {
                 other = Some(ms);
                 m
             };
-            let m = bitcast(&mut self.b, vt, m);
-            let x = self.b.ins().bitselect(m, old, x);
+            let x = self.blend(m, old, x);
             self.b.def_var(snap, x);
         }
     }

@@ -14,7 +14,7 @@ use holovm_isa::{Inst, Ty};
 use super::memory::Mode;
 use super::values::VV;
 use crate::listing;
-use crate::ops::{bitcast, compute_lane};
+use crate::ops::compute_lane;
 use crate::translate::{Tr, TrError, TrResult};
 
 /// The value of the first store of a pair ([`super::masked::Masked::stash`]).
@@ -174,10 +174,7 @@ impl Tr<'_, '_> {
             .into_iter()
             .zip(seconds)
             .zip(keep)
-            .map(|((a, b), k)| {
-                let k = bitcast(&mut self.b, vt, k);
-                self.b.ins().bitselect(k, a, b)
-            })
+            .map(|((a, b), k)| self.blend(k, a, b))
             .collect();
         let val = VV::V(merged);
         // Every lane but a partial group's phantoms (partial.rs).

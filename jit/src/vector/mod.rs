@@ -62,13 +62,13 @@ pub(crate) use tail::rerun_tail;
 use std::collections::BTreeSet;
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, SourceLoc, Type};
+use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, SourceLoc, Type, Value};
 use cranelift_frontend::Variable;
 use holovm_isa::{Addr, Inst, ParamKind, Src};
 
 use crate::analysis::Class;
 use crate::listing;
-use crate::ops::{compute_lane, konst};
+use crate::ops::{bitcast, compute_lane, konst};
 use crate::translate::{call, launch, SpaceRef, Tr, TrError, TrResult};
 use affine::Affine;
 use limits::{EntryGuard, GatherSite, Index, Site, SiteLimit};
@@ -253,6 +253,28 @@ pub(crate) fn mask_of(bits: u32) -> Type {
 }
 
 impl Tr<'_, '_> {
+    /// The lanes of `x` where `mask`'s lane is all ones, those of `y` where it is zero;
+    /// `mask` a vector of whole-lane masks as wide as `x`'s lanes (any type, bitcast). One
+    /// `pblendvb`: Cranelift blends a `bitselect` by a compare's result, but lowers one by
+    /// any other mask (masks combined with `band`/`bor`, a predicate's variable) to three
+    /// instructions. (A whole-lane mask's bytes are all set or all clear, so a byte blend
+    /// is the lane blend; it is also the instruction the compares' rule picks.)
+    pub(crate) fn blend(&mut self, mask: Value, x: Value, y: Value) -> Value {
+        let vt = self.b.func.dfg.value_type(x);
+        if !self.blendv || !vt.is_vector() {
+            let m = bitcast(&mut self.b, vt, mask);
+            return self.b.ins().bitselect(m, x, y);
+        }
+        let bt = types::I8X16;
+        let (m, x, y) = (
+            bitcast(&mut self.b, bt, mask),
+            bitcast(&mut self.b, bt, x),
+            bitcast(&mut self.b, bt, y),
+        );
+        let r = self.b.ins().blendv(m, x, y);
+        bitcast(&mut self.b, vt, r)
+    }
+
     /// Every lane of a vector group as bits (bit `l`: lane `l`), as lane sets are packed.
     fn group_bits(&self) -> i64 {
         (1i64 << self.g) - 1
