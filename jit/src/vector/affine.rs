@@ -5,7 +5,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::Variable;
 use holovm_isa::{Cmp, Inst, Special, Src, Ty};
 
-use crate::ops::{self, compute_lane, compute_vec, konst};
+use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
 use crate::translate::{Tr, TrResult};
 
 /// An affine predicate: `x CMP u` with `x` lane-affine and `u` uniform (`u CMP x` is stored
@@ -277,7 +277,11 @@ impl Tr<'_, '_> {
             };
         }
         if every {
-            self.b.ins().vall_true(acc)
+            // The masks' byte signs, all set: `pmovmskb` and a compare (`vall_true` is a
+            // compare of every lane with zero and a `ptest`), as lane masks are whole.
+            let bytes = bitcast(&mut self.b, types::I8X16, acc);
+            let signs = self.b.ins().vhigh_bits(types::I32, bytes);
+            self.b.ins().icmp_imm_s(IntCC::Equal, signs, 0xffff)
         } else {
             self.b.ins().vany_true(acc)
         }
