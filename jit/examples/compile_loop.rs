@@ -6,7 +6,7 @@
 //! environment compiles the per-lane function on the same thread, so a profile separates
 //! the two functions; `GROUP=16` fixes the vector group's lanes; `OPT=0` or `OPT=1` sets
 //! Cranelift's optimiser; `KPATH=file.hasm` compiles that file instead of an example;
-//! `DUMP=1` prints the CLIF once instead, `AFTER=1` as it is after the optimiser passes;
+//! `VECTOR=0` compiles with the scalar strategy; `DUMP=1` prints the CLIF once instead, `AFTER=1` as it is after the optimiser passes;
 //! `PAUSE=10` sleeps 10 ms between compiles, as sporadic compiles under `Tier::Auto` come,
 //! when the compile workers have gone to sleep).
 
@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         parallel: std::env::var_os("SEQ").is_none(),
         group: std::env::var("GROUP").map_or(Ok(0), |g| g.parse())?,
         optimise: std::env::var("OPT").ok().map(|v| v == "1"),
+        vector: std::env::var("VECTOR").map_or(true, |v| v != "0"),
         ..Default::default()
     };
     if std::env::var_os("DUMP").is_some() {

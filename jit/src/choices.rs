@@ -1,5 +1,8 @@
-//! The compile's two tuning choices: the vector group size ([`auto_group`]) and whether
-//! Cranelift's optimiser runs on the kernel function ([`no_optimiser`]).
+//! The compile's tuning choices: the vector group size ([`auto_group`]), whether
+//! Cranelift's optimiser runs on the kernel function ([`no_optimiser`]), and whether a
+//! vector kernel's per-lane function would take too long to compile ([`costly_resumes`]).
+
+use std::collections::BTreeSet;
 
 use holovm_isa::{Inst, Program, Src};
 
@@ -157,5 +160,45 @@ fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
             addr.index.is_some_and(|(index, _)| per_lane(&index))
         }
         _ => false,
+    })
+}
+
+/// The most (resume points) x (values live at them, summed) a vector kernel's per-lane
+/// function may have: about 25 ms of compile. softmax_rows has 16 x 140.
+const RESUME_BUDGET: u64 = 4_000_000;
+
+/// Why a vector kernel whose per-lane function resumes at `resume` (bail-outs) and after
+/// `barriers` should compile with the scalar strategy instead, if it should. Each resume
+/// point is a block of the per-lane function with a parameter for every register live
+/// there, and Cranelift's register allocator merges a register's parameters along the
+/// function one at a time, sorting the merged ranges each time: its time grows with the
+/// number of resume points times their parameters. Straight-line code with a check at
+/// every instruction hit it: 1,000 divisions among 50 registers took 0.5 s, 2,000 among 200
+/// 3 s; with the scalar strategy (no resume points) 8 and 18 ms.
+pub(crate) fn costly_resumes(
+    an: &Analysis,
+    resume: &BTreeSet<u32>,
+    barriers: &BTreeSet<u32>,
+) -> Option<String> {
+    let pcs: BTreeSet<u32> = resume.union(barriers).copied().collect();
+    let live: u64 = pcs
+        .iter()
+        .map(|&pc| {
+            let regs = an.live_regs.get(pc as usize).map_or(0, |w| {
+                w.iter().map(|x| u64::from(x.count_ones())).sum::<u64>()
+            });
+            let preds = an.live_preds.get(pc as usize).map_or(0, |p| p.count_ones());
+            // And the lane's own variables (its index, fuel, the phase's end, call depth).
+            regs + u64::from(preds) + 4
+        })
+        .sum();
+    let cost = pcs.len() as u64 * live;
+    (cost > RESUME_BUDGET).then(|| {
+        format!(
+            "the vector code's per-lane function would resume at {} places with {live} \
+             live values among them, which Cranelift's register allocator takes time \
+             quadratic in (limit: places x registers <= {RESUME_BUDGET})",
+            pcs.len()
+        )
     })
 }

@@ -459,7 +459,15 @@ fn compile_with(
     let mut built = None;
     if scalar_reason.is_none() {
         match build(program, &an, group, &isa, lanes_id, b, partial, cx) {
-            Ok((guard, entries)) => built = Some((guard, group, entries)),
+            Ok((guard, entries)) => {
+                let costly = entries
+                    .as_ref()
+                    .and_then(|(r, bars)| choices::costly_resumes(&an, r, bars));
+                match costly {
+                    Some(why) => scalar_reason = Some(why),
+                    None => built = Some((guard, group, entries)),
+                }
+            }
             Err(TrError(e)) => scalar_reason = Some(format!("vector translation failed: {e}")),
         }
     }

@@ -41,11 +41,14 @@ pub(crate) mod flag {
 /// The `bar.sync`s of `program` where vector groups park whole: every one but a last
 /// instruction (after each, the groups resume as vector code, resume.rs).
 pub(crate) fn whole_park_pcs(program: &Program) -> Vec<u32> {
-    let n = program.insts().len();
-    (0..n)
-        .filter(|&pc| program.insts()[pc] == Inst::BarSync && pc + 1 < n)
-        .map(|pc| pc as u32)
-        .collect()
+    let n = program.insts().len() as u32;
+    (0..n).filter(|&pc| parks_whole(program, pc)).collect()
+}
+
+/// Whether `pc` is one of [`whole_park_pcs`].
+pub(crate) fn parks_whole(program: &Program, pc: u32) -> bool {
+    let insts = program.insts();
+    insts.get(pc as usize) == Some(&Inst::BarSync) && (pc as usize) + 1 < insts.len()
 }
 
 /// The bail-out block's status argument for a group arriving at a `bar.sync` (parked

@@ -361,3 +361,55 @@ fn lane_cost_estimate_rises_at_most_twofold_per_record() {
         );
     }
 }
+
+/// A long straight-line program with a check at every division: its vector code's per-lane
+/// function would resume at each one with 40 registers live, which Cranelift's register
+/// allocator takes time quadratic in (seconds for a few thousand), so it compiles with the
+/// scalar strategy and says why; the results are the program's.
+#[test]
+fn costly_resumes_compile_as_scalar_code() {
+    let mut src = ".kernel d\n.param out: ptr u32\n".to_string();
+    for r in 1..=40 {
+        src += &format!("add.u32 r{r}, %gid, {}\n", r * 1000);
+    }
+    for i in 0..1200 {
+        let (a, b, c) = (i % 40 + 1, (i + 1) % 40 + 1, (i + 7) % 40 + 1);
+        src += &format!("div.u32 r{a}, r{b}, r{c}\nadd.u32 r{a}, r{a}, {}\n", i + 2);
+    }
+    src += "stg.u32 [out + %gid*4], r1\nexit\n";
+    let p = asm(&src);
+    let k = holovm_jit::compile(&p, &holovm_jit::JitOptions::default()).expect("compiles");
+    match k.strategy() {
+        holovm_jit::Strategy::Scalar { reason } => assert!(reason.contains("resume"), "{reason}"),
+        other => panic!("expected the scalar strategy, got {other}"),
+    }
+    let n = 100u32;
+    let out = run_all(&p, 2, 50, &[zeros(4 * n as usize)]);
+    assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
+    let got = to_u32(out.buf(0));
+    for gid in 0..n {
+        let mut r: Vec<u32> = (0..=40).map(|r| gid + r * 1000).collect();
+        for i in 0..1200u32 {
+            let (a, b, c) = (i % 40 + 1, (i + 1) % 40 + 1, (i + 7) % 40 + 1);
+            r[a as usize] = r[b as usize] / r[c as usize] + i + 2;
+        }
+        assert_eq!(got[gid as usize], r[1], "lane {gid}");
+    }
+}
+
+/// Code nothing reaches (after an `exit`, a call in it) is not compiled; the calls that run
+/// return to their own sites through the one return dispatch.
+#[test]
+fn unreachable_code_and_shared_returns() {
+    let p = asm(
+        ".kernel u\n.param out: ptr u32\nmov.u32 r1, %gid\ncall @f\ncall @f\n\
+        stg.u32 [out + %gid*4], r1\nexit\ndead:\ncall @f\ndiv.u32 r1, r1, r0\nexit\n\
+        f:\nadd.u32 r1, r1, 3\nret\n",
+    );
+    let out = run_all(&p, 3, 37, &[zeros(4 * 111)]);
+    assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
+    let got = to_u32(out.buf(0));
+    for gid in 0..111 {
+        assert_eq!(got[gid], gid as u32 + 6);
+    }
+}

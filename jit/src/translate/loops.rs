@@ -313,28 +313,19 @@ impl Tr<'_, '_> {
         self.emit_bad_exit();
         let b = &mut self.b;
 
-        // trap: write the record and stop.
+        // trap: the site wrote the record (trap.rs); stop.
         b.switch_to_block(self.trap_blk);
-        let kind = b.append_block_param(self.trap_blk, types::I32);
-        let pc = b.append_block_param(self.trap_blk, types::I32);
-        let space = b.append_block_param(self.trap_blk, types::I32);
-        let offv = b.append_block_param(self.trap_blk, types::I64);
-        let offhi = b.append_block_param(self.trap_blk, types::I64);
-        let blk = b.use_var(self.blk);
-        let lane = b.use_var(self.s_lane);
-        let fl = MemFlagsData::trusted();
-        b.ins().store(fl, kind, self.trap, off::TRAP_KIND);
-        b.ins().store(fl, pc, self.trap, off::TRAP_PC);
-        b.ins().store(fl, blk, self.trap, off::TRAP_BLOCK);
-        b.ins().store(fl, lane, self.trap, off::TRAP_LANE);
-        b.ins().store(fl, space, self.trap, off::TRAP_SPACE);
-        b.ins().store(fl, offv, self.trap, off::TRAP_OFFSET);
-        b.ins().store(fl, offhi, self.trap, off::TRAP_OFFSET_HI);
+        let lane = b.ins().load(
+            types::I32,
+            MemFlagsData::trusted(),
+            self.trap,
+            off::TRAP_LANE,
+        );
         if self.phased {
             // Stop this lane and every higher one; lower lanes keep running (they may still
             // trap, replacing this record).
             b.def_var(self.s_end, lane);
-            let (a, a_off) = self.lane_entry(self.layout.lane_status, 4);
+            let (a, a_off) = self.lane_entry_of(self.layout.lane_status, 4, lane);
             let d = self.b.ins().iconst(types::I32, status::DONE);
             self.b.ins().store(MemFlagsData::trusted(), d, a, a_off);
             if self.kind == FnKind::Lanes {

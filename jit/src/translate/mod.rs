@@ -183,10 +183,18 @@ pub(crate) struct Tr<'a, 'p> {
 
     /// Scalar blocks per pc (index `insts.len()` is the fell-off-the-end block).
     pub s_blocks: Vec<Option<Block>>,
+    /// The return dispatch of scalar code: one block (its parameter the return pc) that
+    /// every `ret` jumps to, created by the first.
+    pub ret_blk: Option<Block>,
+    /// The pcs scalar code can reach from its entries (pc 0 and `resume_pcs`), set by
+    /// [`Tr::emit_scalar_program`]: it emits only these.
+    pub s_reach: Vec<bool>,
     /// Pcs where the scalar code can be entered from a vector bail-out or after a barrier.
     pub resume_pcs: BTreeSet<u32>,
     /// Barrier instructions (phased strategy).
     pub barrier_pcs: BTreeSet<u32>,
+    /// [`Tr::spill_set`] for the sets' sizes (they only grow).
+    pub spill_cache: std::cell::Cell<Option<((usize, usize), slots::LiveSet)>>,
     /// Phased strategy: where a phase starts over at lane 0, and where the end of a phase
     /// resolves the barrier.
     pub phase_start: Block,
@@ -394,8 +402,11 @@ impl<'a, 'p> Tr<'a, 'p> {
             trap_blk,
             bad_blk,
             s_blocks: vec![None; n + 1],
+            ret_blk: None,
+            s_reach: Vec::new(),
             resume_pcs: BTreeSet::new(),
             barrier_pcs: BTreeSet::new(),
+            spill_cache: std::cell::Cell::new(None),
             phase_start,
             resolve,
             v: None,

@@ -2,7 +2,11 @@
 //! branches and instructions.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, SourceLoc, Type, Value};
+use std::collections::BTreeSet;
+
+use cranelift_codegen::ir::{
+    types, Block, BlockArg, InstBuilder, MemFlagsData, SourceLoc, Type, Value,
+};
 use holovm_isa::{BinOp, Inst, Special, Src, Ty};
 
 use super::{status, Tr, TrError, TrResult, CALL_STACK_DEPTH};
@@ -150,12 +154,20 @@ impl Tr<'_, '_> {
         self.b.ins().jump(t, &[]);
     }
 
-    /// Emits the scalar copy of the program.
+    /// Emits the scalar copy of the program: the instructions it can reach from pc 0 and the
+    /// resume points. (Cranelift removes unreachable blocks one at a time, in time that grew
+    /// quadratically with their number: 4,000 unreachable `exit`s took 25 ms.)
     pub(crate) fn emit_scalar_program(&mut self) -> TrResult<()> {
         let insts = self.p.insts().to_vec();
         let n = insts.len() as u32;
+        self.s_reach = scalar_reachable(&insts, &self.resume_pcs);
         let mut open = false;
         for pc in 0..n {
+            if !self.s_reach[pc as usize] {
+                // (Nothing falls or jumps into it.)
+                open = false;
+                continue;
+            }
             let starts = self.an.leader[pc as usize] || self.resume_pcs.contains(&pc);
             if starts {
                 let blk = self.s_block(pc);
@@ -184,7 +196,37 @@ impl Tr<'_, '_> {
         self.b.set_srcloc(listing::loc(n, true));
         self.s_trap_now(TrapKind::FellOffEnd, n);
         self.b.set_srcloc(SourceLoc::default());
+        self.emit_ret_dispatch();
         Ok(())
+    }
+
+    /// The block every `ret` jumps to with its return pc, which goes on at the return site
+    /// (the instruction after a reachable call). One for all: a dispatch at each `ret` over
+    /// every return site took time (rets) x (calls).
+    fn ret_dispatch(&mut self) -> Block {
+        if let Some(b) = self.ret_blk {
+            return b;
+        }
+        let b = self.b.create_block();
+        self.b.append_block_param(b, types::I32);
+        self.ret_blk = Some(b);
+        b
+    }
+
+    fn emit_ret_dispatch(&mut self) {
+        let Some(blk) = self.ret_blk else { return };
+        self.b.switch_to_block(blk);
+        let ret = self.b.block_params(blk)[0];
+        let sites: Vec<u32> = self
+            .p
+            .insts()
+            .iter()
+            .enumerate()
+            .filter(|&(pc, i)| matches!(i, Inst::Call { .. }) && self.s_reach[pc])
+            .map(|(pc, _)| pc as u32 + 1)
+            .collect();
+        let targets: Vec<(u32, Block)> = sites.into_iter().map(|r| (r, self.s_block(r))).collect();
+        self.switch_on_pc(ret, &targets, self.bad_blk);
     }
 
     /// Emits one instruction in scalar code; returns whether the block stays open.
@@ -354,20 +396,8 @@ impl Tr<'_, '_> {
                 let o = self.b.ins().ishl_imm_s(d64, 2);
                 let a = self.b.ins().iadd(base, o);
                 let ret = self.b.ins().load(types::I32, MemFlagsData::trusted(), a, 0);
-                // Return sites: the instruction after every call.
-                let n = self.p.insts().len() as u32;
-                let sites: Vec<u32> = self
-                    .p
-                    .insts()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| matches!(i, Inst::Call { .. }))
-                    .map(|(i, _)| i as u32 + 1)
-                    .filter(|&r| r <= n)
-                    .collect();
-                let targets: Vec<(u32, Block)> =
-                    sites.into_iter().map(|r| (r, self.s_block(r))).collect();
-                self.switch_on_pc(ret, &targets, self.bad_blk);
+                let dispatch = self.ret_dispatch();
+                self.b.ins().jump(dispatch, &[BlockArg::Value(ret)]);
                 return Ok(false);
             }
             Inst::Exit => {
@@ -390,4 +420,26 @@ impl Tr<'_, '_> {
         }
         Ok(true)
     }
+}
+
+/// The pcs scalar code reaches from `roots` and pc 0 (index `insts.len()`: falling off the
+/// end). A call reaches its target and its return site; `ret` and `exit` nothing.
+fn scalar_reachable(insts: &[Inst], roots: &BTreeSet<u32>) -> Vec<bool> {
+    let mut reach = vec![false; insts.len() + 1];
+    let mut work: Vec<usize> = roots.iter().map(|&r| r as usize).collect();
+    work.push(0);
+    while let Some(pc) = work.pop() {
+        if pc >= reach.len() || reach[pc] {
+            continue;
+        }
+        reach[pc] = true;
+        let Some(inst) = insts.get(pc) else { continue };
+        let target = inst.target().map(|t| t as usize);
+        match inst {
+            Inst::Bra { guard: None, .. } => work.extend(target),
+            Inst::Exit | Inst::Ret => {}
+            _ => work.extend(target.into_iter().chain([pc + 1])),
+        }
+    }
+    reach
 }

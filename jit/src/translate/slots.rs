@@ -5,6 +5,9 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 
 use super::{s_home, Tr};
 
+/// Registers (bit r of word r / 64) and predicates (bit p) in a set.
+pub(crate) type LiveSet = ([u64; 4], u16);
+
 impl Tr<'_, '_> {
     /// Address of the current scalar lane's entry in a per-lane array of `size`-byte
     /// entries at scratch offset `off`.
@@ -63,12 +66,22 @@ impl Tr<'_, '_> {
 
     /// Registers and predicates live at some bail-out pc: the only ones a bail-out spills and
     /// a resumed lane reloads.
-    pub(crate) fn spill_set(&self) -> ([u64; 4], u16) {
-        self.live_at(self.resume_pcs.iter().chain(&self.barrier_pcs).copied())
+    /// Kept until the sets grow (they only grow): a program with a barrier at every
+    /// instruction asked for it at each one, in time quadratic in their number.
+    pub(crate) fn spill_set(&self) -> LiveSet {
+        let key = (self.resume_pcs.len(), self.barrier_pcs.len());
+        if let Some((k, set)) = self.spill_cache.get() {
+            if k == key {
+                return set;
+            }
+        }
+        let set = self.live_at(self.resume_pcs.iter().chain(&self.barrier_pcs).copied());
+        self.spill_cache.set(Some((key, set)));
+        set
     }
 
     /// Registers and predicates live at any of `pcs`.
-    pub(crate) fn live_at(&self, pcs: impl Iterator<Item = u32>) -> ([u64; 4], u16) {
+    pub(crate) fn live_at(&self, pcs: impl Iterator<Item = u32>) -> LiveSet {
         let mut r = [0u64; 4];
         let mut p = 0u16;
         for pc in pcs {

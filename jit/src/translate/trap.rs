@@ -1,33 +1,45 @@
-//! Traps in scalar code: jumps to the trap block with the trap's kind and pc.
+//! Traps in scalar code: each trap site writes the trap record (kind, pc, block, lane and
+//! the access's space and offset) itself and jumps to the shared trap block, which takes no
+//! arguments. (With the record's fields as the trap block's arguments, every site's values
+//! flowed into its parameters, and Cranelift's register allocator took time quadratic in the
+//! number of sites: 10,000 stores compiled in 5 s.)
 
-use cranelift_codegen::ir::{types, BlockArg, InstBuilder, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 
 use super::{SpaceRef, Tr};
-use crate::abi::TrapKind;
+use crate::abi::{off, TrapKind};
 
 impl Tr<'_, '_> {
-    /// Jumps to the trap block with a non-memory trap.
-    fn trap_args(
+    /// Writes the trap record of a trap at `pc` for the current lane.
+    fn write_trap(
         &mut self,
         kind: TrapKind,
         pc: u32,
         space: Value,
         offv: Value,
         hi: Option<Value>,
-    ) -> [BlockArg; 5] {
+    ) {
+        let fl = MemFlagsData::trusted();
         let hi = match hi {
             Some(h) => h,
             None => self.b.ins().iconst(types::I64, 0),
         };
-        let k = self.b.ins().iconst(types::I32, kind.code() as i64);
-        let p = self.b.ins().iconst(types::I32, pc as i64);
-        [
-            BlockArg::Value(k),
-            BlockArg::Value(p),
-            BlockArg::Value(space),
-            BlockArg::Value(offv),
-            BlockArg::Value(hi),
-        ]
+        // The kind and the pc as one word (little-endian: the kind first).
+        const _: () = assert!(off::TRAP_PC == off::TRAP_KIND + 4);
+        let kind_pc = u64::from(kind.code()) | u64::from(pc) << 32;
+        let kp = self.b.ins().iconst(types::I64, kind_pc as i64);
+        let blk = self.b.use_var(self.blk);
+        let lane = self.b.use_var(self.s_lane);
+        for (v, at) in [
+            (kp, off::TRAP_KIND),
+            (blk, off::TRAP_BLOCK),
+            (lane, off::TRAP_LANE),
+            (space, off::TRAP_SPACE),
+            (offv, off::TRAP_OFFSET),
+            (hi, off::TRAP_OFFSET_HI),
+        ] {
+            self.b.ins().store(fl, v, self.trap, at);
+        }
     }
 
     /// `if cond { trap(kind, pc) }` for an access at `offv` (high bits `hi`) in `space`,
@@ -43,39 +55,39 @@ impl Tr<'_, '_> {
     ) {
         self.s_trap_stub(cond, &mut |t| {
             let code = t.space_code(space);
-            t.trap_args(kind, pc, code, offv, hi)
+            t.write_trap(kind, pc, code, offv, hi);
         });
     }
 
     /// `if cond { trap(kind, pc) }` for a trap without a memory address, continuing in a
     /// new block.
     pub(super) fn s_trap_plain_if(&mut self, cond: Value, kind: TrapKind, pc: u32) {
-        self.s_trap_stub(cond, &mut |t| t.plain_trap_args(kind, pc));
+        self.s_trap_stub(cond, &mut |t| t.write_plain_trap(kind, pc));
     }
 
-    /// A branch on `cond` to a cold block of its own that sets up the trap's arguments
-    /// (`args`) and jumps to the trap block: as arguments of the branch, their constants
-    /// were put in registers on the hot path (two zeroing instructions at every backward
-    /// branch's fuel check of a per-lane loop). Continues in a new block.
-    fn s_trap_stub(&mut self, cond: Value, args: &mut dyn FnMut(&mut Self) -> [BlockArg; 5]) {
+    /// A branch on `cond` to a cold block of its own that writes the trap record (`write`)
+    /// and jumps to the trap block: written on the hot path, its constants were put in
+    /// registers there (two zeroing instructions at every backward branch's fuel check of a
+    /// per-lane loop). Continues in a new block.
+    fn s_trap_stub(&mut self, cond: Value, write: &mut dyn FnMut(&mut Self)) {
         let (stub, cont) = (self.b.create_block(), self.b.create_block());
         self.b.ins().brif(cond, stub, &[], cont, &[]);
         self.enter(stub);
         self.b.set_cold_block(stub);
-        let args = args(self);
-        self.b.ins().jump(self.trap_blk, &args);
+        write(self);
+        self.b.ins().jump(self.trap_blk, &[]);
         self.enter(cont);
     }
 
-    /// [`Tr::trap_args`] without a memory address (space and offset 0).
-    fn plain_trap_args(&mut self, kind: TrapKind, pc: u32) -> [BlockArg; 5] {
+    /// [`Tr::write_trap`] without a memory address (space and offset 0).
+    fn write_plain_trap(&mut self, kind: TrapKind, pc: u32) {
         let z32 = self.b.ins().iconst(types::I32, 0);
         let z64 = self.b.ins().iconst(types::I64, 0);
-        self.trap_args(kind, pc, z32, z64, None)
+        self.write_trap(kind, pc, z32, z64, None);
     }
 
     pub(super) fn s_trap_now(&mut self, kind: TrapKind, pc: u32) {
-        let args = self.plain_trap_args(kind, pc);
-        self.b.ins().jump(self.trap_blk, &args);
+        self.write_plain_trap(kind, pc);
+        self.b.ins().jump(self.trap_blk, &[]);
     }
 }

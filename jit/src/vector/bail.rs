@@ -8,7 +8,7 @@ use holovm_isa::Ty;
 
 use super::{mask_of, vec_of, VState};
 use crate::ops::{compute_lane, konst};
-use crate::parked::{flag, whole_park_pcs, ARRIVE_WHOLE};
+use crate::parked::{flag, parks_whole, whole_park_pcs, ARRIVE_WHOLE};
 use crate::phased::Bound;
 use crate::translate::{status, Tr, TrResult};
 
@@ -148,7 +148,7 @@ impl Tr<'_, '_> {
     /// one of [`whole_park_pcs`]).
     pub(super) fn v_arrive(&mut self, pc: u32) -> TrResult<()> {
         let bail = self.vs()?.bail;
-        let status = if whole_park_pcs(self.p).contains(&pc) {
+        let status = if parks_whole(self.p, pc) {
             ARRIVE_WHOLE
         } else {
             status::WAIT
