@@ -235,6 +235,42 @@ fn run_rejects_bad_arguments() {
     assert!(text(&o).contains("c: 1024 x f32"), "{}", text(&o));
     let o = holovm(&["run", "examples/kernels/vector_add.hasm", "--repeat", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A block of 0 lanes is refused however the shape is given (with -n it ran blocks of 1).
+    for shape in [
+        &["--block", "0", "-n", "10"][..],
+        &["--grid", "1", "--block", "0"],
+    ] {
+        let o = holovm(&[&["run", "examples/kernels/vector_add.hasm"][..], shape].concat());
+        assert_eq!(o.status.code(), Some(1), "{shape:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("block size 0 is not in 1..=1024"),
+            "{}",
+            text(&o)
+        );
+    }
+    let o = holovm(&[
+        "bench",
+        "examples/kernels/vector_add.hasm",
+        "-n",
+        "100",
+        "--block",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // A float argument past its type's range is an error, as in the assembler.
+    let o = holovm(&[
+        "run",
+        "examples/kernels/relu.hasm",
+        "-n",
+        "8",
+        "x=fill:1e40",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("1e40 is out of range for f32"),
+        "{}",
+        text(&o)
+    );
     // Arguments used after the run are checked before it.
     for (arg, want) in [
         ("--out=q=x.npy", "`q` is not a buffer parameter"),

@@ -52,15 +52,17 @@ impl LaunchConfig {
         LaunchConfig { grid, block }
     }
 
-    /// Enough blocks of `block` lanes to cover `n` lanes (at least one block).
+    /// Enough blocks of `block` lanes to cover `n` lanes (at least one block). A `block`
+    /// outside `1..=1024` is kept as it is, for [`LaunchConfig::validate`] to reject.
     ///
     /// ```
     /// use holovm_isa::LaunchConfig;
     /// assert_eq!(LaunchConfig::cover(1000, 256), LaunchConfig::new(4, 256));
+    /// assert!(LaunchConfig::cover(1000, 0).validate().is_err());
     /// ```
     pub const fn cover(n: u64, block: u32) -> Self {
-        let b = if block == 0 { 1 } else { block as u64 };
-        let g = n.div_ceil(b);
+        let b = block as u64;
+        let g = if b == 0 { 1 } else { n.div_ceil(b) };
         let g = if g == 0 {
             1
         } else if g > u32::MAX as u64 {

@@ -137,12 +137,25 @@ fn from_index(ty: Ty, i: u64) -> u64 {
 /// Parses a scalar value of type `ty` into its register image (zero-extended bits).
 pub fn parse_value(ty: Ty, s: &str) -> anyhow::Result<u64> {
     let bad = || anyhow!("`{s}` is not a valid {ty} value");
+    // As in the assembler: a finite number that rounds to infinity is out of range.
+    let finite = |inf: bool| {
+        let named = s.trim_start_matches(['+', '-']).to_ascii_lowercase();
+        if inf && !named.starts_with("inf") {
+            bail!("{s} is out of range for {ty} (it rounds to infinity; `inf` is infinity)");
+        }
+        Ok(())
+    };
     match ty {
-        Ty::F32 => s
-            .parse::<f32>()
-            .map(|v| v.to_bits() as u64)
-            .map_err(|_| bad()),
-        Ty::F64 => s.parse::<f64>().map(f64::to_bits).map_err(|_| bad()),
+        Ty::F32 => {
+            let v = s.parse::<f32>().map_err(|_| bad())?;
+            finite(v.is_infinite())?;
+            Ok(v.to_bits() as u64)
+        }
+        Ty::F64 => {
+            let v = s.parse::<f64>().map_err(|_| bad())?;
+            finite(v.is_infinite())?;
+            Ok(v.to_bits())
+        }
         _ => {
             let v: i128 = s.parse().map_err(|_| bad())?;
             let (min, max) = if ty.is_signed_int() {
@@ -249,6 +262,19 @@ mod tests {
             1.5f32.to_bits() as u64
         );
         assert_eq!(format_value(Ty::I16, &(-3i16).to_le_bytes()), "-3");
+        // Finite numbers past the type's range are errors, as in the assembler; `inf` is not.
+        assert!(parse_value(Ty::F32, "1e40").is_err());
+        assert!(parse_value(Ty::F32, "-1e40").is_err());
+        assert!(parse_value(Ty::F64, "1e400").is_err());
+        assert_eq!(parse_value(Ty::F64, "1e40").unwrap(), 1e40f64.to_bits());
+        assert_eq!(
+            parse_value(Ty::F32, "-inf").unwrap(),
+            f32::NEG_INFINITY.to_bits() as u64
+        );
+        assert_eq!(
+            parse_value(Ty::F64, "Infinity").unwrap(),
+            f64::INFINITY.to_bits()
+        );
     }
 
     #[test]
