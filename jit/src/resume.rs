@@ -145,15 +145,19 @@ impl Tr<'_, '_> {
             .copied()
             .unwrap_or([0; 4]);
         let live_p = self.an.live_preds.get(pc as usize).copied().unwrap_or(0);
+        // The variables only (the whole vector state, cloned at each entry, took time
+        // quadratic in the program's size).
         let v = self
             .v
-            .clone()
+            .as_ref()
             .ok_or_else(|| TrError("no vector state".into()))?;
-        let (uregs, aregs, vregs, upreds, vpreds) = (v.uregs, v.aregs, v.vregs, v.upreds, v.vpreds);
+        let (uregs, aregs, vregs) = (v.uregs.clone(), v.aregs.clone(), v.vregs.clone());
+        let (upreds, vpreds, apreds) = (v.upreds.clone(), v.vpreds.clone(), v.apreds.clone());
+        let vfuel = v.vfuel;
         // Lane-affine predicates: live only after a `bar.sync` (see `vector_resume_pcs`),
         // where the group parked whole with each one's pair in its first two lanes' slots;
         // the others all false.
-        for (p, &ap) in v.apreds.iter().enumerate() {
+        for (p, &ap) in apreds.iter().enumerate() {
             let Some((a, xv, uv)) = ap else { continue };
             if live_p & (1 << (p % 16)) == 0 {
                 self.def_affine_false(&[ap]);
@@ -225,7 +229,7 @@ impl Tr<'_, '_> {
                 }
             }
         }
-        self.b.def_var(v.vfuel, fuel0);
+        self.b.def_var(vfuel, fuel0);
         self.def_param_vars()?;
         let target = self.v_block(pc)?;
         self.b.ins().jump(target, &[]);

@@ -562,11 +562,14 @@ impl Tr<'_, '_> {
         }
         let other = self.b.create_block();
         let max = targets.iter().map(|t| t.0).max().unwrap_or(0);
-        let table: Vec<_> = (0..=max)
-            .map(|p| {
-                let blk = targets.iter().find(|t| t.0 == p).map_or(other, |t| t.1);
-                self.b.func.dfg.block_call(blk, &[])
-            })
+        let mut at = vec![other; max as usize + 1];
+        for &(p, blk) in targets.iter().rev() {
+            // (The first target of a pc, as a search would find.)
+            at[p as usize] = blk;
+        }
+        let table: Vec<_> = at
+            .into_iter()
+            .map(|blk| self.b.func.dfg.block_call(blk, &[]))
             .collect();
         let def = self.b.func.dfg.block_call(other, &[]);
         let jt = self.b.create_jump_table(JumpTableData::new(def, &table));

@@ -106,7 +106,7 @@ impl Tr<'_, '_> {
             self.enter(cont);
             return Ok(());
         }
-        let existing = self.vs()?.stubs.iter().find(|s| s.0 == pc).map(|s| s.1);
+        let existing = self.vs()?.stub_at.get(&pc).copied();
         let stub = match existing {
             Some(s) => s,
             None => {
@@ -115,6 +115,7 @@ impl Tr<'_, '_> {
                 self.b.set_cold_block(stub);
                 if let Some(v) = self.v.as_mut() {
                     v.stubs.push((pc, stub));
+                    v.stub_at.insert(pc, stub);
                 }
                 stub
             }

@@ -119,6 +119,9 @@ pub(crate) struct VState {
     /// Cold per-pc blocks that jump to `bail` with their constants, so a check on the hot
     /// path is a bare conditional branch (no argument moves).
     pub stubs: Vec<(u32, Block)>,
+    /// The stub of each pc in `stubs` (a search of `stubs` at every check took time
+    /// quadratic in the program's checks).
+    pub stub_at: std::collections::HashMap<u32, Block>,
     /// Vector blocks per pc.
     pub blocks: Vec<Option<Block>>,
     /// `%block * %bdim` of the current block (`I32`).
@@ -433,6 +436,7 @@ impl Tr<'_, '_> {
             bail,
             bail_pcs: BTreeSet::new(),
             stubs: Vec::new(),
+            stub_at: Default::default(),
             blocks: vec![None; n + 1],
             bbase: self.b.declare_var(types::I32),
             guard,
