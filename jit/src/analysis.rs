@@ -94,6 +94,33 @@ impl Analysis {
     }
 }
 
+/// The pcs reachable from pc 0 and `roots` (index `insts.len()`: falling off the end), where
+/// an instruction for which `ends` holds goes nowhere, an unconditional branch to its target
+/// only, and any other instruction to its target if it has one and to the next.
+pub(crate) fn reachable(
+    insts: &[Inst],
+    roots: impl IntoIterator<Item = u32>,
+    ends: fn(&Inst) -> bool,
+) -> Vec<bool> {
+    let mut reach = vec![false; insts.len() + 1];
+    let mut work: Vec<usize> = roots.into_iter().map(|r| r as usize).collect();
+    work.push(0);
+    while let Some(pc) = work.pop() {
+        if pc >= reach.len() || reach[pc] {
+            continue;
+        }
+        reach[pc] = true;
+        let Some(inst) = insts.get(pc) else { continue };
+        let target = inst.target().map(|t| t as usize);
+        match inst {
+            _ if ends(inst) => {}
+            Inst::Bra { guard: None, .. } => work.extend(target),
+            _ => work.extend(target.into_iter().chain([pc + 1])),
+        }
+    }
+    reach
+}
+
 /// Backward liveness of registers and predicates.
 fn liveness(insts: &[Inst]) -> (Vec<[u64; 4]>, Vec<u16>) {
     let n = insts.len();

@@ -2,8 +2,6 @@
 //! branches and instructions.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use std::collections::BTreeSet;
-
 use cranelift_codegen::ir::{
     types, Block, BlockArg, InstBuilder, MemFlagsData, SourceLoc, Type, Value,
 };
@@ -11,7 +9,7 @@ use holovm_isa::{BinOp, Inst, Special, Src, Ty};
 
 use super::{status, Tr, TrError, TrResult, CALL_STACK_DEPTH};
 use crate::abi::TrapKind;
-use crate::analysis::Analysis;
+use crate::analysis::{reachable, Analysis};
 use crate::listing;
 use crate::ops;
 
@@ -160,7 +158,9 @@ impl Tr<'_, '_> {
     pub(crate) fn emit_scalar_program(&mut self) -> TrResult<()> {
         let insts = self.p.insts().to_vec();
         let n = insts.len() as u32;
-        self.s_reach = scalar_reachable(&insts, &self.resume_pcs);
+        // A call goes on at its target and returns to the next; `ret` and `exit` end.
+        let ends = |i: &Inst| matches!(i, Inst::Exit | Inst::Ret);
+        self.s_reach = reachable(&insts, self.resume_pcs.iter().copied(), ends);
         let mut open = false;
         for pc in 0..n {
             if !self.s_reach[pc as usize] {
@@ -420,26 +420,4 @@ impl Tr<'_, '_> {
         }
         Ok(true)
     }
-}
-
-/// The pcs scalar code reaches from `roots` and pc 0 (index `insts.len()`: falling off the
-/// end). A call reaches its target and its return site; `ret` and `exit` nothing.
-fn scalar_reachable(insts: &[Inst], roots: &BTreeSet<u32>) -> Vec<bool> {
-    let mut reach = vec![false; insts.len() + 1];
-    let mut work: Vec<usize> = roots.iter().map(|&r| r as usize).collect();
-    work.push(0);
-    while let Some(pc) = work.pop() {
-        if pc >= reach.len() || reach[pc] {
-            continue;
-        }
-        reach[pc] = true;
-        let Some(inst) = insts.get(pc) else { continue };
-        let target = inst.target().map(|t| t as usize);
-        match inst {
-            Inst::Bra { guard: None, .. } => work.extend(target),
-            Inst::Exit | Inst::Ret => {}
-            _ => work.extend(target.into_iter().chain([pc + 1])),
-        }
-    }
-    reach
 }

@@ -66,7 +66,7 @@ use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, SourceLoc, 
 use cranelift_frontend::Variable;
 use holovm_isa::{Addr, Inst, ParamKind, Src};
 
-use crate::analysis::Class;
+use crate::analysis::{reachable, Class};
 use crate::listing;
 use crate::ops::{bitcast, compute_lane, konst};
 use crate::translate::{call, launch, SpaceRef, Tr, TrError, TrResult};
@@ -222,24 +222,13 @@ fn late_fuel_checks(insts: &[Inst]) -> Vec<Option<u32>> {
 /// The instructions vector code can reach from pc 0 and the `roots` (where later phases
 /// resume): it stops at barriers (the group parks), `call`/`ret` (it bails out) and `exit`.
 fn vector_reachable(insts: &[Inst], roots: &[u32]) -> Vec<bool> {
-    let mut reach = vec![false; insts.len() + 1];
-    let mut work: Vec<usize> = roots.iter().map(|&r| r as usize).collect();
-    work.push(0);
-    while let Some(pc) = work.pop() {
-        if pc >= reach.len() || reach[pc] {
-            continue;
-        }
-        reach[pc] = true;
-        let Some(inst) = insts.get(pc) else { continue };
-        let target = inst.target().map(|t| t as usize);
-        match inst {
-            Inst::Bra { guard: None, .. } => work.extend(target),
-            Inst::Bra { .. } | Inst::Loop { .. } => work.extend(target.into_iter().chain([pc + 1])),
-            Inst::Exit | Inst::Ret | Inst::Call { .. } | Inst::BarSync | Inst::Reduce { .. } => {}
-            _ => work.push(pc + 1),
-        }
-    }
-    reach
+    let ends = |i: &Inst| {
+        matches!(
+            i,
+            Inst::Exit | Inst::Ret | Inst::Call { .. } | Inst::BarSync | Inst::Reduce { .. }
+        )
+    };
+    reachable(insts, roots.iter().copied(), ends)
 }
 
 pub(crate) fn vec_of(lane: Type) -> Type {
