@@ -92,14 +92,16 @@ fn freed_and_foreign_handles_are_errors() {
 
     let p = asm(".kernel k\n.param a: ptr u32\n    stg.u32 [a + %gid*4], 1\n    exit\n");
     let cfg = LaunchConfig::new(1, 3);
-    assert!(matches!(
-        vm.launch(&p, cfg, &args![&b]),
-        Err(Error::InvalidHandle)
-    ));
-    assert!(matches!(
-        vm.launch(&p, cfg, &args![&foreign]),
-        Err(Error::InvalidHandle)
-    ));
+    // A launch names the argument.
+    for stale in [&b, &foreign] {
+        let err = vm.launch(&p, cfg, &args![stale]).unwrap_err();
+        assert!(matches!(err, Error::Arg { index: 0, .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("argument 0 (`a`)") && text.contains("freed"),
+            "{text}"
+        );
+    }
     assert_eq!(vm.read(&c).unwrap(), vec![9, 9, 9], "nothing ran");
     vm.launch(&p, cfg, &args![&c]).unwrap();
     assert_eq!(vm.read(&c).unwrap(), vec![1, 1, 1]);
@@ -141,10 +143,9 @@ fn element_types_and_lengths_are_checked() {
     vm.write(&f, &[1.0, 2.0, 3.0, 4.0]).unwrap();
     assert_eq!(vm.read(&f).unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
 
-    assert!(matches!(
-        vm.alloc::<u64>(usize::MAX / 2),
-        Err(Error::Alloc { .. })
-    ));
+    let err = vm.alloc::<u64>(usize::MAX / 2).unwrap_err();
+    assert!(matches!(err, Error::Alloc { .. }), "{err}");
+    assert!(err.to_string().contains("more bytes than"), "{err}");
 }
 
 #[test]

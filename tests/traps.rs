@@ -324,6 +324,57 @@ f:
     }
 }
 
+/// A `ret` finds the call stack empty at the start of every launch, whatever the last
+/// program run on the same state left there: lanes that exited inside a function, or trapped
+/// there (the interpreter kept their depth for a program without calls, whose `ret` then
+/// returned to the other program's return address, or past the end of its code).
+#[test]
+fn ret_without_call_after_a_launch_that_left_frames() {
+    for vm in vms() {
+        let exits_inside = asm(".kernel a\n    mov_imm.u32 r0, 0\n    mov_imm.u32 r0, 1\n\
+            mov_imm.u32 r0, 2\n    call @f\n    exit\nf:\n    exit\n");
+        let traps_inside = asm(".kernel t\n    mov_imm.u32 r0, 0\n    mov_imm.u32 r0, 1\n\
+            mov_imm.u32 r0, 2\n    mov_imm.u32 r0, 3\n    mov_imm.u32 r0, 4\n    call @f\n\
+            exit\nf:\n    div.u32 r0, 1, 0\n    ret\n");
+        let rets = asm(
+            ".kernel b\n.param x: ptr u32\n    stg.u32 [x + %gid*4], 1\n    ret\n\
+            exit\n    exit\n    stg.u32 [x + %gid*4], 99\n    exit\n",
+        );
+        let x = vm.alloc::<u32>(8).unwrap();
+        run(&vm, &exits_inside, LaunchConfig::new(1, 8), &[]);
+        let t = trap_of(&vm, &rets, LaunchConfig::new(1, 8), &[Arg::from(&x)]);
+        assert_eq!((t.kind, t.pc, t.lane), (TrapKind::RetWithoutCall, 1, 0));
+        assert_eq!(vm.read(&x).unwrap(), vec![1; 8]);
+        let t = trap_of(&vm, &traps_inside, LaunchConfig::new(1, 5), &[]);
+        assert_eq!((t.kind, t.pc), (TrapKind::DivideByZero, 7));
+        let t = trap_of(&vm, &rets, LaunchConfig::new(1, 8), &[Arg::from(&x)]);
+        assert_eq!((t.kind, t.pc, t.lane), (TrapKind::RetWithoutCall, 1, 0));
+    }
+}
+
+/// A global pointer whose high half is the JIT's code for shared memory (0xfffffffe) names
+/// no buffer, in both tiers: not shared memory.
+#[test]
+fn a_pointer_to_no_buffer_is_not_shared_memory() {
+    let p = asm(".kernel k\n.param x: ptr u64\n.shared 64\n\
+        mov_imm.u64 r6, 0xfffffffe00000008\n    stg.u64 [r6], 77\n    exit\n");
+    for vm in vms() {
+        let x = vm.alloc::<u64>(4).unwrap();
+        let t = trap_of(&vm, &p, LaunchConfig::new(1, 4), &[Arg::from(&x)]);
+        assert_eq!((t.kind, t.pc), (TrapKind::OutOfBounds, 1));
+        let space = t.access.map(|a| (a.space, a.offset));
+        assert_eq!(
+            space,
+            Some((
+                Space::Invalid {
+                    handle: 0xffff_fffe
+                },
+                8
+            ))
+        );
+    }
+}
+
 #[test]
 fn divergent_barriers() {
     for vm in vms() {

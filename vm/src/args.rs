@@ -125,6 +125,9 @@ pub(crate) struct Bindings {
 // by an earlier launch are never dereferenced, on this thread or another.
 unsafe impl Send for Bindings {}
 
+/// What a buffer argument whose handle was freed or belongs to another VM is.
+const STALE: &str = "a buffer handle that was freed or belongs to another Vm";
+
 /// One argument, checked and bound.
 pub(crate) enum Bound {
     Buffer(Region),
@@ -142,7 +145,10 @@ pub(crate) fn bind_arg(
 ) -> Result<Bound, Error> {
     match (param.kind, arg) {
         (ParamKind::Buffer(ty), Arg::Buffer(h)) if h.ty == ty => {
-            let storage = &mut mem.entry_mut(h)?.storage;
+            let storage = &mut mem
+                .entry_mut(h)
+                .map_err(|_| arg_error(index, param, STALE.into()))?
+                .storage;
             Ok(Bound::Buffer(Region {
                 len: storage.len() as u64,
                 base: storage.base(),
@@ -151,13 +157,14 @@ pub(crate) fn bind_arg(
         (ParamKind::Scalar(ty), Arg::Scalar { ty: t, bits }) if *t == ty => {
             Ok(Bound::Scalar(ty.canon(*bits)))
         }
-        _ => Err(arg_mismatch(index, param, arg)),
+        _ => Err(arg_error(index, param, arg.describe())),
     }
 }
 
+/// Parameter `index` (`param`) cannot take `found`.
 #[cold]
 #[inline(never)]
-fn arg_mismatch(index: usize, param: &Param, arg: &Arg) -> Error {
+fn arg_error(index: usize, param: &Param, found: String) -> Error {
     Error::Arg {
         index,
         name: param.name.clone(),
@@ -165,6 +172,6 @@ fn arg_mismatch(index: usize, param: &Param, arg: &Arg) -> Error {
             ParamKind::Buffer(ty) => format!("a buffer of {ty}"),
             ParamKind::Scalar(ty) => format!("a scalar {ty}"),
         },
-        found: arg.describe(),
+        found,
     }
 }

@@ -75,12 +75,15 @@ pub enum Error {
         class: u32,
     },
     /// A buffer allocation that is too large or that the allocator refused.
-    #[error("cannot allocate a buffer of {elements} x {ty} elements")]
+    #[error("cannot allocate a buffer of {elements} x {ty} elements: {reason}")]
     Alloc {
         /// Elements asked for.
         elements: usize,
         /// Element type.
         ty: Ty,
+        /// Why: more bytes than an allocation can have, the system allocator refused, or
+        /// the VM holds as many buffers as it can name.
+        reason: &'static str,
     },
     /// The JIT could not compile a program (only [`Vm::jit_dump`](crate::Vm::jit_dump)
     /// reports this: launches fall back to the interpreter).

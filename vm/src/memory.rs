@@ -282,11 +282,17 @@ impl Memory {
     }
 
     pub(crate) fn alloc(&mut self, ty: Ty, len: usize) -> Result<AnyBuffer, Error> {
+        let fail = |reason| Error::Alloc {
+            elements: len,
+            ty,
+            reason,
+        };
         let bytes = len
             .checked_mul(ty.size() as usize)
             .filter(|&b| b <= isize::MAX as usize - ALIGN)
-            .ok_or(Error::Alloc { elements: len, ty })?;
-        let storage = Storage::zeroed(bytes).ok_or(Error::Alloc { elements: len, ty })?;
+            .ok_or_else(|| fail("more bytes than an allocation can have (isize::MAX)"))?;
+        let storage =
+            Storage::zeroed(bytes).ok_or_else(|| fail("the system allocator refused it"))?;
         let entry = Entry { ty, len, storage };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -295,7 +301,7 @@ impl Memory {
             }
             None => {
                 let s = u32::try_from(self.slots.len())
-                    .map_err(|_| Error::Alloc { elements: len, ty })?;
+                    .map_err(|_| fail("the VM holds 2^32 buffers, as many as handles name"))?;
                 self.slots.push(Slot {
                     generation: 0,
                     entry: Some(entry),

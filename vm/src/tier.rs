@@ -466,11 +466,17 @@ pub(crate) fn to_trap(program: &Program, t: &TrapRecord, slots: &[ParamSlot]) ->
     let kind = t.trap_kind().unwrap_or(TrapKind::OutOfFuel);
     let access = matches!(kind, TrapKind::OutOfBounds | TrapKind::Misaligned).then(|| {
         let params = program.params();
+        // SPACE_SHARED is also a pointer's possible high half (naming no buffer): shared
+        // memory only for the instructions that access it.
+        let shared = matches!(
+            program.insts().get(t.pc as usize),
+            Some(holovm_isa::Inst::Lds { .. } | holovm_isa::Inst::Sts { .. })
+        );
         let space = match t.space {
-            holovm_jit::SPACE_POOL => Space::Pool,
-            holovm_jit::SPACE_SHARED => Space::Shared {
+            holovm_jit::SPACE_SHARED if shared => Space::Shared {
                 bytes: program.shared_bytes() as u64,
             },
+            holovm_jit::SPACE_POOL => Space::Pool,
             p => match (params.get(p as usize), slots.get(p as usize)) {
                 (Some(param), Some(slot)) if matches!(param.kind, ParamKind::Buffer(_)) => {
                     Space::Buffer {

@@ -139,6 +139,9 @@ pub(crate) struct Decoded {
     pub(crate) shared_bytes: u32,
     /// The program contains `call` (lanes need call stacks).
     pub(crate) has_call: bool,
+    /// Whether the program has a `ret` (which reads the call stack's depth even when no
+    /// `call` can push).
+    pub(crate) has_ret: bool,
     /// The program contains `sts` (shared memory must be re-zeroed per block).
     pub(crate) has_sts: bool,
     /// General registers some lane may read before writing: only these need zeroing at the
@@ -444,6 +447,7 @@ pub(crate) fn decode(program: &Program, simd: bool) -> Result<Decoded, String> {
         uni: d.uni,
         shared_bytes: program.shared_bytes(),
         has_call: insts.iter().any(|i| matches!(i, Inst::Call { .. })),
+        has_ret: insts.iter().any(|i| matches!(i, Inst::Ret)),
         has_sts: insts.iter().any(|i| matches!(i, Inst::Sts { .. })),
     })
 }

@@ -145,7 +145,10 @@ impl BlockState {
             self.shared[..chunks].fill(Chunk([0; ALIGN]));
         }
         self.status[..n].fill(RUNNING);
-        if p.has_call {
+        if p.has_call || p.has_ret {
+            // A `ret` of a program without calls must find the stack empty, not the depth
+            // a lane of the last program run on this state left (it exited or trapped in a
+            // function).
             self.sp[..n].fill(0);
         }
     }

@@ -175,7 +175,8 @@ fn reduce<T: Num>(
     )
 }
 
-/// `out[0] = x[0] + x[1] + ...` (0 for an empty `x`).
+/// `out[0] = x[0] + x[1] + ...` (0 for an empty `x`). For floats the fold starts from
+/// `+0.0`, so a sum of only `-0.0`s is `+0.0` (IEEE addition from `x[0]` would keep `-0.0`).
 pub fn sum<T: Num>(vm: &Vm, x: &Buffer<T>, out: &Buffer<T>) -> Result<(), Error> {
     reduce(vm, "sum", "add", x, out)
 }
