@@ -257,6 +257,48 @@ fn run_rejects_bad_arguments() {
         "0",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Outputs: one file per buffer, names that are files, checked before the run; errors
+    // in a buffer spec, a pool spec or the default `n` say which argument.
+    let same = scratch("same.npy");
+    let dir = scratch("an_out_dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (extra, want) in [
+        (
+            vec![
+                format!("--out=c={}", same.display()),
+                format!("--out=a={}", same.display()),
+            ],
+            "`c` is saved to",
+        ),
+        (
+            vec![format!("--out=c={}", dir.display())],
+            "is not a file name",
+        ),
+        (vec!["a=range:-1".to_string()], "argument `a`"),
+        (
+            vec!["--pool=0=random:200000000".to_string()],
+            "a class holds at most",
+        ),
+        (vec!["--pool=0=fill:abc".to_string()], "--pool 0=fill:abc"),
+    ] {
+        let mut cmd = vec!["run", "examples/kernels/vector_add.hasm", "-n", "8"];
+        cmd.extend(extra.iter().map(String::as_str));
+        let o = holovm(&cmd);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", text(&o));
+        let t = text(&o);
+        assert!(t.contains(want) && !t.contains("time"), "{extra:?}: {t}");
+    }
+    let o = holovm(&[
+        "run",
+        "examples/kernels/vector_add.hasm",
+        "-n",
+        "1099511627776",
+    ]);
+    assert!(
+        text(&o).contains("-n 1099511627776: a launch has at most"),
+        "{}",
+        text(&o)
+    );
     // A float argument past its type's range is an error, as in the assembler.
     let o = holovm(&[
         "run",
@@ -547,4 +589,30 @@ fn corrupt_bytecode_is_an_error_naming_the_file_and_byte() {
     std::fs::write(&hbc, &bytes[..3]).expect("truncate");
     let t = text(&holovm(&["check", hbc_s]));
     assert!(t.contains("the magic starting at byte 0 is cut off"), "{t}");
+}
+
+#[test]
+fn asm_keeps_its_source_and_a_full_stdout_is_an_error() {
+    let src = scratch("keep.hasm");
+    std::fs::copy("examples/kernels/relu.hasm", &src).unwrap();
+    let path = src.to_str().unwrap();
+    let o = holovm(&["asm", path, "-o", path]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("is the source file"), "{}", text(&o));
+    let kept = std::fs::read_to_string(&src).unwrap();
+    assert!(kept.contains(".kernel relu"), "{kept}");
+    // Standard output that cannot take the text: an error, not a panic.
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let o = Command::new(env!("CARGO_BIN_EXE_holovm"))
+            .args(["check", "examples/kernels/relu.hasm"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            text(&o).contains("cannot write to standard output"),
+            "{}",
+            text(&o)
+        );
+    }
 }

@@ -56,6 +56,9 @@ pub enum NpyError {
     /// The header dictionary could not be understood.
     #[error(".npy header is malformed: {0}")]
     Header(String),
+    /// A Fortran-order array with more than one dimension longer than 1.
+    #[error(".npy array in Fortran order with shape {0:?}: only C order is supported for more than one dimension")]
+    Layout(Vec<usize>),
     /// The element type has no holovm equivalent.
     #[error(
         ".npy element type {0:?} is not supported (use little-endian i1..i8, u1..u8, f4 or f8)"
@@ -93,11 +96,13 @@ pub fn descr(ty: Ty) -> &'static str {
 
 fn parse_descr(d: &str) -> Option<Ty> {
     // One-byte types may carry any byte-order mark; wider ones must be little-endian.
-    let (order, code) = d.split_at_checked(1)?;
+    let (order, code) = match d.split_at_checked(1)? {
+        (o @ ("<" | "=" | "|" | ">"), code) => (o, code),
+        _ => ("=", d),
+    };
     let ty = Ty::ALL.into_iter().find(|&t| &descr(t)[1..] == code)?;
     match (order, ty.size()) {
-        ("<", _) | ("=", _) => Some(ty),
-        ("|", 1) => Some(ty),
+        ("<" | "=", _) | (_, 1) => Some(ty),
         _ => None,
     }
 }
@@ -142,6 +147,9 @@ pub fn read(bytes: &[u8]) -> Result<NpyArray, NpyError> {
     let (&[major, minor], rest) = rest
         .split_first_chunk::<2>()
         .ok_or(NpyError::Truncated("version"))?;
+    if minor != 0 {
+        return Err(NpyError::Version(major, minor));
+    }
     let (header_len, rest) = match major {
         1 => {
             let (len, rest) = rest
@@ -163,23 +171,14 @@ pub fn read(bytes: &[u8]) -> Result<NpyArray, NpyError> {
     let data = &rest[header_len..];
     let header =
         std::str::from_utf8(header).map_err(|_| NpyError::Header("not UTF-8 text".into()))?;
-    let descr = dict_value(header, "descr")?;
-    let descr = descr
-        .trim()
-        .strip_prefix('\'')
-        .and_then(|d| d.strip_suffix('\''))
-        .ok_or_else(|| NpyError::Header(format!("descr {descr:?} is not a quoted string")))?;
-    let ty = parse_descr(descr).ok_or_else(|| NpyError::Dtype(descr.to_string()))?;
-    let fortran = match dict_value(header, "fortran_order")?.trim() {
-        "False" => false,
-        "True" => true,
-        other => return Err(NpyError::Header(format!("fortran_order is {other:?}"))),
-    };
-    let shape = parse_shape(dict_value(header, "shape")?)?;
+    let Header {
+        descr,
+        fortran,
+        shape,
+    } = parse_header(header)?;
+    let ty = parse_descr(&descr).ok_or(NpyError::Dtype(descr))?;
     if fortran && shape.iter().filter(|&&d| d > 1).count() > 1 {
-        return Err(NpyError::Header(
-            "Fortran-order arrays with more than one dimension are not supported".into(),
-        ));
+        return Err(NpyError::Layout(shape));
     }
     let expected = shape
         .iter()
@@ -200,47 +199,159 @@ pub fn read(bytes: &[u8]) -> Result<NpyArray, NpyError> {
     })
 }
 
-/// The text of the value of `key` in a Python dict literal like
-/// `{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }`.
-fn dict_value<'a>(header: &'a str, key: &str) -> Result<&'a str, NpyError> {
-    let pattern = format!("'{key}':");
-    let start = header
-        .find(&pattern)
-        .ok_or_else(|| NpyError::Header(format!("missing key '{key}'")))?
-        + pattern.len();
-    let tail = &header[start..];
-    // The value ends at the first comma outside parentheses and quotes.
-    let (mut depth, mut quoted) = (0i32, false);
-    for (i, c) in tail.char_indices() {
-        match c {
-            '\'' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth -= 1,
-            ',' | '}' if !quoted && depth == 0 => return Ok(&tail[..i]),
-            _ => {}
-        }
-    }
-    Err(NpyError::Header(format!(
-        "value of '{key}' is not terminated"
-    )))
+/// The header's three entries.
+struct Header {
+    descr: String,
+    fortran: bool,
+    shape: Vec<usize>,
 }
 
-fn parse_shape(text: &str) -> Result<Vec<usize>, NpyError> {
-    let inner = text
-        .trim()
-        .strip_prefix('(')
-        .and_then(|t| t.strip_suffix(')'))
-        .ok_or_else(|| NpyError::Header(format!("shape {text:?} is not a tuple")))?;
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(|d| {
-            d.trim_end_matches('L')
-                .parse::<usize>()
-                .map_err(|_| NpyError::Header(format!("shape entry {d:?} is not a number")))
-        })
-        .collect()
+/// A value of the header dict: a string, `True`/`False`, or a tuple of integers.
+enum Value {
+    Str(String),
+    Bool(bool),
+    Tuple(Vec<usize>),
+}
+
+/// Parses the header, a Python dict literal such as
+/// `{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }`: exactly the keys `descr`,
+/// `fortran_order` and `shape`, once each, as NumPy requires.
+fn parse_header(text: &str) -> Result<Header, NpyError> {
+    let bad = |what: String| NpyError::Header(what);
+    let mut p = Lexer { s: text.trim_end() };
+    p.expect('{')?;
+    let (mut descr, mut fortran, mut shape) = (None, None, None);
+    loop {
+        if p.eat('}') {
+            break;
+        }
+        let key = p.string()?;
+        if !matches!(key.as_str(), "descr" | "fortran_order" | "shape") {
+            return Err(bad(format!("unexpected key '{key}'")));
+        }
+        p.expect(':')?;
+        let value = p.value()?;
+        let slot_taken = match (key.as_str(), value) {
+            ("descr", Value::Str(d)) => descr.replace(d).is_some(),
+            ("fortran_order", Value::Bool(f)) => fortran.replace(f).is_some(),
+            ("shape", Value::Tuple(t)) => shape.replace(t).is_some(),
+            _ => return Err(bad(format!("'{key}' has a value of the wrong kind"))),
+        };
+        if slot_taken {
+            return Err(bad(format!("key '{key}' appears twice")));
+        }
+        if !p.eat(',') {
+            p.expect('}')?;
+            break;
+        }
+    }
+    if !p.s.trim().is_empty() {
+        return Err(bad(format!("text after the dict: {:?}", p.s.trim())));
+    }
+    let missing = |k: &str| bad(format!("missing key '{k}'"));
+    Ok(Header {
+        descr: descr.ok_or_else(|| missing("descr"))?,
+        fortran: fortran.ok_or_else(|| missing("fortran_order"))?,
+        shape: shape.ok_or_else(|| missing("shape"))?,
+    })
+}
+
+/// The rest of a header being parsed.
+struct Lexer<'a> {
+    s: &'a str,
+}
+
+impl Lexer<'_> {
+    /// Skips white space, then takes `c` if it comes next.
+    fn eat(&mut self, c: char) -> bool {
+        self.s = self.s.trim_start();
+        match self.s.strip_prefix(c) {
+            Some(rest) => {
+                self.s = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn expect(&mut self, c: char) -> Result<(), NpyError> {
+        if self.eat(c) {
+            return Ok(());
+        }
+        let near: String = self.s.chars().take(16).collect();
+        Err(NpyError::Header(format!("expected '{c}' at {near:?}")))
+    }
+
+    /// A quoted string (either quote; no escapes, which NumPy's keys and types never need).
+    fn string(&mut self) -> Result<String, NpyError> {
+        self.s = self.s.trim_start();
+        let quote = self.s.chars().next().filter(|&q| q == '\'' || q == '"');
+        let Some(q) = quote else {
+            return Err(NpyError::Header(format!(
+                "expected a quoted string at {:?}",
+                self.s
+            )));
+        };
+        let body = &self.s[1..];
+        let end = body
+            .find(q)
+            .ok_or_else(|| NpyError::Header("a string is not terminated".into()))?;
+        self.s = &body[end + 1..];
+        Ok(body[..end].to_string())
+    }
+
+    fn value(&mut self) -> Result<Value, NpyError> {
+        self.s = self.s.trim_start();
+        for (word, b) in [("True", true), ("False", false)] {
+            if let Some(rest) = self.s.strip_prefix(word) {
+                self.s = rest;
+                return Ok(Value::Bool(b));
+            }
+        }
+        if self.eat('(') {
+            return self.tuple().map(Value::Tuple);
+        }
+        if !self.s.starts_with(['\'', '"']) {
+            let near: String = self.s.chars().take(16).collect();
+            return Err(NpyError::Header(format!(
+                "value at {near:?} is not a string, True, False or a tuple"
+            )));
+        }
+        self.string().map(Value::Str)
+    }
+
+    /// The rest of a tuple of integers after its `(`: `()`, `(3,)`, `(2, 3)`, `(2, 3,)`.
+    fn tuple(&mut self) -> Result<Vec<usize>, NpyError> {
+        let mut dims = Vec::new();
+        loop {
+            if self.eat(')') {
+                break;
+            }
+            self.s = self.s.trim_start();
+            let digits = self
+                .s
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(self.s.len());
+            let (num, rest) = self.s.split_at(digits);
+            let d = num.parse::<usize>().map_err(|_| {
+                let near: String = self.s.chars().take(16).collect();
+                NpyError::Header(format!("shape entry at {near:?} is not a number"))
+            })?;
+            self.s = rest.strip_prefix('L').unwrap_or(rest);
+            dims.push(d);
+            if !self.eat(',') {
+                self.expect(')')?;
+                if dims.len() == 1 {
+                    // `(3)` is the number 3 in Python, not a tuple.
+                    return Err(NpyError::Header(
+                        "a shape of one dimension needs a trailing comma: (3,)".into(),
+                    ));
+                }
+                break;
+            }
+        }
+        Ok(dims)
+    }
 }
 
 #[cfg(test)]
@@ -314,5 +425,97 @@ mod tests {
         assert!(matches!(read(&big_endian), Err(NpyError::Dtype(_))));
         let complex = swap(write(Ty::F64, &[2], &[0; 16]), b"<f8", b"<c8");
         assert!(matches!(read(&complex), Err(NpyError::Dtype(_))));
+        let minor = swap(write(Ty::F32, &[4], &[0; 16]), b"\x01\x00", b"\x01\x05");
+        assert!(matches!(read(&minor), Err(NpyError::Version(1, 5))));
+    }
+
+    /// A version 1.0 file with `header` and `data`.
+    fn with_header(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut file = b"\x93NUMPY\x01\x00".to_vec();
+        file.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        file.extend_from_slice(header.as_bytes());
+        file.extend_from_slice(data);
+        file
+    }
+
+    #[test]
+    fn headers_are_parsed_as_python_dicts() {
+        let ok = |h: &str, n: usize| read(&with_header(h, &vec![0; n])).map(|a| (a.ty, a.shape));
+        // What NumPy accepts: either quotes, spaces anywhere, any key order, `()` for 0-d.
+        assert_eq!(
+            ok(
+                r#"{"descr" : "<u2", "shape" : (2, 3), "fortran_order" : False}"#,
+                12
+            ),
+            Ok((Ty::U16, vec![2, 3]))
+        );
+        assert_eq!(
+            ok("{'descr':'<i4','fortran_order':False,'shape':()}\n", 4),
+            Ok((Ty::I32, vec![]))
+        );
+        // One-byte types in any byte order; no mark is the native (little-endian) order.
+        assert_eq!(
+            ok(
+                "{'descr': '>u1', 'fortran_order': False, 'shape': (3,), }",
+                3
+            ),
+            Ok((Ty::U8, vec![3]))
+        );
+        assert_eq!(
+            ok(
+                "{'descr': 'f4', 'fortran_order': False, 'shape': (1,), }",
+                4
+            ),
+            Ok((Ty::F32, vec![1]))
+        );
+        // What NumPy rejects, and a key twice (NumPy would take the last one silently).
+        for (header, why) in [
+            (
+                "{'descr': '<i4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}",
+                "twice",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}",
+                "unexpected key",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (,)}",
+                "not a number",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (2,,2)}",
+                "not a number",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (1)}",
+                "trailing comma",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}",
+                "not a string",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': 'no', 'shape': (1,)}",
+                "wrong kind",
+            ),
+            (
+                "{'descr': '<f4', 'shape': (1,)}",
+                "missing key 'fortran_order'",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} x",
+                "after the dict",
+            ),
+        ] {
+            match read(&with_header(header, &[0; 4])) {
+                Err(NpyError::Header(m)) => assert!(m.contains(why), "{header}: {m}"),
+                other => panic!("{header}: {other:?}"),
+            }
+        }
+        let fortran = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2)}";
+        assert!(matches!(
+            read(&with_header(fortran, &[0; 16])),
+            Err(NpyError::Layout(_))
+        ));
     }
 }

@@ -5,21 +5,37 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::load::load_program;
+use super::outln;
 
 /// Assembles `file` and writes its bytecode to `output` (default: `file` with `.hbc`).
 pub fn asm(file: &Path, output: Option<&Path>) -> anyhow::Result<()> {
     let program = load_program(file)?;
     let out = output.map_or_else(|| file.with_extension("hbc"), Path::to_path_buf);
+    if same_file(file, &out) {
+        anyhow::bail!(
+            "{} is the source file: writing the bytecode there would replace it (pass another \
+             -o path)",
+            out.display()
+        );
+    }
     let bytes = program.to_bytes();
     std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
-    println!(
+    outln!(
         "{}: {} instructions, {} bytes of bytecode -> {}",
         program.name(),
         program.insts().len(),
         bytes.len(),
         out.display()
-    );
+    )?;
     Ok(())
+}
+
+/// Whether `a` and `b` name one existing file.
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Prints the assembly text of a bytecode (or assembly) file.
@@ -31,28 +47,28 @@ pub fn disasm(file: &Path) -> anyhow::Result<()> {
 /// Prints a summary of a verified program.
 pub fn check(file: &Path) -> anyhow::Result<()> {
     let p = load_program(file)?;
-    println!("kernel        {}", p.name());
-    println!("key           {}", p.key());
-    println!("instructions  {}", p.insts().len());
-    println!(
+    outln!("kernel        {}", p.name())?;
+    outln!("key           {}", p.key())?;
+    outln!("instructions  {}", p.insts().len())?;
+    outln!(
         "registers     r0..r{} ({}), predicates {}",
         p.num_regs().max(1) - 1,
         p.num_regs(),
         p.num_preds()
-    );
-    println!("shared bytes  {}", p.shared_bytes());
+    )?;
+    outln!("shared bytes  {}", p.shared_bytes())?;
     match p.launch() {
-        Some(l) => println!("launch        grid {} x block {}", l.grid, l.block),
-        None => println!("launch        (none declared)"),
+        Some(l) => outln!("launch        grid {} x block {}", l.grid, l.block)?,
+        None => outln!("launch        (none declared)")?,
     }
-    println!("parameters    {}", p.params().len());
+    outln!("parameters    {}", p.params().len())?;
     for (i, param) in p.params().iter().enumerate() {
         let kind = match param.kind {
             holovm::isa::ParamKind::Buffer(t) => format!("ptr {t}"),
             holovm::isa::ParamKind::Scalar(t) => t.to_string(),
         };
-        println!("  {i:>2}  {}: {kind}", param.name);
+        outln!("  {i:>2}  {}: {kind}", param.name)?;
     }
-    println!("ok");
+    outln!("ok")?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use holovm::{Tier, Vm, VmConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::load::load_program;
+use super::outln;
 use super::run_cmd::{bind, shape, RunArgs, TierArg, JIT_THRESHOLD_MICROS};
 
 /// Options of `holovm bench`.
@@ -87,7 +88,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         rows.push((n, interp, jit));
     }
     bar.finish_and_clear();
-    println!(
+    outln!(
         "{}: fastest of {} launches, block {}{}",
         program.name(),
         args.repeat,
@@ -97,14 +98,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         } else {
             ""
         }
-    );
-    println!(
+    )?;
+    outln!(
         "{:>10} {:>12} {:>12} {:>8} {:>14} {:>14}",
-        "size", "interpreter", "jit", "speedup", "interp elem/s", "jit elem/s"
-    );
+        "size",
+        "interpreter",
+        "jit",
+        "speedup",
+        "interp elem/s",
+        "jit elem/s"
+    )?;
     for (n, i, j) in rows {
         let rate = |d: Duration| n as f64 / d.as_secs_f64().max(1e-12);
-        println!(
+        outln!(
             "{:>10} {:>12.2?} {:>12.2?} {:>7.1}x {:>14.3e} {:>14.3e}",
             n,
             i,
@@ -112,7 +118,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             i.as_secs_f64() / j.as_secs_f64().max(1e-12),
             rate(i),
             rate(j)
-        );
+        )?;
     }
     Ok(())
 }

@@ -56,6 +56,14 @@ impl Fill {
         })
     }
 
+    /// The number of elements the spec gives, if it gives one (files give theirs when read).
+    pub fn len(&self) -> Option<usize> {
+        match self {
+            Fill::Random(len) | Fill::Range(len) | Fill::Zeros(len) | Fill::Value(_, len) => *len,
+            Fill::Npy(_) | Fill::Raw(_) => None,
+        }
+    }
+
     /// The little-endian bytes of the buffer this spec describes, with `default_len` elements
     /// unless the spec gives a length (or a file gives one).
     pub fn bytes(&self, ty: Ty, default_len: usize, rng: &mut Rng) -> anyhow::Result<Vec<u8>> {
@@ -92,10 +100,7 @@ impl Fill {
                 let bytes = read_file(path)?;
                 let a = npy::read(&bytes).with_context(|| format!("cannot read {path}"))?;
                 if a.ty != ty {
-                    bail!(
-                        "{path} holds {} elements but the parameter is `ptr {ty}`",
-                        a.ty
-                    );
+                    bail!("{path} holds {} elements, not {ty}", a.ty);
                 }
                 out = a.data;
             }
@@ -178,13 +183,24 @@ pub fn format_value(ty: Ty, bytes: &[u8]) -> String {
     b[..n].copy_from_slice(&bytes[..n]);
     let bits = u64::from_le_bytes(b);
     match ty {
-        Ty::F32 => format!("{}", f32::from_bits(bits as u32)),
-        Ty::F64 => format!("{}", f64::from_bits(bits)),
+        Ty::F32 => float_text(f32::from_bits(bits as u32)),
+        Ty::F64 => float_text(f64::from_bits(bits)),
         Ty::I8 => (bits as i8).to_string(),
         Ty::I16 => (bits as i16).to_string(),
         Ty::I32 => (bits as i32).to_string(),
         Ty::I64 => (bits as i64).to_string(),
         _ => bits.to_string(),
+    }
+}
+
+/// A float as its shortest round-trip digits, with an exponent outside 1e-4..1e16 (1e300 as
+/// `1e300`, not 301 digits).
+fn float_text<T: std::fmt::Display + std::fmt::LowerExp + Into<f64> + Copy>(x: T) -> String {
+    let m = x.into().abs();
+    if m == 0.0 || !m.is_finite() || (1e-4..1e16).contains(&m) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
     }
 }
 
@@ -262,6 +278,15 @@ mod tests {
             1.5f32.to_bits() as u64
         );
         assert_eq!(format_value(Ty::I16, &(-3i16).to_le_bytes()), "-3");
+        let f64_text = |x: f64| format_value(Ty::F64, &x.to_le_bytes());
+        assert_eq!(f64_text(1e300), "1e300");
+        assert_eq!(f64_text(5e-324), "5e-324");
+        assert_eq!(f64_text(-0.0), "-0");
+        assert_eq!(f64_text(1234.5), "1234.5");
+        assert_eq!(
+            format_value(Ty::F32, &f32::MAX.to_le_bytes()),
+            "3.4028235e38"
+        );
         // Finite numbers past the type's range are errors, as in the assembler; `inf` is not.
         assert!(parse_value(Ty::F32, "1e40").is_err());
         assert!(parse_value(Ty::F32, "-1e40").is_err());

@@ -4,6 +4,8 @@
 use holovm::examples::{self, Check};
 use holovm::{Tier, Vm, VmConfig};
 
+use super::outln;
+
 /// Options of `holovm demo`.
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -11,8 +13,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Divide every kernel's default problem size by this (for a quicker run).
-    #[arg(long, default_value_t = 1)]
-    pub shrink: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub shrink: u64,
 }
 
 fn verdict(c: &Check) -> String {
@@ -29,20 +31,27 @@ fn verdict(c: &Check) -> String {
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let interp = Vm::with_config(VmConfig::default().tier(Tier::Interpret));
     let jit = Vm::with_config(VmConfig::default().tier(Tier::Jit));
-    println!(
+    outln!(
         "{:<13} {:>8}  {:<26} {:>9} {:>11}  {:>9} {:>11}  {:>7}",
-        "kernel", "size", "size means", "interp", "time", "jit", "time", "speedup"
-    );
+        "kernel",
+        "size",
+        "size means",
+        "interp",
+        "time",
+        "jit",
+        "time",
+        "speedup"
+    )?;
     let mut failed = Vec::new();
     for ex in examples::all() {
-        let n = (ex.demo_size / args.shrink.max(1)).max(1);
+        let n = (ex.demo_size / args.shrink as usize).max(1);
         let i = ex.check(&interp, n, args.seed)?;
         let j = ex.check(&jit, n, args.seed)?;
         if !(i.passed() && j.passed()) {
             failed.push(ex.name);
         }
         let speedup = i.best_launch.as_secs_f64() / j.best_launch.as_secs_f64().max(1e-9);
-        println!(
+        outln!(
             "{:<13} {:>8}  {:<26} {:>9} {:>11.2?}  {:>9} {:>11.2?}  {:>6.1}x",
             ex.name,
             n,
@@ -52,16 +61,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             verdict(&j),
             j.best_launch,
             speedup
-        );
+        )?;
     }
-    println!();
-    println!("`exact`: bit-identical to the Rust reference; `ok E`: largest relative error E,");
-    println!("within the kernel's tolerance. Times: fastest of 3 launches, whole Vm::launch,");
-    println!("the default threading (large launches on both cores; compiled ones once they");
-    println!(
+    outln!()?;
+    outln!("`exact`: bit-identical to the Rust reference; `ok E`: largest relative error E,")?;
+    outln!("within the kernel's tolerance. Times: fastest of 3 launches, whole Vm::launch,")?;
+    outln!("the default threading (large launches on both cores; compiled ones once they")?;
+    outln!(
         "take {} us or more); the JIT time excludes the one-off compile (`holovm jit-dump`).",
         VmConfig::default().parallel_min_time.as_micros()
-    );
+    )?;
     if failed.is_empty() {
         Ok(())
     } else {

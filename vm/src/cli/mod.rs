@@ -51,14 +51,26 @@ enum Command {
 }
 
 /// Prints `text` to standard output; a closed pipe (`holovm jit-dump k.hasm | head`) ends
-/// the output quietly instead of panicking like `print!`.
+/// the output quietly instead of panicking like `print!`, and any other failure (a full
+/// disk) is an error naming standard output.
 pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => Ok(r?),
+        r => r.map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}")),
     }
 }
+
+/// `println!` through [`print_out`]: an error, not a panic, when standard output fails.
+macro_rules! outln {
+    () => {
+        $crate::cli::print_out("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::print_out(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use holovm::isa::{LaunchConfig, ParamKind, Program, Ty, POOL_CLASSES, POOL_CLASS_BYTES};
+use holovm::isa::{LaunchConfig, ParamKind, Program, Ty, POOL_CLASSES};
 use holovm::{npy, AnyBuffer, Arg, Tier, Vm, VmConfig};
 
 use super::data::{parse_value, preview, Fill, Rng};
 use super::load::load_program;
+use super::outln;
 
 /// `--jit-threshold`'s default: the VM's own (`VmConfig::jit_threshold`, 2 ms).
 pub const JIT_THRESHOLD_MICROS: u64 = 2000;
@@ -100,6 +101,9 @@ fn split_assignment(s: &str) -> anyhow::Result<(&str, &str)> {
 pub(super) fn shape(args: &RunArgs, program: &Program) -> anyhow::Result<LaunchConfig> {
     let shape = match (args.grid, args.block, args.n) {
         (Some(grid), Some(block), _) => LaunchConfig::new(grid, block),
+        (None, _, Some(n)) if n > u64::from(u32::MAX) => {
+            bail!("-n {n}: a launch has at most 2^32 - 1 lanes")
+        }
         (None, block, Some(n)) => LaunchConfig::cover(n, block.unwrap_or(256)),
         (None, Some(_), None) => bail!("--block needs --grid or -n"),
         _ => program.launch().ok_or_else(|| {
@@ -149,7 +153,8 @@ pub(super) fn bind(
             ParamKind::Buffer(ty) => {
                 let fill = spec
                     .map(Fill::parse)
-                    .transpose()?
+                    .transpose()
+                    .with_context(|| format!("argument `{}`", p.name))?
                     .unwrap_or(Fill::Random(None));
                 let bytes = fill
                     .bytes(ty, default_len, &mut rng)
@@ -166,7 +171,13 @@ pub(super) fn bind(
                     }
                     // A scalar `n` is the element count: `-n`, else the launch's lanes.
                     (None, n) if p.name == "n" && ty.is_int() => {
-                        parse_value(ty, &n.unwrap_or(lanes).to_string())?
+                        let from = if n.is_some() {
+                            "-n"
+                        } else {
+                            "the launch's lanes"
+                        };
+                        parse_value(ty, &n.unwrap_or(lanes).to_string())
+                            .with_context(|| format!("argument `n` (from {from})"))?
                     }
                     _ => bail!(
                         "missing argument `{}` (a {ty} scalar): pass {}=VALUE",
@@ -208,14 +219,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     for p in &args.pools {
         let (class, spec) = split_assignment(p)?;
         let class = parse_class(class)?;
-        let bytes = Fill::parse(spec)?.bytes(Ty::F32, (POOL_CLASS_BYTES / 4) as usize, &mut rng)?;
+        let fill = Fill::parse(spec).with_context(|| format!("--pool {p}"))?;
         // A shorter spec fills the start of the class and leaves the rest as it is.
         let mut values: Vec<f32> = vm.read_pool(class)?;
-        if bytes.len() / 4 > values.len() {
-            bail!(
+        let too_long = || {
+            anyhow!(
                 "--pool {p}: a class holds at most {} f32 values",
                 values.len()
-            );
+            )
+        };
+        if fill.len().is_some_and(|n| n > values.len()) {
+            // (Checked before generating them.)
+            return Err(too_long());
+        }
+        let bytes = fill
+            .bytes(Ty::F32, values.len(), &mut rng)
+            .with_context(|| format!("--pool {p}"))?;
+        if bytes.len() / 4 > values.len() {
+            return Err(too_long());
         }
         for (v, c) in values.iter_mut().zip(bytes.chunks_exact(4)) {
             *v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
@@ -233,11 +254,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .iter()
             .find(|(n, _)| n == name)
             .ok_or_else(|| anyhow!("--out {out}: `{name}` is not a buffer parameter"))?;
-        let dir = std::path::Path::new(file)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty());
+        let path = std::path::Path::new(file);
+        if file.is_empty() || path.is_dir() {
+            bail!("--out {out}: `{file}` is not a file name");
+        }
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(d) = dir.filter(|d| !d.is_dir()) {
-            bail!("--out {out}: the directory {} does not exist", d.display());
+            match d.exists() {
+                true => bail!("--out {out}: {} is not a directory", d.display()),
+                false => bail!("--out {out}: the directory {} does not exist", d.display()),
+            }
+        }
+        if let Some((other, ..)) = saves.iter().find(|(_, f, _)| {
+            *f == file || super::asm_cmd::same_file(path, std::path::Path::new(f))
+        }) {
+            bail!("--out {out}: `{other}` is saved to {file} already");
         }
         saves.push((name, file, buf));
     }
@@ -256,32 +287,33 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         stats = Some(s);
     }
     times.sort();
-    println!(
+    outln!(
         "{}: grid {} x block {} = {} lanes",
         program.name(),
         shape.grid,
         shape.block,
         shape.lanes()
-    );
+    )?;
     if let Some(s) = stats {
         let threads = if s.parallel { ", parallel" } else { "" };
         let interpreted = times.len() as u32 - compiled_runs;
         if s.jit && interpreted > 0 {
             // Auto: the launches before the compiled code was ready were interpreted.
-            println!(
+            outln!(
                 "  tier: jit (compiled code){threads}; {interpreted} of {} launches ran in \
                  the interpreter, before the code was ready",
                 times.len()
-            );
+            )?;
         } else if s.jit {
-            println!("  tier: jit (compiled code){threads}");
+            outln!("  tier: jit (compiled code){threads}")?;
         } else {
-            println!(
+            outln!(
                 "  tier: interpreter, {} block-steps, {} lane-instructions{threads}",
-                s.steps, s.lane_steps
-            );
+                s.steps,
+                s.lane_steps
+            )?;
             if let Some(e) = vm.jit_error(&program) {
-                println!("  (the JIT could not compile it: {e})");
+                outln!("  (the JIT could not compile it: {e})")?;
             }
         }
         if s.group > 0 {
@@ -289,28 +321,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 true => " (each block's partial last group too, with phantom lanes past it)",
                 false => "",
             };
-            println!("  vector groups of {} lanes{partial}", s.group);
+            outln!("  vector groups of {} lanes{partial}", s.group)?;
         }
     }
-    print_times(&times);
+    print_times(&times)?;
     if times.len() == 1 && !compiled_before && matches!(args.tier, TierArg::Jit) {
-        println!("  (the time includes compiling the kernel; --repeat 2 or more gives run times)");
+        outln!("  (the time includes compiling the kernel; --repeat 2 or more gives run times)")?;
     }
     for (name, buf) in &buffers {
         let bytes = vm.read_bytes(buf)?;
-        println!(
+        outln!(
             "  {name}: {} x {} {}",
             buf.len(),
             buf.ty(),
             preview(buf.ty(), &bytes)
-        );
+        )?;
     }
     shown_pool.sort_unstable();
     shown_pool.dedup();
     for class in shown_pool {
         let values: Vec<f32> = vm.read_pool(class)?;
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        println!("  pool class {class} (f32): {}", preview(Ty::F32, &bytes));
+        outln!("  pool class {class} (f32): {}", preview(Ty::F32, &bytes))?;
     }
     for (name, file, buf) in saves {
         let bytes = vm.read_bytes(buf)?;
@@ -320,16 +352,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             bytes
         };
         std::fs::write(file, data).with_context(|| format!("cannot write {file}"))?;
-        println!("  saved {name} to {file}");
+        outln!("  saved {name} to {file}")?;
     }
     Ok(())
 }
 
-fn print_times(times: &[Duration]) {
+fn print_times(times: &[Duration]) -> anyhow::Result<()> {
     match times {
-        [] => {}
-        [t] => println!("  time {t:.2?}"),
-        _ => println!(
+        [] => Ok(()),
+        [t] => outln!("  time {t:.2?}"),
+        _ => outln!(
             "  time min {:.2?}, median {:.2?} over {} runs",
             times[0],
             times[times.len() / 2],
