@@ -11,6 +11,16 @@ fn holovm(args: &[&str]) -> Output {
         .expect("the holovm binary runs")
 }
 
+/// Runs `holovm args`, checks that it fails with exit code 1 and a message containing
+/// `want`, and returns its output.
+fn fails_with(args: &[&str], want: &str) -> String {
+    let o = holovm(args);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {t}");
+    assert!(t.contains(want), "{args:?}: {t}");
+    t
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -236,83 +246,39 @@ fn run_rejects_bad_arguments() {
     let o = holovm(&["run", "examples/kernels/vector_add.hasm", "--repeat", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // A block of 0 lanes is refused however the shape is given (with -n it ran blocks of 1).
-    for shape in [
-        &["--block", "0", "-n", "10"][..],
-        &["--grid", "1", "--block", "0"],
-    ] {
-        let o = holovm(&[&["run", "examples/kernels/vector_add.hasm"][..], shape].concat());
-        assert_eq!(o.status.code(), Some(1), "{shape:?}: {}", text(&o));
-        assert!(
-            text(&o).contains("block size 0 is not in 1..=1024"),
-            "{}",
-            text(&o)
-        );
-    }
-    let o = holovm(&[
-        "bench",
-        "examples/kernels/vector_add.hasm",
-        "-n",
-        "100",
-        "--block",
-        "0",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    // Outputs: one file per buffer, names that are files, checked before the run; errors
-    // in a buffer spec, a pool spec or the default `n` say which argument.
-    let same = scratch("same.npy");
-    let dir = scratch("an_out_dir");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (extra, want) in [
-        (
-            vec![
-                format!("--out=c={}", same.display()),
-                format!("--out=a={}", same.display()),
-            ],
-            "`c` is saved to",
-        ),
-        (
-            vec![format!("--out=c={}", dir.display())],
-            "is not a file name",
-        ),
-        (vec!["a=range:-1".to_string()], "argument `a`"),
-        (
-            vec!["--pool=0=random:200000000".to_string()],
-            "a class holds at most",
-        ),
-        (vec!["--pool=0=fill:abc".to_string()], "--pool 0=fill:abc"),
-    ] {
-        let mut cmd = vec!["run", "examples/kernels/vector_add.hasm", "-n", "8"];
-        cmd.extend(extra.iter().map(String::as_str));
-        let o = holovm(&cmd);
-        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", text(&o));
-        let t = text(&o);
-        assert!(t.contains(want) && !t.contains("time"), "{extra:?}: {t}");
-    }
-    let o = holovm(&[
-        "run",
-        "examples/kernels/vector_add.hasm",
-        "-n",
-        "1099511627776",
-    ]);
-    assert!(
-        text(&o).contains("-n 1099511627776: a launch has at most"),
-        "{}",
-        text(&o)
+    let va = "examples/kernels/vector_add.hasm";
+    let block0 = "block size 0 is not in 1..=1024";
+    fails_with(&["run", va, "--block", "0", "-n", "10"], block0);
+    fails_with(&["run", va, "--grid", "1", "--block", "0"], block0);
+    fails_with(&["bench", va, "-n", "100", "--block", "0"], block0);
+    fails_with(
+        &["run", va, "-n", "1099511627776"],
+        "-n 1099511627776: a launch has at most",
     );
     // A float argument past its type's range is an error, as in the assembler.
-    let o = holovm(&[
-        "run",
-        "examples/kernels/relu.hasm",
-        "-n",
-        "8",
-        "x=fill:1e40",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(
-        text(&o).contains("1e40 is out of range for f32"),
-        "{}",
-        text(&o)
+    let relu = "examples/kernels/relu.hasm";
+    fails_with(
+        &["run", relu, "-n", "8", "x=fill:1e40"],
+        "1e40 is out of range for f32",
     );
+    // Outputs: one file per buffer, names that are files; errors in a buffer spec, a pool
+    // spec or the default `n` say which argument; all before the run.
+    // (The guards keep the scratch directories until the end of the test.)
+    let (same, dir) = (scratch("same.npy"), scratch("an_out_dir"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_c = format!("--out=c={}", same.display());
+    let out_a = format!("--out=a={}", same.display());
+    let out_dir = format!("--out=c={}", dir.display());
+    for (extra, want) in [
+        (&[out_c.as_str(), out_a.as_str()][..], "`c` is saved to"),
+        (&[out_dir.as_str()], "is not a file name"),
+        (&["a=range:-1"], "argument `a`"),
+        (&["--pool=0=random:200000000"], "a class holds at most"),
+        (&["--pool=0=fill:abc"], "--pool 0=fill:abc"),
+    ] {
+        let t = fails_with(&[&["run", va, "-n", "8"][..], extra].concat(), want);
+        assert!(!t.contains("time"), "ran first: {t}");
+    }
     // Arguments used after the run are checked before it.
     for (arg, want) in [
         ("--out=q=x.npy", "`q` is not a buffer parameter"),
