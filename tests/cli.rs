@@ -261,6 +261,13 @@ fn run_rejects_bad_arguments() {
         &["run", relu, "-n", "8", "x=fill:1e40"],
         "1e40 is out of range for f32",
     );
+    // A device that never ends is read up to a bound, not until memory runs out.
+    if Path::new("/dev/zero").exists() {
+        fails_with(
+            &["run", relu, "-n", "8", "x=raw:/dev/zero"],
+            "not a regular file",
+        );
+    }
     // Outputs: one file per buffer, names that are files; errors in a buffer spec, a pool
     // spec or the default `n` say which argument; all before the run.
     // (The guards keep the scratch directories until the end of the test.)

@@ -122,8 +122,27 @@ fn too_large(len: usize, ty: Ty) -> anyhow::Error {
     anyhow!("cannot allocate {len} elements of {ty}: not enough memory")
 }
 
+/// The most bytes read from a file that is not a regular one (a pipe, `/dev/stdin`, a device
+/// such as `/dev/zero`, which never ends).
+const MAX_STREAM_BYTES: u64 = 1 << 30;
+
 fn read_file(path: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(Path::new(path)).with_context(|| format!("cannot read {path}"))
+    use std::io::Read;
+    let file =
+        std::fs::File::open(Path::new(path)).with_context(|| format!("cannot read {path}"))?;
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let mut bytes = Vec::new();
+    file.take(if regular {
+        u64::MAX
+    } else {
+        MAX_STREAM_BYTES + 1
+    })
+    .read_to_end(&mut bytes)
+    .with_context(|| format!("cannot read {path}"))?;
+    if bytes.len() as u64 > MAX_STREAM_BYTES && !regular {
+        bail!("{path} is not a regular file and gives more than {MAX_STREAM_BYTES} bytes");
+    }
+    Ok(bytes)
 }
 
 fn push_bits(out: &mut Vec<u8>, ty: Ty, bits: u64) {
