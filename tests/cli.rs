@@ -261,6 +261,9 @@ fn run_rejects_bad_arguments() {
         &["run", relu, "-n", "8", "x=fill:1e40"],
         "1e40 is out of range for f32",
     );
+    // A failing bench launch says which size and tier.
+    let bench = ["bench", relu, "-n", "10", "--repeat", "1", "n=20"];
+    fails_with(&bench, "n = 10, interpreter: out of bounds");
     // A device that never ends is read up to a bound, not until memory runs out.
     if Path::new("/dev/zero").exists() {
         fails_with(

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use holovm::{Tier, Vm, VmConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -80,10 +81,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for &n in &args.sizes {
         bar.set_message(format!("n = {n}, interpreter"));
-        let interp = time(&args, Tier::Interpret, n)?;
+        let interp =
+            time(&args, Tier::Interpret, n).with_context(|| format!("n = {n}, interpreter"))?;
         bar.inc(1);
         bar.set_message(format!("n = {n}, jit"));
-        let jit = time(&args, Tier::Jit, n)?;
+        let jit = time(&args, Tier::Jit, n).with_context(|| format!("n = {n}, jit"))?;
         bar.inc(1);
         rows.push((n, interp, jit));
     }
