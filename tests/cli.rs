@@ -208,7 +208,7 @@ fn run_rejects_bad_arguments() {
     assert!(text(&o).contains("no parameter `z`"), "{}", text(&o));
     let o = holovm(&["run", "examples/kernels/vector_add.hasm", "-n", "8", "n=-3"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("out of range for u32"), "{}", text(&o));
+    assert!(text(&o).contains("but u32 is unsigned"), "{}", text(&o));
     let o = holovm(&["run", "examples/kernels/matvec.hasm", "m=4"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("missing argument `k`"), "{}", text(&o));
@@ -259,7 +259,7 @@ fn run_rejects_bad_arguments() {
     let relu = "examples/kernels/relu.hasm";
     fails_with(
         &["run", relu, "-n", "8", "x=fill:1e40"],
-        "1e40 is out of range for f32",
+        "`1e40` is out of range for f32",
     );
     // A failing bench launch says which size and tier.
     let bench = ["bench", relu, "-n", "10", "--repeat", "1", "n=20"];

@@ -77,3 +77,26 @@ pub fn assemble(src: &str) -> Result<Program, Diagnostics> {
 pub fn assemble_def(src: &str) -> Result<ProgramDef, Diagnostics> {
     assembler::assemble_def(src)
 }
+
+/// Parses `text` as an immediate of type `ty` with the assembler's literal syntax (docs/ISA.md
+/// section 9.4: decimal, `0x`/`0b` integers, floats, `inf`, `nan`, `0f`/`0d` bit patterns)
+/// and range rules, for tools that take values outside a program (the `holovm` command's
+/// arguments). Returns the value's register image.
+///
+/// ```
+/// use holovm_isa::Ty;
+/// assert_eq!(holovm_asm::parse_literal("-1", Ty::I8), Ok(0xff));
+/// assert_eq!(holovm_asm::parse_literal("0x10", Ty::U32), Ok(16));
+/// assert!(holovm_asm::parse_literal("300", Ty::U8).is_err());
+/// assert!(holovm_asm::parse_literal("1e40", Ty::F32).is_err());
+/// ```
+pub fn parse_literal(text: &str, ty: holovm_isa::Ty) -> Result<u64, String> {
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(body) => (true, body),
+        None => (false, text),
+    };
+    literal::parse_imm(neg, body, ty).map_err(|e| match e.help {
+        Some(help) => format!("{} ({help})", e.message),
+        None => e.message,
+    })
+}

@@ -158,41 +158,10 @@ fn from_index(ty: Ty, i: u64) -> u64 {
     }
 }
 
-/// Parses a scalar value of type `ty` into its register image (zero-extended bits).
+/// Parses a scalar value of type `ty` into its register image (zero-extended bits), with the
+/// assembler's literal syntax and range rules (`-7`, `0x1f`, `1.5`, `inf`, `0f3fc00000`).
 pub fn parse_value(ty: Ty, s: &str) -> anyhow::Result<u64> {
-    let bad = || anyhow!("`{s}` is not a valid {ty} value");
-    // As in the assembler: a finite number that rounds to infinity is out of range.
-    let finite = |inf: bool| {
-        let named = s.trim_start_matches(['+', '-']).to_ascii_lowercase();
-        if inf && !named.starts_with("inf") {
-            bail!("{s} is out of range for {ty} (it rounds to infinity; `inf` is infinity)");
-        }
-        Ok(())
-    };
-    match ty {
-        Ty::F32 => {
-            let v = s.parse::<f32>().map_err(|_| bad())?;
-            finite(v.is_infinite())?;
-            Ok(v.to_bits() as u64)
-        }
-        Ty::F64 => {
-            let v = s.parse::<f64>().map_err(|_| bad())?;
-            finite(v.is_infinite())?;
-            Ok(v.to_bits())
-        }
-        _ => {
-            let v: i128 = s.parse().map_err(|_| bad())?;
-            let (min, max) = if ty.is_signed_int() {
-                (-(1i128 << (ty.bits() - 1)), (1i128 << (ty.bits() - 1)) - 1)
-            } else {
-                (0, ty.mask() as i128)
-            };
-            if v < min || v > max {
-                bail!("{s} is out of range for {ty} ({min}..={max})");
-            }
-            Ok(ty.canon(v as u64))
-        }
-    }
+    holovm::asm::parse_literal(s, ty).map_err(|e| anyhow!(e))
 }
 
 /// Formats one element stored little-endian in `bytes`.
@@ -315,10 +284,8 @@ mod tests {
             parse_value(Ty::F32, "-inf").unwrap(),
             f32::NEG_INFINITY.to_bits() as u64
         );
-        assert_eq!(
-            parse_value(Ty::F64, "Infinity").unwrap(),
-            f64::INFINITY.to_bits()
-        );
+        assert_eq!(parse_value(Ty::U16, "0x10").unwrap(), 16);
+        assert!(parse_value(Ty::U8, "+5").is_err());
     }
 
     #[test]
