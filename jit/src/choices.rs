@@ -197,7 +197,7 @@ pub(crate) fn costly_resumes(
         format!(
             "the vector code's per-lane function would resume at {} places with {live} \
              live values among them, which Cranelift's register allocator takes time \
-             quadratic in (limit: places x registers <= {RESUME_BUDGET})",
+             quadratic in (limit: places x live values <= {RESUME_BUDGET})",
             pcs.len()
         )
     })

@@ -66,6 +66,7 @@ impl Tr<'_, '_> {
 
     /// Registers and predicates live at some bail-out pc: the only ones a bail-out spills and
     /// a resumed lane reloads.
+    ///
     /// Kept until the sets grow (they only grow): a program with a barrier at every
     /// instruction asked for it at each one, in time quadratic in their number.
     pub(crate) fn spill_set(&self) -> LiveSet {

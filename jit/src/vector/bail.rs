@@ -364,7 +364,7 @@ impl Tr<'_, '_> {
             self.b.ins().jump(self.group_next, &[]);
             self.b.switch_to_block(each);
         }
-        let (at_r, at_p) = self.live_at(self.barrier_pcs.clone().into_iter());
+        let (at_r, at_p) = self.live_at(self.barrier_pcs.iter().copied());
         self.spill_group(vs, (at_r, at_p), bases, false);
         let (bail_r, bail_p) = self.live_at(vs.bail_pcs.iter().copied());
         let rest = (
