@@ -19,8 +19,14 @@ pub struct BenchArgs {
     /// Arguments as for `holovm run` (buffers default to random data of n elements, and a
     /// scalar `n` to the size).
     pub args: Vec<String>,
-    /// Sizes (lanes) to measure.
-    #[arg(short = 'n', long = "size", value_delimiter = ',', default_values_t = [1024u64, 16384, 262144, 1048576])]
+    /// Sizes (lanes) to measure, separated by commas.
+    #[arg(
+        short = 'n',
+        long = "size",
+        value_name = "N,N,...",
+        value_delimiter = ',',
+        default_value = "1024,16384,262144,1048576"
+    )]
     pub sizes: Vec<u64>,
     /// Lanes per block.
     #[arg(long, default_value_t = 256)]

@@ -85,7 +85,18 @@ impl Fill {
                 }
             }
             Fill::Range(len) => {
-                for i in 0..len.unwrap_or(default_len) {
+                let len = len.unwrap_or(default_len);
+                // An integer type counts up to its largest value; past it the values would
+                // wrap (i8: 126, 127, -128, ...), which no one asking for a range wants.
+                let max = match ty {
+                    _ if ty.is_signed_int() => (1u64 << (ty.bits() - 1)) - 1,
+                    _ if ty.is_unsigned_int() => u64::MAX >> (64 - ty.bits()),
+                    _ => u64::MAX,
+                };
+                if len as u64 > max.saturating_add(1) {
+                    bail!("range of {len} elements does not fit {ty}: its largest value is {max}");
+                }
+                for i in 0..len {
                     push_bits(&mut out, ty, from_index(ty, i as u64));
                 }
             }
@@ -254,6 +265,22 @@ mod tests {
         assert_eq!(Fill::parse("x.npy").unwrap(), Fill::Npy("x.npy".into()));
         assert!(Fill::parse("bogus").is_err());
         assert!(Fill::parse("range:ten").is_err());
+    }
+
+    #[test]
+    fn ranges_do_not_wrap() {
+        let bytes = |ty, len| Fill::Range(Some(len)).bytes(ty, 0, &mut Rng::new(1));
+        assert_eq!(bytes(Ty::I8, 128).unwrap().last(), Some(&127));
+        assert_eq!(bytes(Ty::U8, 256).unwrap().last(), Some(&255));
+        assert_eq!(bytes(Ty::U16, 65536).unwrap().len(), 131072);
+        let e = bytes(Ty::I8, 129).unwrap_err().to_string();
+        assert!(
+            e.contains("does not fit i8: its largest value is 127"),
+            "{e}"
+        );
+        assert!(bytes(Ty::U8, 257).is_err());
+        assert!(bytes(Ty::I16, 40000).is_err());
+        assert!(bytes(Ty::F32, 1000).is_ok());
     }
 
     #[test]
