@@ -469,6 +469,25 @@ fn jit_dump_shows_strategy_clif_and_machine_code() {
     let o = holovm(&["jit-dump", "examples/kernels/sum.hasm", "--group", "5"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("4, 8, 16 or 32"), "{}", text(&o));
+    // vector_add has 7 instructions: past the limit it is left to the interpreter.
+    let va = "examples/kernels/vector_add.hasm";
+    fails_with(
+        &["jit-dump", va, "--max-insts", "6"],
+        "the program has 7 instructions, more than the JIT compiles (6:",
+    );
+    let o = holovm(&[
+        "run",
+        va,
+        "--tier",
+        "jit",
+        "-n",
+        "9",
+        "--jit-max-insts",
+        "6",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("tier: interpreter"), "{}", text(&o));
+    assert!(text(&o).contains("has 7 instructions"), "{}", text(&o));
 }
 
 #[test]

@@ -93,7 +93,7 @@ mod translate;
 mod vector;
 
 pub use abi::{LaunchEnv, ParamSlot, TrapKind, TrapRecord, SPACE_POOL, SPACE_SHARED};
-pub use compile::{compile, JitError, JitOptions};
+pub use compile::{compile, JitError, JitOptions, DEFAULT_MAX_INSTS};
 pub use dump::{strategy_lines, CompileParts, JitDump, Strategy, CLIF_LOCATIONS};
 pub use holovm_isa as isa;
 pub use kernel::{

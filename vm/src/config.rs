@@ -51,6 +51,11 @@ pub struct VmConfig {
     /// its code: one symbol per stretch that implements one ISA instruction
     /// (`holovm::gelu pc 7 vector`), the kernel's name for the rest. Default `false`.
     pub perf_map: bool,
+    /// The most instructions a program may have to be compiled; longer ones run in the
+    /// interpreter under every tier, and [`Vm::jit_dump`](crate::Vm::jit_dump) says why.
+    /// Default 16,384 ([`holovm_jit::DEFAULT_MAX_INSTS`]: past it a compile's time and
+    /// memory grow faster than the program).
+    pub jit_max_insts: usize,
 }
 
 impl Default for VmConfig {
@@ -67,6 +72,7 @@ impl Default for VmConfig {
             jit_threshold: Duration::from_millis(2),
             jit_cache_capacity: 256,
             perf_map: false,
+            jit_max_insts: holovm_jit::DEFAULT_MAX_INSTS,
         }
     }
 }
@@ -135,6 +141,12 @@ impl VmConfig {
     /// Sets [`VmConfig::perf_map`].
     pub fn perf_map(mut self, yes: bool) -> Self {
         self.perf_map = yes;
+        self
+    }
+
+    /// Sets [`VmConfig::jit_max_insts`].
+    pub fn jit_max_insts(mut self, insts: usize) -> Self {
+        self.jit_max_insts = insts;
         self
     }
 }

@@ -75,11 +75,11 @@ impl Variant {
     fn get_or_compile(
         &self,
         program: &Program,
-        perf_map: bool,
+        base: &JitOptions,
         tag: u32,
     ) -> Option<&Arc<CompiledKernel>> {
         self.kernel
-            .get_or_init(|| compile(program, perf_map, tag))
+            .get_or_init(|| compile(program, base, tag))
             .as_ref()
             .ok()
     }
@@ -169,18 +169,19 @@ pub(crate) struct JitCache {
     /// Bumped whenever kernels leave the cache (`clear`, eviction), so a VM's memo of its
     /// recent kernels (see `Vm::launch`) knows to forget them.
     generation: AtomicU64,
-    /// Append compiled kernels to the perf map (`VmConfig::perf_map`).
-    perf_map: bool,
+    /// The options every compile starts from (`VmConfig::perf_map`,
+    /// `VmConfig::jit_max_insts`).
+    base: JitOptions,
 }
 
 impl JitCache {
-    /// An empty cache; `perf_map`: see `VmConfig::perf_map`.
-    pub(crate) fn new(perf_map: bool) -> Self {
+    /// An empty cache whose compiles start from `base` (its perf map and size limit).
+    pub(crate) fn new(base: JitOptions) -> Self {
         JitCache {
             slots: KeyMap::default(),
             pending: Arc::default(),
             generation: AtomicU64::new(0),
-            perf_map,
+            base,
         }
     }
 
@@ -229,7 +230,7 @@ impl JitCache {
         let slot = self.slot(program, capacity);
         let kernel = match tier {
             Tier::Interpret => None,
-            Tier::Jit => slot.main.get_or_compile(program, self.perf_map, 0).cloned(),
+            Tier::Jit => slot.main.get_or_compile(program, &self.base, 0).cloned(),
             Tier::Auto => slot.compiled().cloned(),
         };
         (kernel, slot)
@@ -258,7 +259,7 @@ impl JitCache {
         }
         let variant = slot.variant(tag);
         let compiled = match tier {
-            Tier::Jit => variant.get_or_compile(program, self.perf_map, tag),
+            Tier::Jit => variant.get_or_compile(program, &self.base, tag),
             _ => {
                 if variant.asked.swap(true, Ordering::Relaxed) {
                     self.compile_in_background(slot, program, tag);
@@ -299,15 +300,13 @@ impl JitCache {
             return;
         }
         let pending = Arc::clone(&self.pending);
-        let (job_slot, program, perf_map) = (Arc::clone(slot), program.clone(), self.perf_map);
+        let (job_slot, program, base) = (Arc::clone(slot), program.clone(), self.base.clone());
         pending.fetch_add(1, Ordering::AcqRel);
         let job_pending = Arc::clone(&pending);
         let spawned = std::thread::Builder::new()
             .name("holovm-jit".into())
             .spawn(move || {
-                job_slot
-                    .variant(tag)
-                    .get_or_compile(&program, perf_map, tag);
+                job_slot.variant(tag).get_or_compile(&program, &base, tag);
                 job_pending.fetch_sub(1, Ordering::AcqRel);
             });
         if spawned.is_err() {
@@ -356,13 +355,12 @@ impl JitCache {
 }
 
 /// Compiles `program` as the variant of `tag` says ([`variant_tag`]; 0: the main kernel,
-/// with the JIT's choice of group).
-fn compile(program: &Program, perf_map: bool, tag: u32) -> Result<Arc<CompiledKernel>, String> {
+/// with the JIT's choice of group), starting from `base`.
+fn compile(program: &Program, base: &JitOptions, tag: u32) -> Result<Arc<CompiledKernel>, String> {
     let opts = JitOptions {
-        perf_map,
         group: if tag == PARTIAL { 0 } else { tag },
         partial: tag == PARTIAL,
-        ..JitOptions::default()
+        ..base.clone()
     };
     holovm_jit::compile(program, &opts)
         .map(Arc::new)
@@ -528,7 +526,7 @@ mod tests {
     #[test]
     fn a_variants_compile_error_is_kept_after_the_main_kernels() {
         let p = holovm_asm::assemble(".kernel k\n.param x: ptr f32\nexit\n").unwrap();
-        let cache = JitCache::new(false);
+        let cache = JitCache::new(JitOptions::default());
         let slot = cache.slot(&p, 8);
         assert_eq!(cache.error(&p), None);
         let failed = |why: &str| Err::<Arc<CompiledKernel>, _>(why.to_string());

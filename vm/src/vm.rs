@@ -149,7 +149,11 @@ impl Vm {
     /// A VM with the given configuration.
     pub fn with_config(config: VmConfig) -> Vm {
         let id = NEXT_VM_ID.fetch_add(1, Ordering::Relaxed);
-        let perf_map = config.perf_map;
+        let jit = JitCache::new(holovm_jit::JitOptions {
+            perf_map: config.perf_map,
+            max_insts: config.jit_max_insts,
+            ..Default::default()
+        });
         Vm {
             id,
             simd: config.simd && ops::simd_available(),
@@ -162,7 +166,7 @@ impl Vm {
                 memo: KernelMemo::default(),
             }),
             cache: KeyMap::default(),
-            jit: JitCache::new(perf_map),
+            jit,
             workers: OnceLock::new(),
         }
     }
@@ -806,6 +810,7 @@ impl Vm {
         let opts = holovm_jit::JitOptions {
             perf_map,
             group,
+            max_insts: self.config.jit_max_insts,
             ..Default::default()
         };
         self.jit_dump_options(program, &opts)

@@ -61,6 +61,7 @@ fn time(bench: &BenchArgs, tier: Tier, n: u64) -> anyhow::Result<Duration> {
         single_thread: bench.single_thread,
         tier: TierArg::Auto,
         jit_threshold: JIT_THRESHOLD_MICROS,
+        jit_max_insts: holovm::jit::DEFAULT_MAX_INSTS,
         fuel: None,
         perf_map: false,
     };

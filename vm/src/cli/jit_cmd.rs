@@ -35,6 +35,11 @@ pub struct JitDumpArgs {
     /// group run (`holovm run` says when it ran).
     #[arg(long)]
     pub partial: bool,
+    /// The most instructions a kernel may have to be compiled (a longer one is reported as
+    /// left to the interpreter; compile time and memory grow faster than the program past
+    /// the default).
+    #[arg(long, value_name = "N", default_value_t = holovm::jit::DEFAULT_MAX_INSTS)]
+    pub max_insts: usize,
 }
 
 /// A vector group's lanes: 4, 8, 16 or 32.
@@ -52,6 +57,7 @@ pub fn run(args: JitDumpArgs) -> anyhow::Result<()> {
         group: args.group.unwrap_or(0),
         partial: args.partial,
         perf_map: args.perf_map,
+        max_insts: args.max_insts,
         ..Default::default()
     };
     let dump = Vm::new().jit_dump_options(&program, &opts)?;

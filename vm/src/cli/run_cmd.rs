@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// ready).
     #[arg(long, value_name = "MICROS", default_value_t = JIT_THRESHOLD_MICROS)]
     pub jit_threshold: u64,
+    /// The most instructions a kernel may have to be compiled; longer ones are interpreted
+    /// (compile time and memory grow faster than the program past the default).
+    #[arg(long, value_name = "N", default_value_t = holovm::jit::DEFAULT_MAX_INSTS)]
+    pub jit_max_insts: usize,
     /// Fuel per lane: each lane may take this many backward branches and calls (default
     /// 2^26); one that needs more traps `out of fuel`, which bounds a runaway kernel.
     #[arg(long)]
@@ -210,6 +214,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .single_thread(args.single_thread)
             .tier(args.tier.into())
             .jit_threshold(Duration::from_micros(args.jit_threshold))
+            .jit_max_insts(args.jit_max_insts)
             .perf_map(args.perf_map),
     );
     let (bound, buffers) = bind(&vm, &program, &args, shape.lanes())?;
