@@ -33,22 +33,48 @@ impl Src {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Addr {
     /// `[buf + 16]`: a buffer parameter plus a constant byte offset.
-    BufferOffset { buf: u8, offset: u32 },
+    BufferOffset {
+        /// The buffer parameter's index.
+        buf: u8,
+        /// Bytes from the buffer's start.
+        offset: u32,
+    },
     /// `[buf + r3*4]`: a buffer parameter plus `index * scale` bytes; `index` is a register or
     /// special register read as `u64`; `scale` is 1, 2, 4 or 8.
-    BufferIndex { buf: u8, index: Src, scale: u8 },
+    BufferIndex {
+        /// The buffer parameter's index.
+        buf: u8,
+        /// The element index.
+        index: Src,
+        /// Bytes per index step.
+        scale: u8,
+    },
     /// `[phi(class, page, byte)]` or `[phi(class, page, byte) + r1*4]`: the boundary pool at
     /// `class * 12288 + page * 256 + byte`, plus an optional scaled index.
     Phi {
+        /// The pool class, 0..96 (12,288 bytes each).
         class: u8,
+        /// The 256-byte page in the class, 0..48.
         page: u8,
+        /// The byte in the page.
         byte: u8,
+        /// An index and its scale (1, 2, 4 or 8), added in bytes.
         index: Option<(Src, u8)>,
     },
     /// `[r5 + 8]`: `base` holds a global pointer (see docs/ISA.md), plus a signed constant.
-    RegisterIndirect { base: Reg, offset: i32 },
+    RegisterIndirect {
+        /// The register holding the pointer.
+        base: Reg,
+        /// Bytes added to the pointer.
+        offset: i32,
+    },
     /// `[r5 + r6]`: `handle` holds a global pointer, `offset` a `u64` byte offset.
-    RegisterIndirectComputed { handle: Reg, offset: Reg },
+    RegisterIndirectComputed {
+        /// The register holding the pointer.
+        handle: Reg,
+        /// The register holding the byte offset.
+        offset: Reg,
+    },
 }
 
 /// A per-block shared memory address: `[shared + offset]`, `[shared + r1*4]` or
@@ -65,17 +91,30 @@ pub struct SharedAddr {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum BinOp {
+    /// `add`: sum (integers wrap).
     Add = 0,
+    /// `sub`: difference (integers wrap).
     Sub = 1,
+    /// `mul`: product (integers wrap).
     Mul = 2,
+    /// `div`: quotient (integers round toward zero; division by zero and signed `MIN / -1`
+    /// trap).
     Div = 3,
+    /// `rem`: integer remainder with the sign of `a` (traps as `div` does).
     Rem = 4,
+    /// `min`: the smaller value (floats: IEEE 754 `minimum`).
     Min = 5,
+    /// `max`: the larger value (floats: IEEE 754 `maximum`).
     Max = 6,
+    /// `and`: bitwise and.
     And = 7,
+    /// `or`: bitwise or.
     Or = 8,
+    /// `xor`: bitwise exclusive or.
     Xor = 9,
+    /// `shl`: shift left (0 past the width).
     Shl = 10,
+    /// `shr`: shift right, arithmetic for signed types (past the width: 0 or the sign).
     Shr = 11,
 }
 
@@ -83,17 +122,29 @@ pub enum BinOp {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum UnOp {
+    /// `abs`: absolute value (`abs(MIN)` wraps to `MIN`).
     Abs = 0,
+    /// `neg`: negation (integers wrap).
     Neg = 1,
+    /// `not`: bitwise complement.
     Not = 2,
+    /// `exp`: e^x.
     Exp = 3,
+    /// `log`: natural logarithm.
     Log = 4,
+    /// `log2`: base-2 logarithm.
     Log2 = 5,
+    /// `sqrt`: square root, correctly rounded.
     Sqrt = 6,
+    /// `rsqrt`: `1 / sqrt(x)`.
     Rsqrt = 7,
+    /// `sin`: sine.
     Sin = 8,
+    /// `cos`: cosine.
     Cos = 9,
+    /// `tanh`: hyperbolic tangent.
     Tanh = 10,
+    /// `sigmoid`: `1 / (1 + exp(-x))`.
     Sigmoid = 11,
 }
 
@@ -101,11 +152,17 @@ pub enum UnOp {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Cmp {
+    /// `eq`: equal.
     Eq = 0,
+    /// `ne`: not equal (true when either float is NaN).
     Ne = 1,
+    /// `lt`: less than.
     Lt = 2,
+    /// `le`: less than or equal.
     Le = 3,
+    /// `gt`: greater than.
     Gt = 4,
+    /// `ge`: greater than or equal.
     Ge = 5,
 }
 
@@ -113,16 +170,22 @@ pub enum Cmp {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum RedOp {
+    /// `add`: the sum.
     Add = 0,
+    /// `min`: the smallest value.
     Min = 1,
+    /// `max`: the largest value.
     Max = 2,
+    /// `mul`: the product.
     Mul = 3,
 }
 
 /// A branch guard: `@p0` (branch where p0 is true) or `@!p0` (where it is false).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Guard {
+    /// The predicate register tested.
     pub pred: Pred,
+    /// Branch where the predicate is false (`@!p`) instead of true.
     pub negate: bool,
 }
 
@@ -131,62 +194,143 @@ pub struct Guard {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Inst {
     /// `ldg.T rD, [addr]`: load from global memory (buffers or the boundary pool).
-    Ldg { ty: Ty, dst: Reg, addr: Addr },
+    Ldg {
+        /// The type the instruction reads and writes.
+        ty: Ty,
+        /// The destination register.
+        dst: Reg,
+        /// The global address loaded from.
+        addr: Addr,
+    },
     /// `stg.T [addr], src`: store to global memory.
-    Stg { ty: Ty, src: Src, addr: Addr },
+    Stg {
+        /// The type the instruction reads and writes.
+        ty: Ty,
+        /// The value stored.
+        src: Src,
+        /// The global address stored to.
+        addr: Addr,
+    },
     /// `lds.T rD, [shared + ...]`: load from the block's shared memory.
-    Lds { ty: Ty, dst: Reg, addr: SharedAddr },
+    Lds {
+        /// The type the instruction reads and writes.
+        ty: Ty,
+        /// The destination register.
+        dst: Reg,
+        /// The shared-memory address loaded from.
+        addr: SharedAddr,
+    },
     /// `sts.T [shared + ...], src`: store to the block's shared memory.
-    Sts { ty: Ty, src: Src, addr: SharedAddr },
+    Sts {
+        /// The type the instruction reads and writes.
+        ty: Ty,
+        /// The value stored.
+        src: Src,
+        /// The shared-memory address stored to.
+        addr: SharedAddr,
+    },
     /// `mov.T rD, src` (`mov_imm.T rD, imm` when `src` is an immediate).
-    Mov { ty: Ty, dst: Reg, src: Src },
+    Mov {
+        /// The type the instruction reads and writes.
+        ty: Ty,
+        /// The destination register.
+        dst: Reg,
+        /// The value moved.
+        src: Src,
+    },
     /// `cvt.TO.FROM rD, src`: convert between types (Rust `as` semantics).
     Cvt {
+        /// The result type.
         to: Ty,
+        /// The source type.
         from: Ty,
+        /// The destination register.
         dst: Reg,
+        /// The value converted.
         src: Src,
     },
     /// `op.T rD, a, b`.
     Bin {
+        /// The operation.
         op: BinOp,
+        /// The type the instruction reads and writes.
         ty: Ty,
+        /// The destination register.
         dst: Reg,
+        /// The first operand.
         a: Src,
+        /// The second operand.
         b: Src,
     },
     /// `op.T rD, a`.
-    Un { op: UnOp, ty: Ty, dst: Reg, a: Src },
+    Un {
+        /// The operation.
+        op: UnOp,
+        /// The type the instruction reads and writes.
+        ty: Ty,
+        /// The destination register.
+        dst: Reg,
+        /// The operand.
+        a: Src,
+    },
     /// `fma.T rD, a, b, c`: `a * b + c` with a single rounding for floats.
     Fma {
+        /// The type the instruction reads and writes.
         ty: Ty,
+        /// The destination register.
         dst: Reg,
+        /// The first factor.
         a: Src,
+        /// The second factor.
         b: Src,
+        /// The addend.
         c: Src,
     },
     /// `setp.CMP.T pD, a, b`.
     Setp {
+        /// The comparison.
         cmp: Cmp,
+        /// The type the instruction reads and writes.
         ty: Ty,
+        /// The destination predicate.
         dst: Pred,
+        /// The first operand.
         a: Src,
+        /// The second operand.
         b: Src,
     },
     /// `sel.T rD, p, a, b`: `rD = p ? a : b`.
     Sel {
+        /// The type the instruction reads and writes.
         ty: Ty,
+        /// The destination register.
         dst: Reg,
+        /// The predicate that chooses `a`.
         pred: Pred,
+        /// The value where the predicate is true.
         a: Src,
+        /// The value where the predicate is false.
         b: Src,
     },
     /// `bra @label` or `@p bra @label` / `@!p bra @label`.
-    Bra { target: u32, guard: Option<Guard> },
+    Bra {
+        /// The instruction index branched to.
+        target: u32,
+        /// The predicate the branch depends on (`None`: always taken).
+        guard: Option<Guard>,
+    },
     /// `loop rC, @label`: if `rC > 1` then `rC -= 1` and branch, else `rC = 0` and fall through.
-    Loop { counter: Reg, target: u32 },
+    Loop {
+        /// The count register.
+        counter: Reg,
+        /// The instruction index branched to.
+        target: u32,
+    },
     /// `call @label`: push the return address and branch.
-    Call { target: u32 },
+    Call {
+        /// The instruction index branched to.
+        target: u32,
+    },
     /// `ret`: pop a return address and branch to it.
     Ret,
     /// `exit`: the lane finishes.
@@ -198,9 +342,13 @@ pub enum Inst {
     /// `reduce.OP.T rD, src`: combine `src` over every live lane of the block, in lane order;
     /// every lane receives the result.
     Reduce {
+        /// How the lanes' values combine.
         op: RedOp,
+        /// The type the instruction reads and writes.
         ty: Ty,
+        /// The destination register.
         dst: Reg,
+        /// This lane's value.
         src: Src,
     },
 }

@@ -21,6 +21,8 @@
 //! assert_eq!(Program::from_bytes(&bytes).unwrap(), program);
 //! ```
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
 pub mod bytecode;

@@ -35,14 +35,18 @@ pub enum ParamKind {
 /// A declared parameter: `.param a: ptr f32` or `.param n: u32`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Param {
+    /// The name the program's operands use (`a`, `n`).
     pub name: String,
+    /// A buffer of an element type or a scalar of a type.
     pub kind: ParamKind,
 }
 
 /// The shape of a launch: `grid` blocks of `block` lanes (1-D).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LaunchConfig {
+    /// Blocks in the grid (`%nblocks`), at least 1.
     pub grid: u32,
+    /// Lanes per block (`%bdim`), 1 to 1024.
     pub block: u32,
 }
 

@@ -7,15 +7,25 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Ty {
+    /// 8-bit signed integer (`i8`).
     I8 = 0,
+    /// 16-bit signed integer (`i16`).
     I16 = 1,
+    /// 32-bit signed integer (`i32`).
     I32 = 2,
+    /// 64-bit signed integer (`i64`).
     I64 = 3,
+    /// 8-bit unsigned integer (`u8`).
     U8 = 4,
+    /// 16-bit unsigned integer (`u16`).
     U16 = 5,
+    /// 32-bit unsigned integer (`u32`).
     U32 = 6,
+    /// 64-bit unsigned integer (`u64`).
     U64 = 7,
+    /// IEEE 754 binary32 float (`f32`).
     F32 = 8,
+    /// IEEE 754 binary64 float (`f64`).
     F64 = 9,
 }
 
