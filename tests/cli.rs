@@ -212,6 +212,10 @@ fn run_rejects_bad_arguments() {
     let o = holovm(&["run", "examples/kernels/matvec.hasm", "m=4"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("missing argument `k`"), "{}", text(&o));
+    fails_with(
+        &["run", "examples/kernels/relu.hasm", "-n", "0"],
+        "-n 0: a launch has at least one lane",
+    );
     let junk = scratch("junk.npy");
     std::fs::write(&junk, b"definitely not numpy").unwrap();
     let o = holovm(&[

@@ -108,6 +108,7 @@ pub(super) fn shape(args: &RunArgs, program: &Program) -> anyhow::Result<LaunchC
         (None, _, Some(n)) if n > u64::from(u32::MAX) => {
             bail!("-n {n}: a launch has at most 2^32 - 1 lanes")
         }
+        (None, _, Some(0)) => bail!("-n 0: a launch has at least one lane"),
         (None, block, Some(n)) => LaunchConfig::cover(n, block.unwrap_or(256)),
         (None, Some(_), None) => bail!("--block needs --grid or -n"),
         _ => program.launch().ok_or_else(|| {
