@@ -127,9 +127,17 @@ proptest! {
 fn structured_kernel(seed: u64) -> String {
     let mut s = seed | 1;
     let mut pick = |n: u64| next(&mut s) % n;
-    let t = ["i32", "u32", "i64", "u64", "f32", "f64"][pick(6) as usize];
+    let types = [
+        "i32", "u32", "i64", "u64", "f32", "f64", "i8", "u8", "i16", "u16",
+    ];
+    let t = types[pick(types.len() as u64) as usize];
     let float = t.starts_with('f');
-    let size = if t.ends_with("32") { 4 } else { 8 };
+    let size = match &t[1..] {
+        "8" => 1,
+        "16" => 2,
+        "32" => 4,
+        _ => 8,
+    };
     let imm = |v: u64| {
         if float {
             format!("{}.5", v)

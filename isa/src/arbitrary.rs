@@ -94,16 +94,16 @@ struct Ctx {
     /// `[shared + %lane*size]`), so that programs which store still run on many lanes in
     /// the differential tests (see [`lanes_may_share_memory`]).
     private: bool,
-    /// Only the types of this many bits (32 or 64) in instructions, so that the program
-    /// can run as vector code (narrow types and registers used at two widths run in scalar
-    /// code only).
+    /// Only the types that live in registers of this many bits in instructions (32: `i8` to
+    /// `u32` and `f32`; 64: the 64-bit types), so that the program can run as vector code
+    /// (registers used at two widths run in scalar code only).
     width: Option<u32>,
 }
 
 impl Ctx {
     /// Whether instructions may use type `t` (see [`Ctx::width`]).
     fn fits(&self, t: Ty) -> bool {
-        self.width.is_none_or(|w| t.bits() == w)
+        self.width.is_none_or(|w| t.bits().max(32) == w)
     }
 
     /// The types instructions may use.

@@ -8,6 +8,7 @@ use holovm_isa::{Addr, BinOp, Inst, Program, SharedAddr, Special, Src, Ty};
 use crate::masked_branches::masked_branches;
 pub(crate) use crate::masked_branches::MaskedBranch;
 use crate::masked_loops::{self, MaskedLoop};
+use crate::ops::compute_lane;
 
 /// How the vector strategy stores a register: one CLIF lane type for all its accesses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +50,9 @@ pub(crate) struct Analysis {
     pub leader: Vec<bool>,
     /// Storage class per register (vector strategy).
     pub reg_class: Vec<Class>,
-    /// Per register: accessed with two widths or a narrow type, so it is kept as its 64-bit
-    /// image in scalar code (others are kept in their class's lane type).
+    /// Per register: accessed at 32 and 64 bits, so it is kept as its 64-bit image in scalar
+    /// code (others are kept in their class's lane type; a narrow type's register is a
+    /// 32-bit one holding its value zero-extended, [`crate::ops::narrow_out`]).
     pub reg_mixed: Vec<bool>,
     /// Width (32 or 64) of the vector mask per predicate (vector strategy).
     pub pred_bits: Vec<u32>,
@@ -327,11 +329,11 @@ fn accesses(inst: &Inst) -> Vec<Access> {
         }),
         Inst::Setp { ty, dst, .. } => v.push(Access::Pred {
             pred: dst.0,
-            bits: Some(ty.bits()),
+            bits: Some(compute_lane(ty).bits()),
         }),
         Inst::Sel { ty, pred, .. } => v.push(Access::Pred {
             pred: pred.0,
-            bits: Some(ty.bits()),
+            bits: Some(compute_lane(ty).bits()),
         }),
         Inst::Bra { guard: Some(g), .. } => v.push(Access::Pred {
             pred: g.pred.0,
@@ -340,35 +342,6 @@ fn accesses(inst: &Inst) -> Vec<Access> {
         _ => {}
     }
     v
-}
-
-fn clif_lane(ty: Ty) -> Type {
-    match ty {
-        Ty::F32 => types::F32,
-        Ty::F64 => types::F64,
-        Ty::I8 | Ty::U8 => types::I8,
-        Ty::I16 | Ty::U16 => types::I16,
-        Ty::I32 | Ty::U32 => types::I32,
-        Ty::I64 | Ty::U64 => types::I64,
-    }
-}
-
-fn inst_types(inst: &Inst) -> Vec<Ty> {
-    match *inst {
-        Inst::Ldg { ty, .. }
-        | Inst::Stg { ty, .. }
-        | Inst::Lds { ty, .. }
-        | Inst::Sts { ty, .. }
-        | Inst::Mov { ty, .. }
-        | Inst::Bin { ty, .. }
-        | Inst::Un { ty, .. }
-        | Inst::Fma { ty, .. }
-        | Inst::Setp { ty, .. }
-        | Inst::Sel { ty, .. }
-        | Inst::Reduce { ty, .. } => vec![ty],
-        Inst::Cvt { to, from, .. } => vec![to, from],
-        _ => vec![],
-    }
 }
 
 /// Whether `s` is read as a uniform value (the same in every lane).
@@ -633,24 +606,15 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     let mut reg_mixed = vec![false; nregs];
     let mut pred_bits_opt: Vec<Option<u32>> = vec![None; npreds];
     for (pc, inst) in insts.iter().enumerate() {
-        for ty in inst_types(inst) {
-            if ty.bits() < 32 && no_vector.is_none() {
-                no_vector = Some(format!(
-                    "instruction {pc} uses the narrow type {ty}; narrow types run in scalar code"
-                ));
-            }
-        }
         for a in accesses(inst) {
             match a {
                 Access::Reg { reg, ty: Some(ty) } => {
                     let Some(slot) = reg_class.get_mut(reg as usize) else {
                         continue;
                     };
-                    if ty.bits() < 32 {
-                        reg_mixed[reg as usize] = true;
-                    }
-                    let lane = clif_lane(ty);
-                    let new = match (*slot, ty.bits()) {
+                    // Narrow types live in 32-bit lanes, zero-extended (ops::narrow_out).
+                    let lane = compute_lane(ty);
+                    let new = match (*slot, compute_lane(ty).bits()) {
                         (Class::Untyped, 32) => Some(Class::W32(lane)),
                         (Class::Untyped, 64) => Some(Class::W64(lane)),
                         (Class::W32(t), 32) if t == lane => Some(Class::W32(t)),

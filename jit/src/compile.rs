@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -376,10 +377,28 @@ fn both_texts(kernel: String, lanes: Option<String>) -> String {
 /// interpreter) is returned only if a translation fails internally.
 pub fn compile(program: &Program, opts: &JitOptions) -> Result<CompiledKernel, JitError> {
     let t0 = Instant::now();
-    CONTEXTS.with(|cx| match cx.try_borrow_mut() {
-        Ok(mut cx) => compile_with(program, opts, &mut cx, t0),
-        // Not expected (compiles do not nest), but never worth a panic.
-        Err(_) => compile_with(program, opts, &mut Contexts::new(), t0),
+    // A panic in Cranelift (a function its verifier, off in release builds, would reject)
+    // must not take the VM down with it: it is a compile error, and the interpreter runs
+    // the program. (The inputs are only read; the contexts start over.)
+    let compiled = catch_unwind(AssertUnwindSafe(|| {
+        CONTEXTS.with(|cx| match cx.try_borrow_mut() {
+            Ok(mut cx) => compile_with(program, opts, &mut cx, t0),
+            // Not expected (compiles do not nest), but never worth a panic.
+            Err(_) => compile_with(program, opts, &mut Contexts::new(), t0),
+        })
+    }));
+    compiled.unwrap_or_else(|panic| {
+        CONTEXTS.with(|cx| {
+            if let Ok(mut cx) = cx.try_borrow_mut() {
+                *cx = Contexts::new();
+            }
+        });
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Err(JitError::Codegen(format!("the compiler panicked: {what}")))
     })
 }
 

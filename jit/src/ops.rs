@@ -83,10 +83,44 @@ pub(crate) fn bitcast(b: &mut FunctionBuilder, t: Type, v: Value) -> Value {
 }
 
 /// Sign-extends the low `bits` of an `I32` (scalar or vector) value.
-fn sext_low(b: &mut FunctionBuilder, v: Value, bits: u32) -> Value {
+pub(crate) fn sext_low(b: &mut FunctionBuilder, v: Value, bits: u32) -> Value {
     let sh = (32 - bits) as i64;
     let l = b.ins().ishl_imm_s(v, sh);
     b.ins().sshr_imm_s(l, sh)
+}
+
+/// The compute value of `ty` from a register kept as a 32-bit lane (`I32`, scalar or
+/// vector): a narrow type's low bits extended per its signedness (the lane's higher bits may
+/// hold what a wider write left); other types as they are.
+pub(crate) fn narrow_in(b: &mut FunctionBuilder, ty: Ty, v: Value) -> Value {
+    match ty {
+        Ty::U8 | Ty::U16 => low_bits(b, ty, v),
+        Ty::I8 | Ty::I16 => sext_low(b, v, ty.bits()),
+        _ => v,
+    }
+}
+
+/// `v` (scalar or vector) and `ty`'s mask.
+fn low_bits(b: &mut FunctionBuilder, ty: Ty, v: Value) -> Value {
+    let t = b.func.dfg.value_type(v);
+    if t.is_vector() {
+        // (`band_imm` would make a scalar constant.)
+        let m = konst(b, t, ty.mask());
+        b.ins().band(v, m)
+    } else {
+        b.ins().band_imm_s(v, ty.mask() as i64)
+    }
+}
+
+/// A compute value of `ty` as a register's 32-bit lane (`I32`, scalar or vector): a narrow
+/// type's low bits, zero-extended (docs/ISA.md: a write zeroes the bits above its type);
+/// other types as they are.
+pub(crate) fn narrow_out(b: &mut FunctionBuilder, ty: Ty, v: Value) -> Value {
+    if ty.bits() < 32 {
+        low_bits(b, ty, v)
+    } else {
+        v
+    }
 }
 
 /// Converts a 64-bit register image (scalar `I64`) to the compute value of `ty`.
@@ -347,7 +381,8 @@ pub(crate) fn compare(b: &mut FunctionBuilder, cmp: Cmp, ty: Ty, x: Value, y: Va
     }
 }
 
-/// `cvt.TO.FROM` of a scalar compute value (Rust `as` semantics).
+/// `cvt.TO.FROM` of a scalar compute value (Rust `as` semantics); between integer types of
+/// one compute type (`i8` to `u32`), of a vector too.
 pub(crate) fn cvt(b: &mut FunctionBuilder, to: Ty, from: Ty, x: Value) -> Value {
     use types::{F32, F64, I32, I64};
     if to == from {
@@ -363,7 +398,7 @@ pub(crate) fn cvt(b: &mut FunctionBuilder, to: Ty, from: Ty, x: Value) -> Value 
                     if to.is_signed_int() {
                         sext_low(b, x, to.bits())
                     } else {
-                        b.ins().band_imm_s(x, to.mask() as i64)
+                        low_bits(b, to, x)
                     }
                 } else {
                     x

@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use holovm_isa::{math, BinOp, Cmp, RedOp, Ty, UnOp};
+use holovm_jit::{JitOptions, Strategy};
 
 const ALL_TYPES: [Ty; 10] = Ty::ALL;
 
@@ -961,6 +962,74 @@ fn min_max_by_a_uniform_float() {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Narrow types run as vector code: their registers are 32-bit lanes holding the value's
+/// low bits zero-extended (docs/ISA.md), read sign- or zero-extended per type. Loads and
+/// stores of every addressing shape (contiguous, per-lane gathers, uniform), arithmetic that
+/// wraps, compares, conversions and a register read at another width than written; against
+/// Rust, under every strategy.
+#[test]
+fn narrow_types_run_as_vector_code() {
+    for ty in [Ty::I8, Ty::U8, Ty::I16, Ty::U16] {
+        let s = ty.size();
+        let src = format!(
+            ".kernel t\n.param a: ptr {ty}\n.param c: ptr {ty}\n.param d: ptr u32\n.param n: u32\n\
+             setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+             ldg.{ty} r1, [a + %gid*{s}]\n\
+             mul.u32 r2, %gid, 7\nrem.u32 r2, r2, n\nldg.{ty} r3, [a + r2*{s}]\n\
+             ldg.{ty} r4, [a + {s}]\n\
+             mul.{ty} r5, r1, r3\nadd.{ty} r5, r5, r4\nshr.{ty} r6, r5, 3\n\
+             min.{ty} r7, r1, r3\nsetp.lt.{ty} p1, r6, r7\nsel.{ty} r8, p1, r6, r7\n\
+             stg.{ty} [c + %gid*{s}], r8\n\
+             add.u32 r9, r8, 0x10000\ncvt.u32.{ty} r10, r1\nadd.u32 r9, r9, r10\n\
+             stg.u32 [d + %gid*4], r9\ndone:\nexit\n"
+        );
+        let k = holovm_jit::compile(&asm(&src), &JitOptions::default()).expect("compile");
+        assert!(
+            matches!(k.strategy(), Strategy::Vector { .. }),
+            "{ty}: {}",
+            k.strategy()
+        );
+        let vals = values(ty);
+        let n = vals.len();
+        let out = run_all(
+            &asm(&src),
+            (n as u32).div_ceil(16),
+            16,
+            &[
+                Arg::Buf(to_bytes(ty, &vals)),
+                Arg::Buf(vec![0; n * s as usize]),
+                zeros(n * 4),
+                Arg::Scalar(n as u64),
+            ],
+        );
+        let (c, d) = (from_bytes(ty, out.buf(1)), to_u32(out.buf(2)));
+        let bits = ty.bits();
+        // Reference: values as i64 per the type's signedness, results cut to the type.
+        let val = |x: u64| {
+            if ty.is_signed_int() {
+                sext(ty, x)
+            } else {
+                x as i64
+            }
+        };
+        let cut = |x: i64| (x as u64) & ((1u64 << bits) - 1);
+        for g in 0..n {
+            let (x, y, z) = (val(vals[g]), val(vals[(g * 7) % n]), val(vals[1]));
+            let m = val(cut(x.wrapping_mul(y).wrapping_add(z)));
+            let sh = val(cut(m >> 3));
+            let mn = x.min(y);
+            let want = cut(if sh < mn { sh } else { mn });
+            assert_eq!(c[g], want, "{ty} lane {g}");
+            let wide = (want as u32).wrapping_add(0x10000);
+            assert_eq!(
+                d[g],
+                wide.wrapping_add(val(vals[g]) as u32),
+                "{ty} lane {g}"
+            );
         }
     }
 }

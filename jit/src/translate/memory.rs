@@ -405,8 +405,14 @@ impl Tr<'_, '_> {
     pub(super) fn s_load(&mut self, dst: usize, ty: Ty, addr: Value) {
         let home = s_home(self.an, dst);
         if home != types::I64 {
-            // Same width as `ty` (the register has one class): load it as is.
-            let v = self.b.ins().load(home, MemFlagsData::trusted(), addr, 0);
+            // Same width as `ty` (the register has one class): load it as is; a narrow
+            // type zero-extended into its 32-bit lane.
+            let fl = MemFlagsData::trusted();
+            let v = match ty.bits() {
+                8 => self.b.ins().uload8(types::I32, fl, addr, 0),
+                16 => self.b.ins().uload16(types::I32, fl, addr, 0),
+                _ => self.b.ins().load(home, fl, addr, 0),
+            };
             self.b.def_var(self.s_regs[dst], v);
             return;
         }

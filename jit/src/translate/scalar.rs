@@ -75,6 +75,7 @@ impl Tr<'_, '_> {
         let s = if home == types::I64 {
             ops::to_storage(&mut self.b, ty, v)
         } else {
+            let v = ops::narrow_out(&mut self.b, ty, v);
             ops::bitcast(&mut self.b, home, v)
         };
         self.b.def_var(self.s_regs[r], s);
@@ -86,7 +87,8 @@ impl Tr<'_, '_> {
         if s_home(self.an, r) == types::I64 {
             ops::from_storage(&mut self.b, ty, v)
         } else {
-            ops::bitcast(&mut self.b, ops::compute_lane(ty), v)
+            let v = ops::bitcast(&mut self.b, ops::compute_lane(ty), v);
+            ops::narrow_in(&mut self.b, ty, v)
         }
     }
 

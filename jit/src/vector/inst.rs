@@ -7,7 +7,7 @@ use cranelift_frontend::Variable;
 use holovm_isa::{BinOp, Cmp, Inst, Src, Ty};
 
 use super::values::VV;
-use crate::ops::{self, bitcast, compute_vec, konst};
+use crate::ops::{self, bitcast, compute_lane, compute_vec, konst};
 use crate::translate::{status, Tr, TrError, TrResult};
 
 impl Tr<'_, '_> {
@@ -56,7 +56,7 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Stg { ty, src, addr } => {
-                let val = self.v_read(src, ty)?;
+                let val = self.v_read_low(src, ty)?;
                 self.v_store_at(pc, Some(&addr), None, ty, val)?;
             }
             Inst::Lds { ty, dst, addr } => {
@@ -64,11 +64,11 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Sts { ty, src, addr } => {
-                let val = self.v_read(src, ty)?;
+                let val = self.v_read_low(src, ty)?;
                 self.v_store_at(pc, None, Some(&addr), ty, val)?;
             }
             Inst::Mov { ty, dst, src } => {
-                let v = self.v_read(src, ty)?;
+                let v = self.v_read_low(src, ty)?;
                 self.v_write(dst.0, ty, v)?;
             }
             Inst::Cvt { to, from, dst, src } => {
@@ -85,6 +85,15 @@ impl Tr<'_, '_> {
             Inst::Bin { op, ty, dst, a, b } => {
                 let r = match self.v_split(pc, inst)? {
                     Some(r) => r,
+                    None if matches!(
+                        op,
+                        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor
+                    ) =>
+                    {
+                        let x = self.v_read_low(a, ty)?;
+                        let y = self.v_read_low(b, ty)?;
+                        self.v_bin(pc, op, ty, x, y)?
+                    }
                     None => {
                         let x = self.v_read(a, ty)?;
                         let y = self.v_read(b, ty)?;
@@ -599,6 +608,21 @@ impl Tr<'_, '_> {
                 | (Ty::I64, Ty::U64)
                 | (Ty::U64, Ty::I64)
         );
+        let same_lanes = compute_lane(from) == compute_lane(to);
+        if same_lanes && from.is_int() && to.is_int() {
+            // Narrow types to and from 32-bit ones: a mask or a sign extension.
+            return parts
+                .into_iter()
+                .map(|p| ops::cvt(&mut self.b, to, from, p))
+                .collect();
+        }
+        if from.bits() < 32 && to == Ty::F32 {
+            // Small enough to convert as signed 32-bit integers.
+            return parts
+                .into_iter()
+                .map(|p| self.b.ins().fcvt_from_sint(F32X4, p))
+                .collect();
+        }
         if native {
             return parts
                 .into_iter()

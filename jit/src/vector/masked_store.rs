@@ -398,7 +398,7 @@ impl Tr<'_, '_> {
             let last = self.b.ins().iconst(types::I64, 63);
             let l = self.b.ins().isub(last, top);
             let x = self.slot_lane(ty, buf, l);
-            self.b.ins().store(MemFlagsData::trusted(), x, addrs[0], 0);
+            self.store_lane(ty, x, addrs[0], 0);
             return;
         }
         let (all, some, done) = (
@@ -424,13 +424,14 @@ impl Tr<'_, '_> {
             for (l, x) in lanes.into_iter().enumerate() {
                 let bit = self.b.ins().band_imm_s(run, 1 << l);
                 let at = self.b.ins().select(bit, addrs[l], junk);
-                self.b.ins().store(MemFlagsData::trusted(), x, at, 0);
+                self.store_lane(ty, x, at, 0);
             }
             self.b.ins().jump(done, &[]);
             self.enter(done);
             return;
         }
-        if phantoms {
+        if phantoms && ty.bits() >= 32 {
+            // (The lane slot holds a narrow type's lanes as 32 bits: the loop below.)
             self.store_prefix(ty, addrs[0], val, kept);
             self.b.ins().jump(done, &[]);
             self.enter(done);
@@ -450,7 +451,7 @@ impl Tr<'_, '_> {
         let x = self.slot_lane(ty, buf, l);
         let off = self.times(l, ty.size());
         let at = self.b.ins().iadd(addrs[0], off);
-        self.b.ins().store(MemFlagsData::trusted(), x, at, 0);
+        self.store_lane(ty, x, at, 0);
         let m1 = self.b.ins().iadd_imm_s(m, -1);
         let rest = self.b.ins().band(m, m1);
         self.b.ins().jump(head, &[rest.into()]);
@@ -518,7 +519,7 @@ impl Tr<'_, '_> {
 
     /// Lane `l` (`I64`) of the values [`Tr::lanes_to_slot`] stored at `buf`.
     fn slot_lane(&mut self, ty: Ty, buf: Value, l: Value) -> Value {
-        let off = self.times(l, ty.size());
+        let off = self.times(l, compute_lane(ty).bytes());
         let at = self.b.ins().iadd(buf, off);
         self.b
             .ins()

@@ -7,7 +7,7 @@ use holovm_isa::{Addr, Reg, SharedAddr, Special, Src, Ty};
 use super::limits::{Contig, GatherSite, Index, Site, SiteLimit};
 use super::values::VV;
 use crate::analysis::Class;
-use crate::ops::{bitcast, compute_lane, compute_vec, konst};
+use crate::ops::{bitcast, compute_lane, compute_vec, konst, sext_low};
 use crate::translate::{MemOff, SpaceRef, Tr, TrError, TrResult};
 
 /// How the lanes of a group address memory.
@@ -325,15 +325,14 @@ impl Tr<'_, '_> {
     /// outlived the registers in kernels compiled without the optimiser (which places pure
     /// values at their uses) and were spilled.
     fn v_gather_load(&mut self, g: &Gather, ty: Ty) -> VV {
-        let (ct, vt) = (compute_lane(ty), compute_vec(ty));
+        let vt = compute_vec(ty);
         let per = vt.lane_count() as usize;
-        let fl = MemFlagsData::trusted();
         let parts = (0..self.g as usize / per)
             .map(|k| {
                 let mut v = None;
                 for i in 0..per {
                     let a = self.gather_addr(g, k * per + i);
-                    let x = self.b.ins().load(ct, fl, a, 0);
+                    let x = self.load_lane(ty, a, 0);
                     v = Some(match v {
                         None => self.b.ins().splat(vt, x),
                         Some(v) => self.b.ins().insertlane(v, x, i as u8),
@@ -351,7 +350,7 @@ impl Tr<'_, '_> {
         for l in 0..self.g as usize {
             let a = self.gather_addr(g, l);
             let x = self.lane_at(ty, val, l);
-            self.b.ins().store(MemFlagsData::trusted(), x, a, 0);
+            self.store_lane(ty, x, a, 0);
         }
     }
 
@@ -480,9 +479,9 @@ impl Tr<'_, '_> {
     }
 
     pub(super) fn v_load(&mut self, ty: Ty, mode: Mode, addrs: &[Value]) -> VV {
-        let ct = compute_lane(ty);
         match mode {
-            Mode::Uniform => VV::U(self.b.ins().load(ct, MemFlagsData::trusted(), addrs[0], 0)),
+            Mode::Uniform => VV::U(self.load_lane(ty, addrs[0], 0)),
+            Mode::Contig if ty.bits() < 32 => VV::V(self.load_narrow(ty, addrs[0])),
             Mode::Contig => {
                 let vt = compute_vec(ty);
                 let fl = MemFlagsData::new().with_notrap();
@@ -493,10 +492,7 @@ impl Tr<'_, '_> {
                 )
             }
             Mode::Lanes => {
-                let lanes: Vec<Value> = addrs
-                    .iter()
-                    .map(|&a| self.b.ins().load(ct, MemFlagsData::trusted(), a, 0))
-                    .collect();
+                let lanes: Vec<Value> = addrs.iter().map(|&a| self.load_lane(ty, a, 0)).collect();
                 VV::V(self.build_parts(ty, &lanes))
             }
         }
@@ -507,7 +503,11 @@ impl Tr<'_, '_> {
             Mode::Uniform => {
                 // Every lane stores to the same place, in lane order: the last lane wins.
                 let x = self.lane_at(ty, &val, self.g as usize - 1);
-                self.b.ins().store(MemFlagsData::trusted(), x, addrs[0], 0);
+                self.store_lane(ty, x, addrs[0], 0);
+            }
+            Mode::Contig if ty.bits() < 32 => {
+                let ps = self.parts(ty, val);
+                self.store_narrow(ty, ps, addrs[0]);
             }
             Mode::Contig => {
                 let fl = MemFlagsData::new().with_notrap();
@@ -519,7 +519,129 @@ impl Tr<'_, '_> {
             Mode::Lanes => {
                 let ls = self.lanes(ty, &val);
                 for (x, &a) in ls.into_iter().zip(addrs) {
-                    self.b.ins().store(MemFlagsData::trusted(), x, a, 0);
+                    self.store_lane(ty, x, a, 0);
+                }
+            }
+        }
+    }
+
+    /// One lane's value of `ty` loaded from `addr + off`, in compute form (a narrow type
+    /// extended per its signedness).
+    pub(super) fn load_lane(&mut self, ty: Ty, addr: Value, off: i32) -> Value {
+        let fl = MemFlagsData::trusted();
+        let ins = self.b.ins();
+        match (ty.bits(), ty.is_signed_int()) {
+            (8, true) => ins.sload8(types::I32, fl, addr, off),
+            (8, false) => ins.uload8(types::I32, fl, addr, off),
+            (16, true) => ins.sload16(types::I32, fl, addr, off),
+            (16, false) => ins.uload16(types::I32, fl, addr, off),
+            _ => ins.load(compute_lane(ty), fl, addr, off),
+        }
+    }
+
+    /// Stores one lane's value `x` of `ty` (compute form) at `addr + off`: a narrow type's
+    /// low bits.
+    pub(super) fn store_lane(&mut self, ty: Ty, x: Value, addr: Value, off: i32) {
+        let fl = MemFlagsData::trusted();
+        let ins = self.b.ins();
+        match ty.bits() {
+            8 => ins.istore8(fl, x, addr, off),
+            16 => ins.istore16(fl, x, addr, off),
+            _ => ins.store(fl, x, addr, off),
+        };
+    }
+
+    /// The group's lanes of a narrow `ty` from the `G * size` contiguous bytes at `addr`,
+    /// as `I32X4` parts in compute form: 16 bytes (or the 4 or 8 a small group has) a load,
+    /// widened twice (8-bit) or once (16-bit).
+    fn load_narrow(&mut self, ty: Ty, addr: Value) -> Vec<Value> {
+        let fl = MemFlagsData::new().with_notrap();
+        let total = self.g * ty.size();
+        let mut parts = Vec::new();
+        for at in (0..total).step_by(16) {
+            let bytes = (total - at).min(16);
+            let raw = self.load_bytes(addr, at as i32, bytes, fl);
+            let v = match ty.size() {
+                1 => raw,
+                _ => bitcast(&mut self.b, types::I16X8, raw),
+            };
+            self.widen(v, ty.is_signed_int(), bytes / ty.size(), &mut parts);
+        }
+        parts
+    }
+
+    /// Appends the first `lanes` lanes of `v` (`I8X16`, `I16X8` or `I32X4`) as `I32X4`
+    /// parts to `out`, extended per `signed`.
+    fn widen(&mut self, v: Value, signed: bool, lanes: u32, out: &mut Vec<Value>) {
+        let half = self.b.func.dfg.value_type(v).lane_count() / 2;
+        if half == 2 {
+            out.push(v);
+            return;
+        }
+        let ins = self.b.ins();
+        let low = if signed {
+            ins.swiden_low(v)
+        } else {
+            ins.uwiden_low(v)
+        };
+        self.widen(low, signed, lanes.min(half), out);
+        if lanes > half {
+            let ins = self.b.ins();
+            let high = if signed {
+                ins.swiden_high(v)
+            } else {
+                ins.uwiden_high(v)
+            };
+            self.widen(high, signed, lanes - half, out);
+        }
+    }
+
+    /// `bytes` (4, 8 or 16) at `addr + at` as an `I8X16` (the rest of it zero).
+    fn load_bytes(&mut self, addr: Value, at: i32, bytes: u32, fl: MemFlagsData) -> Value {
+        let (lane, vt) = match bytes {
+            16 => return self.b.ins().load(types::I8X16, fl, addr, at),
+            8 => (types::I64, types::I64X2),
+            _ => (types::I32, types::I32X4),
+        };
+        let x = self.b.ins().load(lane, fl, addr, at);
+        let v = self.b.ins().scalar_to_vector(vt, x);
+        bitcast(&mut self.b, types::I8X16, v)
+    }
+
+    /// Stores the group's lanes of a narrow `ty` (`I32X4` parts, compute form) as the
+    /// `G * size` contiguous bytes at `addr`: each lane's low bits sign-extended, so the
+    /// saturating narrowing (`packssdw`, `packsswb`) keeps them exactly.
+    fn store_narrow(&mut self, ty: Ty, parts: Vec<Value>, addr: Value) {
+        let fl = MemFlagsData::new().with_notrap();
+        let mut vs: Vec<Value> = parts
+            .into_iter()
+            .map(|p| sext_low(&mut self.b, p, ty.bits()))
+            .collect();
+        let steps = if ty.size() == 1 { 2 } else { 1 };
+        for _ in 0..steps {
+            vs = vs
+                .chunks(2)
+                .map(|c| self.b.ins().snarrow(c[0], *c.get(1).unwrap_or(&c[0])))
+                .collect();
+        }
+        let total = self.g * ty.size();
+        for (k, v) in vs.into_iter().enumerate() {
+            let at = k as u32 * 16;
+            let (bytes, fl) = ((total - at).min(16), fl);
+            match bytes {
+                16 => {
+                    self.b.ins().store(fl, v, addr, at as i32);
+                }
+                _ => {
+                    let (vt, lane) = if bytes == 8 {
+                        (types::I64X2, types::I64)
+                    } else {
+                        (types::I32X4, types::I32)
+                    };
+                    let w = bitcast(&mut self.b, vt, v);
+                    let x = self.b.ins().extractlane(w, 0);
+                    debug_assert_eq!(self.b.func.dfg.value_type(x), lane);
+                    self.b.ins().store(fl, x, addr, at as i32);
                 }
             }
         }

@@ -164,7 +164,35 @@ impl Tr<'_, '_> {
         v
     }
 
+    /// Reads `src` as `ty` (compute form: a narrow type's low bits extended per its
+    /// signedness, [`ops::narrow_in`]).
     pub(super) fn v_read(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
+        let v = self.v_read_lanes(src, ty)?;
+        if ty.bits() >= 32 || matches!(src, Src::Imm(_) | Src::Param(_)) {
+            // (Immediates and parameters come in compute form already.)
+            return Ok(v);
+        }
+        Ok(match v {
+            VV::U(x) => VV::U(ops::narrow_in(&mut self.b, ty, x)),
+            v => VV::V(
+                self.parts(ty, v)
+                    .into_iter()
+                    .map(|p| ops::narrow_in(&mut self.b, ty, p))
+                    .collect(),
+            ),
+        })
+    }
+
+    /// Reads `src` as `ty` for a use that takes only the low `bits(ty)` bits of the value:
+    /// a store, a move, or an operation whose result's low bits depend only on its operands'
+    /// (`add sub mul and or xor`; the result is cut to its type when written). A narrow
+    /// type's 32-bit lanes as they are, without extending them ([`Tr::v_read`]).
+    pub(super) fn v_read_low(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
+        self.v_read_lanes(src, ty)
+    }
+
+    /// Reads `src` as `ty`, a narrow type as its 32-bit lanes.
+    fn v_read_lanes(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
         let ct = compute_lane(ty);
         Ok(match src {
             Src::Reg(r) => {
@@ -261,9 +289,20 @@ impl Tr<'_, '_> {
         let r = dst as usize;
         let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
         let lane = class.lane_type();
-        if lane.bits() != ty.bits() {
+        if lane.bits() != compute_lane(ty).bits() {
             return Err(TrError(format!("r{r} written with a different width")));
         }
+        // A narrow type's lanes hold its low bits, zero-extended.
+        let val = match val {
+            v if ty.bits() >= 32 => v,
+            VV::U(x) => VV::U(ops::narrow_out(&mut self.b, ty, x)),
+            v => VV::V(
+                self.parts(ty, v)
+                    .into_iter()
+                    .map(|p| ops::narrow_out(&mut self.b, ty, p))
+                    .collect(),
+            ),
+        };
         let (u, a, parts) = {
             let v = self.vs()?;
             (v.uregs[r], v.aregs[r], v.vregs[r].clone())
