@@ -1,6 +1,7 @@
 //! Turns parsed lines into a `ProgramDef`: directives, labels, per-mnemonic operand checking,
 //! name resolution, and mapping verifier errors back to source lines.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -12,7 +13,7 @@ use holovm_isa::{
 use crate::diagnostics::{Diag, Diagnostics, SourceMap};
 use crate::lexer::{lex_line, Tok, Token};
 use crate::literal::parse_imm;
-use crate::mnemonic::{closest, parse_mnemonic, Mnemonic};
+use crate::mnemonic::{closest_within, parse_mnemonic, Mnemonic, SUGGEST_BUDGET};
 use crate::parser::{
     is_identifier, parse_line, AddrAst, BufferRest, Directive, DirectiveKind, IndexAst, IndexReg,
     InstAst, Line, Operand, OperandKind, RegRest, Spanned, Stmt,
@@ -65,6 +66,8 @@ struct Assembler<'a> {
     /// A `.kernel` line failed to parse (so "missing `.kernel`" would be a second error for
     /// the same problem).
     broken_kernel: bool,
+    /// What is left of the run's work for "did you mean" suggestions (see `SUGGEST_BUDGET`).
+    suggest_budget: Cell<usize>,
 }
 
 /// The lines of `src` with their byte ranges (without the newline).
@@ -91,6 +94,7 @@ impl<'a> Assembler<'a> {
             label_refs: Vec::new(),
             inst_spans: Vec::new(),
             broken_kernel: false,
+            suggest_budget: Cell::new(SUGGEST_BUDGET),
         }
     }
 
@@ -398,8 +402,9 @@ impl<'a> Assembler<'a> {
                     .help("add an instruction such as `exit` after the label"),
                 ),
                 None => {
-                    let help = closest(name, self.labels.keys().copied())
-                        .map(|s| format!("did you mean `@{s}`?"));
+                    let help =
+                        closest_within(name, self.labels.keys().copied(), &self.suggest_budget)
+                            .map(|s| format!("did you mean `@{s}`?"));
                     self.error(Diag::new(span, format!("undefined label `{name}`")).help_opt(help));
                 }
             }
@@ -609,7 +614,8 @@ impl<'a> Assembler<'a> {
                 .iter()
                 .filter(|p| matches!(p.kind, ParamKind::Buffer(_)) == buffer)
                 .map(|p| p.name.as_str());
-            closest(name, candidates).map(|s| format!("did you mean `{s}`?"))
+            closest_within(name, candidates, &self.suggest_budget)
+                .map(|s| format!("did you mean `{s}`?"))
         };
         Diag::new(span, format!("unknown parameter `{name}`")).help_opt(help)
     }

@@ -1,6 +1,7 @@
 //! Mnemonics: `add.f32`, `setp.ge.u32`, `cvt.f32.i32`, `bar.sync`... decoded into the operation
 //! and its type suffixes, case-insensitively.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use holovm_isa::{BinOp, Cmp, RedOp, Ty, UnOp};
@@ -218,29 +219,70 @@ pub(crate) fn parse_mnemonic(text: &str, span: Range<usize>) -> Result<Mnemonic,
     })
 }
 
+/// Longest name, in characters, for which a close candidate is looked for: longer names are
+/// not typos of anything worth suggesting, and the distance is quadratic in the length.
+const MAX_SUGGEST_CHARS: usize = 64;
+
+/// Work allowed for the suggestions of one assembly run, in candidates looked at plus
+/// distance-table cells (a few tens of milliseconds). A file with thousands of undefined names
+/// would otherwise cost undefined names x candidates x length^2; once the budget is spent,
+/// the remaining errors come without a suggestion.
+pub(crate) const SUGGEST_BUDGET: usize = 20_000_000;
+
 /// The candidate closest to `word` in edit distance (adjacent transpositions count as one
-/// edit), if it is close enough to be a plausible typo.
+/// edit), if it is close enough to be a plausible typo. Ties go to the smallest candidate, so
+/// the answer does not depend on the candidates' order.
 pub(crate) fn closest<'c>(
     word: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, _)| d <= limit)
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
+    closest_within(word, candidates, &Cell::new(SUGGEST_BUDGET))
 }
 
-/// Optimal string alignment distance, with three rolling rows of the DP table.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
+/// [`closest`], spending at most `budget` (see [`SUGGEST_BUDGET`]); it returns the best
+/// candidate among those it could afford to look at.
+pub(crate) fn closest_within<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+    budget: &Cell<usize>,
+) -> Option<&'c str> {
+    let word: Vec<char> = word.chars().take(MAX_SUGGEST_CHARS + 1).collect();
+    if word.len() > MAX_SUGGEST_CHARS {
+        return None;
+    }
+    let limit = (word.len() / 3).max(1);
+    let mut best: Option<(usize, &str)> = None;
+    let mut cand: Vec<char> = Vec::new();
+    for c in candidates {
+        let left = budget.get();
+        if left == 0 {
+            break;
+        }
+        budget.set(left - 1);
+        // A length difference alone costs that many edits; reading past it is wasted work.
+        cand.clear();
+        cand.extend(c.chars().take(word.len() + limit + 1));
+        if cand.len().abs_diff(word.len()) > limit {
+            continue;
+        }
+        budget.set(budget.get().saturating_sub(word.len() * cand.len()));
+        if let Some(d) = edit_distance(&word, &cand, limit) {
+            if best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
+                best = Some((d, c));
+            }
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance, with three rolling rows of the DP table, or `None`
+/// when it exceeds `limit` (found as soon as a whole row exceeds it).
+fn edit_distance(a: &[char], b: &[char], limit: usize) -> Option<usize> {
     let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur: Vec<usize> = Vec::with_capacity(b.len() + 1);
     for (i, &ca) in a.iter().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.clear();
         cur.push(i + 1);
         for (j, &cb) in b.iter().enumerate() {
             let at = |row: &[usize], k: usize| row.get(k).copied().unwrap_or(usize::MAX - 1);
@@ -253,9 +295,14 @@ fn edit_distance(a: &str, b: &str) -> usize {
             }
             cur.push(v);
         }
-        before = std::mem::replace(&mut prev, cur);
+        // Every path to the last cell crosses this row, and costs never decrease along one.
+        if cur.iter().all(|&v| v > limit) {
+            return None;
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    prev.last().copied().unwrap_or(0)
+    prev.last().copied().filter(|&d| d <= limit)
 }
 
 #[cfg(test)]
@@ -326,14 +373,42 @@ mod tests {
         assert!(m("add.").unwrap_err().message.contains("missing type"));
     }
 
+    fn dist(a: &str, b: &str) -> Option<usize> {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        edit_distance(&a, &b, 10)
+    }
+
     #[test]
     fn distance() {
-        assert_eq!(edit_distance("mvo", "mov"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("abc", ""), 3);
-        assert_eq!(edit_distance("ca", "abc"), 3);
-        assert_eq!(edit_distance("add", "add"), 0);
+        assert_eq!(dist("mvo", "mov"), Some(1));
+        assert_eq!(dist("", "abc"), Some(3));
+        assert_eq!(dist("kitten", "sitting"), Some(3));
+        assert_eq!(dist("abc", ""), Some(3));
+        assert_eq!(dist("ca", "abc"), Some(3));
+        assert_eq!(dist("add", "add"), Some(0));
+        assert_eq!(dist("aaaaaaaaaaaa", "bbbbbbbbbbbb"), None);
+        let (a, b): (Vec<char>, Vec<char>) =
+            ("kitten".chars().collect(), "sitting".chars().collect());
+        assert_eq!(edit_distance(&a, &b, 2), None);
         assert_eq!(closest("mvo", BASES.iter().copied()), Some("mov"));
+    }
+
+    #[test]
+    fn closest_is_bounded() {
+        // Ties go to the smallest candidate, whatever the order.
+        assert_eq!(closest("ab", ["ax", "aa"]), Some("aa"));
+        assert_eq!(closest("ab", ["aa", "ax"]), Some("aa"));
+        // Long names get no suggestion (the distance is quadratic in the length).
+        let long = "a".repeat(MAX_SUGGEST_CHARS + 1);
+        let near = format!("{long}b");
+        assert_eq!(closest(&long, [near.as_str()]), None);
+        let ok = "a".repeat(MAX_SUGGEST_CHARS);
+        let ok_near = format!("{ok}b");
+        assert_eq!(closest(&ok, [ok_near.as_str()]), Some(ok_near.as_str()));
+        // Candidates of very different lengths are skipped; a spent budget suggests nothing.
+        let huge = "m".repeat(100_000);
+        assert_eq!(closest("mvo", [huge.as_str(), "mov"]), Some("mov"));
+        assert_eq!(closest_within("mvo", ["mov"], &Cell::new(0)), None);
     }
 }

@@ -470,3 +470,51 @@ fn every_instruction_the_verifier_rejects_is_reported() {
     assert!(e[0].starts_with("4:5: ") && e[0].contains("rem"), "{e:?}");
     assert!(e[1].starts_with("6:5: ") && e[1].contains("sin"), "{e:?}");
 }
+
+#[test]
+fn suggestions_stay_cheap_for_long_names() {
+    // A 20,000-character label and a reference that differs in its last character: the
+    // distance is quadratic in the length, so names this long get no suggestion at all.
+    let name = "a".repeat(20_000);
+    let src = format!(".kernel k\n{name}b:\n    bra @{name}c\n    exit\n");
+    let e = assemble(&src).expect_err("the label is undefined");
+    assert_eq!(e.len(), 1, "{e}");
+    let d = &e.as_slice()[0];
+    assert_eq!((d.line, d.column), (3, 9));
+    assert!(
+        d.message.starts_with("undefined label `aaa"),
+        "{}",
+        d.message
+    );
+    assert_eq!(d.help, None);
+    // Same for an unknown parameter.
+    let src = format!(".kernel k\n.param {name}b: u32\n    mov.u32 r0, {name}c\n    exit\n");
+    let e = assemble(&src).expect_err("the parameter is unknown");
+    assert_eq!(e.len(), 1, "{e}");
+    assert!(e.as_slice()[0].message.starts_with("unknown parameter"));
+    assert_eq!(e.as_slice()[0].help, None);
+}
+
+#[test]
+fn many_undefined_labels_are_all_reported_and_typos_still_suggested() {
+    // 2,000 labels and 2,000 undefined references: every reference is reported, and a typo
+    // among them still gets its suggestion.
+    let mut src = String::from(".kernel k\n");
+    for i in 0..2000 {
+        src.push_str(&format!("lab{i}: exit\n"));
+    }
+    src.push_str("    bra @lba7\n");
+    for i in 0..2000 {
+        src.push_str(&format!("    bra @zz{i}\n"));
+    }
+    src.push_str("    exit\n");
+    let e = assemble(&src).expect_err("the labels are undefined");
+    assert_eq!(e.len(), 2001);
+    let first = &e.as_slice()[0];
+    assert_eq!(first.message, "undefined label `lba7`");
+    assert_eq!(first.help.as_deref(), Some("did you mean `@lab7`?"));
+    assert!(e
+        .iter()
+        .skip(1)
+        .all(|d| d.message.starts_with("undefined label `zz")));
+}
