@@ -101,25 +101,27 @@ impl Diagnostics {
 /// `source` with its control characters (other than tab and line ends) shown as their
 /// Unicode control pictures (`\0` as `␀`), one column each, so that a snippet shows them
 /// and its caret lines up; and the map from byte offsets of `source` to those of the text.
-fn visible_controls(source: &str) -> (String, impl Fn(usize) -> usize + '_) {
+fn visible_controls(source: &str) -> (String, impl Fn(usize) -> usize) {
     let hidden = |c: char| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r');
     let mut shown = String::with_capacity(source.len());
-    for c in source.chars() {
+    // Byte offsets of the hidden characters, in order, so that mapping an offset is a binary
+    // search rather than a scan of everything before it (once per error).
+    let mut hidden_at = Vec::new();
+    for (i, c) in source.char_indices() {
         match c {
-            '\x7f' => shown.push('\u{2421}'),
-            c if hidden(c) => shown.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
+            '\x7f' => {
+                hidden_at.push(i);
+                shown.push('\u{2421}');
+            }
+            c if hidden(c) => {
+                hidden_at.push(i);
+                shown.push(char::from_u32(0x2400 + c as u32).unwrap_or('?'));
+            }
             c => shown.push(c),
         }
     }
     // Each hidden byte grows by 2 (a 3-byte picture).
-    let at = move |offset: usize| {
-        let end = offset.min(source.len());
-        offset
-            + 2 * source.as_bytes()[..end]
-                .iter()
-                .filter(|&&b| hidden(b as char))
-                .count()
-    };
+    let at = move |offset: usize| offset + 2 * hidden_at.partition_point(|&i| i < offset);
     (shown, at)
 }
 

@@ -518,3 +518,31 @@ fn many_undefined_labels_are_all_reported_and_typos_still_suggested() {
         .skip(1)
         .all(|d| d.message.starts_with("undefined label `zz")));
 }
+
+#[test]
+fn rendering_many_errors_maps_every_one() {
+    // 10,000 errors, each at a control character: rendering maps each error's offset past the
+    // control pictures before it (once a scan of the whole prefix per error, quadratic).
+    let mut src = String::from(".kernel k\n");
+    for _ in 0..10_000 {
+        src.push_str("    mov.u32 r0,\x01 r1\n");
+    }
+    src.push_str("    exit\n");
+    let e = assemble(&src).expect_err("control characters are not valid");
+    assert_eq!(e.len(), 10_000);
+    let text = e.render("k.hasm", &src);
+    assert_eq!(
+        text.matches("unexpected character `\\u{1}`").count(),
+        10_000
+    );
+    // The last error's caret still sits under its picture.
+    let tail = &text[text.rfind("k.hasm:10001:16").expect("last error")..];
+    let lines: Vec<&str> = tail.lines().collect();
+    let snippet = lines
+        .iter()
+        .find(|l| l.contains('\u{2401}'))
+        .expect("snippet");
+    let caret = lines.iter().find(|l| l.contains('^')).expect("caret line");
+    let col = |l: &str, c: char| l.chars().position(|x| x == c);
+    assert_eq!(col(snippet, '\u{2401}'), col(caret, '^'), "{tail}");
+}
