@@ -111,7 +111,9 @@ impl<'a> Assembler<'a> {
         let mut parsed: Vec<Line<'a>> = Vec::new();
         for (start, text) in lines(src) {
             match lex_line(text, start) {
-                Ok(toks) => match parse_line(&toks, start + text.trim_end().len()) {
+                // "found the end of the line" points just after the last token: before any
+                // trailing comment, where the missing text belongs.
+                Ok(toks) => match parse_line(&toks, toks.last().map_or(start, |t| t.span.end)) {
                     Ok(line) => parsed.push(line),
                     Err(d) => {
                         self.error(d);

@@ -168,8 +168,9 @@ fn lit_diag(span: Range<usize>, e: LitError) -> Diag {
     Diag::new(span, e.message).help_opt(e.help)
 }
 
-/// Parses one line's tokens. `line_end` is the byte offset where the line's text ends (the
-/// position of errors such as "found the end of the line").
+/// Parses one line's tokens. `line_end` is the byte offset where the line's code ends, after
+/// its last token and before trailing blanks or a comment (the position of errors such as
+/// "found the end of the line").
 pub(crate) fn parse_line<'a>(tokens: &[Token<'a>], line_end: usize) -> Result<Line<'a>, Diag> {
     let mut p = Parser {
         toks: tokens,

@@ -546,3 +546,16 @@ fn rendering_many_errors_maps_every_one() {
     let col = |l: &str, c: char| l.chars().position(|x| x == c);
     assert_eq!(col(snippet, '\u{2401}'), col(caret, '^'), "{tail}");
 }
+
+#[test]
+fn end_of_line_errors_point_before_a_trailing_comment() {
+    let (e, _) = error(".kernel k\n    mov.u32 r0,   ; set r0\n    exit\n");
+    assert_eq!(e, "2:16: expected an operand, found the end of the line");
+    let (e, _) = error(".kernel k\n.launch 4   ; shape\n    exit\n");
+    assert!(e.starts_with("2:10: expected `,`"), "{e}");
+    let (e, _) = error(".kernel k\n.launch 4   // shape\n    exit\n");
+    assert!(e.starts_with("2:10: expected `,`"), "{e}");
+    // Without a comment, trailing blanks are not counted either.
+    let (e, _) = error(".kernel k\n    mov.u32 r0,  \t\r\n    exit\n");
+    assert!(e.starts_with("2:16: "), "{e}");
+}
