@@ -10,7 +10,7 @@ use holovm_isa::{
     Reg, SharedAddr, Src, Ty, VerifyError, MAX_PARAMS, POOL_HANDLE,
 };
 
-use crate::diagnostics::{Diag, Diagnostics, SourceMap};
+use crate::diagnostics::{Diag, Diagnostics, SourceMap, BOM};
 use crate::lexer::{lex_line, Tok, Token};
 use crate::literal::parse_imm;
 use crate::mnemonic::{closest_within, parse_mnemonic, Mnemonic, SUGGEST_BUDGET};
@@ -63,17 +63,19 @@ struct Assembler<'a> {
     label_refs: Vec<(usize, &'a str, Range<usize>)>,
     /// Source span of each instruction, by index (for verifier errors).
     inst_spans: Vec<Range<usize>>,
-    /// A `.kernel` line failed to parse (so "missing `.kernel`" would be a second error for
-    /// the same problem).
+    /// A `.kernel` line, or a directive that may be a misspelt one (`.kernal`), failed to
+    /// parse (so "missing `.kernel`" would be a second error for the same problem).
     broken_kernel: bool,
     /// What is left of the run's work for "did you mean" suggestions (see `SUGGEST_BUDGET`).
     suggest_budget: Cell<usize>,
 }
 
-/// The lines of `src` with their byte ranges (without the newline).
+/// The lines of `src` with their byte ranges (without the newline), after the byte order
+/// mark some editors write at the start of a file (it is not part of the text).
 fn lines(src: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut start = 0;
-    src.split('\n').map(move |line| {
+    let text = src.strip_prefix(BOM).unwrap_or(src);
+    let mut start = src.len() - text.len();
+    text.split('\n').map(move |line| {
         let s = start;
         start += line.len() + 1;
         (s, line)
@@ -223,7 +225,9 @@ impl<'a> Assembler<'a> {
                         // never built.
                         self.param(&name, buffer, Ty::U32);
                     }
-                    _ => {}
+                    ("param" | "shared" | "launch", _) => {}
+                    // An unknown directive may be the `.kernel` line, misspelt.
+                    _ => self.broken_kernel = true,
                 }
                 None
             }

@@ -99,30 +99,68 @@ impl Diagnostics {
 }
 
 /// `source` with its control characters (other than tab and line ends) shown as their
-/// Unicode control pictures (`\0` as `␀`), one column each, so that a snippet shows them
-/// and its caret lines up; and the map from byte offsets of `source` to those of the text.
+/// Unicode control pictures (`\0` as `␀`, a carriage return inside a line as `␍`), and other
+/// invisible characters (zero-width spaces, byte order marks, bidirectional overrides, C1
+/// controls) as `<U+XXXX>`, so that a snippet shows them with a caret under them and nothing
+/// in it moves the terminal's cursor; and the map from byte offsets of `source` to those of
+/// the text.
 fn visible_controls(source: &str) -> (String, impl Fn(usize) -> usize) {
-    let hidden = |c: char| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r');
     let mut shown = String::with_capacity(source.len());
-    // Byte offsets of the hidden characters, in order, so that mapping an offset is a binary
-    // search rather than a scan of everything before it (once per error).
-    let mut hidden_at = Vec::new();
+    // (byte offset in `source`, bytes the text has grown by up to that character included)
+    // for each replaced character, in order, so that mapping an offset is a binary search
+    // rather than a scan of everything before it (once per error).
+    let mut grown: Vec<(usize, usize)> = Vec::new();
     for (i, c) in source.char_indices() {
+        let before = shown.len();
         match c {
-            '\x7f' => {
-                hidden_at.push(i);
-                shown.push('\u{2421}');
-            }
-            c if hidden(c) => {
-                hidden_at.push(i);
+            '\t' | '\n' => shown.push(c),
+            '\r' if source.as_bytes().get(i + 1) == Some(&b'\n') => shown.push(c),
+            '\x7f' => shown.push('\u{2421}'),
+            c if c.is_ascii_control() => {
                 shown.push(char::from_u32(0x2400 + c as u32).unwrap_or('?'));
             }
+            c if is_invisible(c) => shown.push_str(&format!("<U+{:04X}>", c as u32)),
             c => shown.push(c),
         }
+        let growth = (shown.len() - before).saturating_sub(c.len_utf8());
+        if growth > 0 {
+            let total = grown.last().map_or(0, |g| g.1) + growth;
+            grown.push((i, total));
+        }
     }
-    // Each hidden byte grows by 2 (a 3-byte picture).
-    let at = move |offset: usize| offset + 2 * hidden_at.partition_point(|&i| i < offset);
+    let at = move |offset: usize| {
+        let k = grown.partition_point(|&(i, _)| i < offset);
+        let total = k
+            .checked_sub(1)
+            .and_then(|k| grown.get(k))
+            .map_or(0, |g| g.1);
+        offset + total
+    };
     (shown, at)
+}
+
+/// Characters that print as nothing (or act on the terminal) although they are in the text:
+/// C1 controls and the usual zero-width, joiner, direction and byte-order-mark characters.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
 }
 
 impl<'a> IntoIterator for &'a Diagnostics {
@@ -153,6 +191,9 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostic {}
 impl std::error::Error for Diagnostics {}
+
+/// The byte order mark, which the assembler ignores at the start of a file.
+pub(crate) const BOM: char = '\u{feff}';
 
 /// An error before its line and column are known (they are filled in from the span at the
 /// end, see [`SourceMap`]).
@@ -191,7 +232,9 @@ pub(crate) struct SourceMap<'a> {
 
 impl<'a> SourceMap<'a> {
     pub(crate) fn new(source: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
+        // Columns of the first line count from after a byte order mark (the assembler skips it).
+        let first = source.len() - source.strip_prefix(BOM).unwrap_or(source).len();
+        let line_starts = std::iter::once(first)
             .chain(source.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         SourceMap {

@@ -559,3 +559,63 @@ fn end_of_line_errors_point_before_a_trailing_comment() {
     let (e, _) = error(".kernel k\n    mov.u32 r0,  \t\r\n    exit\n");
     assert!(e.starts_with("2:16: "), "{e}");
 }
+
+#[test]
+fn a_leading_byte_order_mark_is_skipped() {
+    let p = assemble("\u{feff}.kernel k\n    exit\n").expect("a BOM is not part of the text");
+    assert_eq!(p.name(), "k");
+    // Columns on the first line count from after it.
+    assert_eq!(
+        errors("\u{feff}.kernel 9\n    exit\n"),
+        ["1:9: expected a kernel name, found `9`"]
+    );
+    // Elsewhere it is still an unexpected character.
+    assert_eq!(
+        errors(".kernel k\n\u{feff}    exit\n"),
+        ["2:1: unexpected character `\\u{feff}`"]
+    );
+}
+
+#[test]
+fn a_misspelt_kernel_directive_is_one_error() {
+    let (e, help) = error(".kernal k\n    exit\n");
+    assert_eq!(e, "1:1: unknown directive `.kernal`");
+    assert_eq!(help.as_deref(), Some("did you mean `.kernel`?"));
+    // A file without any `.kernel` attempt still gets "missing `.kernel`".
+    assert_eq!(
+        errors(".launch x\n    exit\n"),
+        [
+            "1:9: expected grid size, found `x`",
+            "2:5: missing `.kernel` directive"
+        ]
+    );
+}
+
+#[test]
+fn invisible_characters_show_in_the_snippet_with_a_caret() {
+    for (c, shown) in [
+        ('\u{200b}', "<U+200B>"),
+        ('\u{feff}', "<U+FEFF>"),
+        ('\u{202e}', "<U+202E>"),
+        ('\u{85}', "<U+0085>"),
+    ] {
+        let src = format!(".kernel k\n    mov.u32 r0,{c} r1 ; {c}\n    exit\n");
+        let text = assemble(&src).expect_err("invalid").render("k.hasm", &src);
+        let snippet = format!("mov.u32 r0,{shown} r1 ; {shown}");
+        assert!(text.contains(&snippet), "{text}");
+        assert!(!text.contains(c), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let line = lines
+            .iter()
+            .find(|l| l.contains(&snippet))
+            .expect("snippet");
+        let caret = lines.iter().find(|l| l.contains('^')).expect("caret line");
+        let col = |l: &str, p: &str| l.find(p).map(|b| l[..b].chars().count());
+        assert_eq!(col(line, shown), col(caret, "^^^^^^^^"), "{text}");
+    }
+    // A carriage return inside a line would move the cursor back over the snippet.
+    let src = ".kernel k\n    mov.u32 r0,\r 1 2\r\n    exit\r\n";
+    let text = assemble(src).expect_err("invalid").render("k.hasm", src);
+    assert!(text.contains("mov.u32 r0,\u{240d} 1 2\n"), "{text:?}");
+    assert!(!text.contains('\r'), "{text:?}");
+}
