@@ -615,3 +615,34 @@ fn asm_keeps_its_source_and_a_full_stdout_is_an_error() {
         );
     }
 }
+
+#[test]
+fn non_utf8_assembly_names_the_first_bad_byte() {
+    let src = scratch("latin1.hasm");
+    std::fs::write(&src, b".kernel k\n    mov\xe9.u32 r0, 1\n    exit\n").unwrap();
+    let path = src.to_str().unwrap();
+    fails_with(
+        &["check", path],
+        &format!("{path}:2:8: invalid UTF-8 (byte 0xe9 at offset 17)"),
+    );
+}
+
+#[test]
+fn program_files_have_a_size_limit() {
+    // A sparse regular file over the limit: refused from its size, without reading it.
+    let big = scratch("big.hasm");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len((256 << 20) + 1).unwrap();
+    let path = big.to_str().unwrap();
+    fails_with(
+        &["check", path],
+        &format!("{path} is larger than 256 MiB, the most a program file may be"),
+    );
+    // A device with no end: read up to the limit, not until memory runs out.
+    if Path::new("/dev/zero").exists() {
+        fails_with(
+            &["check", "/dev/zero"],
+            "/dev/zero is larger than 256 MiB, the most a program file may be",
+        );
+    }
+}
