@@ -616,6 +616,37 @@ fn asm_keeps_its_source_and_a_full_stdout_is_an_error() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn asm_keeps_its_source_under_a_hard_link() {
+    let src = scratch("keep.hasm");
+    std::fs::copy("examples/kernels/relu.hasm", &src).unwrap();
+    // Another name for the same file, in the same directory.
+    let out = src.with_file_name("keep.hbc");
+    std::fs::hard_link(&src, &out).unwrap();
+    fails_with(
+        &["asm", src.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        "is the source file",
+    );
+    let kept = std::fs::read_to_string(&src).unwrap();
+    assert!(kept.contains(".kernel relu"), "{kept}");
+}
+
+#[test]
+fn check_of_a_program_without_registers() {
+    let src = scratch("noregs.hasm");
+    std::fs::write(&src, ".kernel k\n    exit\n").unwrap();
+    let o = holovm(&["check", src.to_str().unwrap()]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("registers     none, predicates 0"), "{t}");
+    assert!(!t.contains("r0..r0"), "{t}");
+    // One register: r0..r0 (1).
+    std::fs::write(&src, ".kernel k\n    mov.u32 r0, 1\n    exit\n").unwrap();
+    let t = text(&holovm(&["check", src.to_str().unwrap()]));
+    assert!(t.contains("registers     r0..r0 (1), predicates 0"), "{t}");
+}
+
 #[test]
 fn non_utf8_assembly_names_the_first_bad_byte() {
     let src = scratch("latin1.hasm");

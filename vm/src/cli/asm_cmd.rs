@@ -13,8 +13,8 @@ pub fn asm(file: &Path, output: Option<&Path>) -> anyhow::Result<()> {
     let out = output.map_or_else(|| file.with_extension("hbc"), Path::to_path_buf);
     if same_file(file, &out) {
         anyhow::bail!(
-            "{} is the source file: writing the bytecode there would replace it (pass another \
-             -o path)",
+            "{} is the source file (or a link to it): writing the bytecode there would replace \
+             it (pass another -o path)",
             out.display()
         );
     }
@@ -30,7 +30,20 @@ pub fn asm(file: &Path, output: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `a` and `b` name one existing file.
+/// Whether `a` and `b` name one existing file: the same path, a symbolic link to it or a
+/// hard link (another name for the same inode).
+#[cfg(unix)]
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+/// Whether `a` and `b` name one existing file (the same path once links are resolved; hard
+/// links are not detected here).
+#[cfg(not(unix))]
 pub(super) fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
@@ -50,12 +63,12 @@ pub fn check(file: &Path) -> anyhow::Result<()> {
     outln!("kernel        {}", p.name())?;
     outln!("key           {}", p.key())?;
     outln!("instructions  {}", p.insts().len())?;
-    outln!(
-        "registers     r0..r{} ({}), predicates {}",
-        p.num_regs().max(1) - 1,
-        p.num_regs(),
-        p.num_preds()
-    )?;
+    // A program that uses no register has no range to show.
+    let regs = match p.num_regs() {
+        0 => "none".to_string(),
+        n => format!("r0..r{} ({n})", n - 1),
+    };
+    outln!("registers     {regs}, predicates {}", p.num_preds())?;
     outln!("shared bytes  {}", p.shared_bytes())?;
     match p.launch() {
         Some(l) => outln!("launch        grid {} x block {}", l.grid, l.block)?,
