@@ -590,6 +590,89 @@ fn barriers(c: &mut Criterion) {
     g.finish();
 }
 
+/// `c = a + b` on `u8` (wrapping), one lane an element.
+const U8_ADD: &str = ".kernel u8_add\n.param a: ptr u8\n.param b: ptr u8\n.param c: ptr u8\n\
+    .param n: u32\nsetp.ge.u32 p0, %gid, n\n@p0 bra @done\nldg.u8 r1, [a + %gid]\n\
+    ldg.u8 r2, [b + %gid]\nadd.u8 r3, r1, r2\nstg.u8 [c + %gid], r3\ndone:\nexit\n";
+
+/// `x = x * 3 + 7` on `i16` (wrapping), 64 times an element.
+const I16_LOOP: &str = ".kernel i16_loop\n.param x: ptr i16\n.param n: u32\n\
+    setp.ge.u32 p0, %gid, n\n@p0 bra @done\nldg.i16 r1, [x + %gid*2]\nmov.u32 r7, 64\n\
+    top:\nmul.i16 r1, r1, 3\nadd.i16 r1, r1, 7\nloop r7, @top\nstg.i16 [x + %gid*2], r1\n\
+    done:\nexit\n";
+
+/// 8- and 16-bit kernels (vector code in 32-bit lanes, widened and narrowed at memory)
+/// against the same loops in Rust and the interpreter, 65,536 elements, one thread.
+fn narrow_types(c: &mut Criterion) {
+    let mut g = c.benchmark_group("jit_narrow");
+    g.sample_size(20);
+    let n = 1usize << 16;
+    let a: Vec<u8> = (0..n).map(|i| (i * 7919) as u8).collect();
+    let b: Vec<u8> = (0..n).map(|i| (i * 104_729 >> 3) as u8).collect();
+    let want: Vec<u8> = a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect();
+    let mut out = vec![0u8; n];
+    g.bench_function("u8_add_native", |bch| {
+        bch.iter(|| {
+            for ((o, x), y) in out.iter_mut().zip(black_box(&a)).zip(&b) {
+                *o = x.wrapping_add(*y);
+            }
+            black_box(&mut out);
+        })
+    });
+    let x: Vec<i16> = (0..n).map(|i| (i * 7919) as i16).collect();
+    // Opaque constants: with 3 and 7 the compiler folds the 64 steps into one.
+    let (k, d) = (black_box(3i16), black_box(7i16));
+    let step = |mut v: i16| {
+        for _ in 0..64 {
+            v = v.wrapping_mul(k).wrapping_add(d);
+        }
+        v
+    };
+    let looped: Vec<i16> = x.iter().map(|&v| step(v)).collect();
+    let mut y = x.clone();
+    g.bench_function("i16_loop_native", |bch| {
+        bch.iter(|| {
+            y.copy_from_slice(black_box(&x));
+            for v in y.iter_mut() {
+                *v = step(*v);
+            }
+            black_box(&mut y);
+        })
+    });
+    let (add, lp) = (
+        holovm::asm::assemble(U8_ADD).expect("u8_add assembles"),
+        holovm::asm::assemble(I16_LOOP).expect("i16_loop assembles"),
+    );
+    let cfg = LaunchConfig::cover(n as u64, 256);
+    for (label, tier) in [("jit", Tier::Jit), ("interp", Tier::Interpret)] {
+        let vm = vm(tier, true);
+        let (da, db, dc) = (
+            vm.alloc_from(&a).unwrap(),
+            vm.alloc_from(&b).unwrap(),
+            vm.alloc::<u8>(n).unwrap(),
+        );
+        let args = args![&da, &db, &dc, n as u32];
+        vm.launch(&add, cfg, &args).unwrap();
+        assert_eq!(vm.read(&dc).unwrap(), want, "u8_add {label} against Rust");
+        g.bench_function(format!("u8_add_{label}"), |bch| {
+            bch.iter(|| vm.launch(&add, cfg, &args).unwrap())
+        });
+        let dx = vm.alloc_from(&x).unwrap();
+        let args = args![&dx, n as u32];
+        vm.launch(&lp, cfg, &args).unwrap();
+        assert_eq!(
+            vm.read(&dx).unwrap(),
+            looped,
+            "i16_loop {label} against Rust"
+        );
+        // (Each launch runs the loop on the previous launch's output: the same work.)
+        g.bench_function(format!("i16_loop_{label}"), |bch| {
+            bch.iter(|| vm.launch(&lp, cfg, &args).unwrap())
+        });
+    }
+    g.finish();
+}
+
 /// Compile time of every example kernel (printed; compiles are one-off, not a criterion loop):
 /// the fastest of 20 compiles each, taken in 20 rounds over all the kernels so that a slow
 /// spell of the machine does not land on one kernel's compiles only.
@@ -625,6 +708,7 @@ criterion_group!(
     elementwise,
     reductions_and_linalg,
     barriers,
+    narrow_types,
     compile_times
 );
 criterion_main!(benches);
