@@ -608,7 +608,7 @@ fn narrow_types(c: &mut Criterion) {
     g.sample_size(20);
     let n = 1usize << 16;
     let a: Vec<u8> = (0..n).map(|i| (i * 7919) as u8).collect();
-    let b: Vec<u8> = (0..n).map(|i| (i * 104_729 >> 3) as u8).collect();
+    let b: Vec<u8> = (0..n).map(|i| ((i * 104_729) >> 3) as u8).collect();
     let want: Vec<u8> = a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect();
     let mut out = vec![0u8; n];
     g.bench_function("u8_add_native", |bch| {
