@@ -2,6 +2,7 @@
 //! lane-affine or vector values, and converting between these forms.
 
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::FunctionBuilder;
 use holovm_isa::{Special, Src, Ty};
 
 use super::vec_of;
@@ -172,15 +173,20 @@ impl Tr<'_, '_> {
             // (Immediates and parameters come in compute form already.)
             return Ok(v);
         }
-        Ok(match v {
-            VV::U(x) => VV::U(ops::narrow_in(&mut self.b, ty, x)),
+        Ok(self.map_lanes(ty, v, ops::narrow_in))
+    }
+
+    /// `f` applied to every lane of `v` (a uniform value stays one).
+    fn map_lanes(&mut self, ty: Ty, v: VV, f: fn(&mut FunctionBuilder, Ty, Value) -> Value) -> VV {
+        match v {
+            VV::U(x) => VV::U(f(&mut self.b, ty, x)),
             v => VV::V(
                 self.parts(ty, v)
                     .into_iter()
-                    .map(|p| ops::narrow_in(&mut self.b, ty, p))
+                    .map(|p| f(&mut self.b, ty, p))
                     .collect(),
             ),
-        })
+        }
     }
 
     /// Reads `src` as `ty` for a use that takes only the low `bits(ty)` bits of the value:
@@ -293,15 +299,9 @@ impl Tr<'_, '_> {
             return Err(TrError(format!("r{r} written with a different width")));
         }
         // A narrow type's lanes hold its low bits, zero-extended.
-        let val = match val {
-            v if ty.bits() >= 32 => v,
-            VV::U(x) => VV::U(ops::narrow_out(&mut self.b, ty, x)),
-            v => VV::V(
-                self.parts(ty, v)
-                    .into_iter()
-                    .map(|p| ops::narrow_out(&mut self.b, ty, p))
-                    .collect(),
-            ),
+        let val = match ty.bits() {
+            32.. => val,
+            _ => self.map_lanes(ty, val, ops::narrow_out),
         };
         let (u, a, parts) = {
             let v = self.vs()?;
