@@ -53,7 +53,7 @@ impl Tr<'_, '_> {
         match *inst {
             Inst::Ldg { ty, dst, addr } => {
                 let v = self.v_load_at(pc, Some(&addr), None, ty)?;
-                self.v_write(dst.0, ty, v)?;
+                self.v_write(dst.0, loaded_as(ty), v)?;
             }
             Inst::Stg { ty, src, addr } => {
                 let val = self.v_read_low(src, ty)?;
@@ -61,7 +61,7 @@ impl Tr<'_, '_> {
             }
             Inst::Lds { ty, dst, addr } => {
                 let v = self.v_load_at(pc, None, Some(&addr), ty)?;
-                self.v_write(dst.0, ty, v)?;
+                self.v_write(dst.0, loaded_as(ty), v)?;
             }
             Inst::Sts { ty, src, addr } => {
                 let val = self.v_read_low(src, ty)?;
@@ -641,5 +641,14 @@ impl Tr<'_, '_> {
             .map(|x| ops::cvt(&mut self.b, to, from, x))
             .collect();
         self.build_parts(to, &rl)
+    }
+}
+
+/// The type a loaded value of `ty` is written to its register as: an unsigned narrow value
+/// is loaded zero-extended, which is already its register lane (no mask needed).
+fn loaded_as(ty: Ty) -> Ty {
+    match ty {
+        Ty::U8 | Ty::U16 => Ty::U32,
+        ty => ty,
     }
 }

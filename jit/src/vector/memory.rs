@@ -7,7 +7,7 @@ use holovm_isa::{Addr, Reg, SharedAddr, Special, Src, Ty};
 use super::limits::{Contig, GatherSite, Index, Site, SiteLimit};
 use super::values::VV;
 use crate::analysis::Class;
-use crate::ops::{bitcast, compute_lane, compute_vec, konst, sext_low};
+use crate::ops::{self, bitcast, compute_lane, compute_vec, konst, sext_low};
 use crate::translate::{MemOff, SpaceRef, Tr, TrError, TrResult};
 
 /// How the lanes of a group address memory.
@@ -609,19 +609,30 @@ impl Tr<'_, '_> {
     }
 
     /// Stores the group's lanes of a narrow `ty` (`I32X4` parts, compute form) as the
-    /// `G * size` contiguous bytes at `addr`: each lane's low bits sign-extended, so the
-    /// saturating narrowing (`packssdw`, `packsswb`) keeps them exactly.
+    /// `G * size` contiguous bytes at `addr`: each lane's low bits, zero-extended (one `pand`)
+    /// where the host has SSE4.1's `packusdw` for the unsigned saturating narrowing, else
+    /// sign-extended (two shifts) for SSE2's `packssdw`; the narrowing keeps them exactly.
     fn store_narrow(&mut self, ty: Ty, parts: Vec<Value>, addr: Value) {
         let fl = MemFlagsData::new().with_notrap();
+        let unsigned = self.blendv;
         let mut vs: Vec<Value> = parts
             .into_iter()
-            .map(|p| sext_low(&mut self.b, p, ty.bits()))
+            .map(|p| match unsigned {
+                true => ops::narrow_out(&mut self.b, ty, p),
+                false => sext_low(&mut self.b, p, ty.bits()),
+            })
             .collect();
         let steps = if ty.size() == 1 { 2 } else { 1 };
         for _ in 0..steps {
             vs = vs
                 .chunks(2)
-                .map(|c| self.b.ins().snarrow(c[0], *c.get(1).unwrap_or(&c[0])))
+                .map(|c| {
+                    let (x, y) = (c[0], *c.get(1).unwrap_or(&c[0]));
+                    match unsigned {
+                        true => self.b.ins().unarrow(x, y),
+                        false => self.b.ins().snarrow(x, y),
+                    }
+                })
                 .collect();
         }
         let total = self.g * ty.size();
