@@ -48,6 +48,7 @@ mod masked_loop;
 mod masked_store;
 mod memory;
 mod minmax;
+mod narrow;
 mod partial;
 mod realign;
 mod tail;
