@@ -54,6 +54,8 @@ pub(crate) struct Analysis {
     /// code (others are kept in their class's lane type; a narrow type's register is a
     /// 32-bit one holding its value zero-extended, [`crate::ops::narrow_out`]).
     pub reg_mixed: Vec<bool>,
+    /// Per register: accessed with an 8- or 16-bit type (for the dump).
+    pub reg_narrow: Vec<bool>,
     /// Width (32 or 64) of the vector mask per predicate (vector strategy).
     pub pred_bits: Vec<u32>,
     /// Per register: the same value in every lane of a group whenever the group runs
@@ -604,6 +606,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     let mut no_vector: Option<String> = None;
     let mut reg_class = vec![Class::Untyped; nregs];
     let mut reg_mixed = vec![false; nregs];
+    let mut reg_narrow = vec![false; nregs];
     let mut pred_bits_opt: Vec<Option<u32>> = vec![None; npreds];
     for (pc, inst) in insts.iter().enumerate() {
         for a in accesses(inst) {
@@ -613,6 +616,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                         continue;
                     };
                     // Narrow types live in 32-bit lanes, zero-extended (ops::narrow_out).
+                    reg_narrow[reg as usize] |= ty.bits() < 32;
                     let lane = compute_lane(ty);
                     let new = match (*slot, compute_lane(ty).bits()) {
                         (Class::Untyped, 32) => Some(Class::W32(lane)),
@@ -705,6 +709,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         leader,
         reg_class,
         reg_mixed,
+        reg_narrow,
         pred_bits,
         reg_uniform,
         pred_uniform,

@@ -23,7 +23,11 @@ pub(crate) fn vector_detail(
     let mut aff = Vec::new();
     let mut v32 = Vec::new();
     let mut v64 = Vec::new();
+    let mut narrow = Vec::new();
     for (r, c) in an.reg_class.iter().enumerate() {
+        if an.reg_narrow[r] {
+            narrow.push(format!("r{r}"));
+        }
         if matches!(c, Class::Untyped) && an.reg_uniform[r] {
             continue;
         }
@@ -44,8 +48,16 @@ pub(crate) fn vector_detail(
             v.join(" ")
         }
     };
+    let narrow = match narrow.is_empty() {
+        true => String::new(),
+        false => format!(
+            " (8- and 16-bit values held zero-extended in 32-bit lanes, extended per their \
+             type where an operation needs it: {})",
+            list(&narrow)
+        ),
+    };
     format!(
-        "32-bit per-lane registers as {} x 4-lane vectors: {}; 64-bit as {} x 2-lane vectors: {}; \
+        "32-bit per-lane registers as {} x 4-lane vectors: {}{narrow}; 64-bit as {} x 2-lane vectors: {}; \
          uniform (scalar) registers, the same in every lane of a group while its lanes run \
          together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
          accesses indexed by %gid/%lane checked once per block, by a \
