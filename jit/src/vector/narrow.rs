@@ -122,20 +122,19 @@ impl Tr<'_, '_> {
         let total = self.g * ty.size();
         for (k, v) in vs.into_iter().enumerate() {
             let at = k as u32 * 16;
-            let (bytes, fl) = ((total - at).min(16), fl);
-            match bytes {
+            // A small group's 4 or 8 bytes are the vector's first lane of that width.
+            match (total - at).min(16) {
                 16 => {
                     self.b.ins().store(fl, v, addr, at as i32);
                 }
-                _ => {
-                    let (vt, lane) = if bytes == 8 {
-                        (types::I64X2, types::I64)
+                bytes => {
+                    let vt = if bytes == 8 {
+                        types::I64X2
                     } else {
-                        (types::I32X4, types::I32)
+                        types::I32X4
                     };
                     let w = bitcast(&mut self.b, vt, v);
                     let x = self.b.ins().extractlane(w, 0);
-                    debug_assert_eq!(self.b.func.dfg.value_type(x), lane);
                     self.b.ins().store(fl, x, addr, at as i32);
                 }
             }
