@@ -492,6 +492,7 @@ fn jit_dump_shows_strategy_clif_and_machine_code() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("tier: interpreter"), "{}", text(&o));
     assert!(text(&o).contains("has 7 instructions"), "{}", text(&o));
+    assert!(!text(&o).contains("includes compiling"), "{}", text(&o));
 }
 
 #[test]

@@ -331,7 +331,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     print_times(&times)?;
-    if times.len() == 1 && !compiled_before && matches!(args.tier, TierArg::Jit) {
+    let ran_compiled = stats.as_ref().is_some_and(|s| s.jit);
+    if times.len() == 1 && !compiled_before && ran_compiled && matches!(args.tier, TierArg::Jit) {
         outln!("  (the time includes compiling the kernel; --repeat 2 or more gives run times)")?;
     }
     for (name, buf) in &buffers {
