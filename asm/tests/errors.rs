@@ -450,15 +450,17 @@ fn control_characters_show_in_the_snippet_under_the_caret() {
     let text = e.render("k.hasm", &src);
     assert!(text.contains("unexpected character `\\0`"), "{text}");
     assert!(text.contains("mov.u32 r0,\u{2400} r1"), "{text}");
-    // The caret sits under the picture: same column in the snippet line and the caret line.
+    caret_under(&text, '\u{2400}');
+}
+
+/// Asserts that the first caret line of `text` puts its caret under `picture` in the first
+/// snippet line that shows it.
+fn caret_under(text: &str, picture: char) {
     let lines: Vec<&str> = text.lines().collect();
-    let snippet = lines
-        .iter()
-        .find(|l| l.contains('\u{2400}'))
-        .expect("snippet");
+    let snippet = lines.iter().find(|l| l.contains(picture)).expect("snippet");
     let caret = lines.iter().find(|l| l.contains('^')).expect("caret line");
     let col = |l: &str, c: char| l.chars().position(|x| x == c);
-    assert_eq!(col(snippet, '\u{2400}'), col(caret, '^'), "{text}");
+    assert_eq!(col(snippet, picture), col(caret, '^'), "{text}");
 }
 
 #[test]
@@ -537,14 +539,7 @@ fn rendering_many_errors_maps_every_one() {
     );
     // The last error's caret still sits under its picture.
     let tail = &text[text.rfind("k.hasm:10001:16").expect("last error")..];
-    let lines: Vec<&str> = tail.lines().collect();
-    let snippet = lines
-        .iter()
-        .find(|l| l.contains('\u{2401}'))
-        .expect("snippet");
-    let caret = lines.iter().find(|l| l.contains('^')).expect("caret line");
-    let col = |l: &str, c: char| l.chars().position(|x| x == c);
-    assert_eq!(col(snippet, '\u{2401}'), col(caret, '^'), "{tail}");
+    caret_under(tail, '\u{2401}');
 }
 
 #[test]
