@@ -616,6 +616,25 @@ impl Tr<'_, '_> {
                 .map(|p| ops::cvt(&mut self.b, to, from, p))
                 .collect();
         }
+        if from == Ty::F32 && to.bits() < 32 {
+            // Saturated to 32 bits, then to the narrow type's range (as `ops::cvt`).
+            return parts
+                .into_iter()
+                .map(|p| {
+                    if to.is_signed_int() {
+                        let v = self.b.ins().fcvt_to_sint_sat(I32X4, p);
+                        let hi = konst(&mut self.b, I32X4, to.mask() >> 1);
+                        let lo = konst(&mut self.b, I32X4, !(to.mask() >> 1));
+                        let v = self.b.ins().smin(v, hi);
+                        self.b.ins().smax(v, lo)
+                    } else {
+                        let v = self.b.ins().fcvt_to_uint_sat(I32X4, p);
+                        let hi = konst(&mut self.b, I32X4, to.mask());
+                        self.b.ins().umin(v, hi)
+                    }
+                })
+                .collect();
+        }
         if from.bits() < 32 && to == Ty::F32 {
             // Small enough to convert as signed 32-bit integers.
             return parts
