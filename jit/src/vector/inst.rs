@@ -616,6 +616,54 @@ impl Tr<'_, '_> {
                 .map(|p| ops::cvt(&mut self.b, to, from, p))
                 .collect();
         }
+        let widths = (compute_lane(from).bits(), compute_lane(to).bits());
+        if from.is_int() && to.is_int() && widths == (32, 64) {
+            // Extended per the source's signedness (Rust `as`), which its compute form is.
+            return parts
+                .into_iter()
+                .flat_map(|p| {
+                    let ins = self.b.ins();
+                    match from.is_signed_int() {
+                        true => [ins.swiden_low(p), self.b.ins().swiden_high(p)],
+                        false => [ins.uwiden_low(p), self.b.ins().uwiden_high(p)],
+                    }
+                })
+                .collect();
+        }
+        if from.is_int() && to.is_int() && widths == (64, 32) {
+            // The low 32 bits of each lane, then as a 32-bit or narrow type.
+            return parts
+                .chunks(2)
+                .map(|pair| {
+                    let low = self.narrow(pair, I32X4);
+                    ops::cvt(&mut self.b, to, Ty::U32, low)
+                })
+                .collect();
+        }
+        if (from, to) == (Ty::F32, Ty::F64) {
+            return parts
+                .into_iter()
+                .flat_map(|p| {
+                    let high = self.high_half(p);
+                    [
+                        self.b.ins().fvpromote_low(p),
+                        self.b.ins().fvpromote_low(high),
+                    ]
+                })
+                .collect();
+        }
+        if (from, to) == (Ty::F64, Ty::F32) {
+            return parts
+                .chunks(2)
+                .map(|pair| {
+                    let demoted: Vec<Value> =
+                        pair.iter().map(|&p| self.b.ins().fvdemote(p)).collect();
+                    // Each holds its two values in its low half (the rest zero): the halves
+                    // together, as `narrow` joins the low halves of 64-bit lanes.
+                    self.low_halves(demoted[0], *demoted.get(1).unwrap_or(&demoted[0]))
+                })
+                .collect();
+        }
         if from == Ty::F32 && to.bits() < 32 {
             // Saturated to 32 bits, then to the narrow type's range (as `ops::cvt`).
             return parts
@@ -660,6 +708,31 @@ impl Tr<'_, '_> {
             .map(|x| ops::cvt(&mut self.b, to, from, x))
             .collect();
         self.build_parts(to, &rl)
+    }
+}
+
+impl Tr<'_, '_> {
+    /// `v`'s high 8 bytes in its low half (its high half too), as `v`'s type.
+    fn high_half(&mut self, v: Value) -> Value {
+        let vt = self.b.func.dfg.value_type(v);
+        let bytes = bitcast(&mut self.b, types::I8X16, v);
+        let mask: Vec<u8> = (8..16).chain(8..16).collect();
+        let imm = self.b.func.dfg.immediates.push(mask.as_slice().into());
+        let s = self.b.ins().shuffle(bytes, bytes, imm);
+        bitcast(&mut self.b, vt, s)
+    }
+
+    /// The low 8 bytes of `a` then those of `b`, as `a`'s type.
+    fn low_halves(&mut self, a: Value, b: Value) -> Value {
+        let vt = self.b.func.dfg.value_type(a);
+        let (x, y) = (
+            bitcast(&mut self.b, types::I8X16, a),
+            bitcast(&mut self.b, types::I8X16, b),
+        );
+        let mask: Vec<u8> = (0..8).chain(16..24).collect();
+        let imm = self.b.func.dfg.immediates.push(mask.as_slice().into());
+        let s = self.b.ins().shuffle(x, y, imm);
+        bitcast(&mut self.b, vt, s)
     }
 }
 
