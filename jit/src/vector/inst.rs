@@ -640,6 +640,20 @@ impl Tr<'_, '_> {
                 })
                 .collect();
         }
+        if to == Ty::F64 && (from == Ty::I32 || from.bits() < 32) {
+            // Every value fits a signed 32-bit integer: the form the x86-64 backend lowers
+            // to `cvtdq2pd`, two lanes at a time.
+            return parts
+                .into_iter()
+                .flat_map(|p| {
+                    let high = self.high_half(p);
+                    [p, high].map(|h| {
+                        let wide = self.b.ins().swiden_low(h);
+                        self.b.ins().fcvt_from_sint(types::F64X2, wide)
+                    })
+                })
+                .collect();
+        }
         if (from, to) == (Ty::F32, Ty::F64) {
             return parts
                 .into_iter()
