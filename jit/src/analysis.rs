@@ -56,6 +56,9 @@ pub(crate) struct Analysis {
     pub reg_mixed: Vec<bool>,
     /// Per register: accessed with an 8- or 16-bit type (for the dump).
     pub reg_narrow: Vec<bool>,
+    /// Per register: written at 32 bits (or narrower) only but also read at 64 bits, which
+    /// reads the value zero-extended: a 32-bit register whose 64-bit reads widen its lanes.
+    pub reg_wide_read: Vec<bool>,
     /// Width (32 or 64) of the vector mask per predicate (vector strategy).
     pub pred_bits: Vec<u32>,
     /// Per register: the same value in every lane of a group whenever the group runs
@@ -607,6 +610,20 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     let mut reg_class = vec![Class::Untyped; nregs];
     let mut reg_mixed = vec![false; nregs];
     let mut reg_narrow = vec![false; nregs];
+    // Registers written at each width: one written at 32 bits only reads as its value
+    // zero-extended at 64 bits, so it stays a 32-bit register (`reg_wide_read`).
+    let mut written = vec![(false, false); nregs];
+    for inst in insts {
+        if let Some((r, ty)) = operands(inst).dst {
+            if let Some(w) = written.get_mut(r as usize) {
+                match compute_lane(ty).bits() {
+                    64 => w.1 = true,
+                    _ => w.0 = true,
+                }
+            }
+        }
+    }
+    let mut reg_wide_read = vec![false; nregs];
     let mut pred_bits_opt: Vec<Option<u32>> = vec![None; npreds];
     for (pc, inst) in insts.iter().enumerate() {
         for a in accesses(inst) {
@@ -617,8 +634,16 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                     };
                     // Narrow types live in 32-bit lanes, zero-extended (ops::narrow_out).
                     reg_narrow[reg as usize] |= ty.bits() < 32;
-                    let lane = compute_lane(ty);
-                    let new = match (*slot, compute_lane(ty).bits()) {
+                    let mut lane = compute_lane(ty);
+                    // (Not for a `reduce`, whose fold reads the register file at its type.)
+                    let wide_read = !matches!(inst, Inst::Reduce { .. })
+                        && written.get(reg as usize) == Some(&(true, false));
+                    if lane.bits() == 64 && wide_read {
+                        // A 64-bit access of a register written at 32 bits only is a read.
+                        reg_wide_read[reg as usize] = true;
+                        lane = types::I32;
+                    }
+                    let new = match (*slot, lane.bits()) {
                         (Class::Untyped, 32) => Some(Class::W32(lane)),
                         (Class::Untyped, 64) => Some(Class::W64(lane)),
                         (Class::W32(t), 32) if t == lane => Some(Class::W32(t)),
@@ -670,8 +695,13 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     // Uniformity, then the lane-affine registers; once more if a split of a lane-affine
     // register (a grid-stride row index) can make its quotient uniform.
     let (live_regs, live_preds) = liveness(insts);
+    // (A register read at two widths is not kept lane-affine: its 64-bit reads do not wrap
+    // where its 32-bit value does.)
+    let two_widths: Vec<bool> = (reg_mixed.iter().zip(&reg_wide_read))
+        .map(|(m, w)| *m || *w)
+        .collect();
     let affine_of = |reg_uniform: &[bool], masked: &[bool]| -> Vec<bool> {
-        lane_affine(insts, reg_uniform, &reg_mixed, &live_regs[0], masked)
+        lane_affine(insts, reg_uniform, &two_widths, &live_regs[0], masked)
             .into_iter()
             .zip(&reg_class)
             .map(|(a, c)| a && c.lane_type().is_int())
@@ -710,6 +740,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         reg_class,
         reg_mixed,
         reg_narrow,
+        reg_wide_read,
         pred_bits,
         reg_uniform,
         pred_uniform,

@@ -24,9 +24,13 @@ pub(crate) fn vector_detail(
     let mut v32 = Vec::new();
     let mut v64 = Vec::new();
     let mut narrow = Vec::new();
+    let mut wide = Vec::new();
     for (r, c) in an.reg_class.iter().enumerate() {
         if an.reg_narrow[r] {
             narrow.push(format!("r{r}"));
+        }
+        if an.reg_wide_read[r] {
+            wide.push(format!("r{r}"));
         }
         if matches!(c, Class::Untyped) && an.reg_uniform[r] {
             continue;
@@ -48,7 +52,7 @@ pub(crate) fn vector_detail(
             v.join(" ")
         }
     };
-    let narrow = match narrow.is_empty() {
+    let mut narrow = match narrow.is_empty() {
         true => String::new(),
         false => format!(
             " (8- and 16-bit values held zero-extended in 32-bit lanes, extended per their \
@@ -56,6 +60,12 @@ pub(crate) fn vector_detail(
             list(&narrow)
         ),
     };
+    if !wide.is_empty() {
+        narrow += &format!(
+            " (read at 64 bits too, their lanes zero-extended: {})",
+            list(&wide)
+        );
+    }
     format!(
         "32-bit per-lane registers as {} x 4-lane vectors: {}{narrow}; 64-bit as {} x 2-lane vectors: {}; \
          uniform (scalar) registers, the same in every lane of a group while its lanes run \

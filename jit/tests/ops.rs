@@ -1035,3 +1035,42 @@ fn narrow_types_run_as_vector_code() {
         }
     }
 }
+
+/// A register written at 32 bits and read at 64 (its value zero-extended, docs/ISA.md
+/// section 2) stays a 32-bit vector register whose 64-bit reads widen its lanes: as an
+/// integer, as an f64's bits, and uniform; against Rust, under every strategy.
+#[test]
+fn registers_written_at_32_bits_read_at_64_as_vector_code() {
+    let src = ".kernel t\n.param a: ptr u64\n.param c: ptr u64\n.param d: ptr f64\n.param n: u32\n\
+        setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+        mul.u32 r1, %gid, 0x9e3779b9\nmov.i32 r2, -5\nldg.u64 r3, [a + %gid*8]\n\
+        add.u64 r4, r1, r3\nsub.u64 r4, r4, r2\nstg.u64 [c + %gid*8], r4\n\
+        mov.f32 r5, 1.5\nadd.f32 r5, r5, 0.25\nadd.f64 r6, r5, 0.0\nstg.f64 [d + %gid*8], r6\n\
+        done:\nexit\n";
+    let k = holovm_jit::compile(&asm(src), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Vector { detail, .. } => assert!(
+            detail.contains("read at 64 bits too, their lanes zero-extended: r1 r2 r5"),
+            "{detail}"
+        ),
+        other => panic!("{other}"),
+    }
+    let n = 77usize;
+    let a: Vec<u64> = (0..n as u64)
+        .map(|i| i.wrapping_mul(0x0123_4567_89ab_cdef))
+        .collect();
+    let out = run_all(
+        &asm(src),
+        (n as u32).div_ceil(32),
+        32,
+        &[u64s(&a), zeros(n * 8), zeros(n * 8), Arg::Scalar(n as u64)],
+    );
+    let (c, d) = (to_u64(out.buf(1)), to_u64(out.buf(2)));
+    let f32_bits = u64::from(1.75f32.to_bits());
+    for g in 0..n {
+        let r1 = u64::from((g as u32).wrapping_mul(0x9e37_79b9));
+        let want = r1.wrapping_add(a[g]).wrapping_sub(0xffff_fffb);
+        assert_eq!(c[g], want, "lane {g}");
+        assert_eq!(d[g], (f64::from_bits(f32_bits) + 0.0).to_bits(), "lane {g}");
+    }
+}

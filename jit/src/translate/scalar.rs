@@ -84,7 +84,13 @@ impl Tr<'_, '_> {
     /// Register `r` read as `ty` (compute form).
     fn s_get(&mut self, r: usize, ty: Ty) -> Value {
         let v = self.b.use_var(self.s_regs[r]);
-        if s_home(self.an, r) == types::I64 {
+        let home = s_home(self.an, r);
+        if home == types::I64 {
+            ops::from_storage(&mut self.b, ty, v)
+        } else if home.bits() < ty.bits() {
+            // A 32-bit register read at 64 bits: its value zero-extended.
+            let v = ops::bitcast(&mut self.b, types::I32, v);
+            let v = self.b.ins().uextend(types::I64, v);
             ops::from_storage(&mut self.b, ty, v)
         } else {
             let v = ops::bitcast(&mut self.b, ops::compute_lane(ty), v);

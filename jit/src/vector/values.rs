@@ -176,6 +176,32 @@ impl Tr<'_, '_> {
         Ok(self.map_lanes(ty, v, ops::narrow_in))
     }
 
+    /// A 32-bit register ([`crate::analysis::Analysis::reg_wide_read`]) read as the 64-bit
+    /// `ty`: its value zero-extended.
+    fn v_read_wide(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
+        let ct = compute_lane(ty);
+        Ok(match self.v_read_lanes(src, Ty::U32)? {
+            VV::U(x) => {
+                let x = self.b.ins().uextend(types::I64, x);
+                VV::U(bitcast(&mut self.b, ct, x))
+            }
+            v => {
+                let vt = compute_vec(ty);
+                let parts = self.parts(Ty::U32, v);
+                VV::V(
+                    parts
+                        .into_iter()
+                        .flat_map(|p| {
+                            let low = self.b.ins().uwiden_low(p);
+                            let high = self.b.ins().uwiden_high(p);
+                            [low, high].map(|w| bitcast(&mut self.b, vt, w))
+                        })
+                        .collect(),
+                )
+            }
+        })
+    }
+
     /// `f` applied to every lane of `v` (a uniform value stays one).
     fn map_lanes(&mut self, ty: Ty, v: VV, f: fn(&mut FunctionBuilder, Ty, Value) -> Value) -> VV {
         match v {
@@ -200,6 +226,11 @@ impl Tr<'_, '_> {
     /// Reads `src` as `ty`, a narrow type as its 32-bit lanes.
     fn v_read_lanes(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
         let ct = compute_lane(ty);
+        if let Src::Reg(r) = src {
+            if ct.bits() == 64 && self.an.reg_wide_read.get(r.0 as usize) == Some(&true) {
+                return self.v_read_wide(src, ty);
+            }
+        }
         Ok(match src {
             Src::Reg(r) => {
                 let r = r.0 as usize;
