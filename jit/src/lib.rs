@@ -13,7 +13,7 @@
 //!   code they can run under lane masks) and fall back to per-lane code otherwise
 //!   (vector.rs);
 //! - **scalar**: per-lane code, one lane after another (translate.rs), for programs the
-//!   vector translation cannot take (registers used at 32 and 64 bits);
+//!   vector translation cannot take (a register written at 64 bits and used at 32);
 //! - **phased**: for programs with `bar.sync`/`reduce`, the scalar code runs each lane up
 //!   to the next barrier, then the barrier is resolved for the block (phased.rs, by a call
 //!   to barrier.rs).
