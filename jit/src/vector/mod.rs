@@ -40,6 +40,7 @@
 
 mod affine;
 mod bail;
+mod convert;
 mod fold_ahead;
 mod inst;
 mod limits;
