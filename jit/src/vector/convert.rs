@@ -73,6 +73,23 @@ impl Tr<'_, '_> {
                 })
                 .collect();
         }
+        if (from, to) == (Ty::U32, Ty::F64) {
+            // x - 2^31 as a signed integer, converted, plus 2^31: exact in f64.
+            let flip = konst(&mut self.b, I32X4, 0x8000_0000);
+            let bias = ops::fconst(&mut self.b, types::F64X2, 2_147_483_648.0);
+            return parts
+                .into_iter()
+                .flat_map(|p| {
+                    let p = self.b.ins().bxor(p, flip);
+                    let high = self.high_half(p);
+                    [p, high].map(|h| {
+                        let wide = self.b.ins().swiden_low(h);
+                        let f = self.b.ins().fcvt_from_sint(types::F64X2, wide);
+                        self.b.ins().fadd(f, bias)
+                    })
+                })
+                .collect();
+        }
         if (from, to) == (Ty::F32, Ty::F64) {
             return parts
                 .into_iter()
