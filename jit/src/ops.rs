@@ -82,6 +82,22 @@ pub(crate) fn bitcast(b: &mut FunctionBuilder, t: Type, v: Value) -> Value {
     }
 }
 
+/// The bytes of the 128-bit vectors `x` then `y` picked by `mask` (16 indices into their 32
+/// bytes), as a vector of `t`.
+pub(crate) fn shuffle_bytes(
+    b: &mut FunctionBuilder,
+    t: Type,
+    x: Value,
+    y: Value,
+    mask: impl IntoIterator<Item = u8>,
+) -> Value {
+    let (x, y) = (bitcast(b, types::I8X16, x), bitcast(b, types::I8X16, y));
+    let mask: Vec<u8> = mask.into_iter().collect();
+    let imm = b.func.dfg.immediates.push(mask.as_slice().into());
+    let s = b.ins().shuffle(x, y, imm);
+    bitcast(b, t, s)
+}
+
 /// Sign-extends the low `bits` of an `I32` (scalar or vector) value.
 pub(crate) fn sext_low(b: &mut FunctionBuilder, v: Value, bits: u32) -> Value {
     let sh = (32 - bits) as i64;

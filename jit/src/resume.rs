@@ -14,10 +14,10 @@
 //! (parked.rs).
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Block, Endianness, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Type, Value};
 use holovm_isa::Inst;
 
-use crate::ops::konst;
+use crate::ops::{konst, shuffle_bytes};
 use crate::parked::{flag, whole_park_pcs};
 use crate::translate::{status, Tr, TrError, TrResult};
 use crate::vector::{mask_of, vec_of};
@@ -255,17 +255,8 @@ impl Tr<'_, '_> {
     /// The low 32 bits of each 64-bit lane of two `I64X2` images, as one vector of `vt`
     /// (`I32X4` or `F32X4`).
     pub(crate) fn narrow(&mut self, pair: &[Value], vt: Type) -> Value {
-        // Lane-count-changing bitcasts need an explicit byte order.
-        let le = MemFlagsData::new().with_endianness(Endianness::Little);
-        let lo = self.b.ins().bitcast(types::I8X16, le, pair[0]);
         let hi = pair.get(1).copied().unwrap_or(pair[0]);
-        let hi = self.b.ins().bitcast(types::I8X16, le, hi);
-        let mask: Vec<u8> = [0u8, 8, 16, 24]
-            .iter()
-            .flat_map(|&b| [b, b + 1, b + 2, b + 3])
-            .collect();
-        let imm = self.b.func.dfg.immediates.push(mask.as_slice().into());
-        let s = self.b.ins().shuffle(lo, hi, imm);
-        self.b.ins().bitcast(vt, le, s)
+        let mask = [0u8, 8, 16, 24].into_iter().flat_map(|b| b..b + 4);
+        shuffle_bytes(&mut self.b, vt, pair[0], hi, mask)
     }
 }

@@ -5,7 +5,7 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use holovm_isa::Ty;
 
 use super::values::VV;
-use crate::ops::{self, bitcast, compute_lane, konst};
+use crate::ops::{self, compute_lane, konst, shuffle_bytes};
 use crate::translate::Tr;
 
 impl Tr<'_, '_> {
@@ -18,14 +18,7 @@ impl Tr<'_, '_> {
         }
         let native = matches!(
             (from, to),
-            (Ty::F32, Ty::I32)
-                | (Ty::F32, Ty::U32)
-                | (Ty::I32, Ty::F32)
-                | (Ty::U32, Ty::F32)
-                | (Ty::I32, Ty::U32)
-                | (Ty::U32, Ty::I32)
-                | (Ty::I64, Ty::U64)
-                | (Ty::U64, Ty::I64)
+            (Ty::F32, Ty::I32) | (Ty::F32, Ty::U32) | (Ty::I32, Ty::F32) | (Ty::U32, Ty::F32)
         );
         let same_lanes = compute_lane(from) == compute_lane(to);
         if same_lanes && from.is_int() && to.is_int() {
@@ -41,10 +34,10 @@ impl Tr<'_, '_> {
             return parts
                 .into_iter()
                 .flat_map(|p| {
-                    let ins = self.b.ins();
+                    let b = &mut self.b;
                     match from.is_signed_int() {
-                        true => [ins.swiden_low(p), self.b.ins().swiden_high(p)],
-                        false => [ins.uwiden_low(p), self.b.ins().uwiden_high(p)],
+                        true => [b.ins().swiden_low(p), b.ins().swiden_high(p)],
+                        false => [b.ins().uwiden_low(p), b.ins().uwiden_high(p)],
                     }
                 })
                 .collect();
@@ -59,33 +52,30 @@ impl Tr<'_, '_> {
                 })
                 .collect();
         }
-        if to == Ty::F64 && (from == Ty::I32 || from.bits() < 32) {
-            // Every value fits a signed 32-bit integer: the form the x86-64 backend lowers
-            // to `cvtdq2pd`, two lanes at a time.
+        if to == Ty::F64 && from.is_int() && widths.0 == 32 {
+            // As signed 32-bit integers, the form the x86-64 backend lowers to `cvtdq2pd`,
+            // two lanes at a time: every value but a u32's fits; a u32 converts as
+            // x - 2^31, plus 2^31 after (exact in f64).
+            let unsigned = (from == Ty::U32).then(|| {
+                let flip = konst(&mut self.b, I32X4, 0x8000_0000);
+                let bias = ops::fconst(&mut self.b, types::F64X2, 2_147_483_648.0);
+                (flip, bias)
+            });
             return parts
                 .into_iter()
                 .flat_map(|p| {
-                    let high = self.high_half(p);
-                    [p, high].map(|h| {
-                        let wide = self.b.ins().swiden_low(h);
-                        self.b.ins().fcvt_from_sint(types::F64X2, wide)
-                    })
-                })
-                .collect();
-        }
-        if (from, to) == (Ty::U32, Ty::F64) {
-            // x - 2^31 as a signed integer, converted, plus 2^31: exact in f64.
-            let flip = konst(&mut self.b, I32X4, 0x8000_0000);
-            let bias = ops::fconst(&mut self.b, types::F64X2, 2_147_483_648.0);
-            return parts
-                .into_iter()
-                .flat_map(|p| {
-                    let p = self.b.ins().bxor(p, flip);
+                    let p = match unsigned {
+                        Some((flip, _)) => self.b.ins().bxor(p, flip),
+                        None => p,
+                    };
                     let high = self.high_half(p);
                     [p, high].map(|h| {
                         let wide = self.b.ins().swiden_low(h);
                         let f = self.b.ins().fcvt_from_sint(types::F64X2, wide);
-                        self.b.ins().fadd(f, bias)
+                        match unsigned {
+                            Some((_, bias)) => self.b.ins().fadd(f, bias),
+                            None => f,
+                        }
                     })
                 })
                 .collect();
@@ -110,7 +100,8 @@ impl Tr<'_, '_> {
                         pair.iter().map(|&p| self.b.ins().fvdemote(p)).collect();
                     // Each holds its two values in its low half (the rest zero): the halves
                     // together, as `narrow` joins the low halves of 64-bit lanes.
-                    self.low_halves(demoted[0], *demoted.get(1).unwrap_or(&demoted[0]))
+                    let second = *demoted.get(1).unwrap_or(&demoted[0]);
+                    shuffle_bytes(&mut self.b, F32X4, demoted[0], second, (0..8).chain(16..24))
                 })
                 .collect();
         }
@@ -147,8 +138,7 @@ impl Tr<'_, '_> {
                     (Ty::F32, Ty::I32) => self.b.ins().fcvt_to_sint_sat(I32X4, p),
                     (Ty::F32, Ty::U32) => self.b.ins().fcvt_to_uint_sat(I32X4, p),
                     (Ty::I32, Ty::F32) => self.b.ins().fcvt_from_sint(F32X4, p),
-                    (Ty::U32, Ty::F32) => self.b.ins().fcvt_from_uint(F32X4, p),
-                    _ => p,
+                    _ => self.b.ins().fcvt_from_uint(F32X4, p),
                 })
                 .collect();
         }
@@ -163,23 +153,6 @@ impl Tr<'_, '_> {
     /// `v`'s high 8 bytes in its low half (its high half too), as `v`'s type.
     fn high_half(&mut self, v: Value) -> Value {
         let vt = self.b.func.dfg.value_type(v);
-        let bytes = bitcast(&mut self.b, types::I8X16, v);
-        let mask: Vec<u8> = (8..16).chain(8..16).collect();
-        let imm = self.b.func.dfg.immediates.push(mask.as_slice().into());
-        let s = self.b.ins().shuffle(bytes, bytes, imm);
-        bitcast(&mut self.b, vt, s)
-    }
-
-    /// The low 8 bytes of `a` then those of `b`, as `a`'s type.
-    fn low_halves(&mut self, a: Value, b: Value) -> Value {
-        let vt = self.b.func.dfg.value_type(a);
-        let (x, y) = (
-            bitcast(&mut self.b, types::I8X16, a),
-            bitcast(&mut self.b, types::I8X16, b),
-        );
-        let mask: Vec<u8> = (0..8).chain(16..24).collect();
-        let imm = self.b.func.dfg.immediates.push(mask.as_slice().into());
-        let s = self.b.ins().shuffle(x, y, imm);
-        bitcast(&mut self.b, vt, s)
+        shuffle_bytes(&mut self.b, vt, v, v, (8..16).chain(8..16))
     }
 }
