@@ -52,7 +52,8 @@ pub(crate) fn vector_detail(
             v.join(" ")
         }
     };
-    let mut narrow = match narrow.is_empty() {
+    // What the 32-bit registers' list says about the narrow and the widened ones.
+    let mut notes = match narrow.is_empty() {
         true => String::new(),
         false => format!(
             " (8- and 16-bit values held zero-extended in 32-bit lanes, extended per their \
@@ -61,13 +62,13 @@ pub(crate) fn vector_detail(
         ),
     };
     if !wide.is_empty() {
-        narrow += &format!(
+        notes += &format!(
             " (read at 64 bits too, their lanes zero-extended: {})",
             list(&wide)
         );
     }
     format!(
-        "32-bit per-lane registers as {} x 4-lane vectors: {}{narrow}; 64-bit as {} x 2-lane vectors: {}; \
+        "32-bit per-lane registers as {} x 4-lane vectors: {}{notes}; 64-bit as {} x 2-lane vectors: {}; \
          uniform (scalar) registers, the same in every lane of a group while its lanes run \
          together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
          accesses indexed by %gid/%lane checked once per block, by a \

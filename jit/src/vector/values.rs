@@ -168,7 +168,7 @@ impl Tr<'_, '_> {
     /// Reads `src` as `ty` (compute form: a narrow type's low bits extended per its
     /// signedness, [`ops::narrow_in`]).
     pub(super) fn v_read(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
-        let v = self.v_read_lanes(src, ty)?;
+        let v = self.v_read_low(src, ty)?;
         if ty.bits() >= 32 || matches!(src, Src::Imm(_) | Src::Param(_)) {
             // (Immediates and parameters come in compute form already.)
             return Ok(v);
@@ -180,7 +180,7 @@ impl Tr<'_, '_> {
     /// `ty`: its value zero-extended.
     fn v_read_wide(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
         let ct = compute_lane(ty);
-        Ok(match self.v_read_lanes(src, Ty::U32)? {
+        Ok(match self.v_read_low(src, Ty::U32)? {
             VV::U(x) => {
                 let x = self.b.ins().uextend(types::I64, x);
                 VV::U(bitcast(&mut self.b, ct, x))
@@ -220,11 +220,6 @@ impl Tr<'_, '_> {
     /// (`add sub mul and or xor`; the result is cut to its type when written). A narrow
     /// type's 32-bit lanes as they are, without extending them ([`Tr::v_read`]).
     pub(super) fn v_read_low(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
-        self.v_read_lanes(src, ty)
-    }
-
-    /// Reads `src` as `ty`, a narrow type as its 32-bit lanes.
-    fn v_read_lanes(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
         let ct = compute_lane(ty);
         if let Src::Reg(r) = src {
             if ct.bits() == 64 && self.an.reg_wide_read.get(r.0 as usize) == Some(&true) {
