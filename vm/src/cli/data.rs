@@ -7,6 +7,8 @@ use anyhow::{anyhow, bail, Context};
 use holovm::isa::Ty;
 use holovm::npy;
 
+use super::files::read_bounded;
+
 /// How to fill a buffer: the `SPEC` of `name=SPEC`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fill {
@@ -138,22 +140,11 @@ fn too_large(len: usize, ty: Ty) -> anyhow::Error {
 const MAX_STREAM_BYTES: u64 = 1 << 30;
 
 fn read_file(path: &str) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
-    let file =
-        std::fs::File::open(Path::new(path)).with_context(|| format!("cannot read {path}"))?;
-    let regular = file.metadata().is_ok_and(|m| m.is_file());
-    let mut bytes = Vec::new();
-    file.take(if regular {
-        u64::MAX
-    } else {
-        MAX_STREAM_BYTES + 1
-    })
-    .read_to_end(&mut bytes)
-    .with_context(|| format!("cannot read {path}"))?;
-    if bytes.len() as u64 > MAX_STREAM_BYTES && !regular {
-        bail!("{path} is not a regular file and gives more than {MAX_STREAM_BYTES} bytes");
-    }
-    Ok(bytes)
+    read_bounded(Path::new(path), u64::MAX, MAX_STREAM_BYTES)
+        .with_context(|| format!("cannot read {path}"))?
+        .ok_or_else(|| {
+            anyhow!("{path} is not a regular file and gives more than {MAX_STREAM_BYTES} bytes")
+        })
 }
 
 fn push_bits(out: &mut Vec<u8>, ty: Ty, bits: u64) {

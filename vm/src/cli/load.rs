@@ -1,10 +1,11 @@
 //! Loading a program from a `.hasm` (assembly) or `.hbc` (bytecode) file.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{anyhow, Context};
 use holovm::isa::Program;
+
+use super::files::read_bounded;
 
 /// The largest program file read, in bytes. A program has at most `isa::MAX_INSTS` (2^20)
 /// instructions, so no valid text or bytecode comes near this; without a cap, `/dev/zero` or
@@ -37,29 +38,16 @@ pub fn load_program(path: &Path) -> anyhow::Result<Program> {
 
 /// Reads at most [`MAX_PROGRAM_FILE_BYTES`] of `path`, failing beyond that.
 fn read_program_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let cannot_read = || format!("cannot read {}", path.display());
-    let too_big = || {
-        anyhow!(
-            "{} is larger than {} MiB, the most a program file may be",
-            path.display(),
-            MAX_PROGRAM_FILE_BYTES >> 20
-        )
-    };
-    let file = std::fs::File::open(path).with_context(cannot_read)?;
-    // A regular file's size is known before reading it; devices and pipes are read up to
-    // the limit.
-    let meta = file.metadata().with_context(cannot_read)?;
-    if meta.is_file() && meta.len() > MAX_PROGRAM_FILE_BYTES {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_PROGRAM_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(cannot_read)?;
-    if bytes.len() as u64 > MAX_PROGRAM_FILE_BYTES {
-        return Err(too_big());
-    }
-    Ok(bytes)
+    let max = MAX_PROGRAM_FILE_BYTES;
+    read_bounded(path, max, max)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .ok_or_else(|| {
+            anyhow!(
+                "{} is larger than {} MiB, the most a program file may be",
+                path.display(),
+                max >> 20
+            )
+        })
 }
 
 /// The error for a file that is not bytecode and not UTF-8, at its first invalid byte.

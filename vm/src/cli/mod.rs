@@ -4,6 +4,7 @@ mod asm_cmd;
 mod bench_cmd;
 mod data;
 mod demo_cmd;
+mod files;
 mod jit_cmd;
 mod load;
 mod run_cmd;
