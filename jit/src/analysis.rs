@@ -59,6 +59,9 @@ pub(crate) struct Analysis {
     /// Per register: written at 32 bits (or narrower) only but also read at 64 bits, which
     /// reads the value zero-extended: a 32-bit register whose 64-bit reads widen its lanes.
     pub reg_wide_read: Vec<bool>,
+    /// Per register: written at 64 bits only but also read at 32 bits (or narrower), which
+    /// reads the value's low half: a 64-bit register whose 32-bit reads narrow its lanes.
+    pub reg_low_read: Vec<bool>,
     /// Width (32 or 64) of the vector mask per predicate (vector strategy).
     pub pred_bits: Vec<u32>,
     /// Per register: the same value in every lane of a group whenever the group runs
@@ -611,7 +614,8 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     let mut reg_mixed = vec![false; nregs];
     let mut reg_narrow = vec![false; nregs];
     // Registers written at each width: one written at 32 bits only reads as its value
-    // zero-extended at 64 bits, so it stays a 32-bit register (`reg_wide_read`).
+    // zero-extended at 64 bits, so it stays a 32-bit register (`reg_wide_read`); one written
+    // at 64 bits only reads as its low half at 32, so it stays a 64-bit one (`reg_low_read`).
     let mut written = vec![(false, false); nregs];
     for inst in insts {
         if let Some((r, ty)) = operands(inst).dst {
@@ -624,6 +628,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         }
     }
     let mut reg_wide_read = vec![false; nregs];
+    let mut reg_low_read = vec![false; nregs];
     let mut pred_bits_opt: Vec<Option<u32>> = vec![None; npreds];
     for (pc, inst) in insts.iter().enumerate() {
         for a in accesses(inst) {
@@ -632,16 +637,21 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                     let Some(slot) = reg_class.get_mut(reg as usize) else {
                         continue;
                     };
-                    // Narrow types live in 32-bit lanes, zero-extended (ops::narrow_out).
-                    reg_narrow[reg as usize] |= ty.bits() < 32;
                     let mut lane = compute_lane(ty);
                     // (Not for a `reduce`, whose fold reads the register file at its type.)
-                    let wide_read = !matches!(inst, Inst::Reduce { .. })
-                        && written.get(reg as usize) == Some(&(true, false));
-                    if lane.bits() == 64 && wide_read {
+                    let fold = matches!(inst, Inst::Reduce { .. });
+                    let w = written.get(reg as usize).copied();
+                    if lane.bits() == 64 && !fold && w == Some((true, false)) {
                         // A 64-bit access of a register written at 32 bits only is a read.
                         reg_wide_read[reg as usize] = true;
                         lane = types::I32;
+                    } else if lane.bits() == 32 && !fold && w == Some((false, true)) {
+                        // A 32-bit access of a register written at 64 bits only is a read.
+                        reg_low_read[reg as usize] = true;
+                        lane = types::I64;
+                    } else {
+                        // Narrow types live in 32-bit lanes, zero-extended (ops::narrow_out).
+                        reg_narrow[reg as usize] |= ty.bits() < 32;
                     }
                     let new = match (*slot, lane.bits()) {
                         (Class::Untyped, 32) => Some(Class::W32(lane)),
@@ -697,8 +707,8 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     let (live_regs, live_preds) = liveness(insts);
     // (A register read at two widths is not kept lane-affine: its 64-bit reads do not wrap
     // where its 32-bit value does.)
-    let two_widths: Vec<bool> = (reg_mixed.iter().zip(&reg_wide_read))
-        .map(|(m, w)| *m || *w)
+    let two_widths: Vec<bool> = (0..nregs)
+        .map(|r| reg_mixed[r] || reg_wide_read[r] || reg_low_read[r])
         .collect();
     let affine_of = |reg_uniform: &[bool], masked: &[bool]| -> Vec<bool> {
         lane_affine(insts, reg_uniform, &two_widths, &live_regs[0], masked)
@@ -741,6 +751,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         reg_mixed,
         reg_narrow,
         reg_wide_read,
+        reg_low_read,
         pred_bits,
         reg_uniform,
         pred_uniform,

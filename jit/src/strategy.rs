@@ -25,12 +25,16 @@ pub(crate) fn vector_detail(
     let mut v64 = Vec::new();
     let mut narrow = Vec::new();
     let mut wide = Vec::new();
+    let mut low = Vec::new();
     for (r, c) in an.reg_class.iter().enumerate() {
         if an.reg_narrow[r] {
             narrow.push(format!("r{r}"));
         }
         if an.reg_wide_read[r] {
             wide.push(format!("r{r}"));
+        }
+        if an.reg_low_read[r] {
+            low.push(format!("r{r}"));
         }
         if matches!(c, Class::Untyped) && an.reg_uniform[r] {
             continue;
@@ -67,8 +71,15 @@ pub(crate) fn vector_detail(
             list(&wide)
         );
     }
+    let low_note = match low.is_empty() {
+        true => String::new(),
+        false => format!(
+            " (read at 32 bits too, their lanes' low halves: {})",
+            list(&low)
+        ),
+    };
     format!(
-        "32-bit per-lane registers as {} x 4-lane vectors: {}{notes}; 64-bit as {} x 2-lane vectors: {}; \
+        "32-bit per-lane registers as {} x 4-lane vectors: {}{notes}; 64-bit as {} x 2-lane vectors: {}{low_note}; \
          uniform (scalar) registers, the same in every lane of a group while its lanes run \
          together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
          accesses indexed by %gid/%lane checked once per block, by a \

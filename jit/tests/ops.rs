@@ -1040,6 +1040,50 @@ fn narrow_types_run_as_vector_code() {
 /// section 2) stays a 32-bit vector register whose 64-bit reads widen its lanes: as an
 /// integer, as an f64's bits, and uniform; against Rust, under every strategy.
 #[test]
+fn registers_written_at_64_bits_read_at_32_as_vector_code() {
+    let src = ".kernel t\n.param a: ptr u64\n.param f: ptr f64\n.param c: ptr u32\n\
+        .param d: ptr f32\n.param n: u32\n\
+        setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+        ldg.u64 r1, [a + %gid*8]\nmul.u64 r2, r1, 3\nadd.u32 r3, r2, 7\n\
+        mov.u64 r5, 0x100000007\nadd.u32 r3, r3, r5\n\
+        ldg.f64 r7, [f + %gid*8]\nxor.u32 r3, r3, r7\nstg.u32 [c + %gid*4], r3\n\
+        cvt.f32.i16 r4, r2\nstg.f32 [d + %gid*4], r4\n\
+        done:\nexit\n";
+    let k = holovm_jit::compile(&asm(src), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Vector { detail, .. } => assert!(
+            detail.contains("read at 32 bits too, their lanes' low halves: r2 r5 r7"),
+            "{detail}"
+        ),
+        other => panic!("{other}"),
+    }
+    let n = 77usize;
+    let a: Vec<u64> = (0..n as u64)
+        .map(|i| i.wrapping_mul(0x0123_4567_89ab_cdef))
+        .collect();
+    let f: Vec<f64> = (0..n).map(|i| i as f64 * -1.37e9 + 0.1).collect();
+    let out = run_all(
+        &asm(src),
+        (n as u32).div_ceil(32),
+        32,
+        &[
+            u64s(&a),
+            f64s(&f),
+            zeros(n * 4),
+            zeros(n * 4),
+            Arg::Scalar(n as u64),
+        ],
+    );
+    let (c, d) = (to_u32(out.buf(2)), to_f32(out.buf(3)));
+    for g in 0..n {
+        let r2 = a[g].wrapping_mul(3);
+        let want = (r2 as u32).wrapping_add(7).wrapping_add(7) ^ (f[g].to_bits() as u32);
+        assert_eq!(c[g], want, "lane {g}");
+        assert_eq!(d[g], f32::from(r2 as u16 as i16), "lane {g}");
+    }
+}
+
+#[test]
 fn registers_written_at_32_bits_read_at_64_as_vector_code() {
     let src = ".kernel t\n.param a: ptr u64\n.param c: ptr u64\n.param d: ptr f64\n.param n: u32\n\
         setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\

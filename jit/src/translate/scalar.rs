@@ -92,6 +92,10 @@ impl Tr<'_, '_> {
             let v = ops::bitcast(&mut self.b, types::I32, v);
             let v = self.b.ins().uextend(types::I64, v);
             ops::from_storage(&mut self.b, ty, v)
+        } else if home.bits() > ops::compute_lane(ty).bits() {
+            // A 64-bit register read at 32 bits or fewer: its low bits.
+            let v = ops::bitcast(&mut self.b, types::I64, v);
+            ops::from_storage(&mut self.b, ty, v)
         } else {
             let v = ops::bitcast(&mut self.b, ops::compute_lane(ty), v);
             ops::narrow_in(&mut self.b, ty, v)

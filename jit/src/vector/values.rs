@@ -202,6 +202,23 @@ impl Tr<'_, '_> {
         })
     }
 
+    /// A 64-bit register ([`crate::analysis::Analysis::reg_low_read`]) read as the 32-bit
+    /// (or narrower) `ty`: the low half of its value.
+    fn v_read_half(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
+        let ct = compute_lane(ty);
+        Ok(match self.v_read_low(src, Ty::U64)? {
+            VV::U(x) => {
+                let x = self.b.ins().ireduce(types::I32, x);
+                VV::U(bitcast(&mut self.b, ct, x))
+            }
+            v => {
+                let vt = compute_vec(ty);
+                let parts = self.parts(Ty::U64, v);
+                VV::V(parts.chunks(2).map(|pair| self.narrow(pair, vt)).collect())
+            }
+        })
+    }
+
     /// `f` applied to every lane of `v` (a uniform value stays one).
     fn map_lanes(&mut self, ty: Ty, v: VV, f: fn(&mut FunctionBuilder, Ty, Value) -> Value) -> VV {
         match v {
@@ -222,8 +239,12 @@ impl Tr<'_, '_> {
     pub(super) fn v_read_low(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
         let ct = compute_lane(ty);
         if let Src::Reg(r) = src {
-            if ct.bits() == 64 && self.an.reg_wide_read.get(r.0 as usize) == Some(&true) {
+            let r = r.0 as usize;
+            if ct.bits() == 64 && self.an.reg_wide_read.get(r) == Some(&true) {
                 return self.v_read_wide(src, ty);
+            }
+            if ct.bits() == 32 && self.an.reg_low_read.get(r) == Some(&true) {
+                return self.v_read_half(src, ty);
             }
         }
         Ok(match src {
