@@ -213,13 +213,29 @@ fn structured_kernel(seed: u64) -> String {
                 )
             }
             8 => {
-                // An if/else on per-lane data (run under lane masks by the JIT).
+                // An if/else on per-lane data or on the lane index (run under lane masks by
+                // the JIT), its taken side sometimes a division or a transcendental (code
+                // the JIT tests for lanes before running it).
                 label += 1;
-                let cmp = ["lt", "ge", "ne"][pick(3) as usize];
+                let guard = match pick(2) {
+                    0 => format!(
+                        "setp.{}.{t} p1, {a}, {b}",
+                        ["lt", "ge", "ne"][pick(3) as usize]
+                    ),
+                    _ => format!(
+                        "setp.{}.u32 p1, %lane, {}",
+                        ["lt", "ge", "eq"][pick(3) as usize],
+                        pick(20)
+                    ),
+                };
+                let taken = match pick(3) {
+                    0 if float => format!("tanh.{t} {d}, {d}"),
+                    0 => format!("div.{t} {d}, {a}, {b}"),
+                    _ => format!("mul.{t} {d}, {d}, {}", imm(pick(4))),
+                };
                 format!(
-                    "setp.{cmp}.{t} p1, {a}, {b}\n    @p1 bra @E{label}\n    add.{t} {d}, {a}, {b}\n    \
-                     bra @L{label}\nE{label}:\n    mul.{t} {d}, {d}, {}\nL{label}:",
-                    imm(pick(4))
+                    "{guard}\n    @p1 bra @E{label}\n    add.{t} {d}, {a}, {b}\n    \
+                     bra @L{label}\nE{label}:\n    {taken}\nL{label}:"
                 )
             }
             10 => {

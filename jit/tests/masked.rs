@@ -1186,3 +1186,49 @@ fn uniform_registers_written_under_masks_where_they_are_dead_outside() {
         }
     }
 }
+
+#[test]
+fn if_else_on_the_lane_index_whose_sides_test_for_lanes() {
+    // An if/else on a lane-affine guard whose taken side holds code vector code runs only
+    // where some lane needs it (a transcendental, a remainder): when every lane of a group
+    // branches, the taken side runs under masks all the same (it used masks that the path
+    // skipping the fall-through side never made: the CLIF verifier rejected the function,
+    // release builds panicked in register allocation). Three shapes found by fuzzing.
+    let exp = ".kernel t\n.param x: ptr f32\n.param o: ptr f32\n\
+        ldg.f32 r1, [x + %gid*4]\nsetp.lt.u32 p1, 1, %lane\n@p1 bra @else\nbra @end\n\
+        else:\nexp.f32 r1, r1\nmul.f32 r1, r1, 3.0\nend:\nstg.f32 [o + %gid*4], r1\nexit\n";
+    let x = signed(40);
+    let out = run_all(&asm(exp), 2, 20, &[f32s(&x), zeros(160)]);
+    let o = to_f32(out.buf(1));
+    for g in 0..40 {
+        let want = if g % 20 > 1 {
+            holovm_isa::math::exp_f32(x[g]) * 3.0
+        } else {
+            x[g]
+        };
+        assert_eq!(o[g].to_bits(), want.to_bits(), "lane {g}");
+    }
+    let rem = ".kernel t\n.param b: ptr u32\n.param o: ptr u32\n.param m: u32\n\
+        ldg.u32 r7, [b + %gid*4]\nnot.u32 r5, r7\ntanh.f64 r12, 0.0\n\
+        setp.eq.u64 p1, 5, %gid\n@p1 bra @else\nrem.u32 r8, r7, m\nbra @end\n\
+        else:\nand.u32 r5, r7, 7\nshl.u32 r8, r7, r5\nend:\nstg.u32 [o + %gid*4], r8\nexit\n";
+    let b: Vec<u32> = (0..16).map(|i| i * 7 + 3).collect();
+    let out = run_all(&asm(rem), 2, 8, &[u32s(&b), zeros(64), Arg::Scalar(3)]);
+    let o = to_u32(out.buf(1));
+    for g in 0..16 {
+        let want = if g == 5 { b[g] << (b[g] % 8) } else { b[g] % 3 };
+        assert_eq!(o[g], want, "lane {g}");
+    }
+    let phased = ".kernel t\n.param o: ptr u32\n.param w: u64\n\
+        reduce.min.i64 r13, %gid\nsetp.ge.u64 p1, %gid, w\n@!p1 bra @else\n\
+        setp.ne.u32 p2, 7, %lane\n@p2 bra @inner\nshl.u32 r8, %gid, 2\ninner:\nadd.u32 r4, r8, 1\n\
+        bra @end\nelse:\nmul.u32 r4, %gid, 3\nend:\nadd.u32 r4, r4, r13\nstg.u32 [o + %gid*4], r4\nexit\n";
+    let out = run_all(&asm(phased), 2, 20, &[zeros(160), Arg::Scalar(13)]);
+    let o = to_u32(out.buf(0));
+    for g in 0..40u32 {
+        let r13 = 20 * (g / 20);
+        let r8 = if g >= 13 && g % 20 == 7 { g << 2 } else { 0 };
+        let want = if g >= 13 { r8 + 1 } else { g * 3 };
+        assert_eq!(o[g as usize], want + r13, "lane {g}");
+    }
+}

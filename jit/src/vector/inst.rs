@@ -298,11 +298,12 @@ impl Tr<'_, '_> {
                         None => self.v_any_all(&parts),
                     };
                     if let Some(mb) = masked {
-                        if mb.skip && ap.is_some() && !self.in_masked() {
+                        if mb.skip && mb.else_at.is_none() && ap.is_some() && !self.in_masked() {
                             // Every lane branches past code it may skip: no masks. (An affine
                             // predicate's test is two scalar compares, its masks a few
                             // instructions a vector; a tree reduction's `if %lane < s` skips
-                            // in most groups.)
+                            // in most groups.) Not for an `if`/`else`, whose taken side runs
+                            // under the masks made below.
                             let every = if g.negate {
                                 self.b.ins().icmp_imm_s(IntCC::Equal, any, 0)
                             } else {
