@@ -629,7 +629,16 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     }
     let mut reg_wide_read = vec![false; nregs];
     let mut reg_low_read = vec![false; nregs];
+    // A predicate's masks have the width of the comparisons that write it (`setp`), else
+    // of the first `sel` that reads it.
     let mut pred_bits_opt: Vec<Option<u32>> = vec![None; npreds];
+    for inst in insts {
+        if let Inst::Setp { ty, dst, .. } = inst {
+            if let Some(slot @ None) = pred_bits_opt.get_mut(dst.0 as usize) {
+                *slot = Some(compute_lane(*ty).bits());
+            }
+        }
+    }
     for (pc, inst) in insts.iter().enumerate() {
         for a in accesses(inst) {
             match a {
@@ -683,14 +692,16 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                     let Some(slot) = pred_bits_opt.get_mut(pred as usize) else {
                         continue;
                     };
+                    // A `sel` of the other width than the `setp`s converts the masks.
+                    let sel = matches!(inst, Inst::Sel { .. });
                     match *slot {
                         None => *slot = Some(bits),
-                        Some(b) if b == bits => {}
+                        Some(b) if b == bits || sel => {}
                         Some(_) => {
                             if no_vector.is_none() {
                                 no_vector = Some(format!(
-                                    "predicate p{pred} is used with 32-bit and 64-bit types \
-                                     (instruction {pc}); this runs in scalar code"
+                                    "predicate p{pred} is written by comparisons of 32-bit and \
+                                     64-bit types (instruction {pc}); this runs in scalar code"
                                 ));
                             }
                         }

@@ -1084,6 +1084,56 @@ fn registers_written_at_64_bits_read_at_32_as_vector_code() {
 }
 
 #[test]
+fn selects_of_another_width_than_their_compare_as_vector_code() {
+    let src = ".kernel t\n.param a: ptr u64\n.param x: ptr f32\n.param c: ptr f32\n\
+        .param d: ptr u64\n.param e: ptr u32\n.param n: u32\n\
+        setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+        ldg.u64 r1, [a + %gid*8]\nldg.f32 r2, [x + %gid*4]\n\
+        setp.lt.u64 p1, r1, 0x8000000000000000\nmul.f32 r3, r2, 2.0\n\
+        sel.f32 r4, p1, r2, r3\nstg.f32 [c + %gid*4], r4\n\
+        setp.gt.f32 p2, r2, 0.0\nsel.u64 r5, p2, r1, 7\n\
+        setp.lt.u64 p3, %gid, 40\nsel.u32 r6, p3, 11, 22\n\
+        setp.eq.u32 p4, n, 77\nsel.u64 r7, p4, r5, 3\nstg.u64 [d + %gid*8], r7\n\
+        sel.u32 r6, p1, r6, 5\nstg.u32 [e + %gid*4], r6\n\
+        done:\nexit\n";
+    let k = holovm_jit::compile(&asm(src), &JitOptions::default()).expect("compile");
+    assert!(
+        matches!(k.strategy(), Strategy::Vector { .. }),
+        "{}",
+        k.strategy()
+    );
+    for n in [77usize, 50] {
+        let a: Vec<u64> = (0..n as u64)
+            .map(|i| i.wrapping_mul(0x9234_5678_9abc_def1))
+            .collect();
+        let x: Vec<f32> = (0..n).map(|i| (i as f32 - 30.5) * 0.25).collect();
+        let out = run_all(
+            &asm(src),
+            (n as u32).div_ceil(32),
+            32,
+            &[
+                u64s(&a),
+                f32s(&x),
+                zeros(n * 4),
+                zeros(n * 8),
+                zeros(n * 4),
+                Arg::Scalar(n as u64),
+            ],
+        );
+        let (c, d, e) = (to_f32(out.buf(2)), to_u64(out.buf(3)), to_u32(out.buf(4)));
+        for g in 0..n {
+            let p1 = a[g] < 1 << 63;
+            let want_c = if p1 { x[g] } else { x[g] * 2.0 };
+            assert_eq!(c[g].to_bits(), want_c.to_bits(), "n {n} lane {g}");
+            let r5 = if x[g] > 0.0 { a[g] } else { 7 };
+            assert_eq!(d[g], if n == 77 { r5 } else { 3 }, "n {n} lane {g}");
+            let r6 = if g < 40 { 11 } else { 22 };
+            assert_eq!(e[g], if p1 { r6 } else { 5 }, "n {n} lane {g}");
+        }
+    }
+}
+
+#[test]
 fn registers_written_at_32_bits_read_at_64_as_vector_code() {
     let src = ".kernel t\n.param a: ptr u64\n.param c: ptr u64\n.param d: ptr f64\n.param n: u32\n\
         setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\

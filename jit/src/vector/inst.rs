@@ -194,8 +194,10 @@ impl Tr<'_, '_> {
                     let v = self.vs()?;
                     (v.upreds[p], v.vpreds[p].clone(), v.apreds[p])
                 };
+                let bits = ops::compute_lane(ty).bits();
                 if let Some((af, xv, uv)) = ap {
                     let masks = self.affine_masks(af, xv, uv);
+                    let masks = self.masks_as(&masks, bits);
                     let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
                     if masks.len() != xs.len() {
                         return Err(TrError(format!("p{p} mask width differs from sel")));
@@ -222,15 +224,14 @@ impl Tr<'_, '_> {
                     }
                     (None, x, y) => {
                         let (xs, ys) = (self.parts(ty, x), self.parts(ty, y));
-                        if parts.len() != xs.len() {
+                        let masks: Vec<Value> = parts.iter().map(|&m| self.b.use_var(m)).collect();
+                        let masks = self.masks_as(&masks, bits);
+                        if masks.len() != xs.len() {
                             return Err(TrError(format!("p{p} mask width differs from sel")));
                         }
                         VV::V(
                             (0..xs.len())
-                                .map(|k| {
-                                    let m = self.b.use_var(parts[k]);
-                                    self.blend(m, xs[k], ys[k])
-                                })
+                                .map(|k| self.blend(masks[k], xs[k], ys[k]))
                                 .collect(),
                         )
                     }

@@ -354,9 +354,15 @@ impl Tr<'_, '_> {
         Some(other)
     }
 
-    /// Lane masks `masks` of the other lane width as masks of `bits`-bit lanes.
+    /// Lane masks `masks` (each lane all ones or zero) as masks of `bits`-bit lanes: 32-bit
+    /// masks sign-extended, one vector to two; 64-bit ones narrowed, two vectors to one.
     pub(super) fn masks_as(&mut self, masks: &[Value], bits: u32) -> Vec<Value> {
-        if bits == 64 {
+        let same = masks
+            .first()
+            .is_none_or(|&m| self.b.func.dfg.value_type(m).lane_bits() == bits);
+        if same {
+            masks.to_vec()
+        } else if bits == 64 {
             masks
                 .iter()
                 .flat_map(|&k| [self.b.ins().swiden_low(k), self.b.ins().swiden_high(k)])
