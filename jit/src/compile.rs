@@ -104,6 +104,15 @@ pub enum JitError {
     /// Cranelift rejected the generated code or failed to emit it (a JIT bug).
     #[error("JIT code generation failed: {0}")]
     Codegen(String),
+    /// Cranelift's verifier ([`JitOptions::verify`]) rejected a generated function (a JIT
+    /// bug): the errors, and with [`JitOptions::dump`] the function's CLIF.
+    #[error("JIT code generation failed: CLIF verifier: {errors}")]
+    Verifier {
+        /// The verifier's errors, each naming a CLIF instruction.
+        errors: String,
+        /// The rejected function, as text (dumps only).
+        clif: Option<String>,
+    },
     /// Invalid options.
     #[error("invalid JIT options: {0}")]
     Options(String),
@@ -326,15 +335,27 @@ fn lanes_job(
     tr.b.finalize(isa.frontend_config());
     builder.done();
     thread_jumps(&mut ctx.func);
-    if opts.verify {
-        cranelift_codegen::verify_function(&ctx.func, isa)
-            .map_err(|e| JitError::Codegen(format!("CLIF verifier: {e}")))?;
-    }
+    verify(&ctx.func, isa, opts)?;
     let text = opts.dump.then(|| ctx.func.display().to_string());
     ctx.set_disasm(opts.dump);
     ctx.compile(isa, &mut ControlPlane::default())
         .map_err(|e| JitError::Codegen(format!("{:?}", e.inner)))?;
     Ok(text)
+}
+
+/// Runs Cranelift's verifier on `func` if `opts.verify`.
+fn verify(
+    func: &cranelift_codegen::ir::Function,
+    isa: &dyn TargetIsa,
+    opts: &JitOptions,
+) -> Result<(), JitError> {
+    if !opts.verify {
+        return Ok(());
+    }
+    cranelift_codegen::verify_function(func, isa).map_err(|e| JitError::Verifier {
+        errors: e.to_string().trim().to_string(),
+        clif: opts.dump.then(|| func.display().to_string()),
+    })
 }
 
 /// Defines the per-lane function compiled in `ctx` (see [`lanes_job`]) in `module` as `id`.
@@ -557,10 +578,7 @@ fn compile_with(
         lanes_builder,
         ..
     } = cx;
-    if opts.verify {
-        cranelift_codegen::verify_function(&ctx.func, isa.as_ref())
-            .map_err(|e| JitError::Codegen(format!("CLIF verifier: {e}")))?;
-    }
+    verify(&ctx.func, isa.as_ref(), opts)?;
     let kernel_clif = opts.dump.then(|| ctx.func.display().to_string());
     let kernel_insts = ctx.func.dfg.num_insts();
     ctx.set_disasm(opts.dump);
@@ -700,4 +718,64 @@ fn compile_with(
         partial_capable: g > 0 && partial_capable,
         stores_in_loops: partial_capable && crate::vector::stores_in_loops(program),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
+    use cranelift_codegen::isa::CallConv;
+    use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+
+    use super::*;
+
+    /// A function whose second block uses a value defined in a block that does not
+    /// dominate it (the shape of the JIT bugs the verifier has caught).
+    fn broken(isa: &dyn TargetIsa) -> Function {
+        let mut sig = Signature::new(CallConv::SystemV);
+        sig.params.push(AbiParam::new(types::I32));
+        sig.returns.push(AbiParam::new(types::I32));
+        let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let (entry, side, join) = (b.create_block(), b.create_block(), b.create_block());
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let x = b.block_params(entry)[0];
+        b.ins().brif(x, side, &[], join, &[]);
+        b.switch_to_block(side);
+        let y = b.ins().iadd_imm_s(x, 1);
+        b.ins().jump(join, &[]);
+        b.switch_to_block(join);
+        b.ins().return_(&[y]);
+        b.seal_all_blocks();
+        b.finalize(isa.frontend_config());
+        func
+    }
+
+    #[test]
+    fn a_function_the_verifier_rejects_comes_back_with_its_clif_in_dumps() {
+        let isa = host_isa(true, true).expect("host");
+        let func = broken(isa.as_ref());
+        let opts = |dump| JitOptions {
+            verify: true,
+            dump,
+            ..Default::default()
+        };
+        match verify(&func, isa.as_ref(), &opts(true)) {
+            Err(JitError::Verifier { errors, clif }) => {
+                assert!(errors.contains("non-dominating"), "{errors}");
+                assert!(clif.is_some_and(|f| f.contains("iadd") && f.contains("block2")));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            verify(&func, isa.as_ref(), &opts(false)),
+            Err(JitError::Verifier { clif: None, .. })
+        ));
+        let off = JitOptions {
+            verify: false,
+            ..Default::default()
+        };
+        assert!(verify(&func, isa.as_ref(), &off).is_ok());
+    }
 }

@@ -838,8 +838,11 @@ impl Vm {
             perf_map: false,
             ..opts.clone()
         };
+        // (Verified, so that a JIT bug shows as the instructions Cranelift's verifier
+        // rejects, with the function, rather than as a failure deeper in the compiler.)
         let opts = holovm_jit::JitOptions {
             dump: true,
+            verify: true,
             ..opts.clone()
         };
         let compiled = holovm_jit::compile(program, &opts)
@@ -851,10 +854,16 @@ impl Vm {
                 dump.compile_parts = timed.dump().compile_parts;
                 Ok(dump)
             }
-            Err(e) => Err(Error::Jit {
-                kernel: program.name().to_string(),
-                message: format!("{e}; the interpreter runs this program"),
-            }),
+            Err(e) => {
+                let mut message = format!("{e}; the interpreter runs this program");
+                if let holovm_jit::JitError::Verifier { clif: Some(f), .. } = &e {
+                    message += &format!("\n\n;; the function the verifier rejected\n{f}");
+                }
+                Err(Error::Jit {
+                    kernel: program.name().to_string(),
+                    message,
+                })
+            }
         }
     }
 
