@@ -62,6 +62,10 @@ pub(crate) struct Analysis {
     /// Per register: written at 64 bits only but also read at 32 bits (or narrower), which
     /// reads the value's low half: a 64-bit register whose 32-bit reads narrow its lanes.
     pub reg_low_read: Vec<bool>,
+    /// Per register: written by a `min`, `max`, `rem`, `and` or `sel`, as an index that
+    /// clamps or wraps a lane-affine one is (a stencil's neighbour `min(%gid + 1, n - 1)`):
+    /// a gather through it may find its lanes' indices consecutive.
+    pub reg_clamped: Vec<bool>,
     /// Width (32 or 64) of the vector mask per predicate (vector strategy).
     pub pred_bits: Vec<u32>,
     /// Per register: the same value in every lane of a group whenever the group runs
@@ -751,6 +755,21 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         reg_affine = affine_of(&reg_uniform, &demoted.0);
     }
     let masked = masked_branches(insts, &reg_uniform, &reg_affine, &pred_uniform, &live_regs);
+    let mut reg_clamped = vec![false; nregs];
+    for inst in insts {
+        let dst = match *inst {
+            Inst::Bin {
+                op: BinOp::Min | BinOp::Max | BinOp::Rem | BinOp::And,
+                dst,
+                ..
+            }
+            | Inst::Sel { dst, .. } => dst,
+            _ => continue,
+        };
+        if let Some(c) = reg_clamped.get_mut(dst.0 as usize) {
+            *c = true;
+        }
+    }
     Analysis {
         masked,
         masked_loops,
@@ -763,6 +782,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         reg_narrow,
         reg_wide_read,
         reg_low_read,
+        reg_clamped,
         pred_bits,
         reg_uniform,
         pred_uniform,

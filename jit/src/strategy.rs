@@ -6,7 +6,9 @@ use holovm_isa::Program;
 
 use crate::analysis::{Analysis, Class, MaskedBranch};
 use crate::parked::whole_park_pcs;
-use crate::vector::{folded_reduces, guard_exits, partial_groups, realigns, rerun_tail};
+use crate::vector::{
+    consecutive_gathers, folded_reduces, guard_exits, partial_groups, realigns, rerun_tail,
+};
 
 /// The vector strategy's description: how each kind of register is held, how memory is
 /// checked, what runs per lane, and the notes that apply to `program` (group size `g`; `guard`:
@@ -78,12 +80,21 @@ pub(crate) fn vector_detail(
             list(&low)
         ),
     };
+    let gathers = consecutive_gathers(program.insts(), an);
+    let gathers = match gathers.is_empty() {
+        true => String::new(),
+        false => format!(
+            " (loads indexed by registers that clamp or wrap, {}, load a group whose indices \
+             are consecutive with vector loads)",
+            list(&gathers.iter().map(|r| format!("r{r}")).collect())
+        ),
+    };
     format!(
         "32-bit per-lane registers as {} x 4-lane vectors: {}{notes}; 64-bit as {} x 2-lane vectors: {}{low_note}; \
          uniform (scalar) registers, the same in every lane of a group while its lanes run \
          together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
          accesses indexed by %gid/%lane checked once per block, by a \
-         lane-affine register once per group, other addresses per lane; divergence, failing \
+         lane-affine register once per group, other addresses per lane{gathers}; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
          of its own); {}{}{}{}{}{}",
         g / 4,

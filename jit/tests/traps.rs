@@ -511,6 +511,73 @@ fn gathers_with_32_bit_indices() {
 }
 
 #[test]
+fn gathers_whose_indices_are_consecutive_load_the_group_at_once() {
+    // A stencil's neighbours, clamped at the edges (`sel`, `min`) or wrapped (`rem`, which
+    // the vector code splits as a column index, lane-affine in most groups): each
+    // group's indices are consecutive but at the edges; a clamped index past the end (the
+    // `max` with k) traps where the interpreter does, and an f64 neighbour (64-bit lanes)
+    // and one in masked code (lanes that do not run it use index 0) read as gathers do.
+    let p = asm(
+        ".kernel t\n.param x: ptr f32\n.param d: ptr f64\n.param y: ptr f32\n\
+        .param e: ptr f64\n.param n: u32\n.param k: u32\n\
+        setp.ge.u32 p0, %gid, n\n@p0 bra @done\nsub.u32 r1, n, 1\n\
+        setp.eq.u32 p1, %gid, 0\nsub.u32 r2, %gid, 1\nsel.u32 r2, p1, 0, r2\n\
+        add.u32 r3, %gid, 1\nmin.u32 r3, r3, r1\nmax.u32 r3, r3, k\n\
+        add.u32 r4, %gid, 3\nrem.u32 r4, r4, n\n\
+        ldg.f32 r5, [x + r2*4]\nldg.f32 r6, [x + r3*4]\nldg.f32 r7, [x + r4*4]\n\
+        add.f32 r5, r5, r6\nadd.f32 r5, r5, r7\nstg.f32 [y + %gid*4], r5\n\
+        ldg.f64 r10, [d + r4*8]\n\
+        ldg.f32 r8, [x + %gid*4]\nsetp.lt.f32 p2, r8, 20.0\n@p2 bra @skip\n\
+        ldg.f64 r10, [d + r2*8]\nskip:\nstg.f64 [e + %gid*8], r10\n\
+        done:\nexit\n",
+    );
+    let k = holovm_jit::compile(&p, &holovm_jit::JitOptions::default()).expect("compile");
+    let text = k.strategy().to_string();
+    assert!(
+        text.contains("clamp or wrap, r2 r3, load a group"),
+        "{text}"
+    );
+    for (grid, block, n, k) in [(3u32, 32u32, 90u32, 0u32), (2, 40, 80, 0), (1, 64, 64, 70)] {
+        let len = (grid * block) as usize;
+        let x: Vec<f32> = (0..len).map(|i| ((i * 37) % 41) as f32).collect();
+        let d: Vec<f64> = (0..len).map(|i| i as f64 * 0.5 - 3.0).collect();
+        let out = run_all(
+            &p,
+            grid,
+            block,
+            &[
+                f32s(&x[..n as usize]),
+                f64s(&d[..n as usize]),
+                zeros(4 * len),
+                zeros(8 * len),
+                Arg::Scalar(n as u64),
+                Arg::Scalar(k as u64),
+            ],
+        );
+        if k >= n {
+            // Every lane's clamped index is k, past the end: lane 0 of block 0 traps.
+            assert_eq!(
+                out.trap,
+                trap(TrapKind::OutOfBounds, 12, 0, 0, 0, 4 * k as i128)
+            );
+            continue;
+        }
+        assert_eq!(out.trap.kind, 0, "{:?}", out.trap);
+        let (y, e) = (to_f32(out.buf(2)), to_f64(out.buf(3)));
+        let n = n as usize;
+        for g in 0..n {
+            let (l, r, w) = (
+                g.saturating_sub(1),
+                (g + 1).min(n - 1).max(k as usize),
+                (g + 3) % n,
+            );
+            assert_eq!(y[g], x[l] + x[r] + x[w], "n {n} gid {g}");
+            assert_eq!(e[g], if x[g] < 20.0 { d[w] } else { d[l] }, "n {n} gid {g}");
+        }
+    }
+}
+
+#[test]
 fn vector_paths() {
     // Affine predicate used by sel, a uniform-address store (last lane wins), 64-bit lanes,
     // pointers that name different spaces in one group, a uniform division by zero.

@@ -6,6 +6,7 @@ use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::Variable;
 use holovm_isa::{Addr, Cmp, Inst, Reg, SharedAddr, Special, Src, Ty};
 
+use crate::analysis::Analysis;
 use crate::translate::{call, launch, SpaceRef, Tr, TrError, TrResult};
 
 /// An entry guard on `%gid` (see [`Tr::entry_guard`]): lanes pass it while `%gid < bound`,
@@ -84,6 +85,31 @@ impl GatherSite {
             r,
         ))
     }
+}
+
+/// The index registers of loads that test whether a group's indices are consecutive and
+/// then load it with vector loads (`Tr::v_gather_or_contig`): per-lane 32-bit registers
+/// that clamp or wrap ([`Analysis::reg_clamped`]), scaled by an access size of 4 or 8.
+pub(crate) fn consecutive_gathers(insts: &[Inst], an: &Analysis) -> Vec<u8> {
+    let mut regs: Vec<u8> = insts
+        .iter()
+        .filter_map(|inst| {
+            let (global, shared, size) = match inst {
+                Inst::Ldg { ty, addr, .. } => (Some(addr), None, ty.size()),
+                Inst::Lds { ty, addr, .. } => (None, Some(addr), ty.size()),
+                _ => return None,
+            };
+            let (site, r) = GatherSite::of(global, shared, size)?;
+            let i = r.0 as usize;
+            let per_lane = !*an.reg_uniform.get(i)? && !*an.reg_affine.get(i)?;
+            let bits = an.reg_class.get(i)?.lane_type().bits();
+            let clamped = *an.reg_clamped.get(i)?;
+            (site.scale == size && size >= 4 && clamped && per_lane && bits == 32).then_some(r.0)
+        })
+        .collect();
+    regs.sort_unstable();
+    regs.dedup();
+    regs
 }
 
 /// Slots of the launch record's limits ([`launch::LIMITS`]) a program's vector code may

@@ -1,7 +1,7 @@
 //! Vector loads and stores: how a group addresses memory, its addresses and their checks.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Value};
 use holovm_isa::{Addr, Reg, SharedAddr, Special, Src, Ty};
 
 use super::limits::{Contig, GatherSite, Index, Site, SiteLimit};
@@ -35,6 +35,10 @@ struct Gather {
     base: Value,
     shift: i64,
     idxs: Vec<Value>,
+    /// Whether the lanes' indices may be consecutive, for a load of 32 or 64 bits (the
+    /// index register clamps or wraps, `Analysis::reg_clamped`, and the scale is the
+    /// access size).
+    maybe_contig: bool,
 }
 
 impl Tr<'_, '_> {
@@ -325,6 +329,72 @@ impl Tr<'_, '_> {
     /// outlived the registers in kernels compiled without the optimiser (which places pure
     /// values at their uses) and were spilled.
     fn v_gather_load(&mut self, g: &Gather, ty: Ty) -> VV {
+        if g.maybe_contig && ty.bits() >= 32 {
+            return self.v_gather_or_contig(g, ty);
+        }
+        self.v_gather_lanes(g, ty)
+    }
+
+    /// A gather whose lanes' indices may be consecutive: vector loads when they are (every
+    /// group of a stencil's clamped neighbour but the edges'), else lane by lane. (The
+    /// indices are checked already: each lane's element is in bounds.)
+    fn v_gather_or_contig(&mut self, g: &Gather, ty: Ty) -> VV {
+        let first = self.b.ins().extractlane(g.idxs[0], 0);
+        let firsts = self.b.ins().splat(types::I32X4, first);
+        let mut same: Option<Value> = None;
+        for (k, &iv) in g.idxs.iter().enumerate() {
+            let bytes: Vec<u8> = (0..4u32)
+                .flat_map(|i| (4 * k as u32 + i).to_le_bytes())
+                .collect();
+            let c = self.b.func.dfg.constants.insert(bytes.into());
+            let steps = self.b.ins().vconst(types::I32X4, c);
+            let want = self.b.ins().iadd(firsts, steps);
+            let eq = self.b.ins().icmp(IntCC::Equal, iv, want);
+            same = Some(match same {
+                Some(s) => self.b.ins().band(s, eq),
+                None => eq,
+            });
+        }
+        let Some(same) = same else {
+            return self.v_gather_lanes(g, ty);
+        };
+        let all = self.b.ins().vall_true(same);
+        // (Consecutive as 64-bit numbers too: the first index is not within G of 2^32.)
+        let first = self.b.ins().uextend(types::I64, first);
+        let room = self.b.ins().icmp_imm_s(
+            IntCC::UnsignedLessThanOrEqual,
+            first,
+            (1i64 << 32) - self.g as i64,
+        );
+        let contig = self.b.ins().band(all, room);
+        let (fast, slow, join) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().brif(contig, fast, &[], slow, &[]);
+        let vt = compute_vec(ty);
+        let params: Vec<Value> = (0..self.g / vt.lane_count())
+            .map(|_| self.b.append_block_param(join, vt))
+            .collect();
+        self.enter(fast);
+        let off = self.b.ins().ishl_imm_s(first, g.shift);
+        let at = self.b.ins().iadd(g.base, off);
+        let loaded = self.v_load(ty, Mode::Contig, &[at]);
+        let parts = self.parts(ty, loaded);
+        let args: Vec<BlockArg> = parts.into_iter().map(BlockArg::Value).collect();
+        self.b.ins().jump(join, &args);
+        self.enter(slow);
+        let gathered = self.v_gather_lanes(g, ty);
+        let parts = self.parts(ty, gathered);
+        let args: Vec<BlockArg> = parts.into_iter().map(BlockArg::Value).collect();
+        self.b.ins().jump(join, &args);
+        self.enter(join);
+        VV::V(params)
+    }
+
+    /// A gather lane by lane.
+    fn v_gather_lanes(&mut self, g: &Gather, ty: Ty) -> VV {
         let vt = compute_vec(ty);
         let per = vt.lane_count() as usize;
         let parts = (0..self.g as usize / per)
@@ -467,6 +537,9 @@ impl Tr<'_, '_> {
             base,
             shift: sh,
             idxs,
+            maybe_contig: scale == size
+                && size >= 4
+                && self.an.reg_clamped.get(r).copied().unwrap_or(false),
         }))
     }
 
