@@ -340,14 +340,11 @@ impl Tr<'_, '_> {
     /// indices are checked already: each lane's element is in bounds.)
     fn v_gather_or_contig(&mut self, g: &Gather, ty: Ty) -> VV {
         let first = self.b.ins().extractlane(g.idxs[0], 0);
+        // (One splat and a constant per 4 lanes: `v_iota` splats each part's first lane.)
         let firsts = self.b.ins().splat(types::I32X4, first);
         let mut same: Option<Value> = None;
-        for (k, &iv) in g.idxs.iter().enumerate() {
-            let bytes: Vec<u8> = (0..4u32)
-                .flat_map(|i| (4 * k as u32 + i).to_le_bytes())
-                .collect();
-            let c = self.b.func.dfg.constants.insert(bytes.into());
-            let steps = self.b.ins().vconst(types::I32X4, c);
+        for (k, &iv) in (0u32..).zip(&g.idxs) {
+            let steps = konst_lanes(&mut self.b, (0..4).map(|i| 4 * k + i));
             let want = self.b.ins().iadd(firsts, steps);
             let eq = self.b.ins().icmp(IntCC::Equal, iv, want);
             same = Some(match same {
@@ -377,18 +374,18 @@ impl Tr<'_, '_> {
         let params: Vec<Value> = (0..self.g / vt.lane_count())
             .map(|_| self.b.append_block_param(join, vt))
             .collect();
-        self.enter(fast);
-        let off = self.b.ins().ishl_imm_s(first, g.shift);
-        let at = self.b.ins().iadd(g.base, off);
-        let loaded = self.v_load(ty, Mode::Contig, &[at]);
-        let parts = self.parts(ty, loaded);
-        let args: Vec<BlockArg> = parts.into_iter().map(BlockArg::Value).collect();
-        self.b.ins().jump(join, &args);
-        self.enter(slow);
-        let gathered = self.v_gather_lanes(g, ty);
-        let parts = self.parts(ty, gathered);
-        let args: Vec<BlockArg> = parts.into_iter().map(BlockArg::Value).collect();
-        self.b.ins().jump(join, &args);
+        for side in [fast, slow] {
+            self.enter(side);
+            let v = if side == fast {
+                let off = self.b.ins().ishl_imm_s(first, g.shift);
+                let at = self.b.ins().iadd(g.base, off);
+                self.v_load(ty, Mode::Contig, &[at])
+            } else {
+                self.v_gather_lanes(g, ty)
+            };
+            let args: Vec<BlockArg> = self.parts(ty, v).into_iter().map(BlockArg::Value).collect();
+            self.b.ins().jump(join, &args);
+        }
         self.enter(join);
         VV::V(params)
     }
@@ -597,4 +594,14 @@ impl Tr<'_, '_> {
             }
         }
     }
+}
+
+/// The `I32X4` constant of the four `lanes`.
+fn konst_lanes(
+    b: &mut cranelift_frontend::FunctionBuilder,
+    lanes: impl Iterator<Item = u32>,
+) -> Value {
+    let bytes: Vec<u8> = lanes.flat_map(u32::to_le_bytes).collect();
+    let c = b.func.dfg.constants.insert(bytes.into());
+    b.ins().vconst(types::I32X4, c)
 }
