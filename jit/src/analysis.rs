@@ -31,6 +31,16 @@ impl Class {
     }
 }
 
+/// How the writes of an index register bound it ([`Analysis::reg_clamped`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Clamp {
+    /// Some `min`, `max` or `sel` writes it: consecutive across a group's lanes wherever
+    /// the clamp does not bite.
+    Clamps,
+    /// Only a `rem` or `and` among those: it may wrap in every lane.
+    Wraps,
+}
+
 /// One register or predicate access of an instruction.
 #[derive(Clone, Copy, Debug)]
 enum Access {
@@ -62,10 +72,10 @@ pub(crate) struct Analysis {
     /// Per register: written at 64 bits only but also read at 32 bits (or narrower), which
     /// reads the value's low half: a 64-bit register whose 32-bit reads narrow its lanes.
     pub reg_low_read: Vec<bool>,
-    /// Per register: written by a `min`, `max`, `rem`, `and` or `sel`, as an index that
-    /// clamps or wraps a lane-affine one is (a stencil's neighbour `min(%gid + 1, n - 1)`):
-    /// a gather through it may find its lanes' indices consecutive.
-    pub reg_clamped: Vec<bool>,
+    /// Per register: whether a `min`, `max` or `sel` writes it, or else a `rem` or `and`,
+    /// as an index that clamps or wraps a lane-affine one is (a stencil's neighbour
+    /// `min(%gid + 1, n - 1)`): a gather through it may find its lanes' indices consecutive.
+    pub reg_clamped: Vec<Option<Clamp>>,
     /// Width (32 or 64) of the vector mask per predicate (vector strategy).
     pub pred_bits: Vec<u32>,
     /// Per register: the same value in every lane of a group whenever the group runs
@@ -755,19 +765,26 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         reg_affine = affine_of(&reg_uniform, &demoted.0);
     }
     let masked = masked_branches(insts, &reg_uniform, &reg_affine, &pred_uniform, &live_regs);
-    let mut reg_clamped = vec![false; nregs];
+    let mut reg_clamped = vec![None; nregs];
     for inst in insts {
-        let dst = match *inst {
+        let (dst, how) = match *inst {
             Inst::Bin {
-                op: BinOp::Min | BinOp::Max | BinOp::Rem | BinOp::And,
+                op: BinOp::Min | BinOp::Max,
                 dst,
                 ..
             }
-            | Inst::Sel { dst, .. } => dst,
+            | Inst::Sel { dst, .. } => (dst, Clamp::Clamps),
+            Inst::Bin {
+                op: BinOp::Rem | BinOp::And,
+                dst,
+                ..
+            } => (dst, Clamp::Wraps),
             _ => continue,
         };
         if let Some(c) = reg_clamped.get_mut(dst.0 as usize) {
-            *c = true;
+            if *c != Some(Clamp::Clamps) {
+                *c = Some(how);
+            }
         }
     }
     Analysis {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use holovm_isa::{Inst, Program, Src};
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Clamp};
 use crate::compile::JitOptions;
 
 /// Picks the vector group size from the register pressure: the most per-lane registers live
@@ -156,10 +156,15 @@ fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
     };
     // Loads through a clamped index (a stencil's neighbour) that vector code tests for
     // consecutive lanes load most groups whole (`Tr::v_gather_or_contig`).
+    // (Not through one that wraps, `rem` or `and`, which may do so in every lane.)
     let consecutive = crate::vector::consecutive_gathers(program.insts(), an);
-    let clamps = clamp_registers(program);
     let gathered = |s: &Src| match s {
-        Src::Reg(r) if consecutive.contains(&r.0) && clamps.contains(&r.0) => false,
+        Src::Reg(r)
+            if consecutive.contains(&r.0)
+                && an.reg_clamped.get(r.0 as usize) == Some(&Some(Clamp::Clamps)) =>
+        {
+            false
+        }
         s => per_lane(s),
     };
     program.insts().iter().any(|i| match i {
@@ -169,24 +174,6 @@ fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
         Inst::Sts { addr, .. } => addr.index.is_some_and(|(index, _)| per_lane(&index)),
         _ => false,
     })
-}
-
-/// Registers written by a `min`, `max` or `sel`: clamps, whose values are consecutive
-/// across lanes wherever the clamp does not bite (a `rem` or `and` may wrap every lane).
-fn clamp_registers(program: &Program) -> BTreeSet<u8> {
-    program
-        .insts()
-        .iter()
-        .filter_map(|i| match *i {
-            Inst::Bin {
-                op: holovm_isa::BinOp::Min | holovm_isa::BinOp::Max,
-                dst,
-                ..
-            }
-            | Inst::Sel { dst, .. } => Some(dst.0),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The most (resume points) x (values live at them, summed) a vector kernel's per-lane

@@ -87,6 +87,16 @@ impl GatherSite {
     }
 }
 
+impl GatherSite {
+    /// Whether a gather here through `r` may find its lanes' indices consecutive, and loads
+    /// them with vector loads when it does: `r` clamps or wraps
+    /// ([`Analysis::reg_clamped`]) and scales by an access size of 4 or 8.
+    pub(super) fn may_be_consecutive(&self, an: &Analysis, r: Reg) -> bool {
+        let clamped = an.reg_clamped.get(r.0 as usize).copied().flatten();
+        self.scale == self.size && self.size >= 4 && clamped.is_some()
+    }
+}
+
 /// The index registers of loads that test whether a group's indices are consecutive and
 /// then load it with vector loads (`Tr::v_gather_or_contig`): per-lane 32-bit registers
 /// that clamp or wrap ([`Analysis::reg_clamped`]), scaled by an access size of 4 or 8.
@@ -103,8 +113,7 @@ pub(crate) fn consecutive_gathers(insts: &[Inst], an: &Analysis) -> Vec<u8> {
             let i = r.0 as usize;
             let per_lane = !*an.reg_uniform.get(i)? && !*an.reg_affine.get(i)?;
             let bits = an.reg_class.get(i)?.lane_type().bits();
-            let clamped = *an.reg_clamped.get(i)?;
-            (site.scale == size && size >= 4 && clamped && per_lane && bits == 32).then_some(r.0)
+            (site.may_be_consecutive(an, r) && per_lane && bits == 32).then_some(r.0)
         })
         .collect();
     regs.sort_unstable();

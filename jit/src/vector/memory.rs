@@ -485,6 +485,7 @@ impl Tr<'_, '_> {
         let Some((site, r, vars)) = self.index_site(global, shared, size)? else {
             return Ok(None);
         };
+        let maybe_contig = site.may_be_consecutive(self.an, r);
         let GatherSite {
             space, base, scale, ..
         } = site;
@@ -534,9 +535,7 @@ impl Tr<'_, '_> {
             base,
             shift: sh,
             idxs,
-            maybe_contig: scale == size
-                && size >= 4
-                && self.an.reg_clamped.get(r).copied().unwrap_or(false),
+            maybe_contig,
         }))
     }
 

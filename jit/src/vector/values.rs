@@ -176,45 +176,30 @@ impl Tr<'_, '_> {
         Ok(self.map_lanes(ty, v, ops::narrow_in))
     }
 
-    /// A 32-bit register ([`crate::analysis::Analysis::reg_wide_read`]) read as the 64-bit
-    /// `ty`: its value zero-extended.
-    fn v_read_wide(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
-        let ct = compute_lane(ty);
-        Ok(match self.v_read_low(src, Ty::U32)? {
+    /// A register kept at the other width than `ty`'s read as `ty`: a 32-bit one
+    /// ([`crate::analysis::Analysis::reg_wide_read`]) its value zero-extended, a 64-bit one
+    /// ([`crate::analysis::Analysis::reg_low_read`]) the low half of its value; that is, a
+    /// `cvt` from the unsigned type it is kept as to the unsigned type of `ty`'s width.
+    fn v_read_resized(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
+        let (kept, read) = match compute_lane(ty).bits() {
+            64 => (Ty::U32, Ty::U64),
+            _ => (Ty::U64, Ty::U32),
+        };
+        Ok(match self.v_read_low(src, kept)? {
             VV::U(x) => {
-                let x = self.b.ins().uextend(types::I64, x);
-                VV::U(bitcast(&mut self.b, ct, x))
+                let x = ops::cvt(&mut self.b, read, kept, x);
+                VV::U(bitcast(&mut self.b, compute_lane(ty), x))
             }
             v => {
+                let parts = self.parts(kept, v);
                 let vt = compute_vec(ty);
-                let parts = self.parts(Ty::U32, v);
+                let parts = self.v_cvt(read, kept, parts);
                 VV::V(
                     parts
                         .into_iter()
-                        .flat_map(|p| {
-                            let low = self.b.ins().uwiden_low(p);
-                            let high = self.b.ins().uwiden_high(p);
-                            [low, high].map(|w| bitcast(&mut self.b, vt, w))
-                        })
+                        .map(|p| bitcast(&mut self.b, vt, p))
                         .collect(),
                 )
-            }
-        })
-    }
-
-    /// A 64-bit register ([`crate::analysis::Analysis::reg_low_read`]) read as the 32-bit
-    /// (or narrower) `ty`: the low half of its value.
-    fn v_read_half(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
-        let ct = compute_lane(ty);
-        Ok(match self.v_read_low(src, Ty::U64)? {
-            VV::U(x) => {
-                let x = self.b.ins().ireduce(types::I32, x);
-                VV::U(bitcast(&mut self.b, ct, x))
-            }
-            v => {
-                let vt = compute_vec(ty);
-                let parts = self.parts(Ty::U64, v);
-                VV::V(parts.chunks(2).map(|pair| self.narrow(pair, vt)).collect())
             }
         })
     }
@@ -240,11 +225,12 @@ impl Tr<'_, '_> {
         let ct = compute_lane(ty);
         if let Src::Reg(r) = src {
             let r = r.0 as usize;
-            if ct.bits() == 64 && self.an.reg_wide_read.get(r) == Some(&true) {
-                return self.v_read_wide(src, ty);
-            }
-            if ct.bits() == 32 && self.an.reg_low_read.get(r) == Some(&true) {
-                return self.v_read_half(src, ty);
+            let resized = match ct.bits() {
+                64 => &self.an.reg_wide_read,
+                _ => &self.an.reg_low_read,
+            };
+            if resized.get(r) == Some(&true) {
+                return self.v_read_resized(src, ty);
             }
         }
         Ok(match src {
