@@ -20,9 +20,9 @@
 //! masked_store.rs.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
+use cranelift_codegen::ir::{Block, InstBuilder, Value};
 use cranelift_frontend::Variable;
-use holovm_isa::Guard;
+use holovm_isa::{Guard, Ty};
 
 use crate::analysis::MaskedBranch;
 
@@ -355,24 +355,14 @@ impl Tr<'_, '_> {
     }
 
     /// Lane masks `masks` (each lane all ones or zero) as masks of `bits`-bit lanes: 32-bit
-    /// masks sign-extended, one vector to two; 64-bit ones narrowed, two vectors to one.
+    /// masks sign-extended, one vector to two; 64-bit ones narrowed, two vectors to one
+    /// (`cvt` between `i32` and `i64`).
     pub(super) fn masks_as(&mut self, masks: &[Value], bits: u32) -> Vec<Value> {
-        let same = masks
-            .first()
-            .is_none_or(|&m| self.b.func.dfg.value_type(m).lane_bits() == bits);
-        if same {
-            masks.to_vec()
-        } else if bits == 64 {
-            masks
-                .iter()
-                .flat_map(|&k| [self.b.ins().swiden_low(k), self.b.ins().swiden_high(k)])
-                .collect()
-        } else {
-            masks
-                .chunks(2)
-                .map(|c| self.narrow(c, types::I32X4))
-                .collect()
-        }
+        let width = |b: u32| if b == 64 { Ty::I64 } else { Ty::I32 };
+        let from = masks.first().map_or(width(bits), |&m| {
+            width(self.b.func.dfg.value_type(m).lane_bits())
+        });
+        self.v_cvt(width(bits), from, masks.to_vec())
     }
 
     /// Defines the vector parts `vars` of register `r` or predicate `p`: inside masked code
