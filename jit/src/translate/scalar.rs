@@ -83,20 +83,14 @@ impl Tr<'_, '_> {
 
     /// Register `r` read as `ty` (compute form).
     fn s_get(&mut self, r: usize, ty: Ty) -> Value {
-        let v = self.b.use_var(self.s_regs[r]);
         let home = s_home(self.an, r);
-        if home == types::I64 {
-            ops::from_storage(&mut self.b, ty, v)
-        } else if home.bits() < ty.bits() {
-            // A 32-bit register read at 64 bits: its value zero-extended.
-            let v = ops::bitcast(&mut self.b, types::I32, v);
-            let v = self.b.ins().uextend(types::I64, v);
-            ops::from_storage(&mut self.b, ty, v)
-        } else if home.bits() > ops::compute_lane(ty).bits() {
-            // A 64-bit register read at 32 bits or fewer: its low bits.
-            let v = ops::bitcast(&mut self.b, types::I64, v);
-            ops::from_storage(&mut self.b, ty, v)
+        if home == types::I64 || home.bits() != ops::compute_lane(ty).bits() {
+            // From the 64-bit image: a 32-bit register read at 64 bits is its value
+            // zero-extended, a 64-bit one read at 32 bits or fewer its low bits.
+            let image = self.s_image(r);
+            ops::from_storage(&mut self.b, ty, image)
         } else {
+            let v = self.b.use_var(self.s_regs[r]);
             let v = ops::bitcast(&mut self.b, ops::compute_lane(ty), v);
             ops::narrow_in(&mut self.b, ty, v)
         }
