@@ -72,6 +72,11 @@ pub(crate) struct Analysis {
     /// Per register: written at 64 bits only but also read at 32 bits (or narrower), which
     /// reads the value's low half: a 64-bit register whose 32-bit reads narrow its lanes.
     pub reg_low_read: Vec<bool>,
+    /// Per register: written at 32 bits (or narrower) and at 64 bits (a register reused for
+    /// values of both widths): a 64-bit register whose 32-bit writes zero-extend their
+    /// lanes, as every write does ([`crate::ops::to_storage`]), and whose 32-bit reads
+    /// narrow them, as `reg_low_read`'s do.
+    pub reg_wide_write: Vec<bool>,
     /// Per register: whether a `min`, `max` or `sel` writes it, or else a `rem` or `and`,
     /// as an index that clamps or wraps a lane-affine one is (a stencil's neighbour
     /// `min(%gid + 1, n - 1)`): a gather through it may find its lanes' indices consecutive.
@@ -643,8 +648,9 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     }
     let mut reg_wide_read = vec![false; nregs];
     let mut reg_low_read = vec![false; nregs];
-    // A predicate's masks have the width of the comparisons that write it (`setp`), else
-    // of the first `sel` that reads it.
+    let mut reg_wide_write = vec![false; nregs];
+    // A predicate's masks have the width of the first comparison that writes it (`setp`),
+    // else of the first `sel` that reads it.
     let mut pred_bits_opt: Vec<Option<u32>> = vec![None; npreds];
     for inst in insts {
         if let Inst::Setp { ty, dst, .. } = inst {
@@ -671,6 +677,12 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                     } else if lane.bits() == 32 && !fold && w == Some((false, true)) {
                         // A 32-bit access of a register written at 64 bits only is a read.
                         reg_low_read[reg as usize] = true;
+                        lane = types::I64;
+                    } else if lane.bits() == 32 && !fold && w == Some((true, true)) {
+                        // A 32-bit access of a register written at both widths, a read or
+                        // a write: a 64-bit register (the read narrows, the write widens).
+                        // Its class is `W64(I64)` even if its 64-bit accesses are all f64.
+                        reg_wide_write[reg as usize] = true;
                         lane = types::I64;
                     } else {
                         // Narrow types live in 32-bit lanes, zero-extended (ops::narrow_out).
@@ -703,22 +715,9 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                     pred,
                     bits: Some(bits),
                 } => {
-                    let Some(slot) = pred_bits_opt.get_mut(pred as usize) else {
-                        continue;
-                    };
-                    // A `sel` of the other width than the `setp`s converts the masks.
-                    let sel = matches!(inst, Inst::Sel { .. });
-                    match *slot {
-                        None => *slot = Some(bits),
-                        Some(b) if b == bits || sel => {}
-                        Some(_) => {
-                            if no_vector.is_none() {
-                                no_vector = Some(format!(
-                                    "predicate p{pred} is written by comparisons of 32-bit and \
-                                     64-bit types (instruction {pc}); this runs in scalar code"
-                                ));
-                            }
-                        }
+                    // (A `setp` or `sel` of the other width converts the masks.)
+                    if let Some(slot @ None) = pred_bits_opt.get_mut(pred as usize) {
+                        *slot = Some(bits);
                     }
                 }
                 Access::Pred { bits: None, .. } => {}
@@ -733,7 +732,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     // (A register read at two widths is not kept lane-affine: its 64-bit reads do not wrap
     // where its 32-bit value does.)
     let two_widths: Vec<bool> = (0..nregs)
-        .map(|r| reg_mixed[r] || reg_wide_read[r] || reg_low_read[r])
+        .map(|r| reg_mixed[r] || reg_wide_read[r] || reg_low_read[r] || reg_wide_write[r])
         .collect();
     let affine_of = |reg_uniform: &[bool], masked: &[bool]| -> Vec<bool> {
         lane_affine(insts, reg_uniform, &two_widths, &live_regs[0], masked)
@@ -799,6 +798,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         reg_narrow,
         reg_wide_read,
         reg_low_read,
+        reg_wide_write,
         reg_clamped,
         pred_bits,
         reg_uniform,

@@ -28,6 +28,7 @@ pub(crate) fn vector_detail(
     let mut narrow = Vec::new();
     let mut wide = Vec::new();
     let mut low = Vec::new();
+    let mut both = Vec::new();
     for (r, c) in an.reg_class.iter().enumerate() {
         if an.reg_narrow[r] {
             narrow.push(format!("r{r}"));
@@ -37,6 +38,9 @@ pub(crate) fn vector_detail(
         }
         if an.reg_low_read[r] {
             low.push(format!("r{r}"));
+        }
+        if an.reg_wide_write[r] {
+            both.push(format!("r{r}"));
         }
         if matches!(c, Class::Untyped) && an.reg_uniform[r] {
             continue;
@@ -73,13 +77,19 @@ pub(crate) fn vector_detail(
             list(&wide)
         );
     }
-    let low_note = match low.is_empty() {
+    let mut low_note = match low.is_empty() {
         true => String::new(),
         false => format!(
             " (read at 32 bits too, their lanes' low halves: {})",
             list(&low)
         ),
     };
+    if !both.is_empty() {
+        low_note += &format!(
+            " (written and read at 32 bits too, zero-extended and their lanes' low halves: {})",
+            list(&both)
+        );
+    }
     let gathers = consecutive_gathers(program.insts(), an);
     let gathers = match gathers.is_empty() {
         true => String::new(),

@@ -1168,3 +1168,71 @@ fn registers_written_at_32_bits_read_at_64_as_vector_code() {
         assert_eq!(d[g], (f64::from_bits(f32_bits) + 0.0).to_bits(), "lane {g}");
     }
 }
+
+/// A register written at both widths (docs/ISA.md section 2: a write zero-extends) is a
+/// 64-bit vector register whose 32-bit writes widen their lanes and whose 32-bit reads
+/// narrow them: reused from f32 to u64, narrow, uniform, lane-affine and masked writes; and
+/// a predicate written by compares of both widths, uniform ones too, converts their masks.
+/// Against Rust, under every strategy.
+#[test]
+fn registers_and_predicates_written_at_both_widths_as_vector_code() {
+    let src = ".kernel t\n.param a: ptr u64\n.param x: ptr f32\n.param c: ptr u64\n\
+        .param d: ptr f32\n.param n: u32\n\
+        setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+        ldg.f32 r1, [x + %gid*4]\nmul.f32 r2, r1, 2.0\n\
+        ldg.u64 r1, [a + %gid*8]\nmov.u64 r12, r1\nadd.u32 r1, r1, 0x80000000\n\
+        add.u64 r4, r1, r1\n\
+        mov.u64 r6, 0xffffffffffffffff\nadd.i16 r6, r1, 0x7fff\nadd.u64 r4, r4, r6\n\
+        mov.u64 r7, 0x100000005\nadd.u32 r7, r7, 0xfffffff0\nadd.u64 r4, r4, r7\n\
+        mov.u64 r8, 0x123456789\nadd.u32 r8, %gid, 0xfffffff0\nadd.u64 r4, r4, r8\n\
+        mov.u64 r9, 0xffffffffffffffff\nsetp.lt.f32 p1, r2, 0.0\n@p1 bra @skip\nadd.u32 r9, r1, 3\n\
+        skip:\nadd.u64 r4, r4, r9\n\
+        setp.lt.u64 p2, r12, 0x8000000000000000\nsel.f32 r10, p2, r2, 1.0\n\
+        setp.gt.f32 p2, r2, 0.5\nsel.u64 r11, p2, r4, 9\nstg.u64 [c + %gid*8], r11\n\
+        setp.eq.u32 p2, n, 77\nsel.f32 r10, p2, r10, 3.0\nstg.f32 [d + %gid*4], r10\n\
+        done:\nexit\n";
+    let k = holovm_jit::compile(&asm(src), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Vector { detail, .. } => assert!(
+            detail.contains("zero-extended and their lanes' low halves: r1 r6 r7 r8 r9"),
+            "{detail}"
+        ),
+        other => panic!("{other}"),
+    }
+    for n in [77usize, 50] {
+        let a: Vec<u64> = (0..n as u64)
+            .map(|i| i.wrapping_mul(0x9234_5678_9abc_def1))
+            .collect();
+        let x: Vec<f32> = (0..n).map(|i| (i as f32 - 30.5) * 0.03125).collect();
+        let out = run_all(
+            &asm(src),
+            (n as u32).div_ceil(32),
+            32,
+            &[
+                u64s(&a),
+                f32s(&x),
+                zeros(n * 8),
+                zeros(n * 4),
+                Arg::Scalar(n as u64),
+            ],
+        );
+        let (c, d) = (to_u64(out.buf(2)), to_f32(out.buf(3)));
+        for g in 0..n {
+            let r2 = x[g] * 2.0;
+            let r1 = u64::from((a[g] as u32).wrapping_add(0x8000_0000));
+            let r6 = u64::from((r1 as i16).wrapping_add(0x7fff) as u16);
+            let r8 = u64::from((g as u32).wrapping_add(0xffff_fff0));
+            let r9 = match r2 < 0.0 {
+                true => u64::MAX,
+                false => u64::from((r1 as u32).wrapping_add(3)),
+            };
+            let r4 = [r1, r6, 0xffff_fff5, r8, r9]
+                .iter()
+                .fold(r1, |s, &v| s.wrapping_add(v));
+            assert_eq!(c[g], if r2 > 0.5 { r4 } else { 9 }, "n {n} lane {g}");
+            let r10 = if a[g] < 1 << 63 { r2 } else { 1.0 };
+            let want = if n == 77 { r10 } else { 3.0 };
+            assert_eq!(d[g].to_bits(), want.to_bits(), "n {n} lane {g}");
+        }
+    }
+}

@@ -7,7 +7,7 @@ use cranelift_frontend::Variable;
 use holovm_isa::{BinOp, Cmp, Inst, Src, Ty};
 
 use super::values::VV;
-use crate::ops::{self, bitcast, compute_vec, konst};
+use crate::ops::{self, bitcast, konst};
 use crate::translate::{status, Tr, TrError, TrResult};
 
 impl Tr<'_, '_> {
@@ -160,9 +160,14 @@ impl Tr<'_, '_> {
                         let c = ops::compare(&mut self.b, cmp, ty, x, y);
                         self.b.def_var(u, c);
                     }
+                    // The masks have the predicate's width, which may be the other one
+                    // (`Analysis::pred_bits`).
                     (VV::U(x), VV::U(y), None) => {
                         let c = ops::compare(&mut self.b, cmp, ty, x, y);
-                        let mt = compute_vec(ty).as_int();
+                        let mt = match self.an.pred_bits.get(p) {
+                            Some(64) => types::I64X2,
+                            _ => types::I32X4,
+                        };
                         let m = self.b.ins().bmask(mt.lane_type(), c);
                         let m = self.b.ins().splat(mt, m);
                         self.v_def_parts(&parts, vec![m; parts.len()], (None, Some(p)));
@@ -170,9 +175,11 @@ impl Tr<'_, '_> {
                     (x, y, None) => {
                         let xs = self.parts(ty, x);
                         let ys = self.parts(ty, y);
-                        let cs = (0..parts.len())
+                        let cs: Vec<Value> = (0..xs.len())
                             .map(|k| ops::compare(&mut self.b, cmp, ty, xs[k], ys[k]))
                             .collect();
+                        let bits = self.an.pred_bits.get(p).copied().unwrap_or(32);
+                        let cs = self.masks_as(&cs, bits);
                         self.v_def_parts(&parts, cs, (None, Some(p)));
                     }
                     (_, _, Some(_)) => {

@@ -178,8 +178,9 @@ impl Tr<'_, '_> {
 
     /// A register kept at the other width than `ty`'s read as `ty`: a 32-bit one
     /// ([`crate::analysis::Analysis::reg_wide_read`]) its value zero-extended, a 64-bit one
-    /// ([`crate::analysis::Analysis::reg_low_read`]) the low half of its value; that is, a
-    /// `cvt` from the unsigned type it is kept as to the unsigned type of `ty`'s width.
+    /// ([`crate::analysis::Analysis::reg_low_read`], `reg_wide_write`) the low half of its
+    /// value; that is, a `cvt` from the unsigned type it is kept as to the unsigned type of
+    /// `ty`'s width.
     fn v_read_resized(&mut self, src: Src, ty: Ty) -> TrResult<VV> {
         let (kept, read) = match compute_lane(ty).bits() {
             64 => (Ty::U32, Ty::U64),
@@ -204,6 +205,26 @@ impl Tr<'_, '_> {
         })
     }
 
+    /// A value of the 32-bit (or narrower) `ty` as a register kept at 64 bits holds it when
+    /// written ([`crate::analysis::Analysis::reg_wide_write`]): its 64-bit image, the
+    /// value's bits zero-extended, as `u64`.
+    fn v_widened(&mut self, ty: Ty, val: VV) -> VV {
+        match val {
+            VV::U(x) => VV::U(ops::to_storage(&mut self.b, ty, x)),
+            v => {
+                let parts = self
+                    .parts(ty, v)
+                    .into_iter()
+                    .map(|p| {
+                        let p = ops::narrow_out(&mut self.b, ty, p);
+                        bitcast(&mut self.b, types::I32X4, p)
+                    })
+                    .collect();
+                VV::V(self.v_cvt(Ty::U64, Ty::U32, parts))
+            }
+        }
+    }
+
     /// `f` applied to every lane of `v` (a uniform value stays one).
     fn map_lanes(&mut self, ty: Ty, v: VV, f: fn(&mut FunctionBuilder, Ty, Value) -> Value) -> VV {
         match v {
@@ -225,11 +246,12 @@ impl Tr<'_, '_> {
         let ct = compute_lane(ty);
         if let Src::Reg(r) = src {
             let r = r.0 as usize;
+            let flag = |f: &Vec<bool>| f.get(r) == Some(&true);
             let resized = match ct.bits() {
-                64 => &self.an.reg_wide_read,
-                _ => &self.an.reg_low_read,
+                64 => flag(&self.an.reg_wide_read),
+                _ => flag(&self.an.reg_low_read) || flag(&self.an.reg_wide_write),
             };
-            if resized.get(r) == Some(&true) {
+            if resized {
                 return self.v_read_resized(src, ty);
             }
         }
@@ -326,6 +348,10 @@ impl Tr<'_, '_> {
 
     pub(super) fn v_write(&mut self, dst: u8, ty: Ty, val: VV) -> TrResult<()> {
         let r = dst as usize;
+        if compute_lane(ty).bits() == 32 && self.an.reg_wide_write.get(r) == Some(&true) {
+            let val = self.v_widened(ty, val);
+            return self.v_write(dst, Ty::U64, val);
+        }
         let class = self.an.reg_class.get(r).copied().unwrap_or(Class::Untyped);
         let lane = class.lane_type();
         if lane.bits() != compute_lane(ty).bits() {
