@@ -95,8 +95,9 @@ struct Ctx {
     /// the differential tests (see [`lanes_may_share_memory`]).
     private: bool,
     /// Only the types that live in registers of this many bits in instructions (32: `i8` to
-    /// `u32` and `f32`; 64: the 64-bit types), so that the program can run as vector code
-    /// (registers used at two widths run in scalar code only).
+    /// `u32` and `f32`; 64: the 64-bit types), so that some programs keep every register
+    /// at one width (the JIT's vector code keeps a register used at both as a 64-bit
+    /// vector, converted at each 32-bit access).
     width: Option<u32>,
 }
 

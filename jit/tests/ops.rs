@@ -1036,9 +1036,22 @@ fn narrow_types_run_as_vector_code() {
     }
 }
 
-/// A register written at 32 bits and read at 64 (its value zero-extended, docs/ISA.md
-/// section 2) stays a 32-bit vector register whose 64-bit reads widen its lanes: as an
-/// integer, as an f64's bits, and uniform; against Rust, under every strategy.
+/// `n` spread-out u64s (lane `i`: `i * k`, wrapping).
+fn spread_u64(n: usize, k: u64) -> Vec<u64> {
+    (0..n as u64).map(|i| i.wrapping_mul(k)).collect()
+}
+
+/// Runs `src` on `n` lanes in blocks of 32 under every strategy, with `bufs` and then `n`
+/// as its arguments.
+fn run_n(src: &str, n: usize, bufs: Vec<Arg>) -> Out {
+    let mut args = bufs;
+    args.push(Arg::Scalar(n as u64));
+    run_all(&asm(src), (n as u32).div_ceil(32), 32, &args)
+}
+
+/// A register written at 64 bits and read at 32 (its low half, docs/ISA.md section 2) stays
+/// a 64-bit vector register whose 32-bit reads narrow its lanes: as an integer, narrow,
+/// uniform, and an f64's bits; against Rust, under every strategy.
 #[test]
 fn registers_written_at_64_bits_read_at_32_as_vector_code() {
     let src = ".kernel t\n.param a: ptr u64\n.param f: ptr f64\n.param c: ptr u32\n\
@@ -1058,22 +1071,10 @@ fn registers_written_at_64_bits_read_at_32_as_vector_code() {
         other => panic!("{other}"),
     }
     let n = 77usize;
-    let a: Vec<u64> = (0..n as u64)
-        .map(|i| i.wrapping_mul(0x0123_4567_89ab_cdef))
-        .collect();
+    let a = spread_u64(n, 0x0123_4567_89ab_cdef);
     let f: Vec<f64> = (0..n).map(|i| i as f64 * -1.37e9 + 0.1).collect();
-    let out = run_all(
-        &asm(src),
-        (n as u32).div_ceil(32),
-        32,
-        &[
-            u64s(&a),
-            f64s(&f),
-            zeros(n * 4),
-            zeros(n * 4),
-            Arg::Scalar(n as u64),
-        ],
-    );
+    let bufs = vec![u64s(&a), f64s(&f), zeros(n * 4), zeros(n * 4)];
+    let out = run_n(src, n, bufs);
     let (c, d) = (to_u32(out.buf(2)), to_f32(out.buf(3)));
     for g in 0..n {
         let r2 = a[g].wrapping_mul(3);
@@ -1103,23 +1104,10 @@ fn selects_of_another_width_than_their_compare_as_vector_code() {
         k.strategy()
     );
     for n in [77usize, 50] {
-        let a: Vec<u64> = (0..n as u64)
-            .map(|i| i.wrapping_mul(0x9234_5678_9abc_def1))
-            .collect();
+        let a = spread_u64(n, 0x9234_5678_9abc_def1);
         let x: Vec<f32> = (0..n).map(|i| (i as f32 - 30.5) * 0.25).collect();
-        let out = run_all(
-            &asm(src),
-            (n as u32).div_ceil(32),
-            32,
-            &[
-                u64s(&a),
-                f32s(&x),
-                zeros(n * 4),
-                zeros(n * 8),
-                zeros(n * 4),
-                Arg::Scalar(n as u64),
-            ],
-        );
+        let bufs = vec![u64s(&a), f32s(&x), zeros(n * 4), zeros(n * 8), zeros(n * 4)];
+        let out = run_n(src, n, bufs);
         let (c, d, e) = (to_f32(out.buf(2)), to_u64(out.buf(3)), to_u32(out.buf(4)));
         for g in 0..n {
             let p1 = a[g] < 1 << 63;
@@ -1133,6 +1121,9 @@ fn selects_of_another_width_than_their_compare_as_vector_code() {
     }
 }
 
+/// A register written at 32 bits and read at 64 (its value zero-extended, docs/ISA.md
+/// section 2) stays a 32-bit vector register whose 64-bit reads widen its lanes: as an
+/// integer, as an f64's bits, and uniform; against Rust, under every strategy.
 #[test]
 fn registers_written_at_32_bits_read_at_64_as_vector_code() {
     let src = ".kernel t\n.param a: ptr u64\n.param c: ptr u64\n.param d: ptr f64\n.param n: u32\n\
@@ -1150,15 +1141,8 @@ fn registers_written_at_32_bits_read_at_64_as_vector_code() {
         other => panic!("{other}"),
     }
     let n = 77usize;
-    let a: Vec<u64> = (0..n as u64)
-        .map(|i| i.wrapping_mul(0x0123_4567_89ab_cdef))
-        .collect();
-    let out = run_all(
-        &asm(src),
-        (n as u32).div_ceil(32),
-        32,
-        &[u64s(&a), zeros(n * 8), zeros(n * 8), Arg::Scalar(n as u64)],
-    );
+    let a = spread_u64(n, 0x0123_4567_89ab_cdef);
+    let out = run_n(src, n, vec![u64s(&a), zeros(n * 8), zeros(n * 8)]);
     let (c, d) = (to_u64(out.buf(1)), to_u64(out.buf(2)));
     let f32_bits = u64::from(1.75f32.to_bits());
     for g in 0..n {
@@ -1200,22 +1184,9 @@ fn registers_and_predicates_written_at_both_widths_as_vector_code() {
         other => panic!("{other}"),
     }
     for n in [77usize, 50] {
-        let a: Vec<u64> = (0..n as u64)
-            .map(|i| i.wrapping_mul(0x9234_5678_9abc_def1))
-            .collect();
+        let a = spread_u64(n, 0x9234_5678_9abc_def1);
         let x: Vec<f32> = (0..n).map(|i| (i as f32 - 30.5) * 0.03125).collect();
-        let out = run_all(
-            &asm(src),
-            (n as u32).div_ceil(32),
-            32,
-            &[
-                u64s(&a),
-                f32s(&x),
-                zeros(n * 8),
-                zeros(n * 4),
-                Arg::Scalar(n as u64),
-            ],
-        );
+        let out = run_n(src, n, vec![u64s(&a), f32s(&x), zeros(n * 8), zeros(n * 4)]);
         let (c, d) = (to_u64(out.buf(2)), to_f32(out.buf(3)));
         for g in 0..n {
             let r2 = x[g] * 2.0;
