@@ -699,6 +699,12 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                     };
                     match new {
                         Some(c) => *slot = c,
+                        // A register never written is zero at every width: an access of the
+                        // other width than its first reads it resized.
+                        None if !fold && w == Some((false, false)) => match lane.bits() {
+                            64 => reg_wide_read[reg as usize] = true,
+                            _ => reg_low_read[reg as usize] = true,
+                        },
                         None => {
                             reg_mixed[reg as usize] = true;
                             if no_vector.is_none() {

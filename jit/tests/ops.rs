@@ -1156,20 +1156,21 @@ fn registers_written_at_32_bits_read_at_64_as_vector_code() {
 /// A register written at both widths (docs/ISA.md section 2: a write zero-extends) is a
 /// 64-bit vector register whose 32-bit writes widen their lanes and whose 32-bit reads
 /// narrow them: reused from f32 to u64, narrow, uniform, lane-affine and masked writes; and
-/// a predicate written by compares of both widths, uniform ones too, converts their masks.
-/// Against Rust, under every strategy.
+/// a predicate written by compares of both widths, uniform ones too, converts their masks;
+/// a register never written (r13: zero) read at both widths. Against Rust, under every
+/// strategy.
 #[test]
 fn registers_and_predicates_written_at_both_widths_as_vector_code() {
     let src = ".kernel t\n.param a: ptr u64\n.param x: ptr f32\n.param c: ptr u64\n\
         .param d: ptr f32\n.param n: u32\n\
         setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
         ldg.f32 r1, [x + %gid*4]\nmul.f32 r2, r1, 2.0\n\
-        ldg.u64 r1, [a + %gid*8]\nmov.u64 r12, r1\nadd.u32 r1, r1, 0x80000000\n\
+        ldg.u64 r1, [a + %gid*8]\nsub.u64 r12, r1, r13\nadd.u32 r1, r1, 0x80000000\n\
         add.u64 r4, r1, r1\n\
         mov.u64 r6, 0xffffffffffffffff\nadd.i16 r6, r1, 0x7fff\nadd.u64 r4, r4, r6\n\
         mov.u64 r7, 0x100000005\nadd.u32 r7, r7, 0xfffffff0\nadd.u64 r4, r4, r7\n\
         mov.u64 r8, 0x123456789\nadd.u32 r8, %gid, 0xfffffff0\nadd.u64 r4, r4, r8\n\
-        mov.u64 r9, 0xffffffffffffffff\nsetp.lt.f32 p1, r2, 0.0\n@p1 bra @skip\nadd.u32 r9, r1, 3\n\
+        mov.u64 r9, 0xffffffffffffffff\nsetp.lt.f32 p1, r2, 0.0\n@p1 bra @skip\nadd.u32 r9, r1, 3\nadd.u32 r9, r9, r13\n\
         skip:\nadd.u64 r4, r4, r9\n\
         setp.lt.u64 p2, r12, 0x8000000000000000\nsel.f32 r10, p2, r2, 1.0\n\
         setp.gt.f32 p2, r2, 0.5\nsel.u64 r11, p2, r4, 9\nstg.u64 [c + %gid*8], r11\n\
@@ -1178,7 +1179,8 @@ fn registers_and_predicates_written_at_both_widths_as_vector_code() {
     let k = holovm_jit::compile(&asm(src), &JitOptions::default()).expect("compile");
     match k.strategy() {
         Strategy::Vector { detail, .. } => assert!(
-            detail.contains("zero-extended and their lanes' low halves: r1 r6 r7 r8 r9"),
+            detail.contains("zero-extended and their lanes' low halves: r1 r6 r7 r8 r9")
+                && detail.contains("their lanes' low halves: r13"),
             "{detail}"
         ),
         other => panic!("{other}"),
