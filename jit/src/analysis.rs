@@ -667,18 +667,18 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                         continue;
                     };
                     let mut lane = compute_lane(ty);
-                    // (Not for a `reduce`, whose fold reads the register file at its type.)
-                    let fold = matches!(inst, Inst::Reduce { .. });
+                    // (A `reduce`'s operand and result too: the barrier resolver reads and
+                    // writes the register file's slots as register images.)
                     let w = written.get(reg as usize).copied();
-                    if lane.bits() == 64 && !fold && w == Some((true, false)) {
+                    if lane.bits() == 64 && w == Some((true, false)) {
                         // A 64-bit access of a register written at 32 bits only is a read.
                         reg_wide_read[reg as usize] = true;
                         lane = types::I32;
-                    } else if lane.bits() == 32 && !fold && w == Some((false, true)) {
+                    } else if lane.bits() == 32 && w == Some((false, true)) {
                         // A 32-bit access of a register written at 64 bits only is a read.
                         reg_low_read[reg as usize] = true;
                         lane = types::I64;
-                    } else if lane.bits() == 32 && !fold && w == Some((true, true)) {
+                    } else if lane.bits() == 32 && w == Some((true, true)) {
                         // A 32-bit access of a register written at both widths, a read or
                         // a write: a 64-bit register (the read narrows, the write widens).
                         // Its class is `W64(I64)` even if its 64-bit accesses are all f64.
@@ -701,7 +701,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                         Some(c) => *slot = c,
                         // A register never written is zero at every width: an access of the
                         // other width than its first reads it resized.
-                        None if !fold && w == Some((false, false)) => match lane.bits() {
+                        None if w == Some((false, false)) => match lane.bits() {
                             64 => reg_wide_read[reg as usize] = true,
                             _ => reg_low_read[reg as usize] = true,
                         },

@@ -554,7 +554,7 @@ fn compile_with(
                 an.barrier_note,
                 strategy::vector_detail(program, &an, g, guard, partial),
                 strategy::whole_note(program),
-                strategy::fold_note(program)
+                strategy::fold_note(program, &an)
             ),
         },
         None => Strategy::Vector {

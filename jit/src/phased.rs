@@ -55,7 +55,7 @@ impl Tr<'_, '_> {
         self.b.switch_to_block(self.block_init);
         self.reset_statuses();
         self.scan_reset();
-        if !folded_reduces(self.p).is_empty() {
+        if !folded_reduces(self.p, self.an).is_empty() {
             // No chain of a float fold yet (vector/fold_ahead.rs). Also without vector code
             // (which would never start one): the resolver would otherwise take a chain
             // another kernel's launch left in this thread's scratch memory.

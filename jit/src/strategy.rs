@@ -308,8 +308,8 @@ pub(crate) fn whole_note(program: &Program) -> String {
 
 /// Where the strategy text says the vector groups carry a float fold's chain
 /// (vector/fold_ahead.rs).
-pub(crate) fn fold_note(program: &Program) -> String {
-    let pcs: Vec<String> = folded_reduces(program)
+pub(crate) fn fold_note(program: &Program, an: &Analysis) -> String {
+    let pcs: Vec<String> = folded_reduces(program, an)
         .iter()
         .map(|r| r.0.to_string())
         .collect();

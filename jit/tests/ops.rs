@@ -1209,3 +1209,52 @@ fn registers_and_predicates_written_at_both_widths_as_vector_code() {
         }
     }
 }
+
+/// `reduce`s of registers used at both widths (the fold reads and writes register images)
+/// as phased vector code: a float sum in lane order of a register kept at 64 bits, an f64
+/// sum of one kept at 32 (its bits zero-extended), a result written at 32 bits into a
+/// register kept at 64 and read there, an i64 minimum of a 32-bit register; blocks of 64,
+/// the last one partial. Against Rust, under every strategy.
+#[test]
+fn reduces_of_registers_used_at_both_widths_as_vector_code() {
+    let src = ".kernel t\n.param a: ptr u64\n.param x: ptr f32\n.param c: ptr u64\n\
+        .param d: ptr f64\n.param n: u32\n\
+        setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+        ldg.u64 r1, [a + %gid*8]\nldg.f32 r1, [x + %gid*4]\nreduce.add.f32 r2, r1\n\
+        mov.f32 r3, r1\nreduce.add.f64 r4, r3\n\
+        ldg.u64 r5, [a + %gid*8]\nreduce.max.u32 r5, r5\nadd.u64 r6, r5, r5\n\
+        reduce.min.i64 r7, r3\nadd.u64 r6, r6, r7\nstg.u64 [c + %gid*8], r6\n\
+        cvt.f64.f32 r8, r2\nadd.f64 r8, r8, r4\nstg.f64 [d + %gid*8], r8\n\
+        done:\nexit\n";
+    let k = holovm_jit::compile(&asm(src), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Phased { reason } => assert!(
+            !reason.contains("every lane in scalar code")
+                && reason.contains("zero-extended and their lanes' low halves: r1 r5"),
+            "{reason}"
+        ),
+        other => panic!("{other}"),
+    }
+    let (n, block) = (150usize, 64usize);
+    let a = spread_u64(n, 0x9234_5678_9abc_def1);
+    let x: Vec<f32> = (0..n).map(|i| (i as f32 - 30.5) * 0.1).collect();
+    let bufs = vec![u64s(&a), f32s(&x), zeros(n * 8), zeros(n * 8)];
+    let mut args = bufs;
+    args.push(Arg::Scalar(n as u64));
+    let out = run_all(&asm(src), n.div_ceil(block) as u32, block as u32, &args);
+    let (c, d) = (to_u64(out.buf(2)), to_u64(out.buf(3)));
+    for g in 0..n {
+        let lanes = (g / block * block)..n.min((g / block + 1) * block);
+        let bits = |l: usize| u64::from(x[l].to_bits());
+        let r2 = lanes.clone().map(|l| x[l]).reduce(|s, v| s + v).unwrap();
+        let r4 = lanes
+            .clone()
+            .map(|l| f64::from_bits(bits(l)))
+            .reduce(|s, v| s + v)
+            .unwrap();
+        let r5 = lanes.clone().map(|l| u64::from(a[l] as u32)).max().unwrap();
+        let r7 = lanes.map(|l| bits(l) as i64).min().unwrap() as u64;
+        assert_eq!(c[g], r5.wrapping_mul(2).wrapping_add(r7), "lane {g}");
+        assert_eq!(d[g], (f64::from(r2) + r4).to_bits(), "lane {g}");
+    }
+}

@@ -18,8 +18,9 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlagsData, Value};
 use holovm_isa::{Inst, Program, RedOp, Src, Ty};
 
+use crate::analysis::Analysis;
 use crate::ops::compute_lane;
-use crate::translate::{call, status, Tr};
+use crate::translate::{call, s_home, status, Tr};
 
 /// Whether the resolver can take a chain folded by the groups for a `reduce` of `op` in
 /// `ty`: float additions and multiplications (the others fold in any order, and the
@@ -29,8 +30,9 @@ pub(crate) fn folds_ahead(op: RedOp, ty: Ty) -> bool {
 }
 
 /// The `reduce`s of `program` whose fold the vector groups carry (a float add or multiply
-/// of a register): pc, operation, type, operand register.
-pub(crate) fn folded_reduces(program: &Program) -> Vec<(u32, RedOp, Ty, usize)> {
+/// of a register whose slots hold its type: not an f64 fold of a register kept at 32
+/// bits, whose value it reads zero-extended): pc, operation, type, operand register.
+pub(crate) fn folded_reduces(program: &Program, an: &Analysis) -> Vec<(u32, RedOp, Ty, usize)> {
     program
         .insts()
         .iter()
@@ -41,7 +43,9 @@ pub(crate) fn folded_reduces(program: &Program) -> Vec<(u32, RedOp, Ty, usize)> 
                 ty,
                 src: Src::Reg(r),
                 ..
-            } if folds_ahead(op, ty) => Some((at as u32, op, ty, r.0 as usize)),
+            } if folds_ahead(op, ty) && s_home(an, r.0 as usize).bytes() >= ty.size() => {
+                Some((at as u32, op, ty, r.0 as usize))
+            }
             _ => None,
         })
         .collect()
@@ -54,7 +58,7 @@ impl Tr<'_, '_> {
     /// after the last group that did, continue the chain with its lanes. The builder
     /// continues in a new block.
     pub(super) fn emit_fold_ahead(&mut self, pc: Value, status: Value, bases: [Value; 2]) {
-        let reduces = folded_reduces(self.p);
+        let reduces = folded_reduces(self.p, self.an);
         if reduces.is_empty() {
             return;
         }
