@@ -60,10 +60,6 @@ pub(crate) struct Analysis {
     pub leader: Vec<bool>,
     /// Storage class per register (vector strategy).
     pub reg_class: Vec<Class>,
-    /// Per register: accessed at 32 and 64 bits, so it is kept as its 64-bit image in scalar
-    /// code (others are kept in their class's lane type; a narrow type's register is a
-    /// 32-bit one holding its value zero-extended, [`crate::ops::narrow_out`]).
-    pub reg_mixed: Vec<bool>,
     /// Per register: accessed with an 8- or 16-bit type (for the dump).
     pub reg_narrow: Vec<bool>,
     /// Per register: written at 32 bits (or narrower) only but also read at 64 bits, which
@@ -99,8 +95,6 @@ pub(crate) struct Analysis {
     pub has_barrier: bool,
     /// Which instruction makes the program phased, for the strategy text.
     pub barrier_note: String,
-    /// Why the vector strategy cannot be used, if it cannot.
-    pub no_vector: Option<String>,
     /// Why no JIT strategy can run the program, if none can.
     pub unsupported: Option<String>,
     /// Registers live on entry to each instruction (bit r of word r / 64); length
@@ -628,9 +622,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     }
 
     // Register classes.
-    let mut no_vector: Option<String> = None;
     let mut reg_class = vec![Class::Untyped; nregs];
-    let mut reg_mixed = vec![false; nregs];
     let mut reg_narrow = vec![false; nregs];
     // Registers written at each width: one written at 32 bits only reads as its value
     // zero-extended at 64 bits, so it stays a 32-bit register (`reg_wide_read`); one written
@@ -659,7 +651,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
             }
         }
     }
-    for (pc, inst) in insts.iter().enumerate() {
+    for inst in insts {
         for a in accesses(inst) {
             match a {
                 Access::Reg { reg, ty: Some(ty) } => {
@@ -699,21 +691,13 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                     };
                     match new {
                         Some(c) => *slot = c,
-                        // A register never written is zero at every width: an access of the
-                        // other width than its first reads it resized.
-                        None if w == Some((false, false)) => match lane.bits() {
+                        // Only a register never written (the rules above give every access
+                        // of a written one its writes' width): zero at every width, so an
+                        // access of the other width than its first reads it resized.
+                        None => match lane.bits() {
                             64 => reg_wide_read[reg as usize] = true,
                             _ => reg_low_read[reg as usize] = true,
                         },
-                        None => {
-                            reg_mixed[reg as usize] = true;
-                            if no_vector.is_none() {
-                                no_vector = Some(format!(
-                                    "register r{reg} is used both as a 32-bit and a 64-bit value \
-                                     (instruction {pc}); mixed widths run in scalar code"
-                                ));
-                            }
-                        }
                     }
                 }
                 Access::Reg { ty: None, .. } => {}
@@ -738,7 +722,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     // (A register read at two widths is not kept lane-affine: its 64-bit reads do not wrap
     // where its 32-bit value does.)
     let two_widths: Vec<bool> = (0..nregs)
-        .map(|r| reg_mixed[r] || reg_wide_read[r] || reg_low_read[r] || reg_wide_write[r])
+        .map(|r| reg_wide_read[r] || reg_low_read[r] || reg_wide_write[r])
         .collect();
     let affine_of = |reg_uniform: &[bool], masked: &[bool]| -> Vec<bool> {
         lane_affine(insts, reg_uniform, &two_widths, &live_regs[0], masked)
@@ -800,7 +784,6 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         live_preds,
         leader,
         reg_class,
-        reg_mixed,
         reg_narrow,
         reg_wide_read,
         reg_low_read,
@@ -812,7 +795,6 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         has_call,
         has_barrier,
         barrier_note,
-        no_vector,
         unsupported,
     }
 }

@@ -503,11 +503,8 @@ fn compile_with(
         .declare_function("holovm_lanes", Linkage::Local, &lanes_signature())
         .map_err(|e| JitError::Codegen(e.to_string()))?;
 
-    let mut scalar_reason = if !opts.vector {
-        Some("vector strategy disabled by options".to_string())
-    } else {
-        an.no_vector.clone()
-    };
+    let mut scalar_reason =
+        (!opts.vector).then(|| "vector strategy disabled by options".to_string());
     // Phased kernels resolve their barriers by a call with this table (its address is in
     // their code: it lives as long as the compiled kernel). The layout of the per-lane
     // arrays and the register file does not depend on the group size.

@@ -13,17 +13,14 @@ use crate::analysis::{reachable, Analysis};
 use crate::listing;
 use crate::ops;
 
-/// The type a register is kept in by the scalar code: its class's lane type when every
-/// access has one width (so no GPR/XMM round trips for floats), else its 64-bit image.
+/// The type a register is kept in by the scalar code: its class's lane type (so no GPR/XMM
+/// round trips for floats), whose width is its writes' ([`Tr::s_get`] reads it at the
+/// other width through its 64-bit image).
 pub(crate) fn s_home(an: &Analysis, r: usize) -> Type {
-    if an.reg_mixed.get(r).copied().unwrap_or(true) {
-        types::I64
-    } else {
-        an.reg_class
-            .get(r)
-            .map(|c| c.lane_type())
-            .unwrap_or(types::I64)
-    }
+    an.reg_class
+        .get(r)
+        .map(|c| c.lane_type())
+        .unwrap_or(types::I64)
 }
 
 impl Tr<'_, '_> {
