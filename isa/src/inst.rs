@@ -26,6 +26,14 @@ impl Src {
             _ => None,
         }
     }
+
+    /// The operand with its register, if it is one, renamed by `read`.
+    fn map_reg(self, read: &mut dyn FnMut(Reg) -> Reg) -> Src {
+        match self {
+            Src::Reg(x) => Src::Reg(read(x)),
+            other => other,
+        }
+    }
 }
 
 /// A global memory address. See docs/ISA.md, "Addressing modes", for the exact byte
@@ -503,6 +511,50 @@ impl Addr {
             }
         }
     }
+
+    /// The address with the registers it reads renamed by `read`.
+    fn map_regs(self, read: &mut dyn FnMut(Reg) -> Reg) -> Addr {
+        match self {
+            Addr::BufferIndex { buf, index, scale } => Addr::BufferIndex {
+                buf,
+                index: index.map_reg(read),
+                scale,
+            },
+            Addr::Phi {
+                class,
+                page,
+                byte,
+                index,
+            } => Addr::Phi {
+                class,
+                page,
+                byte,
+                index: index.map(|(s, k)| (s.map_reg(read), k)),
+            },
+            Addr::RegisterIndirect { base, offset } => Addr::RegisterIndirect {
+                base: read(base),
+                offset,
+            },
+            Addr::RegisterIndirectComputed { handle, offset } => {
+                let handle = read(handle);
+                Addr::RegisterIndirectComputed {
+                    handle,
+                    offset: read(offset),
+                }
+            }
+            other @ Addr::BufferOffset { .. } => other,
+        }
+    }
+}
+
+impl SharedAddr {
+    /// The address with its index register, if any, renamed by `read`.
+    fn map_regs(self, read: &mut dyn FnMut(Reg) -> Reg) -> SharedAddr {
+        SharedAddr {
+            index: self.index.map(|(s, k)| (s.map_reg(read), k)),
+            ..self
+        }
+    }
 }
 
 impl Inst {
@@ -590,6 +642,146 @@ impl Inst {
                 Some(target)
             }
             _ => None,
+        }
+    }
+
+    /// The instruction with its general registers renamed: `read` maps each register it reads
+    /// (operands, the value it stores, address parts), `write` the one it writes; a `loop`'s
+    /// counter, read and written in place, takes `read`'s name.
+    ///
+    /// ```
+    /// use holovm_isa::{BinOp, Inst, Reg, Src, Ty};
+    /// let add = Inst::Bin { op: BinOp::Add, ty: Ty::U32, dst: Reg(1), a: Src::Reg(Reg(1)), b: Src::Imm(1) };
+    /// let renamed = add.map_regs(|r| Reg(r.0 + 10), |r| Reg(r.0 + 20));
+    /// assert_eq!(renamed, Inst::Bin { op: BinOp::Add, ty: Ty::U32, dst: Reg(21), a: Src::Reg(Reg(11)), b: Src::Imm(1) });
+    /// ```
+    pub fn map_regs(
+        self,
+        mut read: impl FnMut(Reg) -> Reg,
+        write: impl FnOnce(Reg) -> Reg,
+    ) -> Inst {
+        let r = &mut read as &mut dyn FnMut(Reg) -> Reg;
+        match self {
+            Inst::Ldg { ty, dst, addr } => {
+                let addr = addr.map_regs(r);
+                Inst::Ldg {
+                    ty,
+                    dst: write(dst),
+                    addr,
+                }
+            }
+            Inst::Stg { ty, src, addr } => {
+                let src = src.map_reg(r);
+                Inst::Stg {
+                    ty,
+                    src,
+                    addr: addr.map_regs(r),
+                }
+            }
+            Inst::Lds { ty, dst, addr } => {
+                let addr = addr.map_regs(r);
+                Inst::Lds {
+                    ty,
+                    dst: write(dst),
+                    addr,
+                }
+            }
+            Inst::Sts { ty, src, addr } => {
+                let src = src.map_reg(r);
+                Inst::Sts {
+                    ty,
+                    src,
+                    addr: addr.map_regs(r),
+                }
+            }
+            Inst::Mov { ty, dst, src } => {
+                let src = src.map_reg(r);
+                Inst::Mov {
+                    ty,
+                    dst: write(dst),
+                    src,
+                }
+            }
+            Inst::Cvt { to, from, dst, src } => {
+                let src = src.map_reg(r);
+                Inst::Cvt {
+                    to,
+                    from,
+                    dst: write(dst),
+                    src,
+                }
+            }
+            Inst::Bin { op, ty, dst, a, b } => {
+                let (a, b) = (a.map_reg(r), b.map_reg(r));
+                Inst::Bin {
+                    op,
+                    ty,
+                    dst: write(dst),
+                    a,
+                    b,
+                }
+            }
+            Inst::Un { op, ty, dst, a } => {
+                let a = a.map_reg(r);
+                Inst::Un {
+                    op,
+                    ty,
+                    dst: write(dst),
+                    a,
+                }
+            }
+            Inst::Fma { ty, dst, a, b, c } => {
+                let (a, b, c) = (a.map_reg(r), b.map_reg(r), c.map_reg(r));
+                Inst::Fma {
+                    ty,
+                    dst: write(dst),
+                    a,
+                    b,
+                    c,
+                }
+            }
+            Inst::Setp { cmp, ty, dst, a, b } => Inst::Setp {
+                cmp,
+                ty,
+                dst,
+                a: a.map_reg(r),
+                b: b.map_reg(r),
+            },
+            Inst::Sel {
+                ty,
+                dst,
+                pred,
+                a,
+                b,
+            } => {
+                let (a, b) = (a.map_reg(r), b.map_reg(r));
+                Inst::Sel {
+                    ty,
+                    dst: write(dst),
+                    pred,
+                    a,
+                    b,
+                }
+            }
+            Inst::Reduce { op, ty, dst, src } => {
+                let src = src.map_reg(r);
+                Inst::Reduce {
+                    op,
+                    ty,
+                    dst: write(dst),
+                    src,
+                }
+            }
+            Inst::Loop { counter, target } => Inst::Loop {
+                counter: r(counter),
+                target,
+            },
+            other @ (Inst::Bra { .. }
+            | Inst::Call { .. }
+            | Inst::Ret
+            | Inst::Exit
+            | Inst::BarSync
+            | Inst::MemFence) => other,
         }
     }
 

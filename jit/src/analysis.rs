@@ -108,9 +108,20 @@ pub(crate) struct Analysis {
     /// Per pc: the loop whose per-lane exit branch is there, which vector code runs under
     /// lane masks when its lanes disagree ([`crate::masked_loops`]).
     pub masked_loops: Vec<Option<MaskedLoop>>,
+    /// The registers' names in the dump when the compiled program is a split of the one
+    /// written ([`crate::webs`]); `rN` otherwise.
+    pub reg_names: Option<Vec<String>>,
 }
 
 impl Analysis {
+    /// Register `r`'s name in the dump.
+    pub(crate) fn reg_name(&self, r: usize) -> String {
+        match self.reg_names.as_ref().and_then(|n| n.get(r)) {
+            Some(name) => name.clone(),
+            None => format!("r{r}"),
+        }
+    }
+
     /// Whether the program has masked loops (never in phased programs).
     pub(crate) fn has_masked_loops(&self) -> bool {
         self.masked_loops.iter().any(Option::is_some)
@@ -145,7 +156,7 @@ pub(crate) fn reachable(
 }
 
 /// Backward liveness of registers and predicates.
-fn liveness(insts: &[Inst]) -> (Vec<[u64; 4]>, Vec<u16>) {
+pub(crate) fn liveness(insts: &[Inst]) -> (Vec<[u64; 4]>, Vec<u16>) {
     let n = insts.len();
     let ret_sites: Vec<usize> = insts
         .iter()
@@ -796,5 +807,6 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         has_barrier,
         barrier_note,
         unsupported,
+        reg_names: None,
     }
 }

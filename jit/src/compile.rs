@@ -26,7 +26,7 @@ use crate::dump::{CompileParts, JitDump, Strategy};
 use crate::jumps::thread_jumps;
 use crate::kernel::{CompiledKernel, KernelFn};
 use crate::translate::{kernel_signature, lanes_signature, FnKind, ScratchLayout, Tr, TrError};
-use crate::{choices, listing, perf_map, strategy};
+use crate::{choices, listing, perf_map, strategy, webs};
 
 /// Options for [`compile`].
 #[derive(Clone, Debug)]
@@ -480,7 +480,13 @@ fn compile_with(
             ),
         });
     }
-    let an = analyse(program);
+    // A register reused for unrelated values compiles as a register per value (webs.rs);
+    // the listing shows the program as written (the pcs are the same).
+    let written = program;
+    let webs = webs::split(program);
+    let program = webs.as_ref().map_or(program, |w| &w.program);
+    let mut an = analyse(program);
+    an.reg_names = webs.as_ref().map(|w| w.names.clone());
     let group = if opts.group == 0 {
         choices::auto_group(program, &an)
     } else {
@@ -663,7 +669,7 @@ fn compile_with(
         let addr = module.get_finalized_function(fid) as usize;
         if opts.dump {
             let isa = host_isa(true, optimise && fid == id)?;
-            let text = listing::listing(cc, isa.as_ref(), program)
+            let text = listing::listing(cc, isa.as_ref(), written)
                 .unwrap_or_else(|e| format!("(disassembly failed: {e})"));
             listings.push(format!(";; {title} at {addr:#x}\n{text}"));
         }

@@ -91,6 +91,7 @@ mod resume;
 mod strategy;
 mod translate;
 mod vector;
+mod webs;
 
 pub use abi::{LaunchEnv, ParamSlot, TrapKind, TrapRecord, SPACE_POOL, SPACE_SHARED};
 pub use compile::{compile, JitError, JitOptions, DEFAULT_MAX_INSTS};

@@ -31,28 +31,28 @@ pub(crate) fn vector_detail(
     let mut both = Vec::new();
     for (r, c) in an.reg_class.iter().enumerate() {
         if an.reg_narrow[r] {
-            narrow.push(format!("r{r}"));
+            narrow.push(an.reg_name(r));
         }
         if an.reg_wide_read[r] {
-            wide.push(format!("r{r}"));
+            wide.push(an.reg_name(r));
         }
         if an.reg_low_read[r] {
-            low.push(format!("r{r}"));
+            low.push(an.reg_name(r));
         }
         if an.reg_wide_write[r] {
-            both.push(format!("r{r}"));
+            both.push(an.reg_name(r));
         }
         if matches!(c, Class::Untyped) && an.reg_uniform[r] {
             continue;
         }
         if an.reg_uniform[r] {
-            uni.push(format!("r{r}"));
+            uni.push(an.reg_name(r));
         } else if an.reg_affine[r] {
-            aff.push(format!("r{r}"));
+            aff.push(an.reg_name(r));
         } else if c.lane_type().bits() == 64 {
-            v64.push(format!("r{r}"));
+            v64.push(an.reg_name(r));
         } else {
-            v32.push(format!("r{r}"));
+            v32.push(an.reg_name(r));
         }
     }
     let list = |v: &Vec<String>| {
@@ -96,14 +96,21 @@ pub(crate) fn vector_detail(
         false => format!(
             " (loads indexed by registers that clamp or wrap, {}, load a group whose indices \
              are consecutive with vector loads)",
-            list(&gathers.iter().map(|r| format!("r{r}")).collect())
+            list(&gathers.iter().map(|&r| an.reg_name(r as usize)).collect())
         ),
+    };
+    let webs = match an.reg_names {
+        Some(_) => {
+            "registers reused for values of both widths split, rN/k the k-th value of rN \
+             (each compiled as a register of its own); "
+        }
+        None => "",
     };
     format!(
         "32-bit per-lane registers as {} x 4-lane vectors: {}{notes}; 64-bit as {} x 2-lane vectors: {}{low_note}; \
          uniform (scalar) registers, the same in every lane of a group while its lanes run \
          together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
-         accesses indexed by %gid/%lane checked once per block, by a \
+         {webs}accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane{gathers}; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
          of its own); {}{}{}{}{}{}",

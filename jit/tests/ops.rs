@@ -1153,9 +1153,11 @@ fn registers_written_at_32_bits_read_at_64_as_vector_code() {
     }
 }
 
-/// A register written at both widths (docs/ISA.md section 2: a write zero-extends) is a
+/// A value written at both widths (docs/ISA.md section 2: a write zero-extends) is a
 /// 64-bit vector register whose 32-bit writes widen their lanes and whose 32-bit reads
-/// narrow them: reused from f32 to u64, narrow, uniform, lane-affine and masked writes; and
+/// narrow them: narrow (r6), lane-affine (r8) and masked (r9) writes after a 64-bit one;
+/// a register reused from f32 to u64 to u32 (r1) or from u64 to u32 (r7, uniform) splits
+/// into its values (webs.rs); and
 /// a predicate written by compares of both widths, uniform ones too, converts their masks;
 /// a register never written (r13: zero) read at both widths. Against Rust, under every
 /// strategy.
@@ -1179,8 +1181,9 @@ fn registers_and_predicates_written_at_both_widths_as_vector_code() {
     let k = holovm_jit::compile(&asm(src), &JitOptions::default()).expect("compile");
     match k.strategy() {
         Strategy::Vector { detail, .. } => assert!(
-            detail.contains("zero-extended and their lanes' low halves: r1 r6 r7 r8 r9")
-                && detail.contains("their lanes' low halves: r13"),
+            detail.contains("zero-extended and their lanes' low halves: r6 r8 r9")
+                && detail.contains("their lanes' low halves: r1/2 r7 r13)")
+                && detail.contains("r7/2"),
             "{detail}"
         ),
         other => panic!("{other}"),
@@ -1213,7 +1216,8 @@ fn registers_and_predicates_written_at_both_widths_as_vector_code() {
 /// `reduce`s of registers used at both widths (the fold reads and writes register images)
 /// as phased vector code: a float sum in lane order of a register kept at 64 bits, an f64
 /// sum of one kept at 32 (its bits zero-extended), a result written at 32 bits into a
-/// register kept at 64 and read there, an i64 minimum of a 32-bit register; blocks of 64,
+/// register kept at 64 and read there (one value with the load: a uniform branch around
+/// the `reduce` that never skips it), an i64 minimum of a 32-bit register; blocks of 64,
 /// the last one partial. Against Rust, under every strategy.
 #[test]
 fn reduces_of_registers_used_at_both_widths_as_vector_code() {
@@ -1222,7 +1226,8 @@ fn reduces_of_registers_used_at_both_widths_as_vector_code() {
         setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
         ldg.u64 r1, [a + %gid*8]\nldg.f32 r1, [x + %gid*4]\nreduce.add.f32 r2, r1\n\
         mov.f32 r3, r1\nreduce.add.f64 r4, r3\n\
-        ldg.u64 r5, [a + %gid*8]\nreduce.max.u32 r5, r5\nadd.u64 r6, r5, r5\n\
+        ldg.u64 r5, [a + %gid*8]\nsetp.eq.u32 p3, n, 0\n@p3 bra @kept\nreduce.max.u32 r5, r5\n\
+        kept:\nadd.u64 r6, r5, r5\n\
         reduce.min.i64 r7, r3\nadd.u64 r6, r6, r7\nstg.u64 [c + %gid*8], r6\n\
         cvt.f64.f32 r8, r2\nadd.f64 r8, r8, r4\nstg.f64 [d + %gid*8], r8\n\
         done:\nexit\n";
@@ -1256,5 +1261,46 @@ fn reduces_of_registers_used_at_both_widths_as_vector_code() {
         let r7 = lanes.map(|l| bits(l) as i64).min().unwrap() as u64;
         assert_eq!(c[g], r5.wrapping_mul(2).wrapping_add(r7), "lane {g}");
         assert_eq!(d[g], (f64::from(r2) + r4).to_bits(), "lane {g}");
+    }
+}
+
+/// A register reused for values of both widths is split into its values (jit's webs.rs):
+/// a `u64` loaded and stored, then the register reused as a `u32` index, is a lane-affine
+/// register of its own (contiguous accesses, not a gather); a value written at either width
+/// on the two sides of a branch stays one value (after another value of its register); a
+/// loop counter reused after the loop.
+/// Against Rust, under every strategy.
+#[test]
+fn registers_reused_at_both_widths_split_into_their_values() {
+    let src = ".kernel t\n.param a: ptr f32\n.param b: ptr u64\n.param c: ptr f32\n\
+        .param d: ptr u64\n.param n: u32\n\
+        setp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+        ldg.u64 r1, [b + %gid*8]\nmov.u32 r3, %gid\nadd.u64 r1, r1, r3\nmov.u64 r6, r1\n\
+        add.u32 r1, %gid, 0\nldg.f32 r2, [a + r1*4]\n\
+        setp.lt.f32 p1, r2, 0.0\n@p1 bra @neg\nmov.u64 r3, 0x100000001\nbra @join\n\
+        neg:\nmov.u32 r3, 7\njoin:\n\
+        mov.u32 r4, 3\ntop:\nadd.f32 r2, r2, 0.5\nloop r4, @top\n\
+        add.u64 r6, r6, r3\nmov.u64 r4, 0x200000000\nadd.u64 r6, r6, r4\n\
+        stg.u64 [d + %gid*8], r6\nstg.f32 [c + r1*4], r2\n\
+        done:\nexit\n";
+    let k = holovm_jit::compile(&asm(src), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Vector { detail, .. } => assert!(
+            detail.contains("kept as one scalar): r1/3") && detail.contains("rN/k the k-th"),
+            "{detail}"
+        ),
+        other => panic!("{other}"),
+    }
+    let n = 77usize;
+    let b = spread_u64(n, 0x9234_5678_9abc_def1);
+    let a: Vec<f32> = (0..n).map(|i| (i as f32 - 30.5) * 0.25).collect();
+    let out = run_n(src, n, vec![f32s(&a), u64s(&b), zeros(n * 4), zeros(n * 8)]);
+    let (c, d) = (to_f32(out.buf(2)), to_u64(out.buf(3)));
+    for g in 0..n {
+        let r3: u64 = if a[g] < 0.0 { 7 } else { 0x1_0000_0001 };
+        let want = b[g].wrapping_add(g as u64).wrapping_add(r3) + 0x2_0000_0000;
+        assert_eq!(d[g], want, "lane {g}");
+        // (`loop` counts down and branches while non-zero: the body runs 3 times.)
+        assert_eq!(c[g], a[g] + 0.5 + 0.5 + 0.5, "lane {g}");
     }
 }
