@@ -639,3 +639,97 @@ fn trap_display_and_kind_names() {
          buffer `a` (length 68 bytes)"
     );
 }
+
+/// Loads and stores through a register index in a full block (the interpreter's indexed
+/// path, which checks 64 lanes' addresses before it accesses any): the trap names the
+/// lowest faulting lane past the first 64, the lanes before it store and the others do
+/// not; a load may write its own index register; shared memory and misaligned indices too.
+#[test]
+fn gathers_and_scatters_trap_at_their_lowest_faulting_lane() {
+    let gather = asm("
+.kernel gather
+.param a: ptr u32
+.param out: ptr u32
+.param bad: u32
+    xor.u32 r1, %lane, 1
+    ldg.u32 r1, [a + r1*4]
+    stg.u32 [out + %gid*4], r1
+    setp.eq.u32 p1, %lane, bad
+    xor.u32 r2, %lane, 1
+    sel.u32 r2, p1, 5000, r2
+    ldg.u32 r3, [a + r2*4]
+    exit
+");
+    let scatter = asm("
+.kernel scatter
+.param b: ptr u32
+.param bad: u32
+    setp.eq.u32 p1, %lane, bad
+    xor.u32 r2, %lane, 1
+    sel.u32 r2, p1, 5000, r2
+    stg.u32 [b + r2*4], %lane
+    exit
+");
+    let misaligned = asm("
+.kernel mis
+.param a: ptr u32
+    mul.u32 r1, %lane, 4
+    setp.eq.u32 p1, %lane, 100
+    sel.u32 r2, p1, 2, 0
+    add.u32 r1, r1, r2
+    ldg.u32 r3, [a + r1*1]
+    exit
+");
+    let shared = asm("
+.kernel sh
+.shared 1024
+    setp.eq.u32 p1, %lane, 77
+    xor.u32 r2, %lane, 1
+    sel.u32 r2, p1, 300, r2
+    sts.u32 [shared + r2*4], %lane
+    exit
+");
+    let block = LaunchConfig::new(1, 256);
+    let interp = [serial_vm(), parallel_vm()];
+    for (i, vm) in vms().iter().enumerate() {
+        let a = vm
+            .alloc_from(&(0..256).map(|x| x * 3).collect::<Vec<u32>>())
+            .unwrap();
+        let out = vm.alloc::<u32>(256).unwrap();
+        let t = trap_of(vm, &gather, block, &args![&a, &out, 200u32]);
+        assert_eq!(
+            (t.kind, t.pc, t.lane),
+            (TrapKind::OutOfBounds, 6, 200),
+            "vm {i}"
+        );
+        assert_eq!(t.access.map(|m| (m.offset, m.size)), Some((20_000, 4)));
+        // No trap: each lane loaded its neighbour's element into the index's register.
+        run(vm, &gather, block, &args![&a, &out, 999u32]);
+        let want: Vec<u32> = (0..256u32).map(|l| (l ^ 1) * 3).collect();
+        assert_eq!(vm.read(&out).unwrap(), want, "vm {i}");
+
+        let t = trap_of(vm, &misaligned, block, &args![&a]);
+        assert_eq!(
+            (t.kind, t.pc, t.lane),
+            (TrapKind::Misaligned, 4, 100),
+            "vm {i}"
+        );
+        let t = trap_of(vm, &shared, block, &[]);
+        assert_eq!(
+            (t.kind, t.pc, t.lane),
+            (TrapKind::OutOfBounds, 3, 77),
+            "vm {i}"
+        );
+        assert_eq!(t.access.map(|m| (m.offset, m.size)), Some((1200, 4)));
+    }
+    for vm in &interp {
+        let b = vm.alloc_from(&[7u32; 256]).unwrap();
+        let t = trap_of(vm, &scatter, block, &args![&b, 130u32]);
+        assert_eq!((t.kind, t.pc, t.lane), (TrapKind::OutOfBounds, 3, 130));
+        // Lanes 0..130 stored (lane l at l ^ 1), in lane order; none after.
+        let want: Vec<u32> = (0..256u32)
+            .map(|x| if x < 130 { x ^ 1 } else { 7 })
+            .collect();
+        assert_eq!(vm.read(&b).unwrap(), want);
+    }
+}
