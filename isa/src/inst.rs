@@ -656,133 +656,53 @@ impl Inst {
     /// assert_eq!(renamed, Inst::Bin { op: BinOp::Add, ty: Ty::U32, dst: Reg(21), a: Src::Reg(Reg(11)), b: Src::Imm(1) });
     /// ```
     pub fn map_regs(
-        self,
+        mut self,
         mut read: impl FnMut(Reg) -> Reg,
         write: impl FnOnce(Reg) -> Reg,
     ) -> Inst {
         let r = &mut read as &mut dyn FnMut(Reg) -> Reg;
-        match self {
-            Inst::Ldg { ty, dst, addr } => {
-                let addr = addr.map_regs(r);
-                Inst::Ldg {
-                    ty,
-                    dst: write(dst),
-                    addr,
-                }
+        match &mut self {
+            Inst::Ldg { dst, addr, .. } => {
+                *addr = addr.map_regs(r);
+                *dst = write(*dst);
             }
-            Inst::Stg { ty, src, addr } => {
-                let src = src.map_reg(r);
-                Inst::Stg {
-                    ty,
-                    src,
-                    addr: addr.map_regs(r),
-                }
+            Inst::Stg { src, addr, .. } => {
+                *src = src.map_reg(r);
+                *addr = addr.map_regs(r);
             }
-            Inst::Lds { ty, dst, addr } => {
-                let addr = addr.map_regs(r);
-                Inst::Lds {
-                    ty,
-                    dst: write(dst),
-                    addr,
-                }
+            Inst::Lds { dst, addr, .. } => {
+                *addr = addr.map_regs(r);
+                *dst = write(*dst);
             }
-            Inst::Sts { ty, src, addr } => {
-                let src = src.map_reg(r);
-                Inst::Sts {
-                    ty,
-                    src,
-                    addr: addr.map_regs(r),
-                }
+            Inst::Sts { src, addr, .. } => {
+                *src = src.map_reg(r);
+                *addr = addr.map_regs(r);
             }
-            Inst::Mov { ty, dst, src } => {
-                let src = src.map_reg(r);
-                Inst::Mov {
-                    ty,
-                    dst: write(dst),
-                    src,
-                }
+            Inst::Mov { dst, src, .. }
+            | Inst::Cvt { dst, src, .. }
+            | Inst::Un { dst, a: src, .. }
+            | Inst::Reduce { dst, src, .. } => {
+                *src = src.map_reg(r);
+                *dst = write(*dst);
             }
-            Inst::Cvt { to, from, dst, src } => {
-                let src = src.map_reg(r);
-                Inst::Cvt {
-                    to,
-                    from,
-                    dst: write(dst),
-                    src,
-                }
+            Inst::Bin { dst, a, b, .. } | Inst::Sel { dst, a, b, .. } => {
+                (*a, *b) = (a.map_reg(r), b.map_reg(r));
+                *dst = write(*dst);
             }
-            Inst::Bin { op, ty, dst, a, b } => {
-                let (a, b) = (a.map_reg(r), b.map_reg(r));
-                Inst::Bin {
-                    op,
-                    ty,
-                    dst: write(dst),
-                    a,
-                    b,
-                }
+            Inst::Fma { dst, a, b, c, .. } => {
+                (*a, *b, *c) = (a.map_reg(r), b.map_reg(r), c.map_reg(r));
+                *dst = write(*dst);
             }
-            Inst::Un { op, ty, dst, a } => {
-                let a = a.map_reg(r);
-                Inst::Un {
-                    op,
-                    ty,
-                    dst: write(dst),
-                    a,
-                }
-            }
-            Inst::Fma { ty, dst, a, b, c } => {
-                let (a, b, c) = (a.map_reg(r), b.map_reg(r), c.map_reg(r));
-                Inst::Fma {
-                    ty,
-                    dst: write(dst),
-                    a,
-                    b,
-                    c,
-                }
-            }
-            Inst::Setp { cmp, ty, dst, a, b } => Inst::Setp {
-                cmp,
-                ty,
-                dst,
-                a: a.map_reg(r),
-                b: b.map_reg(r),
-            },
-            Inst::Sel {
-                ty,
-                dst,
-                pred,
-                a,
-                b,
-            } => {
-                let (a, b) = (a.map_reg(r), b.map_reg(r));
-                Inst::Sel {
-                    ty,
-                    dst: write(dst),
-                    pred,
-                    a,
-                    b,
-                }
-            }
-            Inst::Reduce { op, ty, dst, src } => {
-                let src = src.map_reg(r);
-                Inst::Reduce {
-                    op,
-                    ty,
-                    dst: write(dst),
-                    src,
-                }
-            }
-            Inst::Loop { counter, target } => Inst::Loop {
-                counter: r(counter),
-                target,
-            },
-            other @ (Inst::Bra { .. }
+            Inst::Setp { a, b, .. } => (*a, *b) = (a.map_reg(r), b.map_reg(r)),
+            Inst::Loop { counter, .. } => *counter = r(*counter),
+            Inst::Bra { .. }
             | Inst::Call { .. }
             | Inst::Ret
             | Inst::Exit
             | Inst::BarSync
-            | Inst::MemFence) => other,
+            | Inst::MemFence => {}
         }
+        self
     }
 
     /// Mutable access to the branch target, if any (used when relocating code).

@@ -240,3 +240,29 @@ fn many_programs_that_store_run_on_many_lanes() {
     eprintln!("{stores} of {total} programs store; {many_lanes} of them run on many lanes");
     assert!(many_lanes * 6 >= stores, "{many_lanes} of {stores}");
 }
+
+proptest! {
+    /// `Inst::map_regs` renames exactly the registers `sources` and `dst_reg` name (a
+    /// loop's counter by `read`), and nothing else: the identity keeps every instruction.
+    #[test]
+    fn map_regs_renames_what_sources_and_dst_reg_name(def in program_def()) {
+        let up = |k: u8| move |r: Reg| Reg(r.0.wrapping_add(k));
+        for inst in def.insts {
+            prop_assert_eq!(inst.map_regs(|r| r, |r| r), inst);
+            let m = inst.map_regs(up(1), up(2));
+            let want: Vec<Src> = inst
+                .sources()
+                .map(|s| match s {
+                    Src::Reg(r) => Src::Reg(up(1)(r)),
+                    other => other,
+                })
+                .collect();
+            prop_assert_eq!(m.sources().collect::<Vec<_>>(), want, "{:?}", inst);
+            let k = if matches!(inst, Inst::Loop { .. }) { 1 } else { 2 };
+            prop_assert_eq!(m.dst_reg(), inst.dst_reg().map(up(k)), "{:?}", inst);
+            // Renamed back, the instruction is the one it was.
+            let back = m.map_regs(|r| Reg(r.0.wrapping_sub(1)), |r| Reg(r.0.wrapping_sub(k)));
+            prop_assert_eq!(back, inst);
+        }
+    }
+}
