@@ -708,6 +708,16 @@ fn gathers_and_scatters_trap_at_their_lowest_faulting_lane() {
         let want: Vec<u32> = (0..256u32).map(|l| (l ^ 1) * 3).collect();
         assert_eq!(vm.read(&out).unwrap(), want, "vm {i}");
 
+        // An empty buffer: no index fits.
+        let empty = vm.alloc::<u32>(0).unwrap();
+        let t = trap_of(vm, &misaligned, block, &args![&empty]);
+        assert_eq!(
+            (t.kind, t.pc, t.lane),
+            (TrapKind::OutOfBounds, 4, 0),
+            "vm {i}"
+        );
+        assert_eq!(t.access.map(|m| (m.offset, m.size)), Some((0, 4)));
+
         let t = trap_of(vm, &misaligned, block, &args![&a]);
         assert_eq!(
             (t.kind, t.pc, t.lane),

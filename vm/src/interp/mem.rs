@@ -280,10 +280,26 @@ fn indexed_addrs(
         .enumerate()
     {
         let index = u64::from(l) | u64::from(h) << 32;
-        let off = x.off + index as i128 * x.scale as i128;
-        match check(x.id, x.space, off, size, first + i) {
-            Ok(a) => *p = a,
-            Err(f) => return (i, Some(f)),
+        // In u64 while it fits (the offset is never negative): in bounds and aligned, the
+        // address; otherwise `check` on the exact offset says which fault.
+        let fits = index
+            .checked_mul(u64::from(x.scale))
+            .and_then(|o| o.checked_add(x.off as u64))
+            .filter(|&o| {
+                o.checked_add(u64::from(size))
+                    .is_some_and(|e| e <= x.space.len)
+            })
+            .filter(|&o| o & (u64::from(size) - 1) == 0);
+        match fits {
+            // In bounds: `o + size <= len`, so the address stays inside the space.
+            Some(o) => *p = x.space.base.wrapping_add(o as usize),
+            None => {
+                let off = x.off + index as i128 * x.scale as i128;
+                match check(x.id, x.space, off, size, first + i) {
+                    Ok(a) => *p = a,
+                    Err(f) => return (i, Some(f)),
+                }
+            }
         }
     }
     (ptrs.len(), None)
