@@ -36,8 +36,8 @@ fn successors(insts: &[Inst], pc: usize) -> impl Iterator<Item = usize> {
     a.into_iter().chain(b)
 }
 
-/// The write of register `r` at `pc` that starts a value, if any: not a `loop`'s counter,
-/// which the loop updates in place (its value goes on around the loop).
+/// Whether `inst` writes register `r`, starting a value: not a `loop`'s counter, which the
+/// loop updates in place (its value goes on around the loop).
 fn writes(inst: &Inst, r: u8) -> bool {
     inst.dst_reg() == Some(Reg(r)) && !matches!(inst, Inst::Loop { .. })
 }
@@ -51,8 +51,8 @@ fn find(parent: &mut [usize], mut k: usize) -> usize {
     k
 }
 
-/// `program` with its reused registers split into webs, or `None` if no register holds
-/// more than one (or the program has calls).
+/// `program` with the registers written at both widths split into their webs, or `None`
+/// if no such register holds more than one value (or the program has calls).
 pub(crate) fn split(program: &Program) -> Option<Split> {
     let insts = program.insts();
     let n = insts.len();
