@@ -155,6 +155,23 @@ pub(crate) fn reachable(
     reach
 }
 
+/// Per register `0..nregs`: whether an instruction writes it at 32 bits or fewer, and at
+/// 64 bits (a `loop`'s counter, updated in place, is neither).
+pub(crate) fn write_widths(insts: &[Inst], nregs: usize) -> Vec<(bool, bool)> {
+    let mut written = vec![(false, false); nregs];
+    for inst in insts {
+        if let Some((r, ty)) = operands(inst).dst {
+            if let Some(w) = written.get_mut(r as usize) {
+                match compute_lane(ty).bits() {
+                    64 => w.1 = true,
+                    _ => w.0 = true,
+                }
+            }
+        }
+    }
+    written
+}
+
 /// Backward liveness of registers and predicates.
 pub(crate) fn liveness(insts: &[Inst]) -> (Vec<[u64; 4]>, Vec<u16>) {
     let n = insts.len();
@@ -638,17 +655,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     // Registers written at each width: one written at 32 bits only reads as its value
     // zero-extended at 64 bits, so it stays a 32-bit register (`reg_wide_read`); one written
     // at 64 bits only reads as its low half at 32, so it stays a 64-bit one (`reg_low_read`).
-    let mut written = vec![(false, false); nregs];
-    for inst in insts {
-        if let Some((r, ty)) = operands(inst).dst {
-            if let Some(w) = written.get_mut(r as usize) {
-                match compute_lane(ty).bits() {
-                    64 => w.1 = true,
-                    _ => w.0 = true,
-                }
-            }
-        }
-    }
+    let written = write_widths(insts, nregs);
     let mut reg_wide_read = vec![false; nregs];
     let mut reg_low_read = vec![false; nregs];
     let mut reg_wide_write = vec![false; nregs];

@@ -12,8 +12,7 @@
 
 use holovm_isa::{Inst, Program, Reg};
 
-use crate::analysis::{liveness, operands};
-use crate::ops::compute_lane;
+use crate::analysis::{liveness, write_widths};
 
 /// A program whose reused registers were split ([`split`]).
 pub(crate) struct Split {
@@ -73,16 +72,7 @@ pub(crate) fn split(program: &Program) -> Option<Split> {
     // lane-affine. (Splitting every reused register also made some values uniform, but
     // moved softmax_rows to wider groups that ran slower, 121 against 91 us, and cost
     // 50% more compile.)
-    let mut widths = [(false, false); 256];
-    for inst in insts {
-        if let Some((r, ty)) = operands(inst).dst.filter(|&(r, _)| writes(inst, r)) {
-            let w = &mut widths[r as usize];
-            match compute_lane(ty).bits() {
-                64 => w.1 = true,
-                _ => w.0 = true,
-            }
-        }
-    }
+    let widths = write_widths(insts, 256);
     if !widths.contains(&(true, true)) {
         return None;
     }

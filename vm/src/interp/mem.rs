@@ -260,6 +260,20 @@ impl Mode for Shared<'_> {
 /// Lanes a step of the indexed path ([`indexed_addrs`]) takes.
 const STEP: usize = 64;
 
+/// The indexed path's steps over a block of `n` lanes, in lane order: `step(first, ptrs)`
+/// for the lanes `first..first + ptrs.len()` (at most [`STEP`]), until one faults.
+#[inline(always)]
+fn indexed_steps(
+    n: usize,
+    mut step: impl FnMut(usize, &mut [*mut u8]) -> Result<(), Fault>,
+) -> Result<(), Fault> {
+    let mut ptrs = [std::ptr::null_mut(); STEP];
+    for first in (0..n).step_by(STEP) {
+        step(first, &mut ptrs[..STEP.min(n - first)])?;
+    }
+    Ok(())
+}
+
 /// The checked addresses of lanes `first..first + ptrs.len()` of an indexed access of
 /// `size` bytes, into `ptrs`: how many lanes come before the first faulting one, and its
 /// fault. Checked before any lane is accessed, so a load may write the index's row.
@@ -500,9 +514,7 @@ fn load_impl<W: MemLane, M: Mode>(
     if let (Active::All, Some(x)) = (act, m.indexed()) {
         // A gather: a step's addresses checked, then loaded in lane order (a lane at a
         // time through `Mode::lane` took 4-5 ns a lane).
-        let mut ptrs = [std::ptr::null_mut(); STEP];
-        for first in (0..n).step_by(STEP) {
-            let ptrs = &mut ptrs[..STEP.min(n - first)];
+        return indexed_steps(n, |first, ptrs| {
             let (ok, fault) = indexed_addrs(regs, &x, W::SIZE, first, ptrs);
             for (i, &p) in ptrs[..ok].iter().enumerate() {
                 // SAFETY: `check` proved the access inside the space and aligned; atomic
@@ -510,11 +522,8 @@ fn load_impl<W: MemLane, M: Mode>(
                 let v = unsafe { W::load(p) };
                 regs.set::<W>(d, first + i, v);
             }
-            if let Some(f) = fault {
-                return Err(f);
-            }
-        }
-        return Ok(());
+            fault.map_or(Ok(()), Err)
+        });
     }
     let mut lane = |l: usize| -> Result<(), Fault> {
         let (id, sp, off) = m.lane(regs, uni, l);
@@ -577,15 +586,10 @@ fn store_impl<W: MemLane, M: Mode>(
             Acc::Dst => {}
         }
     }
-    // Per lane, in ascending lane order: the first fault is the lowest trapping lane, and
-    // when lanes store to one address the highest lane's value stays.
     if let (Active::All, Some(x)) = (act, m.indexed()) {
         // A scatter: a step's addresses checked, then stored in lane order (the lanes
         // before a faulting one store, as lane by lane).
-        let mut ptrs = [std::ptr::null_mut(); STEP];
-        let n = regs.n;
-        for first in (0..n).step_by(STEP) {
-            let ptrs = &mut ptrs[..STEP.min(n - first)];
+        return indexed_steps(regs.n, |first, ptrs| {
             let (ok, fault) = indexed_addrs(regs, &x, W::SIZE, first, ptrs);
             for (i, &p) in ptrs[..ok].iter().enumerate() {
                 let v: W = regs.get(src, first + i, uni);
@@ -593,12 +597,11 @@ fn store_impl<W: MemLane, M: Mode>(
                 // access.
                 unsafe { W::store(p, v) };
             }
-            if let Some(f) = fault {
-                return Err(f);
-            }
-        }
-        return Ok(());
+            fault.map_or(Ok(()), Err)
+        });
     }
+    // Per lane, in ascending lane order: the first fault is the lowest trapping lane, and
+    // when lanes store to one address the highest lane's value stays.
     let lane = |l: usize| -> Result<(), Fault> {
         let (id, sp, off) = m.lane(regs, uni, l);
         let p = check(id, sp, off, W::SIZE, l)?;
