@@ -413,56 +413,84 @@ pub(crate) fn src_affine(s: &Src, reg_affine: &[bool]) -> bool {
 
 /// A *row/column split*: `div` or `rem` of `%gid`, `%lane` or a lane-affine register (those
 /// set in `affine`, such as a grid-stride index) by a value `b` in an unsigned type
-/// (`row = %gid / n`, `col = %gid % n`). The vector code computes it for the group's first
-/// lane only and bails out when the group's lanes straddle a multiple of `b` (or `b` is 0,
-/// or a register's lanes would wrap around); otherwise the quotient is the same in every
-/// lane (uniform) and the remainder is lane-affine. Returns the operation and `b`.
-pub(crate) fn split_index(inst: &Inst, affine: &[bool]) -> Option<(BinOp, Src)> {
-    match *inst {
-        Inst::Bin {
-            op: op @ (BinOp::Div | BinOp::Rem),
-            ty: Ty::U32 | Ty::U64,
-            a,
-            b,
-            ..
-        } => match a {
-            Src::Special(Special::GlobalId | Special::Lane) => Some((op, b)),
-            Src::Reg(r) if affine.get(r.0 as usize).copied().unwrap_or(false) => Some((op, b)),
-            _ => None,
-        },
-        _ => None,
-    }
+/// (`row = %gid / n`, `col = %gid % n`), or the same by a power of two written as a shift or
+/// a mask (`shr.u32 ty, %lane, 4` is `%lane / 16`, `and.u32 tx, %lane, 15` is `%lane % 16`,
+/// for a mask in any integer type). The vector code computes it for the group's first lane
+/// only and bails out when the group's lanes straddle a multiple of `b` (or `b` is 0, or a
+/// register's lanes would wrap around); otherwise the quotient is the same in every lane
+/// (uniform) and the remainder is lane-affine. Returns the operation (`div` or `rem`) and
+/// the divisor.
+pub(crate) fn split_index(inst: &Inst, affine: &[bool]) -> Option<RowSplit> {
+    let Inst::Bin { op, ty, a, b, .. } = *inst else {
+        return None;
+    };
+    let lane_like = |s: Src| match s {
+        Src::Special(Special::GlobalId | Special::Lane) => true,
+        Src::Reg(r) => affine.get(r.0 as usize).copied().unwrap_or(false),
+        _ => false,
+    };
+    let bits = ty.size() * 8;
+    let (op, dividend, divisor) = match (op, a, b) {
+        (BinOp::Div | BinOp::Rem, a, b) if matches!(ty, Ty::U32 | Ty::U64) && lane_like(a) => {
+            (op, a, b)
+        }
+        // Logical shifts by less than the width.
+        (BinOp::Shr, a, Src::Imm(k))
+            if matches!(ty, Ty::U32 | Ty::U64) && lane_like(a) && k < bits as u64 =>
+        {
+            (BinOp::Div, a, Src::Imm(1 << k))
+        }
+        // Masks of the low bits (not all of them): the bits are the same in every type.
+        (BinOp::And, x, Src::Imm(m)) | (BinOp::And, Src::Imm(m), x)
+            if affine_type(ty) && lane_like(x) && m != 0 && m < ty.mask() && m & (m + 1) == 0 =>
+        {
+            (BinOp::Rem, x, Src::Imm(m + 1))
+        }
+        _ => return None,
+    };
+    Some(RowSplit {
+        op,
+        ty,
+        dividend,
+        divisor,
+    })
+}
+
+/// A row/column split ([`split_index`]) as a division: `dividend op divisor` in `ty`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct RowSplit {
+    /// `div` (the quotient, uniform) or `rem` (the remainder, lane-affine).
+    pub op: BinOp,
+    /// The instruction's type.
+    pub ty: Ty,
+    /// `%gid`, `%lane` or a lane-affine register.
+    pub dividend: Src,
+    /// The divisor: the instruction's operand, or the power of two of a shift or mask.
+    pub divisor: Src,
 }
 
 impl Analysis {
     /// The row/column split at `inst` ([`split_index`]) whose result this program keeps
     /// uniform (the quotient) or lane-affine (the remainder): its operation and divisor.
-    pub(crate) fn kept_split(&self, inst: &Inst) -> Option<(BinOp, Src)> {
-        let (op, b) = split_index(inst, &self.reg_affine)?;
-        let Inst::Bin { dst, .. } = *inst else {
-            return None;
-        };
-        let kept = match op {
+    pub(crate) fn kept_split(&self, inst: &Inst) -> Option<RowSplit> {
+        let split = split_index(inst, &self.reg_affine)?;
+        let dst = inst.dst_reg()?;
+        let kept = match split.op {
             BinOp::Div => &self.reg_uniform,
             _ => &self.reg_affine,
         };
         kept.get(dst.0 as usize)
             .copied()
             .unwrap_or(false)
-            .then_some((op, b))
+            .then_some(split)
     }
 
     /// Whether `inst` is a kept split of `%gid` or `%lane` whose divisor is known before the
     /// program runs (a parameter, an immediate or a uniform special register, not a
     /// register): the group head can realign groups to its rows (vector/realign.rs).
     pub(crate) fn realignable_split(&self, inst: &Inst) -> bool {
-        matches!(
-            inst,
-            Inst::Bin {
-                a: Src::Special(_),
-                ..
-            }
-        ) && matches!(self.kept_split(inst), Some((_, b)) if !matches!(b, Src::Reg(_)))
+        matches!(self.kept_split(inst), Some(s)
+            if matches!(s.dividend, Src::Special(_)) && !matches!(s.divisor, Src::Reg(_)))
     }
 }
 
@@ -494,8 +522,8 @@ fn uniformity(
             if matches!(inst, Inst::Reduce { .. }) {
                 varying = false;
             }
-            if let Some((BinOp::Div, b)) = split_index(inst, affine) {
-                varying = src_varying(&b, &reg_uniform);
+            if let Some(s) = split_index(inst, affine).filter(|s| s.op == BinOp::Div) {
+                varying = src_varying(&s.divisor, &reg_uniform);
             }
             if varying {
                 if let Some((r, _)) = o.dst {
@@ -589,7 +617,9 @@ fn lane_affine(
                     b,
                     ..
                 } => affine_type(ty) && is_aff(&a) && uni(&b),
-                _ => matches!(split_index(inst, &aff), Some((BinOp::Rem, b)) if uni(&b)),
+                _ => {
+                    matches!(split_index(inst, &aff), Some(s) if s.op == BinOp::Rem && uni(&s.divisor))
+                }
             };
             if !keeps {
                 aff[dst as usize] = false;
@@ -753,8 +783,9 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
     let (mut reg_uniform, mut pred_uniform) = uniformity(insts, &[], &none);
     let mut reg_affine = affine_of(&reg_uniform, &[]);
     let affine_div = insts.iter().any(|i| {
-        matches!(i, Inst::Bin { a: Src::Reg(_), .. })
-            && matches!(split_index(i, &reg_affine), Some((BinOp::Div, b)) if src_uniform(&b, &reg_uniform))
+        matches!(split_index(i, &reg_affine), Some(s) if s.op == BinOp::Div
+            && matches!(s.dividend, Src::Reg(_))
+            && src_uniform(&s.divisor, &reg_uniform))
     });
     if affine_div {
         (reg_uniform, pred_uniform) = uniformity(insts, &reg_affine, &none);

@@ -23,8 +23,8 @@ use crate::compile::JitOptions;
 /// with 8 lanes and ran 30% faster with 4, matvec's (3) runs 15% slower with 4. (Loads
 /// through a clamp that vector code tests for consecutive indices do not count: a clamped
 /// 3-point stencil, 65,536 lanes, ran in 40.5 us with 16 lanes, 45.8 with 8.) Programs with
-/// row/column splits take at most 8 (see below). Programs with `bar.sync` take 32 lanes
-/// while at most 32 vectors would be live (see below), before the rules above.
+/// row/column splits take at most what [`split_cap`] allows. Programs with `bar.sync` take
+/// 32 lanes while at most 32 vectors would be live (see below), before the rules above.
 ///
 /// Masked branches add their lane masks (one vector set per enclosing `if`, two per
 /// `if`/`else`): an else-if chain of two 32-bit registers spilled with 32 lanes (47.5 us
@@ -72,29 +72,53 @@ pub(crate) fn auto_group(program: &Program, an: &Analysis) -> u32 {
         }
     }
     let has_math = has_transcendentals(program);
-    let split = program.insts().iter().any(|i| an.kept_split(i).is_some());
+    let cap = split_cap(program, an);
     // Every group parks and resumes at each `bar.sync`, whose phases are often a few
     // instructions (shared-memory exchanges): 32 lanes halve that machinery against 16,
     // even where vectors spill (a tree reduction runs 17% faster than with 16 lanes, a
     // stencil of gathers from shared memory 32% faster than with 8).
+    // (A split by 16, as in a tiled gemm's 16 x 16 lanes, takes 16: 32 would straddle.)
     let bar_sync = program.insts().contains(&Inst::BarSync);
-    if bar_sync && max_pressure[2] <= 32 && !has_math && !split {
-        return 32;
+    if bar_sync && !has_math {
+        if max_pressure[2] <= 32 && cap >= 32 {
+            return 32;
+        }
+        if max_pressure[1] <= 32 && cap == 16 {
+            return 16;
+        }
     }
     if has_lane_addresses(program, an) {
-        return if max_pressure[0] <= 8 { 8 } else { 4 };
+        return cap.min(if max_pressure[0] <= 8 { 8 } else { 4 });
     }
     let limit = if has_math { 8 } else { 16 };
-    // Row/column splits (`%gid / n`, `%gid % n`): with the group head realigning groups to
-    // rows, 16 lanes ran rows of 128 35-40% faster than 8, but rows of 100 and 33 10-20%
-    // slower (gemm, the kernel alone, in one process); 8 is kept.
-    if max_pressure[2] <= limit && !has_math && !split {
+    if max_pressure[2] <= limit && !has_math && cap >= 32 {
         32
-    } else if max_pressure[1] <= limit && !split {
+    } else if max_pressure[1] <= limit && cap >= 16 {
         16
     } else {
-        8
+        cap.min(8)
     }
+}
+
+/// The widest group the program's row/column splits ([`Analysis::kept_split`]) allow: 32
+/// without splits. A group's lanes start at a multiple of its size (of `%gid` too, in
+/// blocks whose size is a multiple of it), so a split of `%gid` or `%lane` by a constant
+/// never straddles a multiple of it in groups of the constant's largest power-of-two
+/// factor (4 to 32): a 16 x 16 tile's `%lane / 16` ran a tiled gemm 2.8x faster in groups
+/// of 16 than of 8. Other splits take 8: with the group head realigning groups to rows,
+/// 16 lanes ran rows of 128 35-40% faster than 8, but rows of 100 and 33 10-20% slower
+/// (gemm, the kernel alone, in one process).
+fn split_cap(program: &Program, an: &Analysis) -> u32 {
+    program
+        .insts()
+        .iter()
+        .filter_map(|i| an.kept_split(i))
+        .map(|s| match (s.dividend, s.divisor) {
+            (Src::Special(_), Src::Imm(d)) if d % 4 == 0 && d > 0 => 1 << d.trailing_zeros().min(5),
+            _ => 8,
+        })
+        .min()
+        .unwrap_or(32)
 }
 
 /// Whether the program computes a transcendental function (exp, log, tanh, sin, ...: the

@@ -483,9 +483,12 @@ fn compile_with(
     // A register reused for unrelated values compiles as a register per value (webs.rs);
     // the listing shows the program as written (the pcs are the same).
     let written = program;
-    let webs = webs::split(program);
-    let program = webs.as_ref().map_or(program, |w| &w.program);
-    let mut an = analyse(program);
+    let written_an = analyse(program);
+    let webs = webs::split(program, &written_an);
+    let (program, mut an) = match &webs {
+        Some(w) => (&w.program, analyse(&w.program)),
+        None => (program, written_an),
+    };
     an.reg_names = webs.as_ref().map(|w| w.names.clone());
     let group = if opts.group == 0 {
         choices::auto_group(program, &an)

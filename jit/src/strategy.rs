@@ -55,7 +55,15 @@ pub(crate) fn vector_detail(
             v32.push(an.reg_name(r));
         }
     }
+    // In register order, a split register's values (`rN/k`) after `rN`.
     let list = |v: &Vec<String>| {
+        let key = |name: &String| -> (u32, u32) {
+            let (r, k) = name.split_once('/').unwrap_or((name, "1"));
+            let num = |t: &str| t.trim_start_matches('r').parse().unwrap_or(u32::MAX);
+            (num(r), num(k))
+        };
+        let mut v = v.clone();
+        v.sort_by_key(key);
         if v.is_empty() {
             "none".to_string()
         } else {
@@ -101,8 +109,9 @@ pub(crate) fn vector_detail(
     };
     let webs = match an.reg_names {
         Some(_) => {
-            "registers reused for values of both widths split, rN/k the k-th value of rN \
-             (each compiled as a register of its own); "
+            "registers reused for values of both widths, or for a value vector code keeps \
+             as one scalar and another it does not, split: rN/k the k-th value of rN (each \
+             compiled as a register of its own); "
         }
         None => "",
     };
@@ -283,7 +292,8 @@ fn split_note(program: &Program, an: &Analysis) -> String {
     }
     let realigned = realigns(program, an);
     format!(
-        "; row/column splits (div/rem of %gid, %lane or a lane-affine register, pc {}) \
+        "; row/column splits (div/rem, or shr/and by a power of two, of %gid, %lane or a \
+         lane-affine register, pc {}) \
          computed once per group: \
          groups that straddle a multiple of the divisor run scalar code from there{}",
         pcs.join(", "),

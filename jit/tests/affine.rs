@@ -164,13 +164,14 @@ fn affine_values_used_as_plain_values_and_strided_indices() {
 #[test]
 fn registers_that_are_not_affine_stay_per_lane() {
     // r1 is read before it is written (zero in every lane), r2 gets a loaded value on one
-    // path, r3 is a loop counter: none may be treated as lane-affine.
+    // path, r3 is a loop counter: none may be treated as lane-affine. (r1's value after
+    // its add, %lane, is: as a register of its own, r1/2.)
     let src = ".kernel n\n.param x: ptr u32\n.param y: ptr u32\n\
         add.u32 r1, r1, %lane\nldg.u32 r2, [x + %gid*4]\nsetp.lt.u32 p0, r2, 5\n@p0 bra @a\n\
         mov.u32 r2, %gid\na:\nmov.u32 r3, 3\nmov.u32 r5, %lane\nl:\nadd.u32 r5, r5, r3\nloop r3, @l\n\
         add.u32 r4, r1, r2\nadd.u32 r4, r4, r5\nstg.u32 [y + %gid*4], r4\nexit\n";
     let detail = vector_detail(src);
-    assert!(detail.contains("one scalar): r5;"), "{detail}");
+    assert!(detail.contains("one scalar): r1/2 r5;"), "{detail}");
     let x: Vec<u32> = (0..32).map(|i| (i * 7) % 11).collect();
     let out = run_all(&asm(src), 2, 16, &[u32s(&x), zeros(128)]);
     assert_eq!(out.trap.kind, 0);
@@ -417,7 +418,8 @@ fn row_column_splits() {
         };
         assert!(
             detail.contains(&format!(
-                "row/column splits (div/rem of %gid, %lane or a lane-affine register, {pcs})"
+                "row/column splits (div/rem, or shr/and by a power of two, of %gid, %lane or a \
+                 lane-affine register, {pcs})"
             )),
             "{detail}"
         );
@@ -561,7 +563,8 @@ fn affine_register_splits() {
         detail.contains("while its lanes run together: r1"),
         "{detail}"
     );
-    assert!(detail.contains("one scalar): r2 r8"), "{detail}");
+    // (r3's last value, r3/3, is lane-affine too: a register of its own.)
+    assert!(detail.contains("one scalar): r2 r3/3 r8"), "{detail}");
     assert!(
         detail.contains("lane-affine register, pc 1, 2)"),
         "{detail}"
@@ -602,6 +605,104 @@ fn affine_register_splits() {
                     .wrapping_add(v(g) % n);
                 assert_eq!(got[g as usize], want, "off={off} n={n} grid={grid} gid {g}");
             }
+        }
+    }
+}
+
+/// Splits by powers of two written as shifts and masks (`shr.u32 r1, %lane, 4` is
+/// `%lane / 16`, `and.u32 r2, %lane, 15` is `%lane % 16`): the quotient uniform and the
+/// remainder lane-affine, of `%gid`, `%lane` and a lane-affine register, in 32 and 64 bits,
+/// a mask in a signed type and as the first operand, divisors smaller and larger than a
+/// group (groups that straddle bail out), with and without a barrier; against Rust under
+/// every strategy and the default group choice. A divisor of 16 picks groups of 16.
+#[test]
+fn power_of_two_splits() {
+    let mut opts = all_opts();
+    opts.push(JitOptions::default());
+    for (ty, size, x, barrier) in [
+        ("u32", 4, "%lane", ""),
+        ("u32", 4, "%gid", ""),
+        ("u64", 8, "%gid", ""),
+        ("u32", 4, "r8", ""),
+        ("u32", 4, "%lane", "bar.sync\n"),
+        ("u32", 4, "r8", "bar.sync\n"),
+    ] {
+        for k in [1u32, 2, 3, 4, 5, 6] {
+            let (d, mask) = (1u64 << k, (1u64 << k) - 1);
+            // The mask in a signed type of the width, and as the first operand for one k.
+            let sty = if ty == "u64" { "i64" } else { "i32" };
+            let and = match k {
+                3 => format!("and.{sty} r2, {mask}, {x}"),
+                _ => format!("and.{ty} r2, {x}, {mask}"),
+            };
+            let src = format!(
+                ".kernel s\n.param t: ptr {ty}\n.param out: ptr {ty}\n.param off: {ty}\n\
+                 .shared 16\nadd.{ty} r8, %gid, off\nshr.{ty} r1, {x}, {k}\n{and}\n\
+                 ldg.{ty} r3, [t + r1*{size}]\n{barrier}mul.{ty} r3, r3, 1000\n\
+                 add.{ty} r3, r3, r2\nstg.{ty} [out + %gid*{size}], r3\nexit\n"
+            );
+            let p = asm(&src);
+            let kernel = compile(&p, &JitOptions::default()).expect("compile");
+            let detail = kernel.strategy().to_string();
+            assert!(detail.contains("shr/and by a power of two"), "{detail}");
+            assert!(detail.contains("run together: r1"), "{src}\n{detail}");
+            assert!(detail.contains("one scalar): r2"), "{src}\n{detail}");
+            if k == 4 && x == "%lane" {
+                assert!(detail.contains("groups of 16 lanes"), "{detail}");
+            }
+            for (grid, block, off) in [(2u32, 64u32, 0u64), (3, 24, 5), (1, 100, 13)] {
+                let lanes = (grid * block) as u64;
+                let v = |g: u64| match x {
+                    "%lane" => g % block as u64,
+                    "r8" => g + off,
+                    _ => g,
+                };
+                let rows = (0..lanes).map(|g| v(g) / d).max().unwrap_or(0) + 1;
+                let table: Vec<u64> = (0..rows).map(|i| i * 7 + 1).collect();
+                let tb = if ty == "u64" {
+                    u64s(&table)
+                } else {
+                    u32s(&table.iter().map(|&v| v as u32).collect::<Vec<_>>())
+                };
+                let args = [tb, zeros(lanes as usize * size), Arg::Scalar(off)];
+                let out = run_each(&opts, &p, grid, block, &args, 1 << 20);
+                assert_eq!(out.trap.kind, 0, "{src}");
+                let got: Vec<u64> = if ty == "u64" {
+                    to_u64(out.buf(1))
+                } else {
+                    to_u32(out.buf(1)).into_iter().map(u64::from).collect()
+                };
+                for g in 0..lanes {
+                    let want = table[(v(g) / d) as usize] * 1000 + (v(g) & mask);
+                    assert_eq!(got[g as usize], want, "{src} block={block} gid {g}");
+                }
+            }
+        }
+    }
+    // Not splits: an arithmetic shift, a mask that is not of the low bits, a shift past
+    // the width (which the ISA makes 0).
+    for op in [
+        "shr.i32 r1, %lane, 4",
+        "and.u32 r1, %lane, 6",
+        "shr.u32 r1, %lane, 32",
+    ] {
+        let src =
+            format!(".kernel s\n.param out: ptr u32\n{op}\nstg.u32 [out + %gid*4], r1\nexit\n");
+        let kernel = compile(&asm(&src), &JitOptions::default()).expect("compile");
+        let detail = kernel.strategy().to_string();
+        assert!(!detail.contains("row/column splits"), "{op}: {detail}");
+        let out = run_all(&asm(&src), 2, 64, &[zeros(128 * 4)]);
+        let got = to_u32(out.buf(0));
+        for g in 0..128u32 {
+            let l = g % 64;
+            let want = if op.starts_with("and") {
+                l & 6
+            } else if op.ends_with(", 32") {
+                0
+            } else {
+                l >> 4
+            };
+            assert_eq!(got[g as usize], want, "{op} gid {g}");
         }
     }
 }

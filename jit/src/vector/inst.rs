@@ -7,6 +7,7 @@ use cranelift_frontend::Variable;
 use holovm_isa::{BinOp, Cmp, Inst, Src, Ty};
 
 use super::values::VV;
+use crate::analysis::RowSplit;
 use crate::ops::{self, bitcast, konst};
 use crate::translate::{status, Tr, TrError, TrResult};
 
@@ -483,7 +484,13 @@ impl Tr<'_, '_> {
     /// lanes straddle a multiple of it (their quotients would differ). `None` for other
     /// instructions.
     fn v_split(&mut self, pc: u32, inst: &Inst) -> TrResult<Option<VV>> {
-        let (Some((op, b)), Inst::Bin { ty, a, .. }) = (self.an.kept_split(inst), *inst) else {
+        let Some(RowSplit {
+            op,
+            ty,
+            dividend: a,
+            divisor: b,
+        }) = self.an.kept_split(inst)
+        else {
             return Ok(None);
         };
         let (VV::A(first), VV::U(n)) = (self.v_read(a, ty)?, self.v_read(b, ty)?) else {

@@ -13,10 +13,10 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
-use holovm_isa::{Inst, Special, Src, Ty};
+use holovm_isa::{Special, Src, Ty};
 
 use super::{TrError, TrResult};
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, RowSplit};
 use crate::ops;
 use crate::translate::Tr;
 
@@ -35,12 +35,12 @@ impl Tr<'_, '_> {
     fn realign_splits(&self) -> Vec<Split> {
         let mut out: Vec<Split> = Vec::new();
         for inst in self.p.insts() {
-            let Inst::Bin {
+            let Some(RowSplit {
                 ty,
-                a: Src::Special(a),
-                b,
+                dividend: Src::Special(a),
+                divisor: b,
                 ..
-            } = *inst
+            }) = self.an.kept_split(inst)
             else {
                 continue;
             };
@@ -72,7 +72,7 @@ impl Tr<'_, '_> {
             } else {
                 self.v_gid0()
             };
-            let wide = ty == Ty::U64;
+            let wide = ty.size() == 8;
             let (first, n) = if wide {
                 let n = self.split_divisor(b, ty);
                 (self.b.ins().uextend(types::I64, first), n)
