@@ -1,8 +1,8 @@
 //! A tiled gemm (tests/kernels/gemm_tiled.hasm: 16 x 16 tiles staged in shared memory,
 //! the lanes split into rows and columns by shifts and masks, registers reused for a row's
-//! base then a lane's index) matches a Rust reference bit for bit in both tiers, at shapes
-//! that are and are not multiples of the tile, and compiles to vector code that keeps the
-//! lanes' indices as scalars.
+//! base then a lane's index, a predicate reused for a lane's and a row's edge test) matches
+//! a Rust reference bit for bit in both tiers, at shapes that are and are not multiples of
+//! the tile, and compiles to vector code that keeps the lanes' indices as scalars.
 
 mod common;
 
@@ -71,6 +71,11 @@ fn tiled_gemm_matches_rust_in_both_tiers() {
     assert!(text.contains("shr/and by a power of two"), "{text}");
     assert!(
         text.contains("kept as one scalar): r1 r7/2 r10 r10/3 r12/2 r14/3 r16"),
+        "{text}"
+    );
+    // p3's second value (a row of B past k) is uniform: its branch (pc 29) is a plain one.
+    assert!(
+        text.contains("divergent forward branches (pc 20, 48)"),
         "{text}"
     );
 }

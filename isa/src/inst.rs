@@ -705,6 +705,29 @@ impl Inst {
         self
     }
 
+    /// The instruction with its predicates renamed: `read` maps the one it reads
+    /// ([`Inst::pred_read`]), `write` the one it writes ([`Inst::pred_written`]).
+    ///
+    /// ```
+    /// use holovm_isa::{Cmp, Inst, Pred, Src, Ty};
+    /// let setp = Inst::Setp { cmp: Cmp::Lt, ty: Ty::U32, dst: Pred(1), a: Src::Imm(1), b: Src::Imm(2) };
+    /// let renamed = setp.map_preds(|p| p, |p| Pred(p.0 + 2));
+    /// assert_eq!(renamed.pred_written(), Some(Pred(3)));
+    /// ```
+    pub fn map_preds(
+        mut self,
+        read: impl FnOnce(Pred) -> Pred,
+        write: impl FnOnce(Pred) -> Pred,
+    ) -> Inst {
+        match &mut self {
+            Inst::Bra { guard: Some(g), .. } => g.pred = read(g.pred),
+            Inst::Sel { pred, .. } => *pred = read(*pred),
+            Inst::Setp { dst, .. } => *dst = write(*dst),
+            _ => {}
+        }
+        self
+    }
+
     /// Mutable access to the branch target, if any (used when relocating code).
     pub fn target_mut(&mut self) -> Option<&mut u32> {
         match self {

@@ -265,4 +265,19 @@ proptest! {
             prop_assert_eq!(back, inst);
         }
     }
+
+    /// `Inst::map_preds` renames exactly the predicates `pred_read` and `pred_written`
+    /// name, and nothing else.
+    #[test]
+    fn map_preds_renames_what_pred_read_and_pred_written_name(def in program_def()) {
+        let up = |k: u8| move |p: Pred| Pred(p.0.wrapping_add(k));
+        for inst in def.insts {
+            prop_assert_eq!(inst.map_preds(|p| p, |p| p), inst);
+            let m = inst.map_preds(up(1), up(2));
+            prop_assert_eq!(m.pred_read(), inst.pred_read().map(up(1)), "{:?}", inst);
+            prop_assert_eq!(m.pred_written(), inst.pred_written().map(up(2)), "{:?}", inst);
+            let back = m.map_preds(|p| Pred(p.0.wrapping_sub(1)), |p| Pred(p.0.wrapping_sub(2)));
+            prop_assert_eq!(back, inst);
+        }
+    }
 }

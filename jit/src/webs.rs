@@ -1,16 +1,18 @@
-//! Registers reused for values of both widths split into their *webs* before the analysis.
-//! A web is a set of writes of a register that reach a common read, with those reads: one
-//! value's life. A register reused for unrelated values (a `u64` loaded and stored, then
-//! the register reused as a `u32` index) is one register to the analysis: a 64-bit vector
-//! whose 32-bit accesses convert, never lane-affine, so the index would be gathered lane by
-//! lane where a register of its own is a contiguous access (65,536 lanes: 138 against 14
-//! us). Each web after such a register's first becomes a register of its own (one the
-//! program does not use), in a copy of the program the JIT compiles; the instructions and
-//! their pcs stay as they are, so traps, fuel and listings do not change. Programs with
-//! `call` / `ret` are left as they are (a subroutine's registers are the caller's), and so
-//! are the webs for which no register is free.
+//! Registers and predicates reused for unrelated values split into their *webs* before the
+//! analysis. A web is a set of writes of a register that reach a common read, with those
+//! reads: one value's life. A register reused for unrelated values (a `u64` loaded and
+//! stored, then the register reused as a `u32` index) is one register to the analysis: a
+//! 64-bit vector whose 32-bit accesses convert, never lane-affine, so the index would be
+//! gathered lane by lane where a register of its own is a contiguous access (65,536 lanes:
+//! 138 against 14 us); a predicate reused for a per-lane compare and then a uniform one makes
+//! the uniform one's branch a divergent one. Each web after the first of such a register
+//! (predicate) becomes a register (predicate) of its own, one the program does not use, in a
+//! copy of the program the JIT compiles; the instructions and their pcs stay as they are,
+//! so traps, fuel and listings do not change. Programs with `call` / `ret` are left as they
+//! are (a subroutine's registers are the caller's), and so are the webs for which no
+//! register is free.
 
-use holovm_isa::{Inst, Program, Reg};
+use holovm_isa::{Inst, Pred, Program, Reg};
 
 use crate::analysis::{analyse, operands, write_widths, Analysis};
 
@@ -35,10 +37,13 @@ fn successors(insts: &[Inst], pc: usize) -> impl Iterator<Item = usize> {
     a.into_iter().chain(b)
 }
 
-/// Whether `inst` writes register `r`, starting a value: not a `loop`'s counter, which the
-/// loop updates in place (its value goes on around the loop).
-fn writes(inst: &Inst, r: u8) -> bool {
-    inst.dst_reg() == Some(Reg(r)) && !matches!(inst, Inst::Loop { .. })
+/// Whether `inst` writes register (`pred`: predicate) `r`, starting a value: not a `loop`'s
+/// counter, which the loop updates in place (its value goes on around the loop).
+fn writes(inst: &Inst, pred: bool, r: u8) -> bool {
+    match pred {
+        true => inst.pred_written() == Some(Pred(r)),
+        false => inst.dst_reg() == Some(Reg(r)) && !matches!(inst, Inst::Loop { .. }),
+    }
 }
 
 /// A union-find over the webs' starts.
@@ -50,26 +55,30 @@ fn find(parent: &mut [usize], mut k: usize) -> usize {
     k
 }
 
-/// The values of one register: per pc, the web its read of the register belongs to and the
+/// The values of one register or predicate: per pc, the web its read belongs to and the
 /// web its write starts (webs numbered from 0 in order of their first pc).
 struct RegWebs {
+    /// A predicate's webs, not a register's.
+    pred: bool,
     reg: u8,
     read: Vec<Option<usize>>,
     write: Vec<Option<usize>>,
     count: usize,
 }
 
-/// Register `r`'s webs: each value flooded forward from its start while `r` is live and
-/// not written again; a value that reaches a pc another value reached joins its web (what
-/// lies beyond was flooded by that web already), so every pc is visited once.
-fn webs_of(insts: &[Inst], live_at: &impl Fn(u8, usize) -> bool, r: u8) -> RegWebs {
+/// Register (`pred`: predicate) `r`'s webs: each value flooded forward from its start while
+/// `r` is live (`live_at(pc)`) and not written again; a value that reaches a pc another
+/// value reached joins its web (what lies beyond was flooded by that web already), so every
+/// pc is visited once.
+fn webs_of(insts: &[Inst], live_at: impl Fn(usize) -> bool, pred: bool, r: u8) -> RegWebs {
     let n = insts.len();
+    let writes = |pc: usize| writes(&insts[pc], pred, r);
     // The starts of r's values: the program's entry if r is read before any write (zero),
     // then each write.
-    let starts: Vec<Option<usize>> = live_at(r, 0)
+    let starts: Vec<Option<usize>> = live_at(0)
         .then_some(None)
         .into_iter()
-        .chain((0..n).filter(|&pc| writes(&insts[pc], r)).map(Some))
+        .chain((0..n).filter(|&pc| writes(pc)).map(Some))
         .collect();
     let mut parent: Vec<usize> = (0..starts.len()).collect();
     let mut web_of = vec![usize::MAX; n];
@@ -80,7 +89,7 @@ fn webs_of(insts: &[Inst], live_at: &impl Fn(u8, usize) -> bool, r: u8) -> RegWe
             Some(pc) => stack.extend(successors(insts, pc)),
         }
         while let Some(pc) = stack.pop() {
-            if pc >= n || !live_at(r, pc) {
+            if pc >= n || !live_at(pc) {
                 continue;
             }
             if web_of[pc] != usize::MAX {
@@ -89,7 +98,7 @@ fn webs_of(insts: &[Inst], live_at: &impl Fn(u8, usize) -> bool, r: u8) -> RegWe
                 continue;
             }
             web_of[pc] = k;
-            if !writes(&insts[pc], r) {
+            if !writes(pc) {
                 stack.extend(successors(insts, pc));
             }
         }
@@ -115,6 +124,7 @@ fn webs_of(insts: &[Inst], live_at: &impl Fn(u8, usize) -> bool, r: u8) -> RegWe
         }
     }
     RegWebs {
+        pred,
         reg: r,
         read,
         write,
@@ -122,25 +132,34 @@ fn webs_of(insts: &[Inst], live_at: &impl Fn(u8, usize) -> bool, r: u8) -> RegWe
     }
 }
 
-/// `program` with each web of the registers in `regs` after its first in a register the
-/// program does not use (while there are such registers), and the registers' names.
-fn rename(program: &Program, regs: &[&RegWebs]) -> Option<Split> {
+/// `program` with each web in `webs` after its register's (predicate's) first in a
+/// register (predicate) the program does not use, while there are such, and the
+/// registers' names.
+fn rename(program: &Program, webs: &[&RegWebs]) -> Option<Split> {
     let insts = program.insts();
-    let mut used = [false; 256];
+    let (mut used, mut used_preds) = ([false; 256], [false; 16]);
     for inst in insts {
         for r in inst.sources().filter_map(|s| s.reg()).chain(inst.dst_reg()) {
             used[r.0 as usize] = true;
         }
+        for p in inst.pred_read().into_iter().chain(inst.pred_written()) {
+            if let Some(u) = used_preds.get_mut(p.0 as usize) {
+                *u = true;
+            }
+        }
     }
     let mut free = (0..=255u8).filter(|&r| !used[r as usize]);
-    // Per pc, the registers renamed there: (original, its name for the reads, for the write).
-    let mut renames: Vec<Vec<(u8, u8, u8)>> = vec![Vec::new(); insts.len()];
+    let mut free_preds = (0..16u8).filter(|&p| !used_preds[p as usize]);
+    // Per pc, what is renamed there: (predicate?, original, its name for the reads, for
+    // the write).
+    let mut renames: Vec<Vec<(bool, u8, u8, u8)>> = vec![Vec::new(); insts.len()];
     let mut names: Vec<(u8, String)> = Vec::new();
-    for w in regs {
+    for w in webs {
         let r = w.reg;
         let reg_of: Vec<u8> = (0..w.count)
-            .map(|k| match k {
-                0 => r,
+            .map(|k| match (k, w.pred) {
+                (0, _) => r,
+                (_, true) => free_preds.next().unwrap_or(r),
                 _ => free
                     .next()
                     .inspect(|&x| names.push((x, format!("r{r}/{}", k + 1))))
@@ -151,20 +170,30 @@ fn rename(program: &Program, regs: &[&RegWebs]) -> Option<Split> {
         for (pc, m) in renames.iter_mut().enumerate() {
             let (read, write) = (name(w.read[pc]), name(w.write[pc]));
             if (read, write) != (r, r) {
-                m.push((r, read, write));
+                m.push((w.pred, r, read, write));
             }
         }
     }
-    if names.is_empty() {
+    if renames.iter().all(Vec::is_empty) {
         return None;
     }
     let mut def = program.def().clone();
     for (pc, inst) in def.insts.iter_mut().enumerate() {
         let map = &renames[pc];
-        let to = |x: Reg, pick: fn(&(u8, u8, u8)) -> u8| {
-            map.iter().find(|m| m.0 == x.0).map_or(x, |m| Reg(pick(m)))
+        let to = |pred: bool, x: u8, write: bool| {
+            map.iter()
+                .find(|m| (m.0, m.1) == (pred, x))
+                .map_or(x, |m| if write { m.3 } else { m.2 })
         };
-        *inst = inst.map_regs(|x| to(x, |m| m.1), |x| to(x, |m| m.2));
+        *inst = inst
+            .map_regs(
+                |x| Reg(to(false, x.0, false)),
+                |x| Reg(to(false, x.0, true)),
+            )
+            .map_preds(
+                |p| Pred(to(true, p.0, false)),
+                |p| Pred(to(true, p.0, true)),
+            );
     }
     let program = Program::new(def).ok()?;
     let mut all: Vec<String> = (0..program.num_regs()).map(|r| format!("r{r}")).collect();
@@ -187,8 +216,9 @@ fn scalar_int(an: &Analysis, r: usize) -> bool {
     uniform_int || an.reg_affine.get(r).copied().unwrap_or(false)
 }
 
-/// `program` with its reused registers split into their webs where that helps the vector
-/// code, or `None` if no register is split (or the program has calls):
+/// `program` with its reused registers and predicates split into their webs where that
+/// helps the vector code (`base` is its analysis), or `None` if none is split (or the
+/// program has calls):
 /// - registers written at both widths (32 bits or fewer, and 64), which the analysis would
 ///   keep as 64-bit vectors converted at each 32-bit access, never lane-affine;
 /// - registers with a web that is lane-affine or a uniform integer as a register of its own
@@ -197,7 +227,10 @@ fn scalar_int(an: &Analysis, r: usize) -> bool {
 ///   gemm's loads contiguous). Not uniform floats: unoptimised vector code splats such a
 ///   value at each use (a layernorm's row mean and scale, 1% more instructions), and
 ///   splitting every reused register moved softmax_rows to wider groups that ran slower
-///   (121 against 91 us) and cost it 50% more compile.
+///   (121 against 91 us) and cost it 50% more compile;
+/// - predicates with a web that is uniform as a predicate of its own where the predicate
+///   is not (`setp p3` of a lane's column, then of the tile's row: the second branch is a
+///   plain branch, not one under lane masks).
 pub(crate) fn split(program: &Program, base: &Analysis) -> Option<Split> {
     let insts = program.insts();
     if insts
@@ -206,28 +239,40 @@ pub(crate) fn split(program: &Program, base: &Analysis) -> Option<Split> {
     {
         return None;
     }
-    let live = &base.live_regs;
-    let live_at = |r: u8, pc: usize| live[pc][r as usize / 64] & (1 << (r % 64)) != 0;
+    let live = |r: u8, pc: usize| base.live_regs[pc][r as usize / 64] & (1 << (r % 64)) != 0;
+    let live_pred = |p: u8, pc: usize| base.live_preds[pc] & (1 << p) != 0;
     let widths = write_widths(insts, 256);
-    let mut written = [0u32; 256];
-    let mut int_write = [false; 256];
+    let (mut written, mut int_write, mut pred_writes) = ([0u32; 256], [false; 256], [0u32; 16]);
     for inst in insts.iter().filter(|i| !matches!(i, Inst::Loop { .. })) {
         if let Some((r, ty)) = operands(inst).dst {
             written[r as usize] += 1;
             int_write[r as usize] |= ty.is_int();
         }
+        if let Some(w) = inst
+            .pred_written()
+            .and_then(|p| pred_writes.get_mut(p.0 as usize))
+        {
+            *w += 1;
+        }
     }
-    let mixed = |r: u8| widths[r as usize] == (true, true);
+    let mixed = |w: &RegWebs| !w.pred && widths[w.reg as usize] == (true, true);
     // Registers with two values or more (a write after a read of zero counts) that are
-    // written at both widths, or could hold an integer kept as one scalar.
-    let reused: Vec<RegWebs> = (0..=255u8)
-        .filter(|&r| written[r as usize] + u32::from(live_at(r, 0)) >= 2)
-        .filter(|&r| mixed(r) || (int_write[r as usize] && !scalar_int(base, r as usize)))
-        .map(|r| webs_of(insts, &live_at, r))
-        .filter(|w| w.count >= 2)
-        .collect();
-    let candidates: Vec<&RegWebs> = reused.iter().filter(|w| !mixed(w.reg)).collect();
-    let mut chosen: Vec<&RegWebs> = reused.iter().filter(|w| mixed(w.reg)).collect();
+    // written at both widths or could hold an integer kept as one scalar, and predicates
+    // with two values or more that are not uniform.
+    let regs = (0..=255u8)
+        .filter(|&r| written[r as usize] + u32::from(live(r, 0)) >= 2)
+        .filter(|&r| {
+            widths[r as usize] == (true, true)
+                || (int_write[r as usize] && !scalar_int(base, r as usize))
+        })
+        .map(|r| webs_of(insts, |pc| live(r, pc), false, r));
+    let preds = (0..16u8)
+        .filter(|&p| pred_writes[p as usize] + u32::from(live_pred(p, 0)) >= 2)
+        .filter(|&p| !base.pred_uniform.get(p as usize).copied().unwrap_or(true))
+        .map(|p| webs_of(insts, |pc| live_pred(p, pc), true, p));
+    let reused: Vec<RegWebs> = regs.chain(preds).filter(|w| w.count >= 2).collect();
+    let candidates: Vec<&RegWebs> = reused.iter().filter(|w| !mixed(w)).collect();
+    let mut chosen: Vec<&RegWebs> = reused.iter().filter(|w| mixed(w)).collect();
     if !candidates.is_empty() {
         // Whether a web would be uniform or lane-affine: the analysis of the program with
         // every candidate split (each web's register is the first pc's write's).
@@ -236,10 +281,16 @@ pub(crate) fn split(program: &Program, base: &Analysis) -> Option<Split> {
             let all_insts = all.program.insts();
             for w in &candidates {
                 let better = (0..insts.len()).any(|pc| {
+                    let inst = &all_insts[pc];
                     w.write[pc].is_some()
-                        && all_insts[pc]
-                            .dst_reg()
-                            .is_some_and(|x| scalar_int(&an, x.0 as usize))
+                        && match w.pred {
+                            true => inst.pred_written().is_some_and(|p| {
+                                an.pred_uniform.get(p.0 as usize).copied().unwrap_or(false)
+                            }),
+                            false => inst
+                                .dst_reg()
+                                .is_some_and(|x| scalar_int(&an, x.0 as usize)),
+                        }
                 });
                 if better {
                     chosen.push(w);
@@ -247,7 +298,7 @@ pub(crate) fn split(program: &Program, base: &Analysis) -> Option<Split> {
             }
         }
     }
-    chosen.sort_by_key(|w| w.reg);
+    chosen.sort_by_key(|w| (w.pred, w.reg));
     rename(program, &chosen)
 }
 
@@ -310,5 +361,24 @@ mod tests {
              ldg.f32 r3, [a + %gid*4]\nadd.f32 r2, r2, r3\nstg.f32 [a + %gid*4], r2\nexit\n"
         ));
         assert!(split(&q, &analyse(&q)).is_none());
+    }
+
+    #[test]
+    fn splits_a_predicate_whose_value_would_be_uniform_of_its_own() {
+        // p1: a lane's compare, then a uniform one (a free predicate, p0, takes it); p2:
+        // per-lane both times, not split.
+        let p = asm(".kernel t\n.param a: ptr u32\n.param n: u32\n\
+             setp.lt.u32 p1, %gid, n\n@!p1 bra @skip\nstg.u32 [a + %gid*4], 1\nskip:\n\
+             setp.lt.u32 p1, n, 7\n@p1 bra @end\nsetp.eq.u32 p2, %lane, 3\n@p2 bra @end\n\
+             setp.eq.u32 p2, %lane, 4\n@p2 bra @end\nstg.u32 [a + %gid*4], 2\nend:\nexit\n");
+        let s = split(&p, &analyse(&p)).expect("p1 is split");
+        let insts = s.program.insts();
+        assert_eq!(insts[0].pred_written(), Some(Pred(1)));
+        assert_eq!(insts[1].pred_read(), Some(Pred(1)));
+        assert_eq!(insts[3].pred_written(), Some(Pred(0)));
+        assert_eq!(insts[4].pred_read(), Some(Pred(0)));
+        assert_eq!(insts[5].pred_written(), Some(Pred(2)));
+        assert_eq!(insts[7].pred_written(), Some(Pred(2)));
+        assert!(analyse(&s.program).pred_uniform[0]);
     }
 }
