@@ -16,6 +16,7 @@ use holovm_isa::{Inst, Program, RedOp, Special, Src, Ty};
 use crate::abi::{LaunchEnv, TrapKind, TrapRecord};
 use crate::analysis::Analysis;
 use crate::parked::{release_whole, spread, whole_park_pcs, LaneWords};
+use crate::regroup::{regroup, regroups, Regroup, Words};
 use crate::translate::{call, s_home, status, ScratchLayout};
 use crate::vector::folds_ahead;
 
@@ -60,6 +61,10 @@ pub(crate) struct Barriers {
     /// Whether vector groups can park whole (at a `bar.sync` that is not the last
     /// instruction, parked.rs): without, the resolver skips looking for such groups.
     whole_parks: bool,
+    /// Per barrier pc, the checks before a group whose lanes the per-lane code ran
+    /// resumes as vector code after it (regroup.rs), and the per-lane words they read.
+    regroups: Vec<(u32, Option<Regroup>)>,
+    words: Words,
 }
 
 /// A `reduce`: `dst = op over the waiting lanes of src`, computed in `ty`.
@@ -134,6 +139,14 @@ impl Barriers {
             nparams: program.params().len(),
             list,
             whole_parks: !whole_park_pcs(program).is_empty(),
+            regroups: regroups(program, an, layout),
+            words: Words {
+                status: layout.lane_status as usize,
+                pc: layout.lane_pc as usize,
+                fuel: layout.lane_fuel as usize,
+                depth: an.has_call.then_some(layout.lane_depth as usize),
+                flags: layout.group_parked as usize,
+            },
         }
     }
 }
@@ -335,6 +348,16 @@ unsafe fn resolve<const AVX2: bool>(
         } else {
             let d = unsafe { slot_lanes_mut::<u64>(scratch, f.dst, first, n) };
             give_and_release::<_, AVX2>(d, st, pcs, image, all_wait);
+        }
+    }
+    // Groups whose lanes the per-lane code brought here resume as vector code if they can.
+    if let Some((_, Some(checks))) = t.regroups.iter().find(|(pc, _)| *pc == pc0) {
+        // SAFETY: the caller's scratch memory, for the table's layout (the scan word is a
+        // 4-byte aligned `u32` of the call record); the slices above are no longer used;
+        // `g` is the kernel's group size (caller).
+        unsafe {
+            let from = scratch.add(t.scan).cast::<u32>().read();
+            regroup(checks, t.words, scratch, g, from, end);
         }
     }
     // SAFETY: the caller's scratch memory, for the table's layout; the slices above are

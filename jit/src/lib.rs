@@ -87,6 +87,7 @@ mod ops;
 mod parked;
 mod perf_map;
 mod phased;
+mod regroup;
 mod resume;
 mod strategy;
 mod translate;

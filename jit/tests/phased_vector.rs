@@ -444,3 +444,137 @@ fn a_permutation_through_shared_memory_scatters_and_gathers() {
         assert_eq!(to_u32(out.buf(0)), want, "grid {grid}");
     }
 }
+
+/// A group whose lanes left vector code before a barrier (a halo load by the block's first
+/// lanes, the GPU way) comes back to vector code after it when its lanes are together
+/// again (regroup.rs): a uniform register (the block's start), a lane-affine one and a
+/// uniform predicate live across the barrier; every strategy agrees with Rust.
+#[test]
+fn groups_whose_lanes_ran_scalar_code_regroup_after_a_barrier() {
+    let p = asm(
+        ".kernel halo\n.param x: ptr u32\n.param out: ptr u32\n.param n: u32\n\
+        .shared 1024\n\
+        mul.u32 r2, %block, %bdim\nadd.u32 r9, %lane, 1\nsetp.lt.u32 p5, n, 1000\n\
+        ldg.u32 r1, [x + %gid*4]\nsts.u32 [shared + %lane*4 + 32], r1\n\
+        setp.ge.u32 p1, %lane, 8\n@p1 bra @sync\n\
+        setp.ge.u32 p2, %lane, 4\n@p2 bra @right\n\
+        add.u32 r4, r2, %lane\nldg.u32 r3, [x + r4*4]\nbra @store\n\
+        right:\nmov_imm.u32 r3, 1000\n\
+        store:\nsts.u32 [shared + %lane*4], r3\n\
+        sync:\nbar.sync\n\
+        mov_imm.u32 r6, 0\nmov_imm.u32 r7, 0\nmov_imm.u32 r8, 4\n\
+        tap:\nadd.u32 r5, r9, r7\nlds.u32 r10, [shared + r5*4]\nadd.u32 r6, r6, r10\n\
+        add.u32 r7, r7, 1\nloop r8, @tap\n\
+        sel.u32 r11, p5, 1, 2\nmul.u32 r6, r6, r11\nadd.u32 r6, r6, r2\n\
+        stg.u32 [out + %gid*4], r6\nexit\n",
+    );
+    for (grid, block) in [(2u32, 64u32), (3, 32), (1, 96), (2, 40)] {
+        let lanes = (grid * block) as usize;
+        let x: Vec<u32> = (0..lanes as u32).map(|i| i * 7 + 3).collect();
+        let out = run_all(
+            &p,
+            grid,
+            block,
+            &[u32s(&x), zeros(lanes * 4), Arg::Scalar(999)],
+        );
+        assert_eq!(out.trap.kind, 0, "{grid}x{block}");
+        let got = to_u32(out.buf(1));
+        for b in 0..grid as usize {
+            let bd = block as usize;
+            // The shared tile: 8 words of halo (x of the block's first 4 lanes, then 1000s),
+            // then the block's x.
+            let tile: Vec<u32> = (0..8)
+                .map(|i| if i < 4 { x[b * bd + i] } else { 1000 })
+                .chain((0..bd).map(|l| x[b * bd + l]))
+                .collect();
+            for l in 0..bd {
+                let sum: u32 = (0..4)
+                    .map(|t| tile.get(l + 1 + t).copied().unwrap_or(0))
+                    .sum();
+                assert_eq!(
+                    got[b * bd + l],
+                    sum + (b * bd) as u32,
+                    "{grid}x{block} lane {l}"
+                );
+            }
+        }
+    }
+}
+
+/// Groups whose lanes the per-lane code brought to a barrier stay per-lane code after it
+/// when vector code could not hold them, each case on its own: a "uniform" register or
+/// predicate the lanes set differently on divergent paths, a lane-affine register whose
+/// lanes are not `v + l`, lanes that exited, lanes that took different numbers of backward
+/// branches (their fuel), and lanes parked inside a call.
+#[test]
+fn groups_stay_per_lane_code_where_their_lanes_differ() {
+    // Lanes whose x is at least 50 take the side that sets r4, r5 and p4 differently.
+    let side = |after: &str| {
+        asm(&format!(
+            ".kernel differ\n.param x: ptr u32\n.param out: ptr u32\n\
+             ldg.u32 r1, [x + %gid*4]\nmov_imm.u32 r4, 7\nsetp.lt.u32 p4, r4, 100\n\
+             setp.lt.u32 p1, r1, 50\n@p1 bra @skip\nldg.u32 r1, [x + %gid*4]\n\
+             mov_imm.u32 r4, 9\nsetp.lt.u32 p4, r4, 0\nskip:\nadd.u32 r5, %lane, r4\n\
+             bar.sync\n{after}\nstg.u32 [out + %gid*4], r6\nexit\n"
+        ))
+    };
+    // What each lane stores, from its x and lane index.
+    type Want = fn(u32, u32) -> u32;
+    let cases: [(&str, Want); 3] = [
+        (
+            "mul.u32 r6, r4, 1000",
+            |x, _| if x < 50 { 7000 } else { 9000 },
+        ),
+        ("sel.u32 r6, p4, 1, 2", |x, _| if x < 50 { 1 } else { 2 }),
+        ("mov.u32 r6, r5", |x, l| l + if x < 50 { 7 } else { 9 }),
+    ];
+    for (after, want) in cases {
+        let p = side(after);
+        for (grid, block) in [(2u32, 64u32), (3, 32)] {
+            let lanes = (grid * block) as usize;
+            let x: Vec<u32> = (0..lanes as u32).map(|i| (i * 37) % 100).collect();
+            let out = run_all(&p, grid, block, &[u32s(&x), zeros(lanes * 4)]);
+            assert_eq!(out.trap.kind, 0);
+            let got = to_u32(out.buf(1));
+            for g in 0..lanes {
+                assert_eq!(got[g], want(x[g], g as u32 % block), "{after}: lane {g}");
+            }
+        }
+    }
+    // Lanes whose x is 0 exit first.
+    let exits = asm(".kernel exits\n.param x: ptr u32\n.param out: ptr u32\n\
+        ldg.u32 r2, [x + %gid*4]\nsetp.eq.u32 p3, r2, 0\n@p3 bra @done\nbar.sync\n\
+        add.u32 r1, %gid, 1\nstg.u32 [out + %gid*4], r1\ndone:\nexit\n");
+    let x: Vec<u32> = (0..128u32).map(|g| u32::from(g % 7 != 3)).collect();
+    let out = run_all(&exits, 2, 64, &[u32s(&x), zeros(128 * 4)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<u32> = (0..128u32).map(|g| (g + 1) * x[g as usize]).collect();
+    assert_eq!(to_u32(out.buf(1)), want);
+    // Lanes loop x[gid] times before the barrier (their fuel differs; the counter is dead
+    // after it), then n - 1 backward branches: with fuel for lane 0's loops only, lane 1,
+    // which looped twice, traps.
+    let fuel = asm(
+        ".kernel fuel\n.param x: ptr u32\n.param out: ptr u32\n.param n: u32\n\
+        ldg.u32 r1, [x + %gid*4]\nmov_imm.u32 r2, 0\n\
+        a:\nsetp.ge.u32 p0, r2, r1\n@p0 bra @wait\nadd.u32 r2, r2, 1\nbra @a\n\
+        wait:\nbar.sync\nmov_imm.u32 r3, 0\n\
+        b:\nadd.u32 r3, r3, 1\nsetp.lt.u32 p0, r3, n\n@p0 bra @b\n\
+        stg.u32 [out + %gid*4], r3\nexit\n",
+    );
+    let x: Vec<u32> = (0..64).map(|i| if i == 1 { 2 } else { 0 }).collect();
+    let args = [u32s(&x), zeros(64 * 4), Arg::Scalar(6)];
+    let out = run_all_fuel(&fuel, 1, 64, &args, 6);
+    assert_eq!(out.trap, trap(TrapKind::OutOfFuel, 10, 0, 1, 0, 0));
+    let out = run_all_fuel(&fuel, 1, 64, &args, 7);
+    assert_eq!(out.trap.kind, 0);
+    assert_eq!(to_u32(out.buf(1)), vec![6; 64]);
+    // Every lane parks inside a call, where vector code never runs: its group stays
+    // per-lane code, and each lane returns through its frame after the barrier.
+    let call = asm(".kernel inside\n.param out: ptr u32\n\
+        and.u32 r9, %lane, 1\ncall @f\nadd.u32 r1, r1, r9\nstg.u32 [out + %gid*4], r1\nexit\n\
+        f:\nbar.sync\nadd.u32 r1, r1, 10\nret\n");
+    let out = run_all(&call, 2, 64, &[zeros(128 * 4)]);
+    assert_eq!(out.trap.kind, 0);
+    let want: Vec<u32> = (0..128u32).map(|g| 10 + g % 2).collect();
+    assert_eq!(to_u32(out.buf(0)), want);
+}
