@@ -149,7 +149,8 @@ pub(crate) unsafe fn regroup(
 }
 
 /// Whether the `g` lanes from `l` are together as one vector group's lanes: see
-/// [`regroup`].
+/// [`regroup`]. (Each test is a branch-free pass, which the compiler vectorises: with
+/// early exits lane by lane, the pass was a tenth of a scan kernel's time.)
 ///
 /// # Safety
 ///
@@ -162,19 +163,20 @@ unsafe fn together(
     g: usize,
     words: &impl Fn(usize, usize) -> &'static [u32],
 ) -> bool {
-    let st = words(w.status, l);
-    let pcs = words(w.pc, l);
-    if st.iter().any(|&s| s != READY) || pcs.iter().any(|&p| p != pcs[0]) {
-        return false;
-    }
-    if w.depth.is_some_and(|d| words(d, l).iter().any(|&x| x != 0)) {
+    let (st, pcs) = (words(w.status, l), words(w.pc, l));
+    let pc0 = pcs[0];
+    let at_pc = st
+        .iter()
+        .zip(pcs)
+        .fold(true, |ok, (&s, &p)| ok & (s == READY) & (p == pc0));
+    if !at_pc || w.depth.is_some_and(|d| !steps32(words(d, l), 0, 0)) {
         return false;
     }
     // SAFETY: the caller's, for 8-byte slots.
     let u64s = |off: usize| unsafe {
         std::slice::from_raw_parts(scratch.add(off + 8 * l).cast::<u64>(), g)
     };
-    let same = |v: &[u64]| v.iter().all(|&x| x == v[0]);
+    let same = |v: &[u64]| steps64(v, v[0], 0);
     if !same(u64s(w.fuel)) || !checks.preds.iter().all(|&off| same(u64s(off))) {
         return false;
     }
@@ -182,12 +184,32 @@ unsafe fn together(
     let steps = |(off, bytes): (usize, usize), step: u32| match bytes {
         4 => {
             let v = words(off, l);
-            (0..g as u32).all(|k| v[k as usize] == v[0].wrapping_add(k * step))
+            steps32(v, v[0], step)
         }
         _ => {
             let v = u64s(off);
-            (0..g as u64).all(|k| v[k as usize] == v[0].wrapping_add(k * u64::from(step)))
+            steps64(v, v[0], u64::from(step))
         }
     };
     checks.uniform.iter().all(|&s| steps(s, 0)) && checks.affine.iter().all(|&s| steps(s, 1))
+}
+
+/// Whether `v[k] == first + k * step` (wrapping) for every `k`.
+fn steps32(v: &[u32], first: u32, step: u32) -> bool {
+    let mut want = first;
+    v.iter().fold(true, |ok, &x| {
+        let hit = x == want;
+        want = want.wrapping_add(step);
+        ok & hit
+    })
+}
+
+/// As [`steps32`], for `u64` slots.
+fn steps64(v: &[u64], first: u64, step: u64) -> bool {
+    let mut want = first;
+    v.iter().fold(true, |ok, &x| {
+        let hit = x == want;
+        want = want.wrapping_add(step);
+        ok & hit
+    })
 }
