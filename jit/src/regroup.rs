@@ -169,47 +169,41 @@ unsafe fn together(
         .iter()
         .zip(pcs)
         .fold(true, |ok, (&s, &p)| ok & (s == READY) & (p == pc0));
-    if !at_pc || w.depth.is_some_and(|d| !steps32(words(d, l), 0, 0)) {
+    if !at_pc
+        || w.depth
+            .is_some_and(|d| !steps(words(d, l), 0, 0, u32::wrapping_add))
+    {
         return false;
     }
     // SAFETY: the caller's, for 8-byte slots.
     let u64s = |off: usize| unsafe {
         std::slice::from_raw_parts(scratch.add(off + 8 * l).cast::<u64>(), g)
     };
-    let same = |v: &[u64]| steps64(v, v[0], 0);
+    let same = |v: &[u64]| steps(v, v[0], 0, u64::wrapping_add);
     if !same(u64s(w.fuel)) || !checks.preds.iter().all(|&off| same(u64s(off))) {
         return false;
     }
     // Lane k holds the first lane's value plus `k * step` (wrapping in the slot's width).
-    let steps = |(off, bytes): (usize, usize), step: u32| match bytes {
+    let slots = |(off, bytes): (usize, usize), step: u32| match bytes {
         4 => {
             let v = words(off, l);
-            steps32(v, v[0], step)
+            steps(v, v[0], step, u32::wrapping_add)
         }
         _ => {
             let v = u64s(off);
-            steps64(v, v[0], u64::from(step))
+            steps(v, v[0], u64::from(step), u64::wrapping_add)
         }
     };
-    checks.uniform.iter().all(|&s| steps(s, 0)) && checks.affine.iter().all(|&s| steps(s, 1))
+    checks.uniform.iter().all(|&s| slots(s, 0)) && checks.affine.iter().all(|&s| slots(s, 1))
 }
 
-/// Whether `v[k] == first + k * step` (wrapping) for every `k`.
-fn steps32(v: &[u32], first: u32, step: u32) -> bool {
+/// Whether `v[k] == first + k * step` for every `k` (`add`: the slot width's wrapping
+/// addition).
+fn steps<T: Copy + PartialEq>(v: &[T], first: T, step: T, add: fn(T, T) -> T) -> bool {
     let mut want = first;
     v.iter().fold(true, |ok, &x| {
         let hit = x == want;
-        want = want.wrapping_add(step);
-        ok & hit
-    })
-}
-
-/// As [`steps32`], for `u64` slots.
-fn steps64(v: &[u64], first: u64, step: u64) -> bool {
-    let mut want = first;
-    v.iter().fold(true, |ok, &x| {
-        let hit = x == want;
-        want = want.wrapping_add(step);
+        want = add(want, step);
         ok & hit
     })
 }
