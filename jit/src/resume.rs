@@ -3,7 +3,8 @@
 //! After a barrier is resolved its lanes are READY at the instruction after it, their
 //! registers in the phased strategy's per-lane file. Each later phase first walks the block
 //! in vector groups: a group that the vector code parked whole at the barrier (and whose
-//! lanes ran no scalar code since: its flag, see [`Tr::group_parked_slot`]), below the
+//! lanes ran no scalar code since: its flag, see [`Tr::group_parked_slot`]; or whose lanes
+//! the resolver found together after running scalar code, regroup.rs), below the
 //! lowest trapped lane and READY, has every lane at the same pc with the same fuel, no call
 //! frames and registers that fit the vector storage they were spilled from; it is loaded
 //! into vector variables and runs the vector code from that pc, parking again at the next
