@@ -1,3 +1,5 @@
+//! Kernels written the GPU way, over shared memory, against Rust in both tiers.
+//!
 //! A tiled gemm (tests/kernels/gemm_tiled.hasm: 16 x 16 tiles staged in shared memory,
 //! the lanes split into rows and columns by shifts and masks, registers reused for a row's
 //! base then a lane's index, a predicate reused for a lane's and a row's edge test) matches
@@ -10,6 +12,8 @@ use common::*;
 use holovm::{args, LaunchConfig, Tier, Vm, VmConfig};
 
 const TILED: &str = include_str!("kernels/gemm_tiled.hasm");
+const CONV: &str = include_str!("kernels/conv1d_halo.hasm");
+const SCAN: &str = include_str!("kernels/scan_block.hasm");
 
 /// C = A B with fused multiply-adds in increasing p, as the kernel computes it.
 fn reference(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> {
@@ -78,4 +82,67 @@ fn tiled_gemm_matches_rust_in_both_tiers() {
         text.contains("divergent forward branches (pc 20, 48)"),
         "{text}"
     );
+}
+
+/// A 1-D convolution whose blocks stage a halo loaded by their first lanes (the first
+/// group leaves vector code there and regroups after the barrier), and a Hillis-Steele scan
+/// (groups that leave vector code at each level regroup at the next barrier): bit for bit
+/// against Rust in both tiers, at sizes that are and are not multiples of the block.
+#[test]
+fn halo_convolution_and_block_scan_match_rust_in_both_tiers() {
+    let (conv, scan) = (asm(CONV), asm(SCAN));
+    for tier in [Tier::Interpret, Tier::Jit] {
+        let vm = Vm::with_config(VmConfig::default().tier(tier));
+        for n in [1usize, 255, 256, 700, 1024] {
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 29) % 17) as f32 * 0.375 - 3.0)
+                .collect();
+            let w: Vec<f32> = (0..9).map(|t| t as f32 * 0.25 - 1.0).collect();
+            let (bx, bw) = (vm.alloc_from(&x).unwrap(), vm.alloc_from(&w).unwrap());
+            let by = vm.alloc::<f32>(n).unwrap();
+            let grid = n.div_ceil(256) as u32;
+            vm.launch(
+                &conv,
+                LaunchConfig::new(grid, 256),
+                &args![&bx, &bw, &by, n as u32],
+            )
+            .unwrap_or_else(|e| panic!("{tier:?} n={n}: {e}"));
+            let got = vm.read(&by).unwrap();
+            for (i, g) in got.iter().enumerate() {
+                let want = (0..9).fold(0.0f32, |acc, t| {
+                    let xv = (i + t).checked_sub(4).and_then(|j| x.get(j)).copied();
+                    xv.unwrap_or(0.0).mul_add(w[t], acc)
+                });
+                assert_eq!(g.to_bits(), want.to_bits(), "{tier:?} conv n={n} i={i}");
+            }
+        }
+        for (grid, block) in [(3u32, 256u32), (2, 100), (1, 7)] {
+            let n = (grid * block) as usize;
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 13) % 11) as f32 * 0.5 - 2.25)
+                .collect();
+            let (bx, by) = (vm.alloc_from(&x).unwrap(), vm.alloc::<f32>(n).unwrap());
+            vm.launch(&scan, LaunchConfig::new(grid, block), &args![&bx, &by])
+                .unwrap_or_else(|e| panic!("{tier:?} scan {grid}x{block}: {e}"));
+            let got = vm.read(&by).unwrap();
+            for (b, chunk) in x.chunks(block as usize).enumerate() {
+                let mut v = chunk.to_vec();
+                let mut off = 1;
+                while off < v.len() {
+                    v = (0..v.len())
+                        .map(|l| if l >= off { v[l] + v[l - off] } else { v[l] })
+                        .collect();
+                    off *= 2;
+                }
+                for (l, want) in v.iter().enumerate() {
+                    let g = got[b * block as usize + l];
+                    assert_eq!(
+                        g.to_bits(),
+                        want.to_bits(),
+                        "{tier:?} scan {grid}x{block} {l}"
+                    );
+                }
+            }
+        }
+    }
 }
