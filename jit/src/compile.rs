@@ -489,7 +489,11 @@ fn compile_with(
         Some(w) => (&w.program, analyse(&w.program)),
         None => (program, written_an),
     };
-    an.reg_names = webs.as_ref().map(|w| w.names.clone());
+    // (Names only where a register was split, not only predicates.)
+    an.reg_names = webs
+        .as_ref()
+        .map(|w| w.names.clone())
+        .filter(|n| n.iter().any(|name| name.contains('/')));
     let group = if opts.group == 0 {
         choices::auto_group(program, &an)
     } else {

@@ -19,7 +19,8 @@
 use holovm_isa::{Inst, Program};
 
 use crate::analysis::{src_affine, Analysis};
-use crate::parked::{flag, whole_park_pcs};
+use crate::parked::flag;
+use crate::resume::resume_pcs;
 use crate::translate::{s_home, status, ScratchLayout};
 
 /// [`status::READY`] as stored.
@@ -56,20 +57,18 @@ pub(crate) fn regroups(
             }
         }
     }
-    let whole = whole_park_pcs(program);
+    let resumes = resume_pcs(program, &an.live_preds, maybe_affine);
     let stride8 = layout.stride as usize * 8;
     insts
         .iter()
         .enumerate()
         .filter(|(_, i)| matches!(i, Inst::BarSync | Inst::Reduce { .. }))
-        .map(|(pc, inst)| {
+        .map(|(pc, _)| {
             let at = pc + 1;
-            let resumes = match inst {
-                Inst::BarSync => whole.contains(&(pc as u32)),
-                _ => at < insts.len(),
-            };
             let live_p = an.live_preds.get(at).copied().unwrap_or(0);
-            if !resumes || live_p & maybe_affine != 0 {
+            // (After a `bar.sync` vector code resumes with such predicates live; regrouped
+            // lanes cannot.)
+            if !resumes.contains(&(at as u32)) || live_p & maybe_affine != 0 {
                 return (pc as u32, None);
             }
             let live_r = an.live_regs.get(at).copied().unwrap_or([0; 4]);

@@ -16,17 +16,35 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Type, Value};
-use holovm_isa::Inst;
+use holovm_isa::{Inst, Program};
 
 use crate::ops::{konst, shuffle_bytes};
 use crate::parked::{flag, whole_park_pcs};
 use crate::translate::{status, Tr, TrError, TrResult};
 use crate::vector::{mask_of, vec_of};
 
+/// The pcs where a later phase can resume vector code: after each `bar.sync` (where groups
+/// park whole, keeping their lane-affine predicates' pairs, parked.rs), after each `reduce`
+/// (not the last instruction) where no predicate in `affine` is live (`live_preds`, per pc).
+pub(crate) fn resume_pcs(program: &Program, live_preds: &[u16], affine: u16) -> Vec<u32> {
+    let insts = program.insts();
+    insts
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| matches!(i, Inst::Reduce { .. }))
+        .map(|(pc, _)| pc as u32 + 1)
+        .filter(|&pc| {
+            let live = live_preds.get(pc as usize).copied().unwrap_or(0);
+            (pc as usize) < insts.len() && live & affine == 0
+        })
+        .chain(whole_park_pcs(program).into_iter().map(|pc| pc + 1))
+        .collect::<std::collections::BTreeSet<u32>>()
+        .into_iter()
+        .collect()
+}
+
 impl Tr<'_, '_> {
-    /// The pcs where a later phase can resume vector code: after each `bar.sync` (where
-    /// groups park whole, keeping their lane-affine predicates' pairs, parked.rs), after
-    /// each `reduce` when no lane-affine predicate is live there.
+    /// [`resume_pcs`] for the predicates this vector code keeps lane-affine.
     pub(crate) fn vector_resume_pcs(&self) -> Vec<u32> {
         let affine = self.v.as_ref().map_or(0u16, |v| {
             v.apreds
@@ -35,20 +53,7 @@ impl Tr<'_, '_> {
                 .filter(|(_, a)| a.is_some())
                 .fold(0, |m, (p, _)| m | 1 << (p % 16))
         });
-        self.p
-            .insts()
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| matches!(i, Inst::Reduce { .. }))
-            .map(|(pc, _)| pc as u32 + 1)
-            .filter(|&pc| {
-                let live = self.an.live_preds.get(pc as usize).copied().unwrap_or(0);
-                (pc as usize) < self.p.insts().len() && live & affine == 0
-            })
-            .chain(whole_park_pcs(self.p).into_iter().map(|pc| pc + 1))
-            .collect::<std::collections::BTreeSet<u32>>()
-            .into_iter()
-            .collect()
+        resume_pcs(self.p, &self.an.live_preds, affine)
     }
 
     /// Emits `try_block`: checks the group at `lane0` and dispatches to the vector code of

@@ -255,16 +255,14 @@ pub(crate) fn split(program: &Program, base: &Analysis) -> Option<Split> {
             *w += 1;
         }
     }
-    let mixed = |w: &RegWebs| !w.pred && widths[w.reg as usize] == (true, true);
+    let both = |r: u8| widths[r as usize] == (true, true);
+    let mixed = |w: &RegWebs| !w.pred && both(w.reg);
     // Registers with two values or more (a write after a read of zero counts) that are
     // written at both widths or could hold an integer kept as one scalar, and predicates
     // with two values or more that are not uniform.
     let regs = (0..=255u8)
         .filter(|&r| written[r as usize] + u32::from(live(r, 0)) >= 2)
-        .filter(|&r| {
-            widths[r as usize] == (true, true)
-                || (int_write[r as usize] && !scalar_int(base, r as usize))
-        })
+        .filter(|&r| both(r) || (int_write[r as usize] && !scalar_int(base, r as usize)))
         .map(|r| webs_of(insts, |pc| live(r, pc), false, r));
     let preds = (0..16u8)
         .filter(|&p| pred_writes[p as usize] + u32::from(live_pred(p, 0)) >= 2)
