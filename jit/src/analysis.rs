@@ -32,13 +32,17 @@ impl Class {
 }
 
 /// How the writes of an index register bound it ([`Analysis::reg_clamped`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Clamp {
     /// Some `min`, `max` or `sel` writes it: consecutive across a group's lanes wherever
     /// the clamp does not bite.
     Clamps,
     /// Only a `rem` or `and` among those: it may wrap in every lane.
     Wraps,
+    /// None of those, but a `shl` or `mul` by a constant writes it: a byte offset such as
+    /// `%gid << 2`, consecutive in steps of the constant in every group (an access through
+    /// it at scale 1 is contiguous).
+    Scales,
 }
 
 /// One register or predicate access of an instruction.
@@ -89,6 +93,11 @@ pub(crate) struct Analysis {
     /// register's integer width) for a `v` shared by the lanes, so vector code keeps only
     /// `v`; such a register's class is always an integer type. See [`lane_affine`].
     pub reg_affine: Vec<bool>,
+    /// Per register: the step of a *stepped* register (0 for the others), lane-affine by a
+    /// step of 2, 4 or 8: lane `l` holds `v + step * l`, a byte offset such as `%gid << 2`,
+    /// which vector code keeps as `v` (see [`lane_steps`]). Disjoint from `reg_affine` and
+    /// `reg_uniform`.
+    pub reg_step: Vec<u8>,
     /// The program uses `call` / `ret`.
     pub has_call: bool,
     /// The program has `bar.sync` or `reduce` (phased strategy).
@@ -494,6 +503,15 @@ impl Analysis {
     }
 }
 
+/// Whether `cvt.TO.FROM` of `src` is `%gid` or `%lane` zero-extended to 64 bits: lane-affine
+/// like them, as they stay below 2^32 within a launch (a pointer's byte offset
+/// `cvt.u64.u32 r, %gid`).
+pub(crate) fn widened_lane_index(to: Ty, from: Ty, src: &Src) -> bool {
+    from == Ty::U32
+        && matches!(to, Ty::U64 | Ty::I64)
+        && matches!(src, Src::Special(Special::GlobalId | Special::Lane))
+}
+
 /// Integer types whose values the vector strategy can keep lane-affine.
 pub(crate) fn affine_type(ty: Ty) -> bool {
     matches!(ty, Ty::I32 | Ty::U32 | Ty::I64 | Ty::U64)
@@ -552,11 +570,11 @@ fn uniformity(
 
 /// The lane-affine registers: the greatest set of per-lane registers, typed only with
 /// 32- or 64-bit integer types, never a `loop` counter nor read before written, whose every
-/// write is `mov` of `%gid`, `%lane` or a lane-affine register, `add` of a lane-affine and a
-/// uniform value, `sub` of a uniform value from a lane-affine one, or the remainder of a
-/// [`split_index`] (of `%gid`, `%lane` or a lane-affine register) by a uniform value. Lanes
-/// of a group are
-/// consecutive, so each such write keeps "lane `l` holds `v + l`" (a grid-stride index
+/// write is `mov` of `%gid`, `%lane` or a lane-affine register, `cvt.u64.u32` (or `i64`)
+/// of `%gid` or `%lane`, `add` of a lane-affine and a uniform value, `sub` of a uniform
+/// value from a lane-affine one, or the remainder of a [`split_index`] (of `%gid`, `%lane`
+/// or a lane-affine register) by a uniform value. Lanes of a group are consecutive, so
+/// each such write keeps "lane `l` holds `v + l`" (a grid-stride index
 /// `i = %gid; ...; i += %gdim * %bdim` is the typical case).
 fn lane_affine(
     insts: &[Inst],
@@ -603,6 +621,7 @@ fn lane_affine(
             let uni = |s: &Src| src_uniform(s, reg_uniform);
             let keeps = match *inst {
                 Inst::Mov { ty, src, .. } => affine_type(ty) && is_aff(&src),
+                Inst::Cvt { to, from, src, .. } => widened_lane_index(to, from, &src),
                 Inst::Bin {
                     op: BinOp::Add,
                     ty,
@@ -631,6 +650,152 @@ fn lane_affine(
         }
     }
     aff
+}
+
+/// [`lane_steps`]' value for a register not yet known (all candidates at first).
+const UNKNOWN: u8 = u8::MAX;
+
+/// The step of `s` in [`lane_steps`]' fixed point: 1 for `%gid`, `%lane` and lane-affine
+/// registers, a stepped register's step (or [`UNKNOWN`]), 0 for anything else.
+fn src_step(s: &Src, affine: &[bool], steps: &[u8]) -> u8 {
+    match s {
+        Src::Reg(r) if !src_affine(s, affine) => steps.get(r.0 as usize).copied().unwrap_or(0),
+        _ => u8::from(src_affine(s, affine)),
+    }
+}
+
+/// The step of `s` times `factor`, a power of two: 0 unless it is a step (or unknown).
+fn scaled(step: u8, factor: u64) -> u8 {
+    match step {
+        0 | UNKNOWN => step,
+        _ if !factor.is_power_of_two() => 0,
+        _ => match u64::from(step).saturating_mul(factor) {
+            s @ (2 | 4 | 8) => s as u8,
+            _ => 0,
+        },
+    }
+}
+
+/// The *stepped* registers, by step (0: not one): lane-affine with a step of 2, 4 or 8,
+/// the group's lane `l` holding `v + step * l` (wrapping in the register's integer width),
+/// so vector code keeps only `v`: a byte offset `%gid << 2` indexes `[a + r]`
+/// contiguously. The greatest set of per-lane registers, neither lane-affine nor in
+/// `excluded`, typed only with 32- or 64-bit integer types, never a `loop` counter nor read
+/// before written, whose writes all give the same step: `shl` by a constant or `mul` by a
+/// power of two of `%gid`, `%lane`, a lane-affine or a stepped register; `mov` of a stepped
+/// register; `add` of a stepped and a uniform value; `sub` of a uniform value from a
+/// stepped one (a grid-stride byte offset).
+fn lane_steps(
+    insts: &[Inst],
+    reg_uniform: &[bool],
+    reg_affine: &[bool],
+    excluded: &[bool],
+    live_in: &[u64; 4],
+) -> Vec<u8> {
+    let n = reg_uniform.len();
+    let mut steps: Vec<u8> = (0..n)
+        .map(|r| {
+            let cand = !reg_uniform[r]
+                && !reg_affine[r]
+                && !excluded.get(r).copied().unwrap_or(false)
+                && live_in[r / 64] & (1 << (r % 64)) == 0;
+            if cand {
+                UNKNOWN
+            } else {
+                0
+            }
+        })
+        .collect();
+    for inst in insts {
+        if let Inst::Loop { counter, .. } = inst {
+            if let Some(c) = steps.get_mut(counter.0 as usize) {
+                *c = 0;
+            }
+        }
+        for a in accesses(inst) {
+            if let Access::Reg { reg, ty: Some(ty) } = a {
+                if !affine_type(ty) {
+                    if let Some(c) = steps.get_mut(reg as usize) {
+                        *c = 0;
+                    }
+                }
+            }
+        }
+    }
+    // Optimistic: every candidate starts unknown and each round meets its writes' steps
+    // (unknown with x is x, unequal steps are 0), so the steps only fall.
+    loop {
+        let mut next = steps.clone();
+        for inst in insts {
+            let Some((dst, _)) = operands(inst).dst else {
+                continue;
+            };
+            let d = dst as usize;
+            if steps.get(d).copied().unwrap_or(0) == 0 {
+                continue;
+            }
+            let uni = |s: &Src| src_uniform(s, reg_uniform);
+            let of = |s: &Src| src_step(s, reg_affine, &steps);
+            let step = match *inst {
+                Inst::Mov { ty, src, .. } if affine_type(ty) => of(&src),
+                Inst::Bin {
+                    op: BinOp::Add,
+                    ty,
+                    a,
+                    b,
+                    ..
+                } if affine_type(ty) => match (uni(&a), uni(&b)) {
+                    (false, true) => of(&a),
+                    (true, false) => of(&b),
+                    _ => 0,
+                },
+                Inst::Bin {
+                    op: BinOp::Sub,
+                    ty,
+                    a,
+                    b,
+                    ..
+                } if affine_type(ty) && uni(&b) => of(&a),
+                Inst::Bin {
+                    op: BinOp::Shl,
+                    ty,
+                    a,
+                    b: Src::Imm(k),
+                    ..
+                } if affine_type(ty) && k < 4 => scaled(of(&a), 1 << k),
+                Inst::Bin {
+                    op: BinOp::Mul,
+                    ty,
+                    a,
+                    b,
+                    ..
+                } if affine_type(ty) => match (a, b) {
+                    (x, Src::Imm(c)) | (Src::Imm(c), x) => scaled(of(&x), c),
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            // (A step of 1 is a lane-affine value, which this register is not.)
+            let step = if step == 1 { 0 } else { step };
+            next[d] = match (next[d], step) {
+                (UNKNOWN, s) | (s, UNKNOWN) => s,
+                (a, b) if a == b => a,
+                _ => 0,
+            };
+        }
+        if next == steps {
+            // Registers still unknown are written only from each other (code that cannot
+            // run before they are written): none of them, and once more without them.
+            if !steps.contains(&UNKNOWN) {
+                return steps;
+            }
+            next = steps
+                .iter()
+                .map(|&s| if s == UNKNOWN { 0 } else { s })
+                .collect();
+        }
+        steps = next;
+    }
 }
 
 /// Analyses `program`.
@@ -797,12 +962,22 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         true => vec![None; n],
         false => masked_loops::find(insts, &pred_uniform, &reg_affine),
     };
+    let mut demoted_regs = vec![false; nregs];
     if masked_loops.iter().any(Option::is_some) {
         let demoted = masked_loops::demoted(insts, &masked_loops, nregs, npreds);
         (reg_uniform, pred_uniform) = uniformity(insts, &reg_affine, &demoted);
         reg_affine = affine_of(&reg_uniform, &demoted.0);
+        demoted_regs = demoted.0;
     }
-    let masked = masked_branches(insts, &reg_uniform, &reg_affine, &pred_uniform, &live_regs);
+    let excluded: Vec<bool> = (0..nregs)
+        .map(|r| two_widths[r] || demoted_regs[r] || !reg_class[r].lane_type().is_int())
+        .collect();
+    let reg_step = lane_steps(insts, &reg_uniform, &reg_affine, &excluded, &live_regs[0]);
+    // (Masked code treats a stepped register as it does a lane-affine one: one value.)
+    let one_value: Vec<bool> = (0..nregs)
+        .map(|r| reg_affine[r] || reg_step[r] != 0)
+        .collect();
+    let masked = masked_branches(insts, &reg_uniform, &one_value, &pred_uniform, &live_regs);
     let mut reg_clamped = vec![None; nregs];
     for inst in insts {
         let (dst, how) = match *inst {
@@ -817,10 +992,18 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                 dst,
                 ..
             } => (dst, Clamp::Wraps),
+            Inst::Bin {
+                op: BinOp::Shl | BinOp::Mul,
+                dst,
+                a,
+                b,
+                ..
+            } if matches!(a, Src::Imm(_)) || matches!(b, Src::Imm(_)) => (dst, Clamp::Scales),
             _ => continue,
         };
         if let Some(c) = reg_clamped.get_mut(dst.0 as usize) {
-            if *c != Some(Clamp::Clamps) {
+            // The strongest form among the writes: a clamp, then a wrap, then a scale.
+            if c.is_none_or(|c| how < c) {
                 *c = Some(how);
             }
         }
@@ -829,6 +1012,7 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         masked,
         masked_loops,
         reg_affine,
+        reg_step,
         live_regs,
         live_preds,
         leader,
@@ -846,5 +1030,46 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
         barrier_note,
         unsupported,
         reg_names: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(body: &str) -> Vec<u8> {
+        let src = format!(".kernel t\n.param a: ptr f32\n.param n: u32\n{body}exit\n");
+        analyse(&holovm_asm::assemble(&src).expect("assembles")).reg_step
+    }
+
+    #[test]
+    fn byte_offsets_are_stepped_registers() {
+        // `shl` and `mul` by powers of two of %gid, %lane, a lane-affine or a stepped
+        // register; a grid-stride byte offset (its `add` of a uniform step agrees).
+        let s = steps(
+            "shl.u32 r0, %gid, 2\nmul.u32 r1, %lane, 8\nmov.u32 r2, %gid\nshl.u32 r3, r2, 1\n\
+             shl.u32 r4, r3, 1\nmul.u32 r5, %gdim, 16\nadd.u32 r0, r0, r5\nmov.u32 r6, r0\n\
+             sub.u32 r6, r6, n\nmul.u64 r7, %gid, 4\nldg.f32 r9, [a + r0]\nldg.f32 r9, [a + r1]\n\
+             ldg.f32 r9, [a + r4]\nldg.f32 r9, [a + r6]\nldg.f32 r9, [a + r7]\n",
+        );
+        assert_eq!(&s[..8], &[4, 8, 0, 2, 4, 0, 4, 4], "{s:?}");
+        // Steps that disagree, that are not 2, 4 or 8, or a write of another form.
+        let s = steps(
+            "shl.u32 r0, %gid, 2\nshl.u32 r0, %gid, 3\nmul.u32 r1, %gid, 3\nshl.u32 r2, %gid, 4\n\
+             shl.u32 r3, %gid, 2\nadd.u32 r3, r3, %gid\nshl.u32 r4, %gid, 2\nldg.f32 r5, [a + r4]\n\
+             add.u32 r4, r4, r4\nshl.u32 r7, n, 2\nmul.u32 r8, %gid, n\n",
+        );
+        assert!(s.iter().all(|&x| x == 0), "{s:?}");
+    }
+
+    #[test]
+    fn stepped_registers_are_neither_uniform_nor_lane_affine_nor_read_before_written() {
+        // r0 is read before the write that makes it a byte offset (a loop-carried value
+        // from zero), and r1 is a loop counter.
+        let s = steps(
+            "top:\nldg.f32 r9, [a + r0]\nshl.u32 r0, %gid, 2\nsetp.lt.u32 p0, r0, n\n@p0 bra @top\n\
+             mov.u32 r1, 4\nl:\nshl.u32 r1, %gid, 2\nloop r1, @l\n",
+        );
+        assert!(s.iter().all(|&x| x == 0), "{s:?}");
     }
 }

@@ -58,7 +58,7 @@ pub(crate) fn auto_group(program: &Program, an: &Analysis) -> u32 {
     for (live, &m) in an.live_regs.iter().zip(&masks) {
         let (mut v32, mut v64) = (m, 0u32);
         for (r, c) in an.reg_class.iter().enumerate() {
-            let scalar = an.reg_uniform[r] || an.reg_affine[r];
+            let scalar = an.reg_uniform[r] || an.reg_affine[r] || an.reg_step[r] != 0;
             if live[r / 64] & (1 << (r % 64)) != 0 && !scalar {
                 if c.lane_type().bits() == 64 {
                     v64 += 1;
@@ -175,6 +175,7 @@ fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
             let r = r.0 as usize;
             !an.reg_uniform.get(r).copied().unwrap_or(true)
                 && !an.reg_affine.get(r).copied().unwrap_or(false)
+                && an.reg_step.get(r).copied().unwrap_or(0) == 0
         }
         _ => false,
     };

@@ -33,7 +33,8 @@ const READY: u32 = status::READY as u32;
 #[derive(Debug, Default)]
 pub(crate) struct Regroup {
     uniform: Vec<(usize, usize)>,
-    affine: Vec<(usize, usize)>,
+    /// With each one's step (1 for a lane-affine register, 2, 4 or 8 for a stepped one).
+    affine: Vec<((usize, usize), u32)>,
     preds: Vec<usize>,
 }
 
@@ -84,7 +85,9 @@ pub(crate) fn regroups(
                 if an.reg_uniform[reg] {
                     r.uniform.push(slot);
                 } else if an.reg_affine[reg] {
-                    r.affine.push(slot);
+                    r.affine.push((slot, 1));
+                } else if an.reg_step[reg] != 0 {
+                    r.affine.push((slot, u32::from(an.reg_step[reg])));
                 }
             }
             for p in 0..an.pred_uniform.len() {
@@ -194,7 +197,8 @@ unsafe fn together(
             steps(v, v[0], u64::from(step), u64::wrapping_add)
         }
     };
-    checks.uniform.iter().all(|&s| slots(s, 0)) && checks.affine.iter().all(|&s| slots(s, 1))
+    checks.uniform.iter().all(|&s| slots(s, 0))
+        && checks.affine.iter().all(|&(s, step)| slots(s, step))
 }
 
 /// Whether `v[k] == first + k * step` for every `k` (`add`: the slot width's wrapping

@@ -23,6 +23,7 @@ pub(crate) fn vector_detail(
 ) -> String {
     let mut uni = Vec::new();
     let mut aff = Vec::new();
+    let mut stepped: Vec<(String, u8)> = Vec::new();
     let mut v32 = Vec::new();
     let mut v64 = Vec::new();
     let mut narrow = Vec::new();
@@ -49,6 +50,8 @@ pub(crate) fn vector_detail(
             uni.push(an.reg_name(r));
         } else if an.reg_affine[r] {
             aff.push(an.reg_name(r));
+        } else if an.reg_step[r] != 0 {
+            stepped.push((an.reg_name(r), an.reg_step[r]));
         } else if c.lane_type().bits() == 64 {
             v64.push(an.reg_name(r));
         } else {
@@ -102,9 +105,23 @@ pub(crate) fn vector_detail(
     let gathers = match gathers.is_empty() {
         true => String::new(),
         false => format!(
-            " (loads indexed by registers that clamp or wrap, {}, load a group whose indices \
-             are consecutive with vector loads)",
+            " (loads indexed by registers that clamp, wrap or scale, and stores by those \
+             that scale, {}, access a group whose indices are consecutive with vector loads \
+             and stores)",
             list(&gathers.iter().map(|&r| an.reg_name(r as usize)).collect())
+        ),
+    };
+    // (Only where there are some: the text of other kernels stays as it was.)
+    let stepped = match stepped.is_empty() {
+        true => String::new(),
+        false => format!(
+            "stepped registers (lane l = lane 0 + step x l, kept as one scalar, a byte \
+             offset indexes its buffer contiguously): {}; ",
+            stepped
+                .iter()
+                .map(|(name, step)| format!("{name} (step {step})"))
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
     };
     let webs = match an.reg_names {
@@ -119,7 +136,7 @@ pub(crate) fn vector_detail(
         "32-bit per-lane registers as {} x 4-lane vectors: {}{notes}; 64-bit as {} x 2-lane vectors: {}{low_note}; \
          uniform (scalar) registers, the same in every lane of a group while its lanes run \
          together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
-         {webs}accesses indexed by %gid/%lane checked once per block, by a \
+         {stepped}{webs}accesses indexed by %gid/%lane checked once per block, by a \
          lane-affine register once per group, other addresses per lane{gathers}; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
          of its own); {}{}{}{}{}{}",

@@ -535,7 +535,7 @@ fn gathers_whose_indices_are_consecutive_load_the_group_at_once() {
     let text = k.strategy().to_string();
     assert!(
         // (Their clamped values are registers of their own: r2's first value is lane-affine.)
-        text.contains("clamp or wrap, r2/2 r3/3, load a group"),
+        text.contains("that scale, r2/2 r3/3, access a group"),
         "{text}"
     );
     for (grid, block, n, k) in [(3u32, 32u32, 90u32, 0u32), (2, 40, 80, 0), (1, 64, 64, 70)] {

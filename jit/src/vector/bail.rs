@@ -250,7 +250,8 @@ impl Tr<'_, '_> {
                     } else {
                         Ty::U64
                     };
-                    self.v_iota(ty, x)
+                    let step = self.reg_step(r);
+                    self.v_iota_step(ty, x, step)
                 }
                 (None, None) => vs.vregs[r].iter().map(|&pv| self.b.use_var(pv)).collect(),
             };

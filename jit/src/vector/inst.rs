@@ -76,6 +76,9 @@ impl Tr<'_, '_> {
                 let v = self.v_read(src, from)?;
                 let r = match v {
                     VV::U(x) => VV::U(ops::cvt(&mut self.b, to, from, x)),
+                    VV::A(x) if crate::analysis::widened_lane_index(to, from, &src) => {
+                        VV::A(self.b.ins().uextend(types::I64, x))
+                    }
                     v => {
                         let parts = self.parts(from, v);
                         VV::V(self.v_cvt(to, from, parts))
@@ -84,7 +87,8 @@ impl Tr<'_, '_> {
                 self.v_write(dst.0, to, r)?;
             }
             Inst::Bin { op, ty, dst, a, b } => {
-                let r = match self.v_split(pc, inst)? {
+                let stepped = self.v_scale_step(inst)?;
+                let r = match stepped.map_or_else(|| self.v_split(pc, inst), |r| Ok(Some(r)))? {
                     Some(r) => r,
                     None if matches!(
                         op,
@@ -523,13 +527,49 @@ impl Tr<'_, '_> {
         }))
     }
 
+    /// `shl` by a constant or `mul` by a power of two of a lane-affine or stepped value
+    /// into a stepped register ([`crate::analysis::Analysis::reg_step`]): the stepped
+    /// value, its lane-0 value scaled. `None` for other instructions.
+    fn v_scale_step(&mut self, inst: &Inst) -> TrResult<Option<VV>> {
+        let Inst::Bin { op, ty, dst, a, b } = *inst else {
+            return Ok(None);
+        };
+        let want = self.reg_step(dst.0 as usize);
+        if want < 2 {
+            return Ok(None);
+        }
+        let (x, factor) = match (op, a, b) {
+            (BinOp::Shl, x, Src::Imm(k)) if k < 4 => (x, 1u64 << k),
+            (BinOp::Mul, x, Src::Imm(c)) | (BinOp::Mul, Src::Imm(c), x) => (x, c),
+            _ => return Ok(None),
+        };
+        let (first, step) = match self.v_read(x, ty)? {
+            VV::A(v) => (v, 1u64),
+            VV::S(v, s) => (v, u64::from(s)),
+            _ => return Err(TrError(format!("r{}: not a stepped value", dst.0))),
+        };
+        if step.checked_mul(factor) != Some(u64::from(want)) {
+            return Err(TrError(format!("r{}: step {want} expected", dst.0)));
+        }
+        let first = self
+            .b
+            .ins()
+            .ishl_imm_s(first, factor.trailing_zeros() as i64);
+        Ok(Some(VV::S(first, want)))
+    }
+
     fn v_bin(&mut self, pc: u32, op: BinOp, ty: Ty, x: VV, y: VV) -> TrResult<VV> {
-        // A lane-affine value plus or minus a uniform one stays lane-affine.
+        // A lane-affine (stepped) value plus or minus a uniform one stays lane-affine
+        // (stepped).
         match (op, &x, &y) {
             (BinOp::Add, VV::A(a), VV::U(u)) | (BinOp::Add, VV::U(u), VV::A(a)) => {
                 return Ok(VV::A(self.b.ins().iadd(*a, *u)));
             }
             (BinOp::Sub, VV::A(a), VV::U(u)) => return Ok(VV::A(self.b.ins().isub(*a, *u))),
+            (BinOp::Add, VV::S(a, s), VV::U(u)) | (BinOp::Add, VV::U(u), VV::S(a, s)) => {
+                return Ok(VV::S(self.b.ins().iadd(*a, *u), *s));
+            }
+            (BinOp::Sub, VV::S(a, s), VV::U(u)) => return Ok(VV::S(self.b.ins().isub(*a, *u), *s)),
             _ => {}
         }
         if matches!(op, BinOp::Min | BinOp::Max) && ty.is_float() {

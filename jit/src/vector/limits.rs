@@ -6,7 +6,7 @@ use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::Variable;
 use holovm_isa::{Addr, Cmp, Inst, Reg, SharedAddr, Special, Src, Ty};
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Clamp};
 use crate::translate::{call, launch, SpaceRef, Tr, TrError, TrResult};
 
 /// An entry guard on `%gid` (see [`Tr::entry_guard`]): lanes pass it while `%gid < bound`,
@@ -39,14 +39,17 @@ pub(super) struct Contig {
     pub(super) index: Index,
 }
 
-/// Where a contiguous access goes: the space, the constant base and the element size, and
-/// whether the index is 64-bit (a 32-bit index must not wrap within a group).
+/// Where a contiguous access goes: the space, the constant base and the element size,
+/// whether the index is 64-bit (a 32-bit index must not wrap within a group), and the
+/// index's lane step (1, or 2, 4 or 8 for a stepped register at a scale of the size over
+/// it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Site {
     pub(super) space: SpaceRef,
     pub(super) base: u64,
     pub(super) size: u32,
     pub(super) wide: bool,
+    pub(super) step: u8,
 }
 
 /// The memory a gather or scatter reaches through `[space + base + index * scale]` with
@@ -88,32 +91,42 @@ impl GatherSite {
 }
 
 impl GatherSite {
-    /// Whether a gather here through `r` may find its lanes' indices consecutive, and loads
-    /// them with vector loads when it does: `r` clamps or wraps
-    /// ([`Analysis::reg_clamped`]) and scales by an access size of 4 or 8.
-    pub(super) fn may_be_consecutive(&self, an: &Analysis, r: Reg) -> bool {
+    /// Whether an access here through `r` may find its lanes' indices consecutive (in
+    /// steps of `size / scale`), and uses vector loads and stores when it does: `r` clamps,
+    /// wraps or scales ([`Analysis::reg_clamped`]), the scale is at most an access size of
+    /// 4 or 8, and for a store, `r` scales (a byte offset; a clamp's edge groups repeat an
+    /// index, and those stores stay lane by lane).
+    pub(super) fn may_be_consecutive(&self, an: &Analysis, r: Reg, store: bool) -> bool {
         let clamped = an.reg_clamped.get(r.0 as usize).copied().flatten();
-        self.scale == self.size && self.size >= 4 && clamped.is_some()
+        let fits = self.scale <= self.size && self.size >= 4;
+        fits && match store {
+            false => clamped.is_some(),
+            true => clamped == Some(Clamp::Scales),
+        }
     }
 }
 
-/// The index registers of loads that test whether a group's indices are consecutive and
-/// then load it with vector loads (`Tr::v_gather_or_contig`): per-lane 32-bit registers
-/// that clamp or wrap ([`Analysis::reg_clamped`]), scaled by an access size of 4 or 8.
+/// The index registers of loads and stores that test whether a group's indices are
+/// consecutive and then access it with vector loads and stores (`Tr::v_gather_or_contig`,
+/// `Tr::v_scatter_or_contig`): per-lane 32-bit registers that clamp, wrap or scale
+/// ([`Analysis::reg_clamped`]), scaled by at most an access size of 4 or 8.
 pub(crate) fn consecutive_gathers(insts: &[Inst], an: &Analysis) -> Vec<u8> {
     let mut regs: Vec<u8> = insts
         .iter()
         .filter_map(|inst| {
-            let (global, shared, size) = match inst {
-                Inst::Ldg { ty, addr, .. } => (Some(addr), None, ty.size()),
-                Inst::Lds { ty, addr, .. } => (None, Some(addr), ty.size()),
+            let (global, shared, size, store) = match inst {
+                Inst::Ldg { ty, addr, .. } => (Some(addr), None, ty.size(), false),
+                Inst::Lds { ty, addr, .. } => (None, Some(addr), ty.size(), false),
+                Inst::Stg { ty, addr, .. } => (Some(addr), None, ty.size(), true),
+                Inst::Sts { ty, addr, .. } => (None, Some(addr), ty.size(), true),
                 _ => return None,
             };
             let (site, r) = GatherSite::of(global, shared, size)?;
             let i = r.0 as usize;
-            let per_lane = !*an.reg_uniform.get(i)? && !*an.reg_affine.get(i)?;
+            let per_lane =
+                !*an.reg_uniform.get(i)? && !*an.reg_affine.get(i)? && *an.reg_step.get(i)? == 0;
             let bits = an.reg_class.get(i)?.lane_type().bits();
-            (site.may_be_consecutive(an, r) && per_lane && bits == 32).then_some(r.0)
+            (site.may_be_consecutive(an, r, store) && per_lane && bits == 32).then_some(r.0)
         })
         .collect();
     regs.sort_unstable();
@@ -396,9 +409,11 @@ impl Tr<'_, '_> {
             .ushr_imm_s(avail, site.size.trailing_zeros() as i64)
     }
 
-    /// For a site indexed by a lane-affine register: the number of first-lane indices `x`
-    /// for which the group's indices `x ..= x + G - 1` are all in bounds and, for a 32-bit
-    /// index, do not wrap (`I64`). A group is in bounds exactly when `x` is below it.
+    /// For a site indexed by a lane-affine register: the number of first-lane elements `x`
+    /// for which the group's elements `x ..= x + G - 1` are all in bounds and, for a 32-bit
+    /// index, its lanes do not wrap (`I64`): `step * (x + G - 1) < 2^32` for a stepped one,
+    /// whose first element is its lane-0 value over the step. A group is in bounds exactly
+    /// when `x` is below it.
     fn affine_firsts(&mut self, site: Site) -> Value {
         let cnt = self.site_count(site);
         let span = self.g as i64 - 1;
@@ -406,7 +421,8 @@ impl Tr<'_, '_> {
         if site.wide {
             firsts
         } else {
-            let cap = self.b.ins().iconst(types::I64, (1i64 << 32) - span);
+            let cap = (1i64 << 32) / i64::from(site.step) - span;
+            let cap = self.b.ins().iconst(types::I64, cap);
             self.b.ins().umin(firsts, cap)
         }
     }

@@ -35,10 +35,10 @@ struct Gather {
     base: Value,
     shift: i64,
     idxs: Vec<Value>,
-    /// Whether the lanes' indices may be consecutive, for a load of 32 or 64 bits (the
-    /// index register clamps or wraps, `Analysis::reg_clamped`, and the scale is the
-    /// access size).
-    maybe_contig: bool,
+    /// Whether the lanes' indices may be consecutive in steps of the access size over the
+    /// scale, for a load and for a store of 32 or 64 bits
+    /// ([`super::limits::GatherSite::may_be_consecutive`]).
+    maybe_contig: [bool; 2],
 }
 
 impl Tr<'_, '_> {
@@ -106,16 +106,18 @@ impl Tr<'_, '_> {
         size: u32,
     ) -> Option<Contig> {
         let (space, base, index, scale) = Self::indexed(global, shared)?;
-        let (index, wide) = match index {
-            Src::Special(Special::GlobalId) => (Index::Gid, false),
-            Src::Special(Special::Lane) => (Index::Lane, false),
-            Src::Reg(r) if self.is_affine_reg(r.0 as usize) => (
+        let (index, wide, step) = match index {
+            Src::Special(Special::GlobalId) => (Index::Gid, false, 1),
+            Src::Special(Special::Lane) => (Index::Lane, false, 1),
+            Src::Reg(r) if self.reg_step(r.0 as usize) != 0 => (
                 Index::Reg(r.0),
                 self.an.reg_class[r.0 as usize].lane_type().bits() == 64,
+                self.reg_step(r.0 as usize),
             ),
             _ => return None,
         };
-        if scale != size || !base.is_multiple_of(size as u64) {
+        // (A stepped index, a byte offset, at scale 1: `step * scale` bytes apart.)
+        if scale * u32::from(step) != size || !base.is_multiple_of(size as u64) {
             return None;
         }
         Some(Contig {
@@ -124,6 +126,7 @@ impl Tr<'_, '_> {
                 base,
                 size,
                 wide,
+                step,
             },
             index,
         })
@@ -158,12 +161,24 @@ impl Tr<'_, '_> {
                     let x = self.u_to_i64(x);
                     let fl = MemFlagsData::trusted();
                     let firsts = self.b.ins().load(types::I64, fl, self.scratch, cnt);
-                    let bad = self
-                        .b
-                        .ins()
-                        .icmp(IntCC::UnsignedGreaterThanOrEqual, x, firsts);
+                    // A stepped index counts `step`s of the scale: its first element's
+                    // index, if it is aligned.
+                    let step = c.site.step;
+                    let first = match step {
+                        1 => x,
+                        _ => self.b.ins().ushr_imm_s(x, step.trailing_zeros() as i64),
+                    };
+                    let mut bad =
+                        self.b
+                            .ins()
+                            .icmp(IntCC::UnsignedGreaterThanOrEqual, first, firsts);
+                    if step > 1 {
+                        let low = self.b.ins().band_imm_s(x, i64::from(step) - 1);
+                        let mis = self.b.ins().icmp_imm_s(IntCC::NotEqual, low, 0);
+                        bad = self.b.ins().bor(bad, mis);
+                    }
                     self.v_bail_if(bad, pc)?;
-                    x
+                    first
                 }
             };
             let first = if self.b.func.dfg.value_type(first) == types::I32 {
@@ -176,6 +191,9 @@ impl Tr<'_, '_> {
             let ptr = self.v_space_ptr(c.site.space);
             let a = self.b.ins().iadd(ptr, off);
             return Ok(Access::At(Mode::Contig, vec![a]));
+        }
+        if let Some(addr) = self.v_stepped_pointer(pc, global, size)? {
+            return Ok(Access::At(Mode::Contig, vec![addr]));
         }
         let uniform = self.uniform_access(global, shared)?;
         let mode = if uniform { Mode::Uniform } else { Mode::Lanes };
@@ -243,6 +261,48 @@ impl Tr<'_, '_> {
                 Ok(Access::At(mode, addrs))
             }
         }
+    }
+
+    /// The address of a contiguous access `[r + imm]` through a pointer register whose
+    /// lanes step by the access size (a lane-affine pointer to bytes, or a stepped one:
+    /// `&a` plus `%gid << 2` for `f32`s), checked at the group's first and last lanes: both
+    /// in bounds of one space, the first aligned (so every lane between is). `None` for
+    /// other accesses.
+    fn v_stepped_pointer(
+        &mut self,
+        pc: u32,
+        global: Option<&Addr>,
+        size: u32,
+    ) -> TrResult<Option<Value>> {
+        let Some(addr @ Addr::RegisterIndirect { base, .. }) = global else {
+            return Ok(None);
+        };
+        if u32::from(self.reg_step(base.0 as usize)) != size {
+            return Ok(None);
+        }
+        let last = self.g - 1;
+        let first = self.global_off(addr, &mut |t, s| t.v_lane_u64(s, 0));
+        let SpaceRef::Dynamic(h0) = first.space else {
+            return Err(TrError("a pointer access without a dynamic space".into()));
+        };
+        // The last lane's pointer names the same space (its low half did not carry), so
+        // its offset is the first's plus `size * (G - 1)`: in bounds, every lane is.
+        let x = self.v_lane_u64(Src::Reg(*base), last);
+        let h1 = self.b.ins().ushr_imm_s(x, 32);
+        let (ptr, len) = self.space_base(first.space);
+        let (_, mis) = self.bad_flags(&first, len, size);
+        let end = MemOff {
+            off: self.b.ins().iadd_imm_s(first.off, i64::from(size * last)),
+            ..first
+        };
+        let (oob, _) = self.bad_flags(&end, len, size);
+        let other = self.b.ins().icmp(IntCC::NotEqual, h0, h1);
+        let mut bad = self.b.ins().bor(oob, other);
+        if let Some(mis) = mis {
+            bad = self.b.ins().bor(bad, mis);
+        }
+        self.v_bail_if(bad, pc)?;
+        Ok(Some(self.b.ins().iadd(ptr, first.off)))
     }
 
     /// Whether every lane of a group accesses the same address.
@@ -329,22 +389,22 @@ impl Tr<'_, '_> {
     /// outlived the registers in kernels compiled without the optimiser (which places pure
     /// values at their uses) and were spilled.
     fn v_gather_load(&mut self, g: &Gather, ty: Ty) -> VV {
-        if g.maybe_contig && ty.bits() >= 32 {
+        if g.maybe_contig[0] && ty.bits() >= 32 {
             return self.v_gather_or_contig(g, ty);
         }
         self.v_gather_lanes(g, ty)
     }
 
-    /// A gather whose lanes' indices may be consecutive: vector loads when they are (every
-    /// group of a stencil's clamped neighbour but the edges'), else lane by lane. (The
-    /// indices are checked already: each lane's element is in bounds.)
-    fn v_gather_or_contig(&mut self, g: &Gather, ty: Ty) -> VV {
-        let first = self.b.ins().extractlane(g.idxs[0], 0);
+    /// Whether a checked gather's lanes' indices are consecutive in steps of `step`, and
+    /// its first lane's address: lane `l`'s index is the first's plus `l * step`, without
+    /// wrapping as a 32-bit number.
+    fn consecutive(&mut self, g: &Gather, step: u32) -> Option<(Value, Value)> {
+        let first = self.b.ins().extractlane(*g.idxs.first()?, 0);
         // (One splat and a constant per 4 lanes: `v_iota` splats each part's first lane.)
         let firsts = self.b.ins().splat(types::I32X4, first);
         let mut same: Option<Value> = None;
         for (k, &iv) in (0u32..).zip(&g.idxs) {
-            let steps = konst_lanes(&mut self.b, (0..4).map(|i| 4 * k + i));
+            let steps = konst_lanes(&mut self.b, (0..4).map(|i| (4 * k + i) * step));
             let want = self.b.ins().iadd(firsts, steps);
             let eq = self.b.ins().icmp(IntCC::Equal, iv, want);
             same = Some(match same {
@@ -352,18 +412,27 @@ impl Tr<'_, '_> {
                 None => eq,
             });
         }
-        let Some(same) = same else {
+        let all = self.b.ins().vall_true(same?);
+        // (Consecutive as 64-bit numbers too: the last lane's index is below 2^32.)
+        let first = self.b.ins().uextend(types::I64, first);
+        let last = (1i64 << 32) - 1 - i64::from(step) * (self.g as i64 - 1);
+        let room = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, first, last);
+        let contig = self.b.ins().band(all, room);
+        let off = self.b.ins().ishl_imm_s(first, g.shift);
+        Some((contig, self.b.ins().iadd(g.base, off)))
+    }
+
+    /// A gather whose lanes' indices may be consecutive: vector loads when they are (every
+    /// group of a stencil's clamped neighbour but the edges', every group of a byte
+    /// offset), else lane by lane. (The indices are checked already: each lane's element
+    /// is in bounds.)
+    fn v_gather_or_contig(&mut self, g: &Gather, ty: Ty) -> VV {
+        let Some((contig, at)) = self.consecutive(g, ty.size() >> g.shift) else {
             return self.v_gather_lanes(g, ty);
         };
-        let all = self.b.ins().vall_true(same);
-        // (Consecutive as 64-bit numbers too: the first index is not within G of 2^32.)
-        let first = self.b.ins().uextend(types::I64, first);
-        let room = self.b.ins().icmp_imm_s(
-            IntCC::UnsignedLessThanOrEqual,
-            first,
-            (1i64 << 32) - self.g as i64,
-        );
-        let contig = self.b.ins().band(all, room);
         let (fast, slow, join) = (
             self.b.create_block(),
             self.b.create_block(),
@@ -377,8 +446,6 @@ impl Tr<'_, '_> {
         for side in [fast, slow] {
             self.enter(side);
             let v = if side == fast {
-                let off = self.b.ins().ishl_imm_s(first, g.shift);
-                let at = self.b.ins().iadd(g.base, off);
                 self.v_load(ty, Mode::Contig, &[at])
             } else {
                 self.v_gather_lanes(g, ty)
@@ -414,6 +481,29 @@ impl Tr<'_, '_> {
     /// A store through a checked [`Gather`] outside masked code, each lane's address,
     /// value and store emitted together, in lane order (see [`Tr::v_gather_load`]).
     fn v_scatter_store(&mut self, g: &Gather, ty: Ty, val: &VV) {
+        if g.maybe_contig[1] && ty.bits() >= 32 {
+            if let Some((contig, at)) = self.consecutive(g, ty.size() >> g.shift) {
+                let (fast, slow, join) = (
+                    self.b.create_block(),
+                    self.b.create_block(),
+                    self.b.create_block(),
+                );
+                self.b.ins().brif(contig, fast, &[], slow, &[]);
+                self.enter(fast);
+                self.v_store(ty, Mode::Contig, &[at], val.clone());
+                self.b.ins().jump(join, &[]);
+                self.enter(slow);
+                self.v_scatter_lanes(g, ty, val);
+                self.b.ins().jump(join, &[]);
+                self.enter(join);
+                return;
+            }
+        }
+        self.v_scatter_lanes(g, ty, val);
+    }
+
+    /// A scatter lane by lane, in lane order.
+    fn v_scatter_lanes(&mut self, g: &Gather, ty: Ty, val: &VV) {
         for l in 0..self.g as usize {
             let a = self.gather_addr(g, l);
             let x = self.lane_at(ty, val, l);
@@ -485,7 +575,7 @@ impl Tr<'_, '_> {
         let Some((site, r, vars)) = self.index_site(global, shared, size)? else {
             return Ok(None);
         };
-        let maybe_contig = site.may_be_consecutive(self.an, r);
+        let maybe_contig = [false, true].map(|store| site.may_be_consecutive(self.an, r, store));
         let GatherSite {
             space, base, scale, ..
         } = site;

@@ -329,7 +329,7 @@ impl Tr<'_, '_> {
         let mut aregs = Vec::new();
         for (r, class) in self.an.reg_class.iter().enumerate() {
             let lane = class.lane_type();
-            let affine = self.is_affine_reg(r);
+            let affine = self.reg_step(r) != 0;
             aregs.push(affine.then(|| self.b.declare_var(lane)));
             if self.an.reg_uniform[r] {
                 uregs.push(Some(self.b.declare_var(lane)));

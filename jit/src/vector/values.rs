@@ -11,11 +11,13 @@ use crate::ops::{self, bitcast, compute_lane, compute_vec};
 use crate::translate::{call, Tr, TrError, TrResult};
 
 /// A value in vector code: one scalar for all lanes, a lane-affine value (lane `l` holds
-/// the scalar `+ l`, wrapping in its integer type), or vector parts.
+/// the scalar `+ l`, wrapping in its integer type), a stepped one (lane `l` holds the
+/// scalar `+ step * l`, a step of 2, 4 or 8), or vector parts.
 #[derive(Clone, Debug)]
 pub(crate) enum VV {
     U(Value),
     A(Value),
+    S(Value, u8),
     V(Vec<Value>),
 }
 
@@ -65,6 +67,36 @@ impl Tr<'_, '_> {
         };
         let l0 = self.b.use_var(self.lane0);
         self.b.ins().iadd(base, l0)
+    }
+
+    /// `first + [0, step, 2 * step, ...]` as vector parts of `ty`'s compute type (see
+    /// [`Tr::v_iota`]).
+    pub(crate) fn v_iota_step(&mut self, ty: Ty, first: Value, step: u8) -> Vec<Value> {
+        if step == 1 {
+            return self.v_iota(ty, first);
+        }
+        let ft = compute_vec(ty);
+        let vt = ft.as_int();
+        let lanes = vt.lane_count();
+        let first = if vt.lane_bits() == 64 && self.b.func.dfg.value_type(first) == types::I32 {
+            self.b.ins().uextend(types::I64, first)
+        } else {
+            first
+        };
+        let sp = self.b.ins().splat(vt, first);
+        (0..self.g / lanes)
+            .map(|k| {
+                let steps = (k * lanes..(k + 1) * lanes).map(|i| u64::from(i) * u64::from(step));
+                let bytes: Vec<u8> = match vt.lane_bits() {
+                    64 => steps.flat_map(u64::to_le_bytes).collect(),
+                    _ => steps.flat_map(|x| (x as u32).to_le_bytes()).collect(),
+                };
+                let c = self.b.func.dfg.constants.insert(bytes.into());
+                let c = self.b.ins().vconst(vt, c);
+                let v = self.b.ins().iadd(sp, c);
+                bitcast(&mut self.b, ft, v)
+            })
+            .collect()
     }
 
     /// `first + [0, 1, 2, ...]` as vector parts of `ty`'s compute type; `first` is an `I32`
@@ -271,10 +303,11 @@ impl Tr<'_, '_> {
                     VV::U(bitcast(&mut self.b, ct, v))
                 } else if let Some(a) = a {
                     let v = self.b.use_var(a);
-                    if crate::analysis::affine_type(ty) {
-                        VV::A(v)
-                    } else {
-                        VV::V(self.v_iota(ty, v))
+                    let step = self.reg_step(r);
+                    match (crate::analysis::affine_type(ty), step) {
+                        (true, 1) => VV::A(v),
+                        (true, _) => VV::S(v, step),
+                        (false, _) => VV::V(self.v_iota_step(ty, v, step)),
                     }
                 } else {
                     let vt = compute_vec(ty);
@@ -374,7 +407,8 @@ impl Tr<'_, '_> {
             (Some(_), _, _) => {
                 return Err(TrError(format!("per-lane value written to uniform r{r}")));
             }
-            (None, Some(a), VV::A(x)) => self.b.def_var(a, x),
+            (None, Some(a), VV::A(x)) if self.reg_step(r) == 1 => self.b.def_var(a, x),
+            (None, Some(a), VV::S(x, step)) if self.reg_step(r) == step => self.b.def_var(a, x),
             (None, Some(_), _) => {
                 return Err(TrError(format!("not a lane-affine value for r{r}")));
             }
@@ -396,6 +430,7 @@ impl Tr<'_, '_> {
         match v {
             VV::V(p) => p,
             VV::A(x) => self.v_iota(ty, x),
+            VV::S(x, step) => self.v_iota_step(ty, x, step),
             VV::U(x) => {
                 let vt = compute_vec(ty);
                 let s = self.b.ins().splat(vt, x);
@@ -416,6 +451,7 @@ impl Tr<'_, '_> {
         match v {
             VV::U(x) => *x,
             VV::A(x) => self.b.ins().iadd_imm_s(*x, l as i64),
+            VV::S(x, step) => self.b.ins().iadd_imm_s(*x, l as i64 * i64::from(*step)),
             VV::V(parts) => {
                 let per = compute_vec(ty).lane_count() as usize;
                 self.b.ins().extractlane(parts[l / per], (l % per) as u8)
@@ -454,7 +490,8 @@ impl Tr<'_, '_> {
                 }
                 if let Some(a) = a {
                     let v = self.b.use_var(a);
-                    let x = self.b.ins().iadd_imm_s(v, l as i64);
+                    let step = i64::from(self.reg_step(r));
+                    let x = self.b.ins().iadd_imm_s(v, l as i64 * step);
                     return self.u_to_i64(x);
                 }
                 if parts.is_empty() {
@@ -489,6 +526,16 @@ impl Tr<'_, '_> {
     /// Whether register `r` is kept lane-affine (its lane-0 value only).
     pub(super) fn is_affine_reg(&self, r: usize) -> bool {
         self.an.reg_affine.get(r).copied().unwrap_or(false)
+    }
+
+    /// The lane step of a register vector code keeps as its lane-0 value: 1 for a
+    /// lane-affine register, 2, 4 or 8 for a stepped one ([`crate::analysis::Analysis::reg_step`]), 0 for
+    /// the others.
+    pub(super) fn reg_step(&self, r: usize) -> u8 {
+        match self.an.reg_step.get(r).copied().unwrap_or(0) {
+            0 => u8::from(self.is_affine_reg(r)),
+            s => s,
+        }
     }
 
     pub(super) fn is_uniform_src(&self, s: &Src) -> bool {
