@@ -503,12 +503,19 @@ impl Analysis {
     }
 }
 
-/// Whether `cvt.TO.FROM` of `src` is `%gid` or `%lane` zero-extended to 64 bits: lane-affine
-/// like them, as they stay below 2^32 within a launch (a pointer's byte offset
-/// `cvt.u64.u32 r, %gid`).
+/// Whether `cvt.TO.FROM` widens a 32-bit integer to 64 bits (zero- or sign-extending it):
+/// of a lane-affine or stepped value, lane-affine or stepped alike where the group's lanes
+/// do not wrap in `FROM` (vector code checks; a pointer's byte offset
+/// `cvt.u64.u32 r, i`, PTX's `mul.wide`).
+pub(crate) fn widens(to: Ty, from: Ty) -> bool {
+    matches!(from, Ty::U32 | Ty::I32) && matches!(to, Ty::U64 | Ty::I64)
+}
+
+/// Whether `cvt.TO.FROM` of `src` widens `%gid` or `%lane` read as `u32`, which stay below
+/// 2^32 within a launch: lane-affine without a check.
 pub(crate) fn widened_lane_index(to: Ty, from: Ty, src: &Src) -> bool {
     from == Ty::U32
-        && matches!(to, Ty::U64 | Ty::I64)
+        && widens(to, from)
         && matches!(src, Src::Special(Special::GlobalId | Special::Lane))
 }
 
@@ -570,12 +577,12 @@ fn uniformity(
 
 /// The lane-affine registers: the greatest set of per-lane registers, typed only with
 /// 32- or 64-bit integer types, never a `loop` counter nor read before written, whose every
-/// write is `mov` of `%gid`, `%lane` or a lane-affine register, `cvt.u64.u32` (or `i64`)
-/// of `%gid` or `%lane`, `add` of a lane-affine and a uniform value, `sub` of a uniform
-/// value from a lane-affine one, or the remainder of a [`split_index`] (of `%gid`, `%lane`
-/// or a lane-affine register) by a uniform value. Lanes of a group are consecutive, so
-/// each such write keeps "lane `l` holds `v + l`" (a grid-stride index
-/// `i = %gid; ...; i += %gdim * %bdim` is the typical case).
+/// write is `mov` of `%gid`, `%lane` or a lane-affine register, `cvt` of one from 32 to 64
+/// bits (vector code checks that its lanes do not wrap), `add` of a lane-affine and a
+/// uniform value, `sub` of a uniform value from a lane-affine one, or the remainder of a
+/// [`split_index`] (of `%gid`, `%lane` or a lane-affine register) by a uniform value. Lanes
+/// of a group are consecutive, so each such write keeps "lane `l` holds `v + l`" (a
+/// grid-stride index `i = %gid; ...; i += %gdim * %bdim` is the typical case).
 fn lane_affine(
     insts: &[Inst],
     reg_uniform: &[bool],
@@ -621,7 +628,7 @@ fn lane_affine(
             let uni = |s: &Src| src_uniform(s, reg_uniform);
             let keeps = match *inst {
                 Inst::Mov { ty, src, .. } => affine_type(ty) && is_aff(&src),
-                Inst::Cvt { to, from, src, .. } => widened_lane_index(to, from, &src),
+                Inst::Cvt { to, from, src, .. } => widens(to, from) && is_aff(&src),
                 Inst::Bin {
                     op: BinOp::Add,
                     ty,
@@ -683,8 +690,8 @@ fn scaled(step: u8, factor: u64) -> u8 {
 /// `excluded`, typed only with 32- or 64-bit integer types, never a `loop` counter nor read
 /// before written, whose writes all give the same step: `shl` by a constant or `mul` by a
 /// power of two of `%gid`, `%lane`, a lane-affine or a stepped register; `mov` of a stepped
-/// register; `add` of a stepped and a uniform value; `sub` of a uniform value from a
-/// stepped one (a grid-stride byte offset).
+/// register, or `cvt` of one from 32 to 64 bits; `add` of a stepped and a uniform value;
+/// `sub` of a uniform value from a stepped one (a grid-stride byte offset).
 fn lane_steps(
     insts: &[Inst],
     reg_uniform: &[bool],
@@ -738,6 +745,7 @@ fn lane_steps(
             let of = |s: &Src| src_step(s, reg_affine, &steps);
             let step = match *inst {
                 Inst::Mov { ty, src, .. } if affine_type(ty) => of(&src),
+                Inst::Cvt { to, from, src, .. } if widens(to, from) => of(&src),
                 Inst::Bin {
                     op: BinOp::Add,
                     ty,
@@ -1050,9 +1058,13 @@ mod tests {
             "shl.u32 r0, %gid, 2\nmul.u32 r1, %lane, 8\nmov.u32 r2, %gid\nshl.u32 r3, r2, 1\n\
              shl.u32 r4, r3, 1\nmul.u32 r5, %gdim, 16\nadd.u32 r0, r0, r5\nmov.u32 r6, r0\n\
              sub.u32 r6, r6, n\nmul.u64 r7, %gid, 4\nldg.f32 r9, [a + r0]\nldg.f32 r9, [a + r1]\n\
-             ldg.f32 r9, [a + r4]\nldg.f32 r9, [a + r6]\nldg.f32 r9, [a + r7]\n",
+             ldg.f32 r9, [a + r4]\nldg.f32 r9, [a + r6]\nldg.f32 r9, [a + r7]\n\
+             cvt.u64.u32 r11, r3\ncvt.i64.i32 r12, r0\nldg.f32 r9, [a + r11]\n\
+             ldg.f32 r9, [a + r12]\n",
         );
         assert_eq!(&s[..8], &[4, 8, 0, 2, 4, 0, 4, 4], "{s:?}");
+        // Widened from 32 bits (vector code checks that the lanes do not wrap).
+        assert_eq!(&s[11..13], &[2, 4], "{s:?}");
         // Steps that disagree, that are not 2, 4 or 8, or a write of another form.
         let s = steps(
             "shl.u32 r0, %gid, 2\nshl.u32 r0, %gid, 3\nmul.u32 r1, %gid, 3\nshl.u32 r2, %gid, 4\n\

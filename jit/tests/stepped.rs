@@ -319,9 +319,10 @@ fn stepped_values_read_as_values_and_at_other_scales() {
 
 /// A random program around stepped registers, from `picks`: a byte offset (`shl`/`mul` of
 /// `%gid`, `%lane` or a copy, plus or minus uniform values, possibly wrapping), a pointer
-/// (`&a` plus a 64-bit byte offset), loads through them at every scale and offset, a
-/// divergent branch that moves the offset in some lanes, and stores (through the offset
-/// only where no branch moves it, so lanes never store to one place).
+/// (`&a` plus a 64-bit byte offset, widened from 32 bits), loads through them at every
+/// scale and offset (and through `&a` plus the byte offset), a divergent branch that moves
+/// the offset in some lanes, and stores (through the offset only where no branch moves it,
+/// so lanes never store to one place).
 fn stepped_program(picks: &[u32]) -> String {
     let mut it = picks.iter().copied().cycle();
     let mut pick = |n: u32| it.next().unwrap_or(0) % n;
@@ -353,8 +354,11 @@ fn stepped_program(picks: &[u32]) -> String {
             _ => "mov.u32 r10, r0\nmov.u32 r0, r10\n".to_string(),
         };
     }
+    // The pointer's offset: `%gid`, the lane-affine r9 or the stepped r0 widened.
+    let cvt = ["cvt.u64.u32", "cvt.i64.i32"][pick(2) as usize];
+    let wide = ["%gid", "r9", "r0"][pick(3) as usize];
     s += &format!(
-        "cvt.u64.u32 r8, %gid\nshl.u64 r8, r8, {}\nmov_imm.u64 r1, &a\nadd.u64 r1, r1, r8\n",
+        "{cvt} r8, {wide}\nshl.u64 r8, r8, {}\nmov_imm.u64 r1, &a\nadd.u64 r1, r1, r8\n",
         pick(4)
     );
     if pick(3) == 0 {
@@ -368,6 +372,10 @@ fn stepped_program(picks: &[u32]) -> String {
     s += &format!("ldg.{ty} r2, [a + r0*{scale}]\n");
     let imm = ["", " + 8", " - 8", " + 4", " + 1"][pick(5) as usize];
     s += &format!("ldg.{ty} r3, [r1{imm}]\n");
+    if pick(2) == 0 {
+        // A uniform pointer plus the byte offset.
+        s += &format!("mov_imm.u64 r11, &a\nldg.{ty} r12, [r11 + r0]\nmov.{ty} r3, r12\n");
+    }
     let op = if ty.starts_with('f') { "add" } else { "xor" };
     s += &format!("{op}.{ty} r4, r2, r3\nstg.{ty} [c + %gid*{size}], r4\n");
     if !moved && pick(2) == 0 {
@@ -431,6 +439,142 @@ fn per_lane_byte_offsets_access_consecutive_groups_whole() {
         for (i, &v) in got.iter().enumerate() {
             let want = if i <= m as usize { a[i] + 1.0 } else { 0.0 };
             assert_eq!(v, want, "element {i} of {grid}x{block}, m = {m}");
+        }
+    }
+}
+
+#[test]
+fn a_uniform_pointer_plus_a_byte_offset_accesses_contiguously() {
+    // `[r4 + r0]`: r4 = &a (uniform), r0 a byte offset from `start` (wrapping as u32).
+    let src = |start: u32| {
+        format!(
+            ".kernel t\n.param a: ptr f32\n.param c: ptr f32\n\
+             mov_imm.u64 r4, &a\nmov_imm.u64 r5, &c\nshl.u32 r0, %gid, 2\n\
+             add.u32 r0, r0, {start}\nldg.f32 r1, [r4 + r0]\nadd.f32 r1, r1, r1\n\
+             stg.f32 [r5 + r0], r1\nexit\n"
+        )
+    };
+    assert!(vector_detail(&src(0)).contains("r0 (step 4)"));
+    for (grid, block) in [(1u32, 32u32), (3, 16), (1, 5)] {
+        let lanes = (grid * block) as usize;
+        let (a, _) = inputs(lanes + 2);
+        for start in [0u32, 8] {
+            let out = run_all(
+                &asm(&src(start)),
+                grid,
+                block,
+                &[f32s(&a), zeros(lanes * 4 + 8)],
+            );
+            assert_eq!(out.trap.kind, 0);
+            let got = to_f32(out.buf(1));
+            let skip = start as usize / 4;
+            for i in 0..lanes {
+                assert_eq!(
+                    got[i + skip],
+                    a[i + skip] * 2.0,
+                    "element {i}, start {start}"
+                );
+            }
+        }
+        // Past the end, and wrapping around 2^32 within a group (lane 0 out of bounds).
+        let out = run_all(
+            &asm(&src(12)),
+            grid,
+            block,
+            &[f32s(&a), zeros(lanes * 4 + 8)],
+        );
+        let past = lanes - 1;
+        assert_eq!(
+            out.trap,
+            trap(
+                TrapKind::OutOfBounds,
+                4,
+                past as u32 / block,
+                past as u32 % block,
+                0,
+                (lanes as i128 + 2) * 4
+            ),
+        );
+        let out = run_all(
+            &asm(&src(0xFFFF_FFF8)),
+            grid,
+            block,
+            &[f32s(&a), zeros(lanes * 4 + 8)],
+        );
+        assert_eq!(
+            out.trap,
+            trap(TrapKind::OutOfBounds, 4, 0, 0, 0, 0xFFFF_FFF8),
+        );
+    }
+}
+
+/// PTX's grid-stride loop: `y[i] += a * x[i]` through pointers `&x + (u64(i) << 2)`, the
+/// index widened by `cvt` (zero- or sign-extending it) in each iteration.
+fn saxpy_ptx(cvt: &str) -> String {
+    format!(
+        ".kernel saxpy_ptx\n.param x: ptr f32\n.param y: ptr f32\n.param n: u32\n\
+         .param a: f32\n.param start: u32\n\
+         mul.u32 r30, %gdim, %bdim\nadd.u32 r21, %gid, start\n\
+         next:\nsetp.ge.u32 p0, r21, n\n@p0 bra @done\n{cvt} r0, r21\nshl.u64 r0, r0, 2\n\
+         mov_imm.u64 r4, &x\nadd.u64 r4, r4, r0\nmov_imm.u64 r5, &y\nadd.u64 r5, r5, r0\n\
+         ldg.f32 r1, [r4]\nldg.f32 r2, [r5]\nmul.f32 r1, r1, a\nadd.f32 r2, r2, r1\n\
+         stg.f32 [r5], r2\nadd.u32 r21, r21, r30\nbra @next\ndone:\nexit\n"
+    )
+}
+
+#[test]
+fn widened_indices_stay_one_scalar_in_a_grid_stride_loop() {
+    for cvt in ["cvt.u64.u32", "cvt.i64.i32"] {
+        let src = saxpy_ptx(cvt);
+        let detail = vector_detail(&src);
+        assert!(detail.contains("(step 4)"), "{cvt}: {detail}");
+        for (grid, block, n) in [(1u32, 32u32, 1000usize), (3, 16, 999), (2, 8, 5)] {
+            let (x, y) = inputs(n);
+            let a = 1.5f32;
+            let out = run_all(
+                &asm(&src),
+                grid,
+                block,
+                &[
+                    f32s(&x),
+                    f32s(&y),
+                    Arg::Scalar(n as u64),
+                    Arg::Scalar(u64::from(a.to_bits())),
+                    Arg::Scalar(0),
+                ],
+            );
+            assert_eq!(out.trap.kind, 0);
+            let got = to_f32(out.buf(1));
+            for i in 0..n {
+                assert_eq!(
+                    got[i],
+                    y[i] + x[i] * a,
+                    "{cvt}: element {i} of {grid}x{block}"
+                );
+            }
+        }
+        // Indices that wrap in 32 bits within a group (the lanes below the wrap are out of
+        // bounds): the same trap as scalar code.
+        let (x, y) = inputs(64);
+        for start in [0xFFFF_FFFCu32, 0x7FFF_FFFC] {
+            let out = run_all(
+                &asm(&src),
+                1,
+                32,
+                &[
+                    f32s(&x),
+                    f32s(&y),
+                    Arg::Scalar(u64::from(u32::MAX)),
+                    Arg::Scalar(0),
+                    Arg::Scalar(u64::from(start)),
+                ],
+            );
+            assert_eq!(
+                out.trap.kind,
+                TrapKind::OutOfBounds.code(),
+                "{cvt} from {start:#x}"
+            );
+            assert_eq!(out.trap.lane, 0, "{cvt} from {start:#x}");
         }
     }
 }

@@ -196,15 +196,16 @@ impl Tr<'_, '_> {
                 let p = read(self, Src::Reg(base));
                 let hi = self.b.ins().ushr_imm_s(p, 32);
                 let lo = self.b.ins().band_imm_s(p, 0xffff_ffff);
-                // Exact in 64 bits; a negative result has high bits -1 (out of bounds).
+                // Exact in 64 bits, below 2^33; a negative result (a negative `offset`
+                // only) has high bits -1 (out of bounds).
                 let off = self.b.ins().iadd_imm_s(lo, offset as i64);
-                let sign = self.b.ins().sshr_imm_s(off, 63);
+                let sign = (offset < 0).then(|| self.b.ins().sshr_imm_s(off, 63));
                 MemOff {
                     space: SpaceRef::Dynamic(hi),
                     off,
-                    hi: Some(sign),
+                    hi: sign,
                     align: 1,
-                    small: false,
+                    small: true,
                 }
             }
             Addr::RegisterIndirectComputed { handle, offset } => {

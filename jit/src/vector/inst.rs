@@ -79,6 +79,12 @@ impl Tr<'_, '_> {
                     VV::A(x) if crate::analysis::widened_lane_index(to, from, &src) => {
                         VV::A(self.b.ins().uextend(types::I64, x))
                     }
+                    VV::A(x) if self.reg_step(dst.0 as usize) == 1 => {
+                        VV::A(self.v_widen_stepped(pc, to, from, x, 1)?)
+                    }
+                    VV::S(x, step) if self.reg_step(dst.0 as usize) == step => {
+                        VV::S(self.v_widen_stepped(pc, to, from, x, step)?, step)
+                    }
                     v => {
                         let parts = self.parts(from, v);
                         VV::V(self.v_cvt(to, from, parts))
@@ -525,6 +531,33 @@ impl Tr<'_, '_> {
             BinOp::Div => VV::U(self.b.ins().udiv(first, n)),
             _ => VV::A(rem),
         }))
+    }
+
+    /// The 64-bit first lane of a lane-affine or stepped 32-bit value `x` widened by
+    /// `cvt.TO.FROM` ([`crate::analysis::widens`]), bailing out where the group's lanes
+    /// wrap in `FROM` (then they are not affine at 64 bits).
+    fn v_widen_stepped(
+        &mut self,
+        pc: u32,
+        to: Ty,
+        from: Ty,
+        x: Value,
+        step: u8,
+    ) -> TrResult<Value> {
+        if !crate::analysis::widens(to, from) {
+            return Err(TrError(format!("cvt.{to}.{from} of a lane-affine value")));
+        }
+        let span = i64::from(step) * (i64::from(self.g) - 1);
+        let (cc, most) = match from {
+            Ty::U32 => (IntCC::UnsignedGreaterThan, i64::from(u32::MAX)),
+            _ => (IntCC::SignedGreaterThan, i64::from(i32::MAX)),
+        };
+        let wraps = self.b.ins().icmp_imm_s(cc, x, most - span);
+        self.v_bail_if(wraps, pc)?;
+        Ok(match from {
+            Ty::U32 => self.b.ins().uextend(types::I64, x),
+            _ => self.b.ins().sextend(types::I64, x),
+        })
     }
 
     /// `shl` by a constant or `mul` by a power of two of a lane-affine or stepped value

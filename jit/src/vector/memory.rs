@@ -263,41 +263,55 @@ impl Tr<'_, '_> {
         }
     }
 
-    /// The address of a contiguous access `[r + imm]` through a pointer register whose
-    /// lanes step by the access size (a lane-affine pointer to bytes, or a stepped one:
-    /// `&a` plus `%gid << 2` for `f32`s), checked at the group's first and last lanes: both
-    /// in bounds of one space, the first aligned (so every lane between is). `None` for
-    /// other accesses.
+    /// The address of a contiguous access through a pointer whose lanes step by the access
+    /// size: `[r + imm]` with `r` such a register (a lane-affine pointer to bytes, or a
+    /// stepped one: `&a` plus `%gid << 2` for `f32`s), or `[h + r]` with `h` uniform and
+    /// `r` such a register (a byte offset). Checked at the group's first and last lanes:
+    /// both in bounds of one space (the pointer's high half did not carry; the offset did
+    /// not wrap), the first aligned, so every lane between is. `None` for other accesses.
     fn v_stepped_pointer(
         &mut self,
         pc: u32,
         global: Option<&Addr>,
         size: u32,
     ) -> TrResult<Option<Value>> {
-        let Some(addr @ Addr::RegisterIndirect { base, .. }) = global else {
-            return Ok(None);
+        let (addr, r, whole) = match global {
+            Some(a @ Addr::RegisterIndirect { base, .. }) => (a, *base, true),
+            Some(a @ Addr::RegisterIndirectComputed { handle, offset })
+                if self.is_uniform_src(&Src::Reg(*handle)) =>
+            {
+                (a, *offset, false)
+            }
+            _ => return Ok(None),
         };
-        if u32::from(self.reg_step(base.0 as usize)) != size {
+        if u32::from(self.reg_step(r.0 as usize)) != size {
             return Ok(None);
         }
         let last = self.g - 1;
         let first = self.global_off(addr, &mut |t, s| t.v_lane_u64(s, 0));
-        let SpaceRef::Dynamic(h0) = first.space else {
-            return Err(TrError("a pointer access without a dynamic space".into()));
+        // The last lane's pointer (offset) as read, against the first lane's: the same
+        // high half (not below it), so the last lane's offset is the first's plus
+        // `size * (G - 1)`.
+        let x0 = self.v_lane_u64(Src::Reg(r), 0);
+        let x1 = self.v_lane_u64(Src::Reg(r), last);
+        let other = match whole {
+            true => {
+                let h0 = self.b.ins().ushr_imm_s(x0, 32);
+                let h1 = self.b.ins().ushr_imm_s(x1, 32);
+                self.b.ins().icmp(IntCC::NotEqual, h0, h1)
+            }
+            false => self.b.ins().icmp(IntCC::UnsignedLessThan, x1, x0),
         };
-        // The last lane's pointer names the same space (its low half did not carry), so
-        // its offset is the first's plus `size * (G - 1)`: in bounds, every lane is.
-        let x = self.v_lane_u64(Src::Reg(*base), last);
-        let h1 = self.b.ins().ushr_imm_s(x, 32);
         let (ptr, len) = self.space_base(first.space);
-        let (_, mis) = self.bad_flags(&first, len, size);
+        let (oob, mis) = self.bad_flags(&first, len, size);
         let end = MemOff {
             off: self.b.ins().iadd_imm_s(first.off, i64::from(size * last)),
             ..first
         };
-        let (oob, _) = self.bad_flags(&end, len, size);
-        let other = self.b.ins().icmp(IntCC::NotEqual, h0, h1);
-        let mut bad = self.b.ins().bor(oob, other);
+        // (With the first lane in bounds, the end's offset does not wrap.)
+        let (oob_end, _) = self.bad_flags(&end, len, size);
+        let mut bad = self.b.ins().bor(oob, oob_end);
+        bad = self.b.ins().bor(bad, other);
         if let Some(mis) = mis {
             bad = self.b.ins().bor(bad, mis);
         }

@@ -529,8 +529,8 @@ impl Tr<'_, '_> {
     }
 
     /// The lane step of a register vector code keeps as its lane-0 value: 1 for a
-    /// lane-affine register, 2, 4 or 8 for a stepped one ([`crate::analysis::Analysis::reg_step`]), 0 for
-    /// the others.
+    /// lane-affine register, 2, 4 or 8 for a stepped one
+    /// ([`crate::analysis::Analysis::reg_step`]), 0 for the others.
     pub(super) fn reg_step(&self, r: usize) -> u8 {
         match self.an.reg_step.get(r).copied().unwrap_or(0) {
             0 => u8::from(self.is_affine_reg(r)),
