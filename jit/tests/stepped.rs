@@ -578,3 +578,41 @@ fn widened_indices_stay_one_scalar_in_a_grid_stride_loop() {
         }
     }
 }
+
+#[test]
+fn widened_lane_affine_values_match_lane_by_lane() {
+    // `cvt` of an index that wraps in 32 bits within a group (as u32 or as i32): its
+    // lanes' 64-bit values are not consecutive there, and vector code must not say so.
+    let src = ".kernel t\n.param c: ptr u64\n.param d: ptr u64\n.param start: u32\n\
+        add.u32 r21, %gid, start\ncvt.i64.i32 r0, r21\nstg.u64 [c + %gid*8], r0\n\
+        shl.u32 r22, r21, 1\ncvt.u64.u32 r1, r22\nstg.u64 [d + %gid*8], r1\nexit\n";
+    let detail = vector_detail(src);
+    assert!(detail.contains("kept as one scalar): r0 r21"), "{detail}");
+    assert!(detail.contains("r1 (step 2) r22 (step 2)"), "{detail}");
+    for start in [0u32, 0x7FFF_FFF0, 0xFFFF_FFF0, 0x7FFF_FFFF, 0x7FFF_FFE1] {
+        for (grid, block) in [(1u32, 32u32), (2, 24)] {
+            let lanes = (grid * block) as usize;
+            let out = run_all(
+                &asm(src),
+                grid,
+                block,
+                &[
+                    zeros(lanes * 8),
+                    zeros(lanes * 8),
+                    Arg::Scalar(u64::from(start)),
+                ],
+            );
+            assert_eq!(out.trap.kind, 0);
+            let (c, d) = (to_u64(out.buf(0)), to_u64(out.buf(1)));
+            for g in 0..lanes {
+                let i = start.wrapping_add(g as u32);
+                assert_eq!(c[g], i as i32 as i64 as u64, "lane {g} from {start:#x}");
+                assert_eq!(
+                    d[g],
+                    u64::from(i.wrapping_mul(2)),
+                    "lane {g} from {start:#x}"
+                );
+            }
+        }
+    }
+}
