@@ -120,6 +120,73 @@ fn vector_add(c: &mut Criterion) {
     g.finish();
 }
 
+/// `c[i] = a[i] + b[i]` addressed as PTX does: through a byte offset, through pointers
+/// (`&a` plus the widened offset), and through a uniform pointer plus the byte offset.
+const ADD_FORMS: [(&str, &str); 3] = [
+    (
+        "byte_offset",
+        ".kernel add_bytes\n.param a: ptr f32\n.param b: ptr f32\n.param c: ptr f32\n\
+         .param n: u32\nsetp.ge.u32 p0, %gid, n\n@p0 bra @done\nshl.u32 r0, %gid, 2\n\
+         ldg.f32 r1, [a + r0]\nldg.f32 r2, [b + r0]\nadd.f32 r3, r1, r2\n\
+         stg.f32 [c + r0], r3\ndone:\nexit\n",
+    ),
+    (
+        "pointers",
+        ".kernel add_ptr\n.param a: ptr f32\n.param b: ptr f32\n.param c: ptr f32\n\
+         .param n: u32\nsetp.ge.u32 p0, %gid, n\n@p0 bra @done\ncvt.u64.u32 r0, %gid\n\
+         shl.u64 r0, r0, 2\nmov_imm.u64 r4, &a\nadd.u64 r4, r4, r0\nmov_imm.u64 r5, &b\n\
+         add.u64 r5, r5, r0\nmov_imm.u64 r6, &c\nadd.u64 r6, r6, r0\nldg.f32 r1, [r4]\n\
+         ldg.f32 r2, [r5]\nadd.f32 r3, r1, r2\nstg.f32 [r6], r3\ndone:\nexit\n",
+    ),
+    (
+        "pointer_plus_offset",
+        ".kernel add_ptr_off\n.param a: ptr f32\n.param b: ptr f32\n.param c: ptr f32\n\
+         .param n: u32\nsetp.ge.u32 p0, %gid, n\n@p0 bra @done\nshl.u32 r0, %gid, 2\n\
+         mov_imm.u64 r4, &a\nmov_imm.u64 r5, &b\nmov_imm.u64 r6, &c\n\
+         ldg.f32 r1, [r4 + r0]\nldg.f32 r2, [r5 + r0]\nadd.f32 r3, r1, r2\n\
+         stg.f32 [r6 + r0], r3\ndone:\nexit\n",
+    ),
+];
+
+/// vector_add's loop through the addressing forms of [`ADD_FORMS`], one thread, against the
+/// native loops and the example (`[a + %gid*4]`).
+fn addressing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("jit_addressing");
+    let example = program("vector_add");
+    for n in [65536usize, 1 << 20] {
+        g.throughput(Throughput::Elements(n as u64));
+        let (a, b) = (input(n), input(n));
+        let mut out = vec![0.0f32; n];
+        g.bench_function(BenchmarkId::new("native_avx2", n), |bench| {
+            bench.iter(|| add_native(black_box(&a), black_box(&b), &mut out))
+        });
+        g.bench_function(BenchmarkId::new("native_sse2", n), |bench| {
+            bench.iter(|| add_baseline(black_box(&a), black_box(&b), &mut out))
+        });
+        let vm = vm(Tier::Jit, true);
+        let (da, db, dc) = (
+            vm.alloc_from(&a).unwrap(),
+            vm.alloc_from(&b).unwrap(),
+            vm.alloc::<f32>(n).unwrap(),
+        );
+        let args = args![&da, &db, &dc, n as u32];
+        let cfg = LaunchConfig::cover(n as u64, 256);
+        let forms = ADD_FORMS.map(|(name, src)| {
+            let p = holovm::asm::assemble(src).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, p)
+        });
+        for (name, p) in
+            std::iter::once(("gid_index", &example)).chain(forms.iter().map(|(n, p)| (*n, p)))
+        {
+            vm.launch(p, cfg, &args).unwrap();
+            g.bench_function(BenchmarkId::new(format!("jit_{name}"), n), |bench| {
+                bench.iter(|| vm.launch(p, cfg, &args).unwrap())
+            });
+        }
+    }
+    g.finish();
+}
+
 /// The fixed cost of a launch: an empty kernel (`exit`) on one lane.
 fn launch_overhead(c: &mut Criterion) {
     let p = holovm::asm::assemble(".kernel nothing\n.param x: ptr f32\n    exit\n").unwrap();
@@ -705,6 +772,7 @@ criterion_group!(
     benches,
     launch_overhead,
     vector_add,
+    addressing,
     elementwise,
     reductions_and_linalg,
     barriers,

@@ -208,12 +208,15 @@ fn rename(program: &Program, webs: &[&RegWebs]) -> Option<Split> {
     })
 }
 
-/// Whether vector code keeps register `r` as one scalar: lane-affine, or uniform with an
-/// integer class (an index or count, where addresses and splits gain from it).
+/// Whether vector code keeps register `r` as one scalar: lane-affine, stepped (a byte
+/// offset), or uniform with an integer class (an index or count, where addresses and
+/// splits gain from it).
 fn scalar_int(an: &Analysis, r: usize) -> bool {
     let uniform_int = an.reg_uniform.get(r).copied().unwrap_or(false)
         && an.reg_class.get(r).is_some_and(|c| c.lane_type().is_int());
-    uniform_int || an.reg_affine.get(r).copied().unwrap_or(false)
+    uniform_int
+        || an.reg_affine.get(r).copied().unwrap_or(false)
+        || an.reg_step.get(r).copied().unwrap_or(0) != 0
 }
 
 /// `program` with its reused registers and predicates split into their webs where that

@@ -616,3 +616,37 @@ fn widened_lane_affine_values_match_lane_by_lane() {
         }
     }
 }
+
+#[test]
+fn a_byte_offset_in_a_reused_register_is_split_off() {
+    // r1: a byte offset, then a lane's converted sum (per-lane): the offset is a register
+    // of its own (jit/src/webs.rs), stepped.
+    let src = ".kernel t\n.param a: ptr f32\n.param b: ptr f32\n.param c: ptr f32\n\
+        .param d: ptr u32\n.param n: u32\nsetp.ge.u32 p0, %gid, n\n@p0 bra @done\n\
+        shl.u32 r1, %gid, 2\nldg.f32 r2, [a + r1]\nldg.f32 r3, [b + r1]\nadd.f32 r2, r2, r3\n\
+        stg.f32 [c + r1], r2\ncvt.u32.f32 r1, r2\nstg.u32 [d + %gid*4], r1\ndone:\nexit\n";
+    let detail = vector_detail(src);
+    assert!(detail.contains("r1 (step 4)"), "{detail}");
+    for (grid, block, n) in [(1u32, 32u32, 32usize), (3, 16, 45)] {
+        let lanes = (grid * block) as usize;
+        let (a, b) = inputs(lanes);
+        let out = run_all(
+            &asm(src),
+            grid,
+            block,
+            &[
+                f32s(&a),
+                f32s(&b),
+                zeros(lanes * 4),
+                zeros(lanes * 4),
+                Arg::Scalar(n as u64),
+            ],
+        );
+        assert_eq!(out.trap.kind, 0);
+        let (c, d) = (to_f32(out.buf(2)), to_u32(out.buf(3)));
+        for i in 0..n {
+            assert_eq!(c[i], a[i] + b[i], "element {i}");
+            assert_eq!(d[i], (a[i] + b[i]) as u32, "element {i}");
+        }
+    }
+}
