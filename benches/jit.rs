@@ -57,19 +57,25 @@ fn add_native(a: &[f32], b: &[f32], c: &mut [f32]) {
     add_baseline(a, b, c)
 }
 
+/// The native baselines of `c = a + b`: the loop compiled for AVX2 and for baseline x86-64.
+fn bench_native_adds(g: &mut BenchmarkGroup<'_, WallTime>, a: &[f32], b: &[f32]) {
+    let n = a.len();
+    let mut out = vec![0.0f32; n];
+    g.bench_function(BenchmarkId::new("native_avx2", n), |bench| {
+        bench.iter(|| add_native(black_box(a), black_box(b), &mut out))
+    });
+    g.bench_function(BenchmarkId::new("native_sse2", n), |bench| {
+        bench.iter(|| add_baseline(black_box(a), black_box(b), &mut out))
+    });
+}
+
 fn vector_add(c: &mut Criterion) {
     let p = program("vector_add");
     let mut g = c.benchmark_group("jit_vector_add");
     for n in [256usize, 1024, 16384, 65536, 1 << 20] {
         g.throughput(Throughput::Elements(n as u64));
         let (a, b) = (input(n), input(n));
-        let mut out = vec![0.0f32; n];
-        g.bench_function(BenchmarkId::new("native_avx2", n), |bench| {
-            bench.iter(|| add_native(black_box(&a), black_box(&b), &mut out))
-        });
-        g.bench_function(BenchmarkId::new("native_sse2", n), |bench| {
-            bench.iter(|| add_baseline(black_box(&a), black_box(&b), &mut out))
-        });
+        bench_native_adds(&mut g, &a, &b);
         // 1 thread; both cores on every launch; and the default policy (both cores once the
         // kernel's measured time says the launch is long enough).
         let configs = [
@@ -156,13 +162,7 @@ fn addressing(c: &mut Criterion) {
     for n in [65536usize, 1 << 20] {
         g.throughput(Throughput::Elements(n as u64));
         let (a, b) = (input(n), input(n));
-        let mut out = vec![0.0f32; n];
-        g.bench_function(BenchmarkId::new("native_avx2", n), |bench| {
-            bench.iter(|| add_native(black_box(&a), black_box(&b), &mut out))
-        });
-        g.bench_function(BenchmarkId::new("native_sse2", n), |bench| {
-            bench.iter(|| add_baseline(black_box(&a), black_box(&b), &mut out))
-        });
+        bench_native_adds(&mut g, &a, &b);
         let vm = vm(Tier::Jit, true);
         let (da, db, dc) = (
             vm.alloc_from(&a).unwrap(),

@@ -13,14 +13,6 @@ const GRID_STRIDE_SUM: &str =
     add.f32 r20, r20, r0\nadd.u32 r21, r21, r30\nbra @next\n\
     store:\nstg.f32 [out + %gid*4], r20\nexit\n";
 
-fn vector_detail(src: &str) -> String {
-    let k = compile(&asm(src), &JitOptions::default()).expect("compile");
-    match k.strategy() {
-        Strategy::Vector { detail, .. } => detail.clone(),
-        other => panic!("expected the vector strategy, got {other}"),
-    }
-}
-
 #[test]
 fn grid_stride_sum_is_vector_code_with_an_affine_index() {
     let detail = vector_detail(GRID_STRIDE_SUM);

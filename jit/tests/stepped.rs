@@ -27,14 +27,6 @@ const ADD_POINTERS: &str = ".kernel add_ptr\n.param a: ptr f32\n.param b: ptr f3
     ahead:\nldg.f32 r1, [r4]\nrest:\nldg.f32 r2, [r5 + 0]\nadd.f32 r3, r1, r2\nstg.f32 [r6], r3\n\
     done:\nexit\n";
 
-fn vector_detail(src: &str) -> String {
-    let k = compile(&asm(src), &JitOptions::default()).expect("compile");
-    match k.strategy() {
-        Strategy::Vector { detail, .. } => detail.clone(),
-        other => panic!("expected the vector strategy, got {other}"),
-    }
-}
-
 fn inputs(n: usize) -> (Vec<f32>, Vec<f32>) {
     let a = (0..n).map(|i| (i % 17) as f32 * 0.5 - 3.0).collect();
     let b = (0..n).map(|i| (i % 5) as f32 + 0.25).collect();

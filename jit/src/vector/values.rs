@@ -78,25 +78,25 @@ impl Tr<'_, '_> {
         let ft = compute_vec(ty);
         let vt = ft.as_int();
         let lanes = vt.lane_count();
-        let first = if vt.lane_bits() == 64 && self.b.func.dfg.value_type(first) == types::I32 {
-            self.b.ins().uextend(types::I64, first)
-        } else {
-            first
-        };
+        let first = self.iota_first(vt, first);
         let sp = self.b.ins().splat(vt, first);
+        let step = u64::from(step);
         (0..self.g / lanes)
             .map(|k| {
-                let steps = (k * lanes..(k + 1) * lanes).map(|i| u64::from(i) * u64::from(step));
-                let bytes: Vec<u8> = match vt.lane_bits() {
-                    64 => steps.flat_map(u64::to_le_bytes).collect(),
-                    _ => steps.flat_map(|x| (x as u32).to_le_bytes()).collect(),
-                };
-                let c = self.b.func.dfg.constants.insert(bytes.into());
-                let c = self.b.ins().vconst(vt, c);
+                let c = lane_run(&mut self.b, vt, u64::from(k * lanes) * step, step);
                 let v = self.b.ins().iadd(sp, c);
                 bitcast(&mut self.b, ft, v)
             })
             .collect()
+    }
+
+    /// `first` as a lane of `vt`: zero-extended to 64 bits where it is an `I32`.
+    fn iota_first(&mut self, vt: Type, first: Value) -> Value {
+        if vt.lane_bits() == 64 && self.b.func.dfg.value_type(first) == types::I32 {
+            self.b.ins().uextend(types::I64, first)
+        } else {
+            first
+        }
     }
 
     /// `first + [0, 1, 2, ...]` as vector parts of `ty`'s compute type; `first` is an `I32`
@@ -106,24 +106,8 @@ impl Tr<'_, '_> {
         let ft = compute_vec(ty);
         let vt = ft.as_int();
         let lanes = vt.lane_count();
-        let first = if vt.lane_bits() == 64 && self.b.func.dfg.value_type(first) == types::I32 {
-            self.b.ins().uextend(types::I64, first)
-        } else {
-            first
-        };
-        // `[from, from + 1, ..]` as a vector constant of `vt`.
-        let consts = |t: &mut Self, from: u64| {
-            let mut bytes = Vec::new();
-            for i in from..from + lanes as u64 {
-                if vt.lane_bits() == 64 {
-                    bytes.extend_from_slice(&i.to_le_bytes());
-                } else {
-                    bytes.extend_from_slice(&(i as u32).to_le_bytes());
-                }
-            }
-            let c = t.b.func.dfg.constants.insert(bytes.into());
-            t.b.ins().vconst(vt, c)
-        };
+        let first = self.iota_first(vt, first);
+        let consts = |t: &mut Self, from: u64| lane_run(&mut t.b, vt, from, 1);
         let cold = self
             .b
             .current_block()
@@ -550,4 +534,15 @@ impl Tr<'_, '_> {
             _ => true,
         }
     }
+}
+
+/// The vector constant of `vt` whose lane `i` is `from + i * step` (as its lane type).
+fn lane_run(b: &mut FunctionBuilder, vt: Type, from: u64, step: u64) -> Value {
+    let lanes = (0..u64::from(vt.lane_count())).map(|i| from + i * step);
+    let bytes: Vec<u8> = match vt.lane_bits() {
+        64 => lanes.flat_map(u64::to_le_bytes).collect(),
+        _ => lanes.flat_map(|x| (x as u32).to_le_bytes()).collect(),
+    };
+    let c = b.func.dfg.constants.insert(bytes.into());
+    b.ins().vconst(vt, c)
 }

@@ -281,3 +281,13 @@ fn same_floats(size: usize, x: &[u8], y: &[u8]) -> bool {
                 .zip(y.chunks_exact(size))
                 .all(|(p, q)| p == q || (nan(p) && nan(q))))
 }
+
+/// The strategy text of `src` compiled with the default options, which must be the vector
+/// strategy.
+pub fn vector_detail(src: &str) -> String {
+    let k = compile(&asm(src), &JitOptions::default()).expect("compile");
+    match k.strategy() {
+        Strategy::Vector { detail, .. } => detail.clone(),
+        other => panic!("expected the vector strategy, got {other}"),
+    }
+}
