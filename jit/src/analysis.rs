@@ -700,6 +700,23 @@ fn lane_steps(
     live_in: &[u64; 4],
 ) -> Vec<u8> {
     let n = reg_uniform.len();
+    // Steps start at a `shl` or `mul` by a constant of a lane-affine value: without one
+    // (most programs), none.
+    let seeds = insts.iter().any(|inst| match *inst {
+        Inst::Bin {
+            op: BinOp::Shl | BinOp::Mul,
+            a,
+            b,
+            ..
+        } => {
+            (matches!(b, Src::Imm(_)) && src_affine(&a, reg_affine))
+                || (matches!(a, Src::Imm(_)) && src_affine(&b, reg_affine))
+        }
+        _ => false,
+    });
+    if !seeds {
+        return vec![0; n];
+    }
     let mut steps: Vec<u8> = (0..n)
         .map(|r| {
             let cand = !reg_uniform[r]
