@@ -39,9 +39,9 @@ pub(crate) enum Clamp {
     Clamps,
     /// Only a `rem` or `and` among those: it may wrap in every lane.
     Wraps,
-    /// None of those, but a `shl` or `mul` by a constant writes it: a byte offset such as
-    /// `%gid << 2`, consecutive in steps of the constant in every group (an access through
-    /// it at scale 1 is contiguous).
+    /// None of those, but a `shl` by 1 to 3 or `mul` by 2, 4 or 8 writes it: a byte offset
+    /// such as `min(%gid, m) << 2`, consecutive in steps of the factor in the groups where
+    /// its operand is (an access through it at scale 1 is contiguous there).
     Scales,
 }
 
@@ -1017,13 +1017,23 @@ pub(crate) fn analyse(program: &Program) -> Analysis {
                 dst,
                 ..
             } => (dst, Clamp::Wraps),
+            // (By 2, 4 or 8 only: offsets further apart are never consecutive elements.)
             Inst::Bin {
-                op: BinOp::Shl | BinOp::Mul,
+                op: op @ (BinOp::Shl | BinOp::Mul),
                 dst,
                 a,
                 b,
                 ..
-            } if matches!(a, Src::Imm(_)) || matches!(b, Src::Imm(_)) => (dst, Clamp::Scales),
+            } if match (op, a, b) {
+                (BinOp::Shl, _, Src::Imm(k)) => (1..=3).contains(&k),
+                (BinOp::Mul, Src::Imm(c), _) | (BinOp::Mul, _, Src::Imm(c)) => {
+                    matches!(c, 2 | 4 | 8)
+                }
+                _ => false,
+            } =>
+            {
+                (dst, Clamp::Scales)
+            }
             _ => continue,
         };
         if let Some(c) = reg_clamped.get_mut(dst.0 as usize) {

@@ -180,23 +180,27 @@ fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
         _ => false,
     };
     // Loads through a clamped index (a stencil's neighbour) that vector code tests for
-    // consecutive lanes load most groups whole (`Tr::v_gather_or_contig`).
+    // consecutive lanes load most groups whole (`Tr::v_gather_or_contig`), and so do loads
+    // and stores through a per-lane byte offset (`Tr::v_scatter_store` too).
     // (Not through one that wraps, `rem` or `and`, which may do so in every lane.)
     let consecutive = crate::vector::consecutive_gathers(program.insts(), an);
-    let gathered = |s: &Src| match s {
-        Src::Reg(r)
-            if consecutive.contains(&r.0)
-                && an.reg_clamped.get(r.0 as usize) == Some(&Some(Clamp::Clamps)) =>
-        {
-            false
+    let whole = |s: &Src, forms: &[Clamp]| match s {
+        Src::Reg(r) => {
+            consecutive.contains(&r.0)
+                && an
+                    .reg_clamped
+                    .get(r.0 as usize)
+                    .is_some_and(|c| c.is_some_and(|c| forms.contains(&c)))
         }
-        s => per_lane(s),
+        _ => false,
     };
+    let gathered = |s: &Src| !whole(s, &[Clamp::Clamps, Clamp::Scales]) && per_lane(s);
+    let scattered = |s: &Src| !whole(s, &[Clamp::Scales]) && per_lane(s);
     program.insts().iter().any(|i| match i {
         Inst::Ldg { addr, .. } => addr.sources().iter().flatten().any(gathered),
-        Inst::Stg { addr, .. } => addr.sources().iter().flatten().any(per_lane),
+        Inst::Stg { addr, .. } => addr.sources().iter().flatten().any(scattered),
         Inst::Lds { addr, .. } => addr.index.is_some_and(|(index, _)| gathered(&index)),
-        Inst::Sts { addr, .. } => addr.index.is_some_and(|(index, _)| per_lane(&index)),
+        Inst::Sts { addr, .. } => addr.index.is_some_and(|(index, _)| scattered(&index)),
         _ => false,
     })
 }

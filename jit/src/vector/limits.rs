@@ -108,7 +108,7 @@ impl GatherSite {
 
 /// The index registers of loads and stores that test whether a group's indices are
 /// consecutive and then access it with vector loads and stores (`Tr::v_gather_or_contig`,
-/// `Tr::v_scatter_or_contig`): per-lane 32-bit registers that clamp, wrap or scale
+/// `Tr::v_scatter_store`): per-lane 32-bit registers that clamp, wrap or scale
 /// ([`Analysis::reg_clamped`]), scaled by at most an access size of 4 or 8.
 pub(crate) fn consecutive_gathers(insts: &[Inst], an: &Analysis) -> Vec<u8> {
     let mut regs: Vec<u8> = insts
