@@ -313,7 +313,7 @@ fn stepped_values_read_as_values_and_at_other_scales() {
 /// `%gid`, `%lane` or a copy, plus or minus uniform values, possibly wrapping), a pointer
 /// (`&a` plus a 64-bit byte offset, widened from 32 bits), loads through them at every
 /// scale and offset (and through `&a` plus the byte offset), a divergent branch that moves
-/// the offset in some lanes, and stores (through the offset only where no branch moves it,
+/// the offset in some lanes, a barrier, and stores (through the offset only where no branch moves it,
 /// so lanes never store to one place).
 fn stepped_program(picks: &[u32]) -> String {
     let mut it = picks.iter().copied().cycle();
@@ -359,6 +359,11 @@ fn stepped_program(picks: &[u32]) -> String {
     let moved = pick(3) == 0;
     if moved {
         s += "setp.lt.u32 p0, %lane, n\n@p0 bra @skip\nadd.u32 r0, r0, u\nskip:\n";
+    }
+    if pick(3) == 0 {
+        // The phased strategy: the offsets live across a barrier (groups whose lanes moved
+        // them apart must not regroup).
+        s += "bar.sync\n";
     }
     let scale = [1, 2, 4, 8][pick(4) as usize];
     s += &format!("ldg.{ty} r2, [a + r0*{scale}]\n");
