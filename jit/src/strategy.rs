@@ -112,6 +112,10 @@ pub(crate) fn vector_detail(
         ),
     };
     // (Only where there are some: the text of other kernels stays as it was.)
+    let by_reg = match stepped.is_empty() {
+        true => "a lane-affine register",
+        false => "a lane-affine or stepped register (or a pointer stepping by the access size)",
+    };
     let stepped = match stepped.is_empty() {
         true => String::new(),
         false => format!(
@@ -136,8 +140,8 @@ pub(crate) fn vector_detail(
         "32-bit per-lane registers as {} x 4-lane vectors: {}{notes}; 64-bit as {} x 2-lane vectors: {}{low_note}; \
          uniform (scalar) registers, the same in every lane of a group while its lanes run \
          together: {}; lane-affine registers (lane l = lane 0 + l, kept as one scalar): {}; \
-         {stepped}{webs}accesses indexed by %gid/%lane checked once per block, by a \
-         lane-affine register once per group, other addresses per lane{gathers}; divergence, failing \
+         {stepped}{webs}accesses indexed by %gid/%lane checked once per block, by \
+         {by_reg} once per group, other addresses per lane{gathers}; divergence, failing \
          checks, fuel exhaustion and call/ret fall back to per-lane scalar code (a function \
          of its own); {}{}{}{}{}{}",
         g / 4,
