@@ -159,6 +159,10 @@ const ADD_FORMS: [(&str, &str); 3] = [
 fn addressing(c: &mut Criterion) {
     let mut g = c.benchmark_group("jit_addressing");
     let example = program("vector_add");
+    let forms = ADD_FORMS.map(|(name, src)| {
+        let p = holovm::asm::assemble(src).unwrap_or_else(|e| panic!("{name}: {e}"));
+        (name, p)
+    });
     for n in [65536usize, 1 << 20] {
         g.throughput(Throughput::Elements(n as u64));
         let (a, b) = (input(n), input(n));
@@ -171,10 +175,6 @@ fn addressing(c: &mut Criterion) {
         );
         let args = args![&da, &db, &dc, n as u32];
         let cfg = LaunchConfig::cover(n as u64, 256);
-        let forms = ADD_FORMS.map(|(name, src)| {
-            let p = holovm::asm::assemble(src).unwrap_or_else(|e| panic!("{name}: {e}"));
-            (name, p)
-        });
         for (name, p) in
             std::iter::once(("gid_index", &example)).chain(forms.iter().map(|(n, p)| (*n, p)))
         {

@@ -183,7 +183,7 @@ fn has_lane_addresses(program: &Program, an: &Analysis) -> bool {
     // consecutive lanes load most groups whole (`Tr::v_gather_or_contig`), and so do loads
     // and stores through a per-lane byte offset (`Tr::v_scatter_store` too).
     // (Not through one that wraps, `rem` or `and`, which may do so in every lane.)
-    let consecutive = crate::vector::consecutive_gathers(program.insts(), an);
+    let consecutive = crate::vector::consecutive_accesses(program.insts(), an);
     let whole = |s: &Src, forms: &[Clamp]| match s {
         Src::Reg(r) => {
             consecutive.contains(&r.0)

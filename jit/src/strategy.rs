@@ -7,7 +7,7 @@ use holovm_isa::Program;
 use crate::analysis::{Analysis, Class, MaskedBranch};
 use crate::parked::whole_park_pcs;
 use crate::vector::{
-    consecutive_gathers, folded_reduces, guard_exits, partial_groups, realigns, rerun_tail,
+    consecutive_accesses, folded_reduces, guard_exits, partial_groups, realigns, rerun_tail,
 };
 
 /// The vector strategy's description: how each kind of register is held, how memory is
@@ -101,7 +101,7 @@ pub(crate) fn vector_detail(
             list(&both)
         );
     }
-    let gathers = consecutive_gathers(program.insts(), an);
+    let gathers = consecutive_accesses(program.insts(), an);
     let gathers = match gathers.is_empty() {
         true => String::new(),
         false => format!(

@@ -110,7 +110,7 @@ impl GatherSite {
 /// consecutive and then access it with vector loads and stores (`Tr::v_gather_or_contig`,
 /// `Tr::v_scatter_store`): per-lane 32-bit registers that clamp, wrap or scale
 /// ([`Analysis::reg_clamped`]), scaled by at most an access size of 4 or 8.
-pub(crate) fn consecutive_gathers(insts: &[Inst], an: &Analysis) -> Vec<u8> {
+pub(crate) fn consecutive_accesses(insts: &[Inst], an: &Analysis) -> Vec<u8> {
     let mut regs: Vec<u8> = insts
         .iter()
         .filter_map(|inst| {

@@ -290,17 +290,19 @@ impl Tr<'_, '_> {
         let last = self.g - 1;
         let first = self.global_off(addr, &mut |t, s| t.v_lane_u64(s, 0));
         // The last lane's pointer (offset) as read, against the first lane's: the same
-        // high half (not below it), so the last lane's offset is the first's plus
-        // `size * (G - 1)`.
-        let x0 = self.v_lane_u64(Src::Reg(r), 0);
+        // high half, the first lane's space (not below it), so the last lane's offset is
+        // the first's plus `size * (G - 1)`.
         let x1 = self.v_lane_u64(Src::Reg(r), last);
-        let other = match whole {
-            true => {
-                let h0 = self.b.ins().ushr_imm_s(x0, 32);
+        let other = match (whole, first.space) {
+            (true, SpaceRef::Dynamic(h0)) => {
                 let h1 = self.b.ins().ushr_imm_s(x1, 32);
                 self.b.ins().icmp(IntCC::NotEqual, h0, h1)
             }
-            false => self.b.ins().icmp(IntCC::UnsignedLessThan, x1, x0),
+            (false, _) => {
+                let x0 = self.v_lane_u64(Src::Reg(r), 0);
+                self.b.ins().icmp(IntCC::UnsignedLessThan, x1, x0)
+            }
+            _ => return Err(TrError("a pointer access without a dynamic space".into())),
         };
         let (ptr, len) = self.space_base(first.space);
         let (oob, mis) = self.bad_flags(&first, len, size);

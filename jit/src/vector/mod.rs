@@ -56,7 +56,7 @@ mod tail;
 mod values;
 
 pub(crate) use fold_ahead::{folded_reduces, folds_ahead};
-pub(crate) use limits::{consecutive_gathers, guard_exits, limit_slots};
+pub(crate) use limits::{consecutive_accesses, guard_exits, limit_slots};
 pub(crate) use partial::{min_partial, partial_groups, stores_in_loops};
 pub(crate) use realign::realigns;
 pub(crate) use tail::rerun_tail;
